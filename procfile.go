@@ -1,0 +1,78 @@
+package slipway
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Process is one process type of an app: a Procfile line such as
+// "web: ./server --port $PORT".
+type Process struct {
+	Type    string
+	Command string
+}
+
+// Procfile is an app's process types in the order the Procfile lists them.
+type Procfile []Process
+
+// Command returns the command of process type typ and whether it exists.
+func (p Procfile) Command(typ string) (string, bool) {
+	for _, proc := range p {
+		if proc.Type == typ {
+			return proc.Command, true
+		}
+	}
+	return "", false
+}
+
+// ErrProcfile wraps every Procfile parse error.
+var ErrProcfile = errors.New("invalid Procfile")
+
+var processTypeRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
+
+// maxProcfileSize bounds what ParseProcfile reads: a Procfile is a handful of
+// lines, and a pushed file is untrusted input.
+const maxProcfileSize = 64 << 10
+
+// ParseProcfile parses a Procfile the way Heroku does: one "type: command"
+// per line, blank lines and lines starting with # ignored. Errors name the
+// line and wrap ErrProcfile.
+func ParseProcfile(data []byte) (Procfile, error) {
+	if len(data) > maxProcfileSize {
+		return nil, fmt.Errorf("%w: larger than %d KiB", ErrProcfile, maxProcfileSize>>10)
+	}
+	var procs Procfile
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), maxProcfileSize)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		typ, cmd, ok := strings.Cut(line, ":")
+		typ, cmd = strings.TrimSpace(typ), strings.TrimSpace(cmd)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%w: line %d: want \"type: command\"", ErrProcfile, n)
+		case !processTypeRE.MatchString(typ):
+			return nil, fmt.Errorf("%w: line %d: process type %q: use letters, digits, - and _", ErrProcfile, n, typ)
+		case cmd == "":
+			return nil, fmt.Errorf("%w: line %d: process type %q has no command", ErrProcfile, n, typ)
+		case strings.ContainsRune(cmd, 0):
+			return nil, fmt.Errorf("%w: line %d: command contains a NUL byte", ErrProcfile, n)
+		case seen[typ]:
+			return nil, fmt.Errorf("%w: line %d: process type %q is listed twice", ErrProcfile, n, typ)
+		}
+		seen[typ] = true
+		procs = append(procs, Process{Type: typ, Command: cmd})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProcfile, err)
+	}
+	return procs, nil
+}
