@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -106,7 +107,8 @@ func ParseAppJSON(data []byte) (*AppJSON, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAppJSON, jsonErrorText(err))
 	}
-	if dec.More() {
+	// Not dec.More(): it reports false for a stray "}" or "]" after the object.
+	if len(bytes.Trim(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, fmt.Errorf("%w: unexpected data after the top-level object", ErrAppJSON)
 	}
 	for typ, f := range a.Formation {
@@ -118,6 +120,9 @@ func ParseAppJSON(data []byte) (*AppJSON, error) {
 		}
 	}
 	for typ, checks := range a.Healthchecks {
+		if !processTypeRE.MatchString(typ) {
+			return nil, fmt.Errorf("%w: healthchecks: process type %q: use letters, digits, - and _", ErrAppJSON, typ)
+		}
 		for i, c := range checks {
 			where := fmt.Sprintf("healthchecks.%s[%d]", typ, i)
 			switch {
@@ -163,8 +168,14 @@ func jsonErrorText(err error) string {
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("syntax error at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("the top level must be a JSON object (got %s)", typ.Value)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q has the wrong type (got %s)", typ.Field, typ.Value)
+	case errors.Is(err, io.EOF):
+		return "the file is empty: want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of file: close every { and ["
 	}
 	return err.Error()
 }

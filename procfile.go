@@ -48,7 +48,9 @@ func ParseProcfile(data []byte) (Procfile, error) {
 	var procs Procfile
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), maxProcfileSize)
+	// +1: a Scanner refuses a token that fills its whole buffer, which would
+	// refuse a one-line file of exactly maxProcfileSize bytes.
+	sc.Buffer(make([]byte, 0, 4096), maxProcfileSize+1)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -1,0 +1,70 @@
+// Package builder turns a pushed commit into an immutable release directory.
+// It exports the commit's tree next to the final directory, detects what kind
+// of app it is (app.json build script, Go, Node.js, Python, Procfile-only or
+// static site), runs the build with its output streamed live to the pusher,
+// makes the tree read-only and renames it into place. A release directory is
+// either complete or absent: nothing is left half-written.
+package builder
+
+import (
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+// DefaultTimeout is the whole-build time limit used when Config.Timeout is 0.
+const DefaultTimeout = 10 * time.Minute
+
+// Config configures a Builder.
+type Config struct {
+	// DataDir holds releases in DataDir/apps/APP/releases/vN and build
+	// caches in DataDir/apps/APP/cache. A relative path is made absolute
+	// once, by New.
+	DataDir string
+	// Timeout is the whole-build time limit; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives one line per build event; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Builder builds releases. It is safe for concurrent use by several
+// goroutines, as long as no two builds share an app and version.
+type Builder struct {
+	dataDir string
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// New returns a Builder configured by cfg.
+func New(cfg Config) *Builder {
+	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, log: cfg.Logger}
+	// Build tools and venv scripts record absolute paths, and build steps
+	// run in other working directories.
+	if abs, err := filepath.Abs(b.dataDir); err == nil {
+		b.dataDir = abs
+	}
+	if b.timeout <= 0 {
+		b.timeout = DefaultTimeout
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	return b
+}
+
+// ReleaseDir returns DataDir/apps/APP/releases/vN.
+func (b *Builder) ReleaseDir(app string, v slipway.Version) string {
+	return filepath.Join(b.releasesDir(app), v.String())
+}
+
+func (b *Builder) releasesDir(app string) string {
+	return filepath.Join(b.dataDir, "apps", app, "releases")
+}
+
+// cacheDir is where an app's build caches survive from one build to the
+// next: outside every release, so a release stays small and immutable.
+func (b *Builder) cacheDir(app string) string {
+	return filepath.Join(b.dataDir, "apps", app, "cache")
+}

@@ -1,0 +1,67 @@
+package builder
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/slipway/slipway"
+)
+
+// errNothingToBuild is the detection failure; its text is what the pusher
+// reads, so it says what to add.
+var errNothingToBuild = errors.New("no Procfile, go.mod, package.json, requirements.txt, pyproject.toml or index.html at the repository root: add a Procfile (web: COMMAND)")
+
+// detection is what kind of app a tree holds.
+type detection struct {
+	kind      string // Kind*
+	label     string // for "-----> Detected …"
+	staticDir string // for KindStatic: relative to the tree, "." or "public"
+}
+
+// detect decides how to build the tree dir, first match wins: an app.json
+// build script, go.mod, package.json, requirements.txt or pyproject.toml,
+// a Procfile, index.html at the root or in public/.
+func detect(dir string, app *slipway.AppJSON) (detection, error) {
+	has := func(name string) bool { return isFile(filepath.Join(dir, name)) }
+	switch {
+	case app != nil && strings.TrimSpace(app.Scripts.Build) != "":
+		return detection{kind: KindCustom, label: "custom build (app.json scripts.build)"}, nil
+	case has("go.mod"):
+		return detection{kind: KindGo, label: "Go app"}, nil
+	case has("package.json"):
+		return detection{kind: KindNode, label: "Node.js app"}, nil
+	case has("requirements.txt"), has("pyproject.toml"):
+		return detection{kind: KindPython, label: "Python app"}, nil
+	case has("Procfile"):
+		return detection{kind: KindProcfile, label: "Procfile app"}, nil
+	}
+	if sd := findStaticDir(dir); sd != "" {
+		return detection{kind: KindStatic, label: "static site", staticDir: sd}, nil
+	}
+	return detection{}, errNothingToBuild
+}
+
+// findStaticDir returns "." when dir has an index.html, else "public" when
+// dir/public has one, else "".
+func findStaticDir(dir string) string {
+	for _, d := range []string{".", "public"} {
+		if isFile(filepath.Join(dir, d, "index.html")) {
+			return d
+		}
+	}
+	return ""
+}
+
+// isFile reports whether name is a regular file, following symlinks.
+func isFile(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// isDir reports whether name is a directory, following symlinks.
+func isDir(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.IsDir()
+}

@@ -1,0 +1,57 @@
+package builder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// buildNode installs the app's dependencies, with npm ci when there is a
+// lock file, then runs its build script if it has one. npm's cache lives
+// in the app's cache directory.
+func (s *session) buildNode(ctx context.Context) error {
+	env := s.env(
+		"npm_config_cache="+filepath.Join(s.cache, "npm"),
+		"npm_config_update_notifier=false",
+	)
+	install := []string{"npm", "install", "--no-audit", "--no-fund"}
+	if isFile(filepath.Join(s.tmp, "package-lock.json")) || isFile(filepath.Join(s.tmp, "npm-shrinkwrap.json")) {
+		install = []string{"npm", "ci", "--no-audit", "--no-fund"}
+	}
+	steps := [][]string{install, {"npm", "run", "build", "--if-present"}}
+	for _, args := range steps {
+		err := s.run(ctx, command{
+			step:   strings.Join(args[:2], " "), // "npm ci"
+			header: "Running " + strings.Join(args, " "),
+			args:   args,
+			env:    env,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeDefaultWeb returns "npm start" when package.json has a start script
+// or there is a server.js (npm start's own default). Otherwise it returns a
+// hint saying what to add.
+func nodeDefaultWeb(dir string) (web, hint string, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return "", "", err
+	}
+	var pkg struct {
+		Scripts map[string]string `json:"scripts"`
+	}
+	if err := json.Unmarshal(data, &pkg); err != nil {
+		return "", "", fmt.Errorf("package.json: %w", err)
+	}
+	if strings.TrimSpace(pkg.Scripts["start"]) != "" || isFile(filepath.Join(dir, "server.js")) {
+		return "npm start", "", nil
+	}
+	return "", "package.json has no scripts.start and there is no server.js: add one, or a Procfile (web: COMMAND)", nil
+}

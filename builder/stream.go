@@ -1,0 +1,90 @@
+package builder
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// indent starts every line of a build command's output, as on Heroku, so
+// the user can tell it from slipway's own "----->" step headers.
+const indent = "       "
+
+// stream writes build output to the pusher's writer as it is produced.
+// Writes to it never fail: when the pusher goes away the build carries on
+// and the rest of its output is dropped.
+type stream struct {
+	mu      sync.Mutex
+	w       io.Writer
+	err     error // first write error of w; nothing is written after it
+	lineEnd bool  // the next byte starts a line, so it gets the indent
+	open    bool  // a line has been started and not ended with \n
+	buf     []byte
+}
+
+func newStream(w io.Writer) *stream {
+	if w == nil {
+		w = io.Discard
+	}
+	return &stream{w: w, lineEnd: true}
+}
+
+// Write writes command output, indenting each line. Partial lines are
+// written at once, so progress output shows up as it happens.
+func (s *stream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = s.buf[:0]
+	for _, c := range p {
+		if s.lineEnd && c != '\n' && c != '\r' {
+			s.buf = append(s.buf, indent...)
+			s.lineEnd = false
+		}
+		s.buf = append(s.buf, c)
+		if c == '\n' || c == '\r' {
+			s.lineEnd = true
+		}
+		s.open = c != '\n'
+	}
+	s.emit(s.buf)
+	return len(p), nil
+}
+
+// header ends any unfinished output line and writes a step header:
+// "-----> Running go build".
+func (s *stream) header(format string, args ...any) {
+	s.printf("-----> "+format+"\n", args...)
+}
+
+// info writes one indented line of slipway's own.
+func (s *stream) info(format string, args ...any) {
+	s.printf(indent+format+"\n", args...)
+}
+
+// endLine ends an output line a command left unfinished.
+func (s *stream) endLine() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endLineLocked()
+}
+
+func (s *stream) printf(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endLineLocked()
+	s.emit(fmt.Appendf(s.buf[:0], format, args...))
+}
+
+func (s *stream) endLineLocked() {
+	if s.open {
+		s.emit([]byte("\n"))
+	}
+	s.open, s.lineEnd = false, true
+}
+
+func (s *stream) emit(p []byte) {
+	if s.err != nil || len(p) == 0 {
+		return
+	}
+	_, s.err = s.w.Write(p)
+}

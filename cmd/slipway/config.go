@@ -1,0 +1,99 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/web"
+)
+
+// Defaults of `slipway serve` that no package owns.
+const (
+	DefaultDataDir  = "./slipway-data"
+	DefaultHTTPAddr = ":8080"
+	DefaultDomain   = "localhost"
+)
+
+// serveConfig is `slipway serve`'s configuration: every flag also reads an
+// environment variable named SLIPWAY_ and the flag in upper case.
+type serveConfig struct {
+	DataDir        string
+	SSHAddr        string
+	HTTPAddr       string
+	AdminAddr      string
+	Domain         string
+	AuthorizedKeys string
+	BuildTimeout   time.Duration
+	DeployTimeout  time.Duration
+	LogFormat      string
+}
+
+// parseServeFlags fills a serveConfig from args, falling back to the
+// environment, then to the defaults.
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("slipway serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, name, def, help string) {
+		if v := getenv(envName(name)); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, help+" (env "+envName(name)+")")
+	}
+	dur := func(p *time.Duration, name string, def time.Duration, help string) {
+		fs.Func(name, fmt.Sprintf("%s (default %s, env %s)", help, def, envName(name)), func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration such as 90s or 10m")
+			}
+			*p = d
+			return nil
+		})
+		*p = def
+		if v := getenv(envName(name)); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				*p = def
+			}
+		}
+	}
+	str(&c.DataDir, "data", DefaultDataDir, "directory for everything slipway keeps")
+	str(&c.SSHAddr, "ssh-addr", gitserver.DefaultAddr, "SSH git endpoint address")
+	str(&c.HTTPAddr, "http-addr", DefaultHTTPAddr, "address of the router that serves the apps")
+	str(&c.AdminAddr, "admin-addr", web.DefaultAddr, "address of the admin page and JSON API")
+	str(&c.Domain, "domain", DefaultDomain, "app NAME is served for Host NAME.DOMAIN")
+	str(&c.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of who may push (default DATA/authorized_keys)")
+	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	dur(&c.BuildTimeout, "build-timeout", builder.DefaultTimeout, "time limit of one build")
+	dur(&c.DeployTimeout, "deploy-timeout", releaser.DefaultDeployTimeout, "time limit for a new release to start and pass its health checks")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: slipway serve takes only flags", fs.Arg(0))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	}
+	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return c, err
+	}
+	c.DataDir = abs
+	if c.AuthorizedKeys == "" {
+		c.AuthorizedKeys = filepath.Join(c.DataDir, "authorized_keys")
+	}
+	return c, nil
+}
+
+// envName maps a flag name to its environment variable: ssh-addr → SLIPWAY_SSH_ADDR.
+func envName(flag string) string {
+	return "SLIPWAY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}

@@ -1,0 +1,51 @@
+// Command slipway is a git-push-to-deploy server: `slipway serve` runs it,
+// and `git push` to ssh://git@HOST:2222/NAME deploys app NAME.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+const usage = `slipway: git push to deploy
+
+Usage:
+  slipway serve [flags]      run the server (slipway serve --help for flags)
+  slipway hook pre-receive   run by git during a push; not for people
+  slipway version            print the version
+`
+
+// run dispatches to a subcommand and returns the exit status.
+func run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:])
+	case "hook":
+		return runHook(args[1:])
+	case "version", "--version":
+		fmt.Println("slipway", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "slipway: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"

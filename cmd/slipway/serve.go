@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/web"
+)
+
+// shutdownTimeout bounds a clean stop after SIGINT or SIGTERM: deploys in
+// flight get this long to finish, then everything is closed.
+const shutdownTimeout = 20 * time.Second
+
+func runServe(ctx context.Context, args []string) int {
+	cfg, err := parseServeFlags(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "slipway serve: %v\n", err)
+		return 2
+	}
+	logger := newLogger(cfg.LogFormat)
+	if err := serve(ctx, cfg, logger); err != nil {
+		logger.Error("slipway stopped", "err", err)
+		fmt.Fprintf(os.Stderr, "slipway serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// serve starts every part of slipway, waits for ctx to end and shuts them
+// down under one timeout.
+func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	rt := router.New(router.Config{Domain: cfg.Domain, Logger: logger})
+	rel := releaser.New(releaser.Config{
+		DataDir: cfg.DataDir, Router: rt, DeployTimeout: cfg.DeployTimeout, Logger: logger,
+	})
+	bld := builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger})
+
+	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
+	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{Apps: rel, Domain: cfg.Domain, Logger: logger}), logger)
+	dep := &deployer{builder: bld, releaser: rel, domain: cfg.Domain, httpAddr: httpSrv.addr, logger: logger}
+	git := gitserver.New(gitserver.Config{
+		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep, Logger: logger,
+	})
+
+	if err := httpSrv.start(); err != nil {
+		return err
+	}
+	if err := adminSrv.start(); err != nil {
+		httpSrv.shutdown(context.Background())
+		return err
+	}
+	rel.Restore(ctx)
+	if err := git.Start(); err != nil {
+		httpSrv.shutdown(context.Background())
+		adminSrv.shutdown(context.Background())
+		rel.Shutdown(context.Background())
+		return err
+	}
+	logger.Info("listening", "service", "ssh", "addr", git.Addr().String())
+	logger.Info("slipway ready", "data", cfg.DataDir, "domain", cfg.Domain)
+
+	<-ctx.Done()
+	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	wg.Go(func() { errs[0] = git.Shutdown(sctx) })
+	wg.Go(func() { errs[1] = httpSrv.shutdown(sctx) })
+	wg.Go(func() { errs[2] = adminSrv.shutdown(sctx) })
+	wg.Wait()
+	// Apps stop last: the router has stopped sending them requests.
+	err := errors.Join(append(errs, rel.Shutdown(sctx))...)
+	logger.Info("stopped")
+	return err
+}
+
+// httpServer is an http.Server with slipway's lifecycle: start listens and
+// serves in the background, shutdown waits for requests to finish.
+type httpServer struct {
+	name   string
+	srv    *http.Server
+	logger *slog.Logger
+	ln     net.Listener
+	done   chan struct{}
+}
+
+func newHTTPServer(name, addr string, h http.Handler, logger *slog.Logger) *httpServer {
+	return &httpServer{
+		name:   name,
+		logger: logger,
+		srv: &http.Server{
+			Addr:              addr,
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		},
+	}
+}
+
+func (s *httpServer) start() error {
+	ln, err := net.Listen("tcp", s.srv.Addr)
+	if err != nil {
+		return fmt.Errorf("%s listen: %w", s.name, err)
+	}
+	s.ln = ln
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("server stopped", "service", s.name, "err", err)
+		}
+	}()
+	s.logger.Info("listening", "service", s.name, "addr", ln.Addr().String())
+	return nil
+}
+
+// addr returns the bound address, or the configured one before start.
+func (s *httpServer) addr() string {
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.srv.Addr
+}
+
+func (s *httpServer) shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	return err
+}

@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slipwayBin is the binary under test, built once by TestMain.
+var slipwayBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slipway-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	slipwayBin = filepath.Join(dir, "slipway")
+	build := exec.Command("go", "build", "-o", slipwayBin, "../cmd/slipway")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build slipway:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testDomain is the domain every test server serves apps under.
+const testDomain = "slipway.test"
+
+// server is a running `slipway serve` with its own data dir and ssh key.
+type server struct {
+	t         *testing.T
+	dataDir   string
+	home      string // HOME for the git and ssh clients
+	key       string // private key authorized to push
+	sshAddr   string
+	httpAddr  string
+	adminAddr string
+	cmd       *exec.Cmd
+
+	mu  sync.Mutex
+	log bytes.Buffer
+}
+
+// startServer starts slipway on 127.0.0.1 port 0 with a temp data dir and
+// a fresh ed25519 key in its authorized_keys. The test's cleanup stops it.
+func startServer(t *testing.T, extraArgs ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), home: t.TempDir()}
+	s.key = newKey(t, s.home, "id_ed25519")
+	pub, err := os.ReadFile(s.key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dataDir, "authorized_keys"), pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.start(extraArgs...)
+	return s
+}
+
+// start runs the binary on s's data dir and waits until it is ready.
+func (s *server) start(extraArgs ...string) {
+	t := s.t
+	t.Helper()
+	args := append([]string{"serve", "--data", s.dataDir, "--ssh-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--domain", testDomain}, extraArgs...)
+	cmd := exec.Command(slipwayBin, args...)
+	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = cmd
+	t.Cleanup(func() { s.stop() })
+	ready := make(chan error, 1)
+	go s.readLog(stderr, ready)
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("slipway did not start: %v\n%s", err, s.logText())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("slipway not ready after 60s:\n%s", s.logText())
+	}
+}
+
+var listenRE = regexp.MustCompile(`msg=listening service=(\w+) addr=(\S+)`)
+
+// readLog keeps slipway's log and reports readiness once it logs "slipway ready".
+func (s *server) readLog(r io.Reader, ready chan<- error) {
+	sc := bufio.NewScanner(r)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		s.mu.Lock()
+		s.log.WriteString(line + "\n")
+		if m := listenRE.FindStringSubmatch(line); m != nil {
+			switch m[1] {
+			case "ssh":
+				s.sshAddr = m[2]
+			case "http":
+				s.httpAddr = m[2]
+			case "admin":
+				s.adminAddr = m[2]
+			}
+		}
+		s.mu.Unlock()
+		if !sent && strings.Contains(line, "slipway ready") {
+			ready <- nil
+			sent = true
+		}
+	}
+	if !sent {
+		ready <- fmt.Errorf("log ended before ready")
+	}
+}
+
+func (s *server) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+// stop sends SIGTERM and waits; it fails the test if slipway does not stop
+// within its shutdown timeout.
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.t.Errorf("slipway exited with %v after SIGTERM\n%s", err, s.logText())
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+		s.t.Errorf("slipway did not stop within 30s of SIGTERM")
+	}
+}
+
+// newKey generates an ed25519 key pair in dir and returns the private key path.
+func newKey(t *testing.T, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name+"@e2e", "-f", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	return path
+}
+
+// sshPort returns the port of the ssh address.
+func (s *server) sshPort() string {
+	_, port, _ := strings.Cut(s.sshAddr, ":")
+	return port
+}
+
+// remote returns the git URL of app.
+func (s *server) remote(app string) string {
+	return "ssh://git@" + s.sshAddr + "/" + app
+}
+
+// sshCommand is GIT_SSH_COMMAND for pushing with key.
+func sshCommand(key string) string {
+	return "ssh -i " + key + " -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes"
+}
+
+// gitEnv is the environment for git commands run by a test: no user or
+// system config, the given ssh key.
+func (s *server) gitEnv(key string) []string {
+	return append(os.Environ(),
+		"HOME="+s.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_SSH_COMMAND="+sshCommand(key),
+		"GIT_AUTHOR_NAME=E2E Tester", "GIT_AUTHOR_EMAIL=e2e@example.com",
+		"GIT_COMMITTER_NAME=E2E Tester", "GIT_COMMITTER_EMAIL=e2e@example.com",
+	)
+}
+
+// git runs git in dir and returns its combined output and error.
+func (s *server) git(dir string, args ...string) (string, error) {
+	return s.gitWithKey(s.key, dir, args...)
+}
+
+func (s *server) gitWithKey(key, dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = s.gitEnv(key)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustGit runs git and fails the test on error.
+func (s *server) mustGit(dir string, args ...string) string {
+	s.t.Helper()
+	out, err := s.git(dir, args...)
+	if err != nil {
+		s.t.Fatalf("git %s: %v\n%s\nslipway log:\n%s", strings.Join(args, " "), err, out, s.logText())
+	}
+	return out
+}
+
+// ssh runs an ssh command against slipway with the test key.
+func (s *server) ssh(key string, command ...string) (string, error) {
+	args := append(strings.Fields(sshCommand(key))[1:], "-p", s.sshPort(), "git@127.0.0.1")
+	args = append(args, command...)
+	cmd := exec.Command("ssh", args...)
+	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// newApp makes a git work tree with files and commits them on main.
+func (s *server) newApp(files map[string]string) string {
+	s.t.Helper()
+	dir := s.t.TempDir()
+	s.mustGit(dir, "init", "-q", "-b", "main")
+	s.commit(dir, "first version", files)
+	return dir
+}
+
+// commit writes files into the work tree dir and commits them.
+func (s *server) commit(dir, message string, files map[string]string) {
+	s.t.Helper()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	s.mustGit(dir, "add", "-A")
+	s.mustGit(dir, "commit", "-q", "--allow-empty", "-m", message)
+}
+
+// get fetches path of app through the router and returns status and body.
+func (s *server) get(app, path string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.httpAddr+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Host = app + "." + testDomain
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		s.t.Fatalf("GET %s%s: %v", req.Host, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// wantServes fails the test unless app answers path with 200 and body.
+func (s *server) wantServes(app, path, body string) {
+	s.t.Helper()
+	code, got := s.get(app, path)
+	if code != http.StatusOK || !strings.Contains(got, body) {
+		s.t.Fatalf("GET %s.%s%s = %d %q, want 200 with %q\nslipway log:\n%s", app, testDomain, path, code, got, body, s.logText())
+	}
+}
+
+// staticApp is a Procfile app with no build step: python's http.server
+// serving an index.html that names its version.
+func staticApp(version string) map[string]string {
+	return map[string]string{
+		"Procfile":   "web: python3 -m http.server --bind 127.0.0.1 $PORT\n",
+		"index.html": "<h1>hello from " + version + "</h1>\n",
+	}
+}

@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A user pushes v1, then v2, then a broken build: v2 keeps serving.
+func TestPush_DeploysNewVersionsAndRejectsBrokenBuild(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("hello"))
+
+	out := s.mustGit(dir, "push", "deploy", "main")
+	for _, want := range []string{"remote: -----> Deploying hello", "remote: -----> v1 is live at http://hello." + testDomain} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	s.wantServes("hello", "/", "hello from v1")
+
+	s.commit(dir, "second version", staticApp("v2"))
+	out = s.mustGit(dir, "push", "deploy", "main")
+	if !strings.Contains(out, "v2 is live") {
+		t.Errorf("second push output lacks v2 is live:\n%s", out)
+	}
+	s.wantServes("hello", "/", "hello from v2")
+
+	// A Go app that does not compile: the build fails, the push is rejected.
+	s.commit(dir, "broken", map[string]string{
+		"go.mod":  "module hello\n\ngo 1.22\n",
+		"main.go": "package main\n\nfunc main() { this is not go }\n",
+	})
+	out, err := s.git(dir, "push", "deploy", "main")
+	if err == nil {
+		t.Fatalf("push of a broken build succeeded:\n%s", out)
+	}
+	for _, want := range []string{"[remote rejected]", "build failed", "Push rejected"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rejected push output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
+		t.Errorf("rejected push shows a Go stack trace:\n%s", out)
+	}
+	s.wantServes("hello", "/", "hello from v2")
+}
+
+// A release whose web process dies or never answers is refused.
+func TestPush_RejectsReleaseThatFailsHealthCheck(t *testing.T) {
+	s := startServer(t, "--deploy-timeout", "5s")
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("health"))
+	s.mustGit(dir, "push", "deploy", "main")
+
+	s.commit(dir, "crashes on start", map[string]string{"Procfile": "web: echo booting v2; exit 3\n"})
+	out, err := s.git(dir, "push", "deploy", "main")
+	if err == nil {
+		t.Fatalf("push of a crashing release succeeded:\n%s", out)
+	}
+	for _, want := range []string{"[remote rejected]", "exited with status 3", "booting v2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push output lacks %q:\n%s", want, out)
+		}
+	}
+	s.wantServes("health", "/", "hello from v1")
+
+	// app.json health check on a path the app does not have.
+	s.commit(dir, "bad health path", map[string]string{
+		"Procfile": staticApp("v3")["Procfile"],
+		"app.json": `{"healthchecks":{"web":[{"type":"startup","name":"ready","path":"/ready","attempts":2,"wait":1}]}}`,
+	})
+	out, err = s.git(dir, "push", "deploy", "main")
+	if err == nil {
+		t.Fatalf("push failing its app.json check succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, `check "ready" failed 2 times`) {
+		t.Errorf("push output does not name the failed check:\n%s", out)
+	}
+	s.wantServes("health", "/", "hello from v1")
+}
+
+func TestPush_UnknownKeyIsRefused(t *testing.T) {
+	s := startServer(t)
+	stranger := newKey(t, t.TempDir(), "stranger")
+	dir := s.newApp(staticApp("v1"))
+	out, err := s.gitWithKey(stranger, dir, "push", s.remote("intruder"), "main")
+	if err == nil {
+		t.Fatalf("push with an unknown key succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "Permission denied") {
+		t.Errorf("refusal does not say permission denied:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "repos", "intruder.git")); err == nil {
+		t.Error("a refused push created a repository")
+	}
+}
+
+func TestSSH_RefusesBadNamesAndCommands(t *testing.T) {
+	s := startServer(t)
+	for _, tc := range []struct {
+		command string
+		want    string
+	}{
+		{"git-receive-pack '../etc'", "repository path"},
+		{"git-receive-pack '/srv/git/x'", "repository path"},
+		{"git-receive-pack 'Upper'", "invalid app name"},
+		{"git-receive-pack '9lives'", "invalid app name"},
+		{"git-receive-pack 'unterminated", "unterminated"},
+		{"git-upload-pack 'nosuchapp'", "app not found"},
+		{"ls; rm -rf /", "bad command"},
+		{"rm -rf /", "unknown command"},
+		{"", "bad command"},
+	} {
+		out, err := s.ssh(s.key, tc.command)
+		if err == nil {
+			t.Errorf("ssh %q succeeded:\n%s", tc.command, out)
+			continue
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("ssh %q said %q, want it to contain %q", tc.command, out, tc.want)
+		}
+		if lines := strings.Count(strings.TrimSpace(out), "\n"); lines > 0 {
+			t.Errorf("ssh %q printed %d lines, want one:\n%s", tc.command, lines+1, out)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.dataDir, "repos"))
+	if len(entries) != 0 {
+		t.Errorf("refused commands left %d entries in repos/", len(entries))
+	}
+}
+
+// Other branches are stored but not deployed; clone and fetch work.
+func TestPush_OtherBranchesAreStoredAndCloneWorks(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("branches.git"))
+	s.mustGit(dir, "push", "deploy", "main")
+
+	s.mustGit(dir, "checkout", "-q", "-b", "feature")
+	s.commit(dir, "feature work", staticApp("feature"))
+	out := s.mustGit(dir, "push", "deploy", "feature")
+	if !strings.Contains(out, "refs/heads/feature stored, not deployed") {
+		t.Errorf("feature push does not say it was not deployed:\n%s", out)
+	}
+	s.wantServes("branches", "/", "hello from v1")
+
+	clone := filepath.Join(t.TempDir(), "clone")
+	s.mustGit(t.TempDir(), "clone", "-q", s.remote("branches"), clone)
+	got, err := os.ReadFile(filepath.Join(clone, "index.html"))
+	if err != nil || !strings.Contains(string(got), "hello from v1") {
+		t.Errorf("clone has index.html %q, %v", got, err)
+	}
+	s.mustGit(clone, "fetch", "-q", "origin", "feature")
+}
+
+// A restart brings the live release back, and history of versions goes on.
+func TestServe_RestartRestoresLiveRelease(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("durable"))
+	s.mustGit(dir, "push", "deploy", "main")
+	s.wantServes("durable", "/", "hello from v1")
+
+	s.stop()
+	s.start()
+	s.wantServes("durable", "/", "hello from v1")
+
+	s.mustGit(dir, "remote", "set-url", "deploy", s.remote("durable")) // a new ssh port
+	s.commit(dir, "after restart", staticApp("v2"))
+	out := s.mustGit(dir, "push", "deploy", "main")
+	if !strings.Contains(out, "v2 is live") {
+		t.Errorf("push after restart was not v2:\n%s", out)
+	}
+}
+
+func TestRouter_UnknownAppGetsNotFoundPage(t *testing.T) {
+	s := startServer(t)
+	code, body := s.get("nosuchapp", "/")
+	if code != http.StatusNotFound {
+		t.Errorf("status = %d, want 404", code)
+	}
+	if !strings.Contains(body, "nosuchapp") {
+		t.Errorf("404 page does not name the app: %q", body)
+	}
+}

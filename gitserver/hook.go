@@ -1,0 +1,337 @@
+package gitserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/slipway/slipway/internal/atomicfile"
+)
+
+// The pre-receive hook is a two-line script that runs `slipway hook
+// pre-receive`, which posts the ref updates and git's quarantine
+// environment to the running daemon over a unix socket in the data dir and
+// relays the streamed answer. The deploy runs inside the daemon; the hook's
+// exit status (from the response trailer) accepts or rejects the push.
+
+// Environment variables the daemon sets for git receive-pack and its hook.
+const (
+	envHookSocket = "SLIPWAY_HOOK_SOCKET"
+	envPushID     = "SLIPWAY_PUSH_ID"
+)
+
+// resultTrailer carries "ok" or "rejected" after the streamed deploy output.
+const resultTrailer = "Slipway-Result"
+
+// quarantineEnv are the variables through which a pre-receive hook sees the
+// objects of the push before git moves them into the repository.
+var quarantineEnv = []string{"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH"}
+
+// RefUpdate is one line of pre-receive input.
+type RefUpdate struct {
+	Old  string `json:"old"`
+	New  string `json:"new"`
+	Name string `json:"name"`
+}
+
+const zeroSHA = "0000000000000000000000000000000000000000"
+
+type hookRequest struct {
+	PushID string      `json:"push_id"`
+	Refs   []RefUpdate `json:"refs"`
+	Env    []string    `json:"env"`
+}
+
+type pushInfo struct {
+	App     string
+	RepoDir string
+	Pusher  Pusher
+}
+
+// hookServer answers the pre-receive hook of every push in progress.
+type hookServer struct {
+	dir      string // core.hooksPath for receive-pack
+	socket   string
+	exe      string
+	deployer Deployer
+	logger   *slog.Logger
+
+	mu     sync.Mutex
+	pushes map[string]pushInfo
+
+	srv  *http.Server
+	done chan struct{}
+}
+
+func newHookServer(dataDir, exe string, d Deployer, logger *slog.Logger) *hookServer {
+	return &hookServer{
+		dir:      filepath.Join(dataDir, "hooks"),
+		socket:   socketPath(dataDir),
+		exe:      exe,
+		deployer: d,
+		logger:   logger,
+		pushes:   map[string]pushInfo{},
+	}
+}
+
+// socketPath returns DataDir/run/hook.sock, or a path under the system temp
+// dir named after the data dir when that would exceed the ~108 bytes a unix
+// socket path may have.
+func socketPath(dataDir string) string {
+	p := filepath.Join(dataDir, "run", "hook.sock")
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if len(p) <= 100 {
+		return p
+	}
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(os.TempDir(), "slipway-"+hex.EncodeToString(sum[:6])+".sock")
+}
+
+func (h *hookServer) start() error {
+	script := "#!/bin/sh\n# Written by slipway at each start: deploys run in the daemon.\nexec " +
+		shellQuote(h.exe) + " hook pre-receive\n"
+	if err := atomicfile.Write(filepath.Join(h.dir, "pre-receive"), []byte(script), 0o755); err != nil {
+		return fmt.Errorf("write pre-receive hook: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(h.socket), 0o700); err != nil {
+		return err
+	}
+	os.Remove(h.socket) // left by a previous run that did not shut down
+	ln, err := net.Listen("unix", h.socket)
+	if err != nil {
+		return fmt.Errorf("hook socket: %w", err)
+	}
+	if err := os.Chmod(h.socket, 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /pre-receive", h.preReceive)
+	h.srv = &http.Server{Handler: mux}
+	h.done = make(chan struct{})
+	go func() {
+		defer close(h.done)
+		h.srv.Serve(ln)
+	}()
+	return nil
+}
+
+func (h *hookServer) shutdown(ctx context.Context) error {
+	if h.srv == nil {
+		return nil
+	}
+	err := h.srv.Shutdown(ctx)
+	if err != nil {
+		h.srv.Close()
+	}
+	<-h.done
+	os.Remove(h.socket)
+	return err
+}
+
+func (h *hookServer) register(p pushInfo) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	h.mu.Lock()
+	h.pushes[id] = p
+	h.mu.Unlock()
+	return id
+}
+
+func (h *hookServer) unregister(id string) {
+	h.mu.Lock()
+	delete(h.pushes, id)
+	h.mu.Unlock()
+}
+
+func hookEnv(socket, id string) []string {
+	return []string{envHookSocket + "=" + socket, envPushID + "=" + id}
+}
+
+// preReceive deploys the pushed deploy branch, streaming progress, and
+// reports the verdict in the trailer.
+func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
+	var req hookRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, "bad hook request", http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	push, ok := h.pushes[req.PushID]
+	h.mu.Unlock()
+	if !ok {
+		http.Error(w, "unknown push", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Trailer", resultTrailer)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	out := &flushWriter{w: w, f: http.NewResponseController(w)}
+	err := h.handlePush(r.Context(), push, req, out)
+	if err != nil {
+		h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
+		fmt.Fprintf(out, "\n !     %s\n !     Push rejected: the live release keeps serving.\n\n", userMessage(err))
+		w.Header().Set(resultTrailer, "rejected")
+		return
+	}
+	w.Header().Set(resultTrailer, "ok")
+}
+
+// errRefRefused rejects a ref update slipway will not take.
+var errRefRefused = errors.New("push refused")
+
+// handlePush picks the ref to deploy and hands it to the Deployer; other
+// branches and tags are stored without a deploy.
+func (h *hookServer) handlePush(ctx context.Context, p pushInfo, req hookRequest, out io.Writer) error {
+	deploy := deployRef(req.Refs, branchExists(p.RepoDir, "master"), branchExists(p.RepoDir, "main"))
+	for i, ref := range req.Refs {
+		if i == deploy {
+			continue
+		}
+		fmt.Fprintf(out, "-----> %s stored, not deployed (slipway deploys main)\n", ref.Name)
+	}
+	if deploy < 0 {
+		return nil
+	}
+	ref := req.Refs[deploy]
+	if ref.New == zeroSHA {
+		return fmt.Errorf("%w: %s is the deployed branch and cannot be deleted", errRefRefused, ref.Name)
+	}
+	return h.deployer.Deploy(ctx, Push{
+		App:     p.App,
+		Ref:     ref.Name,
+		OldSHA:  ref.Old,
+		NewSHA:  ref.New,
+		RepoDir: p.RepoDir,
+		GitEnv:  req.Env,
+		Pusher:  p.Pusher,
+	}, out)
+}
+
+// deployRef returns the index of the ref update to deploy, or -1: main, or
+// master when the app has no main branch and the push does not create one.
+func deployRef(refs []RefUpdate, hasMaster, hasMain bool) int {
+	master := -1
+	for i, r := range refs {
+		switch r.Name {
+		case "refs/heads/main":
+			return i
+		case "refs/heads/master":
+			master = i
+		}
+	}
+	if hasMain {
+		return -1
+	}
+	return master
+}
+
+func branchExists(repoDir, branch string) bool {
+	if _, err := os.Stat(filepath.Join(repoDir, "refs", "heads", branch)); err == nil {
+		return true
+	}
+	packed, err := os.ReadFile(filepath.Join(repoDir, "packed-refs"))
+	return err == nil && strings.Contains(string(packed), " refs/heads/"+branch+"\n")
+}
+
+// flushWriter sends every write to the hook at once, so the pusher sees
+// build output as it happens.
+type flushWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	f  *http.ResponseController
+}
+
+func (fw *flushWriter) Write(p []byte) (int, error) {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	n, err := fw.w.Write(p)
+	if err == nil {
+		err = fw.f.Flush()
+	}
+	return n, err
+}
+
+// RunHook is the body of `slipway hook pre-receive`: it reads git's ref
+// updates from stdin, asks the daemon to deploy, copies the daemon's output
+// to out and returns the exit status git should see.
+func RunHook(stdin io.Reader, out io.Writer, environ []string) int {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	socket, id := env[envHookSocket], env[envPushID]
+	if socket == "" || id == "" {
+		fmt.Fprintln(out, "slipway hook: not started by slipway's git server")
+		return 1
+	}
+	req := hookRequest{PushID: id}
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 {
+			req.Refs = append(req.Refs, RefUpdate{Old: f[0], New: f[1], Name: f[2]})
+		}
+	}
+	for _, k := range quarantineEnv {
+		v, ok := env[k]
+		if !ok {
+			continue
+		}
+		// git runs the hook inside the repository and may pass relative
+		// paths; the daemon runs elsewhere.
+		var parts []string
+		for _, p := range filepath.SplitList(v) {
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+			parts = append(parts, p)
+		}
+		req.Env = append(req.Env, k+"="+strings.Join(parts, string(filepath.ListSeparator)))
+	}
+	body, _ := json.Marshal(req)
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		},
+	}}
+	resp, err := client.Post("http://slipway/pre-receive", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		fmt.Fprintln(out, "slipway hook: cannot reach the slipway daemon; is `slipway serve` running?")
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(out, "slipway hook: the daemon refused the hook (%s)\n", resp.Status)
+		return 1
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return 1
+	}
+	if resp.Trailer.Get(resultTrailer) != "ok" {
+		return 1
+	}
+	return 0
+}
+
+// shellQuote quotes s for /bin/sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,159 @@
+// Package gitserver is slipway's SSH endpoint: it authenticates pushers by
+// public key, runs the real git receive-pack and upload-pack for the wire
+// protocol, and hands each push of the deployed branch to a Deployer from a
+// pre-receive hook, so that a failed deploy rejects the push.
+package gitserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+)
+
+// DefaultAddr is where the SSH endpoint listens unless told otherwise.
+const DefaultAddr = ":2222"
+
+// Push is one ref update of a git push that should be deployed.
+type Push struct {
+	App     string
+	Ref     string // e.g. refs/heads/main
+	OldSHA  string
+	NewSHA  string
+	RepoDir string
+	// GitEnv holds the hook's quarantine environment: the pushed objects
+	// are only readable through it until git updates the ref.
+	GitEnv []string
+	Pusher Pusher
+}
+
+// Deployer turns a push into a live release. Deploy writes progress for the
+// pusher to out as it happens; a non-nil error rejects the push, and its
+// message is shown to the pusher.
+type Deployer interface {
+	Deploy(ctx context.Context, p Push, out io.Writer) error
+}
+
+// Config configures a Server.
+type Config struct {
+	Addr           string // DefaultAddr when empty
+	DataDir        string // repos live in DataDir/repos, the host key in DataDir
+	AuthorizedKeys string // DataDir/authorized_keys when empty
+	// Executable is the slipway binary the pre-receive hook runs. When
+	// empty, os.Executable is used.
+	Executable string
+	Deployer   Deployer
+	Logger     *slog.Logger // slog.Default when nil
+}
+
+// Server is the SSH git endpoint.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+	keys   *authorizedKeys
+	ssh    *ssh.Server
+	hooks  *hookServer
+	ln     net.Listener
+	done   chan error
+}
+
+// New returns a Server for cfg. Nothing listens until Start.
+func New(cfg Config) *Server {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.AuthorizedKeys == "" {
+		cfg.AuthorizedKeys = filepath.Join(cfg.DataDir, "authorized_keys")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	logger := cfg.Logger.With("component", "gitserver")
+	return &Server{
+		cfg:    cfg,
+		logger: logger,
+		keys:   newAuthorizedKeys(cfg.AuthorizedKeys, logger),
+	}
+}
+
+// ReposDir is where the bare repositories live.
+func (s *Server) ReposDir() string { return filepath.Join(s.cfg.DataDir, "repos") }
+
+// RepoDir returns the bare repository path of app.
+func (s *Server) RepoDir(app string) string { return filepath.Join(s.ReposDir(), app+".git") }
+
+// Start prepares the data dir (host key, hook, hook socket), listens and
+// serves in the background.
+func (s *Server) Start() error {
+	exe := s.cfg.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find slipway binary for the git hook: %w", err)
+		}
+	}
+	if err := os.MkdirAll(s.ReposDir(), 0o755); err != nil {
+		return err
+	}
+	signer, err := hostKey(filepath.Join(s.cfg.DataDir, "ssh_host_ed25519_key"))
+	if err != nil {
+		return err
+	}
+	s.hooks = newHookServer(s.cfg.DataDir, exe, s.cfg.Deployer, s.logger)
+	if err := s.hooks.start(); err != nil {
+		return err
+	}
+	s.ssh = &ssh.Server{
+		Handler:     s.handleSession,
+		HostSigners: []ssh.Signer{signer},
+		// The decision to let a key in is made again from the session's
+		// key in handleSession (the CVE-2024-45337 lesson); this only
+		// stops unknown keys early.
+		PublicKeyHandler: func(_ ssh.Context, key ssh.PublicKey) bool {
+			_, ok := s.keys.lookup(key)
+			return ok
+		},
+		IdleTimeout: 10 * time.Minute,
+		Version:     "slipway",
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.hooks.shutdown(context.Background())
+		return fmt.Errorf("ssh listen: %w", err)
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.ssh.Serve(ln) }()
+	s.keys.load()
+	return nil
+}
+
+// Addr returns the address the SSH endpoint listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting connections and waits for sessions (and the
+// deploys they run) to finish until ctx is done, then closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ssh == nil {
+		return nil
+	}
+	err := s.ssh.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.ssh.Close()
+	}
+	<-s.done
+	if herr := s.hooks.shutdown(ctx); err == nil {
+		err = herr
+	}
+	if errors.Is(err, ssh.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,129 @@
+package gitserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/gliderlabs/ssh"
+
+	"github.com/slipway/slipway"
+)
+
+// gitProtocolRE is what a GIT_PROTOCOL value sent by a client may look like
+// ("version=2"); anything else is dropped rather than passed to git.
+var gitProtocolRE = regexp.MustCompile(`^[a-zA-Z0-9=:.,_-]{1,64}$`)
+
+// handleSession authorizes the session's key and runs its command. Every
+// failure ends in one line on stderr and a non-zero exit status.
+func (s *Server) handleSession(sess ssh.Session) {
+	pusher, ok := s.keys.lookup(sess.PublicKey())
+	if !ok {
+		s.fail(sess, 255, "permission denied: your ssh key is not in slipway's authorized_keys")
+		return
+	}
+	log := s.logger.With("pusher", pusher.String(), "remote", sess.RemoteAddr().String())
+	cmd, err := ParseCommand(sess.RawCommand())
+	if err != nil {
+		log.Info("refused ssh command", "err", err)
+		s.fail(sess, 2, userMessage(err))
+		return
+	}
+	switch cmd.Name {
+	case "git-receive-pack", "git-upload-pack":
+		code, err := s.serveGit(sess, cmd, pusher)
+		if err != nil {
+			log.Info("git command failed", "command", cmd.Name, "err", err)
+			s.fail(sess, 1, userMessage(err))
+			return
+		}
+		sess.Exit(code)
+	default:
+		s.fail(sess, 2, fmt.Sprintf("unknown command %q: slipway accepts git push and git fetch (git-receive-pack, git-upload-pack)", cmd.Name))
+	}
+}
+
+// fail writes msg as one line to the client's stderr and exits with code.
+func (s *Server) fail(sess ssh.Session, code int, msg string) {
+	fmt.Fprintf(sess.Stderr(), "slipway: %s\n", msg)
+	sess.Exit(code)
+}
+
+// serveGit runs the real git binary for the wire protocol and returns its
+// exit status.
+func (s *Server) serveGit(sess ssh.Session, cmd Command, pusher Pusher) (int, error) {
+	if len(cmd.Args) != 1 {
+		return 0, fmt.Errorf("%w: %s takes one repository path", ErrBadCommand, cmd.Name)
+	}
+	app, err := RepoName(cmd.Args[0])
+	if err != nil {
+		return 0, err
+	}
+	repo := s.RepoDir(app)
+	env := os.Environ()
+	for _, kv := range sess.Environ() {
+		if v, ok := strings.CutPrefix(kv, "GIT_PROTOCOL="); ok && gitProtocolRE.MatchString(v) {
+			env = append(env, kv)
+		}
+	}
+	var args []string
+	if cmd.Name == "git-receive-pack" {
+		created, err := ensureRepo(repo)
+		if err != nil {
+			return 0, fmt.Errorf("create repository for %s: %w", app, err)
+		}
+		if created {
+			s.logger.Info("app created", "app", app, "pusher", pusher.String())
+		}
+		id := s.hooks.register(pushInfo{App: app, RepoDir: repo, Pusher: pusher})
+		defer s.hooks.unregister(id)
+		env = append(env, hookEnv(s.hooks.socket, id)...)
+		args = []string{"-c", "core.hooksPath=" + s.hooks.dir, "receive-pack", repo}
+	} else {
+		if !repoExists(repo) {
+			return 0, fmt.Errorf("%w: %s: push to it first", slipway.ErrAppNotFound, app)
+		}
+		args = []string{"upload-pack", "--strict", repo}
+	}
+	return s.runGit(sess, args, env)
+}
+
+// runGit runs git with the session as its standard streams. Standard input
+// is copied by a goroutine rather than handed to exec, so that git sees EOF
+// when the client closes its side and the session's reader is not shared.
+func (s *Server) runGit(sess ssh.Session, args, env []string) (int, error) {
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	git := exec.CommandContext(ctx, "git", args...)
+	git.Env = env
+	git.Stdout = sess
+	git.Stderr = sess.Stderr()
+	stdin, err := git.StdinPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := git.Start(); err != nil {
+		return 0, err
+	}
+	go func() {
+		io.Copy(stdin, sess)
+		stdin.Close()
+	}()
+	err = git.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if code := exit.ExitCode(); code > 0 {
+			return code, nil
+		}
+		return 1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, nil
+}

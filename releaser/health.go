@@ -1,0 +1,161 @@
+package releaser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+// healthClient is shared by all checks; checks never reuse a connection so
+// that a check proves the instance accepts new ones.
+var healthClient = &http.Client{
+	Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // a redirect is an answer
+	},
+}
+
+// checkHealth decides whether a freshly started instance may take traffic.
+// It first waits, polling fast, until the instance accepts TCP on its port,
+// then runs the app.json startup checks, or by default GET / answered with a
+// status below 500. ctx carries the deploy timeout. The returned error is
+// one line for the pusher and wraps slipway.ErrHealthCheck.
+func checkHealth(ctx context.Context, in *instance, checks []slipway.Healthcheck, out io.Writer) error {
+	if err := waitListening(ctx, in); err != nil {
+		return err
+	}
+	if len(checks) == 0 {
+		return pollUntil(ctx, in, func(ctx context.Context) error {
+			return probe(ctx, in.port, slipway.Healthcheck{Path: "/"}, 499)
+		})
+	}
+	for _, c := range checks {
+		c = c.Defaults()
+		if c.Type == "liveness" {
+			continue // liveness checks watch a live instance; they do not gate a deploy
+		}
+		if err := runCheck(ctx, in, c, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitListening polls, from 10 ms up to every 200 ms, until the instance's
+// port accepts a connection, the process exits, or ctx is done.
+func waitListening(ctx context.Context, in *instance) error {
+	return pollUntil(ctx, in, func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", in.addr())
+		if err != nil {
+			return fmt.Errorf("nothing listens on PORT=%d", in.port)
+		}
+		c.Close()
+		return nil
+	})
+}
+
+// pollUntil calls try with a growing pause until it succeeds. It gives up
+// when the process exits or ctx is done, reporting try's last error.
+func pollUntil(ctx context.Context, in *instance, try func(context.Context) error) error {
+	pause := 10 * time.Millisecond
+	for {
+		err := try(ctx)
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-in.exited:
+			t.Stop()
+			return fmt.Errorf("%w: %s %s before it answered", slipway.ErrHealthCheck, in.id, in.exitText())
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %s: %v (gave up when the deploy timed out)", slipway.ErrHealthCheck, in.id, err)
+		case <-t.C:
+		}
+		pause = min(pause*2, 200*time.Millisecond)
+	}
+}
+
+// runCheck runs one app.json check the way Dokku does: wait initialDelay,
+// then up to attempts tries, each with its timeout, wait seconds apart.
+func runCheck(ctx context.Context, in *instance, c slipway.Healthcheck, out io.Writer) error {
+	name := c.Name
+	if name == "" {
+		name = c.Path
+	}
+	if err := sleep(ctx, in, time.Duration(c.InitialDelay)*time.Second); err != nil {
+		return err
+	}
+	var last error
+	for attempt := 1; attempt <= c.Attempts; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, time.Duration(c.Timeout)*time.Second)
+		last = probe(actx, in.port, c, 399)
+		cancel()
+		if last == nil {
+			fmt.Fprintf(out, "       %s: check %q passed\n", in.id, name)
+			return nil
+		}
+		fmt.Fprintf(out, "       %s: check %q attempt %d/%d: %v\n", in.id, name, attempt, c.Attempts, last)
+		if attempt < c.Attempts {
+			if err := sleep(ctx, in, time.Duration(c.Wait)*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s: check %q failed %d times: %v", slipway.ErrHealthCheck, in.id, name, c.Attempts, last)
+}
+
+// probe sends one GET and wants a status of at most maxStatus and, if the
+// check names content, a body containing it.
+func probe(ctx context.Context, port int, c slipway.Healthcheck, maxStatus int) error {
+	if c.Port > 0 {
+		port = c.Port
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, c.Path)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	for _, h := range c.HTTPHeaders {
+		req.Header.Set(h.Name, h.Value)
+	}
+	req.Header.Set("User-Agent", "slipway-healthcheck")
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: no answer", c.Path)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode > maxStatus {
+		return fmt.Errorf("GET %s answered %d", c.Path, resp.StatusCode)
+	}
+	if c.Content != "" && !strings.Contains(string(body), c.Content) {
+		return fmt.Errorf("GET %s: the answer does not contain %q", c.Path, c.Content)
+	}
+	return nil
+}
+
+// sleep pauses for d unless the instance exits or ctx is done first.
+func sleep(ctx context.Context, in *instance, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-in.exited:
+		return fmt.Errorf("%w: %s %s", slipway.ErrHealthCheck, in.id, in.exitText())
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s: deploy timed out", slipway.ErrHealthCheck, in.id)
+	}
+}

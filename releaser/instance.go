@@ -1,0 +1,162 @@
+package releaser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// instance is one running process of a release. It owns its process group:
+// stop ends every process the command started.
+type instance struct {
+	id      string // process type and index: "web.1"
+	port    int    // 0 for processes that are not routed
+	cmd     *exec.Cmd
+	tmpDir  string
+	logPath string
+	exited  chan struct{} // closed when the process has exited
+	err     error         // the exit status, valid after exited is closed
+}
+
+// addr is where the router reaches the instance.
+func (in *instance) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(in.port)) }
+
+// running reports whether the process has not exited yet.
+func (in *instance) running() bool {
+	select {
+	case <-in.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// startSpec is what starting one instance needs.
+type startSpec struct {
+	id      string
+	command string
+	dir     string   // the release directory, the working directory
+	env     []string // complete environment but PORT and TMPDIR
+	port    int
+	tmpDir  string
+	logPath string
+}
+
+// startInstance runs command with /bin/sh in its own process group, its
+// output appended to the instance's log file.
+func startInstance(s startSpec) (*instance, error) {
+	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.logPath), 0o755); err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child holds its own descriptor
+	cmd := exec.Command("/bin/sh", "-c", s.command)
+	cmd.Dir = s.dir
+	cmd.Env = append(s.env, "TMPDIR="+s.tmpDir)
+	if s.port > 0 {
+		cmd.Env = append(cmd.Env, "PORT="+strconv.Itoa(s.port))
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.id, err)
+	}
+	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, exited: make(chan struct{})}
+	go func() {
+		in.err = cmd.Wait()
+		close(in.exited)
+	}()
+	return in, nil
+}
+
+// stop sends SIGTERM to the instance's process group, waits up to grace for
+// it to exit, then sends SIGKILL. It removes the instance's TMPDIR.
+func (in *instance) stop(grace time.Duration) {
+	defer os.RemoveAll(in.tmpDir)
+	pgid := -in.cmd.Process.Pid
+	if !in.running() {
+		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
+		return
+	}
+	syscall.Kill(pgid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-in.exited:
+		syscall.Kill(pgid, syscall.SIGKILL)
+	case <-t.C:
+		syscall.Kill(pgid, syscall.SIGKILL)
+		<-in.exited
+	}
+}
+
+// exitText describes how the process ended, for a pusher.
+func (in *instance) exitText() string {
+	var exit *exec.ExitError
+	if errors.As(in.err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "was killed by " + ws.Signal().String()
+		}
+		return fmt.Sprintf("exited with status %d", exit.ExitCode())
+	}
+	if in.err != nil {
+		return "failed: " + in.err.Error()
+	}
+	return "exited with status 0"
+}
+
+// logTail returns the last n lines of the instance's log, for a pusher
+// whose release failed to start.
+func (in *instance) logTail(n int) []string {
+	data, err := os.ReadFile(in.logPath)
+	if err != nil {
+		return nil
+	}
+	if len(data) > 64<<10 {
+		data = data[len(data)-64<<10:]
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines
+}
+
+// freePort asks the kernel for a free loopback port. Another process could
+// take it before the instance binds it; the health check then fails and the
+// deploy is refused, which is safe.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitExited waits until the instance exits or ctx is done.
+func (in *instance) waitExited(ctx context.Context) error {
+	select {
+	case <-in.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,116 @@
+package releaser
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+// Restore starts the live release of every app that had one when slipway
+// last stopped, so apps come back with the server. An app whose release
+// fails to start is logged and left without a live pool.
+func (r *Releaser) Restore(ctx context.Context) {
+	dirs, _ := filepath.Glob(filepath.Join(r.cfg.DataDir, "apps", "*", "state.json"))
+	for _, path := range dirs {
+		name := filepath.Base(filepath.Dir(path))
+		if slipway.ValidateAppName(name) != nil {
+			continue
+		}
+		a, err := r.app(name)
+		if err != nil {
+			r.logger.Error("restore app", "app", name, "err", err)
+			continue
+		}
+		a.mu.Lock()
+		spec := a.state.Live
+		a.mu.Unlock()
+		if spec == nil {
+			continue
+		}
+		if _, err := os.Stat(spec.Dir); err != nil {
+			r.logger.Error("restore app: release directory is gone", "app", name, "release", spec.Version.String())
+			continue
+		}
+		unlock, err := r.Lock(ctx, name, io.Discard)
+		if err != nil {
+			return
+		}
+		err = r.Release(ctx, *spec, io.Discard)
+		unlock()
+		if err != nil {
+			r.logger.Error("restore app", "app", name, "release", spec.Version.String(), "err", err)
+		}
+	}
+}
+
+// Shutdown stops every process of every app, in parallel, and waits for
+// old pools being retired. Apps keep their live release on disk and come
+// back with Restore.
+func (r *Releaser) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	var pools []*pool
+	for _, a := range r.apps {
+		a.mu.Lock()
+		if a.live != nil {
+			pools = append(pools, a.live)
+			a.live = nil
+		}
+		a.mu.Unlock()
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range pools {
+		wg.Go(func() { r.stopPool(p) })
+	}
+	wg.Go(r.retiring.Wait)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AppStatus is what the admin page shows of one app.
+type AppStatus struct {
+	Name      string          `json:"name"`
+	Live      slipway.Version `json:"live_version,omitempty"`
+	Commit    string          `json:"commit,omitempty"`
+	Instances int             `json:"instances"`
+	Static    bool            `json:"static,omitempty"`
+	LiveSince time.Time       `json:"live_since,omitzero"`
+}
+
+// Apps lists every app slipway knows, sorted by name, with its live release.
+func (r *Releaser) Apps() []AppStatus {
+	dirs, _ := filepath.Glob(filepath.Join(r.cfg.DataDir, "apps", "*", "state.json"))
+	var out []AppStatus
+	for _, path := range dirs {
+		name := filepath.Base(filepath.Dir(path))
+		a, err := r.app(name)
+		if err != nil {
+			continue
+		}
+		a.mu.Lock()
+		st := AppStatus{Name: name}
+		if a.live != nil {
+			st.Live = a.live.spec.Version
+			st.Commit = a.live.spec.Commit
+			st.Instances = len(a.live.instances)
+			st.Static = a.live.spec.StaticDir != ""
+			st.LiveSince = a.live.started
+		}
+		a.mu.Unlock()
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

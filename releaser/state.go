@@ -1,0 +1,62 @@
+package releaser
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/atomicfile"
+)
+
+// Spec is a built release, everything needed to run it: the releaser starts
+// its processes from it, and keeps the live one's Spec on disk to start it
+// again after a restart.
+type Spec struct {
+	App       string           `json:"app"`
+	Version   slipway.Version  `json:"version"`
+	Commit    string           `json:"commit"`
+	Dir       string           `json:"dir"`
+	Procfile  slipway.Procfile `json:"procfile"`
+	AppJSON   *slipway.AppJSON `json:"app_json,omitempty"`
+	StaticDir string           `json:"static_dir,omitempty"`
+	Path      []string         `json:"path,omitempty"`
+}
+
+// appState is what the releaser keeps per app in DataDir/apps/NAME/state.json.
+type appState struct {
+	NextVersion slipway.Version `json:"next_version"`
+	Live        *Spec           `json:"live,omitempty"`
+}
+
+func (r *Releaser) appDir(app string) string { return filepath.Join(r.cfg.DataDir, "apps", app) }
+
+func (r *Releaser) statePath(app string) string { return filepath.Join(r.appDir(app), "state.json") }
+
+func (r *Releaser) loadState(app string) (appState, error) {
+	st := appState{NextVersion: 1}
+	data, err := os.ReadFile(r.statePath(app))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, err
+	}
+	if st.NextVersion < 1 {
+		st.NextVersion = 1
+	}
+	return st, nil
+}
+
+func (r *Releaser) saveState(app string, st appState) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(r.statePath(app), data, 0o644)
+}

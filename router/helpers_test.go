@@ -1,0 +1,168 @@
+package router
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testDomain = "apps.test"
+
+// front starts a Router for testDomain behind a real HTTP server and returns
+// both, plus the buffer the router logs to.
+func front(t *testing.T) (*Router, *httptest.Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	r := New(Config{
+		Domain: testDomain,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return r, srv, logs
+}
+
+// backend starts an app instance that answers with its id in the body and
+// the X-Instance header. Paths under /hold/ block until hold is closed,
+// after sending the id on started.
+func backend(t *testing.T, id string, started chan<- string, hold <-chan struct{}) *httptest.Server {
+	t.Helper()
+	return newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/hold/") {
+			started <- id
+			<-hold
+		}
+		w.Header().Set("X-Instance", id)
+		io.WriteString(w, id)
+	}))
+}
+
+// newServer starts h on 127.0.0.1 for the duration of the test.
+func newServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// instance returns an Instance for a test server.
+func instance(id string, srv *httptest.Server) *Instance {
+	return &Instance{ID: id, Addr: srv.Listener.Addr().String()}
+}
+
+// deadAddr returns an address on which nothing listens: connecting to it is
+// refused.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// client returns an HTTP client whose idle connections are closed when the
+// test ends.
+func client(t *testing.T) *http.Client {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// response is what get returns: a status, headers and the whole body.
+type response struct {
+	code   int
+	header http.Header
+	body   string
+}
+
+// try sends a request with the given Host through the front server and
+// reads the whole response. It may be called from any goroutine.
+func try(c *http.Client, srv *httptest.Server, method, host, path string, body io.Reader) (response, error) {
+	req, err := http.NewRequest(method, srv.URL+path, body)
+	if err != nil {
+		return response{}, err
+	}
+	req.Host = host
+	res, err := c.Do(req)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s%s: %w", method, host, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s%s: read body: %w", method, host, path, err)
+	}
+	return response{code: res.StatusCode, header: res.Header, body: string(b)}, nil
+}
+
+// do is try for the test goroutine: it fails the test on error.
+func do(t *testing.T, c *http.Client, srv *httptest.Server, method, host, path string, body io.Reader) response {
+	t.Helper()
+	res, err := try(c, srv, method, host, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// get sends a GET with the given Host through the front server.
+func get(t *testing.T, c *http.Client, srv *httptest.Server, host, path string) response {
+	t.Helper()
+	return do(t, c, srv, http.MethodGet, host, path, nil)
+}
+
+// eventually polls cond until it holds, failing the test after a deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+// recv returns the next value from ch, failing the test after a deadline.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,58 @@
+package router
+
+import (
+	"html"
+	"net/http"
+	"strconv"
+)
+
+// RetryAfter is the Retry-After value, in seconds, sent with 503 pages: about
+// the time an instance takes to come back or a release to go live.
+const RetryAfter = 5
+
+// writeNotFound answers a request for an app that does not exist. name is
+// the app the host named, or "" when the host names no app at all.
+func writeNotFound(w http.ResponseWriter, name, host string) {
+	msg := "No app is served at " + bold(host) + "."
+	if name != "" {
+		msg = "No app named " + bold(name) + " here."
+	}
+	writePage(w, http.StatusNotFound, msg)
+}
+
+// writeUnavailable answers a request for an app that has no instance able
+// to take it right now.
+func writeUnavailable(w http.ResponseWriter, name string) {
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	writePage(w, http.StatusServiceUnavailable,
+		bold(name)+" has no running instance right now. Try again in a few seconds.")
+}
+
+// writeBadGateway answers a request that no instance of the app answered.
+func writeBadGateway(w http.ResponseWriter, name string) {
+	writePage(w, http.StatusBadGateway,
+		bold(name)+" did not answer. Try again in a moment.")
+}
+
+// unavailableHandler answers every request with the 503 page for app name.
+func unavailableHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeUnavailable(w, name) })
+}
+
+// bold returns s HTML-escaped and in bold.
+func bold(s string) string { return "<b>" + html.EscapeString(s) + "</b>" }
+
+// writePage writes a short HTML page whose title is the status and whose body
+// is msg, which must already be HTML.
+func writePage(w http.ResponseWriter, code int, msg string) {
+	title := strconv.Itoa(code) + " " + http.StatusText(code)
+	body := "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
+		"</title></head>\n<body><h1>" + title + "</h1>\n<p>" + msg + "</p></body></html>\n"
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}

@@ -1,0 +1,166 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+)
+
+// prepare builds what p needs to serve requests: a file server for a static
+// pool, otherwise one ReverseProxy per instance, so that no request pays for
+// building one.
+func (r *Router) prepare(p *Pool) {
+	if p.StaticDir != "" {
+		h, err := newStaticHandler(p.StaticDir)
+		if err != nil {
+			r.log.Error("router: static pool unusable", "app", p.App, "release", p.Release, "err", err)
+			h = unavailableHandler(p.App)
+		}
+		p.static = h
+		return
+	}
+	p.proxies = make([]*httputil.ReverseProxy, len(p.Instances))
+	for i := range p.Instances {
+		p.proxies[i] = r.newProxy(p, i)
+	}
+}
+
+// newProxy returns the proxy to instance i of pool p.
+func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
+	inst := p.Instances[i]
+	target := &url.URL{Scheme: "http", Host: inst.Addr}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			// The router is the edge, so it drops the X-Forwarded-*
+			// headers clients send (ReverseProxy strips them before
+			// Rewrite) and sets them from the connection: apps can trust
+			// X-Forwarded-For to be the real client address.
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host // apps see their own hostname
+		},
+		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i},
+		FlushInterval: -1, // flush every write: streamed and long-polled responses must not wait in a buffer
+		BufferPool:    r.buffers,
+		ErrorLog:      r.errorLog,
+		ErrorHandler:  r.errorHandler(p, inst),
+	}
+}
+
+// errorHandler returns the ReverseProxy ErrorHandler for instance inst of p:
+// it logs the failure and answers with the 502 page, never with the error
+// text, which would leak internal addresses.
+func (r *Router) errorHandler(p *Pool, inst *Instance) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, req *http.Request, err error) {
+		failed := inst
+		var ie *instanceError
+		if errors.As(err, &ie) {
+			failed, err = ie.inst, ie.err
+		}
+		if errors.Is(req.Context().Err(), context.Canceled) {
+			// The client went away; nobody will read the page and it is
+			// not the app's fault.
+			r.log.Debug("router: client gone", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
+		} else {
+			r.log.Warn("router: bad gateway", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
+		}
+		writeBadGateway(w, p.App)
+	}
+}
+
+// retryTransport sends a request to its instance and, if that instance
+// cannot be reached, once to another healthy instance of the same pool.
+// Retrying at this level is safe: a dial error means no byte of the request
+// reached the app and no byte of the response has been written to the client.
+type retryTransport struct {
+	base  http.RoundTripper
+	log   *slog.Logger
+	pool  *Pool
+	index int
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err == nil {
+		return res, nil
+	}
+	inst := t.pool.Instances[t.index]
+	if !isDialError(err) || !replayable(req) {
+		return nil, &instanceError{inst: inst, err: err}
+	}
+	alt := t.pool.pick(t.index)
+	if alt < 0 {
+		return nil, &instanceError{inst: inst, err: err}
+	}
+	other := t.pool.Instances[alt]
+	t.log.Warn("router: instance unreachable, retrying", "app", t.pool.App, "release", t.pool.Release,
+		"instance", inst.ID, "err", err, "retry", other.ID)
+
+	// The outstanding count covers the retry only until the response
+	// headers arrive; the request stays counted on the unreachable instance,
+	// which only makes it less likely to be picked.
+	other.outstanding.Add(1)
+	defer other.outstanding.Add(-1)
+	u := *req.URL
+	u.Host = other.Addr
+	retry := req.WithContext(req.Context()) // a shallow copy: RoundTrip must not modify req
+	retry.URL = &u
+	res, err = t.base.RoundTrip(retry)
+	if err != nil {
+		return nil, &instanceError{inst: other, err: err}
+	}
+	return res, nil
+}
+
+// instanceError tells the error handler which instance failed.
+type instanceError struct {
+	inst *Instance
+	err  error
+}
+
+func (e *instanceError) Error() string { return e.inst.ID + ": " + e.err.Error() }
+func (e *instanceError) Unwrap() error { return e.err }
+
+// isDialError reports whether err means the connection to the instance
+// could not be made (refused, unreachable, dial timeout), as opposed to a
+// failure after the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// replayable reports whether an outbound request can be sent again: only
+// when it has no body, since the transport consumes and closes the body.
+// ReverseProxy sets Body to nil for a request with ContentLength 0, which
+// covers the usual GET, HEAD and OPTIONS.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody
+}
+
+// bufferPool recycles the 32 KiB buffers ReverseProxy copies response bodies
+// with, which it would otherwise allocate for every request. It stores array
+// pointers so that Put does not allocate a slice header.
+type bufferPool struct{ p sync.Pool }
+
+const bufferSize = 32 << 10
+
+// Get implements httputil.BufferPool.
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[bufferSize]byte); ok {
+		return buf[:]
+	}
+	return new([bufferSize]byte)[:]
+}
+
+// Put implements httputil.BufferPool.
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) == bufferSize {
+		b.p.Put((*[bufferSize]byte)(buf[:bufferSize]))
+	}
+}

@@ -1,0 +1,251 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestRouter_RoutesByHostWithPortAndCase(t *testing.T) {
+	r, srv, _ := front(t)
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "web", nil, nil))}})
+	r.SetLive(&Pool{App: "api", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "api", nil, nil))}})
+	c := client(t)
+
+	for host, want := range map[string]string{
+		"web.apps.test":      "web",
+		"WEB.Apps.Test:8080": "web",
+		"web.apps.test.":     "web",
+		"web.apps.test.:80":  "web",
+		"Api.APPS.test:443":  "api",
+	} {
+		res := get(t, c, srv, host, "/")
+		if got := res.code; got != http.StatusOK {
+			t.Errorf("Host %q: status %d, want 200", host, got)
+		}
+		if got := res.body; got != want {
+			t.Errorf("Host %q: routed to %q, want %q", host, got, want)
+		}
+	}
+}
+
+func TestRouter_UnknownAppGets404Page(t *testing.T) {
+	r, srv, _ := front(t)
+	r.SetLive(&Pool{App: "web", Instances: []*Instance{instance("web.1", backend(t, "web", nil, nil))}})
+	c := client(t)
+
+	for _, tc := range []struct{ host, want, raw string }{
+		{"a&b'c.apps.test", "No app named <b>a&amp;b&#39;c</b> here.", "a&b'c"},
+		{"nope.apps.test:8080", "No app named <b>nope</b> here.", ""},
+		{"deep.web.apps.test", "No app is served at <b>deep.web.apps.test</b>.", ""},
+		{"web.example.com", "No app is served at <b>web.example.com</b>.", ""},
+	} {
+		res := get(t, c, srv, tc.host, "/")
+		if got, want := res.code, http.StatusNotFound; got != want {
+			t.Errorf("Host %q: status %d, want %d", tc.host, got, want)
+		}
+		if got, want := res.header.Get("Content-Type"), "text/html; charset=utf-8"; got != want {
+			t.Errorf("Host %q: Content-Type %q, want %q", tc.host, got, want)
+		}
+		if !strings.Contains(res.body, tc.want) {
+			t.Errorf("Host %q: page %q does not say %q", tc.host, res.body, tc.want)
+		}
+		if tc.raw != "" && strings.Contains(res.body, tc.raw) {
+			t.Errorf("Host %q: page contains unescaped %q", tc.host, tc.raw)
+		}
+		if strings.Contains(res.body, "page not found") {
+			t.Errorf("Host %q: got Go's default 404 text: %q", tc.host, res.body)
+		}
+	}
+}
+
+func TestRouter_NoRunningInstanceGets503(t *testing.T) {
+	r, srv, _ := front(t)
+	c := client(t)
+
+	r.SetLive(&Pool{App: "empty", Release: "v1"})
+	down := instance("web.1", backend(t, "down", nil, nil))
+	down.SetHealthy(false)
+	r.SetLive(&Pool{App: "down", Release: "v1", Instances: []*Instance{down}})
+	// An app whose live pool was cleared, as Remove does, is known but has
+	// no pool.
+	r.SetLive(&Pool{App: "cleared", Release: "v1"})
+	(*r.apps.Load())["cleared"].live.Store(nil)
+
+	for _, app := range []string{"empty", "down", "cleared"} {
+		res := get(t, c, srv, app+"."+testDomain, "/")
+		if got, want := res.code, http.StatusServiceUnavailable; got != want {
+			t.Errorf("%s: status %d, want %d", app, got, want)
+		}
+		if got, want := res.header.Get("Retry-After"), "5"; got != want {
+			t.Errorf("%s: Retry-After %q, want %q", app, got, want)
+		}
+		if want := "<b>" + app + "</b> has no running instance"; !strings.Contains(res.body, want) {
+			t.Errorf("%s: page %q does not say %q", app, res.body, want)
+		}
+	}
+}
+
+func TestRouter_SetsForwardedHeadersAndKeepsHost(t *testing.T) {
+	r, srv, _ := front(t)
+	seen := make(chan *http.Request, 1)
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		seen <- req
+	}))
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/path?q=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "Web.apps.test:8080"
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("X-Forwarded-Host", "spoofed.example")
+	res, err := client(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	got := recv(t, seen, "the backend to see the request")
+
+	if want := "Web.apps.test:8080"; got.Host != want {
+		t.Errorf("backend saw Host %q, want %q", got.Host, want)
+	}
+	if want := "/path?q=1"; got.RequestURI != want {
+		t.Errorf("backend saw URI %q, want %q", got.RequestURI, want)
+	}
+	for k, want := range map[string]string{
+		"X-Forwarded-For":   "127.0.0.1", // the client's own value is not trusted
+		"X-Forwarded-Host":  "Web.apps.test:8080",
+		"X-Forwarded-Proto": "http",
+	} {
+		if v := got.Header.Get(k); v != want {
+			t.Errorf("backend saw %s %q, want %q", k, v, want)
+		}
+	}
+}
+
+func TestRouter_SwitchKeepsInFlightRequest(t *testing.T) {
+	r, srv, _ := front(t)
+	c := client(t)
+	started, hold := make(chan string, 1), make(chan struct{})
+	v1 := &Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "v1", started, hold))}}
+	v2 := &Pool{App: "web", Release: "v2", Instances: []*Instance{instance("web.1", backend(t, "v2", nil, nil))}}
+	if old := r.SetLive(v1); old != nil {
+		t.Fatalf("first SetLive returned %v, want nil", old)
+	}
+
+	slow := make(chan response, 1)
+	go func() {
+		res, err := try(c, srv, http.MethodGet, "web.apps.test", "/hold/slow", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		slow <- res
+	}()
+	recv(t, started, "the slow request to reach v1")
+	if got := r.InFlight(v1); got != 1 {
+		t.Fatalf("InFlight(v1) = %d with one request held, want 1", got)
+	}
+
+	if old := r.SetLive(v2); old != v1 {
+		t.Fatalf("SetLive(v2) returned %v, want v1", old)
+	}
+	if got := r.Live("web"); got != v2 {
+		t.Fatalf("Live after switch = %v, want v2", got)
+	}
+	if res := get(t, c, srv, "web.apps.test", "/"); res.body != "v2" {
+		t.Fatalf("new request went to %q, want v2", res.body)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.WaitIdle(cancelled, v1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitIdle(v1) with a request in flight and a cancelled context = %v, want context.Canceled", err)
+	}
+
+	idle := make(chan error, 1)
+	go func() { idle <- r.WaitIdle(context.Background(), v1) }()
+	select {
+	case err := <-idle:
+		t.Fatalf("WaitIdle(v1) returned %v while a request was in flight", err)
+	default:
+	}
+	close(hold)
+	if res := recv(t, slow, "the slow request to finish"); res.code != http.StatusOK || res.body != "v1" {
+		t.Fatalf("slow request got %d %q, want 200 from v1", res.code, res.body)
+	}
+	if err := recv(t, idle, "WaitIdle(v1)"); err != nil {
+		t.Fatalf("WaitIdle(v1) = %v", err)
+	}
+	if got := r.InFlight(v1); got != 0 {
+		t.Errorf("InFlight(v1) = %d after drain, want 0", got)
+	}
+	if got := r.InFlight(v2); got != 0 {
+		t.Errorf("InFlight(v2) = %d when idle, want 0", got)
+	}
+}
+
+func TestRouter_ConcurrentSetLiveAndRequests(t *testing.T) {
+	r, srv, _ := front(t)
+	c := client(t)
+	pools := make([]*Pool, 4)
+	for i := range pools {
+		v := fmt.Sprintf("v%d", i+1)
+		pools[i] = &Pool{App: "web", Release: v, Instances: []*Instance{
+			instance("web.1", backend(t, v, nil, nil)),
+			instance("web.2", backend(t, v, nil, nil)),
+		}}
+	}
+	r.SetLive(pools[0])
+
+	// The writer switches pools a fixed number of times while readers send
+	// requests until it is done.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 500 {
+			r.SetLive(pools[i%len(pools)])
+			// Another app comes and goes, copying the table each time.
+			r.SetLive(&Pool{App: fmt.Sprintf("other%d", i%3)})
+			r.Remove(fmt.Sprintf("other%d", (i+1)%3))
+		}
+	}()
+	var reqs sync.WaitGroup
+	for range 8 {
+		reqs.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					if n > 0 {
+						return
+					}
+				default:
+				}
+				res, err := try(c, srv, http.MethodGet, "web.apps.test", "/", nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.code != http.StatusOK || !strings.HasPrefix(res.body, "v") {
+					t.Errorf("got %d %q during switches, want 200 from some release", res.code, res.body)
+					return
+				}
+			}
+		})
+	}
+	reqs.Wait()
+	for _, p := range pools {
+		if err := r.WaitIdle(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range p.Instances {
+			if n := inst.outstanding.Load(); n != 0 {
+				t.Errorf("%s %s: %d outstanding when idle", p.Release, inst.ID, n)
+			}
+		}
+	}
+}
