@@ -117,6 +117,7 @@ func (r *Releaser) Lock(ctx context.Context, name string, out io.Writer) (unlock
 	select {
 	case a.deploy <- struct{}{}:
 	default:
+		r.logger.Info("deploy waiting for the one in progress", "app", name)
 		fmt.Fprintf(out, "-----> Another deploy of %s is in progress: waiting for it to finish\n", name)
 		select {
 		case a.deploy <- struct{}{}:

@@ -34,7 +34,7 @@ type Pool struct {
 	Instances []*Instance // may be empty for a static pool
 	StaticDir string      // when non-empty, the router serves files from this directory itself and ignores Instances
 
-	prepare  sync.Once                // builds proxies or static on first SetLive
+	prepared sync.Once                // builds proxies or static on first SetLive
 	proxies  []*httputil.ReverseProxy // proxies[i] forwards to Instances[i]
 	static   http.Handler             // non-nil for a static pool
 	inflight atomic.Int64             // requests being served by this pool now

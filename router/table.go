@@ -40,23 +40,27 @@ func (a *app) acquire(p *Pool) bool {
 // Router.
 func (r *Router) SetLive(p *Pool) (old *Pool) {
 	name := strings.ToLower(p.App)
-	p.prepare.Do(func() { r.prepare(p) })
+	p.prepared.Do(func() { r.prepare(p) })
+	old = r.swap(name, p)
+	r.log.Info("router: pool live", "app", name, "release", p.Release, "instances", len(p.Instances), "static", p.StaticDir != "")
+	return old
+}
 
-	// Writers serialise here; readers never take mu. Only pointer swaps
-	// happen under the lock, so it is never held while anything drains.
+// swap makes p the live pool of app name and returns the one it replaced.
+// Writers serialise on mu; readers never take it. Only pointer swaps happen
+// under the lock, so it is never held while anything drains.
+func (r *Router) swap(name string, p *Pool) *Pool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if a := (*r.apps.Load())[name]; a != nil {
-		old = a.live.Swap(p)
-	} else {
-		a = &app{name: name}
-		a.live.Store(p)
-		m := maps.Clone(*r.apps.Load())
-		m[name] = a
-		r.apps.Store(&m)
+		return a.live.Swap(p)
 	}
-	r.log.Info("router: pool live", "app", name, "release", p.Release, "instances", len(p.Instances), "static", p.StaticDir != "")
-	return old
+	a := &app{name: name}
+	a.live.Store(p)
+	m := maps.Clone(*r.apps.Load())
+	m[name] = a
+	r.apps.Store(&m)
+	return nil
 }
 
 // Live returns the live pool of app, or nil.
@@ -71,11 +75,18 @@ func (r *Router) Live(app string) *Pool {
 // in flight finish on the pool they started on.
 func (r *Router) Remove(app string) {
 	name := strings.ToLower(app)
+	if r.remove(name) {
+		r.log.Info("router: app removed", "app", name)
+	}
+}
+
+// remove deletes app name from the table and reports whether it was there.
+func (r *Router) remove(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := (*r.apps.Load())[name]
 	if a == nil {
-		return
+		return false
 	}
 	m := maps.Clone(*r.apps.Load())
 	delete(m, name)
@@ -83,5 +94,5 @@ func (r *Router) Remove(app string) {
 	// A request that loaded the old table may still hold a; clearing live
 	// makes its acquire fail so it routes again against the new table.
 	a.live.Store(nil)
-	r.log.Info("router: app removed", "app", name)
+	return true
 }

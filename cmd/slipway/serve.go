@@ -96,6 +96,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	wg.Wait()
 	// Apps stop last: the router has stopped sending them requests.
 	err := errors.Join(append(errs, rel.Shutdown(sctx))...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown took longer than %s: what was still running was cancelled", shutdownTimeout)
+	}
 	logger.Info("stopped")
 	return err
 }
