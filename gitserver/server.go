@@ -41,6 +41,11 @@ type Deployer interface {
 	Deploy(ctx context.Context, p Push, out io.Writer) error
 }
 
+// CommandFunc runs one management command with its arguments, writing its
+// output to out. A returned error is shown to the user as one line (see
+// userMessage) and the command exits non-zero.
+type CommandFunc func(ctx context.Context, args []string, out io.Writer) error
+
 // Config configures a Server.
 type Config struct {
 	Addr           string // DefaultAddr when empty
@@ -50,7 +55,10 @@ type Config struct {
 	// empty, os.Executable is used.
 	Executable string
 	Deployer   Deployer
-	Logger     *slog.Logger // slog.Default when nil
+	// Commands are the management commands users run over ssh
+	// ("ssh -p 2222 git@HOST releases NAME"), by name.
+	Commands map[string]CommandFunc
+	Logger   *slog.Logger // slog.Default when nil
 }
 
 // Server is the SSH git endpoint.

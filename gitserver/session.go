@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/gliderlabs/ssh"
@@ -44,7 +45,18 @@ func (s *Server) handleSession(sess ssh.Session) {
 		}
 		sess.Exit(code)
 	default:
-		s.fail(sess, 2, fmt.Sprintf("unknown command %q: slipway accepts git push and git fetch (git-receive-pack, git-upload-pack)", cmd.Name))
+		run, ok := s.cfg.Commands[cmd.Name]
+		if !ok {
+			s.fail(sess, 2, fmt.Sprintf("unknown command %q: %s", cmd.Name, s.commandList()))
+			return
+		}
+		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))
+		if err := run(sess.Context(), cmd.Args, sess); err != nil {
+			log.Info("ssh command failed", "command", cmd.Name, "err", err)
+			s.fail(sess, 1, userMessage(err))
+			return
+		}
+		sess.Exit(0)
 	}
 }
 
@@ -126,4 +138,17 @@ func (s *Server) runGit(sess ssh.Session, args, env []string) (int, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// commandList names what a user may run, for an unknown command's error.
+func (s *Server) commandList() string {
+	names := make([]string, 0, len(s.cfg.Commands))
+	for name := range s.cfg.Commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "slipway accepts git push and git fetch"
+	}
+	return "slipway accepts git push, git fetch and " + strings.Join(names, ", ")
 }

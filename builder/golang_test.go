@@ -1,0 +1,29 @@
+package builder
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGoDefaultWeb_OnlyForASingleBinary(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files files
+		web   string
+		hint  string
+	}{
+		{"one binary", files{"bin/app": "#!x"}, "bin/app", ""},
+		{"no bin", files{"go.mod": ""}, "", "made no binary"},
+		{"not executable", files{"bin/notes.txt": "x"}, "", "made no binary"},
+		{"two binaries", files{"bin/api": "#!x", "bin/worker": "#!x"}, "", "made 2 binaries in bin/ (api, worker)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tt.files)
+			web, hint := goDefaultWeb(dir)
+			if web != tt.web || (tt.hint == "") != (hint == "") || !strings.Contains(hint, tt.hint) {
+				t.Errorf("goDefaultWeb = %q, %q, want %q and a hint containing %q", web, hint, tt.web, tt.hint)
+			}
+		})
+	}
+}
