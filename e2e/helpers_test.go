@@ -44,7 +44,7 @@ const testDomain = "slipway.test"
 
 // server is a running `slipway serve` with its own data dir and ssh key.
 type server struct {
-	t         *testing.T
+	t         testing.TB
 	dataDir   string
 	home      string // HOME for the git and ssh clients
 	key       string // private key authorized to push
@@ -59,7 +59,7 @@ type server struct {
 
 // startServer starts slipway on 127.0.0.1 port 0 with a temp data dir and
 // a fresh ed25519 key in its authorized_keys. The test's cleanup stops it.
-func startServer(t *testing.T, extraArgs ...string) *server {
+func startServer(t testing.TB, extraArgs ...string) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), home: t.TempDir()}
 	s.key = newKey(t, s.home, "id_ed25519")
@@ -165,7 +165,7 @@ func (s *server) stop() {
 }
 
 // newKey generates an ed25519 key pair in dir and returns the private key path.
-func newKey(t *testing.T, dir, name string) string {
+func newKey(t testing.TB, dir, name string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name+"@e2e", "-f", path).CombinedOutput()
@@ -297,7 +297,7 @@ func staticApp(version string) map[string]string {
 }
 
 // waitFor polls cond until it holds, failing the test after 30 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -22,6 +22,7 @@ type instance struct {
 	cmd     *exec.Cmd
 	tmpDir  string
 	logPath string
+	started time.Time
 	exited  chan struct{} // closed when the process has exited
 	err     error         // the exit status, valid after exited is closed
 }
@@ -75,7 +76,7 @@ func startInstance(s startSpec) (*instance, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", s.id, err)
 	}
-	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, exited: make(chan struct{})}
+	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, started: time.Now(), exited: make(chan struct{})}
 	go func() {
 		in.err = cmd.Wait()
 		close(in.exited)
@@ -86,7 +87,9 @@ func startInstance(s startSpec) (*instance, error) {
 // stop sends SIGTERM to the instance's process group, waits up to grace for
 // it to exit, then sends SIGKILL. It removes the instance's TMPDIR.
 func (in *instance) stop(grace time.Duration) {
-	defer os.RemoveAll(in.tmpDir)
+	if in.cmd.Process == nil {
+		return
+	}
 	pgid := -in.cmd.Process.Pid
 	if !in.running() {
 		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
@@ -109,7 +112,7 @@ func (in *instance) exitText() string {
 	var exit *exec.ExitError
 	if errors.As(in.err, &exit) {
 		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "was killed by " + ws.Signal().String()
+			return "was stopped by a signal (" + ws.Signal().String() + ")"
 		}
 		return fmt.Sprintf("exited with status %d", exit.ExitCode())
 	}

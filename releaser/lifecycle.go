@@ -49,10 +49,12 @@ func (r *Releaser) Restore(ctx context.Context) {
 	}
 }
 
-// Shutdown stops every process of every app, in parallel, and waits for
-// old pools being retired. Apps keep their live release on disk and come
-// back with Restore.
+// Shutdown stops the drain loop and every process of every app, in
+// parallel, and waits for old pools being retired. Apps keep their live
+// release on disk and come back with Restore.
 func (r *Releaser) Shutdown(ctx context.Context) error {
+	r.stopLoop()
+	<-r.loopDone
 	r.mu.Lock()
 	var pools []*pool
 	for _, a := range r.apps {
@@ -61,6 +63,8 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 			pools = append(pools, a.live)
 			a.live = nil
 		}
+		pools = append(pools, a.draining...)
+		a.draining = nil
 		a.mu.Unlock()
 	}
 	r.mu.Unlock()
@@ -81,12 +85,13 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 
 // AppStatus is what the admin page shows of one app.
 type AppStatus struct {
-	Name      string          `json:"name"`
-	Live      slipway.Version `json:"live_version,omitempty"`
-	Commit    string          `json:"commit,omitempty"`
-	Instances int             `json:"instances"`
-	Static    bool            `json:"static,omitempty"`
-	LiveSince time.Time       `json:"live_since,omitzero"`
+	Name      string            `json:"name"`
+	Live      slipway.Version   `json:"live_version,omitempty"`
+	Commit    string            `json:"commit,omitempty"`
+	Instances int               `json:"instances"`
+	Static    bool              `json:"static,omitempty"`
+	LiveSince time.Time         `json:"live_since,omitzero"`
+	Draining  []slipway.Version `json:"draining,omitempty"`
 }
 
 // Apps lists every app slipway knows, sorted by name, with its live release.
@@ -104,9 +109,12 @@ func (r *Releaser) Apps() []AppStatus {
 		if a.live != nil {
 			st.Live = a.live.spec.Version
 			st.Commit = a.live.spec.Commit
-			st.Instances = len(a.live.instances)
+			st.Instances = len(a.live.members())
 			st.Static = a.live.spec.StaticDir != ""
 			st.LiveSince = a.live.started
+		}
+		for _, p := range a.draining {
+			st.Draining = append(st.Draining, p.spec.Version)
 		}
 		a.mu.Unlock()
 		out = append(out, st)

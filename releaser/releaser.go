@@ -1,11 +1,11 @@
 // Package releaser runs releases: it starts a release's web pool, health
 // checks every instance, switches the router to the new pool in one atomic
-// step and stops the old pool once its requests in flight have finished.
+// step, keeps the old pool serving the sessions pinned to it until they go
+// idle, and supervises every instance.
 package releaser
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,12 +23,26 @@ import (
 const (
 	DefaultDeployTimeout = 60 * time.Second
 	DefaultStopGrace     = 10 * time.Second
+	DefaultSessionTTL    = 30 * time.Minute
+	DefaultDrainTimeout  = 2 * time.Hour
+)
+
+// Deploy strategies. StrategyBlueGreen is slipway's; StrategyStopStart
+// stops the live pool before starting the new one and exists only so the
+// load tool can show what it costs.
+const (
+	StrategyBlueGreen = "blue-green"
+	StrategyStopStart = "stop-start"
 )
 
 // Router is what the releaser needs of the router.
 type Router interface {
-	// SetLive makes p its app's live pool and returns the pool it replaced.
+	// SetLive makes p its app's live pool; the pool it replaces drains.
 	SetLive(p *router.Pool) (old *router.Pool)
+	// Retire drops a draining pool: its sessions move to the live pool.
+	Retire(p *router.Pool)
+	// Remove forgets an app.
+	Remove(app string)
 	// WaitIdle returns when no request is in flight on p, or ctx is done.
 	WaitIdle(ctx context.Context, p *router.Pool) error
 }
@@ -44,7 +58,15 @@ type Config struct {
 	// StopGrace is how long an instance has to exit after SIGTERM before
 	// it gets SIGKILL.
 	StopGrace time.Duration
-	Logger    *slog.Logger // slog.Default when nil
+	// SessionTTL: a draining pool is retired once none of its sessions
+	// has been seen for this long and no request is in flight on it.
+	SessionTTL time.Duration
+	// DrainTimeout retires a draining pool this long after it stopped
+	// being live, whatever its sessions do.
+	DrainTimeout time.Duration
+	// Strategy is StrategyBlueGreen when empty.
+	Strategy string
+	Logger   *slog.Logger // slog.Default when nil
 }
 
 // Releaser owns every app process slipway runs.
@@ -56,27 +78,23 @@ type Releaser struct {
 	apps map[string]*app
 
 	retiring sync.WaitGroup // old pools being stopped in the background
+	stopLoop context.CancelFunc
+	loopDone chan struct{}
 }
 
-// app is one app's deploy lock, persisted state and live pool.
+// app is one app's deploy lock, persisted state and pools.
 type app struct {
 	name   string
 	deploy chan struct{} // holds one token while a deploy of the app runs
 
-	mu    sync.Mutex
-	state appState
-	live  *pool
+	mu       sync.Mutex
+	state    appState
+	live     *pool
+	draining []*pool // older releases still serving the sessions pinned to them
 }
 
-// pool is the running processes of one release.
-type pool struct {
-	spec      Spec
-	instances []*instance
-	route     *router.Pool
-	started   time.Time
-}
-
-// New returns a Releaser for cfg.
+// New returns a Releaser for cfg and starts its drain loop, which
+// Shutdown stops.
 func New(cfg Config) *Releaser {
 	if cfg.DeployTimeout <= 0 {
 		cfg.DeployTimeout = DefaultDeployTimeout
@@ -84,10 +102,23 @@ func New(cfg Config) *Releaser {
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = DefaultStopGrace
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = StrategyBlueGreen
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Releaser{cfg: cfg, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}}
+	r := &Releaser{cfg: cfg, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stopLoop, r.loopDone = cancel, make(chan struct{})
+	go r.drainLoop(ctx)
+	return r
 }
 
 // app returns the in-memory record of name, loading its state on first use.
@@ -104,6 +135,22 @@ func (r *Releaser) app(name string) (*app, error) {
 	a := &app{name: name, deploy: make(chan struct{}, 1), state: st}
 	r.apps[name] = a
 	return a, nil
+}
+
+// scale returns the instance count of process type typ: the one set with
+// ps:scale, else def (app.json's formation). At least 1 for web, which
+// would otherwise leave nothing to route to.
+func (a *app) scale(typ string, def int) int {
+	a.mu.Lock()
+	n, ok := a.state.Scale[typ]
+	a.mu.Unlock()
+	if !ok {
+		n = def
+	}
+	if typ == "web" && n < 1 {
+		n = 1
+	}
+	return n
 }
 
 // Lock takes app's deploy lock, so that deploys of one app run one at a
@@ -147,9 +194,11 @@ func (r *Releaser) NextVersion(name string) (slipway.Version, error) {
 	return v, nil
 }
 
-// Release starts spec's pool, health checks it and makes it live. On any
-// failure the new processes are stopped and the live pool is untouched.
-// Progress for the pusher goes to out. Callers hold the app's deploy lock.
+// Release starts spec's pool, health checks every instance and makes it
+// live in one atomic switch. The pool it replaces keeps serving the
+// sessions pinned to it until they go idle (see drain.go). On any failure
+// the new processes are stopped and the live pool is untouched. Progress
+// for the pusher goes to out. Callers hold the app's deploy lock.
 func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error {
 	a, err := r.app(spec.App)
 	if err != nil {
@@ -157,9 +206,23 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
-	p, err := r.startPool(ctx, spec, out)
+	p, err := r.newPool(spec)
 	if err != nil {
 		return err
+	}
+	if r.cfg.Strategy == StrategyStopStart {
+		r.stopLive(a)
+	}
+	if spec.StaticDir != "" {
+		fmt.Fprintf(out, "-----> Serving static files from %s\n", relTo(spec.Dir, spec.StaticDir))
+	} else {
+		n := a.scale("web", spec.AppJSON.Quantity("web", 1))
+		members, err := r.startInstances(ctx, p, 1, n, out)
+		if err != nil {
+			return err
+		}
+		p.setMembers(members)
+		fmt.Fprintf(out, "-----> %d web instance(s) healthy\n", len(members))
 	}
 	a.mu.Lock()
 	st := a.state
@@ -172,78 +235,30 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 	a.state = st
 	old := a.live
 	a.live = p
-	r.cfg.Router.SetLive(p.route)
-	a.mu.Unlock()
-	r.logger.Info("release live", "app", spec.App, "release", spec.Version.String(), "commit", spec.Commit, "instances", len(p.instances))
 	if old != nil {
-		r.retire(old)
+		a.draining = append(a.draining, old)
+	}
+	r.cfg.Router.SetLive(p.routePool())
+	a.mu.Unlock()
+	r.logger.Info("release live", "app", spec.App, "release", spec.Version.String(), "commit", spec.Commit, "instances", len(p.members()))
+	if old != nil {
+		r.logger.Info("release draining", "app", spec.App, "release", old.spec.Version.String())
 	}
 	return nil
 }
 
-// startPool starts every web instance of spec and health checks them all.
-func (r *Releaser) startPool(ctx context.Context, spec Spec, out io.Writer) (*pool, error) {
-	p := &pool{spec: spec, started: time.Now()}
-	p.route = &router.Pool{App: spec.App, Release: spec.Version.String(), StaticDir: spec.StaticDir}
-	if spec.StaticDir != "" {
-		fmt.Fprintf(out, "-----> Serving static files from %s\n", relTo(spec.Dir, spec.StaticDir))
-		return p, nil
+// stopLive stops the live pool before a new one starts: the naive
+// stop-then-start deploy, kept only so the load tool can compare.
+func (r *Releaser) stopLive(a *app) {
+	a.mu.Lock()
+	old := a.live
+	a.live = nil
+	a.mu.Unlock()
+	if old == nil {
+		return
 	}
-	command, ok := spec.Procfile.Command("web")
-	if !ok {
-		return nil, fmt.Errorf("%w: the release has no web process: add a Procfile line \"web: COMMAND\"", slipway.ErrHealthCheck)
-	}
-	n := spec.AppJSON.Quantity("web", 1)
-	if n < 1 {
-		n = 1 // web=0 would leave the app with nothing to route to
-	}
-	env := r.baseEnv(spec)
-	for i := 1; i <= n; i++ {
-		port, err := freePort()
-		if err != nil {
-			r.stopPool(p)
-			return nil, err
-		}
-		id := fmt.Sprintf("web.%d", i)
-		in, err := startInstance(startSpec{
-			id:      id,
-			command: command,
-			dir:     spec.Dir,
-			env:     append(env, "DYNO="+id),
-			port:    port,
-			tmpDir:  filepath.Join(r.appDir(spec.App), "tmp", spec.Version.String()+"."+id),
-			logPath: filepath.Join(r.appDir(spec.App), "logs", spec.Version.String(), id+".log"),
-		})
-		if err != nil {
-			r.stopPool(p)
-			return nil, err
-		}
-		fmt.Fprintf(out, "-----> Starting %s on port %d: %s\n", id, port, command)
-		p.instances = append(p.instances, in)
-	}
-	errs := make([]error, len(p.instances))
-	var wg sync.WaitGroup
-	for i, in := range p.instances {
-		wg.Go(func() { errs[i] = checkHealth(ctx, in, webChecks(spec.AppJSON), out) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for i, in := range p.instances {
-			if errs[i] == nil {
-				continue
-			}
-			for _, line := range in.logTail(10) {
-				fmt.Fprintf(out, "       %s| %s\n", in.id, line)
-			}
-		}
-		r.stopPool(p)
-		return nil, firstErr(errs)
-	}
-	for _, in := range p.instances {
-		p.route.Instances = append(p.route.Instances, &router.Instance{ID: in.id, Addr: in.addr()})
-	}
-	fmt.Fprintf(out, "-----> %d web instance(s) healthy\n", len(p.instances))
-	return p, nil
+	r.cfg.Router.Remove(a.name)
+	r.stopPool(old)
 }
 
 // baseEnv is the environment every process of spec gets. It is built from
@@ -272,27 +287,6 @@ func (r *Releaser) baseEnv(spec Spec) []string {
 	return env
 }
 
-// retire stops an old pool in the background once the router has finished
-// the requests in flight on it, or after the grace period.
-func (r *Releaser) retire(p *pool) {
-	r.retiring.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopGrace)
-		r.cfg.Router.WaitIdle(ctx, p.route)
-		cancel()
-		r.stopPool(p)
-		r.logger.Info("release stopped", "app", p.spec.App, "release", p.spec.Version.String())
-	})
-}
-
-// stopPool stops all of p's instances in parallel.
-func (r *Releaser) stopPool(p *pool) {
-	var wg sync.WaitGroup
-	for _, in := range p.instances {
-		wg.Go(func() { in.stop(r.cfg.StopGrace) })
-	}
-	wg.Wait()
-}
-
 func firstErr(errs []error) error {
 	for _, err := range errs {
 		if err != nil {
@@ -302,6 +296,7 @@ func firstErr(errs []error) error {
 	return nil
 }
 
+// relTo shows path relative to base, for a progress line.
 func relTo(base, path string) string {
 	rel, err := filepath.Rel(base, path)
 	if err != nil || rel == "." {

@@ -29,6 +29,8 @@ type Spec struct {
 type appState struct {
 	NextVersion slipway.Version `json:"next_version"`
 	Live        *Spec           `json:"live,omitempty"`
+	// Scale holds instance counts set with ps:scale; they outlive releases.
+	Scale map[string]int `json:"scale,omitempty"`
 }
 
 func (r *Releaser) appDir(app string) string { return filepath.Join(r.cfg.DataDir, "apps", app) }

@@ -2,11 +2,13 @@ package router
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -16,18 +18,114 @@ import (
 
 const testDomain = "apps.test"
 
+// testKey is the affinity key of the routers that front starts.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// testCodec returns a codec that makes and reads the cookies of the routers
+// that front starts.
+func testCodec() *Codec { return NewCodec(testKey, DefaultSessionTTL) }
+
 // front starts a Router for testDomain behind a real HTTP server and returns
 // both, plus the buffer the router logs to.
 func front(t *testing.T) (*Router, *httptest.Server, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	r := New(Config{
-		Domain: testDomain,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Domain:      testDomain,
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		AffinityKey: testKey,
 	})
+	t.Cleanup(r.Close)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return r, srv, logs
+}
+
+// browser returns a client with its own cookie jar, as one user's browser,
+// that sends requests for any host to srv: visit it with URLs such as
+// http://web.apps.test/, so the jar scopes cookies to the app's host.
+func browser(t *testing.T, srv *httptest.Server) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Listener.Addr().String()
+	var d net.Dialer
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Jar: jar}
+}
+
+// visit sends a GET for http://host/path with browser client c, which may
+// carry extra request headers as key, value pairs, and reads the response.
+func visit(t *testing.T, c *http.Client, host, path string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+host+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{code: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// affinityCookie returns the affinity cookie a response sets, or nil.
+func affinityCookie(t *testing.T, res response) *http.Cookie {
+	t.Helper()
+	var found *http.Cookie
+	for _, line := range res.header.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatalf("bad Set-Cookie %q: %v", line, err)
+		}
+		if c.Name == CookieName {
+			if found != nil {
+				t.Fatalf("two affinity cookies set: %q", res.header.Values("Set-Cookie"))
+			}
+			found = c
+		}
+	}
+	return found
+}
+
+// pinnedTo returns what the affinity cookie set by res says for app, failing
+// the test if there is none or it does not verify.
+func pinnedTo(t *testing.T, app string, res response) Affinity {
+	t.Helper()
+	c := affinityCookie(t, res)
+	if c == nil {
+		t.Fatalf("response sets no affinity cookie; headers %v", res.header)
+	}
+	a, ok := testCodec().Decode(app, c.Value, time.Now())
+	if !ok {
+		t.Fatalf("affinity cookie %q does not verify", c.Value)
+	}
+	return a
+}
+
+// pool returns a pool of app at release whose instances web.1, web.2, …
+// answer with "RELEASE/web.N".
+func pool(t *testing.T, app, release string, n int) *Pool {
+	t.Helper()
+	p := &Pool{App: app, Release: release}
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("web.%d", i)
+		p.Instances = append(p.Instances, instance(id, backend(t, release+"/"+id, nil, nil)))
+	}
+	return p
 }
 
 // backend starts an app instance that answers with its id in the body and

@@ -27,18 +27,70 @@ func (i *Instance) SetHealthy(ok bool) { i.down.Store(!ok) }
 // Healthy reports whether the instance may take new requests.
 func (i *Instance) Healthy() bool { return !i.down.Load() }
 
-// Pool is the set of instances serving one release of an app.
+// Pool is the set of instances serving one release of an app. A pool is
+// live (it takes new clients), draining (it was live and still takes the
+// clients whose sessions are pinned to it) or out of the router.
 type Pool struct {
 	App       string
-	Release   string      // "v3"
+	Release   string      // "v3"; affinity cookies name the pool by it
 	Instances []*Instance // may be empty for a static pool
 	StaticDir string      // when non-empty, the router serves files from this directory itself and ignores Instances
 
-	prepared sync.Once                // builds proxies or static on first SetLive
-	proxies  []*httputil.ReverseProxy // proxies[i] forwards to Instances[i]
-	static   http.Handler             // non-nil for a static pool
-	inflight atomic.Int64             // requests being served by this pool now
-	next     atomic.Uint32            // round-robin start for pick
+	prepared      sync.Once                      // builds proxies or static on first SetLive
+	proxies       []*httputil.ReverseProxy       // proxies[i] forwards to Instances[i]
+	static        http.Handler                   // non-nil for a static pool
+	inflight      atomic.Int64                   // requests being served by this pool now
+	next          atomic.Uint32                  // round-robin start for pick
+	lastSeen      atomic.Int64                   // unix ns of the router clock at the last request
+	cookies       []atomic.Pointer[issuedCookie] // [2*i+tls]: last cookie for instance i (0 when static)
+	drainingSince atomic.Int64                   // unix ns when it stopped being live; 0 while live
+}
+
+// InFlight returns how many requests are being served by p right now,
+// including open websocket connections.
+func (p *Pool) InFlight() int64 { return p.inflight.Load() }
+
+// LastSeen returns when the router last routed a request to p (to within a
+// second), or the zero time if it never did. For a draining pool that is the
+// last time one of its sessions was seen. The router issues cookies for p
+// only on requests to p, and they expire SessionTTL after issue, so once a
+// draining pool has been idle for SessionTTL and InFlight is 0, no client
+// can reach it any more and retiring it moves nobody.
+func (p *Pool) LastSeen() time.Time { return unixTime(p.lastSeen.Load()) }
+
+// DrainingSince returns when p stopped being live, or the zero time while
+// it is live or was never live. A pool replaced by one of the same Release
+// stops being live without draining.
+func (p *Pool) DrainingSince() time.Time { return unixTime(p.drainingSince.Load()) }
+
+// seen records a request at now (unix ns). It writes only when the clock
+// has advanced, so busy pools do not contend on the cache line, and never
+// moves LastSeen backwards.
+func (p *Pool) seen(now int64) {
+	for {
+		last := p.lastSeen.Load()
+		if last >= now || p.lastSeen.CompareAndSwap(last, now) {
+			return
+		}
+	}
+}
+
+// index returns the index of the instance with the given ID, or -1.
+func (p *Pool) index(id []byte) int {
+	for i, inst := range p.Instances {
+		if inst.ID == string(id) {
+			return i
+		}
+	}
+	return -1
+}
+
+// unixTime converts unix nanoseconds to a time, with 0 as the zero time.
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // pick returns the index of the healthy instance with the fewest outstanding
@@ -67,9 +119,9 @@ func (p *Pool) pick(skip int) int {
 	return best
 }
 
-// InFlight returns how many requests are being proxied to pool p right now,
-// including open websocket connections, so that the releaser can wait for
-// them to finish before stopping the old pool.
+// InFlight returns p.InFlight(), or 0 for a nil pool: how many requests are
+// being served by p right now, including open websocket connections, so
+// that the releaser can wait for them to finish before stopping the pool.
 func (r *Router) InFlight(p *Pool) int64 {
 	if p == nil {
 		return 0
@@ -78,8 +130,8 @@ func (r *Router) InFlight(p *Pool) int64 {
 }
 
 // WaitIdle blocks until InFlight(p) is 0 or ctx is done; in the latter case
-// it returns an error wrapping ctx.Err(). Call it after p stopped being live,
-// or new requests may keep it busy.
+// it returns an error wrapping ctx.Err(). Call it after Retire(p): a live or
+// draining pool keeps getting new requests, so it may never go idle.
 func (r *Router) WaitIdle(ctx context.Context, p *Pool) error {
 	if p == nil {
 		return nil

@@ -9,12 +9,18 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 )
 
 // prepare builds what p needs to serve requests: a file server for a static
 // pool, otherwise one ReverseProxy per instance, so that no request pays for
 // building one.
 func (r *Router) prepare(p *Pool) {
+	if !fitsCookie(p) {
+		r.log.Warn("router: release or instance id too long for an affinity cookie: sessions on this pool will not stick",
+			"app", p.App, "release", p.Release)
+	}
+	p.cookies = make([]atomic.Pointer[issuedCookie], 2*max(1, len(p.Instances)))
 	if p.StaticDir != "" {
 		h, err := newStaticHandler(p.StaticDir)
 		if err != nil {
@@ -74,9 +80,12 @@ func (r *Router) errorHandler(p *Pool, inst *Instance) func(http.ResponseWriter,
 }
 
 // retryTransport sends a request to its instance and, if that instance
-// cannot be reached, once to another healthy instance of the same pool.
-// Retrying at this level is safe: a dial error means no byte of the request
-// reached the app and no byte of the response has been written to the client.
+// cannot be reached or dies before answering, once to another healthy instance of the same pool,
+// never of another release, so a pinned session stays on its version. It
+// does not mark the instance down: the releaser owns health.
+// Retrying at this level is safe: no byte of the response has been written
+// to the client yet, and retryable decides whether the app may see the
+// request twice.
 type retryTransport struct {
 	base  http.RoundTripper
 	log   *slog.Logger
@@ -91,7 +100,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return res, nil
 	}
 	inst := t.pool.Instances[t.index]
-	if !isDialError(err) || !replayable(req) {
+	if !retryable(req, err) {
 		return nil, &instanceError{inst: inst, err: err}
 	}
 	alt := t.pool.pick(t.index)
@@ -133,6 +142,26 @@ func (e *instanceError) Unwrap() error { return e.err }
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// retryable reports whether a request that failed with err may go to
+// another instance. A dial error means no byte reached the app, so any
+// request without a body may be sent again. Any other failure before the
+// response headers (a connection reset because the instance died) may
+// have reached the app, so only idempotent methods are retried, as nginx's
+// proxy_next_upstream does; a request the client itself abandoned is not.
+func retryable(req *http.Request, err error) bool {
+	if !replayable(req) || req.Context().Err() != nil {
+		return false
+	}
+	if isDialError(err) {
+		return true
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // replayable reports whether an outbound request can be sent again: only

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -150,6 +151,50 @@ func TestRouter_RetriesOnlyRequestsWithoutBody(t *testing.T) {
 	}
 	if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web.2" {
 		t.Errorf("GET: got %d %q, want 200 from web.2", res.code, res.body)
+	}
+	close(hold)
+	if err := recv(t, slow, "the held request to finish"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An instance that dies after taking the connection (reset before any
+// response) costs an idempotent request nothing: it is retried on another
+// instance. A POST may have reached the app, so it is not sent twice.
+func TestRouter_RetriesIdempotentRequestOnConnectionReset(t *testing.T) {
+	r, srv, _ := front(t)
+	c := client(t)
+	var posts atomic.Int32
+	dying := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.(*net.TCPConn).SetLinger(0) // close with a reset, as a killed process does
+			conn.Close()
+		}
+	}))
+	started, hold := make(chan string, 1), make(chan struct{})
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{
+		instance("web.1", dying),
+		instance("web.2", backend(t, "web.2", started, hold)),
+	}})
+	// A request held on web.2 makes web.1 the least busy, so it is tried first.
+	slow := make(chan error, 1)
+	go func() {
+		_, err := try(c, srv, http.MethodGet, "web.apps.test", "/hold/", nil)
+		slow <- err
+	}()
+	recv(t, started, "the held request to reach web.2")
+	if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web.2" {
+		t.Errorf("GET: got %d %q, want 200 from web.2", res.code, res.body)
+	}
+	if res := do(t, c, srv, http.MethodPost, "web.apps.test", "/", nil); res.code != http.StatusBadGateway {
+		t.Errorf("POST: got %d %q, want 502", res.code, res.body)
+	}
+	if got := posts.Load(); got != 1 {
+		t.Errorf("the app saw the POST %d times, want once", got)
 	}
 	close(hold)
 	if err := recv(t, slow, "the held request to finish"); err != nil {

@@ -1,20 +1,25 @@
 // Package router is slipway's HTTP front door: it sends each request whose
-// Host is NAME.<domain> to the live release of app NAME, either by proxying
-// to one of the release's running instances or, for a static release, by
-// serving its files itself.
+// Host is NAME.<domain> to a release of app NAME, either by proxying to one
+// of the release's running instances or, for a static release, by serving
+// its files itself.
 //
-// The releaser makes a new release live with SetLive, then waits with
-// WaitIdle for the requests still running on the old pool before it stops
-// the old processes.
+// Each client's session is pinned to one release and instance by a signed
+// affinity cookie, so that a client's related requests never land on
+// different versions. The releaser makes a new release live with SetLive;
+// the pool it replaces keeps serving the sessions pinned to it (it is
+// draining) until the releaser, seeing it idle, takes it out with Retire,
+// waits with WaitIdle for its last requests and stops its processes.
 package router
 
 import (
+	"crypto/rand"
 	"log"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Config configures a Router. The zero value of every field has a documented
@@ -28,17 +33,30 @@ type Config struct {
 	Transport http.RoundTripper
 	// Logger receives one line per routing event. If nil, slog.Default() is used.
 	Logger *slog.Logger
+	// AffinityKey signs the affinity cookies (see Codec). It should be 32
+	// random bytes kept across restarts, so that sessions survive them. If
+	// empty, New generates a random key and logs that sessions will not
+	// survive a restart.
+	AffinityKey []byte
+	// SessionTTL is how long a session stays pinned to its release and
+	// instance without a request. Cookies are re-issued when they are older
+	// than a quarter of it, so an idle session is forgotten after between
+	// 3/4 and all of SessionTTL. If zero, DefaultSessionTTL is used.
+	SessionTTL time.Duration
 }
 
-// Router is an http.Handler that routes requests to the live pool of the app
+// Router is an http.Handler that routes requests to the pools of the app
 // named by their Host. Its methods are safe for concurrent use. Create one
-// with New.
+// with New and stop it with Close.
 type Router struct {
 	suffix    string // "." + lower-case domain, or "" for no domain
 	transport http.RoundTripper
 	log       *slog.Logger
 	errorLog  *log.Logger // for ReverseProxy's own messages
 	buffers   *bufferPool
+	codec     *Codec
+	refresh   int64 // seconds after which a cookie is re-issued
+	clock     *clock
 
 	// apps is the routing table: an immutable map replaced copy-on-write by
 	// writers holding mu, so a request costs one atomic load and one map
@@ -47,12 +65,16 @@ type Router struct {
 	mu   sync.Mutex
 }
 
-// New returns a Router with no apps.
+// New returns a Router with no apps. It starts the goroutine of the
+// router's clock, which Close stops.
 func New(cfg Config) *Router {
 	r := &Router{
 		transport: cfg.Transport,
 		log:       cfg.Logger,
 		buffers:   &bufferPool{},
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
 	}
 	if d := strings.Trim(strings.ToLower(cfg.Domain), "."); d != "" {
 		r.suffix = "." + d
@@ -64,18 +86,38 @@ func New(cfg Config) *Router {
 		r.log = slog.Default()
 	}
 	r.errorLog = slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)
+	key := cfg.AffinityKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key)
+		r.log.Warn("router: no affinity key configured, using a random one: sessions will not survive a restart")
+	}
+	r.codec = NewCodec(key, cfg.SessionTTL)
+	r.refresh = r.codec.ttl / 4
 	r.apps.Store(&map[string]*app{})
+	r.clock = newClock(clockResolution)
 	return r
 }
 
-// ServeHTTP routes req to the live pool of the app named by its Host. It
-// answers unknown apps with a 404 page and apps without a running instance
-// with a 503 page.
+// Close stops the router's clock goroutine. The router keeps routing
+// requests after Close, reading the time for each one.
+func (r *Router) Close() { r.clock.close() }
+
+// ServeHTTP routes req to a pool of the app named by its Host: the pool its
+// affinity cookie pins it to, or the live pool. It answers unknown apps with
+// a 404 page and apps without a running instance with a 503 page.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	name, ok := r.appName(req.Host)
 	if !ok {
 		writeNotFound(w, "", req.Host)
 		return
+	}
+	now := r.clock.now()
+	sec := now / int64(time.Second)
+	var raw [maxRaw]byte // holds the cookie's fields, so reading it does not allocate
+	var pin *ticket
+	if t, ok := r.readCookie(&raw, req, name, sec); ok {
+		pin = &t
 	}
 	for {
 		a := (*r.apps.Load())[name]
@@ -83,35 +125,36 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			writeNotFound(w, name, req.Host)
 			return
 		}
-		p := a.live.Load()
-		if p == nil {
+		s := a.state.Load()
+		rt := s.choose(pin, sec, r.refresh)
+		if rt.pool == nil {
 			writeUnavailable(w, name)
 			return
 		}
-		if !a.acquire(p) {
-			continue // p was replaced while we looked; route again
+		if !a.acquire(s, rt.pool) {
+			continue // the app's pools changed while we looked; route again
 		}
-		r.serve(w, req, p)
+		r.serve(w, req, name, rt, now)
 		return
 	}
 }
 
-// serve handles req on pool p, which the caller has acquired; it releases p
-// when done, even if the handler panics (ReverseProxy aborts a broken
-// response with panic(http.ErrAbortHandler)).
-func (r *Router) serve(w http.ResponseWriter, req *http.Request, p *Pool) {
+// serve handles req on rt.pool, which the caller has acquired; it releases
+// the pool when done, even if the handler panics (ReverseProxy aborts a
+// broken response with panic(http.ErrAbortHandler)).
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt route, now int64) {
+	p := rt.pool
 	defer p.inflight.Add(-1)
+	p.seen(now)
+	if rt.issue {
+		r.setCookie(w, req, app, p, rt.inst, now/int64(time.Second))
+	}
 	if p.static != nil {
 		p.static.ServeHTTP(w, req)
 		return
 	}
-	i := p.pick(-1)
-	if i < 0 {
-		writeUnavailable(w, p.App)
-		return
-	}
-	inst := p.Instances[i]
+	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)
-	p.proxies[i].ServeHTTP(w, req)
+	p.proxies[rt.inst].ServeHTTP(w, req)
 }

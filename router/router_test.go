@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestRouter_RoutesByHostWithPortAndCase(t *testing.T) {
@@ -74,7 +77,7 @@ func TestRouter_NoRunningInstanceGets503(t *testing.T) {
 	// An app whose live pool was cleared, as Remove does, is known but has
 	// no pool.
 	r.SetLive(&Pool{App: "cleared", Release: "v1"})
-	(*r.apps.Load())["cleared"].live.Store(nil)
+	(*r.apps.Load())["cleared"].state.Store(emptyState)
 
 	for _, app := range []string{"empty", "down", "cleared"} {
 		res := get(t, c, srv, app+"."+testDomain, "/")
@@ -247,5 +250,86 @@ func TestRouter_ConcurrentSetLiveAndRequests(t *testing.T) {
 				t.Errorf("%s %s: %d outstanding when idle", p.Release, inst.ID, n)
 			}
 		}
+	}
+}
+
+func TestRouter_ConcurrentSwitchesWithPinnedClients(t *testing.T) {
+	r, srv, _ := front(t)
+	pools := make([]*Pool, 4)
+	for i := range pools {
+		pools[i] = pool(t, "web", fmt.Sprintf("v%d", i+1), 2)
+	}
+	r.SetLive(pools[0])
+
+	// The writer switches, re-promotes and retires pools while clients
+	// with cookie jars keep sending requests.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 300 {
+			r.SetLive(pools[i%len(pools)])
+			if d := r.Draining("web"); len(d) > 1 {
+				r.Retire(d[len(d)-1])
+			}
+			if i%7 == 0 {
+				pools[i%len(pools)].Instances[0].SetHealthy(i%2 == 0)
+			}
+		}
+	}()
+	var reqs sync.WaitGroup
+	for range 8 {
+		c := browser(t, srv)
+		reqs.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					if n > 0 {
+						return
+					}
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, "http://web.apps.test/", nil)
+				res, err := c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var body strings.Builder
+				io.Copy(&body, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK || !strings.HasPrefix(body.String(), "v") {
+					t.Errorf("got %d %q during switches, want 200 from some release", res.StatusCode, body.String())
+					return
+				}
+			}
+		})
+	}
+	reqs.Wait()
+	for _, p := range pools {
+		r.Retire(p)
+		if err := r.WaitIdle(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range p.Instances {
+			if n := inst.outstanding.Load(); n != 0 {
+				t.Errorf("%s %s: %d outstanding when idle", p.Release, inst.ID, n)
+			}
+		}
+	}
+}
+
+func TestNew_WithoutAffinityKeyUsesRandomOne(t *testing.T) {
+	var cookies []string
+	for range 2 {
+		logs := &syncBuffer{}
+		r := New(Config{Domain: testDomain, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		t.Cleanup(r.Close)
+		if !strings.Contains(logs.String(), "sessions will not survive a restart") {
+			t.Errorf("no warning about the random key:\n%s", logs)
+		}
+		cookies = append(cookies, r.codec.Encode("web", Affinity{Release: "v1", Instance: "web.1", Issued: time.Unix(1_700_000_000, 0)}))
+	}
+	if cookies[0] == cookies[1] {
+		t.Error("two routers without a key sign alike")
 	}
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -55,18 +56,116 @@ func TestRouter_RemoveForgetsApp(t *testing.T) {
 	}
 }
 
-func TestApp_AcquireFailsOnReplacedPool(t *testing.T) {
+func TestApp_AcquireFailsOnChangedState(t *testing.T) {
 	a := &app{name: "web"}
 	v1, v2 := &Pool{}, &Pool{}
-	a.live.Store(v1)
-	if !a.acquire(v1) {
-		t.Fatal("acquire of the live pool failed")
+	s1 := &appState{live: v1}
+	a.state.Store(s1)
+	if !a.acquire(s1, v1) {
+		t.Fatal("acquire with the current state failed")
 	}
-	a.live.Store(v2)
-	if a.acquire(v1) {
-		t.Fatal("acquire of a replaced pool succeeded")
+	// v1 is still draining in s2, but the request chose it from s1 and
+	// must choose again.
+	a.state.Store(&appState{live: v2, draining: []*Pool{v1}})
+	if a.acquire(s1, v1) {
+		t.Fatal("acquire with a replaced state succeeded")
 	}
 	if got := v1.inflight.Load(); got != 1 {
 		t.Fatalf("inflight = %d, want 1: a failed acquire must not leave a count", got)
+	}
+}
+
+func TestRouter_DrainingAndRetire(t *testing.T) {
+	r := New(Config{Domain: testDomain, AffinityKey: testKey})
+	t.Cleanup(r.Close)
+	v1, v2, v3 := &Pool{App: "web", Release: "v1"}, &Pool{App: "web", Release: "v2"}, &Pool{App: "Web", Release: "v3"}
+	if got := r.Draining("web"); got != nil {
+		t.Fatalf("Draining of an unknown app = %v, want nil", got)
+	}
+	r.SetLive(v1)
+	r.SetLive(v2)
+	if old := r.SetLive(v3); old != v2 {
+		t.Fatalf("SetLive(v3) = %v, want v2", old)
+	}
+	if got := r.Draining("WEB"); !slices.Equal(got, []*Pool{v2, v1}) {
+		t.Fatalf("Draining = %v, want [v2 v1]", got)
+	}
+	r.Draining("web")[0] = nil // a copy: the caller cannot change the router
+	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2, v1}) {
+		t.Fatalf("Draining after changing a returned slice = %v, want [v2 v1]", got)
+	}
+
+	r.Retire(v1)
+	r.Retire(v1)
+	r.Retire(v3)
+	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2}) || r.Live("web") != v3 {
+		t.Fatalf("after Retire(v1): Draining = %v, Live = %v; want [v2], v3", got, r.Live("web"))
+	}
+	if old := r.SetLive(v2); old != v3 {
+		t.Fatalf("SetLive(v2) = %v, want v3", old)
+	}
+	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v3}) {
+		t.Fatalf("after promoting v2: Draining = %v, want [v3]", got)
+	}
+	// A retired pool can be made live again: it is just a pool.
+	r.SetLive(v1)
+	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2, v3}) || r.Live("web") != v1 {
+		t.Fatalf("after SetLive(v1): Draining = %v, Live = %v; want [v2 v3], v1", got, r.Live("web"))
+	}
+
+	r.Remove("web")
+	if got := r.Draining("web"); got != nil {
+		t.Fatalf("Draining after Remove = %v, want nil", got)
+	}
+}
+
+func TestAppState_Find(t *testing.T) {
+	live, v1, v2 := &Pool{Release: "v3"}, &Pool{Release: "v1"}, &Pool{Release: "v2"}
+	s := &appState{live: live, draining: []*Pool{v2, v1}}
+	for release, want := range map[string]*Pool{"v3": live, "v2": v2, "v1": v1, "v4": nil, "": nil} {
+		if got := s.find([]byte(release)); got != want {
+			t.Errorf("find(%q) = %p, want %p", release, got, want)
+		}
+	}
+	if got := emptyState.find([]byte("v1")); got != nil {
+		t.Errorf("find in the empty state = %v", got)
+	}
+}
+
+func TestRouter_SetLiveOfSameReleaseReplacesWithoutDraining(t *testing.T) {
+	r, srv, _ := front(t)
+	v1 := pool(t, "web", "v1", 2)
+	r.SetLive(v1)
+	c := browser(t, srv)
+	first := visit(t, c, "web.apps.test", "/").body
+
+	// Scaling up: a new view of v1 with the same instances and one more.
+	scaled := &Pool{App: "web", Release: "v1", Instances: append(v1.Instances[:2:2], instance("web.3", backend(t, "v1/web.3", nil, nil)))}
+	if old := r.SetLive(scaled); old != v1 {
+		t.Fatalf("SetLive(scaled v1) = %v, want the old v1", old)
+	}
+	if got := r.Draining("web"); len(got) != 0 {
+		t.Fatalf("Draining after replacing v1 with v1 = %v, want none", got)
+	}
+	if v1.DrainingSince().IsZero() {
+		t.Error("DrainingSince of the replaced view is zero")
+	}
+	res := visit(t, c, "web.apps.test", "/")
+	if res.body != first || affinityCookie(t, res) != nil {
+		t.Errorf("pinned client got %s with cookie %v after scaling, want %s and no new cookie", res.body, affinityCookie(t, res), first)
+	}
+
+	// A new view of a draining release replaces it too.
+	v2 := pool(t, "web", "v2", 1)
+	r.SetLive(v2)
+	again := &Pool{App: "web", Release: "v1", Instances: scaled.Instances}
+	if old := r.SetLive(again); old != v2 {
+		t.Fatalf("SetLive(v1 again) = %v, want v2", old)
+	}
+	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2}) {
+		t.Fatalf("Draining = %v, want [v2]: the old view of v1 is gone", got)
+	}
+	if got := visit(t, c, "web.apps.test", "/").body; got != first {
+		t.Errorf("pinned client got %s, want %s", got, first)
 	}
 }

@@ -32,6 +32,9 @@ type serveConfig struct {
 	AuthorizedKeys string
 	BuildTimeout   time.Duration
 	DeployTimeout  time.Duration
+	SessionTTL     time.Duration
+	DrainTimeout   time.Duration
+	DeployStrategy string
 	LogFormat      string
 }
 
@@ -72,6 +75,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	dur(&c.BuildTimeout, "build-timeout", builder.DefaultTimeout, "time limit of one build")
 	dur(&c.DeployTimeout, "deploy-timeout", releaser.DefaultDeployTimeout, "time limit for a new release to start and pass its health checks")
+	dur(&c.SessionTTL, "session-ttl", releaser.DefaultSessionTTL, "a draining release is retired once its sessions have been idle this long")
+	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
+	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -80,6 +86,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	}
+	if c.DeployStrategy != releaser.StrategyBlueGreen && c.DeployStrategy != releaser.StrategyStopStart {
+		return c, fmt.Errorf("--deploy-strategy %q: use %s or %s", c.DeployStrategy, releaser.StrategyBlueGreen, releaser.StrategyStopStart)
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	abs, err := filepath.Abs(c.DataDir)

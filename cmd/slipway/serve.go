@@ -2,18 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/web"
@@ -54,9 +58,16 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	rt := router.New(router.Config{Domain: cfg.Domain, Logger: logger})
+	key, err := secretKey(filepath.Join(cfg.DataDir, "affinity.key"))
+	if err != nil {
+		return fmt.Errorf("affinity key: %w", err)
+	}
+	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Logger: logger})
+	defer rt.Close()
 	rel := releaser.New(releaser.Config{
-		DataDir: cfg.DataDir, Router: rt, DeployTimeout: cfg.DeployTimeout, Logger: logger,
+		DataDir: cfg.DataDir, Router: rt, DeployTimeout: cfg.DeployTimeout,
+		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: cfg.DeployStrategy,
+		Logger: logger,
 	})
 	bld := builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger})
 
@@ -64,7 +75,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{Apps: rel, Domain: cfg.Domain, Logger: logger}), logger)
 	dep := &deployer{builder: bld, releaser: rel, domain: cfg.Domain, httpAddr: httpSrv.addr, logger: logger}
 	git := gitserver.New(gitserver.Config{
-		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep, Logger: logger,
+		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep,
+		Commands: commands(rel), Logger: logger,
 	})
 
 	if err := httpSrv.start(); err != nil {
@@ -95,7 +107,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	wg.Go(func() { errs[2] = adminSrv.shutdown(sctx) })
 	wg.Wait()
 	// Apps stop last: the router has stopped sending them requests.
-	err := errors.Join(append(errs, rel.Shutdown(sctx))...)
+	err = errors.Join(append(errs, rel.Shutdown(sctx))...)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown took longer than %s: what was still running was cancelled", shutdownTimeout)
 	}
@@ -162,4 +174,21 @@ func (s *httpServer) shutdown(ctx context.Context) error {
 	}
 	<-s.done
 	return err
+}
+
+// secretKey reads a 32-byte key from path, creating it (mode 0600) on first
+// start, so that affinity cookies survive a restart.
+func secretKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, atomicfile.Write(path, key, 0o600)
 }

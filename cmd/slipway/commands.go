@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/releaser"
+)
+
+// commands are the management commands users run over ssh:
+// `ssh -p 2222 git@HOST ps NAME`.
+func commands(rel *releaser.Releaser) map[string]gitserver.CommandFunc {
+	return map[string]gitserver.CommandFunc{
+		"ps": func(ctx context.Context, args []string, out io.Writer) error {
+			name, err := oneApp("ps NAME", args)
+			if err != nil {
+				return err
+			}
+			procs, err := rel.Processes(name)
+			if err != nil {
+				return err
+			}
+			writePS(out, procs, time.Now())
+			return nil
+		},
+		"ps:scale": func(ctx context.Context, args []string, out io.Writer) error {
+			const usage = "ps:scale NAME web=N"
+			if len(args) != 2 {
+				return usageError(usage)
+			}
+			name := args[0]
+			if err := slipway.ValidateAppName(name); err != nil {
+				return err
+			}
+			typ, count, ok := strings.Cut(args[1], "=")
+			n, err := strconv.Atoi(count)
+			if !ok || err != nil {
+				return slipway.Errorf(slipway.EINVALID, "%q: want TYPE=COUNT such as web=3 (usage: %s)", args[1], usage)
+			}
+			unlock, err := rel.Lock(ctx, name, out)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			return rel.Scale(ctx, name, typ, n, out)
+		},
+	}
+}
+
+// oneApp checks that args is exactly one valid app name.
+func oneApp(usage string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usageError(usage)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return "", err
+	}
+	return args[0], nil
+}
+
+func usageError(usage string) error {
+	return slipway.Errorf(slipway.EINVALID, "usage: %s", usage)
+}
+
+// writePS prints instances as an aligned table.
+func writePS(out io.Writer, procs []releaser.Instance, now time.Time) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tRELEASE\tSTATE\tPID\tPORT\tUPTIME\tRESTARTS")
+	for _, p := range procs {
+		release := p.Release.String()
+		if p.Live {
+			release += " (live)"
+		} else {
+			release += " (draining)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, p.State, p.PID, p.Port,
+			now.Sub(p.Since).Round(time.Second), p.Restarts)
+	}
+	tw.Flush()
+}

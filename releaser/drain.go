@@ -1,0 +1,78 @@
+package releaser
+
+import (
+	"context"
+	"time"
+)
+
+// drainTick is how often the drain loop looks at draining pools: often
+// enough that a pool is retired close to its session TTL, and never busier
+// than every 20ms.
+func (r *Releaser) drainTick() time.Duration {
+	return max(min(r.cfg.SessionTTL/4, time.Second), 20*time.Millisecond)
+}
+
+// drainLoop retires draining pools until ctx is done.
+func (r *Releaser) drainLoop(ctx context.Context) {
+	defer close(r.loopDone)
+	t := time.NewTicker(r.drainTick())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.retireIdle(now)
+		}
+	}
+}
+
+// retireIdle retires every draining pool that none of its sessions has
+// used for SessionTTL and that has no request in flight (an open
+// websocket counts), and every pool that has drained for DrainTimeout.
+func (r *Releaser) retireIdle(now time.Time) {
+	r.mu.Lock()
+	apps := make([]*app, 0, len(r.apps))
+	for _, a := range r.apps {
+		apps = append(apps, a)
+	}
+	r.mu.Unlock()
+	for _, a := range apps {
+		a.mu.Lock()
+		var keep []*pool
+		for _, p := range a.draining {
+			rp := p.routePool()
+			since := rp.DrainingSince()
+			seen := rp.LastSeen()
+			if seen.Before(since) {
+				seen = since
+			}
+			switch {
+			case now.Sub(since) >= r.cfg.DrainTimeout:
+				r.retire(p, "drain timeout")
+			case now.Sub(seen) >= r.cfg.SessionTTL && rp.InFlight() == 0:
+				r.retire(p, "sessions idle")
+			default:
+				keep = append(keep, p)
+			}
+		}
+		a.draining = keep
+		a.mu.Unlock()
+	}
+}
+
+// retire takes p out of the router, so its sessions move to the live
+// pool, and stops its processes in the background once the requests in
+// flight on it have finished or the stop grace has passed.
+func (r *Releaser) retire(p *pool, reason string) {
+	rp := p.routePool()
+	r.cfg.Router.Retire(rp)
+	r.logger.Info("release retiring", "app", p.spec.App, "release", p.spec.Version.String(), "reason", reason)
+	r.retiring.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopGrace)
+		r.cfg.Router.WaitIdle(ctx, rp)
+		cancel()
+		r.stopPool(p)
+		r.logger.Info("release retired", "app", p.spec.App, "release", p.spec.Version.String())
+	})
+}

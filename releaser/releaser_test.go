@@ -1,0 +1,130 @@
+package releaser
+
+import (
+	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+func jarClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 5 * time.Second}
+}
+
+func TestRelease_SwitchesAndRetiresIdlePool(t *testing.T) {
+	f := newFixture(t, Config{SessionTTL: 300 * time.Millisecond})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	pinned := jarClient(t)
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("got %q, want v1", got)
+	}
+	procs, _ := f.rel.Processes("app")
+	v1pid := procs[0].PID
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Errorf("pinned client got %q after the switch, want v1", got)
+	}
+	if got := f.get(jarClient(t), "app"); !strings.HasPrefix(got, "200 release v2") {
+		t.Errorf("new client got %q, want v2", got)
+	}
+	waitFor(t, "v1 to retire and its process to end", func() bool {
+		procs, _ := f.rel.Processes("app")
+		return len(procs) == 1 && !alive(v1pid)
+	})
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v2") {
+		t.Errorf("client of the retired pool got %q, want v2", got)
+	}
+}
+
+func TestRelease_FailedStartKeepsLivePool(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.release("app", "crash", nil)
+	if !errors.Is(err, slipway.ErrHealthCheck) || !strings.Contains(err.Error(), "exited with status 3") {
+		t.Fatalf("err = %v, want a health check failure naming the exit status", err)
+	}
+	if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Errorf("got %q, want v1 still live", got)
+	}
+	procs, _ := f.rel.Processes("app")
+	if len(procs) != 1 || procs[0].Release != 1 {
+		t.Errorf("processes = %+v, want only v1's", procs)
+	}
+}
+
+func TestSupervise_RestartsCrashedInstance(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", &slipway.AppJSON{Formation: map[string]slipway.Formation{"web": {Quantity: ptr(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	procs, _ := f.rel.Processes("app")
+	if len(procs) != 2 {
+		t.Fatalf("%d instances, want 2", len(procs))
+	}
+	victim := procs[0]
+	syscall.Kill(-victim.PID, syscall.SIGKILL)
+	// While web.1 is down every request goes to web.2.
+	for i := 0; i < 20; i++ {
+		if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1") {
+			t.Fatalf("request %d while an instance restarts got %q", i, got)
+		}
+	}
+	waitFor(t, "the instance to come back", func() bool {
+		procs, _ := f.rel.Processes("app")
+		return procs[0].State == StateUp && procs[0].PID != victim.PID && procs[0].Restarts == 1
+	})
+}
+
+func TestScale_UpAndDown(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := f.rel.Scale(t.Context(), "app", "web", 3, &out); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 30; i++ {
+		seen[f.get(http.DefaultClient, "app")] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("answers from %d instances after scaling to 3: %v", len(seen), seen)
+	}
+	procs, _ := f.rel.Processes("app")
+	if err := f.rel.Scale(t.Context(), "app", "web", 1, &out); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "scaled-down processes to end", func() bool { return !alive(procs[1].PID) && !alive(procs[2].PID) })
+	if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1 web.1") {
+		t.Errorf("got %q, want web.1", got)
+	}
+	if len(f.rt.Draining("app")) != 0 {
+		t.Errorf("scaling left %d draining pools in the router", len(f.rt.Draining("app")))
+	}
+	for _, n := range []int{0, MaxScale + 1} {
+		if err := f.rel.Scale(t.Context(), "app", "web", n, &out); slipway.ErrorCode(err) != slipway.EINVALID {
+			t.Errorf("scale to %d: err = %v, want EINVALID", n, err)
+		}
+	}
+	if err := f.rel.Scale(t.Context(), "nope", "web", 2, &out); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Errorf("scale of unknown app: err = %v, want ENOTFOUND", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,137 @@
+package releaser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+// MaxScale bounds the instances of one process type.
+const MaxScale = 32
+
+// Scale sets how many instances of process type typ the app runs and
+// applies it to the live pool at once, without a new release: new
+// instances are started and health checked before the router sees them,
+// and removed ones leave the router before they are stopped. The count
+// is kept for later releases. Callers hold the app's deploy lock.
+func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Writer) error {
+	if typ != "web" {
+		return slipway.Errorf(slipway.EINVALID, "process type %q: only web can be scaled so far", typ)
+	}
+	if n < 1 || n > MaxScale {
+		return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
+	}
+	a, err := r.existing(name)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	p := a.live
+	a.mu.Unlock()
+	if p == nil {
+		return slipway.Errorf(slipway.EINVALID, "%s has no live release to scale: push one first", name)
+	}
+	if p.spec.StaticDir != "" {
+		return slipway.Errorf(slipway.EINVALID, "%s is a static site served by slipway itself: nothing to scale", name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
+	defer cancel()
+	current := p.members()
+	var removed []*supervised
+	switch {
+	case n > len(current):
+		added, err := r.startInstances(ctx, p, len(current)+1, n, out)
+		if err != nil {
+			return err
+		}
+		current = append(current, added...)
+	case n < len(current):
+		current, removed = current[:n], current[n:]
+	}
+	a.mu.Lock()
+	st := a.state
+	st.Scale = map[string]int{}
+	for k, v := range a.state.Scale {
+		st.Scale[k] = v
+	}
+	st.Scale[typ] = n
+	err = r.saveState(name, st)
+	if err == nil {
+		a.state = st
+	}
+	if a.live == p {
+		r.cfg.Router.SetLive(p.setMembers(current))
+	}
+	a.mu.Unlock()
+	for _, s := range removed {
+		r.retiring.Go(func() { s.stop(r.cfg.StopGrace) })
+	}
+	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
+	fmt.Fprintf(out, "Scaled %s to web=%d (%s)\n", name, n, p.spec.Version)
+	return err
+}
+
+// Instance is one running process, as `ps` shows it.
+type Instance struct {
+	ID       string          `json:"id"`
+	Release  slipway.Version `json:"release"`
+	Live     bool            `json:"live"`
+	PID      int             `json:"pid"`
+	Port     int             `json:"port"`
+	State    string          `json:"state"`
+	Since    time.Time       `json:"since"`
+	Restarts int             `json:"restarts"`
+}
+
+// Processes lists the app's instances: the live pool's, then the draining
+// pools', newest first.
+func (r *Releaser) Processes(name string) ([]Instance, error) {
+	a, err := r.existing(name)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	pools := []*pool{}
+	if a.live != nil {
+		pools = append(pools, a.live)
+	}
+	for i := len(a.draining) - 1; i >= 0; i-- {
+		pools = append(pools, a.draining[i])
+	}
+	live := a.live
+	a.mu.Unlock()
+	var out []Instance
+	for _, p := range pools {
+		for _, s := range p.members() {
+			in := s.info()
+			out = append(out, Instance{
+				ID: in.ID, Release: p.spec.Version, Live: p == live, PID: in.PID, Port: in.Port,
+				State: in.State, Since: in.Since, Restarts: in.Restarts,
+			})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Release > out[j].Release })
+	return out, nil
+}
+
+// existing returns an app that has been pushed to, or ErrAppNotFound.
+func (r *Releaser) existing(name string) (*app, error) {
+	if err := slipway.ValidateAppName(name); err != nil {
+		return nil, err
+	}
+	a, err := r.app(name)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	known := a.state.NextVersion > 1
+	a.mu.Unlock()
+	if !known {
+		return nil, slipway.Errorf(slipway.ENOTFOUND, "no app named %q: push to it first", name)
+	}
+	return a, nil
+}

@@ -1,0 +1,120 @@
+package router
+
+import (
+	"net/http"
+	"strings"
+)
+
+// maxCookieTries bounds the affinity cookies of one request that are
+// verified, so a header stuffed with cookies costs a few MACs, not
+// thousands. More than one is tried because another app on a sibling host
+// may set a cookie of the same name for the whole domain.
+const maxCookieTries = 4
+
+// cookieAttrs are the affinity cookie's attributes: no Domain, so it is
+// scoped to the app's host; no Max-Age, so it ends with the browser session.
+const cookieAttrs = "; Path=/; HttpOnly; SameSite=Lax"
+
+// readCookie returns the first affinity cookie of req that is valid for app
+// at now (unix seconds), decoded into raw. It does not allocate.
+func (r *Router) readCookie(raw *[maxRaw]byte, req *http.Request, app string, now int64) (ticket, bool) {
+	tries := 0
+	for _, line := range req.Header["Cookie"] {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			v, ok := strings.CutPrefix(strings.TrimLeft(pair, " \t"), CookieName+"=")
+			if !ok {
+				continue
+			}
+			v = strings.TrimRight(v, " \t")
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if t, ok := r.codec.open(raw, app, v, now); ok {
+				return t, true
+			}
+			if tries++; tries == maxCookieTries {
+				return ticket{}, false
+			}
+		}
+	}
+	return ticket{}, false
+}
+
+// setCookie adds to w the affinity cookie pinning the client to instance
+// inst of p (-1 for a static pool) as of now (unix seconds). It adds
+// nothing if p's Release or the instance's ID is too long for a cookie.
+func (r *Router) setCookie(w http.ResponseWriter, req *http.Request, app string, p *Pool, inst int, now int64) {
+	tls := secure(req)
+	// Every client pinned to this instance in this second gets the same
+	// cookie, so it is signed once per second, not once per response.
+	slot := &p.cookies[2*max(inst, 0)+btoi(tls)]
+	c := slot.Load()
+	if c == nil || c.sec != now {
+		line, ok := r.cookieLine(app, p, inst, now, tls)
+		if !ok {
+			return
+		}
+		c = &issuedCookie{sec: now, line: line}
+		slot.Store(c)
+	}
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], c.line)
+}
+
+// issuedCookie is a Set-Cookie line and the second it was issued.
+type issuedCookie struct {
+	sec  int64
+	line string
+}
+
+// cookieLine returns the Set-Cookie value pinning a client to instance inst
+// of p as of now (unix seconds).
+func (r *Router) cookieLine(app string, p *Pool, inst int, now int64, tls bool) (string, bool) {
+	id := ""
+	if inst >= 0 {
+		id = p.Instances[inst].ID
+	}
+	var buf [len(CookieName) + 1 + maxValueLen + len(cookieAttrs) + len("; Secure")]byte
+	b, ok := r.codec.appendValue(append(buf[:0], CookieName+"="...), app, p.Release, id, now)
+	if !ok {
+		return "", false
+	}
+	b = append(b, cookieAttrs...)
+	if tls {
+		b = append(b, "; Secure"...)
+	}
+	return string(b), true
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// secure reports whether the client reached the router over TLS, directly
+// or through a proxy in front of it that says so.
+func secure(req *http.Request) bool {
+	if req.TLS != nil {
+		return true
+	}
+	v := req.Header["X-Forwarded-Proto"]
+	if len(v) == 0 {
+		return false
+	}
+	first, _, _ := strings.Cut(v[0], ",") // "https, http" from a chain of proxies
+	return strings.EqualFold(strings.TrimSpace(first), "https")
+}
+
+// fitsCookie reports whether an affinity cookie can name p and each of its
+// instances.
+func fitsCookie(p *Pool) bool {
+	ok := len(p.Release) <= maxFieldLen
+	for _, inst := range p.Instances {
+		ok = ok && len(inst.ID) <= maxFieldLen
+	}
+	return ok
+}
