@@ -1,0 +1,96 @@
+package slipway
+
+import (
+	"context"
+	"time"
+)
+
+// Release kinds: what made a release.
+const (
+	KindPush     = "push"     // a git push
+	KindRollback = "rollback" // a rollback to an earlier release's build and config
+	KindConfig   = "config"   // a config change: same build, new config
+)
+
+// Release statuses, in the order a release goes through them.
+const (
+	StatusBuilding = "building" // being built, started and health checked
+	StatusFailed   = "failed"   // the build, the release phase or the health check failed
+	StatusLive     = "live"     // serving new sessions
+	StatusDraining = "draining" // replaced, still serving the sessions pinned to it
+	StatusRetired  = "retired"  // stopped
+)
+
+// Release is one entry of an app's history. Releases are never deleted;
+// a pruned release keeps its row and loses its directory.
+type Release struct {
+	App     string  `json:"app"`
+	Version Version `json:"version"`
+	Kind    string  `json:"kind"`
+	Status  string  `json:"status"`
+
+	Commit  string `json:"commit"`
+	Subject string `json:"subject"`
+	Author  string `json:"author"`
+	// Pusher is who made the release: the ssh key's fingerprint and comment
+	// for a push, "admin" or a key for a rollback or config change.
+	PusherFingerprint string `json:"pusher_fingerprint,omitempty"`
+	PusherComment     string `json:"pusher_comment,omitempty"`
+
+	CreatedAt     time.Time     `json:"created_at"`
+	StartedAt     time.Time     `json:"started_at,omitzero"`  // when it went live
+	FinishedAt    time.Time     `json:"finished_at,omitzero"` // when it failed or retired
+	BuildDuration time.Duration `json:"build_duration_ns,omitempty"`
+	Failure       string        `json:"failure,omitempty"`
+
+	// RollbackOf is the release a rollback reuses (its build and config).
+	RollbackOf Version `json:"rollback_of,omitempty"`
+	// Config is the config snapshot the release runs with.
+	Config map[string]string `json:"-"`
+	// Dir is the immutable release directory; Pruned once it is removed.
+	Dir    string `json:"-"`
+	Pruned bool   `json:"pruned"`
+	// LogPath is the file holding the release's build and deploy output.
+	LogPath string `json:"-"`
+	// Spec is the releaser's description of how to run the release (its
+	// process types, health checks, static root), opaque to the store.
+	Spec []byte `json:"-"`
+}
+
+// ReleaseStore keeps every app's release history. Implemented by package
+// sqlite.
+type ReleaseStore interface {
+	// CreateRelease records r as the app's next release, creating the app
+	// on its first release, and sets r.Version and r.CreatedAt. Versions
+	// are per app, start at 1 and are never reused.
+	CreateRelease(ctx context.Context, r *Release) error
+	// UpdateRelease stores r's status, times, failure, dir, spec and pruned
+	// flag.
+	UpdateRelease(ctx context.Context, r *Release) error
+	// FindRelease returns one release, or an error with code ENOTFOUND.
+	FindRelease(ctx context.Context, app string, v Version) (*Release, error)
+	// ListReleases returns the app's releases, newest first, or ENOTFOUND
+	// for an unknown app.
+	ListReleases(ctx context.Context, app string) ([]*Release, error)
+	// ListApps returns every app's name, sorted.
+	ListApps(ctx context.Context) ([]string, error)
+	// SetInstances replaces the recorded instances of the app's release v
+	// (nil when its pool stops), so the history shows the running state
+	// after a restart.
+	SetInstances(ctx context.Context, app string, v Version, ins []InstanceRecord) error
+	// ListInstances returns the recorded instances of the app, newest
+	// release first.
+	ListInstances(ctx context.Context, app string) ([]InstanceRecord, error)
+	// DeleteApp removes the app, its releases and instances from the history.
+	DeleteApp(ctx context.Context, app string) error
+}
+
+// InstanceRecord is one running process as the history keeps it.
+type InstanceRecord struct {
+	Release   Version   `json:"release"`
+	ID        string    `json:"id"` // web.1
+	PID       int       `json:"pid"`
+	Port      int       `json:"port"`
+	State     string    `json:"state"`
+	StartedAt time.Time `json:"started_at"`
+}
