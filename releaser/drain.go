@@ -3,6 +3,8 @@ package releaser
 import (
 	"context"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // drainTick is how often the drain loop looks at draining pools: often
@@ -67,12 +69,16 @@ func (r *Releaser) retireIdle(now time.Time) {
 func (r *Releaser) retire(p *pool, reason string) {
 	rp := p.routePool()
 	r.cfg.Router.Retire(rp)
-	r.logger.Info("release retiring", "app", p.spec.App, "release", p.spec.Version.String(), "reason", reason)
+	r.logger.Info("release retiring", "app", p.spec.App, "release", p.version.String(), "reason", reason)
 	r.retiring.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StopGrace)
 		r.cfg.Router.WaitIdle(ctx, rp)
 		cancel()
 		r.stopPool(p)
-		r.logger.Info("release retired", "app", p.spec.App, "release", p.spec.Version.String())
+		r.update(p.spec.App, p.version, func(rel *slipway.Release) {
+			rel.Status, rel.FinishedAt = slipway.StatusRetired, time.Now()
+		})
+		r.recordInstances(p.spec.App, p)
+		r.logger.Info("release retired", "app", p.spec.App, "release", p.version.String())
 	})
 }

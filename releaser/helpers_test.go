@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/sqlite"
 )
 
 // The test binary doubles as the app the releaser runs: started with
@@ -57,6 +59,7 @@ type fixture struct {
 	rt  *router.Router
 	rel *Releaser
 	srv *httptest.Server
+	db  *sqlite.DB
 }
 
 func newFixture(t testing.TB, cfg Config) *fixture {
@@ -65,6 +68,11 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 	rt := router.New(router.Config{Domain: "test", SessionTTL: cfg.SessionTTL, Logger: logger})
 	cfg.DataDir = t.TempDir()
 	cfg.Router = rt
+	db := sqlite.NewDB(filepath.Join(cfg.DataDir, "slipway.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = db
 	cfg.Logger = logger
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 2 * time.Second
@@ -79,20 +87,22 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 			t.Errorf("shutdown: %v", err)
 		}
 		rt.Close()
+		db.Close()
 	})
-	return &fixture{t: t, rt: rt, rel: rel, srv: srv}
+	return &fixture{t: t, rt: rt, rel: rel, srv: srv, db: db}
 }
 
 // release deploys a new version of app running the test app in mode.
 func (f *fixture) release(app, mode string, appJSON *slipway.AppJSON) (slipway.Version, error) {
 	f.t.Helper()
-	v, err := f.rel.NextVersion(app)
-	if err != nil {
+	rec := &slipway.Release{App: app, Kind: slipway.KindPush, Status: slipway.StatusBuilding, Commit: strings.Repeat("a", 40)}
+	if err := f.db.CreateRelease(context.Background(), rec); err != nil {
 		f.t.Fatal(err)
 	}
+	v := rec.Version
 	dir := f.t.TempDir()
 	var out strings.Builder
-	err = f.rel.Release(context.Background(), Spec{
+	err := f.rel.Release(context.Background(), Spec{
 		App: app, Version: v, Commit: strings.Repeat("a", 40), Dir: dir,
 		Procfile: slipway.Procfile{{Type: "web", Command: appCommand(f.t, mode)}},
 		AppJSON:  appJSON,

@@ -16,6 +16,7 @@ import (
 // last stopped, so apps come back with the server. An app whose release
 // fails to start is logged and left without a live pool.
 func (r *Releaser) Restore(ctx context.Context) {
+	r.reconcile(ctx)
 	dirs, _ := filepath.Glob(filepath.Join(r.cfg.DataDir, "apps", "*", "state.json"))
 	for _, path := range dirs {
 		name := filepath.Base(filepath.Dir(path))
@@ -107,18 +108,51 @@ func (r *Releaser) Apps() []AppStatus {
 		a.mu.Lock()
 		st := AppStatus{Name: name}
 		if a.live != nil {
-			st.Live = a.live.spec.Version
+			st.Live = a.live.version
 			st.Commit = a.live.spec.Commit
 			st.Instances = len(a.live.members())
 			st.Static = a.live.spec.StaticDir != ""
 			st.LiveSince = a.live.started
 		}
 		for _, p := range a.draining {
-			st.Draining = append(st.Draining, p.spec.Version)
+			st.Draining = append(st.Draining, p.version)
 		}
 		a.mu.Unlock()
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// reconcile makes the history tell the truth after a restart: pools that
+// were draining stopped with slipway, and deploys in progress were cut off.
+// The live release is started again by Restore.
+func (r *Releaser) reconcile(ctx context.Context) {
+	apps, err := r.cfg.Store.ListApps(ctx)
+	if err != nil {
+		r.logger.Error("read history", "err", err)
+		return
+	}
+	now := time.Now()
+	for _, name := range apps {
+		rels, err := r.cfg.Store.ListReleases(ctx, name)
+		if err != nil {
+			r.logger.Error("read history", "app", name, "err", err)
+			continue
+		}
+		for _, rel := range rels {
+			switch rel.Status {
+			case slipway.StatusDraining:
+				rel.Status, rel.FinishedAt = slipway.StatusRetired, now
+			case slipway.StatusBuilding:
+				rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, now, "interrupted: slipway stopped during the deploy"
+			default:
+				continue
+			}
+			if err := r.cfg.Store.UpdateRelease(ctx, rel); err != nil {
+				r.logger.Error("record release", "app", name, "release", rel.Version.String(), "err", err)
+			}
+			r.cfg.Store.SetInstances(ctx, name, rel.Version, nil)
+		}
+	}
 }

@@ -15,7 +15,10 @@ import (
 
 // pool is the running web processes of one release.
 type pool struct {
-	spec    Spec
+	spec Spec
+	// version is the release of the history the pool serves as: spec's,
+	// or a later rollback's that re-promoted the pool while it drained.
+	version slipway.Version
 	command string // the web command
 	env     []string
 	started time.Time
@@ -41,7 +44,7 @@ func (p *pool) routePool() *router.Pool {
 
 // newPool prepares a pool for spec without starting anything.
 func (r *Releaser) newPool(spec Spec) (*pool, error) {
-	p := &pool{spec: spec, started: time.Now()}
+	p := &pool{spec: spec, version: spec.Version, started: time.Now()}
 	p.route = &router.Pool{App: spec.App, Release: spec.Version.String(), StaticDir: spec.StaticDir}
 	if spec.StaticDir != "" {
 		return p, nil

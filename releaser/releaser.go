@@ -6,6 +6,7 @@ package releaser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,6 +54,10 @@ var _ Router = (*router.Router)(nil)
 type Config struct {
 	DataDir string
 	Router  Router
+	// Store is the release history: the releaser records every status
+	// change of a release (live, failed, draining, retired) and its
+	// running instances there.
+	Store slipway.ReleaseStore
 	// DeployTimeout bounds starting and health checking a new pool.
 	DeployTimeout time.Duration
 	// StopGrace is how long an instance has to exit after SIGTERM before
@@ -175,25 +180,6 @@ func (r *Releaser) Lock(ctx context.Context, name string, out io.Writer) (unlock
 	return func() { <-a.deploy }, nil
 }
 
-// NextVersion allocates the app's next release number. Numbers are
-// persisted before use and never handed out twice.
-func (r *Releaser) NextVersion(name string) (slipway.Version, error) {
-	a, err := r.app(name)
-	if err != nil {
-		return 0, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := a.state
-	v := st.NextVersion
-	st.NextVersion++
-	if err := r.saveState(name, st); err != nil {
-		return 0, fmt.Errorf("save state of %s: %w", name, err)
-	}
-	a.state = st
-	return v, nil
-}
-
 // Release starts spec's pool, health checks every instance and makes it
 // live in one atomic switch. The pool it replaces keeps serving the
 // sessions pinned to it until they go idle (see drain.go). On any failure
@@ -206,6 +192,16 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
+	err = r.release(ctx, a, spec, out)
+	if err != nil {
+		r.update(spec.App, spec.Version, func(rel *slipway.Release) {
+			rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, time.Now(), slipway.ErrorMessage(err)
+		})
+	}
+	return err
+}
+
+func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer) error {
 	p, err := r.newPool(spec)
 	if err != nil {
 		return err
@@ -233,18 +229,62 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 		return fmt.Errorf("save state of %s: %w", spec.App, err)
 	}
 	a.state = st
+	r.switchTo(a, p)
+	a.mu.Unlock()
+	return nil
+}
+
+// switchTo makes p the app's live pool in the router and the history; the
+// pool it replaces drains. Callers hold a.mu.
+func (r *Releaser) switchTo(a *app, p *pool) {
 	old := a.live
 	a.live = p
 	if old != nil {
 		a.draining = append(a.draining, old)
 	}
 	r.cfg.Router.SetLive(p.routePool())
-	a.mu.Unlock()
-	r.logger.Info("release live", "app", spec.App, "release", spec.Version.String(), "commit", spec.Commit, "instances", len(p.members()))
+	now := time.Now()
+	specJSON, _ := json.Marshal(p.spec)
+	r.update(a.name, p.version, func(rel *slipway.Release) {
+		rel.Status, rel.StartedAt, rel.Spec, rel.Dir = slipway.StatusLive, now, specJSON, p.spec.Dir
+	})
+	r.recordInstances(a.name, p)
+	r.logger.Info("release live", "app", a.name, "release", p.version.String(), "commit", p.spec.Commit, "instances", len(p.members()))
 	if old != nil {
-		r.logger.Info("release draining", "app", spec.App, "release", old.spec.Version.String())
+		r.update(a.name, old.version, func(rel *slipway.Release) { rel.Status = slipway.StatusDraining })
+		r.logger.Info("release draining", "app", a.name, "release", old.version.String())
 	}
-	return nil
+}
+
+// update changes the history record of release v of app. The history is
+// not allowed to stop a deploy: a failure is logged.
+func (r *Releaser) update(app string, v slipway.Version, change func(*slipway.Release)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rel, err := r.cfg.Store.FindRelease(ctx, app, v)
+	if err == nil {
+		change(rel)
+		err = r.cfg.Store.UpdateRelease(ctx, rel)
+	}
+	if err != nil {
+		r.logger.Error("record release", "app", app, "release", v.String(), "err", err)
+	}
+}
+
+// recordInstances keeps p's running instances in the history.
+func (r *Releaser) recordInstances(app string, p *pool) {
+	var recs []slipway.InstanceRecord
+	for _, s := range p.members() {
+		in := s.info()
+		recs = append(recs, slipway.InstanceRecord{
+			Release: p.version, ID: in.ID, PID: in.PID, Port: in.Port, State: in.State, StartedAt: in.Since,
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.cfg.Store.SetInstances(ctx, app, p.version, recs); err != nil {
+		r.logger.Error("record instances", "app", app, "release", p.version.String(), "err", err)
+	}
 }
 
 // stopLive stops the live pool before a new one starts: the naive

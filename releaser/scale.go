@@ -67,11 +67,12 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 		r.cfg.Router.SetLive(p.setMembers(current))
 	}
 	a.mu.Unlock()
+	r.recordInstances(name, p)
 	for _, s := range removed {
 		r.retiring.Go(func() { s.stop(r.cfg.StopGrace) })
 	}
 	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
-	fmt.Fprintf(out, "Scaled %s to web=%d (%s)\n", name, n, p.spec.Version)
+	fmt.Fprintf(out, "Scaled %s to web=%d (%s)\n", name, n, p.version)
 	return err
 }
 
@@ -109,7 +110,7 @@ func (r *Releaser) Processes(name string) ([]Instance, error) {
 		for _, s := range p.members() {
 			in := s.info()
 			out = append(out, Instance{
-				ID: in.ID, Release: p.spec.Version, Live: p == live, PID: in.PID, Port: in.Port,
+				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: in.Port,
 				State: in.State, Since: in.Since, Restarts: in.Restarts,
 			})
 		}
@@ -127,11 +128,11 @@ func (r *Releaser) existing(name string) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	known := a.state.NextVersion > 1
-	a.mu.Unlock()
-	if !known {
-		return nil, slipway.Errorf(slipway.ENOTFOUND, "no app named %q: push to it first", name)
+	if _, err := r.cfg.Store.ListReleases(context.Background(), name); err != nil {
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			return nil, slipway.Errorf(slipway.ENOTFOUND, "no app named %q: push to it first", name)
+		}
+		return nil, err
 	}
 	return a, nil
 }

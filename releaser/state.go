@@ -25,10 +25,11 @@ type Spec struct {
 	Path      []string         `json:"path,omitempty"`
 }
 
-// appState is what the releaser keeps per app in DataDir/apps/NAME/state.json.
+// appState is what the releaser keeps per app in DataDir/apps/NAME/state.json:
+// what it needs to start the app again after a restart. The history of
+// releases is in the ReleaseStore.
 type appState struct {
-	NextVersion slipway.Version `json:"next_version"`
-	Live        *Spec           `json:"live,omitempty"`
+	Live *Spec `json:"live,omitempty"`
 	// Scale holds instance counts set with ps:scale; they outlive releases.
 	Scale map[string]int `json:"scale,omitempty"`
 }
@@ -38,7 +39,7 @@ func (r *Releaser) appDir(app string) string { return filepath.Join(r.cfg.DataDi
 func (r *Releaser) statePath(app string) string { return filepath.Join(r.appDir(app), "state.json") }
 
 func (r *Releaser) loadState(app string) (appState, error) {
-	st := appState{NextVersion: 1}
+	var st appState
 	data, err := os.ReadFile(r.statePath(app))
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -48,9 +49,6 @@ func (r *Releaser) loadState(app string) (appState, error) {
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		return st, err
-	}
-	if st.NextVersion < 1 {
-		st.NextVersion = 1
 	}
 	return st, nil
 }

@@ -1,112 +1,110 @@
-// Package web is slipway's admin address: an HTML page listing apps and
-// their live release, and the same data as JSON under /api.
+// Package web is slipway's admin address: server-rendered pages with every
+// app's release history and a rollback button, and the same data as JSON
+// under /api. Everything except /healthz, /metrics, /static and the login
+// form needs the admin token, as a Bearer header or a signed session cookie.
 package web
 
 import (
-	"embed"
-	"encoding/json"
-	"html/template"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
-
-	"github.com/slipway/slipway/releaser"
 )
 
 // DefaultAddr is where the admin page listens unless told otherwise: on
 // loopback, since it carries app state.
 const DefaultAddr = "127.0.0.1:8090"
 
-// AppLister lists the apps slipway runs.
-type AppLister interface {
-	Apps() []releaser.AppStatus
-}
-
-var _ AppLister = (*releaser.Releaser)(nil)
-
 // Config configures the admin handler.
 type Config struct {
-	Apps   AppLister
-	Domain string       // for the apps' URLs
-	Logger *slog.Logger // slog.Default when nil
+	// Backend reads the apps and their history and performs rollbacks.
+	Backend Backend
+	// Token is the admin token. If empty, nobody can sign in and every
+	// authenticated route answers 401.
+	Token string
+	// Domain is the apps' domain, for an app URL the Backend leaves empty.
+	Domain string
+	// Logger receives one line per rollback, login and internal error. If
+	// nil, slog.Default is used.
+	Logger *slog.Logger
+	// Metrics, if not nil, is served without authentication at /metrics.
+	Metrics http.Handler
 }
 
-//go:embed templates/*.html
-var templateFS embed.FS
-
-var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"ago":   ago,
-	"short": short,
-}).ParseFS(templateFS, "templates/*.html"))
-
-// Handler serves the admin page and API.
+// Handler serves the admin pages and API. Make one with New.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	now     func() time.Time // time.Now; tests move it
+
+	tokenSum   [sha256.Size]byte
+	sessionKey []byte
+	csrfKey    []byte
+	flashKey   []byte
+
+	mu      sync.Mutex
+	revoked map[string]time.Time // logged-out session nonces → expiry
 }
 
 // New returns the admin handler for cfg.
 func New(cfg Config) *Handler {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: time.Now, revoked: map[string]time.Time{}}
+	if h.log == nil {
+		h.log = slog.Default()
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET /{$}", h.index)
-	h.mux.HandleFunc("GET /api/apps", h.apiApps)
-	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	if cfg.Token == "" {
+		h.log.Warn("admin token is empty: nobody can sign in to the admin page")
+	}
+	h.tokenSum = sha256.Sum256([]byte(cfg.Token))
+	h.sessionKey = deriveKey(cfg.Token, "session")
+	h.csrfKey = deriveKey(cfg.Token, "csrf")
+	h.flashKey = deriveKey(cfg.Token, "flash")
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /login", h.loginForm)
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("POST /logout", h.page(h.logout))
+
+	mux.HandleFunc("GET /{$}", h.page(h.appsPage))
+	mux.HandleFunc("GET /apps/{app}", h.page(h.historyPage))
+	mux.HandleFunc("POST /apps/{app}/rollback", h.page(h.rollbackForm))
+	mux.HandleFunc("GET /apps/{app}/releases/{version}", h.page(h.releasePage))
+
+	mux.HandleFunc("GET /api/apps", h.api(h.apiApps))
+	mux.HandleFunc("GET /api/apps/{app}/releases", h.api(h.apiReleases))
+	mux.HandleFunc("GET /api/apps/{app}/releases/{version}", h.api(h.apiRelease))
+	mux.HandleFunc("GET /api/apps/{app}/releases/{version}/log", h.api(h.apiLog))
+	mux.HandleFunc("POST /api/apps/{app}/rollback", h.api(h.apiRollback))
+
+	// Refuses cross-origin browser POSTs (Sec-Fetch-Site, Origin) before
+	// any handler runs: a second line behind the CSRF token, and the only
+	// one for the login form. It also covers apps on sibling subdomains,
+	// which SameSite cookies treat as the same site.
+	h.handler = http.NewCrossOriginProtection().Handler(mux)
 	return h
 }
 
+// contentSecurityPolicy allows only this origin's scripts, styles and
+// images, no inline script or style, no framing and no foreign forms.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h.mux.ServeHTTP(w, r)
-}
-
-func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
-	data := struct {
-		Apps   []releaser.AppStatus
-		Domain string
-	}{h.cfg.Apps.Apps(), h.cfg.Domain}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
-	if err := templates.ExecuteTemplate(w, "index.html", data); err != nil {
-		h.cfg.Logger.Error("render admin page", "err", err)
-	}
-}
-
-func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request) {
-	apps := h.cfg.Apps.Apps()
-	if apps == nil {
-		apps = []releaser.AppStatus{}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(apps)
-}
-
-// ago renders a time as a short age: "12s", "5m", "3h", "2d".
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return d.Truncate(time.Second).String()
-	case d < time.Hour:
-		return d.Truncate(time.Minute).String()
-	case d < 48*time.Hour:
-		return d.Truncate(time.Hour).String()
-	}
-	return time.Duration(d/(24*time.Hour)).String() + "d"
-}
-
-// short returns the first 7 characters of a commit id.
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	h.handler.ServeHTTP(w, r)
 }

@@ -16,8 +16,41 @@ import (
 
 // commands are the management commands users run over ssh:
 // `ssh -p 2222 git@HOST ps NAME`.
-func commands(rel *releaser.Releaser) map[string]gitserver.CommandFunc {
+func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandFunc {
 	return map[string]gitserver.CommandFunc{
+		"releases": func(ctx context.Context, args []string, out io.Writer) error {
+			asJSON := len(args) > 0 && args[len(args)-1] == "--json"
+			if asJSON {
+				args = args[:len(args)-1]
+			}
+			name, err := oneApp("releases NAME [--json]", args)
+			if err != nil {
+				return err
+			}
+			rels, err := be.Releases(ctx, name)
+			if err != nil {
+				return err
+			}
+			return writeReleases(out, toJSON(rels), asJSON, time.Now())
+		},
+		"rollback": func(ctx context.Context, args []string, out io.Writer) error {
+			const usage = "rollback NAME [vN]"
+			if len(args) < 1 || len(args) > 2 {
+				return usageError(usage)
+			}
+			name, err := oneApp(usage, args[:1])
+			if err != nil {
+				return err
+			}
+			var to slipway.Version
+			if len(args) == 2 {
+				if to, err = parseVersion(args[1]); err != nil {
+					return err
+				}
+			}
+			_, err = be.Rollback(ctx, name, to, "ssh", out)
+			return err
+		},
 		"ps": func(ctx context.Context, args []string, out io.Writer) error {
 			name, err := oneApp("ps NAME", args)
 			if err != nil {

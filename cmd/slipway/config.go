@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
@@ -35,6 +38,9 @@ type serveConfig struct {
 	SessionTTL     time.Duration
 	DrainTimeout   time.Duration
 	DeployStrategy string
+	AdminToken     string
+	PruneSchedule  string
+	KeepReleases   int
 	LogFormat      string
 }
 
@@ -78,6 +84,23 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.SessionTTL, "session-ttl", releaser.DefaultSessionTTL, "a draining release is retired once its sessions have been idle this long")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
+	str(&c.AdminToken, "admin-token", "", "token for the admin page and API (default: generated on first start, kept in DATA/admin_token)")
+	str(&c.PruneSchedule, "prune-schedule", "@hourly", "cron schedule of the job that removes old release directories")
+	keep := strconv.Itoa(releaser.DefaultKeepReleases)
+	if v := getenv(envName("keep-releases")); v != "" {
+		keep = v
+	}
+	fs.Func("keep-releases", fmt.Sprintf("release directories kept per app (default %d, env %s)", releaser.DefaultKeepReleases, envName("keep-releases")), func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a whole number of at least 1")
+		}
+		c.KeepReleases = n
+		return nil
+	})
+	if err := fs.Set("keep-releases", keep); err != nil {
+		return c, fmt.Errorf("%s=%q: %v", envName("keep-releases"), keep, err)
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -89,6 +112,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.DeployStrategy != releaser.StrategyBlueGreen && c.DeployStrategy != releaser.StrategyStopStart {
 		return c, fmt.Errorf("--deploy-strategy %q: use %s or %s", c.DeployStrategy, releaser.StrategyBlueGreen, releaser.StrategyStopStart)
+	}
+	if _, err := cron.ParseStandard(c.PruneSchedule); err != nil {
+		return c, fmt.Errorf("--prune-schedule %q: %v (use a cron spec such as \"0 * * * *\" or @hourly)", c.PruneSchedule, err)
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	abs, err := filepath.Abs(c.DataDir)

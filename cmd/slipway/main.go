@@ -21,6 +21,8 @@ const usage = `slipway: git push to deploy
 
 Usage:
   slipway serve [flags]      run the server (slipway serve --help for flags)
+  slipway releases NAME      an app's release history (--json for JSON)
+  slipway rollback NAME [vN] roll back to vN, or to the release before the live one
   slipway hook pre-receive   run by git during a push; not for people
   slipway version            print the version
 `
@@ -36,6 +38,10 @@ func run(ctx context.Context, args []string) int {
 		return runServe(ctx, args[1:])
 	case "hook":
 		return runHook(args[1:])
+	case "releases":
+		return runReleases(ctx, args[1:])
+	case "rollback":
+		return runRollback(ctx, args[1:])
 	case "version", "--version":
 		fmt.Println("slipway", version)
 		return 0

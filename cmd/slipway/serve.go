@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,11 +17,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/sqlite"
 	"github.com/slipway/slipway/web"
 )
 
@@ -53,30 +58,49 @@ func newLogger(format string) *slog.Logger {
 }
 
 // serve starts every part of slipway, waits for ctx to end and shuts them
-// down under one timeout.
+// down under one timeout: servers in parallel, then the cron jobs, the apps,
+// and the database last.
 func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	db := sqlite.NewDB(filepath.Join(cfg.DataDir, "slipway.db"))
+	if err := db.Open(); err != nil {
+		return fmt.Errorf("open the history database: %w", err)
+	}
+	defer db.Close()
 	key, err := secretKey(filepath.Join(cfg.DataDir, "affinity.key"))
 	if err != nil {
 		return fmt.Errorf("affinity key: %w", err)
 	}
+	token, err := adminToken(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Logger: logger})
 	defer rt.Close()
 	rel := releaser.New(releaser.Config{
-		DataDir: cfg.DataDir, Router: rt, DeployTimeout: cfg.DeployTimeout,
+		DataDir: cfg.DataDir, Router: rt, Store: db, DeployTimeout: cfg.DeployTimeout,
 		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: cfg.DeployStrategy,
 		Logger: logger,
 	})
 	bld := builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger})
 
 	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
-	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{Apps: rel, Domain: cfg.Domain, Logger: logger}), logger)
-	dep := &deployer{builder: bld, releaser: rel, domain: cfg.Domain, httpAddr: httpSrv.addr, logger: logger}
+	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, logger: logger}
+	be := &backend{store: db, releaser: rel, dataDir: cfg.DataDir, appURL: dep.appURL}
+	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
+		Backend: be, Token: token, Domain: cfg.Domain, Logger: logger,
+	}), logger)
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep,
-		Commands: commands(rel), Logger: logger,
+		Commands: commands(rel, be), Logger: logger,
+	})
+	jobs := cron.New()
+	jobs.AddFunc(cfg.PruneSchedule, func() {
+		if err := rel.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
+			logger.Error("prune", "err", err)
+		}
 	})
 
 	if err := httpSrv.start(); err != nil {
@@ -93,6 +117,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		rel.Shutdown(context.Background())
 		return err
 	}
+	jobs.Start()
 	logger.Info("listening", "service", "ssh", "addr", git.Addr().String())
 	logger.Info("slipway ready", "data", cfg.DataDir, "domain", cfg.Domain)
 
@@ -106,6 +131,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	wg.Go(func() { errs[1] = httpSrv.shutdown(sctx) })
 	wg.Go(func() { errs[2] = adminSrv.shutdown(sctx) })
 	wg.Wait()
+	select { // a prune in progress finishes first
+	case <-jobs.Stop().Done():
+	case <-sctx.Done():
+	}
 	// Apps stop last: the router has stopped sending them requests.
 	err = errors.Join(append(errs, rel.Shutdown(sctx))...)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -113,6 +142,33 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// adminToken returns the admin token: the configured one, else the one kept
+// in DATA/admin_token, else a new one, stored there (mode 0600) and printed
+// once in the log.
+func adminToken(cfg serveConfig, logger *slog.Logger) (string, error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin_token")
+	data, err := os.ReadFile(path)
+	if err == nil && len(bytes.TrimSpace(data)) > 0 {
+		return string(bytes.TrimSpace(data)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(b)
+	if err := atomicfile.Write(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	logger.Info("admin token generated: log in to the admin page with it", "token", token, "stored_in", path)
+	return token, nil
 }
 
 // httpServer is an http.Server with slipway's lifecycle: start listens and

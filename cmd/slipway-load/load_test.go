@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slipwayBin is the slipway binary under test, built once by TestMain.
+var slipwayBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slipway-load-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	slipwayBin, err = buildSlipway(context.Background(), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Blue-green deploys under a small load lose no request and move no session
+// to another release.
+func TestLoad_BlueGreenLosesNothing(t *testing.T) {
+	for _, tool := range []string{"git", "ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	cfg := defaultConfig()
+	cfg.Slipway = slipwayBin
+	cfg.Strategy = blueGreen
+	cfg.Rate = 300
+	cfg.Sessions = 30
+	cfg.Deploys = 3
+	cfg.Interval = time.Second
+	cfg.Warmup = 2 * time.Second
+	cfg.Cooldown = time.Second
+	cfg.Instances = 2
+	cfg.Dir = tempDir(t)
+	cfg.started = func(p *os.Process) {
+		t.Cleanup(func() { killIfRunning(t, p) })
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out strings.Builder
+	rep, err := run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(rep.results) != 1 {
+		t.Fatalf("got %d results, want 1\n%s", len(rep.results), out.String())
+	}
+	r := rep.results[0]
+	if r.sent < 1000 {
+		t.Errorf("sent %d requests, want about 300/s for 5s or more", r.sent)
+	}
+	if got, want := r.failed, int64(0); got != want {
+		t.Errorf("failed = %d, want %d", got, want)
+	}
+	if got, want := r.flipped, int64(0); got != want {
+		t.Errorf("flipped sessions = %d, want %d", got, want)
+	}
+	if got, want := r.deploys, 3; got != want {
+		t.Errorf("deploys = %d, want %d", got, want)
+	}
+	if t.Failed() {
+		r.writeDetails(&out)
+		t.Logf("output:\n%s", out.String())
+	}
+}
+
+// tempDir is a work directory removed at the end of the test, read-only
+// release directories included.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "slipway-load-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("work directory kept: %s", dir)
+			return
+		}
+		if err := removeAll(dir); err != nil {
+			t.Errorf("remove %s: %v", filepath.Base(dir), err)
+		}
+	})
+	return dir
+}
+
+// killIfRunning ends p, by its pid, if run left it running: SIGTERM, then
+// SIGKILL after 30s. run's own goroutine waits for the process, so polling
+// with signal 0 sees when it is gone.
+func killIfRunning(t *testing.T, p *os.Process) {
+	if err := p.Signal(syscall.SIGTERM); errors.Is(err, os.ErrProcessDone) {
+		return
+	}
+	t.Errorf("slipway (pid %d) was still running after the test", p.Pid)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for p.Signal(syscall.Signal(0)) == nil {
+		select {
+		case <-deadline:
+			p.Kill()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func TestLogField(t *testing.T) {
+	line := `time=2026-01-02T03:04:05.678Z level=INFO msg="release live" component=releaser app=loadapp release=v3 instances=3`
+	for _, tt := range []struct{ key, want string }{
+		{"time", "2026-01-02T03:04:05.678Z"},
+		{"msg", "release live"},
+		{"app", "loadapp"},
+		{"release", "v3"},
+		{"instances", "3"},
+		{"commit", ""},
+		{"live", ""}, // a word inside a quoted value is not a key
+	} {
+		if got := logField(line, tt.key); got != tt.want {
+			t.Errorf("logField(%s) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestCookieRoute(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{"awk2pQJ2MXdlYi4x05B4ZYu04gNoE0bHqU9tfw", "v1/web.1"}, // as slipway's router sets it
+		{"", "-"},
+		{"not base64!", "-"},
+		{"AAAA", "-"}, // too short to hold a tag
+	} {
+		if got := cookieRoute(tt.value); got != tt.want {
+			t.Errorf("cookieRoute(%q) = %q, want %q", tt.value, got, tt.want)
+		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	for _, tt := range []struct {
+		line      string
+		pid, ppid int
+		ticks     int64
+		ok        bool
+	}{
+		{"1234 (app) S 1200 1234 1234 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 5 0", 1234, 1200, 10, true},
+		{"77 (kdamond.0) S 2 0 0 0 -1 2129984 0 0 0 0 0 777 0 0 20 0 1 0", 77, 2, 777, true},
+		{"9 (a) b) (c) R 8 9 9 0 -1 0 0 0 0 0 1 2 0 0", 9, 8, 3, true}, // a command name with ") "
+		{"9 (short) R 8", 0, 0, 0, false},
+		{"garbage", 0, 0, 0, false},
+	} {
+		pid, ppid, ticks, ok := parseStat(tt.line)
+		if pid != tt.pid || ppid != tt.ppid || ticks != tt.ticks || ok != tt.ok {
+			t.Errorf("parseStat(%q) = %d, %d, %d, %v; want %d, %d, %d, %v",
+				tt.line, pid, ppid, ticks, ok, tt.pid, tt.ppid, tt.ticks, tt.ok)
+		}
+	}
+}

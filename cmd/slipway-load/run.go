@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// domain is what slipway serves the app under: Host loadapp.load.test.
+const domain = "load.test"
+
+// run builds what it needs and runs the load for each strategy of cfg,
+// writing progress and the final table to out.
+func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error) {
+	if err := cfg.validate(); err != nil {
+		return rep, err
+	}
+	rep.cfg = cfg
+	dir := cfg.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "slipway-load-"); err != nil {
+			return rep, err
+		}
+		defer func() {
+			if err == nil && rep.pass() && !cfg.Keep {
+				removeAll(dir)
+			} else {
+				fmt.Fprintf(out, "work directory kept: %s\n", dir)
+			}
+		}()
+	}
+	bin := cfg.Slipway
+	if bin == "" {
+		fmt.Fprintln(out, "building slipway …")
+		if bin, err = buildSlipway(ctx, dir); err != nil {
+			return rep, err
+		}
+	}
+	appBin, err := buildApp(ctx, dir)
+	if err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(out, "load: %.0f req/s open loop over %d sessions of %d requests, %d instances, "+
+		"%d deploys %s apart after %s warmup, %s cooldown, session TTL %s\n",
+		cfg.Rate, cfg.Sessions, cfg.SessionRequests, cfg.Instances, cfg.Deploys, cfg.Interval, cfg.Warmup, cfg.Cooldown, cfg.SessionTTL)
+	for _, strategy := range cfg.strategies() {
+		if busy := cpuBusy(ctx, time.Second); busy > 0.25 {
+			fmt.Fprintf(out, "warning: the CPUs were %.0f%% busy before the %s run: other work on this machine will show up in the latencies\n",
+				100*busy, strategy)
+		}
+		res, err := runStrategy(ctx, cfg, strategy, bin, appBin, filepath.Join(dir, strategy), out)
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", strategy, err)
+		}
+		rep.results = append(rep.results, res)
+	}
+	rep.write(out)
+	return rep, nil
+}
+
+// runStrategy starts a fresh slipway with the given deploy strategy in
+// dir, deploys the app, and runs warmup, deploys and cooldown under load.
+func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir string, out io.Writer) (res result, err error) {
+	res.strategy = strategy
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(out, "[%s] %s\n", strategy, fmt.Sprintf(format, args...))
+	}
+	home := filepath.Join(dir, "home")
+	data := filepath.Join(dir, "data")
+	for _, d := range []string{home, data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return res, err
+		}
+	}
+	key, err := newKey(ctx, home)
+	if err != nil {
+		return res, err
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(filepath.Join(data, "authorized_keys"), pub, 0o600); err != nil {
+		return res, err
+	}
+	res.logPath = filepath.Join(dir, "slipway.log")
+	srv, err := startServer(ctx, serverConfig{
+		Bin: bin, DataDir: data, Home: home, LogPath: res.logPath, Domain: domain,
+		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: strategy, Started: cfg.started,
+	})
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stop slipway: %w", serr)
+		}
+		if err != nil {
+			err = fmt.Errorf("%w\nslipway log: %s", err, res.logPath)
+		}
+	}()
+	logf("slipway ready: ssh %s, http %s, admin %s; log %s", srv.addr("ssh"), srv.addr("http"), srv.addr("admin"), res.logPath)
+
+	r, err := newRepo(ctx, filepath.Join(dir, "app"), appBin, home, key, srv.addr("ssh"), cfg.Instances)
+	if err != nil {
+		return res, err
+	}
+	t0 := time.Now()
+	if _, err := r.push(ctx); err != nil {
+		return res, fmt.Errorf("first deploy: %w", err)
+	}
+	logf("first deploy live in %.2fs", time.Since(t0).Seconds())
+	url := "http://" + srv.addr("http") + "/"
+	host := appName + "." + domain
+	if err := waitServing(ctx, url, host, 30*time.Second); err != nil {
+		return res, err
+	}
+
+	gen := newGenerator(loadConfig{
+		URL: url, Host: host, Sessions: cfg.Sessions, SessionRequests: cfg.SessionRequests,
+		Rate: cfg.Rate, MaxInFlight: cfg.MaxInFlight, RequestTimeout: cfg.RequestTimeout,
+	})
+	stopLoad := make(chan struct{})
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		gen.run(ctx, stopLoad)
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			close(stopLoad)
+			<-loadDone
+		}
+	}
+	defer stop()
+	loadStart := time.Now()
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	others := watchOtherCPU(sampleCtx, loadStart)
+	logf("load running; warmup %s", cfg.Warmup)
+	if res.pushes, err = deployUnderLoad(ctx, cfg, r, loadStart, logf); err != nil {
+		return res, err
+	}
+	stop()
+	stopSampling()
+
+	records, failures, flips, lag := gen.results()
+	res.summarize(records, lag, loadStart)
+	res.otherCPU = others.fraction()
+	for i := range res.timeline {
+		res.timeline[i].otherCPU = others.second(i)
+	}
+	res.failures, res.flips = failures, flips
+	res.late = gen.late.Load()
+	res.sessions = gen.started.Load()
+	res.flipped = gen.flipped.Load()
+	// slipway's log is complete about the switches by now.
+	res.liveAt = srv.releaseLiveTimes(appName)
+	res.maxDraining = srv.maxDraining(appName)
+	res.notable = srv.logLines("level=WARN", "level=ERROR", `msg="release retir`, `msg="router: app removed"`)
+	// Raw numbers for a closer look, beside slipway's log.
+	err = errors.Join(res.writeTimeline(), res.writePushes(loadStart),
+		writeRequests(filepath.Join(dir, "requests.csv"), records, loadStart))
+	if err != nil {
+		return res, err
+	}
+	logf("load stopped: %d requests, %d failed, %d flipped sessions, at most %d draining pools",
+		res.sent, res.failed, res.flipped, res.maxDraining)
+	return res, nil
+}
+
+// deployUnderLoad pushes cfg.Deploys new versions, cfg.Interval apart
+// from loadStart+cfg.Warmup on, then waits out the cooldown. A failed push
+// is recorded, not returned: only Ctrl-C stops the deploys.
+func deployUnderLoad(ctx context.Context, cfg config, r *repo, loadStart time.Time, logf func(string, ...any)) ([]push, error) {
+	var pushes []push
+	for i := range cfg.Deploys {
+		if err := sleepUntil(ctx, loadStart.Add(cfg.Warmup+time.Duration(i)*cfg.Interval)); err != nil {
+			return pushes, err
+		}
+		if err := r.commitNext(ctx); err != nil {
+			return pushes, err
+		}
+		p := push{version: r.version, start: time.Now()}
+		out, err := r.push(ctx)
+		p.end = time.Now()
+		p.release = deployedRelease(out)
+		if ctx.Err() != nil {
+			return pushes, ctx.Err()
+		}
+		if err != nil {
+			p.err = err.Error()
+			logf("deploy %d/%d FAILED after %.2fs: %v", i+1, cfg.Deploys, p.end.Sub(p.start).Seconds(), err)
+		} else {
+			logf("deploy %d/%d: %s live, push took %.2fs", i+1, cfg.Deploys, p.release, p.end.Sub(p.start).Seconds())
+		}
+		pushes = append(pushes, p)
+	}
+	end := time.Now().Add(cfg.Cooldown)
+	if cfg.Deploys == 0 {
+		end = loadStart.Add(cfg.Warmup + cfg.Cooldown)
+	}
+	return pushes, sleepUntil(ctx, end)
+}
+
+// waitServing polls the app through the router until it answers 200.
+func waitServing(ctx context.Context, url, host string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	last := ""
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("app not serving through the router after the first deploy (last answer: %s)", last)
+		case <-t.C:
+		}
+	}
+}
+
+// sleepUntil waits until t or until ctx is done.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// cpuBusy returns the fraction of CPU time all CPUs spent busy during
+// the next period, or 0 where there is no /proc/stat.
+func cpuBusy(ctx context.Context, period time.Duration) float64 {
+	busy0, total0, ok := cpuTimes()
+	if !ok || sleepUntil(ctx, time.Now().Add(period)) != nil {
+		return 0
+	}
+	busy1, total1, ok := cpuTimes()
+	if !ok || total1 <= total0 {
+		return 0
+	}
+	return float64(busy1-busy0) / float64(total1-total0)
+}
+
+// cpuTimes reads the busy and total jiffies of all CPUs from /proc/stat.
+func cpuTimes() (busy, total uint64, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, f := range fields[1:] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, true
+}
+
+// removeAll removes dir, first making the read-only release directories
+// slipway leaves in it writable.
+func removeAll(dir string) error {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(path, 0o755)
+		}
+		return nil
+	})
+	err := os.RemoveAll(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}

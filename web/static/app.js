@@ -1,0 +1,92 @@
+// slipway admin: confirm before a rollback, and keep the page current
+// during a deploy by polling the JSON API every 2 seconds. The pages work
+// without this file; it only saves the reload.
+(function () {
+  "use strict";
+
+  // Forms with data-confirm ask first, and then show they are working: a
+  // rollback takes a moment and must not be sent twice.
+  document.addEventListener("submit", function (e) {
+    var form = e.target, msg = form.getAttribute("data-confirm");
+    if (!msg) return;
+    if (!window.confirm(msg)) { e.preventDefault(); return; }
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; button.textContent = "Rolling back…"; }
+  });
+
+  // The same strings as releasesState and appsState in format.go.
+  var states = {
+    releases: function (list) {
+      return list.map(function (r) { return r.version + ":" + r.status + (r.pruned ? ":pruned" : ""); }).join(",");
+    },
+    apps: function (list) {
+      return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining; }).join(",");
+    }
+  };
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    });
+  }
+
+  // Swap in the section of the freshly rendered page: the server renders
+  // it, so escaping stays in one place.
+  function refresh(id) {
+    return fetch(location.href, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+      var old = document.getElementById(id);
+      if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+    });
+  }
+
+  function poll(section) {
+    var id = section.id, url = section.getAttribute("data-poll");
+    var state = states[section.getAttribute("data-kind")], busy = false, last = Date.now();
+    var timer = setInterval(function () {
+      if (busy || document.hidden) return;
+      // A confirm is open or a rollback is being sent: leave the form be.
+      if (document.querySelector("#" + id + " button:disabled")) return;
+      busy = true;
+      getJSON(url).then(function (list) {
+        var el = document.getElementById(id);
+        // Refresh when something changed, and once a minute for the ages.
+        if (el && (state(list) !== el.getAttribute("data-state") || Date.now() - last > 60000)) {
+          last = Date.now();
+          return refresh(id);
+        }
+      }).catch(function (err) {
+        if (String(err.message) === "401") clearInterval(timer); // signed out
+      }).then(function () { busy = false; });
+    }, 2000);
+  }
+
+  // The log of a release that is still building grows; follow it.
+  function follow(pre) {
+    var url = pre.getAttribute("data-follow"), busy = false;
+    var timer = setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(url + "/log", { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.text();
+      }).then(function (text) {
+        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        if (text !== pre.textContent) {
+          pre.textContent = text;
+          if (atEnd) pre.scrollTop = pre.scrollHeight;
+        }
+        return getJSON(url);
+      }).then(function (rel) {
+        if (rel.status !== "building") { clearInterval(timer); location.reload(); }
+      }).catch(function () { clearInterval(timer); }).then(function () { busy = false; });
+    }, 2000);
+  }
+
+  document.querySelectorAll("[data-poll]").forEach(poll);
+  document.querySelectorAll("pre[data-follow]").forEach(follow);
+})();
