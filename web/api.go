@@ -12,8 +12,8 @@ import (
 	"github.com/slipway/slipway"
 )
 
-// apiRelease is a release as the JSON API shows it.
-type apiRelease struct {
+// ReleaseJSON is a release as the JSON API and `releases --json` show it.
+type ReleaseJSON struct {
 	App             string    `json:"app"`
 	Version         int       `json:"version"`
 	Name            string    `json:"name"` // "v3"
@@ -35,8 +35,9 @@ type apiRelease struct {
 	Pruned          bool      `json:"pruned"`
 }
 
-func toAPIRelease(r *slipway.Release) apiRelease {
-	out := apiRelease{
+// NewReleaseJSON converts a release for the JSON API.
+func NewReleaseJSON(r *slipway.Release) ReleaseJSON {
+	out := ReleaseJSON{
 		App: r.App, Version: int(r.Version), Name: r.Version.String(), Kind: r.Kind,
 		Status: r.Status, Live: r.Status == slipway.StatusLive,
 		Commit: r.Commit, Subject: r.Subject, Author: r.Author,
@@ -127,9 +128,9 @@ func (h *Handler) apiReleases(w http.ResponseWriter, r *http.Request, _ auth) {
 		h.apiError(w, r, err)
 		return
 	}
-	out := make([]apiRelease, len(rels))
+	out := make([]ReleaseJSON, len(rels))
 	for i, rel := range rels {
-		out[i] = toAPIRelease(rel)
+		out[i] = NewReleaseJSON(rel)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -146,7 +147,7 @@ func (h *Handler) apiRelease(w http.ResponseWriter, r *http.Request, _ auth) {
 		h.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPIRelease(rel))
+	writeJSON(w, http.StatusOK, NewReleaseJSON(rel))
 }
 
 // apiLog serves GET /api/apps/NAME/releases/vN/log as plain text.
@@ -191,5 +192,5 @@ func (h *Handler) apiRollback(w http.ResponseWriter, r *http.Request, _ auth) {
 		h.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPIRelease(rel))
+	writeJSON(w, http.StatusOK, NewReleaseJSON(rel))
 }

@@ -77,7 +77,7 @@ func TestAPI_Releases(t *testing.T) {
 func TestAPI_ReleaseAndLog(t *testing.T) {
 	h := newTestHandler(t, newFakeBackend())
 	w := h.do(req{path: "/api/apps/hello/releases/v3", bearer: testToken})
-	var rel apiRelease
+	var rel ReleaseJSON
 	if err := json.Unmarshal(w.Body.Bytes(), &rel); err != nil || rel.Version != 3 || !rel.Live {
 		t.Errorf("GET release v3 = %d %+v (%v)", w.Code, rel, err)
 	}
@@ -106,7 +106,7 @@ func TestAPI_Rollback(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("body %q: POST rollback = %d\n%s", tt.body, w.Code, w.Body)
 		}
-		var rel apiRelease
+		var rel ReleaseJSON
 		if err := json.Unmarshal(w.Body.Bytes(), &rel); err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func runReleases(ctx context.Context, args []string) int {
 	if err != nil {
 		return cliFail(err)
 	}
-	var rels []releaseJSON
+	var rels []web.ReleaseJSON
 	if err := c.do(ctx, http.MethodGet, "/api/apps/"+name[0]+"/releases", nil, &rels); err != nil {
 		return cliFail(err)
 	}
@@ -130,11 +130,15 @@ func runRollback(ctx context.Context, args []string) int {
 		return cliFail(err)
 	}
 	start := time.Now()
-	var rel releaseJSON
+	var rel web.ReleaseJSON
 	if err := c.do(ctx, http.MethodPost, "/api/apps/"+pos[0]+"/rollback", body, &rel); err != nil {
 		return cliFail(err)
 	}
-	fmt.Printf("Rolled back %s to %s: %s is live (%s)\n", pos[0], rel.RollbackOf, rel.Version, time.Since(start).Round(time.Millisecond))
+	to := "the previous release"
+	if rel.RollbackOf != nil {
+		to = slipway.Version(*rel.RollbackOf).String()
+	}
+	fmt.Printf("Rolled back %s to %s: %s is live (%s)\n", pos[0], to, rel.Name, time.Since(start).Round(time.Millisecond))
 	return 0
 }
 

@@ -10,44 +10,21 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/web"
 )
 
-// releaseJSON is a release as `releases --json` and the admin API show it.
-type releaseJSON struct {
-	Version         slipway.Version `json:"version"`
-	Status          string          `json:"status"`
-	Live            bool            `json:"live"`
-	Kind            string          `json:"kind"`
-	Commit          string          `json:"commit"`
-	Subject         string          `json:"subject"`
-	Author          string          `json:"author"`
-	Pusher          string          `json:"pusher"`
-	CreatedAt       time.Time       `json:"created_at"`
-	BuildDurationMS int64           `json:"build_duration_ms"`
-	RollbackOf      slipway.Version `json:"rollback_of,omitempty"`
-	Pruned          bool            `json:"pruned"`
-	Failure         string          `json:"failure,omitempty"`
-}
-
-func toJSON(rels []*slipway.Release) []releaseJSON {
-	out := make([]releaseJSON, 0, len(rels))
+// toJSON converts releases to the JSON API's shape.
+func toJSON(rels []*slipway.Release) []web.ReleaseJSON {
+	out := make([]web.ReleaseJSON, 0, len(rels))
 	for _, r := range rels {
-		pusher := r.PusherComment
-		if pusher == "" {
-			pusher = r.PusherFingerprint
-		}
-		out = append(out, releaseJSON{
-			Version: r.Version, Status: r.Status, Live: r.Status == slipway.StatusLive, Kind: r.Kind,
-			Commit: r.Commit, Subject: r.Subject, Author: r.Author, Pusher: pusher, CreatedAt: r.CreatedAt,
-			BuildDurationMS: r.BuildDuration.Milliseconds(), RollbackOf: r.RollbackOf, Pruned: r.Pruned, Failure: r.Failure,
-		})
+		out = append(out, web.NewReleaseJSON(r))
 	}
 	return out
 }
 
 // writeReleases prints the history as an aligned table, newest first, with
 // the live release marked; or as JSON.
-func writeReleases(out io.Writer, rels []releaseJSON, asJSON bool, now time.Time) error {
+func writeReleases(out io.Writer, rels []web.ReleaseJSON, asJSON bool, now time.Time) error {
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -68,7 +45,7 @@ func writeReleases(out io.Writer, rels []releaseJSON, asJSON bool, now time.Time
 		if len(commit) > 7 {
 			commit = commit[:7]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Version, status, r.Kind, commit,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, status, r.Kind, commit,
 			oneLine(r.Subject, 50), oneLine(r.Author, 40), age(now.Sub(r.CreatedAt)))
 	}
 	return tw.Flush()
