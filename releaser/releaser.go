@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,14 +52,20 @@ type Router interface {
 
 var _ Router = (*router.Router)(nil)
 
+// Store is what the releaser needs of the history (package sqlite).
+type Store interface {
+	slipway.ReleaseStore
+	slipway.ConfigStore
+}
+
 // Config configures a Releaser.
 type Config struct {
 	DataDir string
 	Router  Router
-	// Store is the release history: the releaser records every status
-	// change of a release (live, failed, draining, retired) and its
-	// running instances there.
-	Store slipway.ReleaseStore
+	// Store is the release history and the apps' config: the releaser
+	// records every status change of a release (live, failed, draining,
+	// retired) and its running instances there.
+	Store Store
 	// DeployTimeout bounds starting and health checking a new pool.
 	DeployTimeout time.Duration
 	// StopGrace is how long an instance has to exit after SIGTERM before
@@ -318,6 +326,9 @@ func (r *Releaser) baseEnv(spec Spec) []string {
 		"SLIPWAY_APP=" + spec.App,
 		"SLIPWAY_RELEASE=" + spec.Version.String(),
 		"SLIPWAY_COMMIT=" + spec.Commit,
+	}
+	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
+		env = append(env, k+"="+spec.Env[k])
 	}
 	for _, k := range []string{"TZ", "USER", "LOGNAME", "SHELL"} {
 		if v, ok := os.LookupEnv(k); ok {

@@ -34,6 +34,10 @@ func (r *Releaser) Rollback(ctx context.Context, name string, to slipway.Version
 	if _, err := os.Stat(spec.Dir); err != nil {
 		return nil, slipway.Errorf(slipway.EINVALID, "%s %s was pruned: its release directory is gone", name, target.Version)
 	}
+	spec.Env = target.Config
+	if _, err := r.cfg.Store.SetAppConfig(ctx, name, target.Config, configKeysNotIn(ctx, r.cfg.Store, name, target.Config)); err != nil {
+		return nil, err
+	}
 	rel := &slipway.Release{
 		App: name, Kind: slipway.KindRollback, Status: slipway.StatusBuilding,
 		Commit: target.Commit, Subject: fmt.Sprintf("Rollback to %s", target.Version), Author: target.Author,
@@ -146,4 +150,20 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 	}
 	r.switchTo(a, p)
 	return true
+}
+
+// configKeysNotIn lists the app's config keys that cfg lacks, so that a
+// rollback can make the app's config exactly the target's.
+func configKeysNotIn(ctx context.Context, s Store, app string, cfg map[string]string) []string {
+	cur, err := s.AppConfig(ctx, app)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for k := range cur {
+		if _, ok := cfg[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -23,6 +23,8 @@ type Spec struct {
 	AppJSON   *slipway.AppJSON `json:"app_json,omitempty"`
 	StaticDir string           `json:"static_dir,omitempty"`
 	Path      []string         `json:"path,omitempty"`
+	// Env is the release's config vars.
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // appState is what the releaser keeps per app in DataDir/apps/NAME/state.json:

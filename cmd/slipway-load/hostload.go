@@ -28,6 +28,7 @@ type otherCPU struct {
 	start time.Time
 	self  int
 	done  chan struct{}
+	ours  map[int]bool // every pid seen in this process's tree, sampler only
 
 	mu      sync.Mutex
 	perSec  []float64 // CPU-seconds per second of the run
@@ -38,7 +39,7 @@ type otherCPU struct {
 // watchOtherCPU starts sampling until ctx is done; read it after that
 // with fraction and second. It samples nothing where there is no /proc.
 func watchOtherCPU(ctx context.Context, start time.Time) *otherCPU {
-	o := &otherCPU{start: start, self: os.Getpid(), done: make(chan struct{})}
+	o := &otherCPU{start: start, self: os.Getpid(), done: make(chan struct{}), ours: map[int]bool{}}
 	go o.loop(ctx)
 	return o
 }
@@ -103,7 +104,10 @@ func (o *otherCPU) sample() (map[int]int64, bool) {
 		}
 	}
 	for pid := range ticks {
-		if o.inTree(pid, parent) {
+		// A process of ours stays ours when it outlives its parent and
+		// moves to init, as git's background maintenance does.
+		if o.ours[pid] || o.inTree(pid, parent) {
+			o.ours[pid] = true
 			delete(ticks, pid)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // backend serves the admin pages, the JSON API and the ssh history
 // commands from the release store and the releaser.
 type backend struct {
-	store    slipway.ReleaseStore
+	store    releaser.Store
 	releaser *releaser.Releaser
 	dataDir  string
 	appURL   func(app string) string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +18,7 @@ import (
 // commands are the management commands users run over ssh:
 // `ssh -p 2222 git@HOST ps NAME`.
 func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandFunc {
-	return map[string]gitserver.CommandFunc{
+	cmds := map[string]gitserver.CommandFunc{
 		"releases": func(ctx context.Context, args []string, out io.Writer) error {
 			asJSON := len(args) > 0 && args[len(args)-1] == "--json"
 			if asJSON {
@@ -85,6 +86,8 @@ func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandF
 			return rel.Scale(ctx, name, typ, n, out)
 		},
 	}
+	maps.Copy(cmds, configCommands(rel, be.store))
+	return cmds
 }
 
 // oneApp checks that args is exactly one valid app name.

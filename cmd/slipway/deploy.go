@@ -23,7 +23,7 @@ import (
 type deployer struct {
 	builder  *builder.Builder
 	releaser *releaser.Releaser
-	store    slipway.ReleaseStore
+	store    releaser.Store
 	dataDir  string
 	domain   string
 	httpAddr func() string // the router's bound address, for the app URL
@@ -53,6 +53,9 @@ func (d *deployer) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) 
 		return err
 	}
 	v := rel.Version
+	if rel.Config, err = d.store.AppConfig(ctx, p.App); err != nil {
+		return err
+	}
 	out, closeLog := d.buildLog(rel, out)
 	defer closeLog()
 	log := d.logger.With("app", p.App, "release", v.String(), "commit", p.NewSHA)
@@ -73,6 +76,7 @@ func (d *deployer) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) 
 	err = d.releaser.Release(ctx, releaser.Spec{
 		App: p.App, Version: v, Commit: p.NewSHA, Dir: built.Dir,
 		Procfile: built.Procfile, AppJSON: built.AppJSON, StaticDir: built.StaticDir, Path: built.Path,
+		Env: rel.Config,
 	}, out)
 	if err != nil {
 		log.Info("deploy failed", "step", "release", "err", err)

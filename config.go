@@ -1,0 +1,50 @@
+package slipway
+
+import (
+	"context"
+	"regexp"
+	"strings"
+)
+
+// ConfigKeyPattern is the form of a config var's name.
+const ConfigKeyPattern = `^[A-Z_][A-Z0-9_]*$`
+
+var configKeyRE = regexp.MustCompile(ConfigKeyPattern)
+
+// maxConfigValue bounds one config value; a config is environment, not a
+// file store.
+const maxConfigValue = 32 << 10
+
+// ValidateConfigKey returns an EINVALID error when key is not a config var
+// name a user may set. PORT, DYNO and SLIPWAY_* are set by slipway itself.
+func ValidateConfigKey(key string) error {
+	switch {
+	case len(key) > 256 || !configKeyRE.MatchString(key):
+		return Errorf(EINVALID, "config key %q: use upper-case letters, digits and _, not starting with a digit", key)
+	case key == "PORT" || key == "DYNO" || strings.HasPrefix(key, "SLIPWAY_"):
+		return Errorf(EINVALID, "config key %q is set by slipway for every process and cannot be changed", key)
+	}
+	return nil
+}
+
+// ValidateConfigValue returns an EINVALID error for a value that cannot go
+// into a process environment.
+func ValidateConfigValue(key, value string) error {
+	switch {
+	case strings.ContainsRune(value, 0):
+		return Errorf(EINVALID, "config value of %s contains a NUL byte, which no environment variable can hold", key)
+	case len(value) > maxConfigValue:
+		return Errorf(EINVALID, "config value of %s is longer than %d KiB", key, maxConfigValue>>10)
+	}
+	return nil
+}
+
+// ConfigStore keeps each app's config vars: what its next release runs
+// with. Every release also keeps its own snapshot (Release.Config).
+type ConfigStore interface {
+	// AppConfig returns the app's config; ENOTFOUND for an unknown app.
+	AppConfig(ctx context.Context, app string) (map[string]string, error)
+	// SetAppConfig sets and unsets keys of the app's config in one step
+	// and returns the result.
+	SetAppConfig(ctx context.Context, app string, set map[string]string, unset []string) (map[string]string, error)
+}

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// envApp is a Procfile app that answers GET /env/NAME with the value of
+// environment variable NAME.
+func envApp() map[string]string {
+	return map[string]string{
+		"Procfile": "web: python3 app.py\n",
+		"app.py": `import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        name = self.path.removeprefix("/env/")
+        value = os.environ.get(name)
+        body = (value if value is not None else "<unset>").encode()
+        self.send_response(200 if self.path.startswith("/env/") or self.path == "/" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	}
+}
+
+// env fetches /env/NAME of app through the router.
+func (s *server) env(app, name string) string {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.httpAddr+"/env/"+name, nil)
+	req.Host = app + "." + testDomain
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestConfig_SetGetUnsetOverSSH(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("cfg"), "main")
+
+	odd := "a b=c 'single' \"double\"\nsecond line;|&$x"
+	// ssh joins its arguments with spaces, so a value travels quoted, as a
+	// user types it: ssh git@HOST "config:set cfg 'K=a b'".
+	quoted := "'ODD=" + strings.ReplaceAll(odd, "'", `'\''`) + "'"
+	out, err := s.ssh(s.key, "config:set cfg GREETING=hello "+quoted)
+	if err != nil {
+		t.Fatalf("config:set: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "Set GREETING, ODD as v2") {
+		t.Errorf("config:set output:\n%s", out)
+	}
+	if got := s.env("cfg", "GREETING"); got != "hello" {
+		t.Errorf("app sees GREETING=%q, want hello", got)
+	}
+	if got := s.env("cfg", "ODD"); got != odd {
+		t.Errorf("app sees ODD=%q, want %q", got, odd)
+	}
+	got, err := s.ssh(s.key, "config:get", "cfg", "ODD")
+	if err != nil || got != odd+"\n" {
+		t.Errorf("config:get ODD = %q, %v; want %q", got, err, odd+"\n")
+	}
+	list, _ := s.ssh(s.key, "config", "cfg")
+	if strings.Contains(list, "hello") || !strings.Contains(list, "GREETING:") {
+		t.Errorf("config list is not masked:\n%s", list)
+	}
+	if list, _ := s.ssh(s.key, "config", "cfg", "--reveal"); !strings.Contains(list, "hello") {
+		t.Errorf("config --reveal does not show values:\n%s", list)
+	}
+
+	// --no-restart stores without a release; the next push picks it up.
+	if out, err := s.ssh(s.key, "config:set", "cfg", "--no-restart", "LATER=1"); err != nil {
+		t.Fatalf("config:set --no-restart: %v\n%s", err, out)
+	}
+	if got := s.env("cfg", "LATER"); got != "<unset>" {
+		t.Errorf("--no-restart deployed: LATER=%q", got)
+	}
+	if out, err := s.ssh(s.key, "config:unset", "cfg", "GREETING"); err != nil {
+		t.Fatalf("config:unset: %v\n%s", err, out)
+	}
+	if got := s.env("cfg", "GREETING"); got != "<unset>" {
+		t.Errorf("after unset GREETING=%q", got)
+	}
+	if got := s.env("cfg", "LATER"); got != "1" {
+		t.Errorf("the config release did not pick up LATER: %q", got)
+	}
+	if got := history(s.releasesJSON("cfg")); !strings.HasPrefix(got, "v3:live:config v2:draining:config v1:draining:push") {
+		t.Errorf("history = %q", got)
+	}
+
+	for _, bad := range [][]string{
+		{"config:set", "cfg", "lower=x"}, {"config:set", "cfg", "PORT=1"}, {"config:set", "cfg", "NOEQUALS"},
+		{"config:get", "cfg", "MISSING"}, {"config", "nosuch"}, {"config:unset", "cfg"},
+	} {
+		out, err := s.ssh(s.key, bad...)
+		if err == nil || strings.Contains(out, "internal error") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			t.Errorf("ssh %v: err %v, output %q: want one clear line and a failure", bad, err, out)
+		}
+	}
+	s.wantServes("cfg", "/env/LATER", "1")
+}
