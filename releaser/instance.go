@@ -24,6 +24,7 @@ type instance struct {
 	logPath string
 	started time.Time
 	exited  chan struct{} // closed when the process has exited
+	copied  chan struct{} // closed when its output has all been logged
 	err     error         // the exit status, valid after exited is closed
 }
 
@@ -49,10 +50,13 @@ type startSpec struct {
 	port    int
 	tmpDir  string
 	logPath string
+	appLog  *appLog // also gets every line, prefixed
+	release string  // for the app log's prefix
 }
 
-// startInstance runs command with /bin/sh in its own process group, its
-// output appended to the instance's log file.
+// startInstance runs command with /bin/sh in its own process group. Its
+// output goes line by line to the instance's log file and, prefixed with
+// time, instance and release, to the app's log.
 func startInstance(s startSpec) (*instance, error) {
 	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
 		return nil, err
@@ -64,19 +68,33 @@ func startInstance(s startSpec) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close() // the child holds its own descriptor
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	defer pw.Close() // the child holds its own descriptor
 	cmd := exec.Command("/bin/sh", "-c", s.command)
 	cmd.Dir = s.dir
 	cmd.Env = append(s.env, "TMPDIR="+s.tmpDir)
 	if s.port > 0 {
 		cmd.Env = append(cmd.Env, "PORT="+strconv.Itoa(s.port))
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		pr.Close()
+		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", s.id, err)
 	}
-	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, started: time.Now(), exited: make(chan struct{})}
+	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, started: time.Now(),
+		exited: make(chan struct{}), copied: make(chan struct{})}
+	go func() { // ends when every process of the group has closed its output
+		defer close(in.copied)
+		copyLines(pr, logf, s.appLog, s.id, s.release)
+		pr.Close()
+		logf.Close()
+	}()
 	go func() {
 		in.err = cmd.Wait()
 		close(in.exited)
@@ -105,6 +123,19 @@ func (in *instance) stop(grace time.Duration) {
 		syscall.Kill(pgid, syscall.SIGKILL)
 		<-in.exited
 	}
+	in.waitCopied()
+}
+
+// waitCopied waits, briefly, for the instance's last output to be logged.
+// A process that left the process group may hold the pipe open for longer;
+// its copier then ends with it.
+func (in *instance) waitCopied() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-in.copied:
+	case <-t.C:
+	}
 }
 
 // exitText describes how the process ended, for a pusher.
@@ -125,6 +156,9 @@ func (in *instance) exitText() string {
 // logTail returns the last n lines of the instance's log, for a pusher
 // whose release failed to start.
 func (in *instance) logTail(n int) []string {
+	if !in.running() {
+		in.waitCopied()
+	}
 	data, err := os.ReadFile(in.logPath)
 	if err != nil {
 		return nil

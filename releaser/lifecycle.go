@@ -68,7 +68,16 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 		a.draining = nil
 		a.mu.Unlock()
 	}
+	apps := make([]*app, 0, len(r.apps))
+	for _, a := range r.apps {
+		apps = append(apps, a)
+	}
 	r.mu.Unlock()
+	defer func() {
+		for _, a := range apps {
+			a.log.close()
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Go(func() { r.stopPool(p) })

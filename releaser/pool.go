@@ -84,6 +84,8 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			port:    port,
 			tmpDir:  filepath.Join(r.appDir(p.spec.App), "tmp", p.spec.Version.String()+"."+id),
 			logPath: filepath.Join(r.appDir(p.spec.App), "logs", p.spec.Version.String(), id+".log"),
+			appLog:  r.appLog(p.spec.App),
+			release: p.spec.Version.String(),
 		}
 		in, err := startInstance(spec)
 		if err != nil {

@@ -104,6 +104,16 @@ type app struct {
 	state    appState
 	live     *pool
 	draining []*pool // older releases still serving the sessions pinned to them
+	log      *appLog
+}
+
+// appLog returns the log all of app's processes write to.
+func (r *Releaser) appLog(name string) *appLog {
+	a, err := r.app(name)
+	if err != nil {
+		return newAppLog(filepath.Join(r.appDir(name), "logs", "app.log"))
+	}
+	return a.log
 }
 
 // New returns a Releaser for cfg and starts its drain loop, which
@@ -145,7 +155,8 @@ func (r *Releaser) app(name string) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", name, err)
 	}
-	a := &app{name: name, deploy: make(chan struct{}, 1), state: st}
+	a := &app{name: name, deploy: make(chan struct{}, 1), state: st,
+		log: newAppLog(filepath.Join(r.appDir(name), "logs", "app.log"))}
 	r.apps[name] = a
 	return a, nil
 }

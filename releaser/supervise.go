@@ -154,7 +154,9 @@ func (s *supervised) stop(grace time.Duration) {
 // exitedInstance stands in for a process that could not be started, so
 // the watch loop sees it as exited at once and backs off again.
 func exitedInstance(prev *instance) *instance {
-	in := &instance{id: prev.id, port: prev.port, cmd: prev.cmd, tmpDir: prev.tmpDir, logPath: prev.logPath, exited: make(chan struct{}), err: prev.err, started: time.Now()}
+	in := &instance{id: prev.id, port: prev.port, cmd: prev.cmd, tmpDir: prev.tmpDir, logPath: prev.logPath,
+		exited: make(chan struct{}), copied: make(chan struct{}), err: prev.err, started: time.Now()}
 	close(in.exited)
+	close(in.copied)
 	return in
 }

@@ -86,6 +86,41 @@ func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandF
 			return rel.Scale(ctx, name, typ, n, out)
 		},
 	}
+	cmds["logs"] = func(ctx context.Context, args []string, out io.Writer) error {
+		const usage = "logs NAME [-t] [-n LINES] [-p PROCESS]"
+		var opt releaser.LogOptions
+		var pos []string
+		for i := 0; i < len(args); i++ {
+			switch a := args[i]; a {
+			case "-t", "--tail":
+				opt.Follow = true
+			case "-n", "--num", "-p", "--process":
+				if i+1 == len(args) {
+					return usageError(usage)
+				}
+				i++
+				if a == "-p" || a == "--process" {
+					opt.Process = args[i]
+					break
+				}
+				n, err := strconv.Atoi(args[i])
+				if err != nil || n < 1 || n > 100000 {
+					return slipway.Errorf(slipway.EINVALID, "-n %q: want a number of lines from 1 to 100000", args[i])
+				}
+				opt.Lines = n
+			default:
+				if strings.HasPrefix(a, "-") {
+					return slipway.Errorf(slipway.EINVALID, "unknown flag %q (usage: %s)", a, usage)
+				}
+				pos = append(pos, a)
+			}
+		}
+		name, err := oneApp(usage, pos)
+		if err != nil {
+			return err
+		}
+		return rel.Logs(ctx, name, opt, out)
+	}
 	maps.Copy(cmds, configCommands(rel, be.store))
 	return cmds
 }
