@@ -81,6 +81,8 @@ type ReleaseStore interface {
 	// ListInstances returns the recorded instances of the app, newest
 	// release first.
 	ListInstances(ctx context.Context, app string) ([]InstanceRecord, error)
+	// CreateApp records an app with no release yet; ECONFLICT if it exists.
+	CreateApp(ctx context.Context, app string) error
 	// DeleteApp removes the app, its releases and instances from the history.
 	DeleteApp(ctx context.Context, app string) error
 }

@@ -95,7 +95,10 @@ func New(cfg Config) *Server {
 func (s *Server) ReposDir() string { return filepath.Join(s.cfg.DataDir, "repos") }
 
 // RepoDir returns the bare repository path of app.
-func (s *Server) RepoDir(app string) string { return filepath.Join(s.ReposDir(), app+".git") }
+func (s *Server) RepoDir(app string) string { return RepoPath(s.cfg.DataDir, app) }
+
+// RepoPath returns where the bare repository of app lives in dataDir.
+func RepoPath(dataDir, app string) string { return filepath.Join(dataDir, "repos", app+".git") }
 
 // Start prepares the data dir (host key, hook, hook socket), listens and
 // serves in the background.

@@ -41,3 +41,21 @@ func TestDB_AppConfigSetUnsetRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestDB_CreateAppThenRelease(t *testing.T) {
+	db := mustOpenDB(t, testPath(t))
+	ctx := t.Context()
+	if err := db.CreateApp(ctx, "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateApp(ctx, "fresh"); slipway.ErrorCode(err) != slipway.ECONFLICT {
+		t.Errorf("second CreateApp: err = %v, want ECONFLICT", err)
+	}
+	if rels, err := db.ListReleases(ctx, "fresh"); err != nil || len(rels) != 0 {
+		t.Errorf("ListReleases of a new app = %v, %v; want none", rels, err)
+	}
+	r := &slipway.Release{App: "fresh", Kind: slipway.KindPush, Status: slipway.StatusBuilding}
+	if err := db.CreateRelease(ctx, r); err != nil || r.Version != 1 {
+		t.Errorf("first release of a created app: v%d, %v", r.Version, err)
+	}
+}

@@ -104,9 +104,11 @@ func (db *DB) ListReleases(ctx context.Context, app string) ([]*slipway.Release,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list releases of %s: %w", app, err)
 	}
-	// An app is created with its first release, so no rows means no app.
-	if len(rs) == 0 {
-		return nil, appNotFound(app)
+	if len(rs) == 0 { // an app made with apps:create has no release yet
+		if err := db.checkApp(ctx, app); err != nil {
+			return nil, err
+		}
+		return []*slipway.Release{}, nil
 	}
 	return rs, nil
 }
@@ -131,6 +133,26 @@ func (db *DB) ListApps(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("list apps: %w", err)
 	}
 	return names, nil
+}
+
+// CreateApp records an app with no release yet, or returns ECONFLICT.
+func (db *DB) CreateApp(ctx context.Context, app string) error {
+	if err := slipway.ValidateAppName(app); err != nil {
+		return err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("create app %s: %w", app, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO apps (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, app, formatTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("create app %s: %w", app, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return slipway.Errorf(slipway.ECONFLICT, "an app named %q exists already", app)
+	}
+	return tx.Commit()
 }
 
 // DeleteApp removes the app with its releases and instances, or returns

@@ -25,7 +25,8 @@ const (
 	// scheduled time is counted late and not sent, so a stalled dispatcher
 	// does not fire a burst that no real client would send.
 	lateAfter  = 100 * time.Millisecond
-	maxSamples = 40 // failures and flips kept with their details
+	maxSamples = 40    // failed requests kept with their details
+	maxFlips   = 10000 // flips kept; there is at most one per session
 )
 
 // loadConfig is what the generator needs.
@@ -60,7 +61,7 @@ type generator struct {
 	mu       sync.Mutex
 	records  []record
 	failures []failure // the first maxSamples
-	flips    []flip    // the first maxSamples
+	flips    []flip    // the first maxFlips
 }
 
 // session is one simulated client.
@@ -280,7 +281,7 @@ func (g *generator) do(ctx context.Context, s *session, seq int) {
 	g.records = append(g.records, rec)
 	if fl != nil {
 		g.flipped.Add(1)
-		if len(g.flips) < maxSamples {
+		if len(g.flips) < maxFlips {
 			g.flips = append(g.flips, *fl)
 		}
 	}

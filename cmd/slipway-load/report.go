@@ -50,7 +50,8 @@ type result struct {
 	maxLag             time.Duration // the load generator's worst dispatch lag
 	otherCPU           float64       // share of the CPUs other processes used
 
-	timeline []second // one entry per second of load
+	timeline []second   // one entry per second of load
+	failedAt []time.Time // start of every failed request
 	failures []failure
 	flips    []flip
 	liveAt   map[string]time.Time // release → when slipway logged it live
@@ -99,6 +100,7 @@ func (r *result) summarize(records []record, lag []time.Duration, loadStart time
 		if rec.kind != "" {
 			r.failed++
 			r.failedBy[rec.kind]++
+			r.failedAt = append(r.failedAt, rec.start)
 		}
 		if r.duringSwitch(rec.start) {
 			switching = append(switching, rec.dur)
@@ -257,24 +259,36 @@ func (rep report) write(out io.Writer) {
 	}
 }
 
-// writeDetails prints the deploys, the failures and flips with their time
-// relative to the nearest push, and slipway's warnings.
+// writeDetails prints what happened around each push, the slowest
+// seconds, samples of the failed requests and flipped sessions, and
+// slipway's log lines worth a look.
 func (r *result) writeDetails(out io.Writer) {
-	fmt.Fprintf(out, "\n[%s] details (in %s: slipway.log, timeline.csv per second, requests.csv, pushes.csv)\n", r.strategy, filepath.Dir(r.logPath))
-	for _, p := range r.pushes {
-		live := ""
-		if t, ok := r.liveAt[p.release]; ok {
-			live = fmt.Sprintf(", %s live %+.3fs after the push started", p.release, t.Sub(p.start).Seconds())
-		}
-		status := "ok"
+	const maxShown, maxLines = 5, 12
+	fmt.Fprintf(out, "\n[%s] details (in %s: slipway.log, timeline.csv per second, requests.csv, pushes.csv)\n",
+		r.strategy, filepath.Dir(r.logPath))
+	for i, a := range r.aroundPushes() {
+		p := r.pushes[i]
+		line := fmt.Sprintf("  push %d (%s): ", p.version, p.release)
 		if p.err != "" {
-			status = "FAILED: " + p.err
+			line += "FAILED: " + p.err
+		} else {
+			line += "ok"
 		}
-		fmt.Fprintf(out, "  push %d (%s): %s, took %.3fs%s\n", p.version, p.release, status, p.end.Sub(p.start).Seconds(), live)
+		line += fmt.Sprintf(", took %.3fs", p.end.Sub(p.start).Seconds())
+		if t, ok := r.liveAt[p.release]; ok {
+			line += fmt.Sprintf(", live %+.3fs after its start", t.Sub(p.start).Seconds())
+		}
+		if a.failed > 0 {
+			line += fmt.Sprintf("; %d failed, started %+.3fs to %+.3fs from the switch", a.failed, a.first.Seconds(), a.last.Seconds())
+		}
+		if a.flipped > 0 {
+			line += fmt.Sprintf("; %d sessions flipped", a.flipped)
+		}
+		fmt.Fprintln(out, line)
 	}
 	worst := slices.Clone(r.timeline)
 	slices.SortFunc(worst, func(a, b second) int { return cmp.Compare(b.lat.p99, a.lat.p99) })
-	for _, sec := range worst[:min(5, len(worst))] {
+	for _, sec := range worst[:min(3, len(worst))] {
 		phase := "steady"
 		if sec.switching {
 			phase = "during a switch"
@@ -282,7 +296,6 @@ func (r *result) writeDetails(out io.Writer) {
 		fmt.Fprintf(out, "  slow second %ds (%s): p99 %s, max %s, %d requests, %d failed; load generator lag %s, other processes %.0f%% CPU\n",
 			sec.at, phase, ms(sec.lat.p99), ms(sec.max), sec.sent, sec.failed, ms(sec.lag), 100*sec.otherCPU)
 	}
-	const maxShown = 15
 	for i, f := range r.failures {
 		if i == maxShown {
 			fmt.Fprintf(out, "  … %d more failed requests\n", r.failed-maxShown)
@@ -299,7 +312,6 @@ func (r *result) writeDetails(out io.Writer) {
 		fmt.Fprintf(out, "  flipped: session %d request %d got %s after %s, cookie %s, %s\n",
 			f.session, f.seq, f.to, f.from, f.pinned, r.when(f.at))
 	}
-	const maxLines = 30
 	for i, line := range r.notable {
 		if i == maxLines {
 			fmt.Fprintf(out, "  … %d more log lines\n", len(r.notable)-maxLines)
@@ -309,19 +321,68 @@ func (r *result) writeDetails(out io.Writer) {
 	}
 }
 
-// when describes t relative to the nearest push: "push of VERSION 4 +0.123s
-// after its start (it took 0.9s)".
-func (r *result) when(t time.Time) string {
+// around is what happened to the clients around one push.
+type around struct {
+	failed      int
+	first, last time.Duration // start of the failed requests, from the switch
+	flipped     int
+}
+
+// aroundPushes counts failed requests and flipped sessions by the push
+// nearest to them.
+func (r *result) aroundPushes() []around {
+	as := make([]around, len(r.pushes))
+	for _, t := range r.failedAt {
+		i := r.nearestPush(t)
+		if i < 0 {
+			continue
+		}
+		a := &as[i]
+		d := t.Sub(r.switchedAt(i))
+		if a.failed == 0 || d < a.first {
+			a.first = d
+		}
+		if a.failed == 0 || d > a.last {
+			a.last = d
+		}
+		a.failed++
+	}
+	for _, f := range r.flips {
+		if i := r.nearestPush(f.at); i >= 0 {
+			as[i].flipped++
+		}
+	}
+	return as
+}
+
+// nearestPush returns the index of the push that started nearest to t, or
+// -1 if there was none.
+func (r *result) nearestPush(t time.Time) int {
 	best := -1
 	for i, p := range r.pushes {
 		if best < 0 || absDur(t.Sub(p.start)) < absDur(t.Sub(r.pushes[best].start)) {
 			best = i
 		}
 	}
-	if best < 0 {
+	return best
+}
+
+// switchedAt is when push i's release went live, as slipway logged it, or
+// the push's start if it did not.
+func (r *result) switchedAt(i int) time.Time {
+	if t, ok := r.liveAt[r.pushes[i].release]; ok {
+		return t
+	}
+	return r.pushes[i].start
+}
+
+// when describes t relative to the nearest push and its switch.
+func (r *result) when(t time.Time) string {
+	i := r.nearestPush(t)
+	if i < 0 {
 		return "no push"
 	}
-	p := r.pushes[best]
+	p := r.pushes[i]
 	s := fmt.Sprintf("%+.3fs from the start of push %d (%s, took %.3fs)", t.Sub(p.start).Seconds(), p.version, p.release, p.end.Sub(p.start).Seconds())
 	if lt, ok := r.liveAt[p.release]; ok {
 		s += fmt.Sprintf(", %+.3fs from %s going live", t.Sub(lt).Seconds(), p.release)

@@ -17,7 +17,7 @@ import (
 
 // commands are the management commands users run over ssh:
 // `ssh -p 2222 git@HOST ps NAME`.
-func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandFunc {
+func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) map[string]gitserver.CommandFunc {
 	cmds := map[string]gitserver.CommandFunc{
 		"releases": func(ctx context.Context, args []string, out io.Writer) error {
 			asJSON := len(args) > 0 && args[len(args)-1] == "--json"
@@ -122,6 +122,7 @@ func commands(rel *releaser.Releaser, be *backend) map[string]gitserver.CommandF
 		return rel.Logs(ctx, name, opt, out)
 	}
 	maps.Copy(cmds, configCommands(rel, be.store))
+	maps.Copy(cmds, appsCommands(rel, be, repoDir))
 	return cmds
 }
 

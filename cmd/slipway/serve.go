@@ -92,9 +92,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: be, Token: token, Domain: cfg.Domain, Logger: logger,
 	}), logger)
+	repoDir := func(app string) string { return gitserver.RepoPath(cfg.DataDir, app) }
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep,
-		Commands: commands(rel, be), Logger: logger,
+		Commands: commands(rel, be, repoDir), Logger: logger,
 	})
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {

@@ -1,0 +1,39 @@
+package releaser
+
+import (
+	"context"
+	"os"
+)
+
+// Destroy stops every process of app, forgets it in the router and the
+// history, and removes its data directory with remove (release directories
+// are read-only: builder.Remove). Callers hold the app's deploy lock.
+func (r *Releaser) Destroy(ctx context.Context, name string, remove func(string) error) error {
+	a, err := r.existing(name)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	pools := a.draining
+	if a.live != nil {
+		pools = append(pools, a.live)
+	}
+	a.live, a.draining = nil, nil
+	a.mu.Unlock()
+	r.cfg.Router.Remove(name)
+	for _, p := range pools {
+		r.stopPool(p)
+	}
+	a.log.close()
+	if err := r.cfg.Store.DeleteApp(ctx, name); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	delete(r.apps, name)
+	r.mu.Unlock()
+	if err := remove(r.appDir(name)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	r.logger.Info("app destroyed", "app", name)
+	return nil
+}
