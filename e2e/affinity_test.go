@@ -156,6 +156,15 @@ func TestScale_ChangesLivePoolWithoutRelease(t *testing.T) {
 		t.Fatalf("ps:scale web=1: %v\n%s", err, out)
 	}
 	waitFor(t, "scaled-down instances to stop", func() bool { return countWeb() == 1 })
+	before, _ := s.ssh(s.key, "ps", "scaled")
+	if out, err := s.ssh(s.key, "ps:restart", "scaled"); err != nil || !strings.Contains(out, "Restarted scaled") {
+		t.Fatalf("ps:restart: %v\n%s", err, out)
+	}
+	after, _ := s.ssh(s.key, "ps", "scaled")
+	pid := regexp.MustCompile(`web\.1\s+v1 \(live\)\s+up\s+(\d+)`)
+	if b, a := pid.FindStringSubmatch(before), pid.FindStringSubmatch(after); b == nil || a == nil || b[1] == a[1] {
+		t.Errorf("ps:restart did not replace web.1's process:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
 	s.wantServes("scaled", "/", "hello from v1")
 	for _, bad := range [][]string{{"ps:scale", "scaled", "web=0"}, {"ps:scale", "scaled", "web"}, {"ps:scale", "nosuch", "web=2"}, {"ps", "Bad"}} {
 		if out, err := s.ssh(s.key, bad...); err == nil {

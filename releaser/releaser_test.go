@@ -128,3 +128,49 @@ func TestScale_UpAndDown(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRestart_RollingLosesNoRequest(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", &slipway.AppJSON{Formation: map[string]slipway.Formation{"web": {Quantity: ptr(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.rel.Processes("app")
+	stop := make(chan struct{})
+	failures := make(chan string, 1000)
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1") {
+				failures <- got
+			}
+			n++
+		}
+	}()
+	var out strings.Builder
+	err := f.rel.Restart(t.Context(), "app", &out)
+	close(stop)
+	sent := <-done
+	if err != nil {
+		t.Fatalf("restart: %v\n%s", err, out.String())
+	}
+	close(failures)
+	for got := range failures {
+		t.Errorf("request during the restart got %q", got)
+	}
+	after, _ := f.rel.Processes("app")
+	for i := range before {
+		if before[i].PID == after[i].PID {
+			t.Errorf("%s kept pid %d", before[i].ID, before[i].PID)
+		}
+	}
+	if sent == 0 {
+		t.Error("no request was sent during the restart")
+	}
+}

@@ -27,6 +27,10 @@ func (i *Instance) SetHealthy(ok bool) { i.down.Store(!ok) }
 // Healthy reports whether the instance may take new requests.
 func (i *Instance) Healthy() bool { return !i.down.Load() }
 
+// Outstanding returns how many requests are being proxied to i right now,
+// so that a caller replacing i can stop it once they have finished.
+func (i *Instance) Outstanding() int64 { return i.outstanding.Load() }
+
 // Pool is the set of instances serving one release of an app. A pool is
 // live (it takes new clients), draining (it was live and still takes the
 // clients whose sessions are pinned to it) or out of the router.

@@ -86,6 +86,18 @@ func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) 
 			return rel.Scale(ctx, name, typ, n, out)
 		},
 	}
+	cmds["ps:restart"] = func(ctx context.Context, args []string, out io.Writer) error {
+		name, err := oneApp("ps:restart NAME", args)
+		if err != nil {
+			return err
+		}
+		unlock, err := rel.Lock(ctx, name, out)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		return rel.Restart(ctx, name, out)
+	}
 	cmds["logs"] = func(ctx context.Context, args []string, out io.Writer) error {
 		const usage = "logs NAME [-t] [-n LINES] [-p PROCESS]"
 		var opt releaser.LogOptions
