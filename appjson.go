@@ -27,9 +27,13 @@ type Scripts struct {
 	Build string `json:"build,omitempty"`
 }
 
-// Formation is the desired instance count of one process type.
+// Formation is the desired instance count of one process type. Overlap,
+// slipway's addition, lets a non-web type's new instances start before the
+// previous release's stop during a deploy; by default the old ones stop
+// first, so a singleton worker never runs twice.
 type Formation struct {
 	Quantity *int `json:"quantity,omitempty"`
+	Overlap  bool `json:"overlap,omitempty"`
 }
 
 // CronJob is one scheduled command, in Dokku's app.json format.

@@ -48,7 +48,7 @@ func (r *Releaser) SetConfig(ctx context.Context, name string, set map[string]st
 	}
 	fmt.Fprintf(out, "-----> %s: %s as %s\n", name, rel.Subject, rel.Version)
 	spec.Version, spec.Env = rel.Version, cfg
-	if err := r.Release(ctx, spec, out); err != nil {
+	if err := r.Deploy(ctx, spec, out); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "-----> %s is live\n", rel.Version)

@@ -18,8 +18,10 @@ func (r *Releaser) Destroy(ctx context.Context, name string, remove func(string)
 	if a.live != nil {
 		pools = append(pools, a.live)
 	}
-	a.live, a.draining = nil, nil
+	workers := a.workers.list()
+	a.live, a.draining, a.workers = nil, nil, nil
 	a.mu.Unlock()
+	r.stopAll(workers)
 	r.cfg.Router.Remove(name)
 	for _, p := range pools {
 		r.stopPool(p)

@@ -66,6 +66,10 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 		}
 		pools = append(pools, a.draining...)
 		a.draining = nil
+		if a.workers != nil {
+			pools = append(pools, &pool{instances: a.workers.list()})
+			a.workers = nil
+		}
 		a.mu.Unlock()
 	}
 	apps := make([]*app, 0, len(r.apps))

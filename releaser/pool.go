@@ -50,8 +50,8 @@ func (r *Releaser) newPool(spec Spec) (*pool, error) {
 		return p, nil
 	}
 	command, ok := spec.Procfile.Command("web")
-	if !ok {
-		return nil, fmt.Errorf("%w: the release has no web process: add a Procfile line \"web: COMMAND\"", slipway.ErrHealthCheck)
+	if !ok && len(workerTypes(spec)) == 0 {
+		return nil, fmt.Errorf("%w: the release has no process to run: add a Procfile line \"web: COMMAND\"", slipway.ErrHealthCheck)
 	}
 	p.command = command
 	p.env = r.baseEnv(spec)
@@ -92,12 +92,7 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			return fail(err)
 		}
 		fmt.Fprintf(out, "-----> Starting %s on port %d: %s\n", id, port, p.command)
-		rinst := &router.Instance{ID: id, Addr: in.addr()}
-		started = append(started, &supervised{
-			id: id, port: port, route: rinst, cur: in, state: StateStarting, since: in.started,
-			spawn: func() (*instance, error) { return startInstance(spec) },
-			stopc: make(chan struct{}), done: make(chan struct{}),
-		})
+		started = append(started, newSupervised(id, "web", port, in, func() (*instance, error) { return startInstance(spec) }))
 	}
 	errs := make([]error, len(started))
 	var wg sync.WaitGroup

@@ -104,6 +104,7 @@ type app struct {
 	state    appState
 	live     *pool
 	draining []*pool // older releases still serving the sessions pinned to them
+	workers  *workerSet
 	log      *appLog
 }
 
@@ -230,7 +231,7 @@ func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer
 	}
 	if spec.StaticDir != "" {
 		fmt.Fprintf(out, "-----> Serving static files from %s\n", relTo(spec.Dir, spec.StaticDir))
-	} else {
+	} else if p.command != "" {
 		n := a.scale("web", spec.AppJSON.Quantity("web", 1))
 		members, err := r.startInstances(ctx, p, 1, n, out)
 		if err != nil {
@@ -250,7 +251,20 @@ func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer
 	a.state = st
 	r.switchTo(a, p)
 	a.mu.Unlock()
+	r.swapWorkers(a, spec, spec.Version, out)
 	return nil
+}
+
+// Deploy runs the release phase of spec, then Release: what a push and a
+// config change do (a rollback and a restart skip the release phase).
+func (r *Releaser) Deploy(ctx context.Context, spec Spec, out io.Writer) error {
+	if err := r.ReleasePhase(ctx, spec, out); err != nil {
+		r.update(spec.App, spec.Version, func(rel *slipway.Release) {
+			rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, time.Now(), slipway.ErrorMessage(err)
+		})
+		return err
+	}
+	return r.Release(ctx, spec, out)
 }
 
 // switchTo makes p the app's live pool in the router and the history; the

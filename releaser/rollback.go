@@ -149,6 +149,9 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 		a.state = st
 	}
 	r.switchTo(a, p)
+	a.mu.Unlock()
+	r.swapWorkers(a, spec, v, out)
+	a.mu.Lock() // for the deferred unlock
 	return true
 }
 

@@ -20,7 +20,7 @@ const MaxScale = 32
 // is kept for later releases. Callers hold the app's deploy lock.
 func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Writer) error {
 	if typ != "web" {
-		return slipway.Errorf(slipway.EINVALID, "process type %q: only web can be scaled so far", typ)
+		return r.scaleWorkers(ctx, name, typ, n, out)
 	}
 	if n < 1 || n > MaxScale {
 		return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
@@ -53,16 +53,7 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 		current, removed = current[:n], current[n:]
 	}
 	a.mu.Lock()
-	st := a.state
-	st.Scale = map[string]int{}
-	for k, v := range a.state.Scale {
-		st.Scale[k] = v
-	}
-	st.Scale[typ] = n
-	err = r.saveState(name, st)
-	if err == nil {
-		a.state = st
-	}
+	err = r.saveScale(a, typ, n)
 	if a.live == p {
 		r.cfg.Router.SetLive(p.setMembers(current))
 	}
@@ -106,6 +97,12 @@ func (r *Releaser) Processes(name string) ([]Instance, error) {
 	live := a.live
 	a.mu.Unlock()
 	var out []Instance
+	if live != nil {
+		for _, s := range a.workersList() {
+			in := s.info()
+			out = append(out, Instance{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, Since: in.Since, Restarts: in.Restarts})
+		}
+	}
 	for _, p := range pools {
 		for _, s := range p.members() {
 			in := s.info()
@@ -135,4 +132,92 @@ func (r *Releaser) existing(name string) (*app, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// saveScale records the instance count of typ. Callers hold a.mu.
+func (r *Releaser) saveScale(a *app, typ string, n int) error {
+	st := a.state
+	st.Scale = map[string]int{}
+	for k, v := range a.state.Scale {
+		st.Scale[k] = v
+	}
+	st.Scale[typ] = n
+	if err := r.saveState(a.name, st); err != nil {
+		return err
+	}
+	a.state = st
+	return nil
+}
+
+func (a *app) workersList() []*supervised {
+	a.mu.Lock()
+	w := a.workers
+	a.mu.Unlock()
+	return w.list()
+}
+
+// scaleWorkers sets the instance count of a non-web process type of the
+// live release, starting or stopping instances at once.
+func (r *Releaser) scaleWorkers(ctx context.Context, name, typ string, n int, out io.Writer) error {
+	if n < 0 || n > MaxScale {
+		return slipway.Errorf(slipway.EINVALID, "%s=%d: use 0 to %d", typ, n, MaxScale)
+	}
+	a, err := r.existing(name)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	p := a.live
+	a.mu.Unlock()
+	if p == nil {
+		return slipway.Errorf(slipway.EINVALID, "%s has no live release to scale: push one first", name)
+	}
+	var proc *slipway.Process
+	for _, pr := range workerTypes(p.spec) {
+		if pr.Type == typ {
+			proc = &pr
+		}
+	}
+	if proc == nil {
+		return slipway.Errorf(slipway.EINVALID, "%s %s has no process type %q in its Procfile", name, p.version, typ)
+	}
+	a.mu.Lock()
+	w := a.workers
+	if w == nil {
+		w = &workerSet{version: p.version}
+		a.workers = w
+	}
+	err = r.saveScale(a, typ, n)
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var keep, stop []*supervised
+	count := 0
+	for _, s := range w.list() {
+		if s.typ == typ {
+			if count < n {
+				keep = append(keep, s)
+			} else {
+				stop = append(stop, s)
+			}
+			count++
+			continue
+		}
+		keep = append(keep, s)
+	}
+	for i := count + 1; i <= n; i++ {
+		s, err := r.startWorker(name, p.spec, p.version, *proc, i)
+		if err != nil {
+			return err
+		}
+		keep = append(keep, s)
+	}
+	w.mu.Lock()
+	w.members = keep
+	w.mu.Unlock()
+	r.stopAll(stop)
+	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
+	fmt.Fprintf(out, "Scaled %s to %s=%d (%s)\n", name, typ, n, p.version)
+	return nil
 }

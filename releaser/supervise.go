@@ -34,7 +34,8 @@ const (
 // put back once it passes the health check again.
 type supervised struct {
 	id    string
-	port  int
+	typ   string // process type: web, worker, …
+	port  int    // 0 for processes that are not routed
 	route *router.Instance
 	spawn func() (*instance, error) // starts a new process for this slot
 
@@ -46,6 +47,20 @@ type supervised struct {
 
 	stopc chan struct{}
 	done  chan struct{}
+}
+
+// newSupervised returns the supervisor of a started instance; route is a
+// router instance only for web processes.
+func newSupervised(id, typ string, port int, in *instance, spawn func() (*instance, error)) *supervised {
+	s := &supervised{
+		id: id, typ: typ, port: port, cur: in, state: StateStarting, since: in.started, spawn: spawn,
+		stopc: make(chan struct{}), done: make(chan struct{}),
+	}
+	s.route = &router.Instance{ID: id, Addr: in.addr()}
+	if port == 0 {
+		s.route.SetHealthy(false) // never routed
+	}
+	return s
 }
 
 // supervisedInfo is a snapshot for `ps` and the admin page.
@@ -123,7 +138,9 @@ func (r *Releaser) watch(s *supervised, app, release string) {
 			case <-ctx.Done():
 			}
 		}()
-		err = checkHealth(ctx, next, nil, io.Discard)
+		if s.port > 0 {
+			err = checkHealth(ctx, next, nil, io.Discard)
+		}
 		cancel()
 		if err != nil {
 			log.Warn("restarted instance failed its health check", "err", err)
@@ -133,7 +150,7 @@ func (r *Releaser) watch(s *supervised, app, release string) {
 		s.mu.Lock()
 		s.state = StateUp
 		s.mu.Unlock()
-		s.route.SetHealthy(true)
+		s.route.SetHealthy(s.port > 0)
 		log.Info("instance restarted and healthy", "restarts", s.restarts)
 	}
 }

@@ -73,7 +73,7 @@ func (d *deployer) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) 
 	}
 	rel.Dir = built.Dir
 	d.record(rel)
-	err = d.releaser.Release(ctx, releaser.Spec{
+	err = d.releaser.Deploy(ctx, releaser.Spec{
 		App: p.App, Version: v, Commit: p.NewSHA, Dir: built.Dir,
 		Procfile: built.Procfile, AppJSON: built.AppJSON, StaticDir: built.StaticDir, Path: built.Path,
 		Env: rel.Config,

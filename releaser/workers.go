@@ -1,0 +1,168 @@
+package releaser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+// workerSet is the non-web processes of the live release: every Procfile
+// type but web and release, each with its quantity of instances and no
+// port. Only the live release runs workers: a singleton worker never runs
+// twice.
+type workerSet struct {
+	version slipway.Version
+	mu      sync.Mutex
+	members []*supervised
+}
+
+func (w *workerSet) list() []*supervised {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]*supervised(nil), w.members...)
+}
+
+// workerTypes returns the process types of spec that run as workers.
+func workerTypes(spec Spec) []slipway.Process {
+	var out []slipway.Process
+	for _, p := range spec.Procfile {
+		if p.Type != "web" && p.Type != "release" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// overlaps reports whether process type typ of spec may run next to the
+// previous release's instances during a deploy (app.json
+// formation.TYPE.overlap); by default the old ones stop first.
+func overlaps(spec Spec, typ string) bool {
+	if spec.AppJSON == nil {
+		return false
+	}
+	f, ok := spec.AppJSON.Formation[typ]
+	return ok && f.Overlap
+}
+
+// swapWorkers replaces the app's workers with those of spec, now live:
+// types that may not overlap are stopped before their new instances start,
+// the others after. Callers hold the app's deploy lock.
+func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out io.Writer) {
+	a.mu.Lock()
+	old := a.workers
+	a.mu.Unlock()
+	byType := map[string][]*supervised{}
+	for _, s := range old.list() {
+		byType[s.typ] = append(byType[s.typ], s)
+	}
+	next := &workerSet{version: version}
+	var later []*supervised
+	for _, proc := range workerTypes(spec) {
+		if overlaps(spec, proc.Type) {
+			later = append(later, byType[proc.Type]...)
+		} else {
+			r.stopAll(byType[proc.Type])
+		}
+		delete(byType, proc.Type)
+		n := a.scale(proc.Type, spec.AppJSON.Quantity(proc.Type, 1))
+		for i := 1; i <= n; i++ {
+			s, err := r.startWorker(a.name, spec, version, proc, i)
+			if err != nil {
+				fmt.Fprintf(out, " !     %s.%d did not start: %v\n", proc.Type, i, err)
+				r.logger.Error("worker start", "app", a.name, "instance", fmt.Sprintf("%s.%d", proc.Type, i), "err", err)
+				continue
+			}
+			next.members = append(next.members, s)
+		}
+		if n > 0 {
+			fmt.Fprintf(out, "-----> Started %d %s instance(s)\n", n, proc.Type)
+		}
+	}
+	for _, gone := range byType { // types the new release no longer has
+		r.stopAll(gone)
+	}
+	a.mu.Lock()
+	a.workers = next
+	a.mu.Unlock()
+	r.stopAll(later)
+}
+
+// startWorker starts instance i of worker process proc and supervises it.
+func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, proc slipway.Process, i int) (*supervised, error) {
+	id := fmt.Sprintf("%s.%d", proc.Type, i)
+	ss := startSpec{
+		id:      id,
+		command: proc.Command,
+		dir:     spec.Dir,
+		env:     append(r.baseEnv(spec), "DYNO="+id),
+		tmpDir:  filepath.Join(r.appDir(app), "tmp", version.String()+"."+id),
+		logPath: filepath.Join(r.appDir(app), "logs", version.String(), id+".log"),
+		appLog:  r.appLog(app),
+		release: version.String(),
+	}
+	in, err := startInstance(ss)
+	if err != nil {
+		return nil, err
+	}
+	s := newSupervised(id, proc.Type, 0, in, func() (*instance, error) { return startInstance(ss) })
+	s.state = StateUp
+	go r.watch(s, app, version.String())
+	return s, nil
+}
+
+// stopAll stops instances in parallel.
+func (r *Releaser) stopAll(list []*supervised) {
+	var wg sync.WaitGroup
+	for _, s := range list {
+		wg.Go(func() { s.stop(r.cfg.StopGrace) })
+	}
+	wg.Wait()
+}
+
+// ReleasePhase runs the Procfile's release command once, in the release
+// directory with the release's config, before any instance of the release
+// starts (Heroku's release phase: database migrations and the like). Its
+// output goes to out. A non-zero exit aborts the deploy.
+func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) error {
+	command, ok := spec.Procfile.Command("release")
+	if !ok {
+		return nil
+	}
+	fmt.Fprintf(out, "-----> Running release command: %s\n", command)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
+	defer cancel()
+	id := "release.1"
+	in, err := startInstance(startSpec{
+		id: id, command: command, dir: spec.Dir,
+		env:     append(r.baseEnv(spec), "DYNO="+id),
+		tmpDir:  filepath.Join(r.appDir(spec.App), "tmp", spec.Version.String()+"."+id),
+		logPath: filepath.Join(r.appDir(spec.App), "logs", spec.Version.String(), id+".log"),
+		appLog:  r.appLog(spec.App),
+		release: spec.Version.String(),
+	})
+	if err != nil {
+		return err
+	}
+	defer in.stop(r.cfg.StopGrace)
+	select {
+	case <-in.exited:
+	case <-ctx.Done():
+		in.stop(time.Second)
+		return slipway.Errorf(slipway.EINVALID, "release command timed out after %s: the deploy is aborted", r.cfg.DeployTimeout)
+	}
+	for _, line := range in.logTail(200) {
+		fmt.Fprintf(out, "       %s\n", line)
+	}
+	if in.err != nil {
+		return slipway.Errorf(slipway.EINVALID, "release command %s: the deploy is aborted and the live release keeps serving", in.exitText())
+	}
+	return nil
+}
