@@ -2,6 +2,7 @@ package releaser
 
 import (
 	"context"
+	"io"
 	"os"
 )
 
@@ -22,6 +23,7 @@ func (r *Releaser) Destroy(ctx context.Context, name string, remove func(string)
 	a.live, a.draining, a.workers = nil, nil, nil
 	a.mu.Unlock()
 	r.stopAll(workers)
+	r.schedule(name, Spec{}, 0, io.Discard)
 	r.cfg.Router.Remove(name)
 	for _, p := range pools {
 		r.stopPool(p)

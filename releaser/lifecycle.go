@@ -56,6 +56,7 @@ func (r *Releaser) Restore(ctx context.Context) {
 func (r *Releaser) Shutdown(ctx context.Context) error {
 	r.stopLoop()
 	<-r.loopDone
+	r.cron.stop()
 	r.mu.Lock()
 	var pools []*pool
 	for _, a := range r.apps {

@@ -91,6 +91,7 @@ type Releaser struct {
 	apps map[string]*app
 
 	retiring sync.WaitGroup // old pools being stopped in the background
+	cron     *cronJobs
 	stopLoop context.CancelFunc
 	loopDone chan struct{}
 }
@@ -138,7 +139,7 @@ func New(cfg Config) *Releaser {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Releaser{cfg: cfg, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}}
+	r := &Releaser{cfg: cfg, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}, cron: newCronJobs()}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopLoop, r.loopDone = cancel, make(chan struct{})
 	go r.drainLoop(ctx)
@@ -222,6 +223,9 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 }
 
 func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer) error {
+	if err := checkCron(spec); err != nil {
+		return err
+	}
 	p, err := r.newPool(spec)
 	if err != nil {
 		return err

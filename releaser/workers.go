@@ -93,6 +93,7 @@ func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out i
 	a.workers = next
 	a.mu.Unlock()
 	r.stopAll(later)
+	r.schedule(a.name, spec, version, out)
 }
 
 // startWorker starts instance i of worker process proc and supervises it.

@@ -98,6 +98,26 @@ func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) 
 		defer unlock()
 		return rel.Restart(ctx, name, out)
 	}
+	cmds["cron:list"] = func(ctx context.Context, args []string, out io.Writer) error {
+		name, err := oneApp("cron:list NAME", args)
+		if err != nil {
+			return err
+		}
+		jobs, err := rel.CronList(name)
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			fmt.Fprintf(out, "%s has no cron jobs (app.json \"cron\")\n", name)
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSCHEDULE\tNEXT RUN\tCOMMAND")
+		for _, j := range jobs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.ID, j.Schedule, j.Next.UTC().Format(time.RFC3339), oneLine(j.Command, 60))
+		}
+		return tw.Flush()
+	}
 	cmds["logs"] = func(ctx context.Context, args []string, out io.Writer) error {
 		const usage = "logs NAME [-t] [-n LINES] [-p PROCESS]"
 		var opt releaser.LogOptions
