@@ -107,6 +107,8 @@ type AppStatus struct {
 	Static    bool              `json:"static,omitempty"`
 	LiveSince time.Time         `json:"live_since,omitzero"`
 	Draining  []slipway.Version `json:"draining,omitempty"`
+	// DrainingInstances counts the web instances of the draining pools.
+	DrainingInstances int `json:"draining_instances"`
 }
 
 // Apps lists every app slipway knows, sorted by name, with its live release.
@@ -130,6 +132,7 @@ func (r *Releaser) Apps() []AppStatus {
 		}
 		for _, p := range a.draining {
 			st.Draining = append(st.Draining, p.version)
+			st.DrainingInstances += len(p.members())
 		}
 		a.mu.Unlock()
 		out = append(out, st)

@@ -79,7 +79,10 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Strategy is StrategyBlueGreen when empty.
 	Strategy string
-	Logger   *slog.Logger // slog.Default when nil
+	// OnRestart, when set, hears of every instance restarted after it
+	// exited (for metrics).
+	OnRestart func(app string)
+	Logger    *slog.Logger // slog.Default when nil
 }
 
 // Releaser owns every app process slipway runs.

@@ -127,6 +127,9 @@ func (r *Releaser) watch(s *supervised, app, release string) {
 		s.cur, s.state, s.since = next, StateStarting, time.Now()
 		s.restarts++
 		s.mu.Unlock()
+		if r.cfg.OnRestart != nil {
+			r.cfg.OnRestart(app)
+		}
 		if err != nil {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/metrics"
 	"github.com/slipway/slipway/releaser"
 )
 
@@ -27,6 +28,7 @@ type deployer struct {
 	dataDir  string
 	domain   string
 	httpAddr func() string // the router's bound address, for the app URL
+	metrics  *metrics.Metrics
 	logger   *slog.Logger
 }
 
@@ -69,6 +71,7 @@ func (d *deployer) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) 
 		log.Info("deploy failed", "step", "build", "err", err)
 		rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, time.Now(), slipway.ErrorMessage(err)
 		d.record(rel)
+		d.metrics.Deploy(false, rel.BuildDuration)
 		return fmt.Errorf("%s %s: %w", p.App, v, err)
 	}
 	rel.Dir = built.Dir
@@ -80,8 +83,10 @@ func (d *deployer) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) 
 	}, out)
 	if err != nil {
 		log.Info("deploy failed", "step", "release", "err", err)
+		d.metrics.Deploy(false, rel.BuildDuration)
 		return fmt.Errorf("%s %s: %w", p.App, v, err)
 	}
+	d.metrics.Deploy(true, rel.BuildDuration)
 	took := time.Since(start)
 	log.Info("deploy done", "took", took.Round(time.Millisecond).String())
 	fmt.Fprintf(out, "-----> %s is live at %s (%.1fs)\n", v, d.appURL(p.App), took.Seconds())

@@ -22,6 +22,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/metrics"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
@@ -79,18 +80,21 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Logger: logger})
 	defer rt.Close()
+	src := &poolSource{}
+	mets := metrics.New(src)
 	rel := releaser.New(releaser.Config{
 		DataDir: cfg.DataDir, Router: rt, Store: db, DeployTimeout: cfg.DeployTimeout,
 		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: cfg.DeployStrategy,
-		Logger: logger,
+		OnRestart: mets.Restart, Logger: logger,
 	})
+	src.rel = rel
 	bld := builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger})
 
 	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
-	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, logger: logger}
+	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, metrics: mets, logger: logger}
 	be := &backend{store: db, releaser: rel, dataDir: cfg.DataDir, appURL: dep.appURL}
 	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
-		Backend: be, Token: token, Domain: cfg.Domain, Logger: logger,
+		Backend: be, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
 	}), logger)
 	repoDir := func(app string) string { return gitserver.RepoPath(cfg.DataDir, app) }
 	git := gitserver.New(gitserver.Config{
@@ -248,4 +252,19 @@ func secretKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	return key, atomicfile.Write(path, key, 0o600)
+}
+
+// poolSource reports the releaser's pools to the metrics at scrape time.
+type poolSource struct{ rel *releaser.Releaser }
+
+func (s *poolSource) Pools() []metrics.AppPools {
+	var out []metrics.AppPools
+	for _, a := range s.rel.Apps() {
+		p := metrics.AppPools{App: a.Name, Draining: len(a.Draining), LiveInstances: a.Instances, DrainingInstances: a.DrainingInstances}
+		if a.Live > 0 {
+			p.Live = 1
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -1,0 +1,130 @@
+// Package metrics exposes slipway's own metrics in the Prometheus text
+// format (client_golang): requests and upstream latency by app from the
+// router, pools and instances per app, deploys by result, build duration
+// and instance restarts.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// AppPools is one app's running state at scrape time.
+type AppPools struct {
+	App               string
+	Live              int // 1 when the app has a live pool
+	Draining          int
+	LiveInstances     int
+	DrainingInstances int
+}
+
+// Source reports the apps' pools when Prometheus scrapes.
+type Source interface {
+	Pools() []AppPools
+}
+
+// Metrics holds slipway's metrics and serves them.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	upstream *prometheus.HistogramVec
+	deploys  *prometheus.CounterVec
+	build    prometheus.Histogram
+	restarts *prometheus.CounterVec
+}
+
+// New returns the metrics, reading pools from src at each scrape.
+func New(src Source) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_http_requests_total",
+			Help: "Requests the router proxied to an app, by app and status code class (2xx, 5xx, …).",
+		}, []string{"app", "code"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "slipway_upstream_duration_seconds",
+			Help:    "Time from sending a request to an app instance to its response headers, by app.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"app"}),
+		deploys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_deploys_total",
+			Help: "Deploys by result: ok or failed.",
+		}, []string{"result"}),
+		build: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "slipway_build_duration_seconds",
+			Help:    "Time a push took to build, successful or not.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
+		}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_instance_restarts_total",
+			Help: "Instances restarted after they exited, by app.",
+		}, []string{"app"}),
+	}
+	m.reg.MustRegister(m.requests, m.upstream, m.deploys, m.build, m.restarts,
+		&poolCollector{src: src},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// codeClasses avoids formatting a label for every request.
+var codeClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// Upstream records one proxied request: the status an instance answered
+// with (502 when none did) and how long its response headers took.
+func (m *Metrics) Upstream(app string, code int, d time.Duration) {
+	class := strconv.Itoa(code)
+	if i := code/100 - 1; i >= 0 && i < len(codeClasses) {
+		class = codeClasses[i]
+	}
+	m.requests.WithLabelValues(app, class).Inc()
+	if d > 0 {
+		m.upstream.WithLabelValues(app).Observe(d.Seconds())
+	}
+}
+
+// Deploy records a finished push: its result and build time.
+func (m *Metrics) Deploy(ok bool, build time.Duration) {
+	result := "failed"
+	if ok {
+		result = "ok"
+	}
+	m.deploys.WithLabelValues(result).Inc()
+	if build > 0 {
+		m.build.Observe(build.Seconds())
+	}
+}
+
+// Restart records an instance restarted after it exited.
+func (m *Metrics) Restart(app string) { m.restarts.WithLabelValues(app).Inc() }
+
+// poolCollector reports pools and instances per app at scrape time.
+type poolCollector struct{ src Source }
+
+var (
+	poolsDesc     = prometheus.NewDesc("slipway_pools", "Pools per app by state: live or draining.", []string{"app", "state"}, nil)
+	instancesDesc = prometheus.NewDesc("slipway_instances", "Web instances per app by pool state: live or draining.", []string{"app", "state"}, nil)
+)
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolsDesc
+	ch <- instancesDesc
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.src.Pools() {
+		ch <- prometheus.MustNewConstMetric(poolsDesc, prometheus.GaugeValue, float64(p.Live), p.App, "live")
+		ch <- prometheus.MustNewConstMetric(poolsDesc, prometheus.GaugeValue, float64(p.Draining), p.App, "draining")
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(p.LiveInstances), p.App, "live")
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(p.DrainingInstances), p.App, "draining")
+	}
+}

@@ -1,0 +1,47 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeSource []AppPools
+
+func (f fakeSource) Pools() []AppPools { return f }
+
+func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
+	m := New(fakeSource{{App: "shop", Live: 1, Draining: 2, LiveInstances: 3, DrainingInstances: 4}})
+	m.Upstream("shop", 200, 3*time.Millisecond)
+	m.Upstream("shop", 204, time.Millisecond)
+	m.Upstream("shop", 502, 0)
+	m.Deploy(true, 2*time.Second)
+	m.Deploy(false, time.Second)
+	m.Restart("shop")
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`slipway_http_requests_total{app="shop",code="2xx"} 2`,
+		`slipway_http_requests_total{app="shop",code="5xx"} 1`,
+		`slipway_upstream_duration_seconds_count{app="shop"} 2`,
+		`slipway_deploys_total{result="ok"} 1`,
+		`slipway_deploys_total{result="failed"} 1`,
+		`slipway_build_duration_seconds_count 2`,
+		`slipway_instance_restarts_total{app="shop"} 1`,
+		`slipway_pools{app="shop",state="draining"} 2`,
+		`slipway_instances{app="shop",state="live"} 3`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
