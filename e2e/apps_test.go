@@ -64,3 +64,27 @@ func TestApps_CreateListInfoDestroy(t *testing.T) {
 		t.Errorf("push after destroy:\n%s", out)
 	}
 }
+
+// Every management command also runs locally, through the admin API.
+func TestCLI_RunsCommandsThroughAdminAPI(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("local"), "main")
+	out, err := s.slipwayCLI("config:set", "local", "GREETING=a b")
+	if err != nil || !strings.Contains(out, "v2") {
+		t.Fatalf("slipway config:set: %v\n%s", err, out)
+	}
+	if out, err := s.slipwayCLI("config:get", "local", "GREETING"); err != nil || out != "a b\n" {
+		t.Errorf("slipway config:get = %q, %v", out, err)
+	}
+	if out, err := s.slipwayCLI("ps", "local"); err != nil || !strings.Contains(out, "web.1") {
+		t.Errorf("slipway ps: %v\n%s", err, out)
+	}
+	out, err = s.slipwayCLI("ps:scale", "local", "web=0")
+	if err == nil || !strings.Contains(out, "use 1 to") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("slipway ps:scale web=0: %v\n%s", err, out)
+	}
+	if out, err := s.slipwayCLI("apps:list"); err != nil || !strings.Contains(out, "local") {
+		t.Errorf("slipway apps:list: %v\n%s", err, out)
+	}
+}

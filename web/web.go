@@ -5,7 +5,9 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -30,6 +32,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if not nil, is served without authentication at /metrics.
 	Metrics http.Handler
+	// Commands, if not nil, runs a management command (the ssh command
+	// table) for POST /api/commands/{name}, writing its output to out.
+	Commands func(ctx context.Context, name string, args []string, out io.Writer) error
 }
 
 // Handler serves the admin pages and API. Make one with New.
@@ -85,6 +90,7 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}", h.api(h.apiRelease))
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}/log", h.api(h.apiLog))
 	mux.HandleFunc("POST /api/apps/{app}/rollback", h.api(h.apiRollback))
+	mux.HandleFunc("POST /api/commands/{name}", h.api(h.apiCommand))
 
 	// Refuses cross-origin browser POSTs (Sec-Fetch-Site, Origin) before
 	// any handler runs: a second line behind the CSRF token, and the only

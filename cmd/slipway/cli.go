@@ -175,3 +175,51 @@ func cliFail(err error) int {
 	fmt.Fprintf(os.Stderr, "slipway: %s\n", err)
 	return 1
 }
+
+// runRemote is `slipway COMMAND ARGS…` for the management commands
+// (apps:list, config:set, logs, ps:scale, …): it runs the command in the
+// slipway serving on this host through the admin API, found with
+// SLIPWAY_ADMIN_ADDR, SLIPWAY_ADMIN_TOKEN and SLIPWAY_DATA, and streams the
+// output.
+func runRemote(ctx context.Context, name string, args []string) int {
+	fs := flag.NewFlagSet("slipway "+name, flag.ContinueOnError)
+	client, err := clientFlags(fs)()
+	if err != nil {
+		return cliFail(err)
+	}
+	client.http.Timeout = 0 // logs -t follows until interrupted
+	body, _ := json.Marshal(map[string]any{"args": args})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+client.addr+"/api/commands/"+name, bytes.NewReader(body))
+	if err != nil {
+		return cliFail(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+client.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		return cliFail(fmt.Errorf("cannot reach slipway's admin API at %s: is slipway serve running? (SLIPWAY_ADMIN_ADDR)", client.addr))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return cliFail(errors.New(e.Error))
+		}
+		return cliFail(fmt.Errorf("admin API answered %s", resp.Status))
+	}
+	if _, err := io.Copy(os.Stdout, resp.Body); err != nil && ctx.Err() != nil {
+		return 0
+	}
+	if resp.Trailer.Get(web.TrailerExit) != "0" {
+		msg := resp.Trailer.Get(web.TrailerError)
+		if msg == "" {
+			msg = "the command did not finish"
+		}
+		return cliFail(errors.New(msg))
+	}
+	return 0
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/atomicfile"
@@ -93,13 +95,20 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
 	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, metrics: mets, logger: logger}
 	be := &backend{store: db, releaser: rel, dataDir: cfg.DataDir, appURL: dep.appURL}
+	cmds := commands(rel, be, func(app string) string { return gitserver.RepoPath(cfg.DataDir, app) })
 	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: be, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
+		Commands: func(ctx context.Context, name string, args []string, out io.Writer) error {
+			run, ok := cmds[name]
+			if !ok {
+				return slipway.Errorf(slipway.ENOTFOUND, "unknown command %q: see slipway help", name)
+			}
+			return run(ctx, args, out)
+		},
 	}), logger)
-	repoDir := func(app string) string { return gitserver.RepoPath(cfg.DataDir, app) }
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep,
-		Commands: commands(rel, be, repoDir), Logger: logger,
+		Commands: cmds, Logger: logger,
 	})
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {
