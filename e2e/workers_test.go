@@ -57,7 +57,7 @@ func TestProcfile_WorkerAndReleasePhase(t *testing.T) {
 	}
 
 	// Workers scale like web; worker=0 stops them.
-	if out, err := s.ssh(s.key, "ps:scale", "jobs", "worker=2"); err != nil {
+	if out, err := s.ssh(s.key, "ps:scale", "jobs", "web=1", "worker=2"); err != nil {
 		t.Fatalf("ps:scale worker=2: %v\n%s", err, out)
 	}
 	if ps, _ := s.ssh(s.key, "ps", "jobs"); !strings.Contains(ps, "worker.2") {

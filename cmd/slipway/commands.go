@@ -65,25 +65,38 @@ func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) 
 			return nil
 		},
 		"ps:scale": func(ctx context.Context, args []string, out io.Writer) error {
-			const usage = "ps:scale NAME web=N"
-			if len(args) != 2 {
+			const usage = "ps:scale NAME TYPE=N..."
+			if len(args) < 2 {
 				return usageError(usage)
 			}
 			name := args[0]
 			if err := slipway.ValidateAppName(name); err != nil {
 				return err
 			}
-			typ, count, ok := strings.Cut(args[1], "=")
-			n, err := strconv.Atoi(count)
-			if !ok || err != nil {
-				return slipway.Errorf(slipway.EINVALID, "%q: want TYPE=COUNT such as web=3 (usage: %s)", args[1], usage)
+			type change struct {
+				typ string
+				n   int
+			}
+			var changes []change
+			for _, arg := range args[1:] {
+				typ, count, ok := strings.Cut(arg, "=")
+				n, err := strconv.Atoi(count)
+				if !ok || err != nil || typ == "" {
+					return slipway.Errorf(slipway.EINVALID, "%q: want TYPE=COUNT such as web=3 (usage: %s)", arg, usage)
+				}
+				changes = append(changes, change{typ, n})
 			}
 			unlock, err := rel.Lock(ctx, name, out)
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			return rel.Scale(ctx, name, typ, n, out)
+			for _, c := range changes {
+				if err := rel.Scale(ctx, name, c.typ, c.n, out); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	cmds["ps:restart"] = func(ctx context.Context, args []string, out io.Writer) error {
@@ -155,7 +168,44 @@ func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) 
 	}
 	maps.Copy(cmds, configCommands(rel, be.store))
 	maps.Copy(cmds, appsCommands(rel, be, repoDir))
+	for name, run := range cmds {
+		cmds[name] = withHelp(name, run)
+	}
 	return cmds
+}
+
+// commandHelp is each command's usage and what it does, for --help and the
+// README's table.
+var commandHelp = map[string][2]string{
+	"apps:list":    {"apps:list", "list apps with their live release, instances and URL"},
+	"apps:create":  {"apps:create NAME", "create an app before its first push"},
+	"apps:info":    {"apps:info NAME", "show an app's URL, live release, instances and config count"},
+	"apps:destroy": {"apps:destroy NAME --confirm NAME", "stop everything and remove the repository, releases and history"},
+	"config":       {"config NAME [--reveal]", "list config vars, values masked unless --reveal"},
+	"config:get":   {"config:get NAME KEY", "print one value exactly"},
+	"config:set":   {"config:set NAME [--no-restart] KEY=VALUE...", "set vars and release them (a config release) unless --no-restart"},
+	"config:unset": {"config:unset NAME [--no-restart] KEY...", "unset vars and release unless --no-restart"},
+	"ps":           {"ps NAME", "list instances: release, state, pid, port, uptime, restarts"},
+	"ps:scale":     {"ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release"},
+	"ps:restart":   {"ps:restart NAME", "rolling restart of the live release, no request lost"},
+	"logs":         {"logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys"},
+	"cron:list":    {"cron:list NAME", "list the live release's cron jobs and their next run"},
+	"releases":     {"releases NAME [--json]", "the release history, newest first, live marked *"},
+	"rollback":     {"rollback NAME [vN]", "roll back to vN, or to the release before the live one"},
+}
+
+// withHelp answers -h and --help with the command's usage.
+func withHelp(name string, run gitserver.CommandFunc) gitserver.CommandFunc {
+	return func(ctx context.Context, args []string, out io.Writer) error {
+		for _, a := range args {
+			if a == "--help" || a == "-h" {
+				h := commandHelp[name]
+				_, err := fmt.Fprintf(out, "Usage: %s\n\n%s\n", h[0], h[1])
+				return err
+			}
+		}
+		return run(ctx, args, out)
+	}
 }
 
 // oneApp checks that args is exactly one valid app name.
