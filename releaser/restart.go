@@ -16,18 +16,9 @@ import (
 // pool never has fewer healthy instances than before. Callers hold the
 // app's deploy lock.
 func (r *Releaser) Restart(ctx context.Context, name string, out io.Writer) error {
-	a, err := r.existing(name)
+	a, p, err := r.livePool(name, "restart", true)
 	if err != nil {
 		return err
-	}
-	a.mu.Lock()
-	p := a.live
-	a.mu.Unlock()
-	if p == nil {
-		return slipway.Errorf(slipway.EINVALID, "%s has no live release to restart: push one first", name)
-	}
-	if p.spec.StaticDir != "" {
-		return slipway.Errorf(slipway.EINVALID, "%s is a static site served by slipway itself: nothing to restart", name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
@@ -60,4 +51,24 @@ func waitIdle(ctx context.Context, s *supervised, grace time.Duration) {
 	for s.route.Outstanding() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond) // polled: the hot path stays free of notifications
 	}
+}
+
+// livePool returns app and its live pool, or a user error saying why there
+// is nothing to act on (verb: "scale", "restart"); web says the action
+// needs web processes, which a static site has not.
+func (r *Releaser) livePool(name, verb string, web bool) (*app, *pool, error) {
+	a, err := r.existing(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.mu.Lock()
+	p := a.live
+	a.mu.Unlock()
+	if p == nil {
+		return nil, nil, slipway.Errorf(slipway.EINVALID, "%s has no live release to %s: push one first", name, verb)
+	}
+	if web && p.spec.StaticDir != "" {
+		return nil, nil, slipway.Errorf(slipway.EINVALID, "%s is a static site served by slipway itself: nothing to %s", name, verb)
+	}
+	return a, p, nil
 }

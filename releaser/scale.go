@@ -25,18 +25,9 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 	if n < 1 || n > MaxScale {
 		return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
 	}
-	a, err := r.existing(name)
+	a, p, err := r.livePool(name, "scale", true)
 	if err != nil {
 		return err
-	}
-	a.mu.Lock()
-	p := a.live
-	a.mu.Unlock()
-	if p == nil {
-		return slipway.Errorf(slipway.EINVALID, "%s has no live release to scale: push one first", name)
-	}
-	if p.spec.StaticDir != "" {
-		return slipway.Errorf(slipway.EINVALID, "%s is a static site served by slipway itself: nothing to scale", name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
@@ -162,15 +153,9 @@ func (r *Releaser) scaleWorkers(ctx context.Context, name, typ string, n int, ou
 	if n < 0 || n > MaxScale {
 		return slipway.Errorf(slipway.EINVALID, "%s=%d: use 0 to %d", typ, n, MaxScale)
 	}
-	a, err := r.existing(name)
+	a, p, err := r.livePool(name, "scale", false)
 	if err != nil {
 		return err
-	}
-	a.mu.Lock()
-	p := a.live
-	a.mu.Unlock()
-	if p == nil {
-		return slipway.Errorf(slipway.EINVALID, "%s has no live release to scale: push one first", name)
 	}
 	var proc *slipway.Process
 	for _, pr := range workerTypes(p.spec) {

@@ -15,7 +15,21 @@ import (
 
 // configCommands are config, config:get, config:set and config:unset.
 func configCommands(rel *releaser.Releaser, store releaser.Store) map[string]gitserver.CommandFunc {
-	change := func(ctx context.Context, name string, set map[string]string, unset []string, noRestart bool, out io.Writer) error {
+	// change parses NAME [--no-restart] ARGS… with parse and applies the
+	// result under the app's deploy lock.
+	change := func(ctx context.Context, usage string, args []string, out io.Writer, parse func([]string) (map[string]string, []string, error)) error {
+		args, noRestart := cutFlag(args, "--no-restart")
+		if len(args) < 2 {
+			return usageError(usage)
+		}
+		name, err := oneApp(usage, args[:1])
+		if err != nil {
+			return err
+		}
+		set, unset, err := parse(args[1:])
+		if err != nil {
+			return err
+		}
 		unlock, err := rel.Lock(ctx, name, out)
 		if err != nil {
 			return err
@@ -74,44 +88,30 @@ func configCommands(rel *releaser.Releaser, store releaser.Store) map[string]git
 			return err
 		},
 		"config:set": func(ctx context.Context, args []string, out io.Writer) error {
-			const usage = "config:set NAME [--no-restart] KEY=VALUE..."
-			args, noRestart := cutFlag(args, "--no-restart")
-			if len(args) < 2 {
-				return usageError(usage)
-			}
-			name, err := oneApp(usage, args[:1])
-			if err != nil {
-				return err
-			}
-			set := map[string]string{}
-			for _, kv := range args[1:] {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					return slipway.Errorf(slipway.EINVALID, "%q: want KEY=VALUE (quote values with spaces: 'KEY=a b')", kv)
+			return change(ctx, "config:set NAME [--no-restart] KEY=VALUE...", args, out, func(kvs []string) (map[string]string, []string, error) {
+				set := map[string]string{}
+				for _, kv := range kvs {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok {
+						return nil, nil, slipway.Errorf(slipway.EINVALID, "%q: want KEY=VALUE (quote values with spaces: 'KEY=a b')", kv)
+					}
+					if err := slipway.ValidateConfigKey(k); err != nil {
+						return nil, nil, err
+					}
+					set[k] = v
 				}
-				if err := slipway.ValidateConfigKey(k); err != nil {
-					return err
-				}
-				set[k] = v
-			}
-			return change(ctx, name, set, nil, noRestart, out)
+				return set, nil, nil
+			})
 		},
 		"config:unset": func(ctx context.Context, args []string, out io.Writer) error {
-			const usage = "config:unset NAME [--no-restart] KEY..."
-			args, noRestart := cutFlag(args, "--no-restart")
-			if len(args) < 2 {
-				return usageError(usage)
-			}
-			name, err := oneApp(usage, args[:1])
-			if err != nil {
-				return err
-			}
-			for _, k := range args[1:] {
-				if err := slipway.ValidateConfigKey(k); err != nil {
-					return err
+			return change(ctx, "config:unset NAME [--no-restart] KEY...", args, out, func(keys []string) (map[string]string, []string, error) {
+				for _, k := range keys {
+					if err := slipway.ValidateConfigKey(k); err != nil {
+						return nil, nil, err
+					}
 				}
-			}
-			return change(ctx, name, nil, args[1:], noRestart, out)
+				return nil, keys, nil
+			})
 		},
 	}
 }
