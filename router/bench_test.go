@@ -51,6 +51,45 @@ func BenchmarkRouter_Proxy(b *testing.B) {
 	})
 }
 
+// BenchmarkTransport_RoundTrip sends parallel GETs to a tiny in-process
+// backend with the router's transport and with the http.Transport it falls
+// back to. Allocations include the backend's.
+func BenchmarkTransport_RoundTrip(b *testing.B) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer app.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	for _, bc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"direct", tr},
+		{"http.Transport", tr.fallback},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req, err := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for pb.Next() {
+					res, err := bc.rt.RoundTrip(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkRouter_ProxyInProcess calls ServeHTTP directly with a transport
 // that answers at once, so that it measures the router and ReverseProxy
 // alone (plus the two allocations of the fake response). Its requests have

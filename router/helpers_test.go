@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -263,4 +265,126 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// countedServer is a test app that counts the connections it accepted and
+// closed, and can close its idle ones.
+type countedServer struct {
+	*httptest.Server
+	accepts, closed atomic.Int32
+
+	mu   sync.Mutex
+	idle map[net.Conn]bool
+}
+
+// countingServer starts h as a countedServer for the duration of the test.
+func countingServer(t *testing.T, h http.Handler) *countedServer {
+	t.Helper()
+	s := &countedServer{Server: httptest.NewUnstartedServer(h), idle: map[net.Conn]bool{}}
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			s.accepts.Add(1)
+		case http.StateIdle:
+			s.idle[c] = true
+		case http.StateActive:
+			delete(s.idle, c)
+		case http.StateClosed, http.StateHijacked:
+			delete(s.idle, c)
+			s.closed.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// closeIdle closes the server's idle keep-alive connections, as an app
+// with a short keep-alive timeout does.
+func (s *countedServer) closeIdle(t *testing.T) {
+	t.Helper()
+	eventually(t, "a connection to go idle", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.idle) > 0
+	})
+	s.mu.Lock()
+	for c := range s.idle {
+		c.Close()
+	}
+	s.mu.Unlock()
+	eventually(t, "the idle connections to close", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.idle) == 0
+	})
+}
+
+// rawServer serves each connection with serve and returns its address.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				http.ReadRequest(bufio.NewReader(conn))
+				serve(conn)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// idleConns returns how many idle connections to addr tr keeps.
+func idleConns(tr *Transport, addr string) int {
+	h := tr.host(addr)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.idle)
+}
+
+// transport returns a new Transport whose idle connections are closed when
+// the test ends.
+func transport(t *testing.T) *Transport {
+	t.Helper()
+	tr := NewTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// sent is what send returns.
+type sent struct {
+	body    string
+	trailer http.Header
+}
+
+// send makes one round trip with tr and reads the whole response, failing
+// the test on error.
+func send(t *testing.T, tr *Transport, method, url string, body io.Reader) sent {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return sent{body: string(b), trailer: res.Trailer}
 }

@@ -40,6 +40,12 @@ func (r *Router) prepare(p *Pool) {
 func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 	inst := p.Instances[i]
 	target := &url.URL{Scheme: "http", Host: inst.Addr}
+	// FlushInterval 0 flushes a response when its body is done or the
+	// server's buffer fills, except for responses of unknown length
+	// (chunked, close-delimited) and text/event-stream ones, which
+	// ReverseProxy flushes after every write: streams and long polls do not
+	// wait in a buffer. A negative interval would flush every write of every
+	// response, an extra write system call for the headers of each small one.
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -51,7 +57,7 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},
 		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i},
-		FlushInterval: -1, // flush every write: streamed and long-polled responses must not wait in a buffer
+		FlushInterval: 0, // see above
 		BufferPool:    r.buffers,
 		ErrorLog:      r.errorLog,
 		ErrorHandler:  r.errorHandler(p, inst),

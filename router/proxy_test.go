@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -202,38 +203,78 @@ func TestRouter_RetriesIdempotentRequestOnConnectionReset(t *testing.T) {
 	}
 }
 
+// The router flushes a response of unknown length, or an event stream, as
+// the app writes it: a client sees the first part while the app is still
+// working on the rest. (Responses of known length are flushed when done or
+// when the server's buffer fills.)
 func TestRouter_StreamsBeforeHandlerEnds(t *testing.T) {
-	r, srv, _ := front(t)
-	hold := make(chan struct{})
-	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		io.WriteString(w, "first\n")
-		w.(http.Flusher).Flush()
-		<-hold
-		io.WriteString(w, "second\n")
-	}))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+	for _, tc := range []struct {
+		name  string
+		write func(w http.ResponseWriter, hold <-chan struct{})
+	}{
+		{"chunked", func(w http.ResponseWriter, hold <-chan struct{}) {
+			io.WriteString(w, "first\n")
+			w.(http.Flusher).Flush()
+			<-hold
+			io.WriteString(w, "second\n")
+		}},
+		{"event stream", func(w http.ResponseWriter, hold <-chan struct{}) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "first\n")
+			w.(http.Flusher).Flush()
+			<-hold
+			io.WriteString(w, "second\n")
+		}},
+		{"until close", func(w http.ResponseWriter, hold <-chan struct{}) {
+			// No length and no chunking, as an HTTP/1.0 app answers: the
+			// body ends when the app closes the connection.
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			brw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst\n")
+			brw.Flush()
+			<-hold
+			brw.WriteString("second\n")
+			brw.Flush()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, srv, _ := front(t)
+			hold := make(chan struct{})
+			app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				tc.write(w, hold)
+			}))
+			r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
 
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/events", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = "web.apps.test"
-	res, err := client(t).Do(req)
-	if err != nil {
-		close(hold)
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body := bufio.NewReader(res.Body)
-	first, err := body.ReadString('\n')
-	if err != nil || first != "first\n" {
-		close(hold)
-		t.Fatalf("first chunk: %q, %v; want %q while the app is still writing", first, err, "first\n")
-	}
-	close(hold)
-	rest, err := io.ReadAll(body)
-	if err != nil || string(rest) != "second\n" {
-		t.Fatalf("rest: %q, %v; want %q", rest, err, "second\n")
+			// A router that buffers fails the test instead of hanging it.
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/events", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "web.apps.test"
+			res, err := client(t).Do(req)
+			if err != nil {
+				close(hold)
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body := bufio.NewReader(res.Body)
+			first, err := body.ReadString('\n')
+			if err != nil || first != "first\n" {
+				close(hold)
+				t.Fatalf("first chunk: %q, %v; want %q while the app is still writing", first, err, "first\n")
+			}
+			close(hold)
+			rest, err := io.ReadAll(body)
+			if err != nil || string(rest) != "second\n" {
+				t.Fatalf("rest: %q, %v; want %q", rest, err, "second\n")
+			}
+		})
 	}
 }
 

@@ -51,6 +51,7 @@ type Config struct {
 type Router struct {
 	suffix    string // "." + lower-case domain, or "" for no domain
 	transport http.RoundTripper
+	own       *Transport // the transport New made, if Config.Transport was nil
 	log       *slog.Logger
 	errorLog  *log.Logger // for ReverseProxy's own messages
 	buffers   *bufferPool
@@ -80,7 +81,8 @@ func New(cfg Config) *Router {
 		r.suffix = "." + d
 	}
 	if r.transport == nil {
-		r.transport = NewTransport()
+		r.own = NewTransport()
+		r.transport = r.own
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -99,9 +101,16 @@ func New(cfg Config) *Router {
 	return r
 }
 
-// Close stops the router's clock goroutine. The router keeps routing
-// requests after Close, reading the time for each one.
-func (r *Router) Close() { r.clock.close() }
+// Close stops the router's clock goroutine and closes the idle connections
+// of the transport New made (not those of a Config.Transport). The router
+// keeps routing requests after Close, reading the time for each one and
+// opening connections as needed.
+func (r *Router) Close() {
+	r.clock.close()
+	if r.own != nil {
+		r.own.CloseIdleConnections()
+	}
+}
 
 // ServeHTTP routes req to a pool of the app named by its Host: the pool its
 // affinity cookie pins it to, or the live pool. It answers unknown apps with
