@@ -35,6 +35,8 @@ func TestAdmin_MetricsAndHealthzWithoutToken(t *testing.T) {
 		`slipway_deploys_total{result="ok"} 1`,
 		`slipway_pools{app="measured",state="live"} 1`,
 		`slipway_build_duration_seconds_count`,
+		`slipway_http_requests_total{app="measured",code="2xx"}`,
+		`slipway_upstream_duration_seconds_count{app="measured"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -176,16 +177,31 @@ func (in *instance) logTail(n int) []string {
 	return lines
 }
 
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before the instance binds it; the health check then fails and the
-// deploy is refused, which is safe.
+// Instance ports come from below Linux's default ephemeral range
+// (32768-60999), so that the kernel does not hand the port an instance is
+// about to bind to an outgoing connection in between (the router's own
+// connections to instances use ephemeral ports).
+const (
+	portMin = 20000
+	portMax = 32767
+)
+
+// freePort returns a loopback port in [portMin, portMax] that nothing
+// listens on, starting the search at a random place. Another process could
+// still take it before the instance binds it; the health check then fails
+// and the deploy is refused, which is safe.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	start := portMin + rand.IntN(portMax-portMin+1)
+	for i := 0; i <= portMax-portMin; i++ {
+		p := portMin + (start-portMin+i)%(portMax-portMin+1)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return p, nil
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port between %d and %d", portMin, portMax)
 }
 
 // waitExited waits until the instance exits or ctx is done.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // prepare builds what p needs to serve requests: a file server for a static
@@ -56,7 +57,7 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},
-		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i},
+		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, observe: r.observe},
 		FlushInterval: 0, // see above
 		BufferPool:    r.buffers,
 		ErrorLog:      r.errorLog,
@@ -93,14 +94,30 @@ func (r *Router) errorHandler(p *Pool, inst *Instance) func(http.ResponseWriter,
 // to the client yet, and retryable decides whether the app may see the
 // request twice.
 type retryTransport struct {
-	base  http.RoundTripper
-	log   *slog.Logger
-	pool  *Pool
-	index int
+	base    http.RoundTripper
+	log     *slog.Logger
+	pool    *Pool
+	index   int
+	observe func(app string, code int, d time.Duration) // Config.Observe
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper, telling Config.Observe how the
+// request went.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.observe == nil {
+		return t.roundTrip(req)
+	}
+	start := time.Now()
+	res, err := t.roundTrip(req)
+	if err == nil {
+		t.observe(t.pool.App, res.StatusCode, time.Since(start))
+	} else if req.Context().Err() == nil {
+		t.observe(t.pool.App, http.StatusBadGateway, 0)
+	}
+	return res, err
+}
+
+func (t *retryTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	res, err := t.base.RoundTrip(req)
 	if err == nil {
 		return res, nil

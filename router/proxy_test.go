@@ -324,3 +324,27 @@ func TestRouter_PassesUpgradeThrough(t *testing.T) {
 	conn.Close()
 	eventually(t, "the closed connection to leave InFlight", func() bool { return r.InFlight(pool) == 0 })
 }
+
+func TestRouter_ObservesProxiedRequests(t *testing.T) {
+	type seen struct {
+		app  string
+		code int
+		took bool
+	}
+	got := make(chan seen, 4)
+	r := New(Config{Domain: testDomain, AffinityKey: testKey, Observe: func(app string, code int, d time.Duration) {
+		got <- seen{app, code, d > 0}
+	}})
+	t.Cleanup(r.Close)
+	srv := newServer(t, r)
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "web.1", nil, nil))}})
+	get(t, client(t), srv, "web.apps.test", "/")
+	if s := recv(t, got, "the observation"); s != (seen{"web", 200, true}) {
+		t.Errorf("observed %+v, want web 200 with a duration", s)
+	}
+	r.SetLive(&Pool{App: "dead", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: deadAddr(t)}}})
+	get(t, client(t), srv, "dead.apps.test", "/")
+	if s := recv(t, got, "the observation"); s != (seen{"dead", 502, false}) {
+		t.Errorf("observed %+v, want dead 502", s)
+	}
+}

@@ -43,6 +43,11 @@ type Config struct {
 	// than a quarter of it, so an idle session is forgotten after between
 	// 3/4 and all of SessionTTL. If zero, DefaultSessionTTL is used.
 	SessionTTL time.Duration
+	// Observe, if not nil, is told of every proxied request once its
+	// response headers arrive: the app, the status code (502 when no
+	// instance answered) and how long the instance took (0 for a 502). It
+	// runs on the request path, so it must be cheap (metrics counters).
+	Observe func(app string, code int, d time.Duration)
 }
 
 // Router is an http.Handler that routes requests to the pools of the app
@@ -55,6 +60,7 @@ type Router struct {
 	log       *slog.Logger
 	errorLog  *log.Logger // for ReverseProxy's own messages
 	buffers   *bufferPool
+	observe   func(app string, code int, d time.Duration)
 	codec     *Codec
 	refresh   int64 // seconds after which a cookie is re-issued
 	clock     *clock
@@ -73,6 +79,7 @@ func New(cfg Config) *Router {
 		transport: cfg.Transport,
 		log:       cfg.Logger,
 		buffers:   &bufferPool{},
+		observe:   cfg.Observe,
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL

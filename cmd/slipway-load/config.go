@@ -49,6 +49,7 @@ type config struct {
 	RequestTimeout  time.Duration // per request
 	Dir             string        // work directory; a new temp dir, removed on success, when empty
 	Keep            bool          // keep the work directory even on success
+	Control         bool          // deploy another app, so the loaded one never switches
 
 	// started, when non-nil, is called with every long-running process
 	// the tool starts (slipway), so that a test can make sure it ends.
@@ -94,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "slipway serve --drain-timeout")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "time limit of one request")
 	fs.StringVar(&c.Dir, "dir", "", "work directory (default: a new temp dir, removed unless the run fails)")
+	fs.BoolVar(&c.Control, "control", false, "control run: deploy a second app with the same code instead of the loaded one, to tell the cost of the switch from the CPU a deploy takes")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory (slipway's data and log) even when the run passes")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -80,7 +80,7 @@ func TestLoad_BlueGreenLosesNothing(t *testing.T) {
 		t.Errorf("deploys = %d, want %d", got, want)
 	}
 	if t.Failed() {
-		r.writeDetails(&out)
+		r.writeDetails(&out, true)
 		t.Logf("output:\n%s", out.String())
 	}
 }

@@ -12,8 +12,12 @@ import (
 	"time"
 )
 
-// appName is the app the tool deploys.
-const appName = "loadapp"
+// appName is the app the tool loads and deploys; controlApp is the app a
+// control run (--control) deploys instead, with the same code.
+const (
+	appName    = "loadapp"
+	controlApp = "loadctl"
+)
 
 // pushTimeout bounds one git push: a build-less deploy takes seconds.
 const pushTimeout = 2 * time.Minute
@@ -22,7 +26,7 @@ const pushTimeout = 2 * time.Minute
 type repo struct {
 	dir     string
 	env     []string
-	remote  string
+	sshAddr string
 	version int // content of VERSION at the last commit
 }
 
@@ -40,7 +44,7 @@ func newRepo(ctx context.Context, dir, appBin, home, key, sshAddr string, instan
 			"GIT_AUTHOR_NAME=slipway-load", "GIT_AUTHOR_EMAIL=load@slipway.invalid",
 			"GIT_COMMITTER_NAME=slipway-load", "GIT_COMMITTER_EMAIL=load@slipway.invalid",
 		),
-		remote: "ssh://git@" + sshAddr + "/" + appName,
+		sshAddr: sshAddr,
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -82,11 +86,12 @@ func (r *repo) commitNext(ctx context.Context) error {
 	return err
 }
 
-// push pushes main to slipway; slipway deploys it before the push returns.
-func (r *repo) push(ctx context.Context) (string, error) {
+// push pushes main to app on slipway, which deploys it before the push
+// returns.
+func (r *repo) push(ctx context.Context, app string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
 	defer cancel()
-	return r.git(ctx, "push", r.remote, "main")
+	return r.git(ctx, "push", "ssh://git@"+r.sshAddr+"/"+app, "main")
 }
 
 var deployingRE = regexp.MustCompile(`Deploying \S+ \S+ as (v\d+)`)

@@ -62,16 +62,16 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 		}
 		rep.results = append(rep.results, res)
 	}
-	rep.write(out)
+	rep.write(out, !rep.pass() || cfg.Keep || cfg.Dir != "")
 	return rep, nil
 }
 
 // runStrategy starts a fresh slipway with the given deploy strategy in
 // dir, deploys the app, and runs warmup, deploys and cooldown under load.
 func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir string, out io.Writer) (res result, err error) {
-	res.strategy = strategy
+	res.strategy, res.control = strategy, cfg.Control
 	logf := func(format string, args ...any) {
-		fmt.Fprintf(out, "[%s] %s\n", strategy, fmt.Sprintf(format, args...))
+		fmt.Fprintf(out, "[%s] %s\n", res.name(), fmt.Sprintf(format, args...))
 	}
 	home := filepath.Join(dir, "home")
 	data := filepath.Join(dir, "data")
@@ -114,10 +114,20 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 		return res, err
 	}
 	t0 := time.Now()
-	if _, err := r.push(ctx); err != nil {
+	if _, err := r.push(ctx, appName); err != nil {
 		return res, fmt.Errorf("first deploy: %w", err)
 	}
 	logf("first deploy live in %.2fs", time.Since(t0).Seconds())
+	target := appName
+	if cfg.Control {
+		// The deploys go to another app running the same code: they cost
+		// the machine what real ones do, but the loaded app never switches.
+		target = controlApp
+		if _, err := r.push(ctx, target); err != nil {
+			return res, fmt.Errorf("first deploy of the control app: %w", err)
+		}
+		logf("control run: the deploys go to app %s, not to the loaded app %s", controlApp, appName)
+	}
 	url := "http://" + srv.addr("http") + "/"
 	host := appName + "." + domain
 	if err := waitServing(ctx, url, host, 30*time.Second); err != nil {
@@ -148,7 +158,7 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	defer stopSampling()
 	others := watchOtherCPU(sampleCtx, loadStart)
 	logf("load running; warmup %s", cfg.Warmup)
-	if res.pushes, err = deployUnderLoad(ctx, cfg, r, loadStart, logf); err != nil {
+	if res.pushes, err = deployUnderLoad(ctx, cfg, r, target, loadStart, logf); err != nil {
 		return res, err
 	}
 	stop()
@@ -165,7 +175,7 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	res.sessions = gen.started.Load()
 	res.flipped = gen.flipped.Load()
 	// slipway's log is complete about the switches by now.
-	res.liveAt = srv.releaseLiveTimes(appName)
+	res.liveAt = srv.releaseLiveTimes(target)
 	res.maxDraining = srv.maxDraining(appName)
 	res.notable = srv.logLines("level=WARN", "level=ERROR", `msg="release retir`, `msg="router: app removed"`)
 	// Raw numbers for a closer look, beside slipway's log.
@@ -182,7 +192,7 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 // deployUnderLoad pushes cfg.Deploys new versions, cfg.Interval apart
 // from loadStart+cfg.Warmup on, then waits out the cooldown. A failed push
 // is recorded, not returned: only Ctrl-C stops the deploys.
-func deployUnderLoad(ctx context.Context, cfg config, r *repo, loadStart time.Time, logf func(string, ...any)) ([]push, error) {
+func deployUnderLoad(ctx context.Context, cfg config, r *repo, app string, loadStart time.Time, logf func(string, ...any)) ([]push, error) {
 	var pushes []push
 	for i := range cfg.Deploys {
 		if err := sleepUntil(ctx, loadStart.Add(cfg.Warmup+time.Duration(i)*cfg.Interval)); err != nil {
@@ -192,7 +202,7 @@ func deployUnderLoad(ctx context.Context, cfg config, r *repo, loadStart time.Ti
 			return pushes, err
 		}
 		p := push{version: r.version, start: time.Now()}
-		out, err := r.push(ctx)
+		out, err := r.push(ctx, app)
 		p.end = time.Now()
 		p.release = deployedRelease(out)
 		if ctx.Err() != nil {

@@ -80,10 +80,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Logger: logger})
-	defer rt.Close()
 	src := &poolSource{}
 	mets := metrics.New(src)
+	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
+	defer rt.Close()
 	rel := releaser.New(releaser.Config{
 		DataDir: cfg.DataDir, Router: rt, Store: db, DeployTimeout: cfg.DeployTimeout,
 		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: cfg.DeployStrategy,
