@@ -35,7 +35,17 @@ func TestMain(m *testing.M) {
 
 // Blue-green deploys under a small load lose no request and move no session
 // to another release.
-func TestLoad_BlueGreenLosesNothing(t *testing.T) {
+func TestLoad_BlueGreenLosesNothing(t *testing.T) { testLoadLosesNothing(t, "push") }
+
+// A config change, a scale change and a rolling restart under load lose
+// no request either.
+func TestLoad_ConfigScaleRestartLoseNothing(t *testing.T) {
+	for _, action := range []string{"config", "scale", "restart"} {
+		t.Run(action, func(t *testing.T) { testLoadLosesNothing(t, action) })
+	}
+}
+
+func testLoadLosesNothing(t *testing.T, action string) {
 	for _, tool := range []string{"git", "ssh", "ssh-keygen"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
@@ -51,6 +61,7 @@ func TestLoad_BlueGreenLosesNothing(t *testing.T) {
 	cfg.Warmup = 2 * time.Second
 	cfg.Cooldown = time.Second
 	cfg.Instances = 2
+	cfg.Action = action
 	cfg.Dir = tempDir(t)
 	cfg.started = func(p *os.Process) {
 		t.Cleanup(func() { killIfRunning(t, p) })

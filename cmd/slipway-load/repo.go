@@ -94,7 +94,7 @@ func (r *repo) push(ctx context.Context, app string) (string, error) {
 	return r.git(ctx, "push", "ssh://git@"+r.sshAddr+"/"+app, "main")
 }
 
-var deployingRE = regexp.MustCompile(`Deploying \S+ \S+ as (v\d+)`)
+var deployingRE = regexp.MustCompile(` as (v\d+)`)
 
 // deployedRelease returns the release a push's output names, or "?".
 func deployedRelease(pushOutput string) string {
@@ -102,6 +102,28 @@ func deployedRelease(pushOutput string) string {
 		return m[1]
 	}
 	return "?"
+}
+
+// ssh runs a slipway command over ssh with the repo's key.
+func (r *repo) ssh(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
+	defer cancel()
+	var sshCmd string
+	for _, kv := range r.env {
+		if v, ok := strings.CutPrefix(kv, "GIT_SSH_COMMAND="); ok {
+			sshCmd = v
+		}
+	}
+	host, port, _ := strings.Cut(r.sshAddr, ":")
+	fields := strings.Fields(sshCmd)
+	cmd := exec.CommandContext(ctx, fields[0], append(append(fields[1:], "-p", port, "git@"+host), args...)...)
+	cmd.Env = r.env
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ssh %s: %v: %s", strings.Join(args, " "), err, lastLines(string(out), 8))
+	}
+	return string(out), nil
 }
 
 // git runs git in the work tree and returns its combined output.

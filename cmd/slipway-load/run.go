@@ -198,11 +198,9 @@ func deployUnderLoad(ctx context.Context, cfg config, r *repo, app string, loadS
 		if err := sleepUntil(ctx, loadStart.Add(cfg.Warmup+time.Duration(i)*cfg.Interval)); err != nil {
 			return pushes, err
 		}
-		if err := r.commitNext(ctx); err != nil {
-			return pushes, err
-		}
-		p := push{version: r.version, start: time.Now()}
-		out, err := r.push(ctx, app)
+		p := push{start: time.Now()}
+		out, err := r.act(ctx, cfg, app, i)
+		p.version = r.version
 		p.end = time.Now()
 		p.release = deployedRelease(out)
 		if ctx.Err() != nil {
@@ -221,6 +219,25 @@ func deployUnderLoad(ctx context.Context, cfg config, r *repo, app string, loadS
 		end = loadStart.Add(cfg.Warmup + cfg.Cooldown)
 	}
 	return pushes, sleepUntil(ctx, end)
+}
+
+// act performs deploy number i of cfg.Action on app: a push of a new
+// commit, a config change (a config release), a scale change (web goes to
+// one more instance and back) or a rolling restart.
+func (r *repo) act(ctx context.Context, cfg config, app string, i int) (string, error) {
+	switch cfg.Action {
+	case "config":
+		return r.ssh(ctx, "config:set", app, fmt.Sprintf("LOAD_ROUND=%d", i+1))
+	case "scale":
+		n := cfg.Instances + 1 - i%2
+		return r.ssh(ctx, "ps:scale", app, fmt.Sprintf("web=%d", n))
+	case "restart":
+		return r.ssh(ctx, "ps:restart", app)
+	}
+	if err := r.commitNext(ctx); err != nil {
+		return "", err
+	}
+	return r.push(ctx, app)
 }
 
 // waitServing polls the app through the router until it answers 200.
