@@ -129,7 +129,6 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 		}
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	i := -1
 	for j, d := range a.draining {
 		if d == p {
@@ -137,6 +136,7 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 		}
 	}
 	if i < 0 { // retired meanwhile
+		a.mu.Unlock()
 		return false
 	}
 	a.draining = append(a.draining[:i:i], a.draining[i+1:]...)
@@ -151,7 +151,6 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 	r.switchTo(a, p)
 	a.mu.Unlock()
 	r.swapWorkers(a, spec, v, out)
-	a.mu.Lock() // for the deferred unlock
 	return true
 }
 
