@@ -17,6 +17,10 @@ import (
 // DefaultTimeout is the whole-build time limit used when Config.Timeout is 0.
 const DefaultTimeout = 10 * time.Minute
 
+// BuildNice is the scheduling priority (nice value) of build steps: on a
+// small host, a build must not slow down the apps serving requests.
+const BuildNice = 10
+
 // Config configures a Builder.
 type Config struct {
 	// DataDir holds releases in DataDir/apps/APP/releases/vN and build

@@ -56,6 +56,8 @@ func run(ctx context.Context, c command, out *stream, limit time.Duration) error
 	if err != nil {
 		return failf(err, "%s: %v", c.step, err)
 	}
+	// Builds yield the CPU to the apps serving requests meanwhile.
+	_ = syscall.Setpriority(syscall.PRIO_PGRP, cmd.Process.Pid, BuildNice)
 
 	copied := make(chan struct{})
 	go func() {

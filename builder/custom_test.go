@@ -3,6 +3,7 @@ package builder
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,4 +63,16 @@ func TestBuild_FailingCustomBuildNamesTheStep(t *testing.T) {
 		t.Errorf("output lacks the script's output")
 	}
 	assertNoLeftovers(t, b, "hello")
+}
+
+// Build steps run at a lower priority than the apps serving requests.
+func TestBuild_StepsRunNiced(t *testing.T) {
+	repo, sha := newRepo(t, files{
+		"app.json": `{"scripts": {"build": "echo niceness=$(nice)"}}`,
+		"Procfile": "web: true\n",
+	})
+	_, out := mustBuild(t, newBuilder(t, 0), 1, repo, sha)
+	if want := "niceness=" + strconv.Itoa(BuildNice); !strings.Contains(out, want) {
+		t.Errorf("build output lacks %q:\n%s", want, out)
+	}
 }

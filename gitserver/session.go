@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/gliderlabs/ssh"
 
@@ -105,6 +106,10 @@ func (s *Server) serveGit(sess ssh.Session, cmd Command, pusher Pusher) (int, er
 	return s.runGit(sess, args, env)
 }
 
+// gitNice is the scheduling priority (nice value) of git receive-pack and
+// upload-pack.
+const gitNice = 10
+
 // runGit runs git with the session as its standard streams. Standard input
 // is copied by a goroutine rather than handed to exec, so that git sees EOF
 // when the client closes its side and the session's reader is not shared.
@@ -122,6 +127,9 @@ func (s *Server) runGit(sess ssh.Session, args, env []string) (int, error) {
 	if err := git.Start(); err != nil {
 		return 0, err
 	}
+	// Receiving and sending packs yields the CPU to the apps serving
+	// requests meanwhile.
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, git.Process.Pid, gitNice)
 	go func() {
 		io.Copy(stdin, sess)
 		stdin.Close()
