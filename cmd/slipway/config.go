@@ -48,6 +48,7 @@ type serveConfig struct {
 // environment, then to the defaults.
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
 	var c serveConfig
+	var envErr error // a bad value in the environment, reported after the flags
 	fs := flag.NewFlagSet("slipway serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	str := func(p *string, name, def, help string) {
@@ -67,8 +68,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		})
 		*p = def
 		if v := getenv(envName(name)); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				*p = def
+			if err := fs.Set(name, v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(name), v, err)
 			}
 		}
 	}
@@ -103,6 +104,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if envErr != nil {
+		return c, envErr
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: slipway serve takes only flags", fs.Arg(0))

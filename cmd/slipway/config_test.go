@@ -1,0 +1,36 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
+	env := map[string]string{"SLIPWAY_SSH_ADDR": "127.0.0.1:0", "SLIPWAY_SESSION_TTL": "5s", "SLIPWAY_KEEP_RELEASES": "3"}
+	c, err := parseServeFlags([]string{"--session-ttl", "7s", "--domain", "Apps.Example.COM."}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr {
+		t.Errorf("config = %+v", c)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--session-ttl", "soon"}, nil, "want a duration"},
+		{nil, map[string]string{"SLIPWAY_DRAIN_TIMEOUT": "forever"}, "SLIPWAY_DRAIN_TIMEOUT"},
+		{nil, map[string]string{"SLIPWAY_KEEP_RELEASES": "0"}, "SLIPWAY_KEEP_RELEASES"},
+		{[]string{"--deploy-strategy", "yolo"}, nil, "use blue-green or stop-start"},
+		{[]string{"--log-format", "xml"}, nil, "use text or json"},
+		{[]string{"extra"}, nil, "takes only flags"},
+	} {
+		_, err := parseServeFlags(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parseServeFlags(%v, %v) = %v, want an error with %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
