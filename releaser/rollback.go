@@ -140,6 +140,12 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 		return false
 	}
 	a.draining = append(a.draining[:i:i], a.draining[i+1:]...)
+	// The pool now serves as release v: the target's own record ends here,
+	// or the history would show it draining for ever.
+	r.update(a.name, target, func(rel *slipway.Release) {
+		rel.Status, rel.FinishedAt = slipway.StatusRetired, time.Now()
+	})
+	r.cfg.Store.SetInstances(context.Background(), a.name, target, nil)
 	p.version = v
 	spec := p.spec
 	spec.Version = v
