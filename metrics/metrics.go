@@ -7,6 +7,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,15 @@ type Metrics struct {
 	deploys  *prometheus.CounterVec
 	build    prometheus.Histogram
 	restarts *prometheus.CounterVec
+
+	perApp sync.Map // app name → *appMetrics, so a request costs no label lookup
+}
+
+// appMetrics are one app's request counters by status class and its
+// latency histogram, resolved once.
+type appMetrics struct {
+	codes   [len(codeClasses)]prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New returns the metrics, reading pools from src at each scrape.
@@ -81,15 +91,30 @@ var codeClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // Upstream records one proxied request: the status an instance answered
 // with (502 when none did) and how long its response headers took.
+// It runs on the router's request path: after an app's first request it
+// is one map load, an atomic add and a histogram observation.
 func (m *Metrics) Upstream(app string, code int, d time.Duration) {
-	class := strconv.Itoa(code)
+	am := m.app(app)
 	if i := code/100 - 1; i >= 0 && i < len(codeClasses) {
-		class = codeClasses[i]
+		am.codes[i].Inc()
+	} else {
+		m.requests.WithLabelValues(app, strconv.Itoa(code)).Inc()
 	}
-	m.requests.WithLabelValues(app, class).Inc()
 	if d > 0 {
-		m.upstream.WithLabelValues(app).Observe(d.Seconds())
+		am.latency.Observe(d.Seconds())
 	}
+}
+
+func (m *Metrics) app(name string) *appMetrics {
+	if am, ok := m.perApp.Load(name); ok {
+		return am.(*appMetrics)
+	}
+	am := &appMetrics{latency: m.upstream.WithLabelValues(name)}
+	for i, class := range codeClasses {
+		am.codes[i] = m.requests.WithLabelValues(name, class)
+	}
+	actual, _ := m.perApp.LoadOrStore(name, am)
+	return actual.(*appMetrics)
 }
 
 // Deploy records a finished push: its result and build time.

@@ -45,3 +45,11 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkMetrics_Upstream(b *testing.B) {
+	m := New(fakeSource{})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Upstream("shop", 200, time.Millisecond)
+	}
+}
