@@ -103,7 +103,7 @@ func checkSymlinks(dir string) error {
 		resolved, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			if slices.Contains(strings.Split(filepath.ToSlash(target), "/"), "..") {
-				return fmt.Errorf("%q: dangling symlink to %q climbs out with ..", rel, target)
+				return fmt.Errorf("%q: dangling symlink to %q climbs out of the tree with \"..\"", rel, target)
 			}
 			return nil
 		}

@@ -1,7 +1,6 @@
 package releaser
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -202,14 +201,4 @@ func freePort() (int, error) {
 		return p, nil
 	}
 	return 0, fmt.Errorf("no free port between %d and %d", portMin, portMax)
-}
-
-// waitExited waits until the instance exits or ctx is done.
-func (in *instance) waitExited(ctx context.Context) error {
-	select {
-	case <-in.exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -123,17 +123,7 @@ func (p *Pool) pick(skip int) int {
 	return best
 }
 
-// InFlight returns p.InFlight(), or 0 for a nil pool: how many requests are
-// being served by p right now, including open websocket connections, so
-// that the releaser can wait for them to finish before stopping the pool.
-func (r *Router) InFlight(p *Pool) int64 {
-	if p == nil {
-		return 0
-	}
-	return p.inflight.Load()
-}
-
-// WaitIdle blocks until InFlight(p) is 0 or ctx is done; in the latter case
+// WaitIdle blocks until no request is in flight on p or ctx is done; in the latter case
 // it returns an error wrapping ctx.Err(). Call it after Retire(p): a live or
 // draining pool keeps getting new requests, so it may never go idle.
 func (r *Router) WaitIdle(ctx context.Context, p *Pool) error {

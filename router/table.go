@@ -151,18 +151,11 @@ func (r *Router) Retire(p *Pool) {
 	r.log.Info("router: pool retired", "app", name, "release", p.Release, "draining", len(s.draining)-1)
 }
 
-// Draining returns app's draining pools, most recently replaced first.
+// Draining returns app's draining pools, most recently replaced first: the
+// router's own view, which the releaser's tests compare with theirs.
 func (r *Router) Draining(app string) []*Pool {
 	if a := (*r.apps.Load())[strings.ToLower(app)]; a != nil {
 		return slices.Clone(a.state.Load().draining)
-	}
-	return nil
-}
-
-// Live returns the live pool of app, or nil.
-func (r *Router) Live(app string) *Pool {
-	if a := (*r.apps.Load())[strings.ToLower(app)]; a != nil {
-		return a.state.Load().live
 	}
 	return nil
 }
