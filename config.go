@@ -3,6 +3,7 @@ package slipway
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -47,4 +48,19 @@ type ConfigStore interface {
 	// SetAppConfig sets and unsets keys of the app's config in one step
 	// and returns the result.
 	SetAppConfig(ctx context.Context, app string, set map[string]string, unset []string) (map[string]string, error)
+}
+
+// EnvList returns config as KEY=VALUE entries sorted by key, as a process
+// environment holds them.
+func EnvList(config map[string]string) []string {
+	keys := make([]string, 0, len(config))
+	for k := range config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+config[k])
+	}
+	return out
 }

@@ -60,15 +60,11 @@ func New(cfg Config) *Builder {
 
 // ReleaseDir returns DataDir/apps/APP/releases/vN.
 func (b *Builder) ReleaseDir(app string, v slipway.Version) string {
-	return filepath.Join(b.releasesDir(app), v.String())
+	return b.layout().Release(app, v)
 }
 
-func (b *Builder) releasesDir(app string) string {
-	return filepath.Join(b.dataDir, "apps", app, "releases")
-}
+func (b *Builder) layout() slipway.Layout { return slipway.Layout{Root: b.dataDir} }
 
 // cacheDir is where an app's build caches survive from one build to the
 // next: outside every release, so a release stays small and immutable.
-func (b *Builder) cacheDir(app string) string {
-	return filepath.Join(b.dataDir, "apps", app, "cache")
-}
+func (b *Builder) cacheDir(app string) string { return b.layout().Cache(app) }

@@ -141,7 +141,7 @@ func mustBuild(t *testing.T, b *Builder, v slipway.Version, repo, sha string) (*
 // releases directory: no release, no temporary directory.
 func assertNoLeftovers(t *testing.T, b *Builder, app string) {
 	t.Helper()
-	entries, err := os.ReadDir(b.releasesDir(app))
+	entries, err := os.ReadDir(b.layout().ReleasesDir(app))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (s *session) env(extra ...string) []string {
 // there (pip's cache, ~/.npmrc written by a script) survives between builds
 // and stays out of the real home.
 func (s *session) home() string {
-	return filepath.Join(s.b.cacheDir(s.req.App), "home")
+	return s.b.layout().BuildHome(s.req.App)
 }
 
 // releasePath returns the directories of the tree to put on PATH, named

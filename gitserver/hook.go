@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
 )
 
@@ -76,30 +76,15 @@ type hookServer struct {
 	done chan struct{}
 }
 
-func newHookServer(dataDir, exe string, d Deployer, logger *slog.Logger) *hookServer {
+func newHookServer(l slipway.Layout, exe string, d Deployer, logger *slog.Logger) *hookServer {
 	return &hookServer{
-		dir:      filepath.Join(dataDir, "hooks"),
-		socket:   socketPath(dataDir),
+		dir:      l.HooksDir(),
+		socket:   l.HookSocket(),
 		exe:      exe,
 		deployer: d,
 		logger:   logger,
 		pushes:   map[string]pushInfo{},
 	}
-}
-
-// socketPath returns DataDir/run/hook.sock, or a path under the system temp
-// dir named after the data dir when that would exceed the ~108 bytes a unix
-// socket path may have.
-func socketPath(dataDir string) string {
-	p := filepath.Join(dataDir, "run", "hook.sock")
-	if abs, err := filepath.Abs(p); err == nil {
-		p = abs
-	}
-	if len(p) <= 100 {
-		return p
-	}
-	sum := sha256.Sum256([]byte(p))
-	return filepath.Join(os.TempDir(), "slipway-"+hex.EncodeToString(sum[:6])+".sock")
 }
 
 func (h *hookServer) start() error {

@@ -12,10 +12,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/slipway/slipway"
 )
 
 // DefaultAddr is where the SSH endpoint listens unless told otherwise.
@@ -78,7 +79,7 @@ func New(cfg Config) *Server {
 		cfg.Addr = DefaultAddr
 	}
 	if cfg.AuthorizedKeys == "" {
-		cfg.AuthorizedKeys = filepath.Join(cfg.DataDir, "authorized_keys")
+		cfg.AuthorizedKeys = slipway.Layout{Root: cfg.DataDir}.AuthorizedKeys()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -92,13 +93,12 @@ func New(cfg Config) *Server {
 }
 
 // ReposDir is where the bare repositories live.
-func (s *Server) ReposDir() string { return filepath.Join(s.cfg.DataDir, "repos") }
+func (s *Server) ReposDir() string { return s.layout().ReposDir() }
 
 // RepoDir returns the bare repository path of app.
-func (s *Server) RepoDir(app string) string { return RepoPath(s.cfg.DataDir, app) }
+func (s *Server) RepoDir(app string) string { return s.layout().Repo(app) }
 
-// RepoPath returns where the bare repository of app lives in dataDir.
-func RepoPath(dataDir, app string) string { return filepath.Join(dataDir, "repos", app+".git") }
+func (s *Server) layout() slipway.Layout { return slipway.Layout{Root: s.cfg.DataDir} }
 
 // Start prepares the data dir (host key, hook, hook socket), listens and
 // serves in the background.
@@ -113,11 +113,11 @@ func (s *Server) Start() error {
 	if err := os.MkdirAll(s.ReposDir(), 0o755); err != nil {
 		return err
 	}
-	signer, err := hostKey(filepath.Join(s.cfg.DataDir, "ssh_host_ed25519_key"))
+	signer, err := hostKey(s.layout().HostKey())
 	if err != nil {
 		return err
 	}
-	s.hooks = newHookServer(s.cfg.DataDir, exe, s.cfg.Deployer, s.logger)
+	s.hooks = newHookServer(s.layout(), exe, s.cfg.Deployer, s.logger)
 	if err := s.hooks.start(); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // cronJobs runs the app.json cron jobs of every app's live release. The
@@ -88,24 +88,18 @@ func (r *Releaser) schedule(app string, spec Spec, version slipway.Version, out 
 // config; its output and exit status go to the app's log.
 func (r *Releaser) runCron(app string, spec Spec, version slipway.Version, id string, job slipway.CronJob) {
 	log := r.appLog(app)
-	in, err := startInstance(startSpec{
-		id: id, command: job.Command, dir: spec.Dir,
-		env:     append(r.baseEnv(spec), "DYNO="+id),
-		tmpDir:  filepath.Join(r.appDir(app), "tmp", version.String()+"."+id),
-		logPath: filepath.Join(r.appDir(app), "logs", version.String(), id+".log"),
-		appLog:  log,
-		release: version.String(),
-	})
+	spec.Version = version
+	in, err := supervisor.Start(r.processSpec(spec, id, job.Command, r.env(spec, id, 0)))
 	if err != nil {
-		log.line(id, version.String(), []byte("could not start: "+err.Error()))
+		log.Line(id, version.String(), []byte("could not start: "+err.Error()))
 		return
 	}
 	select {
-	case <-in.exited:
+	case <-in.Exited():
 	case <-r.cron.ctx.Done():
 	}
-	in.stop(r.cfg.StopGrace)
-	log.line(id, version.String(), []byte(fmt.Sprintf("%s %s (%s)", job.Command, in.exitText(), time.Since(in.started).Round(time.Millisecond))))
+	in.Stop(r.cfg.StopGrace)
+	log.Line(id, version.String(), []byte(fmt.Sprintf("%s %s (%s)", job.Command, in.ExitText(), time.Since(in.Started()).Round(time.Millisecond))))
 }
 
 // CronEntry is one scheduled job, as cron:list shows it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"os"
+
+	"github.com/slipway/slipway/supervisor"
 )
 
 // Destroy stops every process of app, forgets it in the router and the
@@ -28,7 +30,7 @@ func (r *Releaser) Destroy(ctx context.Context, name string, remove func(string)
 	for _, p := range pools {
 		r.stopPool(p)
 	}
-	a.log.close()
+	a.log.Close()
 	if err := r.cfg.Store.DeleteApp(ctx, name); err != nil {
 		return err
 	}
@@ -40,4 +42,12 @@ func (r *Releaser) Destroy(ctx context.Context, name string, remove func(string)
 	}
 	r.logger.Info("app destroyed", "app", name)
 	return nil
+}
+
+// Logs writes the app's log to out (see supervisor.Tail).
+func (r *Releaser) Logs(ctx context.Context, name string, opt supervisor.LogOptions, out io.Writer) error {
+	if _, err := r.existing(name); err != nil {
+		return err
+	}
+	return supervisor.Tail(ctx, r.layout.AppLog(name), opt, out)
 }

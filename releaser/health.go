@@ -6,11 +6,22 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
+
+// target is a started process and the port it should answer on.
+type target struct {
+	p    *supervisor.Process
+	port int
+}
+
+// addr is where the router and the checks reach the target.
+func (t target) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(t.port)) }
 
 // healthClient is shared by all checks; checks never reuse a connection so
 // that a check proves the instance accepts new ones.
@@ -26,7 +37,7 @@ var healthClient = &http.Client{
 // then runs the app.json startup checks, or by default GET / answered with a
 // status below 500. ctx carries the deploy timeout. The returned error is
 // one line for the pusher and wraps slipway.ErrHealthCheck.
-func checkHealth(ctx context.Context, in *instance, checks []slipway.Healthcheck, out io.Writer) error {
+func checkHealth(ctx context.Context, in target, checks []slipway.Healthcheck, out io.Writer) error {
 	if err := waitListening(ctx, in); err != nil {
 		return err
 	}
@@ -49,7 +60,7 @@ func checkHealth(ctx context.Context, in *instance, checks []slipway.Healthcheck
 
 // waitListening polls, from 10 ms up to every 200 ms, until the instance's
 // port accepts a connection, the process exits, or ctx is done.
-func waitListening(ctx context.Context, in *instance) error {
+func waitListening(ctx context.Context, in target) error {
 	return pollUntil(ctx, in, func(ctx context.Context) error {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", in.addr())
@@ -63,7 +74,7 @@ func waitListening(ctx context.Context, in *instance) error {
 
 // pollUntil calls try with a growing pause until it succeeds. It gives up
 // when the process exits or ctx is done, reporting try's last error.
-func pollUntil(ctx context.Context, in *instance, try func(context.Context) error) error {
+func pollUntil(ctx context.Context, in target, try func(context.Context) error) error {
 	pause := 10 * time.Millisecond
 	for {
 		err := try(ctx)
@@ -72,12 +83,12 @@ func pollUntil(ctx context.Context, in *instance, try func(context.Context) erro
 		}
 		t := time.NewTimer(pause)
 		select {
-		case <-in.exited:
+		case <-in.p.Exited():
 			t.Stop()
-			return fmt.Errorf("%w: %s %s before it answered", slipway.ErrHealthCheck, in.id, in.exitText())
+			return fmt.Errorf("%w: %s %s before it answered", slipway.ErrHealthCheck, in.p.ID(), in.p.ExitText())
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: %s: %v (gave up when the deploy timed out)", slipway.ErrHealthCheck, in.id, err)
+			return fmt.Errorf("%w: %s: %v (gave up when the deploy timed out)", slipway.ErrHealthCheck, in.p.ID(), err)
 		case <-t.C:
 		}
 		pause = min(pause*2, 200*time.Millisecond)
@@ -86,7 +97,7 @@ func pollUntil(ctx context.Context, in *instance, try func(context.Context) erro
 
 // runCheck runs one app.json check the way Dokku does: wait initialDelay,
 // then up to attempts tries, each with its timeout, wait seconds apart.
-func runCheck(ctx context.Context, in *instance, c slipway.Healthcheck, out io.Writer) error {
+func runCheck(ctx context.Context, in target, c slipway.Healthcheck, out io.Writer) error {
 	name := c.Name
 	if name == "" {
 		name = c.Path
@@ -100,17 +111,17 @@ func runCheck(ctx context.Context, in *instance, c slipway.Healthcheck, out io.W
 		last = probe(actx, in.port, c, 399)
 		cancel()
 		if last == nil {
-			fmt.Fprintf(out, "       %s: check %q passed\n", in.id, name)
+			fmt.Fprintf(out, "       %s: check %q passed\n", in.p.ID(), name)
 			return nil
 		}
-		fmt.Fprintf(out, "       %s: check %q attempt %d/%d: %v\n", in.id, name, attempt, c.Attempts, last)
+		fmt.Fprintf(out, "       %s: check %q attempt %d/%d: %v\n", in.p.ID(), name, attempt, c.Attempts, last)
 		if attempt < c.Attempts {
 			if err := sleep(ctx, in, time.Duration(c.Wait)*time.Second); err != nil {
 				return err
 			}
 		}
 	}
-	return fmt.Errorf("%w: %s: check %q failed %d times: %v", slipway.ErrHealthCheck, in.id, name, c.Attempts, last)
+	return fmt.Errorf("%w: %s: check %q failed %d times: %v", slipway.ErrHealthCheck, in.p.ID(), name, c.Attempts, last)
 }
 
 // probe sends one GET and wants a status of at most maxStatus and, if the
@@ -144,7 +155,7 @@ func probe(ctx context.Context, port int, c slipway.Healthcheck, maxStatus int) 
 }
 
 // sleep pauses for d unless the instance exits or ctx is done first.
-func sleep(ctx context.Context, in *instance, d time.Duration) error {
+func sleep(ctx context.Context, in target, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -153,9 +164,9 @@ func sleep(ctx context.Context, in *instance, d time.Duration) error {
 	select {
 	case <-t.C:
 		return nil
-	case <-in.exited:
-		return fmt.Errorf("%w: %s %s", slipway.ErrHealthCheck, in.id, in.exitText())
+	case <-in.p.Exited():
+		return fmt.Errorf("%w: %s %s", slipway.ErrHealthCheck, in.p.ID(), in.p.ExitText())
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %s: deploy timed out", slipway.ErrHealthCheck, in.id)
+		return fmt.Errorf("%w: %s: deploy timed out", slipway.ErrHealthCheck, in.p.ID())
 	}
 }

@@ -1,179 +1,66 @@
 package releaser
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
-	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/supervisor"
 )
 
-// instance is one running process of a release. It owns its process group:
-// stop ends every process the command started.
+// instance is one web instance of a pool: a supervised process listening
+// on its port, and the router's view of it.
 type instance struct {
-	id      string // process type and index: "web.1"
-	port    int    // 0 for processes that are not routed
-	cmd     *exec.Cmd
-	tmpDir  string
-	logPath string
-	started time.Time
-	exited  chan struct{} // closed when the process has exited
-	copied  chan struct{} // closed when its output has all been logged
-	err     error         // the exit status, valid after exited is closed
+	id    string // "web.1"
+	port  int
+	sup   *supervisor.Supervised
+	route *router.Instance
 }
 
-// addr is where the router reaches the instance.
-func (in *instance) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(in.port)) }
+// probeTarget is what a health check of the running instance probes.
+func probeTarget(in *instance) target { return target{in.sup.Current(), in.port} }
 
-// running reports whether the process has not exited yet.
-func (in *instance) running() bool {
-	select {
-	case <-in.exited:
-		return false
-	default:
-		return true
-	}
+// stop takes the instance out of rotation and stops its process.
+func (in *instance) stop() { in.sup.Stop() }
+
+// worker is one supervised instance of a non-web process type; the router
+// never sees it.
+type worker struct {
+	typ string // "worker"
+	sup *supervisor.Supervised
 }
 
-// startSpec is what starting one instance needs.
-type startSpec struct {
-	id      string
-	command string
-	dir     string   // the release directory, the working directory
-	env     []string // complete environment but PORT and TMPDIR
-	port    int
-	tmpDir  string
-	logPath string
-	appLog  *appLog // also gets every line, prefixed
-	release string  // for the app log's prefix
-}
-
-// startInstance runs command with /bin/sh in its own process group. Its
-// output goes line by line to the instance's log file and, prefixed with
-// time, instance and release, to the app's log.
-func startInstance(s startSpec) (*instance, error) {
-	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.logPath), 0o755); err != nil {
-		return nil, err
-	}
-	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	defer pw.Close() // the child holds its own descriptor
-	cmd := exec.Command("/bin/sh", "-c", s.command)
-	cmd.Dir = s.dir
-	cmd.Env = append(s.env, "TMPDIR="+s.tmpDir)
-	if s.port > 0 {
-		cmd.Env = append(cmd.Env, "PORT="+strconv.Itoa(s.port))
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", s.id, err)
-	}
-	in := &instance{id: s.id, port: s.port, cmd: cmd, tmpDir: s.tmpDir, logPath: s.logPath, started: time.Now(),
-		exited: make(chan struct{}), copied: make(chan struct{})}
-	go func() { // ends when every process of the group has closed its output
-		defer close(in.copied)
-		copyLines(pr, logf, s.appLog, s.id, s.release)
-		pr.Close()
-		logf.Close()
-	}()
-	go func() {
-		in.err = cmd.Wait()
-		close(in.exited)
-	}()
-	return in, nil
-}
-
-// stop sends SIGTERM to the instance's process group, waits up to grace for
-// it to exit, then sends SIGKILL. It removes the instance's TMPDIR.
-func (in *instance) stop(grace time.Duration) {
-	if in.cmd.Process == nil {
-		return
-	}
-	pgid := -in.cmd.Process.Pid
-	if !in.running() {
-		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
-		return
-	}
-	syscall.Kill(pgid, syscall.SIGTERM)
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-in.exited:
-		syscall.Kill(pgid, syscall.SIGKILL)
-	case <-t.C:
-		syscall.Kill(pgid, syscall.SIGKILL)
-		<-in.exited
-	}
-	in.waitCopied()
-}
-
-// waitCopied waits, briefly, for the instance's last output to be logged.
-// A process that left the process group may hold the pipe open for longer;
-// its copier then ends with it.
-func (in *instance) waitCopied() {
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case <-in.copied:
-	case <-t.C:
+// processSpec describes process id of spec's release for the process layer.
+func (r *Releaser) processSpec(spec Spec, id, command string, env []string) supervisor.Spec {
+	return supervisor.Spec{
+		ID:      id,
+		Command: command,
+		Dir:     spec.Dir,
+		Env:     env,
+		TmpDir:  r.layout.Tmp(spec.App, spec.Version, id),
+		LogPath: r.layout.ProcessLog(spec.App, spec.Version, id),
+		AppLog:  r.appLog(spec.App),
+		Release: spec.Version.String(),
 	}
 }
 
-// exitText describes how the process ended, for a pusher.
-func (in *instance) exitText() string {
-	var exit *exec.ExitError
-	if errors.As(in.err, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "was stopped by a signal (" + ws.Signal().String() + ")"
-		}
-		return fmt.Sprintf("exited with status %d", exit.ExitCode())
+// env is the environment of process id of spec's release; port is 0 for
+// processes that are not routed.
+func (r *Releaser) env(spec Spec, id string, port int) []string {
+	vars := []string{
+		"SLIPWAY_APP=" + spec.App,
+		"SLIPWAY_RELEASE=" + spec.Version.String(),
+		"SLIPWAY_COMMIT=" + spec.Commit,
 	}
-	if in.err != nil {
-		return "failed: " + in.err.Error()
+	vars = append(vars, slipway.EnvList(spec.Env)...)
+	vars = append(vars, "DYNO="+id)
+	if port > 0 {
+		vars = append(vars, "PORT="+strconv.Itoa(port))
 	}
-	return "exited with status 0"
-}
-
-// logTail returns the last n lines of the instance's log, for a pusher
-// whose release failed to start.
-func (in *instance) logTail(n int) []string {
-	if !in.running() {
-		in.waitCopied()
-	}
-	data, err := os.ReadFile(in.logPath)
-	if err != nil {
-		return nil
-	}
-	if len(data) > 64<<10 {
-		data = data[len(data)-64<<10:]
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	if len(lines) == 1 && lines[0] == "" {
-		return nil
-	}
-	return lines
+	return supervisor.AppEnv(r.home(spec.App), spec.Path, vars...)
 }
 
 // Instance ports come from below Linux's default ephemeral range

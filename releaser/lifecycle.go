@@ -59,6 +59,7 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 	r.cron.stop()
 	r.mu.Lock()
 	var pools []*pool
+	var workers []*worker
 	for _, a := range r.apps {
 		a.mu.Lock()
 		if a.live != nil {
@@ -67,10 +68,8 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 		}
 		pools = append(pools, a.draining...)
 		a.draining = nil
-		if a.workers != nil {
-			pools = append(pools, &pool{instances: a.workers.list()})
-			a.workers = nil
-		}
+		workers = append(workers, a.workers.list()...)
+		a.workers = nil
 		a.mu.Unlock()
 	}
 	apps := make([]*app, 0, len(r.apps))
@@ -80,13 +79,14 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 	r.mu.Unlock()
 	defer func() {
 		for _, a := range apps {
-			a.log.close()
+			a.log.Close()
 		}
 	}()
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Go(func() { r.stopPool(p) })
 	}
+	wg.Go(func() { r.stopAll(workers) })
 	wg.Go(r.retiring.Wait)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // pool is the running web processes of one release.
@@ -20,19 +20,18 @@ type pool struct {
 	// or a later rollback's that re-promoted the pool while it drained.
 	version slipway.Version
 	command string // the web command
-	env     []string
 	started time.Time
 
 	mu        sync.Mutex
-	instances []*supervised
+	instances []*instance
 	route     *router.Pool // what the router routes by; replaced when scaling
 }
 
 // members returns the pool's instances.
-func (p *pool) members() []*supervised {
+func (p *pool) members() []*instance {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]*supervised(nil), p.instances...)
+	return append([]*instance(nil), p.instances...)
 }
 
 // routePool returns the router's view of the pool.
@@ -54,19 +53,24 @@ func (r *Releaser) newPool(spec Spec) (*pool, error) {
 		return nil, fmt.Errorf("%w: the release has no process to run: add a Procfile line \"web: COMMAND\"", slipway.ErrHealthCheck)
 	}
 	p.command = command
-	p.env = r.baseEnv(spec)
 	return p, nil
 }
 
 // startInstances starts instances web.from … web.to of p, health checks
-// them all, and returns them. On any failure every one of them is stopped
-// and the error says which failed and why, with the end of its output on out.
-func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, out io.Writer) ([]*supervised, error) {
-	var started []*supervised
-	fail := func(err error) ([]*supervised, error) {
-		for _, s := range started {
-			s.route.SetHealthy(false)
-			s.cur.stop(r.cfg.StopGrace)
+// them all, and returns them, supervised. On any failure every one of them
+// is stopped and the error says which failed and why, with the end of its
+// output on out.
+func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, out io.Writer) ([]*instance, error) {
+	type started struct {
+		id   string
+		port int
+		spec supervisor.Spec
+		proc *supervisor.Process
+	}
+	var all []started
+	fail := func(err error) ([]*instance, error) {
+		for _, s := range all {
+			s.proc.Stop(r.cfg.StopGrace)
 		}
 		return nil, err
 	}
@@ -76,59 +80,69 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			return fail(err)
 		}
 		id := fmt.Sprintf("web.%d", i)
-		spec := startSpec{
-			id:      id,
-			command: p.command,
-			dir:     p.spec.Dir,
-			env:     append(p.env[:len(p.env):len(p.env)], "DYNO="+id),
-			port:    port,
-			tmpDir:  filepath.Join(r.appDir(p.spec.App), "tmp", p.spec.Version.String()+"."+id),
-			logPath: filepath.Join(r.appDir(p.spec.App), "logs", p.spec.Version.String(), id+".log"),
-			appLog:  r.appLog(p.spec.App),
-			release: p.spec.Version.String(),
-		}
-		in, err := startInstance(spec)
+		spec := r.processSpec(p.spec, id, p.command, r.env(p.spec, id, port))
+		proc, err := supervisor.Start(spec)
 		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(out, "-----> Starting %s on port %d: %s\n", id, port, p.command)
-		started = append(started, newSupervised(id, "web", port, in, func() (*instance, error) { return startInstance(spec) }))
+		all = append(all, started{id, port, spec, proc})
 	}
-	errs := make([]error, len(started))
+	errs := make([]error, len(all))
 	var wg sync.WaitGroup
-	for i, s := range started {
-		wg.Go(func() { errs[i] = checkHealth(ctx, s.cur, webChecks(p.spec.AppJSON), out) })
+	for i, s := range all {
+		wg.Go(func() { errs[i] = checkHealth(ctx, target{s.proc, s.port}, webChecks(p.spec.AppJSON), out) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		for i, s := range started {
+		for i, s := range all {
 			if errs[i] == nil {
 				continue
 			}
-			for _, line := range s.cur.logTail(10) {
+			for _, line := range s.proc.LogTail(10) {
 				fmt.Fprintf(out, "       %s| %s\n", s.id, line)
 			}
 		}
 		return fail(firstErr(errs))
 	}
-	for _, s := range started {
-		s.state = StateUp
-		go r.watch(s, p.spec.App, p.spec.Version.String())
+	members := make([]*instance, 0, len(all))
+	for _, s := range all {
+		in := &instance{id: s.id, port: s.port, route: &router.Instance{ID: s.id, Addr: target{port: s.port}.addr()}}
+		in.sup = supervisor.Supervise(s.proc, func() (*supervisor.Process, error) { return supervisor.Start(s.spec) }, supervisor.Hooks{
+			Check: func(ctx context.Context, proc *supervisor.Process) error {
+				return checkHealth(ctx, target{proc, s.port}, nil, io.Discard)
+			},
+			CheckTimeout: r.cfg.DeployTimeout,
+			Down:         func() { in.route.SetHealthy(false) },
+			Up:           func() { in.route.SetHealthy(true) },
+			Restarted:    r.onRestart(p.spec.App),
+			StopGrace:    r.cfg.StopGrace,
+			Logger:       r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
+		})
+		members = append(members, in)
 	}
-	return started, nil
+	return members, nil
+}
+
+// onRestart returns the Restarted hook of app's instances.
+func (r *Releaser) onRestart(app string) func() {
+	if r.cfg.OnRestart == nil {
+		return nil
+	}
+	return func() { r.cfg.OnRestart(app) }
 }
 
 // stopPool stops all of p's instances in parallel.
 func (r *Releaser) stopPool(p *pool) {
 	var wg sync.WaitGroup
-	for _, s := range p.members() {
-		wg.Go(func() { s.stop(r.cfg.StopGrace) })
+	for _, in := range p.members() {
+		wg.Go(in.stop)
 	}
 	wg.Wait()
 }
 
 // setMembers replaces p's instances and builds the router's view of them.
-func (p *pool) setMembers(members []*supervised) *router.Pool {
+func (p *pool) setMembers(members []*instance) *router.Pool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.instances = members

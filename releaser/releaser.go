@@ -10,16 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // Defaults for Config fields left zero.
@@ -88,6 +86,7 @@ type Config struct {
 // Releaser owns every app process slipway runs.
 type Releaser struct {
 	cfg    Config
+	layout slipway.Layout
 	logger *slog.Logger
 
 	mu   sync.Mutex
@@ -109,16 +108,23 @@ type app struct {
 	live     *pool
 	draining []*pool // older releases still serving the sessions pinned to them
 	workers  *workerSet
-	log      *appLog
+	log      *supervisor.AppLog
 }
 
 // appLog returns the log all of app's processes write to.
-func (r *Releaser) appLog(name string) *appLog {
+func (r *Releaser) appLog(name string) *supervisor.AppLog {
 	a, err := r.app(name)
 	if err != nil {
-		return newAppLog(filepath.Join(r.appDir(name), "logs", "app.log"))
+		return supervisor.NewAppLog(r.layout.AppLog(name))
 	}
 	return a.log
+}
+
+// home returns the HOME of app's processes, made on first use.
+func (r *Releaser) home(app string) string {
+	home := r.layout.Home(app)
+	os.MkdirAll(home, 0o755)
+	return home
 }
 
 // New returns a Releaser for cfg and starts its drain loop, which
@@ -142,7 +148,7 @@ func New(cfg Config) *Releaser {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Releaser{cfg: cfg, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}, cron: newCronJobs()}
+	r := &Releaser{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}, cron: newCronJobs()}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopLoop, r.loopDone = cancel, make(chan struct{})
 	go r.drainLoop(ctx)
@@ -161,7 +167,7 @@ func (r *Releaser) app(name string) (*app, error) {
 		return nil, fmt.Errorf("read state of %s: %w", name, err)
 	}
 	a := &app{name: name, deploy: make(chan struct{}, 1), state: st,
-		log: newAppLog(filepath.Join(r.appDir(name), "logs", "app.log"))}
+		log: supervisor.NewAppLog(r.layout.AppLog(name))}
 	r.apps[name] = a
 	return a, nil
 }
@@ -315,9 +321,9 @@ func (r *Releaser) update(app string, v slipway.Version, change func(*slipway.Re
 func (r *Releaser) recordInstances(app string, p *pool) {
 	var recs []slipway.InstanceRecord
 	for _, s := range p.members() {
-		in := s.info()
+		in := s.sup.Info()
 		recs = append(recs, slipway.InstanceRecord{
-			Release: p.version, ID: in.ID, PID: in.PID, Port: in.Port, State: in.State, StartedAt: in.Since,
+			Release: p.version, ID: in.ID, PID: in.PID, Port: s.port, State: in.State, StartedAt: in.Since,
 		})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -339,35 +345,6 @@ func (r *Releaser) stopLive(a *app) {
 	}
 	r.cfg.Router.Remove(a.name)
 	r.stopPool(old)
-}
-
-// baseEnv is the environment every process of spec gets. It is built from
-// scratch rather than inherited, so slipway's own settings (the admin token
-// among them) never reach an app.
-func (r *Releaser) baseEnv(spec Spec) []string {
-	path := os.Getenv("PATH")
-	if len(spec.Path) > 0 {
-		path = strings.Join(spec.Path, ":") + ":" + path
-	}
-	home := filepath.Join(r.appDir(spec.App), "home")
-	os.MkdirAll(home, 0o755)
-	env := []string{
-		"PATH=" + path,
-		"HOME=" + home,
-		"LANG=C.UTF-8",
-		"SLIPWAY_APP=" + spec.App,
-		"SLIPWAY_RELEASE=" + spec.Version.String(),
-		"SLIPWAY_COMMIT=" + spec.Commit,
-	}
-	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
-		env = append(env, k+"="+spec.Env[k])
-	}
-	for _, k := range []string{"TZ", "USER", "LOGNAME", "SHELL"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
 }
 
 func firstErr(errs []error) error {

@@ -35,7 +35,7 @@ func (r *Releaser) Restart(ctx context.Context, name string, out io.Writer) erro
 		}
 		a.mu.Unlock()
 		waitIdle(ctx, old, r.cfg.StopGrace)
-		old.stop(r.cfg.StopGrace)
+		old.stop()
 		fmt.Fprintf(out, "       %s restarted\n", old.id)
 	}
 	r.recordInstances(name, p)
@@ -46,7 +46,7 @@ func (r *Releaser) Restart(ctx context.Context, name string, out io.Writer) erro
 
 // waitIdle waits until the router has no request in flight on s, up to
 // grace.
-func waitIdle(ctx context.Context, s *supervised, grace time.Duration) {
+func waitIdle(ctx context.Context, s *instance, grace time.Duration) {
 	deadline := time.Now().Add(grace)
 	for s.route.Outstanding() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond) // polled: the hot path stays free of notifications

@@ -120,10 +120,7 @@ func (r *Releaser) promoteDraining(ctx context.Context, a *app, target, v slipwa
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for _, s := range p.members() {
-		s.mu.Lock()
-		cur := s.cur
-		s.mu.Unlock()
-		if err := waitListening(ctx, cur); err != nil || !s.route.Healthy() {
+		if err := waitListening(ctx, probeTarget(s)); err != nil || !s.route.Healthy() {
 			fmt.Fprintf(out, "       %s of %s does not answer: starting a fresh pool\n", s.id, target)
 			return false
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // MaxScale bounds the instances of one process type.
@@ -32,7 +33,7 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
 	current := p.members()
-	var removed []*supervised
+	var removed []*instance
 	switch {
 	case n > len(current):
 		added, err := r.startInstances(ctx, p, len(current)+1, n, out)
@@ -50,13 +51,21 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 	}
 	a.mu.Unlock()
 	r.recordInstances(name, p)
-	for _, s := range removed {
-		r.retiring.Go(func() { s.stop(r.cfg.StopGrace) })
+	for _, in := range removed {
+		r.retiring.Go(in.stop)
 	}
 	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
 	fmt.Fprintf(out, "Scaled %s to web=%d (%s)\n", name, n, p.version)
 	return err
 }
+
+// Instance states, as `ps` shows them: the process layer's.
+const (
+	StateStarting = supervisor.StateStarting
+	StateUp       = supervisor.StateUp
+	StateCrashed  = supervisor.StateCrashed
+	StateStopped  = supervisor.StateStopped
+)
 
 // Instance is one running process, as `ps` shows it.
 type Instance struct {
@@ -89,16 +98,16 @@ func (r *Releaser) Processes(name string) ([]Instance, error) {
 	a.mu.Unlock()
 	var out []Instance
 	if live != nil {
-		for _, s := range a.workersList() {
-			in := s.info()
+		for _, w := range a.workersList() {
+			in := w.sup.Info()
 			out = append(out, Instance{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, Since: in.Since, Restarts: in.Restarts})
 		}
 	}
 	for _, p := range pools {
 		for _, s := range p.members() {
-			in := s.info()
+			in := s.sup.Info()
 			out = append(out, Instance{
-				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: in.Port,
+				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: s.port,
 				State: in.State, Since: in.Since, Restarts: in.Restarts,
 			})
 		}
@@ -140,7 +149,7 @@ func (r *Releaser) saveScale(a *app, typ string, n int) error {
 	return nil
 }
 
-func (a *app) workersList() []*supervised {
+func (a *app) workersList() []*worker {
 	a.mu.Lock()
 	w := a.workers
 	a.mu.Unlock()
@@ -177,7 +186,7 @@ func (r *Releaser) scaleWorkers(ctx context.Context, name, typ string, n int, ou
 	if err != nil {
 		return err
 	}
-	var keep, stop []*supervised
+	var keep, stop []*worker
 	count := 0
 	for _, s := range w.list() {
 		if s.typ == typ {

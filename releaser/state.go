@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
@@ -36,9 +35,9 @@ type appState struct {
 	Scale map[string]int `json:"scale,omitempty"`
 }
 
-func (r *Releaser) appDir(app string) string { return filepath.Join(r.cfg.DataDir, "apps", app) }
+func (r *Releaser) appDir(app string) string { return r.layout.AppDir(app) }
 
-func (r *Releaser) statePath(app string) string { return filepath.Join(r.appDir(app), "state.json") }
+func (r *Releaser) statePath(app string) string { return r.layout.LegacyState(app) }
 
 func (r *Releaser) loadState(app string) (appState, error) {
 	var st appState

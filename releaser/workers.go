@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // workerSet is the non-web processes of the live release: every Procfile
@@ -18,16 +18,16 @@ import (
 type workerSet struct {
 	version slipway.Version
 	mu      sync.Mutex
-	members []*supervised
+	members []*worker
 }
 
-func (w *workerSet) list() []*supervised {
+func (w *workerSet) list() []*worker {
 	if w == nil {
 		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]*supervised(nil), w.members...)
+	return append([]*worker(nil), w.members...)
 }
 
 // workerTypes returns the process types of spec that run as workers.
@@ -59,12 +59,12 @@ func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out i
 	a.mu.Lock()
 	old := a.workers
 	a.mu.Unlock()
-	byType := map[string][]*supervised{}
+	byType := map[string][]*worker{}
 	for _, s := range old.list() {
 		byType[s.typ] = append(byType[s.typ], s)
 	}
 	next := &workerSet{version: version}
-	var later []*supervised
+	var later []*worker
 	for _, proc := range workerTypes(spec) {
 		if overlaps(spec, proc.Type) {
 			later = append(later, byType[proc.Type]...)
@@ -97,33 +97,27 @@ func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out i
 }
 
 // startWorker starts instance i of worker process proc and supervises it.
-func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, proc slipway.Process, i int) (*supervised, error) {
+func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, proc slipway.Process, i int) (*worker, error) {
 	id := fmt.Sprintf("%s.%d", proc.Type, i)
-	ss := startSpec{
-		id:      id,
-		command: proc.Command,
-		dir:     spec.Dir,
-		env:     append(r.baseEnv(spec), "DYNO="+id),
-		tmpDir:  filepath.Join(r.appDir(app), "tmp", version.String()+"."+id),
-		logPath: filepath.Join(r.appDir(app), "logs", version.String(), id+".log"),
-		appLog:  r.appLog(app),
-		release: version.String(),
-	}
-	in, err := startInstance(ss)
+	spec.Version = version
+	ps := r.processSpec(spec, id, proc.Command, r.env(spec, id, 0))
+	p, err := supervisor.Start(ps)
 	if err != nil {
 		return nil, err
 	}
-	s := newSupervised(id, proc.Type, 0, in, func() (*instance, error) { return startInstance(ss) })
-	s.state = StateUp
-	go r.watch(s, app, version.String())
-	return s, nil
+	sup := supervisor.Supervise(p, func() (*supervisor.Process, error) { return supervisor.Start(ps) }, supervisor.Hooks{
+		Restarted: r.onRestart(app),
+		StopGrace: r.cfg.StopGrace,
+		Logger:    r.logger.With("app", app, "release", version.String()),
+	})
+	return &worker{typ: proc.Type, sup: sup}, nil
 }
 
-// stopAll stops instances in parallel.
-func (r *Releaser) stopAll(list []*supervised) {
+// stopAll stops workers in parallel.
+func (r *Releaser) stopAll(list []*worker) {
 	var wg sync.WaitGroup
-	for _, s := range list {
-		wg.Go(func() { s.stop(r.cfg.StopGrace) })
+	for _, w := range list {
+		wg.Go(w.sup.Stop)
 	}
 	wg.Wait()
 }
@@ -141,29 +135,22 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
 	id := "release.1"
-	in, err := startInstance(startSpec{
-		id: id, command: command, dir: spec.Dir,
-		env:     append(r.baseEnv(spec), "DYNO="+id),
-		tmpDir:  filepath.Join(r.appDir(spec.App), "tmp", spec.Version.String()+"."+id),
-		logPath: filepath.Join(r.appDir(spec.App), "logs", spec.Version.String(), id+".log"),
-		appLog:  r.appLog(spec.App),
-		release: spec.Version.String(),
-	})
+	in, err := supervisor.Start(r.processSpec(spec, id, command, r.env(spec, id, 0)))
 	if err != nil {
 		return err
 	}
-	defer in.stop(r.cfg.StopGrace)
+	defer in.Stop(r.cfg.StopGrace)
 	select {
-	case <-in.exited:
+	case <-in.Exited():
 	case <-ctx.Done():
-		in.stop(time.Second)
+		in.Stop(time.Second)
 		return slipway.Errorf(slipway.EINVALID, "release command timed out after %s: the deploy is aborted", r.cfg.DeployTimeout)
 	}
-	for _, line := range in.logTail(200) {
+	for _, line := range in.LogTail(200) {
 		fmt.Fprintf(out, "       %s\n", line)
 	}
-	if in.err != nil {
-		return slipway.Errorf(slipway.EINVALID, "release command %s: the deploy is aborted and the live release keeps serving", in.exitText())
+	if in.Err() != nil {
+		return slipway.Errorf(slipway.EINVALID, "release command %s: the deploy is aborted and the live release keeps serving", in.ExitText())
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // commands are the management commands users run over ssh:
@@ -133,7 +134,7 @@ func commands(rel *releaser.Releaser, be *backend, repoDir func(string) string) 
 	}
 	cmds["logs"] = func(ctx context.Context, args []string, out io.Writer) error {
 		const usage = "logs NAME [-t] [-n LINES] [-p PROCESS]"
-		var opt releaser.LogOptions
+		var opt supervisor.LogOptions
 		var pos []string
 		for i := 0; i < len(args); i++ {
 			switch a := args[i]; a {

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
 	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, metrics: mets, logger: logger}
 	be := &backend{store: db, releaser: rel, dataDir: cfg.DataDir, appURL: dep.appURL}
-	cmds := commands(rel, be, func(app string) string { return gitserver.RepoPath(cfg.DataDir, app) })
+	cmds := commands(rel, be, func(app string) string { return slipway.Layout{Root: cfg.DataDir}.Repo(app) })
 	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: be, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
 		Commands: func(ctx context.Context, name string, args []string, out io.Writer) error {

@@ -1,4 +1,4 @@
-package releaser
+package supervisor
 
 import (
 	"bufio"
@@ -16,12 +16,12 @@ import (
 // appLogMax is the size at which an app's log is rotated to app.log.1.
 const appLogMax = 16 << 20
 
-// appLog is one app's log: the output of all its processes, one line per
+// AppLog is one app's log: the output of all its processes, one line per
 // line of output, prefixed with the time, the instance and the release,
 // the way Heroku's log stream reads:
 //
 //	2026-11-27T08:30:01.123Z web.1 v3: listening on :5000
-type appLog struct {
+type AppLog struct {
 	path string
 
 	mu   sync.Mutex
@@ -29,10 +29,12 @@ type appLog struct {
 	size int64
 }
 
-func newAppLog(path string) *appLog { return &appLog{path: path} }
+// NewAppLog returns the log kept in path; the file is opened on the first
+// line.
+func NewAppLog(path string) *AppLog { return &AppLog{path: path} }
 
-// line appends one line of output of instance id (e.g. "web.1") of release.
-func (l *appLog) line(id, release string, text []byte) {
+// Line appends one line of output of process id (e.g. "web.1") of release.
+func (l *AppLog) Line(id, release string, text []byte) {
 	var b bytes.Buffer
 	b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
 	b.WriteByte(' ')
@@ -61,7 +63,8 @@ func (l *appLog) line(id, release string, text []byte) {
 	l.size += int64(n)
 }
 
-func (l *appLog) close() {
+// Close closes the file; a later Line opens it again.
+func (l *AppLog) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
@@ -71,8 +74,8 @@ func (l *appLog) close() {
 }
 
 // copyLines reads r line by line until EOF, writing each line raw to raw
-// and prefixed to the app log. Over-long lines are cut at 64 KiB.
-func copyLines(r io.Reader, raw io.Writer, log *appLog, id, release string) {
+// and prefixed to the app log, if any. Over-long lines are cut at 64 KiB.
+func copyLines(r io.Reader, raw io.Writer, log *AppLog, id, release string) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -81,7 +84,9 @@ func copyLines(r io.Reader, raw io.Writer, log *appLog, id, release string) {
 			if line[len(line)-1] != '\n' && !errors.Is(err, bufio.ErrBufferFull) {
 				raw.Write([]byte{'\n'})
 			}
-			log.line(id, release, line)
+			if log != nil {
+				log.Line(id, release, line)
+			}
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return
@@ -96,16 +101,12 @@ type LogOptions struct {
 	Follow  bool   // keep printing new lines until ctx is done
 }
 
-// Logs writes the app's log to out: the last lines, then, with Follow,
-// new lines as they come, across deploys, until ctx is done.
-func (r *Releaser) Logs(ctx context.Context, name string, opt LogOptions, out io.Writer) error {
-	if _, err := r.existing(name); err != nil {
-		return err
-	}
+// Tail writes the app log kept in path to out: the last lines, then, with
+// Follow, new lines as they come, across deploys, until ctx is done.
+func Tail(ctx context.Context, path string, opt LogOptions, out io.Writer) error {
 	if opt.Lines <= 0 {
 		opt.Lines = 100
 	}
-	path := filepath.Join(r.appDir(name), "logs", "app.log")
 	keep := func(line string) bool {
 		if opt.Process == "" {
 			return true

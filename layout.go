@@ -1,0 +1,100 @@
+package slipway
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+)
+
+// Layout is slipway's data directory: the one place that knows where each
+// thing slipway keeps lives in it. Root should be absolute, since build
+// tools and virtualenvs record the paths they are given.
+//
+//	DATA/
+//	  slipway.db  affinity.key  admin_token  authorized_keys  ssh_host_ed25519_key
+//	  hooks/pre-receive  run/hook.sock  repos/NAME.git
+//	  apps/NAME/releases/vN  apps/NAME/cache  apps/NAME/home  apps/NAME/tmp
+//	  apps/NAME/logs/app.log  apps/NAME/logs/vN/web.1.log  apps/NAME/logs/releases/vN.log
+type Layout struct{ Root string }
+
+// DB is the history database.
+func (l Layout) DB() string { return filepath.Join(l.Root, "slipway.db") }
+
+// AffinityKey signs the affinity cookies.
+func (l Layout) AffinityKey() string { return filepath.Join(l.Root, "affinity.key") }
+
+// AdminToken holds the admin token slipway generated.
+func (l Layout) AdminToken() string { return filepath.Join(l.Root, "admin_token") }
+
+// AuthorizedKeys is the default file of who may push.
+func (l Layout) AuthorizedKeys() string { return filepath.Join(l.Root, "authorized_keys") }
+
+// HostKey is the ssh host key.
+func (l Layout) HostKey() string { return filepath.Join(l.Root, "ssh_host_ed25519_key") }
+
+// HooksDir is git's core.hooksPath for pushes.
+func (l Layout) HooksDir() string { return filepath.Join(l.Root, "hooks") }
+
+// HookSocket is where the pre-receive hook reaches the daemon:
+// DATA/run/hook.sock, or a path under the system temp dir named after it
+// when that would exceed the ~108 bytes a unix socket path may have.
+func (l Layout) HookSocket() string {
+	p := filepath.Join(l.Root, "run", "hook.sock")
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if len(p) <= 100 {
+		return p
+	}
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(os.TempDir(), "slipway-"+hex.EncodeToString(sum[:6])+".sock")
+}
+
+// ReposDir holds the bare repositories.
+func (l Layout) ReposDir() string { return filepath.Join(l.Root, "repos") }
+
+// Repo is app's bare repository.
+func (l Layout) Repo(app string) string { return filepath.Join(l.ReposDir(), app+".git") }
+
+// AppDir holds everything of app but its repository.
+func (l Layout) AppDir(app string) string { return filepath.Join(l.Root, "apps", app) }
+
+// LegacyState is the per-app state file of slipway before the history
+// held the scale; read once to carry it over.
+func (l Layout) LegacyState(app string) string { return filepath.Join(l.AppDir(app), "state.json") }
+
+// ReleasesDir holds app's immutable release directories.
+func (l Layout) ReleasesDir(app string) string { return filepath.Join(l.AppDir(app), "releases") }
+
+// Release is the immutable directory of app's release v.
+func (l Layout) Release(app string, v Version) string {
+	return filepath.Join(l.ReleasesDir(app), v.String())
+}
+
+// Cache holds app's build caches, kept between builds outside every release.
+func (l Layout) Cache(app string) string { return filepath.Join(l.AppDir(app), "cache") }
+
+// BuildHome is the HOME of app's build steps, inside the cache.
+func (l Layout) BuildHome(app string) string { return filepath.Join(l.Cache(app), "home") }
+
+// Home is the HOME of app's processes.
+func (l Layout) Home(app string) string { return filepath.Join(l.AppDir(app), "home") }
+
+// Tmp is the TMPDIR of process id ("web.1") of app's release v.
+func (l Layout) Tmp(app string, v Version, id string) string {
+	return filepath.Join(l.AppDir(app), "tmp", v.String()+"."+id)
+}
+
+// AppLog is the log all of app's processes write to.
+func (l Layout) AppLog(app string) string { return filepath.Join(l.AppDir(app), "logs", "app.log") }
+
+// ProcessLog is the raw output of process id of app's release v.
+func (l Layout) ProcessLog(app string, v Version, id string) string {
+	return filepath.Join(l.AppDir(app), "logs", v.String(), id+".log")
+}
+
+// ReleaseLog is the build and deploy output of app's release v.
+func (l Layout) ReleaseLog(app string, v Version) string {
+	return filepath.Join(l.AppDir(app), "logs", "releases", v.String()+".log")
+}

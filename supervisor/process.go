@@ -1,0 +1,206 @@
+// Package supervisor is slipway's process layer: the one place that starts
+// a process, whether a build step, the release phase, a web or worker
+// instance or a cron job. It owns what every process gets (environment,
+// working directory, TMPDIR, process group), where its output goes, how it
+// is stopped (SIGTERM, a grace period, SIGKILL to the whole group, its
+// TMPDIR removed) and how a long-running one is kept running (Supervised).
+// It knows nothing of releases, pools or routing.
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Spec says how to start one long-running process.
+type Spec struct {
+	// ID names the process in logs: "web.1", "release.1", "cron.2".
+	ID string
+	// Command is run with /bin/sh -c.
+	Command string
+	// Dir is the working directory.
+	Dir string
+	// Env is the whole environment but TMPDIR (see Env).
+	Env []string
+	// TmpDir names the process's TMPDIR: a fresh directory next to it,
+	// with its name as prefix, is made for each start (mode 0700) and
+	// removed when the process is stopped.
+	TmpDir string
+	// LogPath is the file that gets the process's raw output.
+	LogPath string
+	// AppLog, when set, also gets every line, prefixed with the time, ID
+	// and Release.
+	AppLog  *AppLog
+	Release string
+}
+
+// Process is one started process. It owns its process group: Stop ends
+// every process the command started.
+type Process struct {
+	id      string
+	cmd     *exec.Cmd
+	tmpDir  string
+	logPath string
+	started time.Time
+	exited  chan struct{} // closed when the process has exited
+	copied  chan struct{} // closed when its output has all been logged
+	err     error         // the exit status, valid after exited is closed
+}
+
+// Start runs s.Command with /bin/sh in its own process group. Its output
+// goes line by line to s.LogPath and, prefixed, to s.AppLog.
+func Start(s Spec) (*Process, error) {
+	if err := os.MkdirAll(filepath.Dir(s.TmpDir), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(s.TmpDir), filepath.Base(s.TmpDir)+".")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.LogPath), 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	logf, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	defer pw.Close() // the child holds its own descriptor
+	cmd := exec.Command("/bin/sh", "-c", s.Command)
+	cmd.Dir = s.Dir
+	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		logf.Close()
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("start %s: %w", s.ID, err)
+	}
+	p := &Process{id: s.ID, cmd: cmd, tmpDir: tmp, logPath: s.LogPath, started: time.Now(),
+		exited: make(chan struct{}), copied: make(chan struct{})}
+	go func() { // ends when every process of the group has closed its output
+		defer close(p.copied)
+		copyLines(pr, logf, s.AppLog, s.ID, s.Release)
+		pr.Close()
+		logf.Close()
+	}()
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// ID returns the process's name.
+func (p *Process) ID() string { return p.id }
+
+// PID returns the process id of the shell that leads the group.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Started returns when the process started.
+func (p *Process) Started() time.Time { return p.started }
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// Err returns how the process exited; valid once Exited is closed.
+func (p *Process) Err() error { return p.err }
+
+// Running reports whether the process has not exited yet.
+func (p *Process) Running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM to the process group, waits up to grace for the
+// process to exit, then sends SIGKILL to the group, so nothing the command
+// started is left behind. It removes the process's TMPDIR.
+func (p *Process) Stop(grace time.Duration) {
+	defer os.RemoveAll(p.tmpDir)
+	pgid := -p.cmd.Process.Pid
+	if !p.Running() {
+		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
+		return
+	}
+	syscall.Kill(pgid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		syscall.Kill(pgid, syscall.SIGKILL)
+	case <-t.C:
+		syscall.Kill(pgid, syscall.SIGKILL)
+		<-p.exited
+	}
+	p.waitCopied()
+}
+
+// waitCopied waits, briefly, for the process's last output to be logged.
+// A process that left the process group may hold the pipe open for longer;
+// its copier then ends with it.
+func (p *Process) waitCopied() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-p.copied:
+	case <-t.C:
+	}
+}
+
+// ExitText describes how the process ended, for a pusher or a log line.
+func (p *Process) ExitText() string { return exitText(p.err) }
+
+func exitText(err error) string {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "was stopped by a signal (" + ws.Signal().String() + ")"
+		}
+		return fmt.Sprintf("exited with status %d", exit.ExitCode())
+	}
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	return "exited with status 0"
+}
+
+// LogTail returns the last n lines of the process's output, for a pusher
+// whose release failed to start.
+func (p *Process) LogTail(n int) []string {
+	if !p.Running() {
+		p.waitCopied()
+	}
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return nil
+	}
+	if len(data) > 64<<10 {
+		data = data[len(data)-64<<10:]
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines
+}

@@ -1,0 +1,100 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// OutputGrace bounds how long a finished command waits for the rest of its
+// output: a process that left the command's process group (setsid) and
+// kept the output pipe open must not hang the caller.
+const OutputGrace = 5 * time.Second
+
+// Command is a program run to completion: a build step.
+type Command struct {
+	Args []string // program and arguments
+	Dir  string   // working directory
+	Env  []string // whole environment (BuildEnv)
+	// Stdout, when set, gets standard output instead of out.
+	Stdout *os.File
+	// Nice is the scheduling priority of the command's process group.
+	Nice int
+}
+
+// Run runs c in its own process group with an empty stdin, copying its
+// stdout and stderr to out as they are produced. When ctx is done the
+// whole process group is killed, and so is anything the command left
+// running after it exited, so no orphan outlives it. The error is
+// exec's: the caller knows what the command was for.
+func Run(ctx context.Context, c Command, out io.Writer) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	// PWD: an inherited environment's PWD is elsewhere.
+	cmd.Dir, cmd.Env = c.Dir, append(c.Env[:len(c.Env):len(c.Env)], "PWD="+c.Dir)
+	cmd.Stdout, cmd.Stderr = w, w
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	err = startNiced(cmd, c.Nice)
+	w.Close() // the children hold their own copies
+	if err != nil {
+		return err
+	}
+
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(out, r)
+		close(copied)
+	}()
+	err = cmd.Wait()
+	_ = killGroup(cmd.Process.Pid)
+	// Every process of the group holds the pipe: EOF means they are gone.
+	select {
+	case <-copied:
+	case <-time.After(OutputGrace):
+		r.Close()
+		<-copied
+	}
+	return err
+}
+
+// killGroup kills the process group led by pid. A group that has already
+// gone is not an error.
+func killGroup(pid int) error {
+	err := syscall.Kill(-pid, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// startNiced starts cmd with scheduling priority nice from its first
+// instruction: the fork happens on a thread of its own whose nice value is
+// set first (on Linux a nice value is per thread and inherited). The
+// thread is never unlocked, so it ends with its goroutine and the raised
+// value never reaches other goroutines.
+func startNiced(cmd *exec.Cmd, nice int) error {
+	if nice == 0 {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, nice)
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
