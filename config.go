@@ -50,6 +50,15 @@ type ConfigStore interface {
 	SetAppConfig(ctx context.Context, app string, set map[string]string, unset []string) (map[string]string, error)
 }
 
+// ScaleStore keeps each app's instance counts set with ps:scale.
+type ScaleStore interface {
+	// AppScale returns the counts by process type; ENOTFOUND for an
+	// unknown app.
+	AppScale(ctx context.Context, app string) (map[string]int, error)
+	// SetAppScale records the counts in scale.
+	SetAppScale(ctx context.Context, app string, scale map[string]int) error
+}
+
 // EnvList returns config as KEY=VALUE entries sorted by key, as a process
 // environment holds them.
 func EnvList(config map[string]string) []string {

@@ -64,9 +64,12 @@ type ReleaseStore interface {
 	// on its first release, and sets r.Version and r.CreatedAt. Versions
 	// are per app, start at 1 and are never reused.
 	CreateRelease(ctx context.Context, r *Release) error
-	// UpdateRelease stores r's status, times, failure, dir, spec and pruned
-	// flag.
-	UpdateRelease(ctx context.Context, r *Release) error
+	// UpdateRelease applies u to release v of app in one transaction and
+	// returns the release as it now is; ENOTFOUND if there is none.
+	UpdateRelease(ctx context.Context, app string, v Version, u ReleaseUpdate) (*Release, error)
+	// SetLive makes release v the app's one live release, recording when
+	// and what it runs from; the release live until then becomes draining.
+	SetLive(ctx context.Context, app string, v Version, spec []byte, dir string) error
 	// FindRelease returns one release, or an error with code ENOTFOUND.
 	FindRelease(ctx context.Context, app string, v Version) (*Release, error)
 	// ListReleases returns the app's releases, newest first, or ENOTFOUND
@@ -86,6 +89,37 @@ type ReleaseStore interface {
 	// DeleteApp removes the app, its releases and instances from the history.
 	DeleteApp(ctx context.Context, app string) error
 }
+
+// ReleaseUpdate is a change of a release's mutable fields: each non-nil
+// field is set, every other one is left as it is, so that two writers
+// changing different fields never undo each other.
+type ReleaseUpdate struct {
+	Status        *string
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+	BuildDuration *time.Duration
+	Failure       *string
+	Config        *map[string]string
+	Dir           *string
+	Pruned        *bool
+	LogPath       *string
+	Spec          *[]byte
+}
+
+// Failed returns the update that marks a release failed now with reason.
+func Failed(now time.Time, reason string) ReleaseUpdate {
+	status := StatusFailed
+	return ReleaseUpdate{Status: &status, FinishedAt: &now, Failure: &reason}
+}
+
+// Retired returns the update that marks a release retired now.
+func Retired(now time.Time) ReleaseUpdate {
+	status := StatusRetired
+	return ReleaseUpdate{Status: &status, FinishedAt: &now}
+}
+
+// Set returns a pointer to v, for ReleaseUpdate fields.
+func Set[T any](v T) *T { return &v }
 
 // InstanceRecord is one running process as the history keeps it.
 type InstanceRecord struct {

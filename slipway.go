@@ -1,13 +1,17 @@
 // Package slipway holds the domain types shared by slipway's parts: app
-// names, releases, process types and the app.json manifest. It imports only
-// the standard library; adapters (gitserver, builder, releaser, router, web)
-// import it and never each other.
+// names, releases, process types, the app.json manifest, error codes and
+// the data-dir layout. It imports only the standard library; every other
+// package imports it (see the README's architecture section for the
+// direction of the rest).
 package slipway
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
 )
 
 // Errors reported across package boundaries. Callers compare with errors.Is
@@ -44,3 +48,41 @@ type Version int
 
 // String returns the version as users see it: "v3".
 func (v Version) String() string { return fmt.Sprintf("v%d", int(v)) }
+
+// ParseVersion reads a release version as users write it: "v3" or "3".
+func ParseVersion(s string) (Version, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(s, "v"))
+	if err != nil || n < 1 {
+		return 0, Errorf(EINVALID, "%q is not a release version: use vN, such as v3", s)
+	}
+	return Version(n), nil
+}
+
+// ShortSHA returns the first n characters of a commit id, as users see
+// it (7 in lists, 12 in build headers).
+func ShortSHA(sha string, n int) string {
+	if len(sha) > n {
+		return sha[:n]
+	}
+	return sha
+}
+
+// OneLine shortens s to n runes of its first line and replaces control
+// characters, so that an untrusted string (a commit subject, an author)
+// cannot drive a terminal or break a table.
+func OneLine(s string, n int) string {
+	r := []rune(s)
+	for i, c := range r {
+		if c == '\n' || c == '\r' {
+			r = r[:i]
+			break
+		}
+		if unicode.IsControl(c) {
+			r[i] = '?'
+		}
+	}
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return string(r)
+}

@@ -65,3 +65,48 @@ func TestVersion_String(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVersion(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Version
+		ok   bool
+	}{
+		{"v3", 3, true}, {"3", 3, true}, {"v12", 12, true},
+		{"v0", 0, false}, {"", 0, false}, {"vv3", 0, false}, {"v-1", 0, false}, {"3a", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseVersion(tt.in)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && ErrorCode(err) != EINVALID {
+			t.Errorf("ParseVersion(%q): error code %q, want EINVALID", tt.in, ErrorCode(err))
+		}
+	}
+}
+
+func TestShortSHA(t *testing.T) {
+	if got := ShortSHA("0123456789abcdef0123", 12); got != "0123456789ab" {
+		t.Errorf("ShortSHA = %q", got)
+	}
+	if got := ShortSHA("abc", 12); got != "abc" {
+		t.Errorf("ShortSHA = %q", got)
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"fix: the bug\nlong body", 40, "fix: the bug"},
+		{"\x1b]0;pwned\x07title", 40, "?]0;pwned?title"},
+		{"0123456789abc", 10, "012345678…"},
+	} {
+		if got := OneLine(tt.in, tt.n); got != tt.want {
+			t.Errorf("OneLine(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func (s *session) build(ctx context.Context) (*Release, error) {
 		return nil, failf(err, "prepare: %v", err)
 	}
 
-	s.out.header("Building %s %s from commit %s", s.req.App, s.req.Version, shortSHA(s.req.Commit))
+	s.out.header("Building %s %s from commit %s", s.req.App, s.req.Version, slipway.ShortSHA(s.req.Commit, 12))
 	if err := s.export(ctx); err != nil {
 		return nil, err
 	}

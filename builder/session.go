@@ -57,10 +57,3 @@ func roundDuration(d time.Duration) time.Duration {
 	}
 	return d.Round(100 * time.Millisecond)
 }
-
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}

@@ -31,12 +31,3 @@ func TestRoundDuration(t *testing.T) {
 		}
 	}
 }
-
-func TestShortSHA(t *testing.T) {
-	if got := shortSHA("0123456789abcdef0123"); got != "0123456789ab" {
-		t.Errorf("shortSHA = %q", got)
-	}
-	if got := shortSHA("abc"); got != "abc" {
-		t.Errorf("shortSHA = %q", got)
-	}
-}

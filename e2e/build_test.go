@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,7 +67,9 @@ func main() {
 	}
 }
 
-// A second push while one deploys waits its turn and says so.
+// A second push while one deploys waits its turn and says so; once the
+// first has moved main, the second is refused as git would refuse it,
+// before anything is built, and the first stays live.
 func TestPush_SecondPushWaitsForDeployInProgress(t *testing.T) {
 	s := startServer(t)
 	gate := filepath.Join(t.TempDir(), "gate")
@@ -101,10 +104,97 @@ func TestPush_SecondPushWaitsForDeployInProgress(t *testing.T) {
 		t.Fatalf("first push did not go live:\n%s", out)
 	}
 	out := <-secondDone
-	for _, want := range []string{"Another deploy of queue is in progress", "v2 is live"} {
+	for _, want := range []string{"Another deploy of queue is in progress", "main moved while you waited: fetch, merge and push again", "[remote rejected]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second push output lacks %q:\n%s", want, out)
 		}
 	}
-	s.wantServes("queue", "/", "hello from second")
+	if strings.Contains(out, "v2 is live") {
+		t.Errorf("the stale push was deployed:\n%s", out)
+	}
+	s.wantServes("queue", "/", "hello from slow")
+}
+
+// Two clones push to one app at once: one push goes live, the other is
+// refused with a line saying what to do, and the branch in the repository
+// always holds what is live. After a pull the refused one goes through.
+func TestPush_ConcurrentPushesFromTwoClonesNeverDisagree(t *testing.T) {
+	s := startServer(t)
+	gate := filepath.Join(t.TempDir(), "gate")
+	base := staticApp("base")
+	base["app.json"] = `{"scripts":{"build":"while [ ! -e ` + gate + ` ]; do sleep 0.05; done"}}`
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed := s.newApp(base)
+	s.mustGit(seed, "push", s.remote("pair"), "main")
+	if err := os.Remove(gate); err != nil {
+		t.Fatal(err)
+	}
+	var clones []string
+	for _, name := range []string{"a", "b"} {
+		dir := filepath.Join(t.TempDir(), name)
+		s.mustGit("", "clone", "-q", s.remote("pair"), dir)
+		s.commit(dir, "add "+name, map[string]string{name + ".html": "from " + name + "\n"})
+		clones = append(clones, dir)
+	}
+	outs := make([]chan string, len(clones))
+	for i, dir := range clones {
+		outs[i] = make(chan string, 1)
+		go func() {
+			out, err := s.git(dir, "push", "origin", "main")
+			if err != nil {
+				out += "\nerror: " + err.Error()
+			}
+			outs[i] <- out
+		}()
+	}
+	waitFor(t, "one push to build while the other waits", func() bool {
+		return strings.Contains(s.logText(), `msg="deploy waiting for the one in progress" component=releaser app=pair`)
+	})
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := []string{<-outs[0], <-outs[1]}
+	won, lost := 0, 1
+	if strings.Contains(res[0], "main moved while you waited") {
+		won, lost = 1, 0
+	}
+	if !strings.Contains(res[won], "v2 is live") || strings.Contains(res[won], "error:") {
+		t.Fatalf("the first push did not go live:\n%s", res[won])
+	}
+	if !strings.Contains(res[lost], "main moved while you waited: fetch, merge and push again") ||
+		!strings.Contains(res[lost], "[remote rejected]") || strings.Contains(res[lost], "Building") {
+		t.Fatalf("the second push was not refused before its build:\n%s", res[lost])
+	}
+	s.wantAgree("pair", 2)
+
+	s.mustGit(clones[lost], "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+	if out := s.mustGit(clones[lost], "push", "origin", "main"); !strings.Contains(out, "v3 is live") {
+		t.Fatalf("the push after a pull did not go live:\n%s", out)
+	}
+	s.wantAgree("pair", 3)
+	s.wantServes("pair", "/a.html", "from a")
+	s.wantServes("pair", "/b.html", "from b")
+}
+
+// wantAgree checks that app has n releases and that its main branch holds
+// the live one's commit.
+func (s *server) wantAgree(app string, n int) {
+	s.t.Helper()
+	out, err := s.ssh(s.key, "releases", app, "--json")
+	if err != nil {
+		s.t.Fatalf("releases: %v\n%s", err, out)
+	}
+	var rels []struct {
+		Commit string `json:"commit"`
+		Live   bool   `json:"live"`
+	}
+	if err := json.Unmarshal([]byte(out), &rels); err != nil {
+		s.t.Fatalf("releases --json: %v\n%s", err, out)
+	}
+	main := s.mustGit("", "ls-remote", s.remote(app), "refs/heads/main")
+	if len(rels) != n || !rels[0].Live || !strings.HasPrefix(main, rels[0].Commit) {
+		s.t.Errorf("releases %+v, main %q: want %d releases, the newest live and on main", rels, main, n)
+	}
 }

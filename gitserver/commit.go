@@ -3,6 +3,7 @@ package gitserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,4 +52,23 @@ func ReadCommit(ctx context.Context, repoDir string, gitEnv []string, sha string
 		Author:  fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
 		Time:    c.Author.When,
 	}, nil
+}
+
+// RefValue returns the commit ref (refs/heads/main) points at in the bare
+// repository repoDir, or the all-zero id when there is no such ref: what
+// git receive-pack compares a push's old value with.
+func RefValue(ctx context.Context, repoDir, ref string) (string, error) {
+	if !strings.HasPrefix(ref, "refs/") || strings.ContainsAny(ref, " \t\n") {
+		return "", fmt.Errorf("not a ref name: %q", ref)
+	}
+	cmd := exec.CommandContext(ctx, "git", "--git-dir="+repoDir, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return zeroSHA, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", ref, repoDir, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }

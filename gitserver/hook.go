@@ -19,22 +19,21 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/internal/stream"
 )
 
 // The pre-receive hook is a two-line script that runs `slipway hook
 // pre-receive`, which posts the ref updates and git's quarantine
 // environment to the running daemon over a unix socket in the data dir and
 // relays the streamed answer. The deploy runs inside the daemon; the hook's
-// exit status (from the response trailer) accepts or rejects the push.
+// exit status (the verdict in the answer's trailers, package stream)
+// accepts or rejects the push.
 
 // Environment variables the daemon sets for git receive-pack and its hook.
 const (
 	envHookSocket = "SLIPWAY_HOOK_SOCKET"
 	envPushID     = "SLIPWAY_PUSH_ID"
 )
-
-// resultTrailer carries "ok" or "rejected" after the streamed deploy output.
-const resultTrailer = "Slipway-Result"
 
 // quarantineEnv are the variables through which a pre-receive hook sees the
 // objects of the push before git moves them into the repository.
@@ -164,17 +163,14 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown push", http.StatusForbidden)
 		return
 	}
-	w.Header().Set("Trailer", resultTrailer)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	out := &flushWriter{w: w, f: http.NewResponseController(w)}
-	err := h.handlePush(r.Context(), push, req, out)
-	if err != nil {
-		h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
-		fmt.Fprintf(out, "\n !     %s\n !     Push rejected: the live release keeps serving.\n\n", userMessage(err))
-		w.Header().Set(resultTrailer, "rejected")
-		return
-	}
-	w.Header().Set(resultTrailer, "ok")
+	stream.Serve(w, func(out io.Writer) error {
+		err := h.handlePush(r.Context(), push, req, out)
+		if err != nil {
+			h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
+			fmt.Fprintf(out, "\n !     %s\n !     Push rejected: the live release keeps serving.\n\n", userMessage(err))
+		}
+		return err
+	}, userMessage)
 }
 
 // errRefRefused rejects a ref update slipway will not take.
@@ -234,24 +230,6 @@ func branchExists(repoDir, branch string) bool {
 	return err == nil && strings.Contains(string(packed), " refs/heads/"+branch+"\n")
 }
 
-// flushWriter sends every write to the hook at once, so the pusher sees
-// build output as it happens.
-type flushWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-	f  *http.ResponseController
-}
-
-func (fw *flushWriter) Write(p []byte) (int, error) {
-	fw.mu.Lock()
-	defer fw.mu.Unlock()
-	n, err := fw.w.Write(p)
-	if err == nil {
-		err = fw.f.Flush()
-	}
-	return n, err
-}
-
 // RunHook is the body of `slipway hook pre-receive`: it reads git's ref
 // updates from stdin, asks the daemon to deploy, copies the daemon's output
 // to out and returns the exit status git should see.
@@ -307,11 +285,8 @@ func RunHook(stdin io.Reader, out io.Writer, environ []string) int {
 		fmt.Fprintf(out, "slipway hook: the daemon refused the hook (%s)\n", resp.Status)
 		return 1
 	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
-		return 1
-	}
-	if resp.Trailer.Get(resultTrailer) != "ok" {
-		return 1
+	if err := stream.Read(resp, out); err != nil {
+		return 1 // the daemon has said why in the output
 	}
 	return 0
 }

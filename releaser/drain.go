@@ -3,8 +3,6 @@ package releaser
 import (
 	"context"
 	"time"
-
-	"github.com/slipway/slipway"
 )
 
 // drainTick is how often the drain loop looks at draining pools: often
@@ -75,9 +73,7 @@ func (r *Releaser) retire(p *pool, reason string) {
 		r.cfg.Router.WaitIdle(ctx, rp)
 		cancel()
 		r.stopPool(p)
-		r.update(p.spec.App, p.version, func(rel *slipway.Release) {
-			rel.Status, rel.FinishedAt = slipway.StatusRetired, time.Now()
-		})
+		r.cfg.Recorder.Retired(p.spec.App, p.version)
 		r.recordInstances(p.spec.App, p)
 		r.logger.Info("release retired", "app", p.spec.App, "release", p.version.String())
 	})

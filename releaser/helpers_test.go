@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
-	"github.com/slipway/slipway/sqlite"
 )
 
 // The test binary doubles as the app the releaser runs: started with
@@ -55,11 +53,11 @@ func appCommand(t testing.TB, mode string) string {
 
 // fixture is a releaser driving a real router, served over real HTTP.
 type fixture struct {
-	t   testing.TB
-	rt  *router.Router
-	rel *Releaser
-	srv *httptest.Server
-	db  *sqlite.DB
+	t        testing.TB
+	rt       *router.Router
+	rel      *Releaser
+	srv      *httptest.Server
+	versions map[string]slipway.Version // the last release of each app
 }
 
 func newFixture(t testing.TB, cfg Config) *fixture {
@@ -68,16 +66,12 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 	rt := router.New(router.Config{Domain: "test", SessionTTL: cfg.SessionTTL, Logger: logger})
 	cfg.DataDir = t.TempDir()
 	cfg.Router = rt
-	db := sqlite.NewDB(filepath.Join(cfg.DataDir, "slipway.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = db
 	cfg.Logger = logger
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 2 * time.Second
 	}
 	rel := New(cfg)
+	rel.Start()
 	srv := httptest.NewServer(rt)
 	t.Cleanup(func() {
 		srv.Close()
@@ -87,19 +81,15 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 			t.Errorf("shutdown: %v", err)
 		}
 		rt.Close()
-		db.Close()
 	})
-	return &fixture{t: t, rt: rt, rel: rel, srv: srv, db: db}
+	return &fixture{t: t, rt: rt, rel: rel, srv: srv, versions: map[string]slipway.Version{}}
 }
 
 // release deploys a new version of app running the test app in mode.
 func (f *fixture) release(app, mode string, appJSON *slipway.AppJSON) (slipway.Version, error) {
 	f.t.Helper()
-	rec := &slipway.Release{App: app, Kind: slipway.KindPush, Status: slipway.StatusBuilding, Commit: strings.Repeat("a", 40)}
-	if err := f.db.CreateRelease(context.Background(), rec); err != nil {
-		f.t.Fatal(err)
-	}
-	v := rec.Version
+	f.versions[app]++
+	v := f.versions[app]
 	dir := f.t.TempDir()
 	var out strings.Builder
 	err := f.rel.Release(context.Background(), Spec{

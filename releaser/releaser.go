@@ -6,7 +6,6 @@ package releaser
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,20 +49,28 @@ type Router interface {
 
 var _ Router = (*router.Router)(nil)
 
-// Store is what the releaser needs of the history (package sqlite).
-type Store interface {
-	slipway.ReleaseStore
-	slipway.ConfigStore
+// Recorder keeps the history of what the releaser does to releases; the
+// application layer implements it.
+type Recorder interface {
+	// Live is called when release v of app, run from spec, is about to
+	// become live, before the router switches to it, so that the history
+	// (and a restart) never lags behind what serves. The release live
+	// until then becomes draining. An error aborts the switch.
+	Live(app string, v slipway.Version, spec Spec) error
+	// Retired is called once the pool of release v has stopped serving.
+	Retired(app string, v slipway.Version)
+	// Instances is called with the instances of release v whenever they
+	// change; nil once its pool has stopped.
+	Instances(app string, v slipway.Version, recs []slipway.InstanceRecord)
 }
 
 // Config configures a Releaser.
 type Config struct {
 	DataDir string
 	Router  Router
-	// Store is the release history and the apps' config: the releaser
-	// records every status change of a release (live, failed, draining,
-	// retired) and its running instances there.
-	Store Store
+	// Recorder hears of every status change of a release; nil records
+	// nothing.
+	Recorder Recorder
 	// DeployTimeout bounds starting and health checking a new pool.
 	DeployTimeout time.Duration
 	// StopGrace is how long an instance has to exit after SIGTERM before
@@ -83,7 +90,9 @@ type Config struct {
 	Logger    *slog.Logger // slog.Default when nil
 }
 
-// Releaser owns every app process slipway runs.
+// Releaser owns every app process slipway runs. The calls that change an
+// app (Release, Scale, Restart, Promote, Forget) must not run at once for
+// one app: the application layer serializes them with the app's lock.
 type Releaser struct {
 	cfg    Config
 	layout slipway.Layout
@@ -98,13 +107,12 @@ type Releaser struct {
 	loopDone chan struct{}
 }
 
-// app is one app's deploy lock, persisted state and pools.
+// app is one app's pools and processes.
 type app struct {
-	name   string
-	deploy chan struct{} // holds one token while a deploy of the app runs
+	name string
 
 	mu       sync.Mutex
-	state    appState
+	scaleSet map[string]int // ps:scale's counts, from the last Release or Scale
 	live     *pool
 	draining []*pool // older releases still serving the sessions pinned to them
 	workers  *workerSet
@@ -112,13 +120,7 @@ type app struct {
 }
 
 // appLog returns the log all of app's processes write to.
-func (r *Releaser) appLog(name string) *supervisor.AppLog {
-	a, err := r.app(name)
-	if err != nil {
-		return supervisor.NewAppLog(r.layout.AppLog(name))
-	}
-	return a.log
-}
+func (r *Releaser) appLog(name string) *supervisor.AppLog { return r.app(name).log }
 
 // home returns the HOME of app's processes, made on first use.
 func (r *Releaser) home(app string) string {
@@ -127,8 +129,8 @@ func (r *Releaser) home(app string) string {
 	return home
 }
 
-// New returns a Releaser for cfg and starts its drain loop, which
-// Shutdown stops.
+// New returns a Releaser for cfg. Start starts its drain loop, and
+// Shutdown stops it with every process.
 func New(cfg Config) *Releaser {
 	if cfg.DeployTimeout <= 0 {
 		cfg.DeployTimeout = DefaultDeployTimeout
@@ -148,28 +150,36 @@ func New(cfg Config) *Releaser {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Releaser{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, logger: cfg.Logger.With("component", "releaser"), apps: map[string]*app{}, cron: newCronJobs()}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noRecorder{}
+	}
+	return &Releaser{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, logger: cfg.Logger.With("component", "releaser"),
+		apps: map[string]*app{}}
+}
+
+// Start starts the drain loop, which retires idle draining pools, and the
+// cron scheduler.
+func (r *Releaser) Start() {
+	r.cron = newCronJobs()
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopLoop, r.loopDone = cancel, make(chan struct{})
 	go r.drainLoop(ctx)
-	return r
 }
 
-// app returns the in-memory record of name, loading its state on first use.
-func (r *Releaser) app(name string) (*app, error) {
+// StopGrace is how long a process gets after SIGTERM: the bound of
+// stopping an app.
+func (r *Releaser) StopGrace() time.Duration { return r.cfg.StopGrace }
+
+// app returns the in-memory record of name, made on first use.
+func (r *Releaser) app(name string) *app {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if a, ok := r.apps[name]; ok {
-		return a, nil
+	a, ok := r.apps[name]
+	if !ok {
+		a = &app{name: name, log: supervisor.NewAppLog(r.layout.AppLog(name))}
+		r.apps[name] = a
 	}
-	st, err := r.loadState(name)
-	if err != nil {
-		return nil, fmt.Errorf("read state of %s: %w", name, err)
-	}
-	a := &app{name: name, deploy: make(chan struct{}, 1), state: st,
-		log: supervisor.NewAppLog(r.layout.AppLog(name))}
-	r.apps[name] = a
-	return a, nil
+	return a
 }
 
 // scale returns the instance count of process type typ: the one set with
@@ -177,7 +187,7 @@ func (r *Releaser) app(name string) (*app, error) {
 // would otherwise leave nothing to route to.
 func (a *app) scale(typ string, def int) int {
 	a.mu.Lock()
-	n, ok := a.state.Scale[typ]
+	n, ok := a.scaleSet[typ]
 	a.mu.Unlock()
 	if !ok {
 		n = def
@@ -188,50 +198,18 @@ func (a *app) scale(typ string, def int) int {
 	return n
 }
 
-// Lock takes app's deploy lock, so that deploys of one app run one at a
-// time. When another deploy holds it, Lock says so on out and waits. The
-// returned function releases the lock.
-func (r *Releaser) Lock(ctx context.Context, name string, out io.Writer) (unlock func(), err error) {
-	a, err := r.app(name)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case a.deploy <- struct{}{}:
-	default:
-		r.logger.Info("deploy waiting for the one in progress", "app", name)
-		fmt.Fprintf(out, "-----> Another deploy of %s is in progress: waiting for it to finish\n", name)
-		select {
-		case a.deploy <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	return func() { <-a.deploy }, nil
-}
-
 // Release starts spec's pool, health checks every instance and makes it
 // live in one atomic switch. The pool it replaces keeps serving the
 // sessions pinned to it until they go idle (see drain.go). On any failure
 // the new processes are stopped and the live pool is untouched. Progress
-// for the pusher goes to out. Callers hold the app's deploy lock.
+// for the pusher goes to out.
 func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error {
-	a, err := r.app(spec.App)
-	if err != nil {
-		return err
-	}
+	a := r.app(spec.App)
+	a.mu.Lock()
+	a.scaleSet = spec.Scale
+	a.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
-	err = r.release(ctx, a, spec, out)
-	if err != nil {
-		r.update(spec.App, spec.Version, func(rel *slipway.Release) {
-			rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, time.Now(), slipway.ErrorMessage(err)
-		})
-	}
-	return err
-}
-
-func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer) error {
 	if err := checkCron(spec); err != nil {
 		return err
 	}
@@ -253,71 +231,37 @@ func (r *Releaser) release(ctx context.Context, a *app, spec Spec, out io.Writer
 		p.setMembers(members)
 		fmt.Fprintf(out, "-----> %d web instance(s) healthy\n", len(members))
 	}
-	a.mu.Lock()
-	st := a.state
-	st.Live = &spec
-	if err := r.saveState(spec.App, st); err != nil {
-		a.mu.Unlock()
+	if err := r.switchTo(a, p); err != nil {
 		r.stopPool(p)
-		return fmt.Errorf("save state of %s: %w", spec.App, err)
+		return err
 	}
-	a.state = st
-	r.switchTo(a, p)
-	a.mu.Unlock()
 	r.swapWorkers(a, spec, spec.Version, out)
 	return nil
 }
 
-// Deploy runs the release phase of spec, then Release: what a push and a
-// config change do (a rollback and a restart skip the release phase).
-func (r *Releaser) Deploy(ctx context.Context, spec Spec, out io.Writer) error {
-	if err := r.ReleasePhase(ctx, spec, out); err != nil {
-		r.update(spec.App, spec.Version, func(rel *slipway.Release) {
-			rel.Status, rel.FinishedAt, rel.Failure = slipway.StatusFailed, time.Now(), slipway.ErrorMessage(err)
-		})
-		return err
+// switchTo records p as the app's live pool, then makes it live in the
+// router; the pool it replaces drains.
+func (r *Releaser) switchTo(a *app, p *pool) error {
+	if err := r.cfg.Recorder.Live(a.name, p.version, p.spec); err != nil {
+		return fmt.Errorf("record %s %s as live: %w", a.name, p.version, err)
 	}
-	return r.Release(ctx, spec, out)
-}
-
-// switchTo makes p the app's live pool in the router and the history; the
-// pool it replaces drains. Callers hold a.mu.
-func (r *Releaser) switchTo(a *app, p *pool) {
+	a.mu.Lock()
 	old := a.live
 	a.live = p
 	if old != nil {
 		a.draining = append(a.draining, old)
 	}
 	r.cfg.Router.SetLive(p.routePool())
-	now := time.Now()
-	specJSON, _ := json.Marshal(p.spec)
-	r.update(a.name, p.version, func(rel *slipway.Release) {
-		rel.Status, rel.StartedAt, rel.Spec, rel.Dir = slipway.StatusLive, now, specJSON, p.spec.Dir
-	})
+	a.mu.Unlock()
 	r.recordInstances(a.name, p)
 	r.logger.Info("release live", "app", a.name, "release", p.version.String(), "commit", p.spec.Commit, "instances", len(p.members()))
 	if old != nil {
-		r.update(a.name, old.version, func(rel *slipway.Release) { rel.Status = slipway.StatusDraining })
 		r.logger.Info("release draining", "app", a.name, "release", old.version.String())
 	}
+	return nil
 }
 
-// update changes the history record of release v of app. The history is
-// not allowed to stop a deploy: a failure is logged.
-func (r *Releaser) update(app string, v slipway.Version, change func(*slipway.Release)) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rel, err := r.cfg.Store.FindRelease(ctx, app, v)
-	if err == nil {
-		change(rel)
-		err = r.cfg.Store.UpdateRelease(ctx, rel)
-	}
-	if err != nil {
-		r.logger.Error("record release", "app", app, "release", v.String(), "err", err)
-	}
-}
-
-// recordInstances keeps p's running instances in the history.
+// recordInstances reports p's instances to the history.
 func (r *Releaser) recordInstances(app string, p *pool) {
 	var recs []slipway.InstanceRecord
 	for _, s := range p.members() {
@@ -326,11 +270,7 @@ func (r *Releaser) recordInstances(app string, p *pool) {
 			Release: p.version, ID: in.ID, PID: in.PID, Port: s.port, State: in.State, StartedAt: in.Since,
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.cfg.Store.SetInstances(ctx, app, p.version, recs); err != nil {
-		r.logger.Error("record instances", "app", app, "release", p.version.String(), "err", err)
-	}
+	r.cfg.Recorder.Instances(app, p.version, recs)
 }
 
 // stopLive stops the live pool before a new one starts: the naive
@@ -346,6 +286,13 @@ func (r *Releaser) stopLive(a *app) {
 	r.cfg.Router.Remove(a.name)
 	r.stopPool(old)
 }
+
+// noRecorder is the Recorder of a Releaser configured without one.
+type noRecorder struct{}
+
+func (noRecorder) Live(string, slipway.Version, Spec) error                    { return nil }
+func (noRecorder) Retired(string, slipway.Version)                             {}
+func (noRecorder) Instances(string, slipway.Version, []slipway.InstanceRecord) {}
 
 func firstErr(errs []error) error {
 	for _, err := range errs {

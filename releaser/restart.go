@@ -14,7 +14,7 @@ import (
 // to it (sessions pinned to web.N follow), and the old process is stopped
 // once its requests in flight have finished. No request is lost and the
 // pool never has fewer healthy instances than before. Callers hold the
-// app's deploy lock.
+// app's lock.
 func (r *Releaser) Restart(ctx context.Context, name string, out io.Writer) error {
 	a, p, err := r.livePool(name, "restart", true)
 	if err != nil {
@@ -57,10 +57,7 @@ func waitIdle(ctx context.Context, s *instance, grace time.Duration) {
 // is nothing to act on (verb: "scale", "restart"); web says the action
 // needs web processes, which a static site has not.
 func (r *Releaser) livePool(name, verb string, web bool) (*app, *pool, error) {
-	a, err := r.existing(name)
-	if err != nil {
-		return nil, nil, err
-	}
+	a := r.app(name)
 	a.mu.Lock()
 	p := a.live
 	a.mu.Unlock()

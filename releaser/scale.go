@@ -18,18 +18,15 @@ const MaxScale = 32
 // applies it to the live pool at once, without a new release: new
 // instances are started and health checked before the router sees them,
 // and removed ones leave the router before they are stopped. The count
-// is kept for later releases. Callers hold the app's deploy lock.
+// is kept for later releases (the caller persists it first).
 func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Writer) error {
-	if typ != "web" {
-		return r.scaleWorkers(ctx, name, typ, n, out)
-	}
-	if n < 1 || n > MaxScale {
-		return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
-	}
-	a, p, err := r.livePool(name, "scale", true)
-	if err != nil {
+	if err := r.CheckScale(name, typ, n); err != nil {
 		return err
 	}
+	if typ != "web" {
+		return r.scaleWorkers(name, typ, n, out)
+	}
+	a, p, _ := r.livePool(name, "scale", true)
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
 	current := p.members()
@@ -45,7 +42,7 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 		current, removed = current[:n], current[n:]
 	}
 	a.mu.Lock()
-	err = r.saveScale(a, typ, n)
+	a.setScale(typ, n)
 	if a.live == p {
 		r.cfg.Router.SetLive(p.setMembers(current))
 	}
@@ -56,7 +53,7 @@ func (r *Releaser) Scale(ctx context.Context, name, typ string, n int, out io.Wr
 	}
 	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
 	fmt.Fprintf(out, "Scaled %s to web=%d (%s)\n", name, n, p.version)
-	return err
+	return nil
 }
 
 // Instance states, as `ps` shows them: the process layer's.
@@ -81,11 +78,8 @@ type Instance struct {
 
 // Processes lists the app's instances: the live pool's, then the draining
 // pools', newest first.
-func (r *Releaser) Processes(name string) ([]Instance, error) {
-	a, err := r.existing(name)
-	if err != nil {
-		return nil, err
-	}
+func (r *Releaser) Processes(name string) []Instance {
+	a := r.app(name)
 	a.mu.Lock()
 	pools := []*pool{}
 	if a.live != nil {
@@ -113,40 +107,17 @@ func (r *Releaser) Processes(name string) ([]Instance, error) {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Release > out[j].Release })
-	return out, nil
+	return out
 }
 
-// existing returns an app that has been pushed to, or ErrAppNotFound.
-func (r *Releaser) existing(name string) (*app, error) {
-	if err := slipway.ValidateAppName(name); err != nil {
-		return nil, err
+// setScale records the instance count of typ. Callers hold a.mu.
+func (a *app) setScale(typ string, n int) {
+	scale := make(map[string]int, len(a.scaleSet)+1)
+	for k, v := range a.scaleSet {
+		scale[k] = v
 	}
-	a, err := r.app(name)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.cfg.Store.ListReleases(context.Background(), name); err != nil {
-		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
-			return nil, slipway.Errorf(slipway.ENOTFOUND, "no app named %q: push to it first", name)
-		}
-		return nil, err
-	}
-	return a, nil
-}
-
-// saveScale records the instance count of typ. Callers hold a.mu.
-func (r *Releaser) saveScale(a *app, typ string, n int) error {
-	st := a.state
-	st.Scale = map[string]int{}
-	for k, v := range a.state.Scale {
-		st.Scale[k] = v
-	}
-	st.Scale[typ] = n
-	if err := r.saveState(a.name, st); err != nil {
-		return err
-	}
-	a.state = st
-	return nil
+	scale[typ] = n
+	a.scaleSet = scale
 }
 
 func (a *app) workersList() []*worker {
@@ -156,36 +127,53 @@ func (a *app) workersList() []*worker {
 	return w.list()
 }
 
-// scaleWorkers sets the instance count of a non-web process type of the
-// live release, starting or stopping instances at once.
-func (r *Releaser) scaleWorkers(ctx context.Context, name, typ string, n int, out io.Writer) error {
+// CheckScale returns the error Scale refuses typ=n with, changing
+// nothing: a count out of range, no live release, or a type the live
+// release does not have.
+func (r *Releaser) CheckScale(name, typ string, n int) error {
+	if typ == "web" {
+		if n < 1 || n > MaxScale {
+			return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
+		}
+		_, _, err := r.livePool(name, "scale", true)
+		return err
+	}
 	if n < 0 || n > MaxScale {
 		return slipway.Errorf(slipway.EINVALID, "%s=%d: use 0 to %d", typ, n, MaxScale)
 	}
-	a, p, err := r.livePool(name, "scale", false)
+	_, p, err := r.livePool(name, "scale", false)
 	if err != nil {
 		return err
 	}
-	var proc *slipway.Process
-	for _, pr := range workerTypes(p.spec) {
-		if pr.Type == typ {
-			proc = &pr
-		}
-	}
-	if proc == nil {
+	if workerType(p.spec, typ) == nil {
 		return slipway.Errorf(slipway.EINVALID, "%s %s has no process type %q in its Procfile", name, p.version, typ)
 	}
+	return nil
+}
+
+// workerType returns the worker process type typ of spec, or nil.
+func workerType(spec Spec, typ string) *slipway.Process {
+	for _, pr := range workerTypes(spec) {
+		if pr.Type == typ {
+			return &pr
+		}
+	}
+	return nil
+}
+
+// scaleWorkers sets the instance count of a non-web process type of the
+// live release, starting or stopping instances at once.
+func (r *Releaser) scaleWorkers(name, typ string, n int, out io.Writer) error {
+	a, p, _ := r.livePool(name, "scale", false)
+	proc := workerType(p.spec, typ)
 	a.mu.Lock()
 	w := a.workers
 	if w == nil {
 		w = &workerSet{version: p.version}
 		a.workers = w
 	}
-	err = r.saveScale(a, typ, n)
+	a.setScale(typ, n)
 	a.mu.Unlock()
-	if err != nil {
-		return err
-	}
 	var keep, stop []*worker
 	count := 0
 	for _, s := range w.list() {

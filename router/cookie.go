@@ -96,7 +96,11 @@ func btoi(b bool) int {
 }
 
 // secure reports whether the client reached the router over TLS, directly
-// or through a proxy in front of it that says so.
+// or through a proxy in front of it that says so. X-Forwarded-Proto is
+// believed from any peer: it only sets the affinity cookie's Secure flag,
+// so a client that lies makes its own cookie unusable over plain HTTP and
+// harms no one else. The app never sees the header as the client sent it
+// (newProxy).
 func secure(req *http.Request) bool {
 	if req.TLS != nil {
 		return true

@@ -50,10 +50,12 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			// The router is the edge, so it drops the X-Forwarded-*
-			// headers clients send (ReverseProxy strips them before
-			// Rewrite) and sets them from the connection: apps can trust
-			// X-Forwarded-For to be the real client address.
+			// Towards the app the router is the edge: it drops the
+			// X-Forwarded-* headers clients send (ReverseProxy strips
+			// them before Rewrite) and sets them from the connection, so
+			// apps can trust X-Forwarded-For to be the peer's address.
+			// (Only the router's own cookie flag reads a client's
+			// X-Forwarded-Proto: see secure.)
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -42,26 +43,33 @@ func (db *DB) CreateRelease(ctx context.Context, r *slipway.Release) error {
 	return nil
 }
 
-// UpdateRelease stores the mutable fields of the release (r.App, r.Version):
-// status, started, finished, build duration, failure, config, dir, pruned,
-// log path and spec. It returns ENOTFOUND if there is no such release.
-func (db *DB) UpdateRelease(ctx context.Context, r *slipway.Release) error {
-	if err := validateStatus(r.Status); err != nil {
-		return err
+// UpdateRelease applies u to the app's release v in one transaction and
+// returns the release as it now is, or ENOTFOUND.
+func (db *DB) UpdateRelease(ctx context.Context, app string, v slipway.Version, u slipway.ReleaseUpdate) (*slipway.Release, error) {
+	if u.Status != nil {
+		if err := validateStatus(*u.Status); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("update release: %w", err)
+		return nil, fmt.Errorf("update release: %w", err)
 	}
 	defer tx.Rollback()
 
-	if err := updateRelease(ctx, tx, r); err != nil {
-		return err
+	if err := updateRelease(ctx, tx, app, v, u); err != nil {
+		return nil, err
+	}
+	r, err := scanRelease(tx.QueryRowContext(ctx, `SELECT `+releaseColumns+`
+		FROM releases r JOIN apps a ON a.id = r.app_id
+		WHERE a.name = ? AND r.version = ?`, app, v))
+	if err != nil {
+		return nil, fmt.Errorf("update release: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("update release: %w", err)
+		return nil, fmt.Errorf("update release: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
 // FindRelease returns the app's release v, or ENOTFOUND.
@@ -213,27 +221,62 @@ func createRelease(ctx context.Context, tx *writeTx, r *slipway.Release) (slipwa
 	return v, nil
 }
 
-// updateRelease stores r's mutable fields. Errors other than ENOTFOUND are
-// wrapped.
-func updateRelease(ctx context.Context, tx *writeTx, r *slipway.Release) error {
-	config, err := marshalConfig(r.Config)
-	if err != nil {
-		return fmt.Errorf("update release: %w", err)
+// updateRelease sets the fields of u that are not nil. Errors other than
+// ENOTFOUND are wrapped.
+func updateRelease(ctx context.Context, tx *writeTx, app string, v slipway.Version, u slipway.ReleaseUpdate) error {
+	var set []string
+	var args []any
+	add := func(col string, val any) {
+		set = append(set, col+" = ?")
+		args = append(args, val)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE releases SET
-			status = ?, started_at = ?, finished_at = ?, build_duration_ns = ?, failure = ?,
-			config = ?, dir = ?, pruned = ?, log_path = ?, spec = ?
+	if u.Status != nil {
+		add("status", *u.Status)
+	}
+	if u.StartedAt != nil {
+		add("started_at", formatTime(*u.StartedAt))
+	}
+	if u.FinishedAt != nil {
+		add("finished_at", formatTime(*u.FinishedAt))
+	}
+	if u.BuildDuration != nil {
+		add("build_duration_ns", int64(*u.BuildDuration))
+	}
+	if u.Failure != nil {
+		add("failure", *u.Failure)
+	}
+	if u.Config != nil {
+		config, err := marshalConfig(*u.Config)
+		if err != nil {
+			return fmt.Errorf("update release: %w", err)
+		}
+		add("config", config)
+	}
+	if u.Dir != nil {
+		add("dir", *u.Dir)
+	}
+	if u.Pruned != nil {
+		add("pruned", *u.Pruned)
+	}
+	if u.LogPath != nil {
+		add("log_path", *u.LogPath)
+	}
+	if u.Spec != nil {
+		add("spec", blob(*u.Spec))
+	}
+	if len(set) == 0 { // nothing to change: only check that it exists
+		set = append(set, "version = version")
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE releases SET `+strings.Join(set, ", ")+`
 		WHERE app_id = (SELECT id FROM apps WHERE name = ?) AND version = ?`,
-		r.Status, formatTime(r.StartedAt), formatTime(r.FinishedAt), int64(r.BuildDuration), r.Failure,
-		config, r.Dir, r.Pruned, r.LogPath, blob(r.Spec),
-		r.App, r.Version)
+		append(args, app, v)...)
 	if err != nil {
 		return fmt.Errorf("update release: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("update release: %w", err)
 	} else if n == 0 {
-		return releaseNotFound(r.App, r.Version)
+		return releaseNotFound(app, v)
 	}
 	return nil
 }

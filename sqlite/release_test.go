@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"maps"
 	"slices"
 	"sync"
@@ -47,7 +48,7 @@ func TestDB_CreateReleaseNeverReusesFailedVersions(t *testing.T) {
 	db := mustOpenDB(t, testPath(t))
 	r := mustCreate(t, db, "blog")
 	r.Status, r.Failure = slipway.StatusFailed, "build failed"
-	if err := db.UpdateRelease(t.Context(), r); err != nil {
+	if err := update(t.Context(), db, r); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := mustCreate(t, db, "blog").Version, slipway.Version(2); got != want {
@@ -150,7 +151,7 @@ func TestDB_UpdateFindRoundTrip(t *testing.T) {
 	r.Pruned = true
 	r.LogPath = "/var/lib/slipway/apps/blog/logs/2.log"
 	r.Spec = []byte{0, 1, 2, 0xff, '{', '}'}
-	if err := db.UpdateRelease(t.Context(), r); err != nil {
+	if err := update(t.Context(), db, r); err != nil {
 		t.Fatal(err)
 	}
 
@@ -163,7 +164,7 @@ func TestDB_UpdateFindRoundTrip(t *testing.T) {
 	// Zero values go back to zero.
 	r.StartedAt, r.FinishedAt, r.BuildDuration = time.Time{}, time.Time{}, 0
 	r.Failure, r.Config, r.Dir, r.Pruned, r.LogPath, r.Spec = "", nil, "", false, "", nil
-	if err := db.UpdateRelease(t.Context(), r); err != nil {
+	if err := update(t.Context(), db, r); err != nil {
 		t.Fatal(err)
 	}
 	got, err = db.FindRelease(t.Context(), "blog", 2)
@@ -227,7 +228,7 @@ func TestDB_UpdateReleaseLeavesTheRestAlone(t *testing.T) {
 	created := r.CreatedAt
 	up := *r
 	up.Kind, up.Commit, up.Subject, up.CreatedAt, up.Status = slipway.KindConfig, "zzz", "other", time.Time{}, slipway.StatusLive
-	if err := db.UpdateRelease(t.Context(), &up); err != nil {
+	if err := update(t.Context(), db, &up); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.FindRelease(t.Context(), "blog", 1)
@@ -255,7 +256,7 @@ func TestDB_UpdateReleaseErrors(t *testing.T) {
 		{"bad status", slipway.Release{App: "blog", Version: 1, Status: "up"}, slipway.EINVALID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := db.UpdateRelease(t.Context(), &tt.r)
+			err := update(t.Context(), db, &tt.r)
 			if got := slipway.ErrorCode(err); got != tt.code {
 				t.Errorf("code = %q, want %q (err: %v)", got, tt.code, err)
 			}
@@ -367,5 +368,29 @@ func TestDB_DeleteAppCascades(t *testing.T) {
 	}
 	if got, want := mustCreate(t, db, "blog").Version, slipway.Version(1); got != want {
 		t.Errorf("version of a re-created app = %s, want %s", got, want)
+	}
+}
+
+// update stores every mutable field of r, as one patch.
+func update(ctx context.Context, db *DB, r *slipway.Release) error {
+	_, err := db.UpdateRelease(ctx, r.App, r.Version, slipway.ReleaseUpdate{
+		Status: &r.Status, StartedAt: &r.StartedAt, FinishedAt: &r.FinishedAt, BuildDuration: &r.BuildDuration,
+		Failure: &r.Failure, Config: &r.Config, Dir: &r.Dir, Pruned: &r.Pruned, LogPath: &r.LogPath, Spec: &r.Spec,
+	})
+	return err
+}
+
+func TestDB_UpdateReleasePatchesOnlyWhatItNames(t *testing.T) {
+	db := mustOpenDB(t, testPath(t))
+	r := mustCreate(t, db, "blog")
+	if _, err := db.UpdateRelease(t.Context(), "blog", r.Version, slipway.ReleaseUpdate{Dir: slipway.Set("/rel/v1")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.UpdateRelease(t.Context(), "blog", r.Version, slipway.Failed(time.Now(), "boom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dir != "/rel/v1" || got.Status != slipway.StatusFailed || got.Failure != "boom" || got.FinishedAt.IsZero() {
+		t.Errorf("after two patches: dir %q, status %s, failure %q, finished %v", got.Dir, got.Status, got.Failure, got.FinishedAt)
 	}
 }

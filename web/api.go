@@ -85,7 +85,7 @@ func releaseParams(r *http.Request) (string, slipway.Version, error) {
 	if err := slipway.ValidateAppName(app); err != nil {
 		return "", 0, err
 	}
-	v, err := parseVersion(r.PathValue("version"))
+	v, err := slipway.ParseVersion(r.PathValue("version"))
 	return app, v, err
 }
 

@@ -42,14 +42,6 @@ func duration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// short returns the first 7 characters of a commit id.
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
 // statusClass returns the CSS class of a release status, "unknown" for a
 // status this page does not know.
 func statusClass(status string) string {
@@ -76,7 +68,7 @@ func (v releaseView) Number() int { return int(v.Version) }
 func (v releaseView) StatusClass() string { return statusClass(v.Status) }
 
 // Short is the short commit id.
-func (v releaseView) Short() string { return short(v.Commit) }
+func (v releaseView) Short() string { return slipway.ShortSHA(v.Commit, 7) }
 
 // Age is how long ago the release was made.
 func (v releaseView) Age() string { return ago(v.CreatedAt, v.now) }
@@ -172,13 +164,4 @@ func (v appView) LastDeployAt() string {
 		return ""
 	}
 	return v.LastDeploy.UTC().Format(time.RFC3339)
-}
-
-// parseVersion parses "v3" or "3".
-func parseVersion(s string) (slipway.Version, error) {
-	n, err := strconv.Atoi(strings.TrimPrefix(s, "v"))
-	if err != nil || n < 1 {
-		return 0, slipway.Errorf(slipway.EINVALID, "bad release %q: want a version like v3", s)
-	}
-	return slipway.Version(n), nil
 }

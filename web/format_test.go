@@ -48,26 +48,6 @@ func TestDuration(t *testing.T) {
 	}
 }
 
-func TestParseVersion(t *testing.T) {
-	tests := []struct {
-		in   string
-		want slipway.Version
-		ok   bool
-	}{
-		{"v3", 3, true}, {"3", 3, true}, {"v12", 12, true},
-		{"v0", 0, false}, {"", 0, false}, {"vv3", 0, false}, {"v-1", 0, false}, {"3a", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseVersion(tt.in)
-		if got != tt.want || (err == nil) != tt.ok {
-			t.Errorf("parseVersion(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
-		if err != nil && slipway.ErrorCode(err) != slipway.EINVALID {
-			t.Errorf("parseVersion(%q): error code %q, want EINVALID", tt.in, slipway.ErrorCode(err))
-		}
-	}
-}
-
 func TestReleaseView(t *testing.T) {
 	tests := []struct {
 		r         slipway.Release

@@ -131,7 +131,7 @@ func (h *Handler) rollbackForm(w http.ResponseWriter, r *http.Request, a auth) {
 	var to slipway.Version
 	var err error
 	if s := r.PostFormValue("version"); s != "" {
-		to, err = parseVersion(s)
+		to, err = slipway.ParseVersion(s)
 	}
 	var rel *slipway.Release
 	if err == nil {

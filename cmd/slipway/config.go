@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
@@ -87,11 +88,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
 	str(&c.AdminToken, "admin-token", "", "token for the admin page and API (default: generated on first start, kept in DATA/admin_token)")
 	str(&c.PruneSchedule, "prune-schedule", "@hourly", "cron schedule of the job that removes old release directories")
-	keep := strconv.Itoa(releaser.DefaultKeepReleases)
+	keep := strconv.Itoa(apps.DefaultKeepReleases)
 	if v := getenv(envName("keep-releases")); v != "" {
 		keep = v
 	}
-	fs.Func("keep-releases", fmt.Sprintf("release directories kept per app (default %d, env %s)", releaser.DefaultKeepReleases, envName("keep-releases")), func(s string) error {
+	fs.Func("keep-releases", fmt.Sprintf("release directories kept per app (default %d, env %s)", apps.DefaultKeepReleases, envName("keep-releases")), func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return fmt.Errorf("want a whole number of at least 1")

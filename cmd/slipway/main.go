@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/slipway/slipway/commands"
 )
 
 func main() {
@@ -17,29 +20,20 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `slipway: git push to deploy
+// usage is `slipway help`; the management commands come from their table.
+var usage = `slipway: git push to deploy
 
 Usage:
   slipway serve [flags]      run the server (slipway serve --help for flags)
   slipway releases NAME      an app's release history (--json for JSON)
   slipway rollback NAME [vN] roll back to vN, or to the release before the live one
   slipway COMMAND ARGS...    any command of ssh git@HOST COMMAND, run through the admin API:
-                             apps:list apps:create apps:info apps:destroy config config:get
-                             config:set config:unset ps ps:scale ps:restart logs cron:list
-  slipway hook pre-receive   run by git during a push; not for people
+` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback") + `  slipway hook pre-receive   run by git during a push; not for people
   slipway version            print the version
 
 The local commands find slipway with SLIPWAY_ADMIN_ADDR (default 127.0.0.1:8090) and
 SLIPWAY_ADMIN_TOKEN (default: read from $SLIPWAY_DATA/admin_token, ./slipway-data).
 `
-
-// remoteCommands are the management commands `slipway COMMAND` runs in the
-// local slipway through its admin API, as ssh runs them.
-var remoteCommands = map[string]bool{
-	"apps:list": true, "apps:create": true, "apps:info": true, "apps:destroy": true,
-	"config": true, "config:get": true, "config:set": true, "config:unset": true,
-	"ps": true, "ps:scale": true, "ps:restart": true, "logs": true, "cron:list": true,
-}
 
 // run dispatches to a subcommand and returns the exit status.
 func run(ctx context.Context, args []string) int {
@@ -63,7 +57,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Print(usage)
 		return 0
 	}
-	if remoteCommands[args[0]] {
+	if _, ok := commands.Find(args[0]); ok {
 		return runRemote(ctx, args[0], args[1:])
 	}
 	fmt.Fprintf(os.Stderr, "slipway: unknown command %q\n\n%s", args[0], usage)

@@ -1,29 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/commands"
 	"github.com/slipway/slipway/gitserver"
-	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/internal/httpserver"
+	"github.com/slipway/slipway/internal/secret"
 	"github.com/slipway/slipway/metrics"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
@@ -60,23 +56,24 @@ func newLogger(format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
-// serve starts every part of slipway, waits for ctx to end and shuts them
-// down under one timeout: servers in parallel, then the cron jobs, the apps,
-// and the database last.
+// serve starts every part of slipway, waits for ctx to end and stops them:
+// the servers in parallel under one timeout, then the cron jobs, then the
+// apps with a bound of their own, and the database last.
 func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
+	layout := slipway.Layout{Root: cfg.DataDir}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	db := sqlite.NewDB(filepath.Join(cfg.DataDir, "slipway.db"))
+	db := sqlite.NewDB(layout.DB())
 	if err := db.Open(); err != nil {
 		return fmt.Errorf("open the history database: %w", err)
 	}
 	defer db.Close()
-	key, err := secretKey(filepath.Join(cfg.DataDir, "affinity.key"))
+	key, err := secret.Key(layout.AffinityKey())
 	if err != nil {
 		return fmt.Errorf("affinity key: %w", err)
 	}
-	token, err := adminToken(cfg, logger)
+	token, err := adminToken(cfg, layout, logger)
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
@@ -84,51 +81,51 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	mets := metrics.New(src)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
-	rel := releaser.New(releaser.Config{
-		DataDir: cfg.DataDir, Router: rt, Store: db, DeployTimeout: cfg.DeployTimeout,
-		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: cfg.DeployStrategy,
-		OnRestart: mets.Restart, Logger: logger,
+	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	svc := apps.New(apps.Config{
+		DataDir: cfg.DataDir, Store: db,
+		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger}),
+		Releaser: releaser.Config{
+			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
+			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart,
+		},
+		Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
-	src.rel = rel
-	bld := builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger})
-
-	httpSrv := newHTTPServer("http", cfg.HTTPAddr, rt, logger)
-	dep := &deployer{builder: bld, releaser: rel, store: db, dataDir: cfg.DataDir, domain: cfg.Domain, httpAddr: httpSrv.addr, metrics: mets, logger: logger}
-	be := &backend{store: db, releaser: rel, dataDir: cfg.DataDir, appURL: dep.appURL}
-	cmds := commands(rel, be, func(app string) string { return slipway.Layout{Root: cfg.DataDir}.Repo(app) })
-	adminSrv := newHTTPServer("admin", cfg.AdminAddr, web.New(web.Config{
-		Backend: be, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
+	src.svc = svc
+	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
+		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
 		Commands: func(ctx context.Context, name string, args []string, out io.Writer) error {
-			run, ok := cmds[name]
-			if !ok {
-				return slipway.Errorf(slipway.ENOTFOUND, "unknown command %q: see slipway help", name)
-			}
-			return run(ctx, args, out)
+			return commands.Run(ctx, svc, name, args, out)
 		},
 	}), logger)
 	git := gitserver.New(gitserver.Config{
-		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: dep,
-		Commands: cmds, Logger: logger,
+		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
+		Commands: commands.Funcs(svc), Logger: logger,
 	})
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {
-		if err := rel.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
+		if err := svc.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
 			logger.Error("prune", "err", err)
 		}
 	})
 
-	if err := httpSrv.start(); err != nil {
+	stopApps := func() error {
+		actx, cancel := context.WithTimeout(context.Background(), svc.StopBound())
+		defer cancel()
+		return svc.Shutdown(actx)
+	}
+	if err := httpSrv.Start(); err != nil {
 		return err
 	}
-	if err := adminSrv.start(); err != nil {
-		httpSrv.shutdown(context.Background())
+	if err := adminSrv.Start(); err != nil {
+		httpSrv.Shutdown(context.Background())
 		return err
 	}
-	rel.Restore(ctx)
+	svc.Start(ctx)
 	if err := git.Start(); err != nil {
-		httpSrv.shutdown(context.Background())
-		adminSrv.shutdown(context.Background())
-		rel.Shutdown(context.Background())
+		httpSrv.Shutdown(context.Background())
+		adminSrv.Shutdown(context.Background())
+		stopApps()
 		return err
 	}
 	jobs.Start()
@@ -142,15 +139,19 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	wg.Go(func() { errs[0] = git.Shutdown(sctx) })
-	wg.Go(func() { errs[1] = httpSrv.shutdown(sctx) })
-	wg.Go(func() { errs[2] = adminSrv.shutdown(sctx) })
+	wg.Go(func() { errs[1] = httpSrv.Shutdown(sctx) })
+	wg.Go(func() { errs[2] = adminSrv.Shutdown(sctx) })
 	wg.Wait()
 	select { // a prune in progress finishes first
 	case <-jobs.Stop().Done():
 	case <-sctx.Done():
 	}
-	// Apps stop last: the router has stopped sending them requests.
-	err = errors.Join(append(errs, rel.Shutdown(sctx))...)
+	err = errors.Join(errs...)
+	// Apps stop last, with their own bound: the router has stopped
+	// sending them requests, and no instance outlives a clean stop.
+	if aerr := stopApps(); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping the apps took longer than %s", svc.StopBound()))
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown took longer than %s: what was still running was cancelled", shutdownTimeout)
 	}
@@ -158,117 +159,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	return err
 }
 
-// adminToken returns the admin token: the configured one, else the one kept
-// in DATA/admin_token, else a new one, stored there (mode 0600) and printed
-// once in the log.
-func adminToken(cfg serveConfig, logger *slog.Logger) (string, error) {
-	if cfg.AdminToken != "" {
-		return cfg.AdminToken, nil
-	}
-	path := filepath.Join(cfg.DataDir, "admin_token")
-	data, err := os.ReadFile(path)
-	if err == nil && len(bytes.TrimSpace(data)) > 0 {
-		return string(bytes.TrimSpace(data)), nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	token := hex.EncodeToString(b)
-	if err := atomicfile.Write(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	logger.Info("admin token generated: log in to the admin page with it", "token", token, "stored_in", path)
-	return token, nil
-}
-
-// httpServer is an http.Server with slipway's lifecycle: start listens and
-// serves in the background, shutdown waits for requests to finish.
-type httpServer struct {
-	name   string
-	srv    *http.Server
-	logger *slog.Logger
-	ln     net.Listener
-	done   chan struct{}
-}
-
-func newHTTPServer(name, addr string, h http.Handler, logger *slog.Logger) *httpServer {
-	return &httpServer{
-		name:   name,
-		logger: logger,
-		srv: &http.Server{
-			Addr:              addr,
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		},
-	}
-}
-
-func (s *httpServer) start() error {
-	ln, err := net.Listen("tcp", s.srv.Addr)
-	if err != nil {
-		return fmt.Errorf("%s listen: %w", s.name, err)
-	}
-	s.ln = ln
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("server stopped", "service", s.name, "err", err)
-		}
-	}()
-	s.logger.Info("listening", "service", s.name, "addr", ln.Addr().String())
-	return nil
-}
-
-// addr returns the bound address, or the configured one before start.
-func (s *httpServer) addr() string {
-	if s.ln != nil {
-		return s.ln.Addr().String()
-	}
-	return s.srv.Addr
-}
-
-func (s *httpServer) shutdown(ctx context.Context) error {
-	if s.ln == nil {
-		return nil
-	}
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
-	}
-	<-s.done
-	return err
-}
-
-// secretKey reads a 32-byte key from path, creating it (mode 0600) on first
-// start, so that affinity cookies survive a restart.
-func secretKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil && len(key) == 32 {
-		return key, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	key = make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	return key, atomicfile.Write(path, key, 0o600)
-}
-
-// poolSource reports the releaser's pools to the metrics at scrape time.
-type poolSource struct{ rel *releaser.Releaser }
+// poolSource reports the apps' pools to the metrics at scrape time.
+type poolSource struct{ svc *apps.Service }
 
 func (s *poolSource) Pools() []metrics.AppPools {
 	var out []metrics.AppPools
-	for _, a := range s.rel.Apps() {
+	for _, a := range s.svc.Running() {
 		p := metrics.AppPools{App: a.Name, Draining: len(a.Draining), LiveInstances: a.Instances, DrainingInstances: a.DrainingInstances}
 		if a.Live > 0 {
 			p.Live = 1
@@ -276,4 +172,18 @@ func (s *poolSource) Pools() []metrics.AppPools {
 		out = append(out, p)
 	}
 	return out
+}
+
+// adminToken returns the admin token: the configured one, else the one
+// kept in DATA/admin_token, else a new one, stored there and printed once
+// in the log.
+func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (string, error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	token, created, err := secret.Token(layout.AdminToken())
+	if created {
+		logger.Info("admin token generated: log in to the admin page with it", "token", token, "stored_in", layout.AdminToken())
+	}
+	return token, err
 }

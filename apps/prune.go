@@ -1,4 +1,4 @@
-package releaser
+package apps
 
 import (
 	"context"
@@ -15,26 +15,29 @@ const DefaultKeepReleases = 5
 // removes the directory of a live, draining or building release, nor that of
 // the newest release that was ever live, and a rollback release shares its
 // target's directory. History rows stay; their releases show as pruned.
-func (r *Releaser) Prune(ctx context.Context, keep int, remove func(dir string) error) error {
-	apps, err := r.cfg.Store.ListApps(ctx)
+func (s *Service) Prune(ctx context.Context, keep int, remove func(dir string) error) error {
+	names, err := s.store.ListApps(ctx)
 	if err != nil {
 		return err
 	}
-	for _, name := range apps {
-		if err := r.pruneApp(ctx, name, keep, remove); err != nil {
-			r.logger.Error("prune", "app", name, "err", err)
+	for _, app := range names {
+		if err := s.pruneApp(ctx, app, keep, remove); err != nil {
+			s.logger.Error("prune", "app", app, "err", err)
 		}
 	}
 	return nil
 }
 
-func (r *Releaser) pruneApp(ctx context.Context, name string, keep int, remove func(string) error) error {
-	unlock, err := r.Lock(ctx, name, io.Discard) // no deploy or rollback reads a directory meanwhile
+func (s *Service) pruneApp(ctx context.Context, app string, keep int, remove func(string) error) error {
+	unlock, err := s.acquire(ctx, app, io.Discard) // no deploy or rollback reads a directory meanwhile
+	if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+		return nil // destroyed meanwhile
+	}
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	rels, err := r.cfg.Store.ListReleases(ctx, name)
+	rels, err := s.store.ListReleases(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -64,10 +67,9 @@ func (r *Releaser) pruneApp(ctx context.Context, name string, keep int, remove f
 				return err
 			}
 			removed[rel.Dir] = true
-			r.logger.Info("release directory pruned", "app", name, "release", rel.Version.String())
+			s.logger.Info("release directory pruned", "app", app, "release", rel.Version.String())
 		}
-		rel.Pruned = true
-		if err := r.cfg.Store.UpdateRelease(ctx, rel); err != nil {
+		if _, err := s.store.UpdateRelease(ctx, app, rel.Version, slipway.ReleaseUpdate{Pruned: slipway.Set(true)}); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,132 @@
+// Package apps is slipway's application layer: every use case on an app
+// lives here once (deploy a push, config release, rollback, scale, rolling
+// restart, destroy, prune, restore on boot), each taking the app's lock
+// itself, and it is the one writer of the history. Transports (gitserver,
+// web, the management commands) call it; it drives the builder and the
+// releaser. Every use case goes the same way: persist, then switch the
+// router (through the releaser), then report.
+package apps
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/releaser"
+)
+
+// Store is what the application layer needs of the history (package
+// sqlite).
+type Store interface {
+	slipway.ReleaseStore
+	slipway.ConfigStore
+	slipway.ScaleStore
+}
+
+// Builder builds a push into a release directory (package builder).
+type Builder interface {
+	Build(ctx context.Context, req builder.Request, out io.Writer) (*builder.Release, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	DataDir string
+	Store   Store
+	Builder Builder
+	// Releaser configures the releaser the Service runs the apps with;
+	// its Recorder is the Service's history.
+	Releaser releaser.Config
+	// Domain and HTTPAddr make an app's URL: http://NAME.DOMAIN:PORT/.
+	Domain   string
+	HTTPAddr func() string
+	// OnDeploy, when set, hears of every push deploy's result and build
+	// time (for metrics).
+	OnDeploy func(ok bool, build time.Duration)
+	Logger   *slog.Logger // slog.Default when nil
+}
+
+// Service runs the use cases on apps.
+type Service struct {
+	cfg    Config
+	layout slipway.Layout
+	store  Store
+	rel    *releaser.Releaser
+	locks  locks
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]refUpdate // by app: deployed pushes git has yet to write
+}
+
+// New returns a Service for cfg, with its releaser. Start restores the
+// apps; Shutdown stops them.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPAddr == nil {
+		cfg.HTTPAddr = func() string { return ":80" }
+	}
+	s := &Service{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, store: cfg.Store,
+		logger: cfg.Logger.With("component", "apps")}
+	rc := cfg.Releaser
+	rc.DataDir = cfg.DataDir
+	rc.Recorder = history{s}
+	if rc.Logger == nil {
+		rc.Logger = cfg.Logger
+	}
+	s.rel = releaser.New(rc)
+	return s
+}
+
+// Start starts the releaser's background work and every app's live
+// release (see Restore).
+func (s *Service) Start(ctx context.Context) {
+	s.rel.Start()
+	s.Restore(ctx)
+}
+
+// Shutdown stops every app's processes, within ctx.
+func (s *Service) Shutdown(ctx context.Context) error { return s.rel.Shutdown(ctx) }
+
+// StopBound is how long stopping every app may take: the grace of a
+// SIGTERM and a margin.
+func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + 5*time.Second }
+
+// Running returns the running state of every app, for metrics.
+func (s *Service) Running() []releaser.AppStatus { return s.rel.Apps() }
+
+// URL is where app is served.
+func (s *Service) URL(app string) string {
+	port := ""
+	if _, p, err := net.SplitHostPort(s.cfg.HTTPAddr()); err == nil && p != "80" {
+		port = ":" + p
+	}
+	return "http://" + app + "." + s.cfg.Domain + port + "/"
+}
+
+// exists returns ENOTFOUND, with a message saying what to do, unless app
+// is a valid name of an app that exists.
+func (s *Service) exists(ctx context.Context, app string) error {
+	if err := slipway.ValidateAppName(app); err != nil {
+		return err
+	}
+	if _, err := s.store.AppConfig(ctx, app); err != nil {
+		if slipway.ErrorCode(err) == slipway.ENOTFOUND {
+			return slipway.Errorf(slipway.ENOTFOUND, "no app named %q: push to it first", app)
+		}
+		return err
+	}
+	return nil
+}
+
+// background is the context of a history write that must happen even when
+// the caller's context has ended: the history is not allowed to lag.
+func background() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
+}

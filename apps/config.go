@@ -1,0 +1,86 @@
+package apps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/slipway/slipway"
+)
+
+// Config returns the app's config vars.
+func (s *Service) Config(ctx context.Context, app string) (map[string]string, error) {
+	if err := s.exists(ctx, app); err != nil {
+		return nil, err
+	}
+	return s.store.AppConfig(ctx, app)
+}
+
+// SetConfig sets and unsets config vars of app. Unless noRestart, it then
+// makes a config release: the live release's build with the new config,
+// started, health checked and switched to like a push, the old pool
+// draining. With noRestart the change waits for the next release. by names
+// who asked, for the history.
+func (s *Service) SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, by string, out io.Writer) (*slipway.Release, error) {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cfg, err := s.store.SetAppConfig(ctx, app, set, unset)
+	if err != nil {
+		return nil, err
+	}
+	if noRestart {
+		fmt.Fprintf(out, "Config of %s stored: it takes effect with the next release\n", app)
+		return nil, nil
+	}
+	rels, err := s.store.ListReleases(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	live := liveRelease(rels)
+	if live == nil {
+		return nil, slipway.Errorf(slipway.EINVALID, "%s has no live release: the config takes effect with the next push", app)
+	}
+	spec, ok := specOf(live)
+	if !ok {
+		return nil, slipway.Errorf(slipway.EINVALID, "%s has no live release to apply the config to: it takes effect with the next push", app)
+	}
+	rel := &slipway.Release{
+		App: app, Kind: slipway.KindConfig, Status: slipway.StatusBuilding,
+		Commit: live.Commit, Subject: configSubject(set, unset), Author: live.Author,
+		PusherComment: by, Config: cfg, Dir: spec.Dir,
+	}
+	out, closeLog, err := s.create(rel, out)
+	if err != nil {
+		return nil, err
+	}
+	defer closeLog()
+	fmt.Fprintf(out, "-----> %s: %s as %s\n", app, rel.Subject, rel.Version)
+	spec.Version, spec.Env = rel.Version, cfg
+	if err := s.release(ctx, spec, true, out); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "-----> %s is live\n", rel.Version)
+	return s.store.FindRelease(ctx, app, rel.Version)
+}
+
+// configSubject describes a config change for the history: "Set A, B; unset C".
+func configSubject(set map[string]string, unset []string) string {
+	var parts []string
+	if len(set) > 0 {
+		parts = append(parts, "Set "+strings.Join(slices.Sorted(maps.Keys(set)), ", "))
+	}
+	if len(unset) > 0 {
+		word := "Unset "
+		if len(parts) > 0 {
+			word = "unset "
+		}
+		parts = append(parts, word+strings.Join(unset, ", "))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,36 @@
+package apps
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/slipway/slipway/builder"
+)
+
+// Destroy stops every process of app and removes it from the router, the
+// history and the disk: its data directory (release directories are
+// read-only: builder.Remove) and its repository. It holds the app's lock
+// throughout, so a use case waiting for it then finds no app (acquire).
+func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s.rel.Forget(app)
+	s.mu.Lock()
+	delete(s.pending, app) // a new app of the name starts with a new repository
+	s.mu.Unlock()
+	if err := s.store.DeleteApp(ctx, app); err != nil {
+		return err
+	}
+	if err := builder.Remove(s.layout.AppDir(app)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.RemoveAll(s.layout.Repo(app)); err != nil {
+		return err
+	}
+	s.logger.Info("app destroyed", "app", app)
+	return nil
+}

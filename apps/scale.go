@@ -1,0 +1,61 @@
+package apps
+
+import (
+	"context"
+	"io"
+
+	"github.com/slipway/slipway"
+)
+
+// ScaleChange is one TYPE=N of ps:scale.
+type ScaleChange struct {
+	Type  string
+	Count int
+}
+
+// Scale sets instance counts of the app's process types and applies them
+// to the live release at once, without a new release. Every change is
+// checked before any is applied, and the counts are kept for later
+// releases.
+func (s *Service) Scale(ctx context.Context, app string, changes []ScaleChange, out io.Writer) error {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	scale := map[string]int{}
+	for _, c := range changes {
+		if err := s.rel.CheckScale(app, c.Type, c.Count); err != nil {
+			return err
+		}
+		scale[c.Type] = c.Count
+	}
+	if err := s.store.SetAppScale(ctx, app, scale); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if err := s.rel.Scale(ctx, app, c.Type, c.Count, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restart replaces the live pool's instances one at a time, losing no
+// request (see releaser.Restart).
+func (s *Service) Restart(ctx context.Context, app string, out io.Writer) error {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.rel.Restart(ctx, app, out)
+}
+
+// Create records an app with no release yet; ECONFLICT if it exists.
+func (s *Service) Create(ctx context.Context, app string) error {
+	if err := slipway.ValidateAppName(app); err != nil {
+		return err
+	}
+	return s.store.CreateApp(ctx, app)
+}

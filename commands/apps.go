@@ -1,0 +1,100 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slipway/slipway"
+)
+
+func appsList(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 0 {
+		return usageError(u)
+	}
+	list, err := a.Apps(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tLIVE\tINSTANCES\tDRAINING\tURL")
+	for _, app := range list {
+		live := "-"
+		if app.Live > 0 {
+			live = app.Live.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", app.Name, live, app.Instances, app.Draining, app.URL)
+	}
+	return tw.Flush()
+}
+
+func appsCreate(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	if err := a.Create(ctx, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Created %s: git push ssh://git@HOST:PORT/%s main to deploy it\n", name, name)
+	return nil
+}
+
+func appsDestroy(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 3 || args[1] != "--confirm" {
+		return usageError(u)
+	}
+	name, err := oneApp(u, args[:1])
+	if err != nil {
+		return err
+	}
+	if args[2] != name {
+		return slipway.Errorf(slipway.EINVALID, "--confirm %q does not match %q: type the app's name to destroy it", args[2], name)
+	}
+	if err := a.Destroy(ctx, name, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Destroyed %s: its processes, repository, releases and history are gone\n", name)
+	return nil
+}
+
+func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	rels, err := a.Releases(ctx, name)
+	if err != nil {
+		return err
+	}
+	list, err := a.Apps(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.Config(ctx, name)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "App:\t%s\n", name)
+	for _, app := range list {
+		if app.Name == name {
+			fmt.Fprintf(tw, "URL:\t%s\n", app.URL)
+			fmt.Fprintf(tw, "Web instances:\t%d\n", app.Instances)
+			fmt.Fprintf(tw, "Draining releases:\t%d\n", app.Draining)
+		}
+	}
+	live := "none"
+	for _, r := range rels {
+		if r.Status == slipway.StatusLive {
+			live = fmt.Sprintf("%s (%s, %s, live for %s)", r.Version, slipway.ShortSHA(r.Commit, 7), slipway.OneLine(r.Subject, 50), Age(time.Since(r.StartedAt)))
+			break
+		}
+	}
+	fmt.Fprintf(tw, "Live release:\t%s\n", live)
+	fmt.Fprintf(tw, "Releases:\t%d\n", len(rels))
+	fmt.Fprintf(tw, "Config vars:\t%d\n", len(cfg))
+	return tw.Flush()
+}

@@ -1,0 +1,153 @@
+// Package commands is the one table of slipway's management commands:
+// name, usage, help, argument parsing and what each prints. The ssh
+// endpoint runs them (`ssh -p 2222 git@HOST ps NAME`), and so does the
+// admin API for the local `slipway ps NAME`. Each parses its words and
+// prints; the use cases are the application layer's (package apps).
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/apps"
+	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/supervisor"
+	"github.com/slipway/slipway/web"
+)
+
+// Apps is what the commands need of the application layer
+// (*apps.Service).
+type Apps interface {
+	web.Backend
+	Config(ctx context.Context, app string) (map[string]string, error)
+	SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, by string, out io.Writer) (*slipway.Release, error)
+	Scale(ctx context.Context, app string, changes []apps.ScaleChange, out io.Writer) error
+	Restart(ctx context.Context, app string, out io.Writer) error
+	Create(ctx context.Context, app string) error
+	Destroy(ctx context.Context, app string, out io.Writer) error
+	Processes(ctx context.Context, app string) ([]releaser.Instance, error)
+	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
+	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
+}
+
+var _ Apps = (*apps.Service)(nil)
+
+// Command is one management command.
+type Command struct {
+	Name  string
+	Usage string // "ps:scale NAME TYPE=N..."
+	Help  string // what it does, one line
+	run   func(ctx context.Context, a Apps, usage string, args []string, out io.Writer) error
+}
+
+// table is every command, in the order `slipway help` lists them.
+var table = []Command{
+	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList},
+	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate},
+	{"apps:info", "apps:info NAME", "show an app's URL, live release, instances and config count", appsInfo},
+	{"apps:destroy", "apps:destroy NAME --confirm NAME", "stop everything and remove the repository, releases and history", appsDestroy},
+	{"config", "config NAME [--reveal]", "list config vars, values masked unless --reveal", config},
+	{"config:get", "config:get NAME KEY", "print one value exactly", configGet},
+	{"config:set", "config:set NAME [--no-restart] KEY=VALUE...", "set vars and release them (a config release) unless --no-restart", configSet},
+	{"config:unset", "config:unset NAME [--no-restart] KEY...", "unset vars and release unless --no-restart", configUnset},
+	{"ps", "ps NAME", "list instances: release, state, pid, port, uptime, restarts", ps},
+	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale},
+	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart},
+	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs},
+	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList},
+	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases},
+	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback},
+}
+
+// All returns every command, in the order help lists them.
+func All() []Command { return slices.Clone(table) }
+
+// Find returns the command called name.
+func Find(name string) (Command, bool) {
+	for _, c := range table {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// Run runs command name with args against a, writing its output to out.
+// -h and --help anywhere print the usage instead. An unknown command is
+// ENOTFOUND.
+func Run(ctx context.Context, a Apps, name string, args []string, out io.Writer) error {
+	c, ok := Find(name)
+	if !ok {
+		return slipway.Errorf(slipway.ENOTFOUND, "unknown command %q: see slipway help", name)
+	}
+	if slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+		_, err := fmt.Fprintf(out, "Usage: %s\n\n%s\n", c.Usage, c.Help)
+		return err
+	}
+	return c.run(ctx, a, c.Usage, args, out)
+}
+
+// Funcs returns the table bound to a, as the ssh endpoint runs it.
+func Funcs(a Apps) map[string]gitserver.CommandFunc {
+	m := make(map[string]gitserver.CommandFunc, len(table))
+	for _, c := range table {
+		m[c.Name] = func(ctx context.Context, args []string, out io.Writer) error {
+			return Run(ctx, a, c.Name, args, out)
+		}
+	}
+	return m
+}
+
+// Names returns the command names but those in except, space-separated
+// and wrapped at width columns with indent before each line, for a usage
+// text.
+func Names(indent string, width int, except ...string) string {
+	var b strings.Builder
+	line := indent
+	for _, c := range table {
+		if slices.Contains(except, c.Name) {
+			continue
+		}
+		if len(line)+len(c.Name)+1 > width && line != indent {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = indent
+		}
+		line += c.Name + " "
+	}
+	b.WriteString(strings.TrimRight(line, " ") + "\n")
+	return b.String()
+}
+
+// oneApp checks that args is exactly one valid app name.
+func oneApp(usage string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usageError(usage)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return "", err
+	}
+	return args[0], nil
+}
+
+func usageError(usage string) error {
+	return slipway.Errorf(slipway.EINVALID, "usage: %s", usage)
+}
+
+// cutFlag removes every flag from args and reports whether it was there.
+func cutFlag(args []string, flag string) ([]string, bool) {
+	out := args[:0:0]
+	found := false
+	for _, a := range args {
+		if a == flag {
+			found = true
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, found
+}

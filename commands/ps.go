@@ -1,0 +1,130 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/apps"
+	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/supervisor"
+)
+
+func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	procs, err := a.Processes(ctx, name)
+	if err != nil {
+		return err
+	}
+	writePS(out, procs, time.Now())
+	return nil
+}
+
+// writePS prints instances as an aligned table.
+func writePS(out io.Writer, procs []releaser.Instance, now time.Time) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tRELEASE\tSTATE\tPID\tPORT\tUPTIME\tRESTARTS")
+	for _, p := range procs {
+		release := p.Release.String()
+		if p.Live {
+			release += " (live)"
+		} else {
+			release += " (draining)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, p.State, p.PID, p.Port,
+			now.Sub(p.Since).Round(time.Second), p.Restarts)
+	}
+	tw.Flush()
+}
+
+func psScale(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) < 2 {
+		return usageError(u)
+	}
+	name := args[0]
+	if err := slipway.ValidateAppName(name); err != nil {
+		return err
+	}
+	var changes []apps.ScaleChange
+	for _, arg := range args[1:] {
+		typ, count, ok := strings.Cut(arg, "=")
+		n, err := strconv.Atoi(count)
+		if !ok || err != nil || typ == "" {
+			return slipway.Errorf(slipway.EINVALID, "%q: want TYPE=COUNT such as web=3 (usage: %s)", arg, u)
+		}
+		changes = append(changes, apps.ScaleChange{Type: typ, Count: n})
+	}
+	return a.Scale(ctx, name, changes, out)
+}
+
+func psRestart(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	return a.Restart(ctx, name, out)
+}
+
+func cronList(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	jobs, err := a.CronList(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintf(out, "%s has no cron jobs (app.json \"cron\")\n", name)
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSCHEDULE\tNEXT RUN\tCOMMAND")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.ID, j.Schedule, j.Next.UTC().Format(time.RFC3339), slipway.OneLine(j.Command, 60))
+	}
+	return tw.Flush()
+}
+
+func logs(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	var opt supervisor.LogOptions
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		switch arg := args[i]; arg {
+		case "-t", "--tail":
+			opt.Follow = true
+		case "-n", "--num", "-p", "--process":
+			if i+1 == len(args) {
+				return usageError(u)
+			}
+			i++
+			if arg == "-p" || arg == "--process" {
+				opt.Process = args[i]
+				break
+			}
+			n, err := strconv.Atoi(args[i])
+			if err != nil || n < 1 || n > 100000 {
+				return slipway.Errorf(slipway.EINVALID, "-n %q: want a number of lines from 1 to 100000", args[i])
+			}
+			opt.Lines = n
+		default:
+			if strings.HasPrefix(arg, "-") {
+				return slipway.Errorf(slipway.EINVALID, "unknown flag %q (usage: %s)", arg, u)
+			}
+			pos = append(pos, arg)
+		}
+	}
+	name, err := oneApp(u, pos)
+	if err != nil {
+		return err
+	}
+	return a.Logs(ctx, name, opt, out)
+}

@@ -1,0 +1,79 @@
+// Package httpserver runs an http.Handler with the lifecycle every
+// slipway server has: New, Start (listen, serve in the background, expose
+// the bound address), Shutdown.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server is an http.Server with slipway's lifecycle: Start listens and
+// serves in the background, Shutdown waits for requests to finish.
+type Server struct {
+	name   string
+	srv    *http.Server
+	logger *slog.Logger
+	ln     net.Listener
+	done   chan struct{}
+}
+
+// New returns a Server called name (for the log) for h on addr.
+func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
+	return &Server{
+		name:   name,
+		logger: logger,
+		srv: &http.Server{
+			Addr:              addr,
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		},
+	}
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.srv.Addr)
+	if err != nil {
+		return fmt.Errorf("%s listen: %w", s.name, err)
+	}
+	s.ln = ln
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("server stopped", "service", s.name, "err", err)
+		}
+	}()
+	s.logger.Info("listening", "service", s.name, "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address, or the configured one before Start.
+func (s *Server) Addr() string {
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.srv.Addr
+}
+
+// Shutdown stops accepting and waits for requests in flight until ctx is
+// done, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	return err
+}
