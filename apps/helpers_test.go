@@ -202,7 +202,7 @@ func (f *fixture) statuses() string {
 }
 
 // processes returns the app's instances.
-func (f *fixture) processes() []releaser.Instance {
+func (f *fixture) processes() []releaser.ProcessStatus {
 	f.t.Helper()
 	procs, err := f.svc.Processes(context.Background(), f.app)
 	if err != nil {

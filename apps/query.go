@@ -81,7 +81,7 @@ func (s *Service) BuildLog(ctx context.Context, app string, v slipway.Version) (
 
 // Processes lists the app's running instances: the live release's, then
 // the draining ones', newest first.
-func (s *Service) Processes(ctx context.Context, app string) ([]releaser.Instance, error) {
+func (s *Service) Processes(ctx context.Context, app string) ([]releaser.ProcessStatus, error) {
 	if err := s.exists(ctx, app); err != nil {
 		return nil, err
 	}

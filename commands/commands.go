@@ -30,7 +30,7 @@ type Apps interface {
 	Restart(ctx context.Context, app string, out io.Writer) error
 	Create(ctx context.Context, app string) error
 	Destroy(ctx context.Context, app string, out io.Writer) error
-	Processes(ctx context.Context, app string) ([]releaser.Instance, error)
+	Processes(ctx context.Context, app string) ([]releaser.ProcessStatus, error)
 	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
 	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
 }

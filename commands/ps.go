@@ -29,7 +29,7 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 }
 
 // writePS prints instances as an aligned table.
-func writePS(out io.Writer, procs []releaser.Instance, now time.Time) {
+func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tRELEASE\tSTATE\tPID\tPORT\tUPTIME\tRESTARTS")
 	for _, p := range procs {

@@ -64,8 +64,8 @@ const (
 	StateStopped  = supervisor.StateStopped
 )
 
-// Instance is one running process, as `ps` shows it.
-type Instance struct {
+// ProcessStatus is one running process, as `ps` shows it.
+type ProcessStatus struct {
 	ID       string          `json:"id"`
 	Release  slipway.Version `json:"release"`
 	Live     bool            `json:"live"`
@@ -78,7 +78,7 @@ type Instance struct {
 
 // Processes lists the app's instances: the live pool's, then the draining
 // pools', newest first.
-func (r *Releaser) Processes(name string) []Instance {
+func (r *Releaser) Processes(name string) []ProcessStatus {
 	a := r.app(name)
 	a.mu.Lock()
 	pools := []*pool{}
@@ -90,17 +90,17 @@ func (r *Releaser) Processes(name string) []Instance {
 	}
 	live := a.live
 	a.mu.Unlock()
-	var out []Instance
+	var out []ProcessStatus
 	if live != nil {
 		for _, w := range a.workersList() {
 			in := w.sup.Info()
-			out = append(out, Instance{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, Since: in.Since, Restarts: in.Restarts})
+			out = append(out, ProcessStatus{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, Since: in.Since, Restarts: in.Restarts})
 		}
 	}
 	for _, p := range pools {
 		for _, s := range p.members() {
 			in := s.sup.Info()
-			out = append(out, Instance{
+			out = append(out, ProcessStatus{
 				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: s.port,
 				State: in.State, Since: in.Since, Restarts: in.Restarts,
 			})
