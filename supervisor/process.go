@@ -8,6 +8,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -38,6 +39,9 @@ type Spec struct {
 	// and Release.
 	AppLog  *AppLog
 	Release string
+	// Sandbox, when set, confines the process (see Sandbox); nil runs it
+	// as slipway itself.
+	Sandbox *Sandbox
 }
 
 // Process is one started process. It owns its process group: Stop ends
@@ -79,11 +83,16 @@ func Start(s Spec) (*Process, error) {
 		return nil, err
 	}
 	defer pw.Close() // the child holds its own descriptor
-	cmd := exec.Command("/bin/sh", "-c", s.Command)
+	cmd, err := command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command})
+	if err != nil {
+		pr.Close()
+		logf.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	cmd.Dir = s.Dir
 	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		logf.Close()
@@ -203,4 +212,30 @@ func (p *Process) LogTail(n int) []string {
 		return nil
 	}
 	return lines
+}
+
+// command returns the exec.Cmd that runs argv in its own process group,
+// inside sb when it is set, with tmp as its TMPDIR (made the sandboxed
+// identity's own).
+func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*exec.Cmd, error) {
+	if sb == nil {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd, nil
+	}
+	if tmp != "" {
+		sb = sb.withTmp(tmp)
+		if sb.UID != 0 {
+			if err := os.Chown(tmp, int(sb.UID), int(sb.GID)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	full, attr, err := sb.launch(argv)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
+	cmd.SysProcAttr = attr
+	return cmd, nil
 }

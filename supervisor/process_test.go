@@ -107,7 +107,7 @@ func TestAppEnv_IsBuiltFromScratch(t *testing.T) {
 	if strings.Contains(joined, "secret") {
 		t.Errorf("slipway's environment leaked into an app's: %q", env)
 	}
-	for _, want := range []string{"HOME=/home/app", "LANG=C.UTF-8", "GREETING=hi", "PATH=/rel/bin:" + os.Getenv("PATH")} {
+	for _, want := range []string{"HOME=/home/app", "LANG=C.UTF-8", "GREETING=hi", "PATH=/rel/bin:" + ReadablePath(os.Getenv("PATH"))} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("env lacks %q: %q", want, env)
 		}

@@ -25,6 +25,8 @@ type Command struct {
 	Stdout *os.File
 	// Nice is the scheduling priority of the command's process group.
 	Nice int
+	// Sandbox, when set, confines the command; nil runs it as slipway.
+	Sandbox *Sandbox
 }
 
 // Run runs c in its own process group with an empty stdin, copying its
@@ -39,14 +41,17 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 	}
 	defer r.Close()
 
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd, err := command(ctx, c.Sandbox, "", c.Args)
+	if err != nil {
+		w.Close()
+		return err
+	}
 	// PWD: an inherited environment's PWD is elsewhere.
 	cmd.Dir, cmd.Env = c.Dir, append(c.Env[:len(c.Env):len(c.Env)], "PWD="+c.Dir)
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	err = startNiced(cmd, c.Nice)
 	w.Close() // the children hold their own copies

@@ -1,0 +1,179 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/landlock-lsm/go-landlock/landlock"
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+)
+
+// Sandbox confines a process to what its app may touch. Every app process
+// starts through it: a re-executed slipway (see Reexec) that, already
+// running as the app's identity, restricts itself with Landlock and then
+// executes the command, so the command never runs unconfined.
+type Sandbox struct {
+	// UID and GID, when not 0, are the identity the process runs as, with
+	// no supplementary groups; changing it needs slipway to be root.
+	UID, GID uint32
+	// Read lists the trees the process may read and execute besides the
+	// system's (SystemRead): the release directory.
+	Read []string
+	// Write lists the trees it may read and write: HOME, and for a build
+	// the tree being built and the cache. TMPDIR is added by Start.
+	Write []string
+	// Ports are the TCP ports it may bind; binding port 0 (the kernel
+	// picks a free ephemeral one) is always allowed.
+	Ports []int
+}
+
+// SystemRead is what every app process may read and execute: the
+// system's programs, libraries and configuration, /proc (Landlock keeps
+// it from other domains' processes) and /sys.
+var SystemRead = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys", "/run/systemd/resolve"}
+
+// systemDevices are the device nodes every app process may use.
+var systemDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+// reexecArg is argv[1] of a slipway started to confine itself and run a
+// command: slipway __slipway_sandbox SANDBOX-JSON -- PROGRAM ARGS...
+const reexecArg = "__slipway_sandbox"
+
+// Reexec must run first in main, and in the TestMain of tests whose
+// processes are sandboxed: when this process was started as a sandbox
+// launcher it confines itself and executes the command, and never
+// returns. Otherwise it does nothing.
+func Reexec() {
+	if len(os.Args) < 2 || os.Args[1] != reexecArg {
+		return
+	}
+	err := confineAndExec(os.Args[2:])
+	fmt.Fprintf(os.Stderr, "slipway sandbox: %v\n", err)
+	os.Exit(126)
+}
+
+// LandlockABI returns the Landlock ABI version of the running kernel, 0
+// when it has none.
+func LandlockABI() int {
+	v, err := llsys.LandlockGetABIVersion()
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// launch returns the program and arguments that run argv inside sb, and
+// the process attributes that set its identity.
+func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find slipway's executable for the sandbox: %w", err)
+	}
+	spec, err := json.Marshal(sb)
+	if err != nil {
+		return nil, nil, err
+	}
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	if sb.UID != 0 {
+		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
+	}
+	return append([]string{exe, reexecArg, string(spec), "--"}, argv...), attr, nil
+}
+
+// withTmp returns a copy of sb that may also write tmp.
+func (sb *Sandbox) withTmp(tmp string) *Sandbox {
+	c := *sb
+	c.Write = append(slices.Clone(sb.Write), tmp)
+	return &c
+}
+
+// confineAndExec is the launcher: args are SANDBOX-JSON -- PROGRAM ARGS.
+func confineAndExec(args []string) error {
+	if len(args) < 3 || args[1] != "--" {
+		return fmt.Errorf("usage: slipway %s SANDBOX -- PROGRAM ARGS... (started by slipway, not by people)", reexecArg)
+	}
+	var sb Sandbox
+	if err := json.Unmarshal([]byte(args[0]), &sb); err != nil {
+		return fmt.Errorf("bad sandbox: %w", err)
+	}
+	argv := args[2:]
+	// The restriction and the exec must happen on one thread; go-landlock
+	// applies the policy to every thread anyway.
+	runtime.LockOSThread()
+	if err := sb.restrict(); err != nil {
+		return err
+	}
+	prog := argv[0]
+	if !strings.ContainsRune(prog, '/') {
+		path, err := lookPath(prog)
+		if err != nil {
+			return err
+		}
+		prog = path
+	}
+	return syscall.Exec(prog, argv, os.Environ())
+}
+
+// restrict applies sb to this process with Landlock, as far as the kernel
+// supports it: files and directories, TCP bind, and signals and abstract
+// unix sockets to processes outside the sandbox. It also sets
+// no_new_privs, so no setuid program can lift it.
+func (sb *Sandbox) restrict() error {
+	cfg := landlock.Config{
+		HandledAccessFS:  landlock.V9.HandledAccessFS,
+		HandledAccessNet: llsys.AccessNetBindTCP,
+		Scoped:           llsys.ScopeSignal | llsys.ScopeAbstractUnixSocket,
+	}.BestEffort()
+	rules := []landlock.Rule{
+		landlock.RODirs(SystemRead...).IgnoreIfMissing(),
+		landlock.RWFiles(systemDevices...).IgnoreIfMissing(),
+		landlock.RWDirs("/dev/shm").IgnoreIfMissing(),
+		landlock.BindTCP(0),
+	}
+	if len(sb.Read) > 0 {
+		rules = append(rules, landlock.RODirs(sb.Read...).IgnoreIfMissing())
+	}
+	if len(sb.Write) > 0 {
+		rules = append(rules, landlock.RWDirs(sb.Write...).WithRefer().IgnoreIfMissing())
+	}
+	for _, p := range sb.Ports {
+		rules = append(rules, landlock.BindTCP(uint16(p)))
+	}
+	if err := cfg.Restrict(rules...); err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	return nil
+}
+
+// lookPath finds prog in $PATH as a shell would.
+func lookPath(prog string) (string, error) {
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		p := filepath.Join(dir, prog)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in PATH", prog)
+}
+
+// ReadablePath keeps the entries of a PATH that an app process may read:
+// those under SystemRead. Entries in slipway's own home (a pyenv, ~/go/bin)
+// would be unreachable for an app and could name tools it must not run.
+func ReadablePath(path string) string {
+	var keep []string
+	for _, dir := range filepath.SplitList(path) {
+		for _, sys := range SystemRead {
+			if dir == sys || strings.HasPrefix(dir, sys+"/") {
+				keep = append(keep, dir)
+				break
+			}
+		}
+	}
+	return strings.Join(keep, ":")
+}
