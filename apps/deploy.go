@@ -57,7 +57,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	log.Info("deploy started", "pusher", p.Pusher.String(), "ref", p.Ref)
 	fmt.Fprintf(out, "-----> Deploying %s %s as %s: %s\n", p.App, slipway.ShortSHA(commit.SHA, 7), v, slipway.OneLine(commit.Subject, 72))
 	built, err := s.cfg.Builder.Build(ctx, builder.Request{
-		App: p.App, Version: v, Commit: p.NewSHA, RepoDir: p.RepoDir, GitEnv: p.GitEnv,
+		App: p.App, Version: v, Commit: p.NewSHA, RepoDir: p.RepoDir, GitEnv: p.GitEnv, Env: config,
 	}, out)
 	took := time.Since(start)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // DefaultTimeout is the whole-build time limit used when Config.Timeout is 0.
@@ -29,6 +30,11 @@ type Config struct {
 	DataDir string
 	// Timeout is the whole-build time limit; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Sandbox, when set, returns the sandbox of app's build steps (its
+	// identity, when slipway is root); the builder adds the tree being
+	// built and the cache to write. Nil, or a nil sandbox, runs the steps
+	// as slipway itself.
+	Sandbox func(app string) *supervisor.Sandbox
 	// Logger receives one line per build event; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -38,12 +44,13 @@ type Config struct {
 type Builder struct {
 	dataDir string
 	timeout time.Duration
+	sandbox func(app string) *supervisor.Sandbox
 	log     *slog.Logger
 }
 
 // New returns a Builder configured by cfg.
 func New(cfg Config) *Builder {
-	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, log: cfg.Logger}
+	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, sandbox: cfg.Sandbox, log: cfg.Logger}
 	// Build tools and venv scripts record absolute paths, and build steps
 	// run in other working directories.
 	if abs, err := filepath.Abs(b.dataDir); err == nil {

@@ -20,6 +20,10 @@ type command struct {
 	dir    string   // working directory
 	env    []string // whole environment
 	stdout *os.File // where stdout goes; nil means the build output
+	// sandbox confines the step; nil runs it as slipway (git archive).
+	sandbox *supervisor.Sandbox
+	// tmpDir names the step's TMPDIR (made fresh, removed after it).
+	tmpDir string
 }
 
 // run runs c through the process layer, streaming its output to out line
@@ -32,7 +36,7 @@ func run(ctx context.Context, c command, out *stream, limit time.Duration) error
 	if c.header != "" {
 		out.header("%s", c.header)
 	}
-	err := supervisor.Run(ctx, supervisor.Command{Args: c.args, Dir: c.dir, Env: c.env, Stdout: c.stdout, Nice: BuildNice}, out)
+	err := supervisor.Run(ctx, supervisor.Command{Args: c.args, Dir: c.dir, Env: c.env, Stdout: c.stdout, Nice: BuildNice, Sandbox: c.sandbox, TmpDir: c.tmpDir}, out)
 	out.endLine()
 	switch {
 	case err == nil:

@@ -29,6 +29,9 @@ type Request struct {
 	// GIT_QUARANTINE_PATH from a pre-receive hook: the pushed objects are
 	// only visible through them.
 	GitEnv []string
+	// Env is the app's config: build steps see it (GOPROXY, NPM_CONFIG_*,
+	// PIP_INDEX_URL configure them), never slipway's own environment.
+	Env map[string]string
 }
 
 // Release is the result of a successful build.

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"path/filepath"
 	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // session is one build in progress.
@@ -18,17 +21,28 @@ type session struct {
 	cache string // the app's build caches, kept between builds
 }
 
-// run runs c in the tree being built, with the build output and limit.
+// run runs c in the tree being built, with the build output and limit,
+// inside the app's sandbox: it may write the tree and the cache only.
 func (s *session) run(ctx context.Context, c command) error {
 	if c.dir == "" {
 		c.dir = s.tmp
 	}
+	c.tmpDir = s.b.layout().Tmp(s.req.App, s.req.Version, "build")
+	if s.b.sandbox != nil {
+		if sb := s.b.sandbox(s.req.App); sb != nil {
+			c.sandbox = &supervisor.Sandbox{UID: sb.UID, GID: sb.GID, Read: sb.Read, Write: append([]string{s.tmp, s.cache}, sb.Write...)}
+		}
+	}
 	return run(ctx, c, s.out, s.b.timeout)
 }
 
-// env returns the environment of a build step, with extra added.
+// env returns the environment of a build step, with extra added: what an
+// app's process gets (its config, SLIPWAY_APP, a PATH of system dirs),
+// with HOME in the cache, never slipway's own environment.
 func (s *session) env(extra ...string) []string {
-	return buildEnv(s.home(), s.req.Commit, extra...)
+	vars := append(slipway.EnvList(s.req.Env), "SLIPWAY_APP="+s.req.App, "SLIPWAY_RELEASE="+s.req.Version.String(),
+		"SLIPWAY_COMMIT="+s.req.Commit, "SOURCE_VERSION="+s.req.Commit, "GIT_TERMINAL_PROMPT=0")
+	return supervisor.AppEnv(s.home(), nil, append(vars, extra...)...)
 }
 
 // home is the HOME of build steps: inside the cache, so what tools keep

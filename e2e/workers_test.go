@@ -11,10 +11,10 @@ import (
 // the release starts, and a failing release phase aborts the deploy.
 func TestProcfile_WorkerAndReleasePhase(t *testing.T) {
 	s := startServer(t)
-	marks := t.TempDir()
+	marks := filepath.Join(s.dataDir, "apps", "jobs", "home") // the app's HOME: the one place it may write
 	app := staticApp("v1")
 	app["Procfile"] += "worker: while true; do echo worker $SLIPWAY_RELEASE $DYNO tick; sleep 0.2; done\n" +
-		"release: echo migrating $SLIPWAY_RELEASE; touch " + marks + "/$SLIPWAY_RELEASE\n"
+		"release: echo migrating $SLIPWAY_RELEASE; touch $HOME/$SLIPWAY_RELEASE\n"
 	dir := s.newApp(app)
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("jobs"))
 	out := s.mustGit(dir, "push", "deploy", "main")

@@ -33,18 +33,41 @@ type worker struct {
 	sup *supervisor.Supervised
 }
 
-// processSpec describes process id of spec's release for the process layer.
-func (r *Releaser) processSpec(spec Spec, id, command string, env []string) supervisor.Spec {
+// processSpec describes process id of spec's release for the process
+// layer; port is the one it may listen on, 0 for processes that are not
+// routed.
+func (r *Releaser) processSpec(spec Spec, id, command string, port int) supervisor.Spec {
 	return supervisor.Spec{
 		ID:      id,
 		Command: command,
 		Dir:     spec.Dir,
-		Env:     env,
+		Env:     r.env(spec, id, port),
+		Sandbox: r.sandbox(spec, port),
 		TmpDir:  r.layout.Tmp(spec.App, spec.Version, id),
 		LogPath: r.layout.ProcessLog(spec.App, spec.Version, id),
 		AppLog:  r.appLog(spec.App),
 		Release: spec.Version.String(),
 	}
+}
+
+// sandbox returns the sandbox of a process of spec's release: its
+// identity from Config.Sandbox, the release to read, HOME to write, and
+// port to listen on. Nil when processes run unconfined.
+func (r *Releaser) sandbox(spec Spec, port int) *supervisor.Sandbox {
+	if r.cfg.Sandbox == nil {
+		return nil
+	}
+	base := r.cfg.Sandbox(spec.App)
+	if base == nil {
+		return nil
+	}
+	sb := *base
+	sb.Read = append(sb.Read, spec.Dir)
+	sb.Write = append(sb.Write, r.home(spec.App))
+	if port > 0 {
+		sb.Ports = append(sb.Ports, port)
+	}
+	return &sb
 }
 
 // env is the environment of process id of spec's release; port is 0 for

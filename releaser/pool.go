@@ -80,7 +80,7 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			return fail(err)
 		}
 		id := fmt.Sprintf("web.%d", i)
-		spec := r.processSpec(p.spec, id, p.command, r.env(p.spec, id, port))
+		spec := r.processSpec(p.spec, id, p.command, port)
 		proc, err := supervisor.Start(spec)
 		if err != nil {
 			return fail(err)

@@ -60,10 +60,7 @@ type Process struct {
 // Start runs s.Command with /bin/sh in its own process group. Its output
 // goes line by line to s.LogPath and, prefixed, to s.AppLog.
 func Start(s Spec) (*Process, error) {
-	if err := os.MkdirAll(filepath.Dir(s.TmpDir), 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(s.TmpDir), filepath.Base(s.TmpDir)+".")
+	tmp, err := makeTmp(s.TmpDir)
 	if err != nil {
 		return nil, err
 	}
@@ -238,4 +235,13 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*exec
 	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
 	cmd.SysProcAttr = attr
 	return cmd, nil
+}
+
+// makeTmp makes a fresh directory (mode 0700) next to name, with its name
+// as prefix: one process's TMPDIR.
+func makeTmp(name string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(filepath.Dir(name), filepath.Base(name)+".")
 }

@@ -27,6 +27,9 @@ type Command struct {
 	Nice int
 	// Sandbox, when set, confines the command; nil runs it as slipway.
 	Sandbox *Sandbox
+	// TmpDir, when set, names the command's TMPDIR as Spec.TmpDir does:
+	// made fresh for the run and removed after it.
+	TmpDir string
 }
 
 // Run runs c in its own process group with an empty stdin, copying its
@@ -41,13 +44,22 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 	}
 	defer r.Close()
 
-	cmd, err := command(ctx, c.Sandbox, "", c.Args)
+	env := append(c.Env[:len(c.Env):len(c.Env)], "PWD="+c.Dir) // an inherited PWD is elsewhere
+	tmp := ""
+	if c.TmpDir != "" {
+		if tmp, err = makeTmp(c.TmpDir); err != nil {
+			w.Close()
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		env = append(env, "TMPDIR="+tmp)
+	}
+	cmd, err := command(ctx, c.Sandbox, tmp, c.Args)
 	if err != nil {
 		w.Close()
 		return err
 	}
-	// PWD: an inherited environment's PWD is elsewhere.
-	cmd.Dir, cmd.Env = c.Dir, append(c.Env[:len(c.Env):len(c.Env)], "PWD="+c.Dir)
+	cmd.Dir, cmd.Env = c.Dir, env
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout

@@ -11,9 +11,11 @@ import (
 	"syscall"
 
 	"github.com/slipway/slipway/commands"
+	"github.com/slipway/slipway/supervisor"
 )
 
 func main() {
+	supervisor.Reexec() // a sandboxed app process starting: never returns
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()

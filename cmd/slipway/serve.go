@@ -24,6 +24,7 @@ import (
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
+	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
 )
 
@@ -82,12 +83,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	sandbox := sandboxes(logger)
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
-		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Logger: logger}),
+		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox, Logger: logger}),
 		Releaser: releaser.Config{
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
-			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart,
+			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
 		Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
@@ -186,4 +188,15 @@ func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (st
 		logger.Info("admin token generated: log in to the admin page with it", "token", token, "stored_in", layout.AdminToken())
 	}
 	return token, err
+}
+
+// sandboxes returns the sandbox of every app process, and says once how
+// isolated apps are.
+func sandboxes(logger *slog.Logger) func(app string) *supervisor.Sandbox {
+	if abi := supervisor.LandlockABI(); abi > 0 {
+		logger.Info("apps are sandboxed with Landlock", "landlock_abi", abi)
+	} else {
+		logger.Warn("apps are not isolated: this kernel has no Landlock, so an app can read and change what slipway's user can")
+	}
+	return func(string) *supervisor.Sandbox { return &supervisor.Sandbox{} }
 }
