@@ -59,6 +59,14 @@ type ScaleStore interface {
 	SetAppScale(ctx context.Context, app string, scale map[string]int) error
 }
 
+// IdentityStore keeps each app's own uid (slipway as root runs each app as
+// its own unprivileged user).
+type IdentityStore interface {
+	// AppUID returns the app's uid, allocating the next unused one from
+	// base on first use; ENOTFOUND for an unknown app.
+	AppUID(ctx context.Context, app string, base int) (int, error)
+}
+
 // EnvList returns config as KEY=VALUE entries sorted by key, as a process
 // environment holds them.
 func EnvList(config map[string]string) []string {

@@ -44,6 +44,10 @@ type Config struct {
 	// Domain and HTTPAddr make an app's URL: http://NAME.DOMAIN:PORT/.
 	Domain   string
 	HTTPAddr func() string
+	// Identities, when set, are the apps' sandbox identities (the same
+	// the builder and the releaser were given); a destroyed app's is
+	// forgotten.
+	Identities *Identities
 	// OnDeploy, when set, hears of every push deploy's result and build
 	// time (for metrics).
 	OnDeploy func(ok bool, build time.Duration)

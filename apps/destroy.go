@@ -19,6 +19,9 @@ func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error 
 	}
 	defer unlock()
 	s.rel.Forget(app)
+	if s.cfg.Identities != nil {
+		s.cfg.Identities.Forget(app)
+	}
 	s.mu.Lock()
 	delete(s.pending, app) // a new app of the name starts with a new repository
 	s.mu.Unlock()

@@ -82,6 +82,16 @@ func (s *session) build(ctx context.Context) (*Release, error) {
 	if err := s.export(ctx); err != nil {
 		return nil, err
 	}
+	if s.b.sandbox != nil {
+		if s.sandbox, err = s.b.sandbox(s.req.App); err != nil {
+			return nil, failf(err, "prepare: sandbox: %v", err)
+		}
+		if s.sandbox.UID != 0 { // the build steps run as the app's own user
+			if err := chownTree(tmp, int(s.sandbox.UID), int(s.sandbox.GID)); err != nil {
+				return nil, failf(err, "prepare: %v", err)
+			}
+		}
+	}
 	app, procfile, err := readManifests(tmp)
 	if err != nil {
 		return nil, err
@@ -112,7 +122,11 @@ func (s *session) build(ctx context.Context) (*Release, error) {
 	if ctx.Err() != nil {
 		return nil, interrupted(ctx, "seal", s.b.timeout)
 	}
-	if err := seal(tmp, s.final, s.log); err != nil {
+	gid := -1 // the release's group: the app's, when it has its own identity
+	if s.sandbox != nil && s.sandbox.UID != 0 {
+		gid = int(s.sandbox.GID)
+	}
+	if err := seal(tmp, s.final, gid, s.log); err != nil {
 		return nil, failf(err, "seal release: %v", err)
 	}
 	done = true

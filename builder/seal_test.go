@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func TestSeal_RenamesReadOnlyTreeIntoPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	final := filepath.Join(parent, "v1")
-	if err := seal(tmp, final, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := seal(tmp, final, -1, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
@@ -35,7 +36,7 @@ func TestSeal_RefusesToReplaceARelease(t *testing.T) {
 	tmp, final := filepath.Join(parent, ".v1.tmp-x"), filepath.Join(parent, "v1")
 	writeFiles(t, tmp, files{"new": "new"})
 	writeFiles(t, final, files{"old": "old"})
-	if err := seal(tmp, final, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+	if err := seal(tmp, final, -1, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		t.Fatal("seal replaced an existing release")
 	}
 	if _, err := os.Stat(filepath.Join(final, "old")); err != nil {
@@ -46,7 +47,7 @@ func TestSeal_RefusesToReplaceARelease(t *testing.T) {
 func TestRemove_DeletesReadOnlyTree(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "v1")
 	writeFiles(t, dir, files{"a/b/c.txt": "c", "d.txt": "d"})
-	if err := makeReadOnly(dir); err != nil {
+	if err := makeReadOnly(dir, -1); err != nil {
 		t.Fatal(err)
 	}
 	if err := Remove(dir); err != nil {
@@ -87,5 +88,40 @@ func TestRemove_LeavesSymlinkTargetsAlone(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outside, "keep.txt")); err != nil {
 		t.Error(err)
+	}
+}
+
+// A build that hard-links a file from outside its tree (the history
+// database, say) must not have sealing make that file read-only: the
+// release gets a copy of its own.
+func TestSeal_NeverChangesAFileOutsideTheRelease(t *testing.T) {
+	parent := t.TempDir()
+	outside := filepath.Join(parent, "slipway.db")
+	if err := os.WriteFile(outside, []byte("secrets"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmp, final := filepath.Join(parent, ".v1.tmp"), filepath.Join(parent, "v1")
+	if err := os.MkdirAll(filepath.Join(tmp, "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(tmp, "public", "db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := seal(tmp, final, os.Getgid(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(outside); fi.Mode().Perm() != 0o600 {
+		t.Errorf("sealing changed the outside file to %v", fi.Mode().Perm())
+	}
+	if err := os.WriteFile(outside, []byte("changed"), 0o600); err != nil {
+		t.Fatalf("the outside file is no longer writable: %v", err)
+	}
+	inside := filepath.Join(final, "public", "db")
+	fi, err := os.Stat(inside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Nlink != 1 || fi.Mode().Perm() != 0o440 {
+		t.Errorf("the release's file has %d links and mode %v, want a read-only copy of its own (0440)", st.Nlink, fi.Mode().Perm())
 	}
 }

@@ -19,6 +19,8 @@ type session struct {
 	tmp   string // the tree being built, next to final
 	final string // the release directory tmp becomes
 	cache string // the app's build caches, kept between builds
+	// sandbox confines the build steps; nil runs them as slipway.
+	sandbox *supervisor.Sandbox
 }
 
 // run runs c in the tree being built, with the build output and limit,
@@ -28,10 +30,10 @@ func (s *session) run(ctx context.Context, c command) error {
 		c.dir = s.tmp
 	}
 	c.tmpDir = s.b.layout().Tmp(s.req.App, s.req.Version, "build")
-	if s.b.sandbox != nil {
-		if sb := s.b.sandbox(s.req.App); sb != nil {
-			c.sandbox = &supervisor.Sandbox{UID: sb.UID, GID: sb.GID, Read: sb.Read, Write: append([]string{s.tmp, s.cache}, sb.Write...)}
-		}
+	if s.sandbox != nil {
+		sb := *s.sandbox
+		sb.Write = []string{s.tmp, s.cache}
+		c.sandbox = &sb
 	}
 	return run(ctx, c, s.out, s.b.timeout)
 }

@@ -57,11 +57,24 @@ type server struct {
 	log bytes.Buffer
 }
 
+// newDataDir returns a data dir path in a temp dir whose ancestors every
+// user may pass through, as /var/lib on a host: apps with users of their
+// own must reach their app dirs inside it.
+func newDataDir(t testing.TB) string {
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "data")
+}
+
 // startServer starts slipway on 127.0.0.1 port 0 with a temp data dir and
 // a fresh ed25519 key in its authorized_keys. The test's cleanup stops it.
 func startServer(t testing.TB, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), home: t.TempDir()}
+	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir()}
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // With no authorized_keys in the data dir, slipway lets in the running
 // user's own keys and says so in its log.
 func TestServe_FallsBackToUsersOwnKeys(t *testing.T) {
-	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), home: t.TempDir()}
+	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir()}
 	sshDir := filepath.Join(s.home, ".ssh")
 	if err := os.MkdirAll(sshDir, 0o700); err != nil {
 		t.Fatal(err)

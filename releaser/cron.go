@@ -89,7 +89,11 @@ func (r *Releaser) schedule(app string, spec Spec, version slipway.Version, out 
 func (r *Releaser) runCron(app string, spec Spec, version slipway.Version, id string, job slipway.CronJob) {
 	log := r.appLog(app)
 	spec.Version = version
-	in, err := supervisor.Start(r.processSpec(spec, id, job.Command, 0))
+	ps, err := r.processSpec(spec, id, job.Command, 0)
+	var in *supervisor.Process
+	if err == nil {
+		in, err = supervisor.Start(ps)
+	}
 	if err != nil {
 		log.Line(id, version.String(), []byte("could not start: "+err.Error()))
 		return

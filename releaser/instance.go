@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 
 	"github.com/slipway/slipway"
@@ -36,38 +37,42 @@ type worker struct {
 // processSpec describes process id of spec's release for the process
 // layer; port is the one it may listen on, 0 for processes that are not
 // routed.
-func (r *Releaser) processSpec(spec Spec, id, command string, port int) supervisor.Spec {
+func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervisor.Spec, error) {
+	sb, err := r.sandbox(spec, port)
+	if err != nil {
+		return supervisor.Spec{}, fmt.Errorf("sandbox of %s: %w", spec.App, err)
+	}
 	return supervisor.Spec{
 		ID:      id,
 		Command: command,
 		Dir:     spec.Dir,
 		Env:     r.env(spec, id, port),
-		Sandbox: r.sandbox(spec, port),
+		Sandbox: sb,
 		TmpDir:  r.layout.Tmp(spec.App, spec.Version, id),
 		LogPath: r.layout.ProcessLog(spec.App, spec.Version, id),
 		AppLog:  r.appLog(spec.App),
 		Release: spec.Version.String(),
-	}
+	}, nil
 }
 
 // sandbox returns the sandbox of a process of spec's release: its
-// identity from Config.Sandbox, the release to read, HOME to write, and
-// port to listen on. Nil when processes run unconfined.
-func (r *Releaser) sandbox(spec Spec, port int) *supervisor.Sandbox {
+// identity from Config.Sandbox, the release to read, HOME to write and
+// the port to listen on. Nil when processes run unconfined.
+func (r *Releaser) sandbox(spec Spec, port int) (*supervisor.Sandbox, error) {
 	if r.cfg.Sandbox == nil {
-		return nil
+		return nil, nil
 	}
-	base := r.cfg.Sandbox(spec.App)
-	if base == nil {
-		return nil
+	base, err := r.cfg.Sandbox(spec.App)
+	if err != nil {
+		return nil, err
 	}
 	sb := *base
-	sb.Read = append(sb.Read, spec.Dir)
-	sb.Write = append(sb.Write, r.home(spec.App))
+	sb.Read = append(slices.Clone(sb.Read), spec.Dir)
+	sb.Write = append(slices.Clone(sb.Write), r.home(spec.App))
 	if port > 0 {
-		sb.Ports = append(sb.Ports, port)
+		sb.Ports = append(slices.Clone(sb.Ports), port)
 	}
-	return &sb
+	return &sb, nil
 }
 
 // env is the environment of process id of spec's release; port is 0 for

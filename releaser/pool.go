@@ -80,7 +80,10 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			return fail(err)
 		}
 		id := fmt.Sprintf("web.%d", i)
-		spec := r.processSpec(p.spec, id, p.command, port)
+		spec, err := r.processSpec(p.spec, id, p.command, port)
+		if err != nil {
+			return fail(err)
+		}
 		proc, err := supervisor.Start(spec)
 		if err != nil {
 			return fail(err)

@@ -86,9 +86,9 @@ type Config struct {
 	Strategy string
 	// Sandbox, when set, returns the sandbox of app's processes (its
 	// identity, when slipway is root); the releaser adds the release to
-	// read, HOME to write and the port to listen on. Nil, or a nil
-	// sandbox, runs processes as slipway itself.
-	Sandbox func(app string) *supervisor.Sandbox
+	// read, HOME to write and the port to listen on. Nil runs processes as
+	// slipway itself; an error keeps the process from starting.
+	Sandbox func(app string) (*supervisor.Sandbox, error)
 	// OnRestart, when set, hears of every instance restarted after it
 	// exited (for metrics).
 	OnRestart func(app string)

@@ -100,7 +100,10 @@ func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out i
 func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, proc slipway.Process, i int) (*worker, error) {
 	id := fmt.Sprintf("%s.%d", proc.Type, i)
 	spec.Version = version
-	ps := r.processSpec(spec, id, proc.Command, 0)
+	ps, err := r.processSpec(spec, id, proc.Command, 0)
+	if err != nil {
+		return nil, err
+	}
 	p, err := supervisor.Start(ps)
 	if err != nil {
 		return nil, err
@@ -135,7 +138,11 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
 	id := "release.1"
-	in, err := supervisor.Start(r.processSpec(spec, id, command, 0))
+	ps, err := r.processSpec(spec, id, command, 0)
+	if err != nil {
+		return err
+	}
+	in, err := supervisor.Start(ps)
 	if err != nil {
 		return err
 	}

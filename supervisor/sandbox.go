@@ -31,6 +31,10 @@ type Sandbox struct {
 	// Ports are the TCP ports it may bind; binding port 0 (the kernel
 	// picks a free ephemeral one) is always allowed.
 	Ports []int
+	// Launcher is the slipway executable that starts the process and
+	// confines it; os.Executable when empty. With UID set it must be
+	// executable by that user.
+	Launcher string `json:"-"`
 }
 
 // SystemRead is what every app process may read and execute: the
@@ -71,9 +75,12 @@ func LandlockABI() int {
 // launch returns the program and arguments that run argv inside sb, and
 // the process attributes that set its identity.
 func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, nil, fmt.Errorf("find slipway's executable for the sandbox: %w", err)
+	exe := sb.Launcher
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, nil, fmt.Errorf("find slipway's executable for the sandbox: %w", err)
+		}
 	}
 	spec, err := json.Marshal(sb)
 	if err != nil {

@@ -29,6 +29,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 		if dir, err = os.MkdirTemp("", "slipway-load-"); err != nil {
 			return rep, err
 		}
+		// slipway as root runs apps as users of their own, who must
+		// pass through to the data dir inside.
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return rep, err
+		}
 		defer func() {
 			if err == nil && rep.pass() && !cfg.Keep {
 				removeAll(dir)

@@ -83,7 +83,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
-	sandbox := sandboxes(logger)
+	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, logger)
+	if err := ids.SecureDataDir(); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := ids.PrepareLauncher(); err != nil {
+		return err
+	}
+	sayIsolation(ids, logger)
+	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
 		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox, Logger: logger}),
@@ -91,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
@@ -190,13 +198,17 @@ func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (st
 	return token, err
 }
 
-// sandboxes returns the sandbox of every app process, and says once how
-// isolated apps are.
-func sandboxes(logger *slog.Logger) func(app string) *supervisor.Sandbox {
-	if abi := supervisor.LandlockABI(); abi > 0 {
-		logger.Info("apps are sandboxed with Landlock", "landlock_abi", abi)
-	} else {
-		logger.Warn("apps are not isolated: this kernel has no Landlock, so an app can read and change what slipway's user can")
+// sayIsolation says once how isolated apps are.
+func sayIsolation(ids *apps.Identities, logger *slog.Logger) {
+	abi := supervisor.LandlockABI()
+	switch {
+	case abi > 0 && ids.Root():
+		logger.Info("apps are isolated: each runs as its own user, sandboxed with Landlock", "landlock_abi", abi)
+	case abi > 0:
+		logger.Info("apps are sandboxed with Landlock; they share slipway's user, since slipway is not root", "landlock_abi", abi)
+	case ids.Root():
+		logger.Warn("apps run as their own users, but this kernel has no Landlock: they can read what every user may")
+	default:
+		logger.Warn("apps are not isolated: slipway is not root and this kernel has no Landlock, so an app can read and change what slipway's user can")
 	}
-	return func(string) *supervisor.Sandbox { return &supervisor.Sandbox{} }
 }

@@ -1,0 +1,283 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/supervisor"
+)
+
+// DefaultUIDBase is the first uid slipway gives an app when it runs as
+// root: far above login users and the usual subordinate-uid ranges.
+const DefaultUIDBase = 1_900_000_000
+
+// Identities gives every app its sandbox. When slipway runs as root, each
+// app has its own unprivileged user (uid = gid, allocated once in the
+// history, never reused, no supplementary groups), with a passwd entry
+// named slipway-UID so that tools asking for the user's name or home
+// work. Before an app's first process it prepares the app's directories:
+// the app may enter its own, write only its HOME, TMPDIRs and build cache,
+// and read its releases; everything else in the data dir is slipway's.
+type Identities struct {
+	layout slipway.Layout
+	store  slipway.IdentityStore
+	root   bool
+	base   int
+	logger *slog.Logger
+
+	launcher string // slipway's executable, where apps' users may run it
+
+	mu    sync.Mutex
+	ready map[string]*supervisor.Sandbox
+	warn  sync.Once // no useradd: said once
+}
+
+// NewIdentities returns the Identities of the data dir dataDir. With root
+// false (slipway is not root) apps keep slipway's identity and only the
+// sandbox's Landlock rules separate them.
+func NewIdentities(dataDir string, store slipway.IdentityStore, root bool, logger *slog.Logger) *Identities {
+	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root, base: DefaultUIDBase,
+		logger: logger, ready: map[string]*supervisor.Sandbox{}}
+}
+
+// Root reports whether apps get identities of their own.
+func (ids *Identities) Root() bool { return ids.root }
+
+// Sandbox returns the sandbox identity of app's processes, preparing the
+// app's directories the first time.
+func (ids *Identities) Sandbox(app string) (*supervisor.Sandbox, error) {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if sb, ok := ids.ready[app]; ok {
+		return sb, nil
+	}
+	sb := &supervisor.Sandbox{Launcher: ids.launcher}
+	if ids.root {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		uid, err := ids.store.AppUID(ctx, app, ids.base)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		sb.UID, sb.GID = uint32(uid), uint32(uid)
+		ids.passwd(app, uid)
+	}
+	if err := ids.prepare(app, sb); err != nil {
+		return nil, fmt.Errorf("prepare the directories of %s: %w", app, err)
+	}
+	ids.ready[app] = sb
+	return sb, nil
+}
+
+// Forget drops what Sandbox remembers of app, which is gone, with its
+// passwd entry: its uid is never given out again.
+func (ids *Identities) Forget(app string) {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if sb, ok := ids.ready[app]; ok && sb.UID != 0 {
+		name := "slipway-" + strconv.Itoa(int(sb.UID))
+		if err := ids.run("userdel", name); err == nil {
+			ids.run("groupdel", name)
+		}
+	}
+	delete(ids.ready, app)
+}
+
+// PrepareLauncher, when apps have users of their own, checks that they can
+// reach the data dir and copies slipway's executable to DATA/bin/slipway,
+// from which they can run it (slipway itself may live in a home directory
+// no other user may enter). It returns a one-line error saying what to do
+// when the data dir is out of their reach.
+func (ids *Identities) PrepareLauncher() error {
+	if !ids.root {
+		return nil
+	}
+	for dir := filepath.Dir(ids.layout.Root); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the data dir %s is inside %s, which other users may not enter (mode %04o), and each app runs as a user of its own: use a data dir such as /var/lib/slipway, or chmod o+x %s", ids.layout.Root, dir, fi.Mode().Perm(), dir)
+		}
+		if dir == "/" || dir == "." {
+			break
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(ids.layout.Root, "bin")
+	if err := os.MkdirAll(bin, 0o711); err != nil {
+		return err
+	}
+	if err := os.Chmod(bin, 0o711); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		return err
+	}
+	ids.launcher = filepath.Join(bin, "slipway")
+	return atomicfile.Write(ids.launcher, data, 0o755)
+}
+
+// SecureDataDir makes what slipway keeps in the data dir its own alone:
+// the directory itself (which apps may only pass through when they have
+// identities of their own, to reach their app dirs), the database, keys,
+// token, repositories, hooks and the hook socket. It fixes a data dir
+// made by an older slipway, whose files were world-readable.
+func (ids *Identities) SecureDataDir() error {
+	l := ids.layout
+	through := fs.FileMode(0o700)
+	if ids.root {
+		through = 0o711 // enter, not list: the app dirs below are guarded one by one
+	}
+	for path, perm := range map[string]fs.FileMode{
+		l.Root: through, filepath.Join(l.Root, "apps"): through,
+		l.ReposDir(): 0o700, l.HooksDir(): 0o700, filepath.Join(l.Root, "run"): 0o700,
+	} {
+		if err := os.MkdirAll(path, perm); err != nil {
+			return err
+		}
+		if err := os.Chmod(path, perm); err != nil {
+			return err
+		}
+	}
+	for _, path := range []string{l.DB(), l.DB() + "-wal", l.DB() + "-shm", l.AffinityKey(), l.AdminToken(), l.AuthorizedKeys(), l.HostKey()} {
+		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare makes the app's directories and gives them their owners: the
+// app dir to slipway with the app's group (which may enter it), HOME,
+// the build cache and the TMPDIRs' parent to the app.
+func (ids *Identities) prepare(app string, sb *supervisor.Sandbox) error {
+	l := ids.layout
+	uid, gid := int(sb.UID), int(sb.GID)
+	type dir struct {
+		path     string
+		uid, gid int
+		perm     fs.FileMode
+		tree     bool
+	}
+	dirs := []dir{
+		{l.AppDir(app), 0, gid, 0o750, false},
+		{l.ReleasesDir(app), 0, gid, 0o750, false},
+		{filepath.Dir(l.Tmp(app, 1, "x")), 0, gid, 0o750, false},
+		{l.Home(app), uid, gid, 0o700, true},
+		{l.Cache(app), uid, gid, 0o700, true},
+		{l.BuildHome(app), uid, gid, 0o700, false},
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d.path, 0o700); err != nil {
+			return err
+		}
+		if !ids.root {
+			if err := os.Chmod(d.path, 0o700); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := chownIfNot(d.path, d.uid, d.gid, d.tree); err != nil {
+			return err
+		}
+		if err := os.Chmod(d.path, d.perm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chownIfNot gives path (and, with tree, all below it, as a cache or HOME
+// written before the app had its own user) to uid:gid unless it is
+// theirs already.
+func chownIfNot(path string, uid, gid int, tree bool) error {
+	if owned(path, uid, gid) {
+		return nil
+	}
+	if !tree {
+		return os.Lchown(path, uid, gid)
+	}
+	return filepath.WalkDir(path, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+func owned(path string, uid, gid int) bool {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == uid && int(st.Gid) == gid
+}
+
+// passwd makes sure uid has a passwd and a group entry, slipway-UID, with
+// the app's HOME. Without useradd (or when it fails) apps still run; tools
+// that look their user up then see a bare number, which is said once.
+func (ids *Identities) passwd(app string, uid int) {
+	id := strconv.Itoa(uid)
+	name := "slipway-" + id
+	home := ids.layout.Home(app)
+	if u, err := user.LookupId(id); err == nil {
+		if u.HomeDir != home {
+			ids.run("usermod", "-d", home, u.Username)
+		}
+		return
+	}
+	if _, err := user.LookupGroupId(id); err != nil {
+		if err := ids.run("groupadd", "-g", id, name); err != nil {
+			ids.warnNoPasswd(err)
+			return
+		}
+	}
+	if err := ids.run("useradd", "-M", "-N", "-u", id, "-g", id, "-d", home, "-s", "/usr/sbin/nologin", "-c", "slipway app "+app, name); err != nil {
+		ids.warnNoPasswd(err)
+	}
+}
+
+// run runs a user-management command, retrying while another holds the
+// passwd lock (exit status 10 for useradd, groupadd and usermod).
+func (ids *Identities) run(name string, args ...string) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		var out []byte
+		out, err = exec.Command(name, args...).CombinedOutput()
+		var exit *exec.ExitError
+		if err == nil || !errors.As(err, &exit) || exit.ExitCode() != 10 {
+			if err != nil {
+				err = fmt.Errorf("%s: %v: %s", name, err, out)
+			}
+			return err
+		}
+		time.Sleep(50 * time.Millisecond) // the passwd lock is held for milliseconds
+	}
+	return err
+}
+
+func (ids *Identities) warnNoPasswd(err error) {
+	ids.warn.Do(func() {
+		ids.logger.Warn("apps run as their own uid without a passwd entry: tools that look up their user see a number", "err", err)
+	})
+}
