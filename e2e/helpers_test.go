@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,10 @@ var slipwayBin string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "slipway-e2e-bin-")
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // for the tests that run slipway as another user
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -51,6 +56,7 @@ type server struct {
 	sshAddr   string
 	httpAddr  string
 	adminAddr string
+	uid       int // the user slipway runs as
 	cmd       *exec.Cmd
 
 	mu  sync.Mutex
@@ -74,7 +80,18 @@ func newDataDir(t testing.TB) string {
 // a fresh ed25519 key in its authorized_keys. The test's cleanup stops it.
 func startServer(t testing.TB, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir()}
+	return startServerAs(t, os.Geteuid(), extraArgs...)
+}
+
+// unprivilegedUID is the user the tests run slipway as to try it without
+// root, as on a laptop.
+const unprivilegedUID = 12345
+
+// startServerAs is startServer with slipway running as uid (with setpriv,
+// no groups, no capabilities), on a data dir that uid owns.
+func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: uid}
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
 	if err != nil {
@@ -85,6 +102,13 @@ func startServer(t testing.TB, extraArgs ...string) *server {
 	}
 	if err := os.WriteFile(filepath.Join(s.dataDir, "authorized_keys"), pub, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if uid != os.Geteuid() {
+		for _, p := range []string{s.dataDir, filepath.Join(s.dataDir, "authorized_keys")} {
+			if err := os.Chown(p, uid, uid); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	s.start(extraArgs...)
 	return s
@@ -97,6 +121,10 @@ func (s *server) start(extraArgs ...string) {
 	args := append([]string{"serve", "--data", s.dataDir, "--ssh-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--domain", testDomain}, extraArgs...)
 	cmd := exec.Command(slipwayBin, args...)
+	if s.uid != os.Geteuid() {
+		id := strconv.Itoa(s.uid)
+		cmd = exec.Command("setpriv", append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", slipwayBin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
@@ -58,6 +60,9 @@ type pushInfo struct {
 	App     string
 	RepoDir string
 	Pusher  Pusher
+	// gitPID is the receive-pack that runs the push's hook: the only
+	// process whose children may speak for the push.
+	gitPID int
 }
 
 // hookServer answers the pre-receive hook of every push in progress.
@@ -106,7 +111,7 @@ func (h *hookServer) start() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /pre-receive", h.preReceive)
-	h.srv = &http.Server{Handler: mux}
+	h.srv = &http.Server{Handler: mux, ConnContext: withPeer}
 	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)
@@ -138,6 +143,16 @@ func (h *hookServer) register(p pushInfo) string {
 	return id
 }
 
+// started records the pid of the git receive-pack of push id.
+func (h *hookServer) started(id string, pid int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.pushes[id]; ok {
+		p.gitPID = pid
+		h.pushes[id] = p
+	}
+}
+
 func (h *hookServer) unregister(id string) {
 	h.mu.Lock()
 	delete(h.pushes, id)
@@ -159,7 +174,10 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	push, ok := h.pushes[req.PushID]
 	h.mu.Unlock()
-	if !ok {
+	// Only the hook git started for this push speaks for it: anyone else
+	// who can reach the socket (an app sharing slipway's user) is refused,
+	// even with the right id.
+	if !ok || push.gitPID == 0 || parentOf(peerPID(r.Context())) != push.gitPID {
 		http.Error(w, "unknown push", http.StatusForbidden)
 		return
 	}
@@ -294,4 +312,57 @@ func RunHook(stdin io.Reader, out io.Writer, environ []string) int {
 // shellQuote quotes s for /bin/sh.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// peerKey is the context key of a hook connection's peer pid.
+type peerKey struct{}
+
+// withPeer is the hook server's ConnContext: it records the pid of the
+// process on the other end of the unix socket (SO_PEERCRED).
+func withPeer(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	pid := 0
+	raw.Control(func(fd uintptr) {
+		if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+			pid = int(cred.Pid)
+		}
+	})
+	return context.WithValue(ctx, peerKey{}, pid)
+}
+
+func peerPID(ctx context.Context) int {
+	pid, _ := ctx.Value(peerKey{}).(int)
+	return pid
+}
+
+// parentOf returns the parent pid of pid, or -1.
+func parentOf(pid int) int {
+	if pid <= 0 {
+		return -1
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return -1
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }

@@ -97,23 +97,25 @@ func (s *Server) serveGit(sess ssh.Session, cmd Command, pusher Pusher) (int, er
 		defer s.hooks.unregister(id)
 		env = append(env, hookEnv(s.hooks.socket, id)...)
 		args = []string{"-c", "core.hooksPath=" + s.hooks.dir, "receive-pack", repo}
+		return s.runGit(sess, args, env, func(pid int) { s.hooks.started(id, pid) })
 	} else {
 		if !repoExists(repo) {
 			return 0, fmt.Errorf("%w: %s: push to it first", slipway.ErrAppNotFound, app)
 		}
 		args = []string{"upload-pack", "--strict", repo}
 	}
-	return s.runGit(sess, args, env)
+	return s.runGit(sess, args, env, nil)
 }
 
 // gitNice is the scheduling priority (nice value) of git receive-pack and
 // upload-pack.
 const gitNice = 10
 
-// runGit runs git with the session as its standard streams. Standard input
+// runGit runs git with the session as its standard streams; started, when
+// set, hears git's pid. Standard input
 // is copied by a goroutine rather than handed to exec, so that git sees EOF
 // when the client closes its side and the session's reader is not shared.
-func (s *Server) runGit(sess ssh.Session, args, env []string) (int, error) {
+func (s *Server) runGit(sess ssh.Session, args, env []string, started func(pid int)) (int, error) {
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
 	git := exec.CommandContext(ctx, "git", args...)
@@ -130,6 +132,9 @@ func (s *Server) runGit(sess ssh.Session, args, env []string) (int, error) {
 	// Receiving and sending packs yields the CPU to the apps serving
 	// requests meanwhile.
 	_ = syscall.Setpriority(syscall.PRIO_PROCESS, git.Process.Pid, gitNice)
+	if started != nil {
+		started(git.Process.Pid)
+	}
 	go func() {
 		io.Copy(stdin, sess)
 		stdin.Close()
