@@ -59,7 +59,8 @@ func checkHealth(ctx context.Context, in target, checks []slipway.Healthcheck, o
 }
 
 // waitListening polls, from 10 ms up to every 200 ms, until the instance's
-// port accepts a connection, the process exits, or ctx is done.
+// port accepts a connection from a listener of the instance's own (not a
+// process that took the port over), the process exits, or ctx is done.
 func waitListening(ctx context.Context, in target) error {
 	return pollUntil(ctx, in, func(ctx context.Context) error {
 		var d net.Dialer
@@ -68,6 +69,9 @@ func waitListening(ctx context.Context, in target) error {
 			return fmt.Errorf("nothing listens on PORT=%d", in.port)
 		}
 		c.Close()
+		if ok, err := in.p.OwnsListener(in.port); err != nil || !ok {
+			return fmt.Errorf("PORT=%d answers, but from a process that is not %s's", in.port, in.p.ID())
+		}
 		return nil
 	})
 }

@@ -40,6 +40,7 @@ type serveConfig struct {
 	DrainTimeout   time.Duration
 	DeployStrategy string
 	AdminToken     string
+	AdminTokenFile string
 	PruneSchedule  string
 	KeepReleases   int
 	LogFormat      string
@@ -57,6 +58,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 			def = v
 		}
 		fs.StringVar(p, name, def, help+" (env "+envName(name)+")")
+	}
+	// secretStr is str for a secret: its value from the environment is
+	// never shown as the default in --help.
+	secretStr := func(p *string, name, help string) {
+		fs.StringVar(p, name, "", help+" (env "+envName(name)+")")
+		*p = getenv(envName(name))
 	}
 	dur := func(p *time.Duration, name string, def time.Duration, help string) {
 		fs.Func(name, fmt.Sprintf("%s (default %s, env %s)", help, def, envName(name)), func(s string) error {
@@ -86,7 +93,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.SessionTTL, "session-ttl", releaser.DefaultSessionTTL, "a draining release is retired once its sessions have been idle this long")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
-	str(&c.AdminToken, "admin-token", "", "token for the admin page and API (default: generated on first start, kept in DATA/admin_token)")
+	secretStr(&c.AdminToken, "admin-token", "token for the admin page and API; every local user can read a flag's value, prefer --admin-token-file or the environment (default: generated on first start, kept in DATA/admin_token)")
+	str(&c.AdminTokenFile, "admin-token-file", "", "file holding the token for the admin page and API")
 	str(&c.PruneSchedule, "prune-schedule", "@hourly", "cron schedule of the job that removes old release directories")
 	keep := strconv.Itoa(apps.DefaultKeepReleases)
 	if v := getenv(envName("keep-releases")); v != "" {

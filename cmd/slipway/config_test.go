@@ -34,3 +34,19 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 		}
 	}
 }
+
+// A secret from the environment is used but never printed by --help.
+func TestParseServeFlags_HelpNeverShowsASecret(t *testing.T) {
+	env := map[string]string{"SLIPWAY_ADMIN_TOKEN": "env-secret-token-value-0123456789"}
+	var help strings.Builder
+	if _, err := parseServeFlags([]string{"--help"}, func(k string) string { return env[k] }, &help); err == nil {
+		t.Fatal("--help did not stop")
+	}
+	if strings.Contains(help.String(), "env-secret") || !strings.Contains(help.String(), "-admin-token-file") {
+		t.Errorf("--help:\n%s", help.String())
+	}
+	c, err := parseServeFlags(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.AdminToken != env["SLIPWAY_ADMIN_TOKEN"] {
+		t.Errorf("token from the environment = %q, %v", c.AdminToken, err)
+	}
+}

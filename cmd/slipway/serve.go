@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,6 +191,16 @@ func (s *poolSource) Pools() []metrics.AppPools {
 func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (string, error) {
 	if cfg.AdminToken != "" {
 		return cfg.AdminToken, nil
+	}
+	if cfg.AdminTokenFile != "" {
+		data, err := os.ReadFile(cfg.AdminTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--admin-token-file: %w", err)
+		}
+		if token := strings.TrimSpace(string(data)); token != "" {
+			return token, nil
+		}
+		return "", fmt.Errorf("--admin-token-file %s is empty: put the token in it", cfg.AdminTokenFile)
 	}
 	token, created, err := secret.Token(layout.AdminToken())
 	if created {

@@ -1,0 +1,98 @@
+package supervisor
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// OwnsListener reports whether the TCP sockets listening on port all
+// belong to p or a process it started, and there is at least one: an
+// answer on the port then comes from p, not from a process that took the
+// port over (another app's, say).
+func (p *Process) OwnsListener(port int) (bool, error) {
+	inodes, err := listeners(port)
+	if err != nil || len(inodes) == 0 {
+		return false, err
+	}
+	mine := treeSockets(p.PID())
+	for _, ino := range inodes {
+		if !mine[ino] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// listeners returns the socket inodes listening on TCP port, v4 and v6.
+func listeners(port int) ([]string, error) {
+	var out []string
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(table)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Scan() // the header
+		for sc.Scan() {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, ok := strings.Cut(fields[1], ":")
+			if n, err := strconv.ParseUint(hexPort, 16, 16); ok && err == nil && int(n) == port {
+				out = append(out, fields[9])
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+// treeSockets returns the inodes of the sockets that pid and its
+// descendants hold open.
+func treeSockets(pid int) map[string]bool {
+	children := map[int][]int{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, stat := range procs {
+		data, err := os.ReadFile(stat)
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')') // comm may hold spaces and parentheses
+		fields := strings.Fields(s[i+1:])
+		if i < 0 || len(fields) < 2 {
+			continue
+		}
+		child, err1 := strconv.Atoi(filepath.Base(filepath.Dir(stat)))
+		parent, err2 := strconv.Atoi(fields[1])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		children[parent] = append(children[parent], child)
+	}
+	sockets := map[string]bool{}
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		dir := "/proc/" + strconv.Itoa(queue[0]) + "/fd"
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			link, err := os.Readlink(filepath.Join(dir, e.Name()))
+			if ino, ok := strings.CutPrefix(link, "socket:["); ok && err == nil {
+				sockets[strings.TrimSuffix(ino, "]")] = true
+			}
+		}
+		queue = append(queue, children[queue[0]]...)
+	}
+	return sockets
+}
