@@ -44,6 +44,8 @@ type Config struct {
 	// Domain and HTTPAddr make an app's URL: http://NAME.DOMAIN:PORT/.
 	Domain   string
 	HTTPAddr func() string
+	// Isolation says in a few words how isolated apps are, for apps:info.
+	Isolation string
 	// Identities, when set, are the apps' sandbox identities (the same
 	// the builder and the releaser were given); a destroyed app's is
 	// forgotten.
@@ -101,6 +103,9 @@ func (s *Service) Shutdown(ctx context.Context) error { return s.rel.Shutdown(ct
 // StopBound is how long stopping every app may take: the grace of a
 // SIGTERM and a margin.
 func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + 5*time.Second }
+
+// Isolation says how isolated apps are.
+func (s *Service) Isolation() string { return s.cfg.Isolation }
 
 // Running returns the running state of every app, for metrics.
 func (s *Service) Running() []releaser.AppStatus { return s.rel.Apps() }

@@ -96,5 +96,8 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	fmt.Fprintf(tw, "Live release:\t%s\n", live)
 	fmt.Fprintf(tw, "Releases:\t%d\n", len(rels))
 	fmt.Fprintf(tw, "Config vars:\t%d\n", len(cfg))
+	if iso := a.Isolation(); iso != "" {
+		fmt.Fprintf(tw, "Isolation:\t%s\n", iso)
+	}
 	return tw.Flush()
 }

@@ -33,6 +33,7 @@ type Apps interface {
 	Processes(ctx context.Context, app string) ([]releaser.ProcessStatus, error)
 	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
 	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
+	Isolation() string
 }
 
 var _ Apps = (*apps.Service)(nil)

@@ -213,6 +213,13 @@ func attackFromInside(t *testing.T, s *server, ownIdentity bool) {
 		}
 	}
 	s.wantServes("victim", "/env/VICTIM_SECRET", "victim-secret-value")
+	want := "Landlock sandbox, slipway's user (not root)"
+	if ownIdentity {
+		want = "own user, Landlock sandbox"
+	}
+	if info, _ := s.ssh(s.key, "apps:info", "hostile"); !strings.Contains(info, "Isolation:") || !strings.Contains(info, want) {
+		t.Errorf("apps:info does not say %q:\n%s", want, info)
+	}
 	if fi, err := os.Stat(filepath.Join(s.dataDir, "slipway.db")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("slipway.db: %v, %v; want mode 0600", fi.Mode(), err)
 	}

@@ -91,7 +91,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := ids.PrepareLauncher(); err != nil {
 		return err
 	}
-	sayIsolation(ids, logger)
+	isolation := sayIsolation(ids, logger)
 	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
@@ -209,17 +209,22 @@ func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (st
 	return token, err
 }
 
-// sayIsolation says once how isolated apps are.
-func sayIsolation(ids *apps.Identities, logger *slog.Logger) {
+// sayIsolation says once how isolated apps are, and returns it in a few
+// words for apps:info.
+func sayIsolation(ids *apps.Identities, logger *slog.Logger) string {
 	abi := supervisor.LandlockABI()
 	switch {
 	case abi > 0 && ids.Root():
 		logger.Info("apps are isolated: each runs as its own user, sandboxed with Landlock", "landlock_abi", abi)
+		return "own user, Landlock sandbox"
 	case abi > 0:
 		logger.Info("apps are sandboxed with Landlock; they share slipway's user, since slipway is not root", "landlock_abi", abi)
+		return "Landlock sandbox, slipway's user (not root)"
 	case ids.Root():
 		logger.Warn("apps run as their own users, but this kernel has no Landlock: they can read what every user may")
+		return "own user, no Landlock on this kernel"
 	default:
 		logger.Warn("apps are not isolated: slipway is not root and this kernel has no Landlock, so an app can read and change what slipway's user can")
+		return "none: slipway is not root and the kernel has no Landlock"
 	}
 }
