@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,8 @@ type Spec struct {
 type Process struct {
 	id      string
 	cmd     *exec.Cmd
+	group   *group // its cgroup, when it has one
+	oom     bool   // the kernel killed one of its processes for memory
 	tmpDir  string
 	logPath string
 	started time.Time
@@ -80,24 +83,33 @@ func Start(s Spec) (*Process, error) {
 		return nil, err
 	}
 	defer pw.Close() // the child holds its own descriptor
-	cmd, err := command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command})
+	l, err := command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command})
 	if err != nil {
 		pr.Close()
 		logf.Close()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	cmd := l.cmd
 	cmd.Dir = s.Dir
 	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
+		l.abort()
 		pr.Close()
 		logf.Close()
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("start %s: %w", s.ID, err)
 	}
-	p := &Process{id: s.ID, cmd: cmd, tmpDir: tmp, logPath: s.LogPath, started: time.Now(),
+	p := &Process{id: s.ID, cmd: cmd, group: l.group, tmpDir: tmp, logPath: s.LogPath, started: time.Now(),
 		exited: make(chan struct{}), copied: make(chan struct{})}
+	if err := l.started(); err != nil {
+		cmd.Wait()
+		p.Stop(0)
+		pr.Close()
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", s.ID, err)
+	}
 	go func() { // ends when every process of the group has closed its output
 		defer close(p.copied)
 		copyLines(pr, logf, s.AppLog, s.ID, s.Release)
@@ -141,6 +153,7 @@ func (p *Process) Running() bool {
 // started is left behind. It removes the process's TMPDIR.
 func (p *Process) Stop(grace time.Duration) {
 	defer os.RemoveAll(p.tmpDir)
+	defer p.endGroup()
 	pgid := -p.cmd.Process.Pid
 	if !p.Running() {
 		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
@@ -159,6 +172,17 @@ func (p *Process) Stop(grace time.Duration) {
 	p.waitCopied()
 }
 
+// endGroup ends every process left in the cgroup (whatever detached from
+// the process group) and removes it, remembering whether the kernel
+// killed one for memory.
+func (p *Process) endGroup() {
+	if p.group == nil {
+		return
+	}
+	p.oom = p.oom || p.group.oomKills() > 0
+	p.group.delete()
+}
+
 // waitCopied waits, briefly, for the process's last output to be logged.
 // A process that left the process group may hold the pipe open for longer;
 // its copier then ends with it.
@@ -171,8 +195,15 @@ func (p *Process) waitCopied() {
 	}
 }
 
-// ExitText describes how the process ended, for a pusher or a log line.
-func (p *Process) ExitText() string { return exitText(p.err) }
+// ExitText describes how the process ended, for a pusher or a log line:
+// "exited with status 3", "was stopped by a signal (killed)", or "was
+// killed: out of memory (limit 512M)".
+func (p *Process) ExitText() string {
+	if p.group != nil && (p.oom || p.group.oomKills() > 0) {
+		return "was killed: out of memory (limit " + FormatBytes(p.group.limits.Memory) + ")"
+	}
+	return exitText(p.err)
+}
 
 func exitText(err error) string {
 	var exit *exec.ExitError
@@ -211,14 +242,24 @@ func (p *Process) LogTail(n int) []string {
 	return lines
 }
 
-// command returns the exec.Cmd that runs argv in its own process group,
-// inside sb when it is set, with tmp as its TMPDIR (made the sandboxed
-// identity's own).
-func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*exec.Cmd, error) {
+// launch is a command being started: its exec.Cmd and, when it has a
+// cgroup, the cgroup and the pipe that holds the sandbox launcher until
+// it is in it.
+type launch struct {
+	cmd   *exec.Cmd
+	group *group
+	hold  *os.File // the write end; the launcher waits for one byte
+}
+
+// command returns the launch of argv in its own process group, inside sb
+// when it is set, with tmp as its TMPDIR (made the sandboxed identity's
+// own) and, when sb names a cgroup and the host has them, in a cgroup of
+// its own with sb's limits.
+func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*launch, error) {
 	if sb == nil {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		return cmd, nil
+		return &launch{cmd: cmd}, nil
 	}
 	if tmp != "" {
 		sb = sb.withTmp(tmp)
@@ -228,13 +269,59 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*exec
 			}
 		}
 	}
+	l := &launch{}
+	var holdR *os.File
+	if sb.Cgroup != "" && cgroupsAvailable() {
+		g, err := newGroup(sb.Cgroup+"."+strconv.FormatInt(time.Now().UnixNano(), 36), sb.Limits)
+		if err != nil {
+			return nil, err
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			g.delete()
+			return nil, err
+		}
+		c := *sb
+		c.Hold = true
+		sb, l.group, l.hold, holdR = &c, g, w, r
+	}
 	full, attr, err := sb.launch(argv)
 	if err != nil {
+		l.abort()
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
-	cmd.SysProcAttr = attr
-	return cmd, nil
+	l.cmd = exec.CommandContext(ctx, full[0], full[1:]...)
+	l.cmd.SysProcAttr = attr
+	if holdR != nil {
+		l.cmd.ExtraFiles = []*os.File{holdR} // fd 3 of the launcher
+	}
+	return l, nil
+}
+
+// started puts the started launcher into its cgroup and lets it go on.
+func (l *launch) started() error {
+	if l.group == nil {
+		return nil
+	}
+	l.cmd.ExtraFiles[0].Close()
+	defer l.hold.Close()
+	if err := l.group.add(l.cmd.Process.Pid); err != nil {
+		l.cmd.Process.Kill()
+		return fmt.Errorf("put the process in its cgroup: %w", err)
+	}
+	_, err := l.hold.Write([]byte{1})
+	return err
+}
+
+// abort undoes what command made when the process did not start.
+func (l *launch) abort() {
+	if l.group != nil {
+		l.hold.Close()
+		if len(l.cmd.ExtraFiles) > 0 {
+			l.cmd.ExtraFiles[0].Close()
+		}
+		l.group.delete()
+	}
 }
 
 // makeTmp makes a fresh directory (mode 0700) next to name, with its name

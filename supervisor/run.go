@@ -54,11 +54,15 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 		defer os.RemoveAll(tmp)
 		env = append(env, "TMPDIR="+tmp)
 	}
-	cmd, err := command(ctx, c.Sandbox, tmp, c.Args)
+	l, err := command(ctx, c.Sandbox, tmp, c.Args)
 	if err != nil {
 		w.Close()
 		return err
 	}
+	if l.group != nil {
+		defer l.group.delete() // whatever the command left running, detached or not
+	}
+	cmd := l.cmd
 	cmd.Dir, cmd.Env = c.Dir, env
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.Stdout != nil {
@@ -68,6 +72,11 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 	err = startNiced(cmd, c.Nice)
 	w.Close() // the children hold their own copies
 	if err != nil {
+		l.abort()
+		return err
+	}
+	if err := l.started(); err != nil {
+		cmd.Wait()
 		return err
 	}
 

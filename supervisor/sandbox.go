@@ -35,6 +35,16 @@ type Sandbox struct {
 	// confines it; os.Executable when empty. With UID set it must be
 	// executable by that user.
 	Launcher string `json:"-"`
+	// Cgroup, when set and the host has cgroups (CgroupsAvailable), names
+	// the process's own cgroup below slipway's (a suffix makes each start's
+	// unique), with Limits: it holds
+	// every process the command starts, and stopping the process ends
+	// them all.
+	Cgroup string `json:"-"`
+	Limits Limits `json:"-"`
+	// Hold makes the launcher wait for a byte on fd 3 before it confines
+	// itself: slipway sends it once the launcher is in its cgroup.
+	Hold bool `json:"hold,omitempty"`
 }
 
 // SystemRead is what every app process may read and execute: the
@@ -110,6 +120,14 @@ func confineAndExec(args []string) error {
 		return fmt.Errorf("bad sandbox: %w", err)
 	}
 	argv := args[2:]
+	if sb.Hold {
+		hold := os.NewFile(3, "hold")
+		b := make([]byte, 1)
+		if n, _ := hold.Read(b); n != 1 {
+			return fmt.Errorf("slipway did not let the process start")
+		}
+		hold.Close()
+	}
 	// The restriction and the exec must happen on one thread; go-landlock
 	// applies the policy to every thread anyway.
 	runtime.LockOSThread()
