@@ -26,6 +26,7 @@ type Store interface {
 	slipway.ReleaseStore
 	slipway.ConfigStore
 	slipway.ScaleStore
+	slipway.ResourceStore
 }
 
 // Builder builds a push into a release directory (package builder).

@@ -33,7 +33,7 @@ const DefaultUIDBase = 1_900_000_000
 // and read its releases; everything else in the data dir is slipway's.
 type Identities struct {
 	layout slipway.Layout
-	store  slipway.IdentityStore
+	store  IdentityStore
 	root   bool
 	base   int
 	logger *slog.Logger
@@ -45,10 +45,16 @@ type Identities struct {
 	warn  sync.Once // no useradd: said once
 }
 
+// IdentityStore is what Identities keep in the history (package sqlite).
+type IdentityStore interface {
+	slipway.IdentityStore
+	slipway.ResourceStore
+}
+
 // NewIdentities returns the Identities of the data dir dataDir. With root
 // false (slipway is not root) apps keep slipway's identity and only the
 // sandbox's Landlock rules separate them.
-func NewIdentities(dataDir string, store slipway.IdentityStore, root bool, logger *slog.Logger) *Identities {
+func NewIdentities(dataDir string, store IdentityStore, root bool, logger *slog.Logger) *Identities {
 	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root, base: DefaultUIDBase,
 		logger: logger, ready: map[string]*supervisor.Sandbox{}}
 }
@@ -56,9 +62,32 @@ func NewIdentities(dataDir string, store slipway.IdentityStore, root bool, logge
 // Root reports whether apps get identities of their own.
 func (ids *Identities) Root() bool { return ids.root }
 
-// Sandbox returns the sandbox identity of app's processes, preparing the
-// app's directories the first time.
-func (ids *Identities) Sandbox(app string) (*supervisor.Sandbox, error) {
+// Sandbox returns the sandbox of app's processes of type process (web,
+// worker, release, cron, build): its identity (its directories prepared
+// the first time) and, when slipway is root, a cgroup named after the
+// app with the app's limits for that type.
+func (ids *Identities) Sandbox(app, process string) (*supervisor.Sandbox, error) {
+	base, err := ids.identity(app)
+	if err != nil {
+		return nil, err
+	}
+	sb := *base
+	if ids.root {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		limits, err := ids.store.AppLimits(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		sb.Limits = limits[slipway.AllProcesses].Over(limits[process])
+		sb.Cgroup = "slipway-" + app
+	}
+	return &sb, nil
+}
+
+// identity returns app's identity, preparing its directories the first
+// time.
+func (ids *Identities) identity(app string) (*supervisor.Sandbox, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	if sb, ok := ids.ready[app]; ok {

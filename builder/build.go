@@ -83,7 +83,7 @@ func (s *session) build(ctx context.Context) (*Release, error) {
 		return nil, err
 	}
 	if s.b.sandbox != nil {
-		if s.sandbox, err = s.b.sandbox(s.req.App); err != nil {
+		if s.sandbox, err = s.b.sandbox(s.req.App, "build"); err != nil {
 			return nil, failf(err, "prepare: sandbox: %v", err)
 		}
 		if s.sandbox.UID != 0 { // the build steps run as the app's own user

@@ -34,7 +34,7 @@ type Config struct {
 	// identity, when slipway is root); the builder adds the tree being
 	// built and the cache to write, and gives the tree to that identity
 	// while it is built. Nil runs the steps as slipway itself.
-	Sandbox func(app string) (*supervisor.Sandbox, error)
+	Sandbox func(app, process string) (*supervisor.Sandbox, error)
 	// Logger receives one line per build event; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -44,7 +44,7 @@ type Config struct {
 type Builder struct {
 	dataDir string
 	timeout time.Duration
-	sandbox func(app string) (*supervisor.Sandbox, error)
+	sandbox func(app, process string) (*supervisor.Sandbox, error)
 	log     *slog.Logger
 }
 

@@ -33,6 +33,9 @@ func (s *session) run(ctx context.Context, c command) error {
 	if s.sandbox != nil {
 		sb := *s.sandbox
 		sb.Write = []string{s.tmp, s.cache}
+		if sb.Cgroup != "" {
+			sb.Cgroup += "-" + s.req.Version.String() + "-build"
+		}
 		c.sandbox = &sb
 	}
 	return run(ctx, c, s.out, s.b.timeout)

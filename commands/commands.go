@@ -34,6 +34,8 @@ type Apps interface {
 	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
 	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
 	Isolation() string
+	Resources(ctx context.Context, app string) (map[string]slipway.Limits, error)
+	SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -60,6 +62,9 @@ var table = []Command{
 	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale},
 	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart},
 	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs},
+	{"resources", "resources NAME", "show the app's resource limits by process type", resources},
+	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet},
+	{"resources:unset", "resources:unset NAME [--process TYPE] KEY...", "remove limits (memory, cpu, pids)", resourcesUnset},
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback},

@@ -39,7 +39,11 @@ func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
 		} else {
 			release += " (draining)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, p.State, p.PID, p.Port,
+		state := p.State
+		if state == releaser.StateCrashed && p.LastExit != "" {
+			state += " (" + p.LastExit + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, state, p.PID, p.Port,
 			now.Sub(p.Since).Round(time.Second), p.Restarts)
 	}
 	tw.Flush()

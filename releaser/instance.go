@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
@@ -38,7 +39,7 @@ type worker struct {
 // layer; port is the one it may listen on, 0 for processes that are not
 // routed.
 func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervisor.Spec, error) {
-	sb, err := r.sandbox(spec, port)
+	sb, err := r.sandbox(spec, id, port)
 	if err != nil {
 		return supervisor.Spec{}, fmt.Errorf("sandbox of %s: %w", spec.App, err)
 	}
@@ -58,15 +59,19 @@ func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervi
 // sandbox returns the sandbox of a process of spec's release: its
 // identity from Config.Sandbox, the release to read, HOME to write and
 // the port to listen on. Nil when processes run unconfined.
-func (r *Releaser) sandbox(spec Spec, port int) (*supervisor.Sandbox, error) {
+func (r *Releaser) sandbox(spec Spec, id string, port int) (*supervisor.Sandbox, error) {
 	if r.cfg.Sandbox == nil {
 		return nil, nil
 	}
-	base, err := r.cfg.Sandbox(spec.App)
+	typ, _, _ := strings.Cut(id, ".")
+	base, err := r.cfg.Sandbox(spec.App, typ)
 	if err != nil {
 		return nil, err
 	}
 	sb := *base
+	if sb.Cgroup != "" {
+		sb.Cgroup += "-" + spec.Version.String() + "-" + id
+	}
 	sb.Read = append(slices.Clone(sb.Read), spec.Dir)
 	sb.Write = append(slices.Clone(sb.Write), r.home(spec.App))
 	if port > 0 {

@@ -119,12 +119,21 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			Down:         func() { in.route.SetHealthy(false) },
 			Up:           func() { in.route.SetHealthy(true) },
 			Restarted:    r.onRestart(p.spec.App),
+			Exited:       r.onExit(p.spec, s.id),
 			StopGrace:    r.cfg.StopGrace,
 			Logger:       r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
 		})
 		members = append(members, in)
 	}
 	return members, nil
+}
+
+// onExit returns the Exited hook of instance id of spec's release: a line
+// of slipway's in the app's log, so that `logs` shows a crash.
+func (r *Releaser) onExit(spec Spec, id string) func(string, time.Duration) {
+	return func(exit string, in time.Duration) {
+		r.appLog(spec.App).Line(id, spec.Version.String(), []byte("slipway: "+id+" "+exit+"; restarting in "+in.String()))
+	}
 }
 
 // onRestart returns the Restarted hook of app's instances.

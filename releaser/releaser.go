@@ -84,11 +84,13 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Strategy is StrategyBlueGreen when empty.
 	Strategy string
-	// Sandbox, when set, returns the sandbox of app's processes (its
-	// identity, when slipway is root); the releaser adds the release to
-	// read, HOME to write and the port to listen on. Nil runs processes as
-	// slipway itself; an error keeps the process from starting.
-	Sandbox func(app string) (*supervisor.Sandbox, error)
+	// Sandbox, when set, returns the sandbox of app's processes of type
+	// process (web, worker, release, cron): its identity when slipway is
+	// root, its limits and cgroup; the releaser adds the release to read,
+	// HOME to write, the port to listen on and the instance to the cgroup's
+	// name. Nil runs processes as slipway itself; an error keeps the
+	// process from starting.
+	Sandbox func(app, process string) (*supervisor.Sandbox, error)
 	// OnRestart, when set, hears of every instance restarted after it
 	// exited (for metrics).
 	OnRestart func(app string)
@@ -216,6 +218,9 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
 	if err := checkCron(spec); err != nil {
+		return err
+	}
+	if err := checkCaps(a, spec, "", 0); err != nil {
 		return err
 	}
 	p, err := r.newPool(spec)

@@ -72,6 +72,7 @@ type ProcessStatus struct {
 	PID      int             `json:"pid"`
 	Port     int             `json:"port"`
 	State    string          `json:"state"`
+	LastExit string          `json:"last_exit,omitempty"` // how its last process ended
 	Since    time.Time       `json:"since"`
 	Restarts int             `json:"restarts"`
 }
@@ -94,7 +95,7 @@ func (r *Releaser) Processes(name string) []ProcessStatus {
 	if live != nil {
 		for _, w := range a.workersList() {
 			in := w.sup.Info()
-			out = append(out, ProcessStatus{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, Since: in.Since, Restarts: in.Restarts})
+			out = append(out, ProcessStatus{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts})
 		}
 	}
 	for _, p := range pools {
@@ -102,7 +103,7 @@ func (r *Releaser) Processes(name string) []ProcessStatus {
 			in := s.sup.Info()
 			out = append(out, ProcessStatus{
 				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: s.port,
-				State: in.State, Since: in.Since, Restarts: in.Restarts,
+				State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts,
 			})
 		}
 	}
@@ -131,6 +132,15 @@ func (a *app) workersList() []*worker {
 // nothing: a count out of range, no live release, or a type the live
 // release does not have.
 func (r *Releaser) CheckScale(name, typ string, n int) error {
+	a := r.app(name)
+	a.mu.Lock()
+	live := a.live
+	a.mu.Unlock()
+	if live != nil {
+		if err := checkCaps(a, live.spec, typ, n); err != nil {
+			return err
+		}
+	}
 	if typ == "web" {
 		if n < 1 || n > MaxScale {
 			return slipway.Errorf(slipway.EINVALID, "web=%d: use 1 to %d", n, MaxScale)
@@ -201,5 +211,31 @@ func (r *Releaser) scaleWorkers(name, typ string, n int, out io.Writer) error {
 	r.stopAll(stop)
 	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
 	fmt.Fprintf(out, "Scaled %s to %s=%d (%s)\n", name, typ, n, p.version)
+	return nil
+}
+
+// checkCaps refuses a release of spec (with typ scaled to n, when typ is
+// set) whose Procfile has more than slipway.MaxProcessTypes types or that
+// would run more than slipway.MaxInstances instances in all.
+func checkCaps(a *app, spec Spec, typ string, n int) error {
+	if len(spec.Procfile) > slipway.MaxProcessTypes {
+		return slipway.Errorf(slipway.EINVALID, "the Procfile has %d process types: at most %d", len(spec.Procfile), slipway.MaxProcessTypes)
+	}
+	count := func(t string, def int) int {
+		if t == typ {
+			return n
+		}
+		return a.scale(t, def)
+	}
+	total := 0
+	if _, ok := spec.Procfile.Command("web"); ok && spec.StaticDir == "" {
+		total += count("web", spec.AppJSON.Quantity("web", 1))
+	}
+	for _, p := range workerTypes(spec) {
+		total += count(p.Type, spec.AppJSON.Quantity(p.Type, 1))
+	}
+	if total > slipway.MaxInstances {
+		return slipway.Errorf(slipway.EINVALID, "%s would run %d instances: at most %d per app, summed over its process types", spec.App, total, slipway.MaxInstances)
+	}
 	return nil
 }

@@ -110,6 +110,7 @@ func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, p
 	}
 	sup := supervisor.Supervise(p, func() (*supervisor.Process, error) { return supervisor.Start(ps) }, supervisor.Hooks{
 		Restarted: r.onRestart(app),
+		Exited:    r.onExit(spec, id),
 		StopGrace: r.cfg.StopGrace,
 		Logger:    r.logger.With("app", app, "release", version.String()),
 	})

@@ -1,9 +1,10 @@
 package supervisor
 
 import (
+	"github.com/slipway/slipway"
+
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -13,44 +14,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Limits bound what one process, with everything it starts, may use. A
-// zero field sets no limit.
-type Limits struct {
-	Memory int64   `json:"memory,omitempty"` // bytes
-	CPU    float64 `json:"cpu,omitempty"`    // cores
-	PIDs   int64   `json:"pids,omitempty"`   // processes and threads
-}
-
-// String shows the limits as resources:set takes them: memory=512M cpu=1.5 pids=256.
-func (l Limits) String() string {
-	var s []string
-	if l.Memory > 0 {
-		s = append(s, "memory="+FormatBytes(l.Memory))
-	}
-	if l.CPU > 0 {
-		s = append(s, "cpu="+strconv.FormatFloat(l.CPU, 'f', -1, 64))
-	}
-	if l.PIDs > 0 {
-		s = append(s, "pids="+strconv.FormatInt(l.PIDs, 10))
-	}
-	if len(s) == 0 {
-		return "none"
-	}
-	return fmt.Sprint(s)[1 : len(fmt.Sprint(s))-1]
-}
-
-// FormatBytes shows n as resources:set takes it: 512M, 2G, 1536K.
-func FormatBytes(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if n%u.size == 0 {
-			return strconv.FormatInt(n/u.size, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
+// Limits bound what one process, with everything it starts, may use.
+type Limits = slipway.Limits
 
 // cgroupsAvailable is CgroupsAvailable, asked of the host once.
 var cgroupsAvailable = sync.OnceValue(CgroupsAvailable)

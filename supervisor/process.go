@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // Spec says how to start one long-running process.
@@ -200,7 +202,7 @@ func (p *Process) waitCopied() {
 // killed: out of memory (limit 512M)".
 func (p *Process) ExitText() string {
 	if p.group != nil && (p.oom || p.group.oomKills() > 0) {
-		return "was killed: out of memory (limit " + FormatBytes(p.group.limits.Memory) + ")"
+		return "was killed: out of memory (limit " + slipway.FormatBytes(p.group.limits.Memory) + ")"
 	}
 	return exitText(p.err)
 }

@@ -39,6 +39,9 @@ type Hooks struct {
 	Down, Up func()
 	// Restarted is called for every restart (for metrics).
 	Restarted func()
+	// Exited, when set, hears how the process ended and when it is
+	// restarted, for the app's log.
+	Exited func(exit string, restartIn time.Duration)
 	// StopGrace is the SIGTERM-to-SIGKILL grace of Stop.
 	StopGrace time.Duration
 	Logger    *slog.Logger // slog.Default when nil
@@ -54,6 +57,7 @@ type Supervised struct {
 	mu       sync.Mutex
 	cur      *Process
 	state    string
+	lastExit string // how the last process ended
 	restarts int
 	since    time.Time // when the current process started
 
@@ -79,6 +83,7 @@ type Info struct {
 	ID       string
 	PID      int
 	State    string
+	LastExit string // how the last process ended, when one did
 	Restarts int
 	Since    time.Time
 }
@@ -87,7 +92,7 @@ type Info struct {
 func (s *Supervised) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Info{ID: s.cur.id, PID: s.cur.PID(), State: s.state, Restarts: s.restarts, Since: s.since}
+	return Info{ID: s.cur.id, PID: s.cur.PID(), State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
 }
 
 // Current returns the process running now (or the last one, when a
@@ -125,7 +130,11 @@ func (s *Supervised) watch() {
 		}
 		inRow++
 		backoff := min(restartMin<<(inRow-1), restartMax)
-		s.set(func() { s.state = StateCrashed })
+		exit := cur.ExitText()
+		s.set(func() { s.state, s.lastExit = StateCrashed, exit })
+		if s.hooks.Exited != nil {
+			s.hooks.Exited(exit, backoff)
+		}
 		if inRow > crashLoopAfter {
 			log.Error("instance is crash looping", "exit", cur.ExitText(), "restarts_in_a_row", inRow-1, "next_try", backoff.String())
 		} else {

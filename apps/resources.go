@@ -1,0 +1,69 @@
+package apps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
+)
+
+var processTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+// Resources returns the app's limits by process type
+// (slipway.AllProcesses for every process).
+func (s *Service) Resources(ctx context.Context, app string) (map[string]slipway.Limits, error) {
+	if err := s.exists(ctx, app); err != nil {
+		return nil, err
+	}
+	return s.store.AppLimits(ctx, app)
+}
+
+// SetResources sets (KEY=VALUE) and unsets (KEY) the limits of the app's
+// process type process (slipway.AllProcesses: every process; "build":
+// its builds). They hold for every process started from now on: the
+// next deploy, restart or ps:restart.
+func (s *Service) SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error {
+	if process != slipway.AllProcesses && !processTypeRE.MatchString(process) {
+		return slipway.Errorf(slipway.EINVALID, "--process %q: name a process type such as web, worker or build", process)
+	}
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	all, err := s.store.AppLimits(ctx, app)
+	if err != nil {
+		return err
+	}
+	l := all[process]
+	for _, kv := range set {
+		if err := l.SetLimit(kv); err != nil {
+			return err
+		}
+	}
+	for _, k := range unset {
+		if err := l.Unset(k); err != nil {
+			return err
+		}
+	}
+	if err := s.store.SetAppLimits(ctx, app, process, l); err != nil {
+		return err
+	}
+	which := "every process"
+	if process != slipway.AllProcesses {
+		which = process + " processes"
+	}
+	fmt.Fprintf(out, "Limits of %s for %s: %s (from the next start: ps:restart applies them now)\n", app, which, l)
+	if !s.limitsEnforced() {
+		fmt.Fprintln(out, "Note: limits need slipway to run as root with cgroups (v1 memory, cpu and pids): they are stored, and until then the sandbox confines the app but nothing bounds its memory, CPU or processes")
+	}
+	return nil
+}
+
+// limitsEnforced reports whether this host enforces resource limits.
+func (s *Service) limitsEnforced() bool {
+	return s.cfg.Identities != nil && s.cfg.Identities.Root() && supervisor.CgroupsAvailable()
+}

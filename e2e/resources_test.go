@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hungryApp answers GET /eat by allocating 256 MiB.
+func hungryApp() map[string]string {
+	return map[string]string{
+		"Procfile": "web: python3 app.py\n",
+		"app.py": `import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/eat":
+            global food
+            food = bytearray(256 << 20)
+        body = b"fed"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	}
+}
+
+// running reports whether a process whose command line holds marker runs.
+func running(marker string) bool {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// Resource limits hold for an app's processes: a memory limit kills a
+// hungry instance, which ps and the app's log then report, and the
+// supervisor restarts it.
+func TestResources_MemoryLimitKillsAndIsReported(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("limits need slipway to run as root")
+	}
+	s := startServer(t)
+	s.mustGit(s.newApp(hungryApp()), "push", s.remote("hungry"), "main")
+	out, err := s.ssh(s.key, "resources:set", "hungry", "--process", "web", "memory=64M", "pids=64")
+	if err != nil || !strings.Contains(out, "memory=64M pids=64") {
+		t.Fatalf("resources:set: %v\n%s", err, out)
+	}
+	if out, _ := s.ssh(s.key, "resources", "hungry"); !strings.Contains(out, "web") || !strings.Contains(out, "memory=64M") {
+		t.Errorf("resources:\n%s", out)
+	}
+	if out, err := s.ssh(s.key, "ps:restart", "hungry"); err != nil {
+		t.Fatalf("ps:restart: %v\n%s", err, out)
+	}
+	s.get("hungry", "/eat") // the instance dies answering: a 502 or a reset
+	waitFor(t, "the app's log to report the kill", func() bool {
+		logs, _ := s.ssh(s.key, "logs", "hungry", "-n", "20")
+		return strings.Contains(logs, "slipway: web.1 was killed: out of memory (limit 64M)")
+	})
+	waitFor(t, "the instance to be restarted", func() bool {
+		ps, _ := s.ssh(s.key, "ps", "hungry")
+		return strings.Contains(ps, " up ") && strings.Contains(ps, "  1\n")
+	})
+	s.wantServes("hungry", "/", "fed")
+	if out, err := s.ssh(s.key, "resources:unset", "hungry", "--process", "web", "memory", "pids"); err != nil || !strings.Contains(out, "none") {
+		t.Errorf("resources:unset: %v\n%s", err, out)
+	}
+	if out, err := s.ssh(s.key, "resources:set", "hungry", "memory=lots"); err == nil || !strings.Contains(out, "want a size of at least 4M") {
+		t.Errorf("a bad limit: %v\n%s", err, out)
+	}
+}
+
+// Nothing an app starts outlives it: not a build's detached child when
+// the push is rejected, not an instance's when the app is destroyed.
+func TestResources_NoProcessOutlivesItsApp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("cgroups need slipway to run as root")
+	}
+	s := startServer(t)
+	bad := staticApp("v1")
+	bad["app.json"] = `{"scripts":{"build":"setsid sleep 3131 & exit 1"}}`
+	if out, err := s.git(s.newApp(bad), "push", s.remote("leaky"), "main"); err == nil {
+		t.Fatalf("the failing build was accepted:\n%s", out)
+	}
+	if running("3131") {
+		t.Error("the rejected build's detached child still runs")
+	}
+	app := staticApp("v1")
+	app["Procfile"] = "web: setsid sleep 3132 & exec python3 -m http.server --bind 127.0.0.1 $PORT\n"
+	s.mustGit(s.newApp(app), "push", s.remote("leaky"), "main")
+	if !running("3132") {
+		t.Fatal("the instance's detached child did not start")
+	}
+	if out, err := s.ssh(s.key, "apps:destroy", "leaky", "--confirm", "leaky"); err != nil {
+		t.Fatalf("apps:destroy: %v\n%s", err, out)
+	}
+	if running("3132") {
+		t.Error("the destroyed app's detached child still runs")
+	}
+}
