@@ -40,8 +40,12 @@ func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
 			release += " (draining)"
 		}
 		state := p.State
-		if state == releaser.StateCrashed && p.LastExit != "" {
+		switch {
+		case p.LastExit == "":
+		case state == releaser.StateCrashed:
 			state += " (" + p.LastExit + ")"
+		default:
+			state += " (last exit: " + p.LastExit + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, state, p.PID, p.Port,
 			now.Sub(p.Since).Round(time.Second), p.Restarts)

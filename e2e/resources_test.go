@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,15 +12,26 @@ import (
 func hungryApp() map[string]string {
 	return map[string]string{
 		"Procfile": "web: python3 app.py\n",
-		"app.py": `import os
+		"app.py": `import os, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
+        body = b"fed"
         if self.path == "/eat":
             global food
             food = bytearray(256 << 20)
-        body = b"fed"
+        if self.path == "/bomb":
+            n = 0
+            for _ in range(200):
+                try:
+                    if os.fork() == 0:
+                        time.sleep(20)
+                        os._exit(0)
+                    n += 1
+                except OSError:
+                    pass
+            body = b"forked %d" % n
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -69,10 +81,24 @@ func TestResources_MemoryLimitKillsAndIsReported(t *testing.T) {
 	})
 	waitFor(t, "the instance to be restarted", func() bool {
 		ps, _ := s.ssh(s.key, "ps", "hungry")
-		return strings.Contains(ps, " up ") && strings.Contains(ps, "  1\n")
+		return strings.Contains(ps, " up (last exit: was killed: out of memory (limit 64M))") && strings.Contains(ps, "  1\n")
 	})
 	s.wantServes("hungry", "/", "fed")
-	if out, err := s.ssh(s.key, "resources:unset", "hungry", "--process", "web", "memory", "pids"); err != nil || !strings.Contains(out, "none") {
+	// The pids limit holds the instance to 64 processes: a fork bomb
+	// gets a few dozen, not 200.
+	if out, err := s.ssh(s.key, "resources:unset", "hungry", "--process", "web", "memory"); err != nil || !strings.Contains(out, "pids=64") {
+		t.Fatalf("resources:unset memory: %v\n%s", err, out)
+	}
+	if out, err := s.ssh(s.key, "ps:restart", "hungry"); err != nil {
+		t.Fatalf("ps:restart: %v\n%s", err, out)
+	}
+	_, body := s.get("hungry", "/bomb")
+	var forked int
+	if _, err := fmt.Sscanf(body, "forked %d", &forked); err != nil || forked >= 64 {
+		t.Errorf("the fork bomb answered %q: want fewer than 64 processes", body)
+	}
+	s.wantServes("hungry", "/", "fed")
+	if out, err := s.ssh(s.key, "resources:unset", "hungry", "--process", "web", "pids"); err != nil || !strings.Contains(out, "none") {
 		t.Errorf("resources:unset: %v\n%s", err, out)
 	}
 	if out, err := s.ssh(s.key, "resources:set", "hungry", "memory=lots"); err == nil || !strings.Contains(out, "want a size of at least 4M") {

@@ -2,6 +2,8 @@ package releaser
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -169,5 +171,27 @@ func TestRestart_RollingLosesNoRequest(t *testing.T) {
 	}
 	if sent == 0 {
 		t.Error("no request was sent during the restart")
+	}
+}
+
+func TestRelease_CapsProcessTypesAndInstances(t *testing.T) {
+	f := newFixture(t, Config{})
+	var procfile slipway.Procfile
+	for i := range slipway.MaxProcessTypes + 1 {
+		procfile = append(procfile, slipway.Process{Type: fmt.Sprintf("w%d", i), Command: "sleep 60"})
+	}
+	err := f.rel.Release(t.Context(), Spec{App: "app", Version: 1, Dir: t.TempDir(), Procfile: procfile}, io.Discard)
+	if slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), "at most 16") {
+		t.Errorf("a Procfile of %d types: err = %v", len(procfile), err)
+	}
+	qty := func(n int) slipway.Formation { return slipway.Formation{Quantity: &n} }
+	err = f.rel.Release(t.Context(), Spec{App: "app", Version: 2, Dir: t.TempDir(),
+		Procfile: slipway.Procfile{{Type: "a", Command: "sleep 60"}, {Type: "b", Command: "sleep 60"}, {Type: "c", Command: "sleep 60"}},
+		AppJSON:  &slipway.AppJSON{Formation: map[string]slipway.Formation{"a": qty(30), "b": qty(30), "c": qty(5)}}}, io.Discard)
+	if slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), "would run 65 instances: at most 64") {
+		t.Errorf("65 instances: err = %v", err)
+	}
+	if procs := f.rel.Processes("app"); len(procs) != 0 {
+		t.Errorf("refused releases started %d processes", len(procs))
 	}
 }
