@@ -192,6 +192,16 @@ func (ids *Identities) SecureDataDir() error {
 			return err
 		}
 	}
+	// Every app dir is closed to other users until its app's first process
+	// opens it to that app's group (prepare).
+	dirs, _ := filepath.Glob(filepath.Join(l.Root, "apps", "*"))
+	for _, d := range dirs {
+		if fi, err := os.Lstat(d); err == nil && fi.IsDir() && fi.Mode().Perm()&0o007 != 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()&^0o007); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
