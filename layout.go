@@ -33,6 +33,9 @@ func (l Layout) AuthorizedKeys() string { return filepath.Join(l.Root, "authoriz
 // HostKey is the ssh host key.
 func (l Layout) HostKey() string { return filepath.Join(l.Root, "ssh_host_ed25519_key") }
 
+// PIDFile holds the pid of the slipway serving this data dir.
+func (l Layout) PIDFile() string { return filepath.Join(l.Root, "slipway.pid") }
+
 // HooksDir is git's core.hooksPath for pushes.
 func (l Layout) HooksDir() string { return filepath.Join(l.Root, "hooks") }
 

@@ -2,6 +2,8 @@ package apps
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -80,9 +82,17 @@ func (ids *Identities) Sandbox(app, process string) (*supervisor.Sandbox, error)
 			return nil, err
 		}
 		sb.Limits = limits[slipway.AllProcesses].Over(limits[process])
-		sb.Cgroup = "slipway-" + app
+		sb.Cgroup = ids.CgroupPrefix() + app
 	}
 	return &sb, nil
+}
+
+// CgroupPrefix starts the name of the cgroup of every process of this
+// data dir's apps: slipway-HASH-, the hash naming the data dir, so that
+// slipways of different data dirs on one host keep apart.
+func (ids *Identities) CgroupPrefix() string {
+	sum := sha256.Sum256([]byte(ids.layout.Root))
+	return "slipway-" + hex.EncodeToString(sum[:4]) + "-"
 }
 
 // identity returns app's identity, preparing its directories the first

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -186,4 +187,75 @@ func TestRouter_UnknownAppGetsNotFoundPage(t *testing.T) {
 	if !strings.Contains(body, "nosuchapp") {
 		t.Errorf("404 page does not name the app: %q", body)
 	}
+}
+
+// kill -9 leaves slipway no time to stop its apps. The next start ends
+// what the dead one left running before it starts the live release again,
+// so that no instance runs twice and a singleton worker has no twin; a
+// deploy it cut off is failed, its half-built tree removed, and the next
+// push deploys.
+func TestServe_KillNineLeavesNoTwinAndNoHalfBuild(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("slipway finds what a killed slipway left by the apps' cgroups, which need root")
+	}
+	s := startServer(t)
+	app := staticApp("v1")
+	app["Procfile"] += "worker: exec sleep 4242\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("crashy"))
+	s.mustGit(dir, "push", "deploy", "main")
+	if !running("sleep 4242") {
+		t.Fatal("the worker did not start")
+	}
+	if data, err := os.ReadFile(filepath.Join(s.dataDir, "slipway.pid")); err != nil || strings.TrimSpace(string(data)) != strconv.Itoa(s.cmd.Process.Pid) {
+		t.Errorf("slipway.pid = %q, %v; want %d", data, err, s.cmd.Process.Pid)
+	}
+
+	// A push whose build waits on a gate, cut off by kill -9.
+	gate := filepath.Join(t.TempDir(), "gate")
+	slow := staticApp("v2")
+	slow["app.json"] = `{"scripts":{"build":"while [ ! -e ` + gate + ` ]; do sleep 0.05; done"}}`
+	s.commit(dir, "slow build", slow)
+	pushed := make(chan error, 1)
+	go func() {
+		_, err := s.git(dir, "push", "deploy", "main")
+		pushed <- err
+	}()
+	waitFor(t, "the build to start", func() bool { return strings.Contains(s.logText(), `msg="build started" app=crashy release=v2`) })
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	if err := <-pushed; err == nil {
+		t.Error("the cut-off push was reported as accepted")
+	}
+
+	s.start()
+	if n := countRunning("sleep 4242"); n != 1 {
+		t.Errorf("%d workers run after the restart, want 1", n)
+	}
+	s.wantServes("crashy", "/", "hello from v1")
+	out, _ := s.ssh(s.key, "releases", "crashy", "--json")
+	if !strings.Contains(out, `"failure": "interrupted: slipway stopped during the deploy"`) {
+		t.Errorf("the cut-off release is not failed as interrupted:\n%s", out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.dataDir, "apps", "crashy", "releases", ".v*")); len(left) != 0 {
+		t.Errorf("half-built trees left: %v", left)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	s.mustGit(dir, "remote", "set-url", "deploy", s.remote("crashy"))
+	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v3 is live") {
+		t.Errorf("the next push did not go live:\n%s", out)
+	}
+	s.wantServes("crashy", "/", "hello from v2")
+}
+
+// countRunning counts the processes whose command line holds marker.
+func countRunning(marker string) int {
+	n := 0
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
+			n++
+		}
+	}
+	return n
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -26,11 +25,13 @@ class H(BaseHTTPRequestHandler):
             for _ in range(200):
                 try:
                     if os.fork() == 0:
-                        time.sleep(20)
+                        time.sleep(1)
                         os._exit(0)
                     n += 1
                 except OSError:
                     pass
+            for _ in range(n):  # the children end: the app has its processes back
+                os.wait()
             body = b"forked %d" % n
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -45,15 +46,7 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 }
 
 // running reports whether a process whose command line holds marker runs.
-func running(marker string) bool {
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), marker) {
-			return true
-		}
-	}
-	return false
-}
+func running(marker string) bool { return countRunning(marker) > 0 }
 
 // Resource limits hold for an app's processes: a memory limit kills a
 // hungry instance, which ps and the app's log then report, and the

@@ -1,6 +1,9 @@
 package supervisor
 
 import (
+	"os"
+	"strings"
+
 	"github.com/slipway/slipway"
 
 	"fmt"
@@ -111,4 +114,49 @@ func (g *group) oomKills() uint64 {
 func (g *group) delete() {
 	g.kill()
 	g.cg.Delete()
+}
+
+// KillLeftovers ends every process left in a cgroup whose name starts
+// with prefix and removes those cgroups: what a slipway that died without
+// stopping its apps (kill -9, a crash) left running, found before the
+// apps start again, so that no instance runs twice and no singleton
+// worker has a twin. It returns how many processes it ended.
+func KillLeftovers(prefix string) (int, error) {
+	if !cgroupsAvailable() {
+		return 0, nil
+	}
+	subs, err := subsystems()
+	if err != nil {
+		return 0, err
+	}
+	names := map[string]bool{}
+	for _, s := range subs {
+		own, err := cgroup1.NestedPath("")(s.Name())
+		if err != nil {
+			continue
+		}
+		p, ok := s.(interface{ Path(string) string })
+		if !ok {
+			continue
+		}
+		entries, _ := os.ReadDir(p.Path(own))
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+				names[e.Name()] = true
+			}
+		}
+	}
+	killed := 0
+	for name := range names {
+		cg, err := cgroup1.Load(cgroup1.NestedPath(name), cgroup1.WithHierarchy(subsystems))
+		if err != nil {
+			continue
+		}
+		if procs, err := cg.Processes(cgroup1.Freezer, true); err == nil {
+			killed += len(procs)
+		}
+		g := &group{cg: cg}
+		g.delete()
+	}
+	return killed, nil
 }

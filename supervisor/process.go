@@ -52,8 +52,9 @@ type Spec struct {
 type Process struct {
 	id      string
 	cmd     *exec.Cmd
-	group   *group // its cgroup, when it has one
+	group   *group // its cgroup, when it has one, until it is removed
 	oom     bool   // the kernel killed one of its processes for memory
+	limit   int64  // the memory limit it had
 	tmpDir  string
 	logPath string
 	started time.Time
@@ -159,6 +160,8 @@ func (p *Process) Stop(grace time.Duration) {
 	pgid := -p.cmd.Process.Pid
 	if !p.Running() {
 		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
+		p.endGroup()                        // and those that left the process group
+		p.waitCopied()
 		return
 	}
 	syscall.Kill(pgid, syscall.SIGTERM)
@@ -182,7 +185,9 @@ func (p *Process) endGroup() {
 		return
 	}
 	p.oom = p.oom || p.group.oomKills() > 0
+	p.limit = p.group.limits.Memory
 	p.group.delete()
+	p.group = nil
 }
 
 // waitCopied waits, briefly, for the process's last output to be logged.
@@ -201,8 +206,11 @@ func (p *Process) waitCopied() {
 // "exited with status 3", "was stopped by a signal (killed)", or "was
 // killed: out of memory (limit 512M)".
 func (p *Process) ExitText() string {
-	if p.group != nil && (p.oom || p.group.oomKills() > 0) {
+	if p.group != nil && p.group.oomKills() > 0 {
 		return "was killed: out of memory (limit " + slipway.FormatBytes(p.group.limits.Memory) + ")"
+	}
+	if p.oom {
+		return "was killed: out of memory (limit " + slipway.FormatBytes(p.limit) + ")"
 	}
 	return exitText(p.err)
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/commands"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/internal/secret"
 	"github.com/slipway/slipway/metrics"
@@ -92,6 +95,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	isolation := sayIsolation(ids, logger)
+	if n, err := supervisor.KillLeftovers(ids.CgroupPrefix()); err != nil {
+		logger.Error("end processes an earlier slipway left running", "err", err)
+	} else if n > 0 {
+		logger.Warn("ended processes an earlier slipway left running (it did not stop cleanly)", "processes", n)
+	}
+	sweepTemporary(layout, logger)
 	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
@@ -140,6 +149,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	jobs.Start()
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if err := atomicfile.Write(layout.PIDFile(), pid, 0o644); err != nil {
+		logger.Error("write the pid file", "err", err)
+	}
+	defer func() { // only while it still names this process
+		if data, err := os.ReadFile(layout.PIDFile()); err == nil && string(data) == string(pid) {
+			os.Remove(layout.PIDFile())
+		}
+	}()
 	logger.Info("listening", "service", "ssh", "addr", git.Addr().String())
 	logger.Info("slipway ready", "data", cfg.DataDir, "domain", cfg.Domain)
 
@@ -226,5 +244,28 @@ func sayIsolation(ids *apps.Identities, logger *slog.Logger) string {
 	default:
 		logger.Warn("apps are not isolated: slipway is not root and this kernel has no Landlock, so an app can read and change what slipway's user can")
 		return "none: slipway is not root and the kernel has no Landlock"
+	}
+}
+
+// sweepTemporary removes what an earlier slipway that did not stop cleanly
+// left half made: release trees being built, processes' TMPDIRs and
+// repositories being created. At start no process of slipway's runs.
+func sweepTemporary(layout slipway.Layout, logger *slog.Logger) {
+	var stale []string
+	for _, pattern := range []string{
+		filepath.Join(layout.Root, "apps", "*", "releases", ".v*.tmp-*"),
+		filepath.Join(layout.Root, "apps", "*", "tmp", "*"),
+		filepath.Join(layout.ReposDir(), ".*.tmp-*"),
+	} {
+		m, _ := filepath.Glob(pattern)
+		stale = append(stale, m...)
+	}
+	for _, p := range stale {
+		if err := builder.Remove(p); err != nil {
+			logger.Warn("remove a stale temporary dir", "dir", p, "err", err)
+		}
+	}
+	if len(stale) > 0 {
+		logger.Info("removed stale temporary dirs", "dirs", len(stale))
 	}
 }
