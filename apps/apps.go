@@ -91,9 +91,11 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Start starts the releaser's background work and every app's live
-// release (see Restore).
+// Start ends and removes what a slipway that died left behind, then starts
+// the releaser's background work and every app's live release (see
+// Restore).
 func (s *Service) Start(ctx context.Context) {
+	s.cleanAfterCrash()
 	s.rel.Start()
 	s.Restore(ctx)
 }

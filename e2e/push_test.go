@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -258,4 +260,21 @@ func countRunning(marker string) int {
 		}
 	}
 	return n
+}
+
+// A second slipway on a data dir that one serves would take the first
+// one's apps for leftovers: it refuses to start, saying why.
+func TestServe_RefusesASecondSlipwayOnOneDataDir(t *testing.T) {
+	s := startServer(t)
+	cmd := exec.Command(slipwayBin, "serve", "--data", s.dataDir, "--ssh-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	out, err := cmd.CombinedOutput()
+	want := fmt.Sprintf("another slipway (pid %d) serves the data dir", s.cmd.Process.Pid)
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("a second slipway: %v\n%s\nwant %q", err, out, want)
+	}
+	if code, _ := s.get("nope", "/"); code != 404 { // the first one still answers, with its 404 page
+		t.Errorf("the first slipway answered %d", code)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ import (
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
-	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
 )
 
@@ -87,6 +85,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	if pid := apps.ServingPID(cfg.DataDir); pid > 0 {
+		return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
+	}
 	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, logger)
 	if err := ids.SecureDataDir(); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -94,13 +95,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := ids.PrepareLauncher(); err != nil {
 		return err
 	}
-	isolation := sayIsolation(ids, logger)
-	if n, err := supervisor.KillLeftovers(ids.CgroupPrefix()); err != nil {
-		logger.Error("end processes an earlier slipway left running", "err", err)
-	} else if n > 0 {
-		logger.Warn("ended processes an earlier slipway left running (it did not stop cleanly)", "processes", n)
-	}
-	sweepTemporary(layout, logger)
+	isolation := ids.Describe()
 	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
@@ -225,47 +220,4 @@ func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (st
 		logger.Info("admin token generated: log in to the admin page with it", "token", token, "stored_in", layout.AdminToken())
 	}
 	return token, err
-}
-
-// sayIsolation says once how isolated apps are, and returns it in a few
-// words for apps:info.
-func sayIsolation(ids *apps.Identities, logger *slog.Logger) string {
-	abi := supervisor.LandlockABI()
-	switch {
-	case abi > 0 && ids.Root():
-		logger.Info("apps are isolated: each runs as its own user, sandboxed with Landlock", "landlock_abi", abi)
-		return "own user, Landlock sandbox"
-	case abi > 0:
-		logger.Info("apps are sandboxed with Landlock; they share slipway's user, since slipway is not root", "landlock_abi", abi)
-		return "Landlock sandbox, slipway's user (not root)"
-	case ids.Root():
-		logger.Warn("apps run as their own users, but this kernel has no Landlock: they can read what every user may")
-		return "own user, no Landlock on this kernel"
-	default:
-		logger.Warn("apps are not isolated: slipway is not root and this kernel has no Landlock, so an app can read and change what slipway's user can")
-		return "none: slipway is not root and the kernel has no Landlock"
-	}
-}
-
-// sweepTemporary removes what an earlier slipway that did not stop cleanly
-// left half made: release trees being built, processes' TMPDIRs and
-// repositories being created. At start no process of slipway's runs.
-func sweepTemporary(layout slipway.Layout, logger *slog.Logger) {
-	var stale []string
-	for _, pattern := range []string{
-		filepath.Join(layout.Root, "apps", "*", "releases", ".v*.tmp-*"),
-		filepath.Join(layout.Root, "apps", "*", "tmp", "*"),
-		filepath.Join(layout.ReposDir(), ".*.tmp-*"),
-	} {
-		m, _ := filepath.Glob(pattern)
-		stale = append(stale, m...)
-	}
-	for _, p := range stale {
-		if err := builder.Remove(p); err != nil {
-			logger.Warn("remove a stale temporary dir", "dir", p, "err", err)
-		}
-	}
-	if len(stale) > 0 {
-		logger.Info("removed stale temporary dirs", "dirs", len(stale))
-	}
 }

@@ -1,0 +1,91 @@
+package apps
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/supervisor"
+)
+
+// Describe says in the log how isolated apps are, and returns it in a
+// few words for apps:info.
+func (ids *Identities) Describe() string {
+	logger := ids.logger
+	abi := supervisor.LandlockABI()
+	switch {
+	case abi > 0 && ids.root:
+		logger.Info("apps are isolated: each runs as its own user, sandboxed with Landlock", "landlock_abi", abi)
+		return "own user, Landlock sandbox"
+	case abi > 0:
+		logger.Info("apps are sandboxed with Landlock; they share slipway's user, since slipway is not root", "landlock_abi", abi)
+		return "Landlock sandbox, slipway's user (not root)"
+	case ids.root:
+		logger.Warn("apps run as their own users, but this kernel has no Landlock: they can read what every user may")
+		return "own user, no Landlock on this kernel"
+	default:
+		logger.Warn("apps are not isolated: slipway is not root and this kernel has no Landlock, so an app can read and change what slipway's user can")
+		return "none: slipway is not root and the kernel has no Landlock"
+	}
+}
+
+// ServingPID returns the pid of another slipway that serves the data dir
+// (DATA/slipway.pid names a live slipway process), or 0. A second one must
+// not start: it would take the first one's apps for leftovers.
+func ServingPID(dataDir string) int {
+	layout := slipway.Layout{Root: dataDir}
+	data, err := os.ReadFile(layout.PIDFile())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return 0
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !strings.Contains(string(cmdline), "slipway") || !strings.Contains(string(cmdline), "serve") {
+		return 0 // gone, or the pid now names another program
+	}
+	return pid
+}
+
+// sweepTemporary removes what an earlier slipway that did not stop cleanly
+// left half made: release trees being built, processes' TMPDIRs and
+// repositories being created. At start no process of slipway's runs.
+func (s *Service) sweepTemporary() {
+	layout, logger := s.layout, s.logger
+	var stale []string
+	for _, pattern := range []string{
+		filepath.Join(layout.Root, "apps", "*", "releases", ".v*.tmp-*"),
+		filepath.Join(layout.Root, "apps", "*", "tmp", "*"),
+		filepath.Join(layout.ReposDir(), ".*.tmp-*"),
+	} {
+		m, _ := filepath.Glob(pattern)
+		stale = append(stale, m...)
+	}
+	for _, p := range stale {
+		if err := builder.Remove(p); err != nil {
+			logger.Warn("remove a stale temporary dir", "dir", p, "err", err)
+		}
+	}
+	if len(stale) > 0 {
+		logger.Info("removed stale temporary dirs", "dirs", len(stale))
+	}
+}
+
+// cleanAfterCrash ends what an earlier slipway that did not stop cleanly
+// left running, then removes what it left half made. At start no process
+// of this data dir's slipway runs (ServingPID).
+func (s *Service) cleanAfterCrash() {
+	if s.cfg.Identities != nil {
+		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix()); err != nil {
+			s.logger.Error("end processes an earlier slipway left running", "err", err)
+		} else if n > 0 {
+			s.logger.Warn("ended processes an earlier slipway left running (it did not stop cleanly)", "processes", n)
+		}
+	}
+	s.sweepTemporary()
+}
