@@ -29,7 +29,7 @@ func (r *Releaser) Promote(ctx context.Context, name string, target, v slipway.V
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for _, s := range p.members() {
-		if err := waitListening(ctx, probeTarget(s)); err != nil || !s.route.Healthy() {
+		if err := waitListening(ctx, probeTarget(s), false); err != nil || !s.route.Healthy() {
 			fmt.Fprintf(out, "       %s of %s does not answer: starting a fresh pool\n", s.id, target)
 			return false, nil
 		}

@@ -62,6 +62,41 @@ func listeners(port int) ([]string, error) {
 // treeSockets returns the inodes of the sockets that pid and its
 // descendants hold open.
 func treeSockets(pid int) map[string]bool {
+	sockets := map[string]bool{}
+	childrenOf := childLister()
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		dir := "/proc/" + strconv.Itoa(queue[0]) + "/fd"
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			link, err := os.Readlink(filepath.Join(dir, e.Name()))
+			if ino, ok := strings.CutPrefix(link, "socket:["); ok && err == nil {
+				sockets[strings.TrimSuffix(ino, "]")] = true
+			}
+		}
+		queue = append(queue, childrenOf(queue[0])...)
+	}
+	return sockets
+}
+
+// childLister returns a function that lists a process's children: from
+// /proc/PID/task/TID/children where the kernel has it (no scan of every
+// process), else from one scan of every process's parent.
+func childLister() func(pid int) []int {
+	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err == nil {
+		return func(pid int) []int {
+			var out []int
+			tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+			for _, t := range tasks {
+				data, _ := os.ReadFile(t)
+				for _, f := range strings.Fields(string(data)) {
+					if c, err := strconv.Atoi(f); err == nil {
+						out = append(out, c)
+					}
+				}
+			}
+			return out
+		}
+	}
 	children := map[int][]int{}
 	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, stat := range procs {
@@ -82,17 +117,5 @@ func treeSockets(pid int) map[string]bool {
 		}
 		children[parent] = append(children[parent], child)
 	}
-	sockets := map[string]bool{}
-	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
-		dir := "/proc/" + strconv.Itoa(queue[0]) + "/fd"
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			link, err := os.Readlink(filepath.Join(dir, e.Name()))
-			if ino, ok := strings.CutPrefix(link, "socket:["); ok && err == nil {
-				sockets[strings.TrimSuffix(ino, "]")] = true
-			}
-		}
-		queue = append(queue, children[queue[0]]...)
-	}
-	return sockets
+	return func(pid int) []int { return children[pid] }
 }
