@@ -259,6 +259,7 @@ type launch struct {
 	cmd   *exec.Cmd
 	group *group
 	hold  *os.File // the write end; the launcher waits for one byte
+	holdR *os.File // the read end, the launcher's fd 3
 }
 
 // command returns the launch of argv in its own process group, inside sb
@@ -280,7 +281,6 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*laun
 		}
 	}
 	l := &launch{}
-	var holdR *os.File
 	if sb.Cgroup != "" && cgroupsAvailable() {
 		g, err := newGroup(sb.Cgroup+"."+strconv.FormatInt(time.Now().UnixNano(), 36), sb.Limits)
 		if err != nil {
@@ -293,7 +293,7 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*laun
 		}
 		c := *sb
 		c.Hold = true
-		sb, l.group, l.hold, holdR = &c, g, w, r
+		sb, l.group, l.hold, l.holdR = &c, g, w, r
 	}
 	full, attr, err := sb.launch(argv)
 	if err != nil {
@@ -302,8 +302,8 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*laun
 	}
 	l.cmd = exec.CommandContext(ctx, full[0], full[1:]...)
 	l.cmd.SysProcAttr = attr
-	if holdR != nil {
-		l.cmd.ExtraFiles = []*os.File{holdR} // fd 3 of the launcher
+	if l.holdR != nil {
+		l.cmd.ExtraFiles = []*os.File{l.holdR} // fd 3 of the launcher
 	}
 	return l, nil
 }
@@ -313,7 +313,7 @@ func (l *launch) started() error {
 	if l.group == nil {
 		return nil
 	}
-	l.cmd.ExtraFiles[0].Close()
+	l.holdR.Close()
 	defer l.hold.Close()
 	if err := l.group.add(l.cmd.Process.Pid); err != nil {
 		l.cmd.Process.Kill()
@@ -327,9 +327,7 @@ func (l *launch) started() error {
 func (l *launch) abort() {
 	if l.group != nil {
 		l.hold.Close()
-		if len(l.cmd.ExtraFiles) > 0 {
-			l.cmd.ExtraFiles[0].Close()
-		}
+		l.holdR.Close()
 		l.group.delete()
 	}
 }
