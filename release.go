@@ -129,4 +129,8 @@ type InstanceRecord struct {
 	Port      int       `json:"port"`
 	State     string    `json:"state"`
 	StartedAt time.Time `json:"started_at"`
+	// StartTicks is the kernel's start time of the process (see
+	// supervisor.StartTicks): with PID, it names the process and never a
+	// later one that got the same pid.
+	StartTicks uint64 `json:"start_ticks,omitempty"`
 }

@@ -80,6 +80,24 @@ func (s *Service) sweepTemporary() {
 // left running, then removes what it left half made. At start no process
 // of this data dir's slipway runs (ServingPID).
 func (s *Service) cleanAfterCrash() {
+	// Every process the history recorded, found by its pid and start time
+	// (never a recycled pid): what is left after a crash, as root or not.
+	ctx, cancel := background()
+	names, _ := s.store.ListApps(ctx)
+	ended := 0
+	for _, app := range names {
+		recs, _ := s.store.ListInstances(ctx, app)
+		for _, rec := range recs {
+			if supervisor.KillRecorded(rec.PID, rec.StartTicks) {
+				ended++
+			}
+		}
+	}
+	cancel()
+	if ended > 0 {
+		s.logger.Warn("ended recorded processes an earlier slipway left running (it did not stop cleanly)", "processes", ended)
+	}
+	// As root, every process of an app is in a cgroup: none escapes.
 	if s.cfg.Identities != nil {
 		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix()); err != nil {
 			s.logger.Error("end processes an earlier slipway left running", "err", err)

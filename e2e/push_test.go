@@ -197,10 +197,19 @@ func TestRouter_UnknownAppGetsNotFoundPage(t *testing.T) {
 // deploy it cut off is failed, its half-built tree removed, and the next
 // push deploys.
 func TestServe_KillNineLeavesNoTwinAndNoHalfBuild(t *testing.T) {
+	killNine(t, startServer(t))
+}
+
+// Without root there are no cgroups: slipway finds what a killed slipway
+// left by the pids and start times it recorded.
+func TestServe_KillNineLeavesNoTwinAsUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("slipway finds what a killed slipway left by the apps' cgroups, which need root")
+		t.Skip("the test needs root to start slipway as another, unprivileged user")
 	}
-	s := startServer(t)
+	killNine(t, startServerAs(t, unprivilegedUID))
+}
+
+func killNine(t *testing.T, s *server) {
 	app := staticApp("v1")
 	app["Procfile"] += "worker: exec sleep 4242\n"
 	dir := s.newApp(app)
@@ -214,7 +223,9 @@ func TestServe_KillNineLeavesNoTwinAndNoHalfBuild(t *testing.T) {
 	}
 
 	// A push whose build waits on a gate, cut off by kill -9.
-	gate := filepath.Join(t.TempDir(), "gate")
+	gateDir := t.TempDir()
+	os.Chmod(gateDir, 0o755) // the build, as whatever user, must see the gate
+	gate := filepath.Join(gateDir, "gate")
 	slow := staticApp("v2")
 	slow["app.json"] = `{"scripts":{"build":"while [ ! -e ` + gate + ` ]; do sleep 0.05; done"}}`
 	s.commit(dir, "slow build", slow)

@@ -271,16 +271,39 @@ func (r *Releaser) switchTo(a *app, p *pool) error {
 	return nil
 }
 
-// recordInstances reports p's instances to the history.
+// recordInstances reports p's instances to the history, with the
+// workers when p is the live pool: every process slipway must find again
+// after a crash.
 func (r *Releaser) recordInstances(app string, p *pool) {
 	var recs []slipway.InstanceRecord
-	for _, s := range p.members() {
-		in := s.sup.Info()
+	add := func(in supervisor.Info, port int) {
 		recs = append(recs, slipway.InstanceRecord{
-			Release: p.version, ID: in.ID, PID: in.PID, Port: s.port, State: in.State, StartedAt: in.Since,
+			Release: p.version, ID: in.ID, PID: in.PID, Port: port, State: in.State, StartedAt: in.Since, StartTicks: in.StartTicks,
 		})
 	}
+	for _, s := range p.members() {
+		add(s.sup.Info(), s.port)
+	}
+	a := r.app(app)
+	a.mu.Lock()
+	live := a.live == p
+	a.mu.Unlock()
+	if live {
+		for _, w := range a.workersList() {
+			add(w.sup.Info(), 0)
+		}
+	}
 	r.cfg.Recorder.Instances(app, p.version, recs)
+}
+
+// recordLive reports the live pool and workers of a to the history.
+func (r *Releaser) recordLive(a *app) {
+	a.mu.Lock()
+	p := a.live
+	a.mu.Unlock()
+	if p != nil {
+		r.recordInstances(a.name, p)
+	}
 }
 
 // stopLive stops the live pool before a new one starts: the naive

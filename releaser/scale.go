@@ -208,6 +208,7 @@ func (r *Releaser) scaleWorkers(name, typ string, n int, out io.Writer) error {
 	w.mu.Lock()
 	w.members = keep
 	w.mu.Unlock()
+	r.recordLive(a)
 	r.stopAll(stop)
 	r.logger.Info("scaled", "app", name, "process", typ, "instances", n)
 	fmt.Fprintf(out, "Scaled %s to %s=%d (%s)\n", name, typ, n, p.version)

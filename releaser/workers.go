@@ -92,6 +92,7 @@ func (r *Releaser) swapWorkers(a *app, spec Spec, version slipway.Version, out i
 	a.mu.Lock()
 	a.workers = next
 	a.mu.Unlock()
+	r.recordLive(a)
 	r.stopAll(later)
 	r.schedule(a.name, spec, version, out)
 }

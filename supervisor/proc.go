@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // OwnsListener reports whether the TCP sockets listening on port all
@@ -118,4 +119,37 @@ func childLister() func(pid int) []int {
 		children[parent] = append(children[parent], child)
 	}
 	return func(pid int) []int { return children[pid] }
+}
+
+// StartTicks returns the kernel's start time of process pid (field 22 of
+// /proc/PID/stat, in clock ticks since boot), or 0 when it is gone. A pid
+// and its start time name one process: a recycled pid has another.
+func StartTicks(pid int) uint64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:]) // from field 3, state
+	if len(fields) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(fields[19], 10, 64)
+	return n
+}
+
+// KillRecorded ends the process group of pid, a process a slipway that
+// died left running, when pid still names that process (its start time is
+// ticks). It reports whether it did.
+func KillRecorded(pid int, ticks uint64) bool {
+	if pid <= 1 || ticks == 0 || StartTicks(pid) != ticks {
+		return false
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	syscall.Kill(pid, syscall.SIGKILL)
+	return true
 }

@@ -55,6 +55,7 @@ type Process struct {
 	group   *group // its cgroup, when it has one, until it is removed
 	oom     bool   // the kernel killed one of its processes for memory
 	limit   int64  // the memory limit it had
+	ticks   uint64 // its start time (StartTicks)
 	tmpDir  string
 	logPath string
 	started time.Time
@@ -106,6 +107,7 @@ func Start(s Spec) (*Process, error) {
 	}
 	p := &Process{id: s.ID, cmd: cmd, group: l.group, tmpDir: tmp, logPath: s.LogPath, started: time.Now(),
 		exited: make(chan struct{}), copied: make(chan struct{})}
+	p.ticks = StartTicks(cmd.Process.Pid)
 	if err := l.started(); err != nil {
 		cmd.Wait()
 		p.Stop(0)

@@ -80,19 +80,21 @@ func Supervise(first *Process, spawn func() (*Process, error), h Hooks) *Supervi
 
 // Info is a snapshot of a supervised process, for `ps`.
 type Info struct {
-	ID       string
-	PID      int
-	State    string
-	LastExit string // how the last process ended, when one did
-	Restarts int
-	Since    time.Time
+	ID  string
+	PID int
+	// StartTicks is the process's start time (StartTicks).
+	StartTicks uint64
+	State      string
+	LastExit   string // how the last process ended, when one did
+	Restarts   int
+	Since      time.Time
 }
 
 // Info returns the current state.
 func (s *Supervised) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Info{ID: s.cur.id, PID: s.cur.PID(), State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
+	return Info{ID: s.cur.id, PID: s.cur.PID(), StartTicks: s.cur.ticks, State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
 }
 
 // Current returns the process running now (or the last one, when a
