@@ -117,11 +117,14 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 			},
 			CheckTimeout: r.cfg.DeployTimeout,
 			Down:         func() { in.route.SetHealthy(false) },
-			Up:           func() { in.route.SetHealthy(true) },
-			Restarted:    r.onRestart(p.spec.App),
-			Exited:       r.onExit(p.spec, s.id),
-			StopGrace:    r.cfg.StopGrace,
-			Logger:       r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
+			Up: func() { // back in rotation, under a new pid the history must know
+				in.route.SetHealthy(true)
+				r.recordInstances(p.spec.App, p)
+			},
+			Restarted: r.onRestart(p.spec.App),
+			Exited:    r.onExit(p.spec, s.id),
+			StopGrace: r.cfg.StopGrace,
+			Logger:    r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
 		})
 		members = append(members, in)
 	}

@@ -112,6 +112,7 @@ func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, p
 	sup := supervisor.Supervise(p, func() (*supervisor.Process, error) { return supervisor.Start(ps) }, supervisor.Hooks{
 		Restarted: r.onRestart(app),
 		Exited:    r.onExit(spec, id),
+		Up:        func() { r.recordLive(r.app(app)) }, // a new pid the history must know
 		StopGrace: r.cfg.StopGrace,
 		Logger:    r.logger.With("app", app, "release", version.String()),
 	})
