@@ -57,7 +57,9 @@ type server struct {
 	httpAddr  string
 	adminAddr string
 	uid       int // the user slipway runs as
-	cmd       *exec.Cmd
+	// prepare, when set, changes the command before start runs it.
+	prepare func(*exec.Cmd)
+	cmd     *exec.Cmd
 
 	mu  sync.Mutex
 	log bytes.Buffer
@@ -126,6 +128,9 @@ func (s *server) start(extraArgs ...string) {
 		cmd = exec.Command("setpriv", append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", slipwayBin}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	if s.prepare != nil {
+		s.prepare(cmd)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,9 @@ type Config struct {
 	// empty, os.Executable is used.
 	Executable string
 	Deployer   Deployer
+	// Listener, when set, is served instead of listening on Addr (a
+	// socket passed by the service manager).
+	Listener net.Listener
 	// Commands are the management commands users run over ssh
 	// ("ssh -p 2222 git@HOST releases NAME"), by name.
 	Commands map[string]CommandFunc
@@ -134,7 +137,10 @@ func (s *Server) Start() error {
 		IdleTimeout: 10 * time.Minute,
 		Version:     "slipway",
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	ln, err := s.cfg.Listener, error(nil)
+	if ln == nil {
+		ln, err = net.Listen("tcp", s.cfg.Addr)
+	}
 	if err != nil {
 		s.hooks.shutdown(context.Background())
 		return fmt.Errorf("ssh listen: %w", err)

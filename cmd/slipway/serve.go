@@ -20,6 +20,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/commands"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/activation"
 	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/internal/secret"
@@ -84,7 +85,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	mets := metrics.New(src)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
+	// Sockets a service manager passed (systemd's slipway.socket) are
+	// served instead of listening: ssh, http, admin, in that order unless
+	// LISTEN_FDNAMES names them.
+	passed, err := activation.Listeners([]string{"ssh", "http", "admin"})
+	if err != nil {
+		return fmt.Errorf("socket activation: %w", err)
+	}
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	httpSrv.Listener = passed["http"]
 	if pid := apps.ServingPID(cfg.DataDir); pid > 0 {
 		return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
 	}
@@ -113,9 +122,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			return commands.Run(ctx, svc, name, args, out)
 		},
 	}), logger)
+	adminSrv.Listener = passed["admin"]
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
-		Commands: commands.Funcs(svc), Logger: logger,
+		Commands: commands.Funcs(svc), Listener: passed["ssh"], Logger: logger,
 	})
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {

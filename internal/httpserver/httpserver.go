@@ -16,6 +16,10 @@ import (
 // Server is an http.Server with slipway's lifecycle: Start listens and
 // serves in the background, Shutdown waits for requests to finish.
 type Server struct {
+	// Listener, when set before Start, is served instead of listening on
+	// the address (a socket passed by the service manager).
+	Listener net.Listener
+
 	name   string
 	srv    *http.Server
 	logger *slog.Logger
@@ -40,9 +44,12 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 
 // Start listens and serves in the background.
 func (s *Server) Start() error {
-	ln, err := net.Listen("tcp", s.srv.Addr)
-	if err != nil {
-		return fmt.Errorf("%s listen: %w", s.name, err)
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.srv.Addr); err != nil {
+			return fmt.Errorf("%s listen: %w", s.name, err)
+		}
 	}
 	s.ln = ln
 	s.done = make(chan struct{})
