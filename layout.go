@@ -12,8 +12,8 @@ import (
 // tools and virtualenvs record the paths they are given.
 //
 //	DATA/
-//	  slipway.db  affinity.key  admin_token  authorized_keys  ssh_host_ed25519_key
-//	  hooks/pre-receive  run/hook.sock  repos/NAME.git
+//	  slipway.db  affinity.key  admin_token  authorized_keys  ssh_host_ed25519_key  slipway.pid
+//	  hooks/pre-receive  run/hook.sock  repos/NAME.git  bin/slipway (as root: the sandbox launcher)
 //	  apps/NAME/releases/vN  apps/NAME/cache  apps/NAME/home  apps/NAME/tmp
 //	  apps/NAME/logs/app.log  apps/NAME/logs/vN/web.1.log  apps/NAME/logs/releases/vN.log
 type Layout struct{ Root string }
