@@ -53,11 +53,15 @@ type IdentityStore interface {
 	slipway.ResourceStore
 }
 
-// NewIdentities returns the Identities of the data dir dataDir. With root
-// false (slipway is not root) apps keep slipway's identity and only the
-// sandbox's Landlock rules separate them.
-func NewIdentities(dataDir string, store IdentityStore, root bool, logger *slog.Logger) *Identities {
-	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root, base: DefaultUIDBase,
+// NewIdentities returns the Identities of the data dir dataDir, giving
+// uids from uidBase (DefaultUIDBase when 0). With root false (slipway is
+// not root) apps keep slipway's identity and only the sandbox's Landlock
+// rules separate them.
+func NewIdentities(dataDir string, store IdentityStore, root bool, uidBase int, logger *slog.Logger) *Identities {
+	if uidBase <= 0 {
+		uidBase = DefaultUIDBase
+	}
+	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root, base: uidBase,
 		logger: logger, ready: map[string]*supervisor.Sandbox{}}
 }
 

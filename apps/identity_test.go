@@ -17,7 +17,7 @@ func TestIdentities_SecureDataDirFixesAnOldOne(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
 	}
 	os.Chmod(dir, 0o755)
-	ids := NewIdentities(dir, nil, false, testLogger())
+	ids := NewIdentities(dir, nil, false, 0, testLogger())
 	if err := ids.SecureDataDir(); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ type serveConfig struct {
 	AdminTokenFile string
 	PruneSchedule  string
 	KeepReleases   int
+	UIDBase        int
 	LogFormat      string
 }
 
@@ -96,20 +97,31 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	secretStr(&c.AdminToken, "admin-token", "token for the admin page and API; every local user can read a flag's value, prefer --admin-token-file or the environment (default: generated on first start, kept in DATA/admin_token)")
 	str(&c.AdminTokenFile, "admin-token-file", "", "file holding the token for the admin page and API")
 	str(&c.PruneSchedule, "prune-schedule", "@hourly", "cron schedule of the job that removes old release directories")
-	keep := strconv.Itoa(apps.DefaultKeepReleases)
-	if v := getenv(envName("keep-releases")); v != "" {
-		keep = v
-	}
-	fs.Func("keep-releases", fmt.Sprintf("release directories kept per app (default %d, env %s)", apps.DefaultKeepReleases, envName("keep-releases")), func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fmt.Errorf("want a whole number of at least 1")
+	// num is a whole-number flag from least on, with its environment
+	// variable; a bad value there is an error at once.
+	num := func(p *int, name string, def, least int, help string) error {
+		fs.Func(name, fmt.Sprintf("%s (default %d, env %s)", help, def, envName(name)), func(s string) error {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < least {
+				return fmt.Errorf("want a whole number of at least %d", least)
+			}
+			*p = n
+			return nil
+		})
+		v := strconv.Itoa(def)
+		if e := getenv(envName(name)); e != "" {
+			v = e
 		}
-		c.KeepReleases = n
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("%s=%q: %v", envName(name), v, err)
+		}
 		return nil
-	})
-	if err := fs.Set("keep-releases", keep); err != nil {
-		return c, fmt.Errorf("%s=%q: %v", envName("keep-releases"), keep, err)
+	}
+	if err := num(&c.KeepReleases, "keep-releases", apps.DefaultKeepReleases, 1, "release directories kept per app"); err != nil {
+		return c, err
+	}
+	if err := num(&c.UIDBase, "uid-base", apps.DefaultUIDBase, 100000, "as root: the first uid given to an app (each app gets its own, never reused); give two slipways on one host ranges apart"); err != nil {
+		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -13,7 +13,7 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr {
+	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr || c.UIDBase != 1900000000 {
 		t.Errorf("config = %+v", c)
 	}
 	for _, tc := range []struct {
@@ -24,6 +24,7 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 		{[]string{"--session-ttl", "soon"}, nil, "want a duration"},
 		{nil, map[string]string{"SLIPWAY_DRAIN_TIMEOUT": "forever"}, "SLIPWAY_DRAIN_TIMEOUT"},
 		{nil, map[string]string{"SLIPWAY_KEEP_RELEASES": "0"}, "SLIPWAY_KEEP_RELEASES"},
+		{[]string{"--uid-base", "1000"}, nil, "at least 100000"},
 		{[]string{"--deploy-strategy", "yolo"}, nil, "use blue-green or stop-start"},
 		{[]string{"--log-format", "xml"}, nil, "use text or json"},
 		{[]string{"extra"}, nil, "takes only flags"},

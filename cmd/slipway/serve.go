@@ -97,7 +97,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if pid := apps.ServingPID(cfg.DataDir); pid > 0 {
 		return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
 	}
-	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, logger)
+	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, cfg.UIDBase, logger)
 	if err := ids.SecureDataDir(); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
