@@ -84,9 +84,12 @@ func (l Layout) BuildHome(app string) string { return filepath.Join(l.Cache(app)
 // Home is the HOME of app's processes.
 func (l Layout) Home(app string) string { return filepath.Join(l.AppDir(app), "home") }
 
+// TmpRoot holds the TMPDIRs of app's processes.
+func (l Layout) TmpRoot(app string) string { return filepath.Join(l.AppDir(app), "tmp") }
+
 // Tmp is the TMPDIR of process id ("web.1") of app's release v.
 func (l Layout) Tmp(app string, v Version, id string) string {
-	return filepath.Join(l.AppDir(app), "tmp", v.String()+"."+id)
+	return filepath.Join(l.TmpRoot(app), v.String()+"."+id)
 }
 
 // AppLog is the log all of app's processes write to.

@@ -34,6 +34,10 @@ var ErrProcfile = errors.New("invalid Procfile")
 
 var processTypeRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
 
+// ValidProcessType reports whether typ may name a process type, as a
+// Procfile line or app.json's formation does.
+func ValidProcessType(typ string) bool { return processTypeRE.MatchString(typ) }
+
 // maxProcfileSize bounds what ParseProcfile reads: a Procfile is a handful of
 // lines, and a pushed file is untrusted input.
 const maxProcfileSize = 64 << 10

@@ -60,7 +60,7 @@ func (s *Service) sweepTemporary() {
 	var stale []string
 	for _, pattern := range []string{
 		filepath.Join(layout.Root, "apps", "*", "releases", ".v*.tmp-*"),
-		filepath.Join(layout.Root, "apps", "*", "tmp", "*"),
+		filepath.Join(layout.TmpRoot("*"), "*"),
 		filepath.Join(layout.ReposDir(), ".*.tmp-*"),
 	} {
 		m, _ := filepath.Glob(pattern)

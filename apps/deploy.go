@@ -62,8 +62,9 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	took := time.Since(start)
 	if err != nil {
 		log.Info("deploy failed", "step", "build", "err", err)
-		s.update(p.App, v, slipway.ReleaseUpdate{BuildDuration: &took})
-		s.fail(p.App, v, err)
+		failed := slipway.Failed(time.Now(), slipway.ErrorMessage(err))
+		failed.BuildDuration = &took
+		s.update(p.App, v, failed)
 		s.deployed(false, took)
 		return fmt.Errorf("%s %s: %w", p.App, v, err)
 	}

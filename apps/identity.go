@@ -234,7 +234,7 @@ func (ids *Identities) prepare(app string, sb *supervisor.Sandbox) error {
 	dirs := []dir{
 		{l.AppDir(app), 0, gid, 0o750, false},
 		{l.ReleasesDir(app), 0, gid, 0o750, false},
-		{filepath.Dir(l.Tmp(app, 1, "x")), 0, gid, 0o750, false},
+		{l.TmpRoot(app), 0, gid, 0o750, false},
 		{l.Home(app), uid, gid, 0o700, true},
 		{l.Cache(app), uid, gid, 0o700, true},
 		{l.BuildHome(app), uid, gid, 0o700, false},

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/supervisor"
 )
-
-var processTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
 // Resources returns the app's limits by process type
 // (slipway.AllProcesses for every process).
@@ -26,7 +23,7 @@ func (s *Service) Resources(ctx context.Context, app string) (map[string]slipway
 // its builds). They hold for every process started from now on: the
 // next deploy, restart or ps:restart.
 func (s *Service) SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error {
-	if process != slipway.AllProcesses && !processTypeRE.MatchString(process) {
+	if process != slipway.AllProcesses && !slipway.ValidProcessType(process) {
 		return slipway.Errorf(slipway.EINVALID, "--process %q: name a process type such as web, worker or build", process)
 	}
 	unlock, err := s.acquire(ctx, app, out)

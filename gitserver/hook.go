@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/internal/stream"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // The pre-receive hook is a two-line script that runs `slipway hook
@@ -177,7 +177,7 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 	// Only the hook git started for this push speaks for it: anyone else
 	// who can reach the socket (an app sharing slipway's user) is refused,
 	// even with the right id.
-	if !ok || push.gitPID == 0 || parentOf(peerPID(r.Context())) != push.gitPID {
+	if !ok || push.gitPID == 0 || supervisor.ParentPID(peerPID(r.Context())) != push.gitPID {
 		http.Error(w, "unknown push", http.StatusForbidden)
 		return
 	}
@@ -340,29 +340,4 @@ func withPeer(ctx context.Context, c net.Conn) context.Context {
 func peerPID(ctx context.Context) int {
 	pid, _ := ctx.Value(peerKey{}).(int)
 	return pid
-}
-
-// parentOf returns the parent pid of pid, or -1.
-func parentOf(pid int) int {
-	if pid <= 0 {
-		return -1
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return -1
-	}
-	fields := strings.Fields(string(data[i+1:]))
-	if len(fields) < 2 {
-		return -1
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return -1
-	}
-	return ppid
 }

@@ -99,47 +99,64 @@ func childLister() func(pid int) []int {
 		}
 	}
 	children := map[int][]int{}
-	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, stat := range procs {
-		data, err := os.ReadFile(stat)
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, dir := range procs {
+		child, err := strconv.Atoi(filepath.Base(dir))
 		if err != nil {
 			continue
 		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')') // comm may hold spaces and parentheses
-		fields := strings.Fields(s[i+1:])
-		if i < 0 || len(fields) < 2 {
-			continue
+		if st, ok := procStat(child); ok {
+			children[st.ppid] = append(children[st.ppid], child)
 		}
-		child, err1 := strconv.Atoi(filepath.Base(filepath.Dir(stat)))
-		parent, err2 := strconv.Atoi(fields[1])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		children[parent] = append(children[parent], child)
 	}
 	return func(pid int) []int { return children[pid] }
+}
+
+// stat is what slipway reads of /proc/PID/stat.
+type stat struct {
+	ppid  int
+	start uint64 // clock ticks since boot
+}
+
+// procStat reads /proc/PID/stat. Its second field, the command name, may
+// hold spaces and parentheses: the fields after it are counted from the
+// last ')'.
+func procStat(pid int) (stat, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return stat{}, false
+	}
+	fields := strings.Fields(s[i+1:]) // from field 3, state
+	if len(fields) < 20 {
+		return stat{}, false
+	}
+	ppid, err1 := strconv.Atoi(fields[1])
+	start, err2 := strconv.ParseUint(fields[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, false
+	}
+	return stat{ppid: ppid, start: start}, true
 }
 
 // StartTicks returns the kernel's start time of process pid (field 22 of
 // /proc/PID/stat, in clock ticks since boot), or 0 when it is gone. A pid
 // and its start time name one process: a recycled pid has another.
 func StartTicks(pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
+	st, _ := procStat(pid)
+	return st.start
+}
+
+// ParentPID returns the parent of process pid, or -1 when it is gone.
+func ParentPID(pid int) int {
+	if st, ok := procStat(pid); ok && pid > 0 {
+		return st.ppid
 	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(s[i+1:]) // from field 3, state
-	if len(fields) < 20 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(fields[19], 10, 64)
-	return n
+	return -1
 }
 
 // KillRecorded ends the process group of pid, a process a slipway that

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +32,17 @@ func TestOwnsListener_TellsTheInstanceFromASquatter(t *testing.T) {
 	}
 	if ok, _ := p.OwnsListener(freePort(t)); ok {
 		t.Error("OwnsListener claimed a port nothing listens on")
+	}
+}
+
+func TestProcStat_ParentAndStartTime(t *testing.T) {
+	if got, want := ParentPID(os.Getpid()), os.Getppid(); got != want {
+		t.Errorf("ParentPID = %d, want %d", got, want)
+	}
+	if StartTicks(os.Getpid()) == 0 {
+		t.Error("StartTicks of this process is 0")
+	}
+	if ParentPID(1<<30) != -1 || StartTicks(1<<30) != 0 || KillRecorded(1<<30, 1) {
+		t.Error("a pid that names no process was taken for one")
 	}
 }

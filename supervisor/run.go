@@ -20,7 +20,7 @@ const OutputGrace = 5 * time.Second
 type Command struct {
 	Args []string // program and arguments
 	Dir  string   // working directory
-	Env  []string // whole environment (BuildEnv)
+	Env  []string // whole environment (AppEnv)
 	// Stdout, when set, gets standard output instead of out.
 	Stdout *os.File
 	// Nice is the scheduling priority of the command's process group.
