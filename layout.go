@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Layout is slipway's data directory: the one place that knows where each
@@ -39,11 +40,14 @@ func (l Layout) PIDFile() string { return filepath.Join(l.Root, "slipway.pid") }
 // HooksDir is git's core.hooksPath for pushes.
 func (l Layout) HooksDir() string { return filepath.Join(l.Root, "hooks") }
 
-// HookSocket is where the pre-receive hook reaches the daemon:
-// DATA/run/hook.sock, or a path under the system temp dir named after it
-// when that would exceed the ~108 bytes a unix socket path may have.
-func (l Layout) HookSocket() string {
-	p := filepath.Join(l.Root, "run", "hook.sock")
+// HookSocket is where the pre-receive hook reaches the slipway process
+// pid, which runs the push: DATA/run/hook.PID.sock, or a path under the
+// system temp dir named after it when that would exceed the ~108 bytes a
+// unix socket path may have. Each process has its own, so that while one
+// hands over to the next (an upgrade) a push's hook reaches the process
+// that knows the push.
+func (l Layout) HookSocket(pid int) string {
+	p := filepath.Join(l.Root, "run", "hook."+strconv.Itoa(pid)+".sock")
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs
 	}

@@ -133,4 +133,9 @@ type InstanceRecord struct {
 	// supervisor.StartTicks): with PID, it names the process and never a
 	// later one that got the same pid.
 	StartTicks uint64 `json:"start_ticks,omitempty"`
+	// Cgroup, TmpDir and LogOffset are what a later slipway needs to take
+	// the process back (supervisor.Running).
+	Cgroup    string `json:"-"`
+	TmpDir    string `json:"-"`
+	LogOffset int64  `json:"-"`
 }

@@ -91,13 +91,13 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Start ends and removes what a slipway that died left behind, then starts
-// the releaser's background work and every app's live release (see
-// Restore).
+// Start takes back what the slipway before this one left running, ends
+// and removes the rest of what it left behind, then starts the releaser's
+// background work and every app's live release (see Restore).
 func (s *Service) Start(ctx context.Context) {
-	s.cleanAfterCrash()
+	found := s.cleanAfterRestart()
 	s.rel.Start()
-	s.Restore(ctx)
+	s.Restore(ctx, found)
 }
 
 // Shutdown stops every app's processes, within ctx.
@@ -142,3 +142,11 @@ func (s *Service) exists(ctx context.Context, app string) error {
 func background() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 5*time.Second)
 }
+
+// Detach leaves every app running, unsupervised, for the slipway process
+// that takes over (an upgrade); call it frozen (Freeze). Resume undoes it
+// when that process did not start.
+func (s *Service) Detach() { s.rel.Detach() }
+
+// Resume supervises the apps again after Detach.
+func (s *Service) Resume() { s.rel.Resume() }

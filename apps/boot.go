@@ -53,9 +53,10 @@ func ServingPID(dataDir string) int {
 }
 
 // sweepTemporary removes what an earlier slipway that did not stop cleanly
-// left half made: release trees being built, processes' TMPDIRs and
-// repositories being created. At start no process of slipway's runs.
-func (s *Service) sweepTemporary() {
+// left half made: release trees being built, processes' TMPDIRs (but those
+// of the processes in keep, about to be adopted) and repositories being
+// created. At start no deploy runs.
+func (s *Service) sweepTemporary(keep map[string]bool) {
 	layout, logger := s.layout, s.logger
 	var stale []string
 	for _, pattern := range []string{
@@ -64,7 +65,11 @@ func (s *Service) sweepTemporary() {
 		filepath.Join(layout.ReposDir(), ".*.tmp-*"),
 	} {
 		m, _ := filepath.Glob(pattern)
-		stale = append(stale, m...)
+		for _, p := range m {
+			if !keep[p] {
+				stale = append(stale, p)
+			}
+		}
 	}
 	for _, p := range stale {
 		if err := builder.Remove(p); err != nil {
@@ -76,34 +81,59 @@ func (s *Service) sweepTemporary() {
 	}
 }
 
-// cleanAfterCrash ends what an earlier slipway that did not stop cleanly
-// left running, then removes what it left half made. At start no process
-// of this data dir's slipway runs (ServingPID).
-func (s *Service) cleanAfterCrash() {
-	// Every process the history recorded, found by its pid and start time
-	// (never a recycled pid): what is left after a crash, as root or not.
+// survivors is what an earlier slipway left running that the next one
+// takes back: the recorded processes of live and draining releases whose
+// pid still names them, by app and release.
+type survivors map[string]map[slipway.Version][]slipway.InstanceRecord
+
+// cleanAfterRestart finds what an earlier slipway left running (it was
+// upgraded, stopped alone, or killed): the processes of every app's live
+// and draining releases are kept for Restore to adopt; every other one it
+// left is ended (a deploy it was running, a pool it was retiring), and
+// what it left half made is removed. At start no process of this data
+// dir's slipway runs (ServingPID), or the one that ran has detached.
+func (s *Service) cleanAfterRestart() survivors {
 	ctx, cancel := background()
+	defer cancel()
+	keep := survivors{}
+	cgroups, tmps := map[string]bool{}, map[string]bool{}
 	names, _ := s.store.ListApps(ctx)
 	ended := 0
 	for _, app := range names {
+		rels, _ := s.store.ListReleases(ctx, app)
+		adoptable := map[slipway.Version]bool{}
+		for _, rel := range rels {
+			adoptable[rel.Version] = rel.Status == slipway.StatusLive || rel.Status == slipway.StatusDraining
+		}
 		recs, _ := s.store.ListInstances(ctx, app)
 		for _, rec := range recs {
-			if supervisor.KillRecorded(rec.PID, rec.StartTicks) {
-				ended++
+			if !supervisor.Alive(rec.PID, rec.StartTicks) {
+				continue
 			}
+			if !adoptable[rec.Release] {
+				if supervisor.KillRecorded(rec.PID, rec.StartTicks) {
+					ended++
+				}
+				continue
+			}
+			if keep[app] == nil {
+				keep[app] = map[slipway.Version][]slipway.InstanceRecord{}
+			}
+			keep[app][rec.Release] = append(keep[app][rec.Release], rec)
+			cgroups[rec.Cgroup], tmps[rec.TmpDir] = true, true
 		}
 	}
-	cancel()
 	if ended > 0 {
-		s.logger.Warn("ended recorded processes an earlier slipway left running (it did not stop cleanly)", "processes", ended)
+		s.logger.Warn("ended processes an earlier slipway left running for releases that no longer serve", "processes", ended)
 	}
 	// As root, every process of an app is in a cgroup: none escapes.
 	if s.cfg.Identities != nil {
-		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix()); err != nil {
+		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix(), cgroups); err != nil {
 			s.logger.Error("end processes an earlier slipway left running", "err", err)
 		} else if n > 0 {
-			s.logger.Warn("ended processes an earlier slipway left running (it did not stop cleanly)", "processes", n)
+			s.logger.Warn("ended processes an earlier slipway left running that no release needs", "processes", n)
 		}
 	}
-	s.sweepTemporary()
+	s.sweepTemporary(tmps)
+	return keep
 }

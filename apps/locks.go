@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/slipway/slipway"
 )
@@ -15,6 +16,45 @@ import (
 type locks struct {
 	mu sync.Mutex
 	m  map[string]*appLock
+	// frozen, while set, holds every new use case back (Freeze); it is
+	// closed when they may go on, or give up when handedOver.
+	frozen     chan struct{}
+	handedOver bool
+}
+
+// errHandedOver is the answer to a use case that waited while slipway
+// handed over to a new slipway process (an upgrade).
+var errHandedOver = slipway.Errorf(slipway.ECONFLICT, "slipway was upgraded while this waited: run it again")
+
+// Freeze waits until no use case runs or waits and busy (a push on its
+// way to a deploy, say) is false, then holds every new one back, so that
+// another slipway process may take the apps over. Thaw lets them go on, or
+// with handedOver (the other process took over) makes them give up. An
+// error when that does not happen before ctx is done.
+func (s *Service) Freeze(ctx context.Context, busy func() bool) (thaw func(handedOver bool), err error) {
+	l := &s.locks
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		if len(l.m) == 0 && !busy() {
+			frozen := make(chan struct{})
+			l.frozen = frozen
+			l.mu.Unlock()
+			return func(handedOver bool) {
+				l.mu.Lock()
+				l.frozen, l.handedOver = nil, handedOver
+				l.mu.Unlock()
+				close(frozen)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, slipway.Errorf(slipway.ECONFLICT, "a deploy or another change is still running: try again when it is done")
+		case <-t.C:
+		}
+	}
 }
 
 type appLock struct {
@@ -44,6 +84,24 @@ func (s *Service) acquire(ctx context.Context, app string, out io.Writer) (unloc
 func (s *Service) lock(ctx context.Context, app string, out io.Writer) (unlock func(), err error) {
 	l := &s.locks
 	l.mu.Lock()
+	for l.frozen != nil {
+		frozen := l.frozen
+		l.mu.Unlock()
+		select {
+		case <-frozen:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		l.mu.Lock()
+		if l.handedOver {
+			l.mu.Unlock()
+			return nil, errHandedOver
+		}
+	}
+	if l.handedOver {
+		l.mu.Unlock()
+		return nil, errHandedOver
+	}
 	if l.m == nil {
 		l.m = map[string]*appLock{}
 	}

@@ -7,20 +7,25 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // interrupted is the failure of a deploy that slipway's stop cut off.
 const interrupted = "interrupted: slipway stopped during the deploy"
 
-// Restore makes the history tell the truth after a restart, then starts
-// the live release of every app again: pools that were draining stopped
-// with slipway (retired), deploys in progress were cut off (failed). An
-// app whose release fails to start is logged and left without a live
-// pool; its history still names the release that should run.
-func (s *Service) Restore(ctx context.Context) {
+// Restore makes the history tell the truth after a restart and puts
+// every app behind the router again. What the earlier slipway left
+// running (found) is taken back: the live release's instances and
+// workers, and the draining pools, which keep serving the sessions pinned
+// to them. What is gone is started again (live) or retired (draining).
+// Deploys in progress were cut off (failed). An app whose release fails to
+// start is logged and left without a live pool; its history still names
+// the release that should run.
+func (s *Service) Restore(ctx context.Context, found survivors) {
 	names, err := s.store.ListApps(ctx)
 	if err != nil {
 		s.logger.Error("read history", "err", err)
@@ -30,13 +35,13 @@ func (s *Service) Restore(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := s.restore(ctx, app); err != nil {
+		if err := s.restore(ctx, app, found[app]); err != nil {
 			s.logger.Error("restore app", "app", app, "err", err)
 		}
 	}
 }
 
-func (s *Service) restore(ctx context.Context, app string) error {
+func (s *Service) restore(ctx context.Context, app string, found map[slipway.Version][]slipway.InstanceRecord) error {
 	unlock, err := s.lock(ctx, app, io.Discard)
 	if err != nil {
 		return err
@@ -50,9 +55,15 @@ func (s *Service) restore(ctx context.Context, app string) error {
 		return err
 	}
 	now := time.Now()
-	for _, rel := range rels {
+	for _, rel := range slices.Backward(rels) { // oldest first
 		switch rel.Status {
 		case slipway.StatusDraining:
+			if spec, ok := specOf(rel); ok && s.rel.AdoptDraining(ctx, spec, found[rel.Version]) == nil {
+				continue
+			}
+			for _, rec := range found[rel.Version] { // any it could not take back
+				supervisor.KillRecorded(rec.PID, rec.StartTicks)
+			}
 			s.update(app, rel.Version, slipway.Retired(now))
 		case slipway.StatusBuilding:
 			s.update(app, rel.Version, slipway.Failed(now, interrupted))
@@ -78,7 +89,8 @@ func (s *Service) restore(ctx context.Context, app string) error {
 		return err
 	}
 	spec.Scale = scale
-	return s.rel.Release(ctx, spec, io.Discard)
+	_, err = s.rel.Adopt(ctx, spec, found[live.Version])
+	return err
 }
 
 // importLegacyState carries the instance counts of a data dir written

@@ -82,7 +82,7 @@ attempt("replace the pre-receive hook", lambda: write(os.path.join(D, "hooks", "
 attempt("hard link the database", lambda: os.link(os.path.join(D, "slipway.db"), os.path.join(E["HOME"], "db")))
 def hook():
     s = socket.socket(socket.AF_UNIX)
-    s.connect(os.path.join(D, "run", "hook.sock"))
+    s.connect(os.path.join(D, "run", "hook." + E["DAEMON_PID"] + ".sock"))
     s.sendall(b'POST /pre-receive HTTP/1.1\r\nHost: slipway\r\nContent-Length: 2\r\n\r\n{}')
     answer = s.recv(64)
     if not answer.startswith(b"HTTP/1.1 200"):

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,7 +84,7 @@ type hookServer struct {
 func newHookServer(l slipway.Layout, exe string, d Deployer, logger *slog.Logger) *hookServer {
 	return &hookServer{
 		dir:      l.HooksDir(),
-		socket:   l.HookSocket(),
+		socket:   l.HookSocket(os.Getpid()),
 		exe:      exe,
 		deployer: d,
 		logger:   logger,
@@ -100,7 +101,8 @@ func (h *hookServer) start() error {
 	if err := os.MkdirAll(filepath.Dir(h.socket), 0o700); err != nil {
 		return err
 	}
-	os.Remove(h.socket) // left by a previous run that did not shut down
+	removeStaleSockets(filepath.Dir(h.socket))
+	os.Remove(h.socket) // left by a process that did not shut down
 	ln, err := net.Listen("unix", h.socket)
 	if err != nil {
 		return fmt.Errorf("hook socket: %w", err)
@@ -131,6 +133,25 @@ func (h *hookServer) shutdown(ctx context.Context) error {
 	<-h.done
 	os.Remove(h.socket)
 	return err
+}
+
+// removeStaleSockets removes the hook sockets in dir of slipway processes
+// that are gone (a crash).
+func removeStaleSockets(dir string) {
+	socks, _ := filepath.Glob(filepath.Join(dir, "hook.*.sock"))
+	for _, sock := range socks {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(sock), "hook."), ".sock"))
+		if err == nil && supervisor.ParentPID(pid) < 0 {
+			os.Remove(sock)
+		}
+	}
+}
+
+// active returns how many pushes are under way.
+func (h *hookServer) active() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.pushes)
 }
 
 func (h *hookServer) register(p pushInfo) string {

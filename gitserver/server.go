@@ -17,6 +17,7 @@ import (
 	"github.com/gliderlabs/ssh"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/pausable"
 )
 
 // DefaultAddr is where the SSH endpoint listens unless told otherwise.
@@ -72,7 +73,7 @@ type Server struct {
 	keys   *authorizedKeys
 	ssh    *ssh.Server
 	hooks  *hookServer
-	ln     net.Listener
+	ln     *pausable.Listener
 	done   chan error
 }
 
@@ -145,12 +146,24 @@ func (s *Server) Start() error {
 		s.hooks.shutdown(context.Background())
 		return fmt.Errorf("ssh listen: %w", err)
 	}
-	s.ln = ln
+	s.ln = pausable.New(ln)
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.ssh.Serve(ln) }()
+	go func() { s.done <- s.ssh.Serve(s.ln) }()
 	s.keys.load()
 	return nil
 }
+
+// Pause stops accepting ssh connections: new ones wait in the kernel's
+// queue (for the slipway process that takes over, during an upgrade).
+// Resume accepts again.
+func (s *Server) Pause() { s.ln.Pause() }
+
+// Resume undoes Pause.
+func (s *Server) Resume() { s.ln.Resume() }
+
+// Pushes returns how many pushes are under way: from the start of git
+// receive-pack to its end.
+func (s *Server) Pushes() int { return s.hooks.active() }
 
 // Addr returns the address the SSH endpoint listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }

@@ -87,6 +87,9 @@ func (r *Releaser) schedule(app string, spec Spec, version slipway.Version, out 
 // runCron runs one cron job in the live release's directory with its
 // config; its output and exit status go to the app's log.
 func (r *Releaser) runCron(app string, spec Spec, version slipway.Version, id string, job slipway.CronJob) {
+	if r.detached.Load() {
+		return // the next slipway runs the next slot
+	}
 	log := r.appLog(app)
 	spec.Version = version
 	ps, err := r.processSpec(spec, id, job.Command, 0)

@@ -31,6 +31,9 @@ func (r *Releaser) drainLoop(ctx context.Context) {
 // used for SessionTTL and that has no request in flight (an open
 // websocket counts), and every pool that has drained for DrainTimeout.
 func (r *Releaser) retireIdle(now time.Time) {
+	if r.detached.Load() {
+		return // the next slipway decides
+	}
 	r.mu.Lock()
 	apps := make([]*app, 0, len(r.apps))
 	for _, a := range r.apps {

@@ -110,25 +110,31 @@ func (r *Releaser) startInstances(ctx context.Context, p *pool, from, to int, ou
 	}
 	members := make([]*instance, 0, len(all))
 	for _, s := range all {
-		in := &instance{id: s.id, port: s.port, route: &router.Instance{ID: s.id, Addr: target{port: s.port}.addr()}}
-		in.sup = supervisor.Supervise(s.proc, func() (*supervisor.Process, error) { return supervisor.Start(s.spec) }, supervisor.Hooks{
-			Check: func(ctx context.Context, proc *supervisor.Process) error {
-				return checkHealth(ctx, target{proc, s.port}, nil, io.Discard)
-			},
-			CheckTimeout: r.cfg.DeployTimeout,
-			Down:         func() { in.route.SetHealthy(false) },
-			Up: func() { // back in rotation, under a new pid the history must know
-				in.route.SetHealthy(true)
-				r.recordInstances(p.spec.App, p)
-			},
-			Restarted: r.onRestart(p.spec.App),
-			Exited:    r.onExit(p.spec, s.id),
-			StopGrace: r.cfg.StopGrace,
-			Logger:    r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
-		})
-		members = append(members, in)
+		members = append(members, r.supervise(p, s.id, s.port, s.spec, s.proc))
 	}
 	return members, nil
+}
+
+// supervise makes proc, healthy, web instance id of p on port, restarted
+// from spec whenever it exits.
+func (r *Releaser) supervise(p *pool, id string, port int, spec supervisor.Spec, proc *supervisor.Process) *instance {
+	in := &instance{id: id, port: port, route: &router.Instance{ID: id, Addr: target{port: port}.addr()}}
+	in.sup = supervisor.Supervise(proc, func() (*supervisor.Process, error) { return supervisor.Start(spec) }, supervisor.Hooks{
+		Check: func(ctx context.Context, proc *supervisor.Process) error {
+			return checkHealth(ctx, target{proc, port}, nil, io.Discard)
+		},
+		CheckTimeout: r.cfg.DeployTimeout,
+		Down:         func() { in.route.SetHealthy(false) },
+		Up: func() { // back in rotation, under a new pid the history must know
+			in.route.SetHealthy(true)
+			r.recordInstances(p.spec.App, p)
+		},
+		Restarted: r.onRestart(p.spec.App),
+		Exited:    r.onExit(p.spec, id),
+		StopGrace: r.cfg.StopGrace,
+		Logger:    r.logger.With("app", p.spec.App, "release", p.spec.Version.String()),
+	})
+	return in
 }
 
 // onExit returns the Exited hook of instance id of spec's release: a line

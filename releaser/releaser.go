@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -109,6 +110,7 @@ type Releaser struct {
 	apps map[string]*app
 
 	retiring sync.WaitGroup // old pools being stopped in the background
+	detached atomic.Bool    // Detach: nothing is retired or run by cron
 	cron     *cronJobs
 	stopLoop context.CancelFunc
 	loopDone chan struct{}
@@ -279,6 +281,7 @@ func (r *Releaser) recordInstances(app string, p *pool) {
 	add := func(in supervisor.Info, port int) {
 		recs = append(recs, slipway.InstanceRecord{
 			Release: p.version, ID: in.ID, PID: in.PID, Port: port, State: in.State, StartedAt: in.Since, StartTicks: in.StartTicks,
+			Cgroup: in.Cgroup, TmpDir: in.TmpDir, LogOffset: in.LogOffset,
 		})
 	}
 	for _, s := range p.members() {

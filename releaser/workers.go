@@ -109,14 +109,20 @@ func (r *Releaser) startWorker(app string, spec Spec, version slipway.Version, p
 	if err != nil {
 		return nil, err
 	}
+	return r.superviseWorker(app, version, proc.Type, ps, p), nil
+}
+
+// superviseWorker makes p a worker of type typ, restarted from ps
+// whenever it exits.
+func (r *Releaser) superviseWorker(app string, version slipway.Version, typ string, ps supervisor.Spec, p *supervisor.Process) *worker {
 	sup := supervisor.Supervise(p, func() (*supervisor.Process, error) { return supervisor.Start(ps) }, supervisor.Hooks{
 		Restarted: r.onRestart(app),
-		Exited:    r.onExit(spec, id),
+		Exited:    r.onExit(Spec{App: app, Version: version}, ps.ID),
 		Up:        func() { r.recordLive(r.app(app)) }, // a new pid the history must know
 		StopGrace: r.cfg.StopGrace,
 		Logger:    r.logger.With("app", app, "release", version.String()),
 	})
-	return &worker{typ: proc.Type, sup: sup}, nil
+	return &worker{typ: typ, sup: sup}
 }
 
 // stopAll stops workers in parallel.

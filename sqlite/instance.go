@@ -43,7 +43,7 @@ func (db *DB) SetInstances(ctx context.Context, app string, v slipway.Version, i
 // first and by instance ID within a release, or ENOTFOUND for an unknown
 // app.
 func (db *DB) ListInstances(ctx context.Context, app string) ([]slipway.InstanceRecord, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT r.version, i.id, i.pid, i.port, i.state, i.started_at, i.start_ticks
+	rows, err := db.db.QueryContext(ctx, `SELECT r.version, i.id, i.pid, i.port, i.state, i.started_at, i.start_ticks, i.cgroup, i.tmp_dir, i.log_offset
 		FROM instances i
 		JOIN releases r ON r.id = i.release_id
 		JOIN apps a ON a.id = r.app_id
@@ -60,7 +60,7 @@ func (db *DB) ListInstances(ctx context.Context, app string) ([]slipway.Instance
 			in      slipway.InstanceRecord
 			started sql.NullString
 		)
-		if err := rows.Scan(&in.Release, &in.ID, &in.PID, &in.Port, &in.State, &started, &in.StartTicks); err != nil {
+		if err := rows.Scan(&in.Release, &in.ID, &in.PID, &in.Port, &in.State, &started, &in.StartTicks, &in.Cgroup, &in.TmpDir, &in.LogOffset); err != nil {
 			return nil, fmt.Errorf("list instances of %s: %w", app, err)
 		}
 		if in.StartedAt, err = parseTime(started); err != nil {
@@ -95,9 +95,9 @@ func setInstances(ctx context.Context, tx *writeTx, app string, v slipway.Versio
 		return fmt.Errorf("set instances of %s %s: %w", app, v, err)
 	}
 	for _, in := range ins {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (release_id, id, pid, port, state, started_at, start_ticks)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			releaseID, in.ID, in.PID, in.Port, in.State, formatTime(in.StartedAt), int64(in.StartTicks)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (release_id, id, pid, port, state, started_at, start_ticks, cgroup, tmp_dir, log_offset)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			releaseID, in.ID, in.PID, in.Port, in.State, formatTime(in.StartedAt), int64(in.StartTicks), in.Cgroup, in.TmpDir, in.LogOffset); err != nil {
 			return fmt.Errorf("set instances of %s %s: %w", app, v, err)
 		}
 	}

@@ -1,10 +1,8 @@
 package supervisor
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -73,25 +71,163 @@ func (l *AppLog) Close() {
 	}
 }
 
-// copyLines reads r line by line until EOF, writing each line raw to raw
-// and prefixed to the app log, if any. Over-long lines are cut at 64 KiB.
-func copyLines(r io.Reader, raw io.Writer, log *AppLog, id, release string) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// tailEvery is how often a process's log file is copied into the app log.
+const tailEvery = 100 * time.Millisecond
+
+// rawLogMax is the size at which a process's own log file is emptied,
+// once all of it is in the app log: the process writes it through a
+// descriptor of its own (O_APPEND), so it cannot be renamed away.
+const rawLogMax = 16 << 20
+
+// maxLine is where an over-long line of output is cut.
+const maxLine = 64 << 10
+
+// tailer copies what a process writes to its log file into the app log,
+// one prefixed line per line, from an offset on: the process writes the
+// file itself, so that its output outlives slipway, and a later slipway
+// goes on from where this one stopped.
+type tailer struct {
+	path        string
+	log         *AppLog
+	id, release string
+
+	mu      sync.Mutex
+	off     int64
+	partial []byte // a line not ended yet
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+// startTail copies s.LogPath into s.AppLog from offset on, until stop.
+func startTail(s Spec, offset int64) *tailer {
+	t := &tailer{path: s.LogPath, log: s.AppLog, id: s.ID, release: s.Release, off: offset,
+		quit: make(chan struct{}), done: make(chan struct{})}
+	go t.run()
+	return t
+}
+
+func (t *tailer) run() {
+	defer close(t.done)
+	tick := time.NewTicker(tailEvery)
+	defer tick.Stop()
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			raw.Write(line)
-			if line[len(line)-1] != '\n' && !errors.Is(err, bufio.ErrBufferFull) {
-				raw.Write([]byte{'\n'})
-			}
-			if log != nil {
-				log.Line(id, release, line)
-			}
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		select {
+		case <-t.quit:
+			t.read()
 			return
+		case <-tick.C:
+			t.read()
 		}
 	}
+}
+
+// stop copies what is left and ends the copy; later calls do nothing.
+func (t *tailer) stop() {
+	t.mu.Lock()
+	select {
+	case <-t.quit:
+	default:
+		close(t.quit)
+	}
+	t.mu.Unlock()
+	<-t.done
+}
+
+// stopped reports whether stop was called.
+func (t *tailer) stopped() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// offset returns how much of the file is in the app log, lines not ended
+// yet excluded, so a tailer started from it again loses nothing.
+func (t *tailer) offset() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.off - int64(len(t.partial))
+}
+
+// flush writes a last line the process did not end.
+func (t *tailer) flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.partial) > 0 && t.log != nil {
+		t.log.Line(t.id, t.release, t.partial)
+	}
+	t.partial = nil
+}
+
+// read copies the lines written since the last read.
+func (t *tailer) read() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f, err := os.Open(t.path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return
+	}
+	if st.Size() < t.off { // emptied: by slipway or by the process itself
+		t.off, t.partial = 0, nil
+	}
+	buf := make([]byte, 64<<10)
+	for t.off < st.Size() {
+		n, err := f.ReadAt(buf, t.off)
+		if n == 0 {
+			break
+		}
+		t.off += int64(n)
+		t.lines(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if t.off >= rawLogMax && len(t.partial) == 0 {
+		if os.Truncate(t.path, 0) == nil {
+			t.off = 0
+		}
+	}
+}
+
+// lines logs every line ended in data, keeping the rest for later; a line
+// longer than maxLine is cut there.
+func (t *tailer) lines(data []byte) {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			t.partial = append(t.partial, data...)
+			if len(t.partial) >= maxLine {
+				t.emit(t.partial[:maxLine])
+				t.partial = append(t.partial[:0], t.partial[maxLine:]...)
+			}
+			return
+		}
+		line := data[:i]
+		if len(t.partial) > 0 {
+			line = append(t.partial, line...)
+			t.partial = nil
+		}
+		t.emit(line)
+		data = data[i+1:]
+	}
+}
+
+func (t *tailer) emit(line []byte) {
+	if t.log == nil {
+		return
+	}
+	for len(line) > maxLine {
+		t.log.Line(t.id, t.release, line[:maxLine])
+		line = line[maxLine:]
+	}
+	t.log.Line(t.id, t.release, line)
 }
 
 // LogOptions selects what Logs prints.

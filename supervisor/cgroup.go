@@ -54,6 +54,7 @@ func subsystems() ([]cgroup1.Subsystem, error) {
 // so stopping it ends them all, however they detached (setsid, double
 // fork), and its limits hold for them together.
 type group struct {
+	name   string
 	cg     cgroup1.Cgroup
 	limits Limits
 }
@@ -76,7 +77,17 @@ func newGroup(name string, l Limits) (*group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", name, err)
 	}
-	return &group{cg: cg, limits: l}, nil
+	return &group{name: name, cg: cg, limits: l}, nil
+}
+
+// loadGroup returns the cgroup name an earlier slipway made, whose limits
+// were l.
+func loadGroup(name string, l Limits) (*group, error) {
+	cg, err := cgroup1.Load(cgroup1.NestedPath(name), cgroup1.WithHierarchy(subsystems))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", name, err)
+	}
+	return &group{name: name, cg: cg, limits: l}, nil
 }
 
 // add moves pid into the group.
@@ -121,7 +132,7 @@ func (g *group) delete() {
 // stopping its apps (kill -9, a crash) left running, found before the
 // apps start again, so that no instance runs twice and no singleton
 // worker has a twin. It returns how many processes it ended.
-func KillLeftovers(prefix string) (int, error) {
+func KillLeftovers(prefix string, keep map[string]bool) (int, error) {
 	if !cgroupsAvailable() {
 		return 0, nil
 	}
@@ -141,7 +152,7 @@ func KillLeftovers(prefix string) (int, error) {
 		}
 		entries, _ := os.ReadDir(p.Path(own))
 		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) && !keep[e.Name()] {
 				names[e.Name()] = true
 			}
 		}
@@ -155,7 +166,7 @@ func KillLeftovers(prefix string) (int, error) {
 		if procs, err := cg.Processes(cgroup1.Freezer, true); err == nil {
 			killed += len(procs)
 		}
-		g := &group{cg: cg}
+		g := &group{name: name, cg: cg}
 		g.delete()
 	}
 	return killed, nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // OwnsListener reports whether the TCP sockets listening on port all
@@ -114,6 +115,7 @@ func childLister() func(pid int) []int {
 
 // stat is what slipway reads of /proc/PID/stat.
 type stat struct {
+	state byte // R, S, D, Z (a zombie: exited, not yet reaped), …
 	ppid  int
 	start uint64 // clock ticks since boot
 }
@@ -140,7 +142,7 @@ func procStat(pid int) (stat, bool) {
 	if err1 != nil || err2 != nil {
 		return stat{}, false
 	}
-	return stat{ppid: ppid, start: start}, true
+	return stat{state: fields[0][0], ppid: ppid, start: start}, true
 }
 
 // StartTicks returns the kernel's start time of process pid (field 22 of
@@ -151,12 +153,39 @@ func StartTicks(pid int) uint64 {
 	return st.start
 }
 
+// clockTicks is the unit of /proc/PID/stat's times: USER_HZ, which Linux
+// keeps at 100 for user space on every architecture.
+const clockTicks = 100
+
+// startTime returns when a process that started ticks after boot started.
+func startTime(ticks uint64) time.Time {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Now()
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			if boot, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return time.Unix(boot, 0).Add(time.Duration(ticks) * time.Second / clockTicks)
+			}
+		}
+	}
+	return time.Now()
+}
+
 // ParentPID returns the parent of process pid, or -1 when it is gone.
 func ParentPID(pid int) int {
 	if st, ok := procStat(pid); ok && pid > 0 {
 		return st.ppid
 	}
 	return -1
+}
+
+// Alive reports whether pid still names the process that started at
+// ticks and it has not exited.
+func Alive(pid int, ticks uint64) bool {
+	st, ok := procStat(pid)
+	return ok && pid > 1 && ticks != 0 && st.start == ticks && st.state != 'Z'
 }
 
 // KillRecorded ends the process group of pid, a process a slipway that

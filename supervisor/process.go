@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/slipway/slipway"
 )
@@ -36,7 +39,8 @@ type Spec struct {
 	// with its name as prefix, is made for each start (mode 0700) and
 	// removed when the process is stopped.
 	TmpDir string
-	// LogPath is the file that gets the process's raw output.
+	// LogPath is the file that gets the process's raw output: the
+	// process writes it itself, so it outlives slipway.
 	LogPath string
 	// AppLog, when set, also gets every line, prefixed with the time, ID
 	// and Release.
@@ -51,21 +55,26 @@ type Spec struct {
 // every process the command started.
 type Process struct {
 	id      string
-	cmd     *exec.Cmd
-	group   *group // its cgroup, when it has one, until it is removed
-	oom     bool   // the kernel killed one of its processes for memory
-	limit   int64  // the memory limit it had
-	ticks   uint64 // its start time (StartTicks)
+	pid     int
+	cmd     *exec.Cmd // nil for an adopted process, which is not slipway's child
+	group   *group    // its cgroup, when it has one, until it is removed
+	cgroup  string    // the cgroup's name, for a later slipway
+	oom     bool      // the kernel killed one of its processes for memory
+	limit   int64     // the memory limit it had
+	ticks   uint64    // its start time (StartTicks)
 	tmpDir  string
 	logPath string
 	started time.Time
 	exited  chan struct{} // closed when the process has exited
-	copied  chan struct{} // closed when its output has all been logged
 	err     error         // the exit status, valid after exited is closed
+
+	mu   sync.Mutex
+	tail *tailer // copies its log file into the app log; nil once stopped
+	spec Spec    // what it was started from, for a tailer started again
 }
 
-// Start runs s.Command with /bin/sh in its own process group. Its output
-// goes line by line to s.LogPath and, prefixed, to s.AppLog.
+// Start runs s.Command with /bin/sh in a session of its own. Its output
+// goes to s.LogPath and, line by line and prefixed, to s.AppLog.
 func Start(s Spec) (*Process, error) {
 	tmp, err := makeTmp(s.TmpDir)
 	if err != nil {
@@ -80,49 +89,114 @@ func Start(s Spec) (*Process, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	pr, pw, err := os.Pipe()
+	defer logf.Close() // the child holds its own descriptor
+	st, err := logf.Stat()
 	if err != nil {
-		logf.Close()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	defer pw.Close() // the child holds its own descriptor
 	l, err := command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command})
 	if err != nil {
-		pr.Close()
-		logf.Close()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
 	cmd := l.cmd
 	cmd.Dir = s.Dir
 	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
-	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session, not only its own group: nothing slipway's terminal
+	// or service manager sends slipway's group reaches it.
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Setsid = false, true
 	if err := cmd.Start(); err != nil {
 		l.abort()
-		pr.Close()
-		logf.Close()
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("start %s: %w", s.ID, err)
 	}
-	p := &Process{id: s.ID, cmd: cmd, group: l.group, tmpDir: tmp, logPath: s.LogPath, started: time.Now(),
-		exited: make(chan struct{}), copied: make(chan struct{})}
-	p.ticks = StartTicks(cmd.Process.Pid)
+	p := &Process{id: s.ID, pid: cmd.Process.Pid, cmd: cmd, group: l.group, tmpDir: tmp, logPath: s.LogPath,
+		started: time.Now(), exited: make(chan struct{}), spec: s}
+	if l.group != nil {
+		p.cgroup = l.group.name
+	}
+	p.ticks = StartTicks(p.pid)
+	p.tail = startTail(s, st.Size())
 	if err := l.started(); err != nil {
 		cmd.Wait()
+		close(p.exited)
 		p.Stop(0)
-		pr.Close()
-		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", s.ID, err)
 	}
-	go func() { // ends when every process of the group has closed its output
-		defer close(p.copied)
-		copyLines(pr, logf, s.AppLog, s.ID, s.Release)
-		pr.Close()
-		logf.Close()
-	}()
 	go func() {
 		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Running names a process an earlier slipway started, as it recorded it.
+type Running struct {
+	PID int
+	// StartTicks is the process's start time: with PID it names the
+	// process, never a later one that got the same pid.
+	StartTicks uint64
+	// Cgroup is the name of its cgroup, "" when it has none.
+	Cgroup string
+	// TmpDir is its TMPDIR.
+	TmpDir string
+	// LogOffset is how much of its log file is in the app log already.
+	LogOffset int64
+}
+
+// ErrGone is Adopt's error for a process that no longer runs.
+var ErrGone = errors.New("the process is gone")
+
+// errExitUnknown is the exit status of an adopted process: only its
+// parent, an earlier slipway or init, hears it.
+var errExitUnknown = errors.New("exit status unknown")
+
+// Adopt takes back r, a process started from s by an earlier slipway
+// (before a restart, an upgrade or a crash), when it still runs: it is
+// then stopped, watched and logged as if this slipway had started it.
+// ErrGone when it has exited or its pid names another process now.
+func Adopt(s Spec, r Running) (*Process, error) {
+	if r.PID <= 1 || r.StartTicks == 0 {
+		return nil, ErrGone
+	}
+	fd, err := unix.PidfdOpen(r.PID, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, ErrGone
+	}
+	pidfd := os.NewFile(uintptr(fd), "pidfd")
+	// Checked once the pidfd holds the pid: it cannot be recycled now.
+	if st, ok := procStat(r.PID); !ok || st.start != r.StartTicks || st.state == 'Z' {
+		pidfd.Close()
+		return nil, ErrGone
+	}
+	p := &Process{id: s.ID, pid: r.PID, ticks: r.StartTicks, tmpDir: r.TmpDir, logPath: s.LogPath,
+		started: startTime(r.StartTicks), exited: make(chan struct{}), spec: s, cgroup: r.Cgroup}
+	if r.Cgroup != "" && cgroupsAvailable() {
+		var l Limits
+		if s.Sandbox != nil {
+			l = s.Sandbox.Limits
+		}
+		if g, err := loadGroup(r.Cgroup, l); err == nil {
+			p.group = g
+		}
+	}
+	offset := r.LogOffset
+	if st, err := os.Stat(s.LogPath); err == nil && st.Size() < offset {
+		offset = 0 // truncated since
+	}
+	p.tail = startTail(s, offset)
+	go func() {
+		defer pidfd.Close()
+		if rc, err := pidfd.SyscallConn(); err == nil {
+			// Readable once the process has exited.
+			rc.Read(func(fd uintptr) bool {
+				n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+				return n > 0
+			})
+		}
+		p.err = errExitUnknown
 		close(p.exited)
 	}()
 	return p, nil
@@ -132,7 +206,39 @@ func Start(s Spec) (*Process, error) {
 func (p *Process) ID() string { return p.id }
 
 // PID returns the process id of the shell that leads the group.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
+func (p *Process) PID() int { return p.pid }
+
+// Running returns what a later slipway needs to adopt the process.
+func (p *Process) Running() Running {
+	r := Running{PID: p.pid, StartTicks: p.ticks, Cgroup: p.cgroup, TmpDir: p.tmpDir}
+	p.mu.Lock()
+	if p.tail != nil {
+		r.LogOffset = p.tail.offset()
+	}
+	p.mu.Unlock()
+	return r
+}
+
+// Detach stops copying the process's output into the app log, leaving it
+// running for a later slipway to adopt; LogOffset then says how far the
+// copy went. Resume starts the copy again.
+func (p *Process) Detach() {
+	p.mu.Lock()
+	t := p.tail
+	p.mu.Unlock()
+	if t != nil {
+		t.stop()
+	}
+}
+
+// Resume undoes Detach.
+func (p *Process) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tail != nil && p.tail.stopped() {
+		p.tail = startTail(p.spec, p.tail.offset())
+	}
+}
 
 // Started returns when the process started.
 func (p *Process) Started() time.Time { return p.started }
@@ -143,8 +249,8 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 // Err returns how the process exited; valid once Exited is closed.
 func (p *Process) Err() error { return p.err }
 
-// Running reports whether the process has not exited yet.
-func (p *Process) Running() bool {
+// Alive reports whether the process has not exited yet.
+func (p *Process) Alive() bool {
 	select {
 	case <-p.exited:
 		return false
@@ -159,11 +265,11 @@ func (p *Process) Running() bool {
 func (p *Process) Stop(grace time.Duration) {
 	defer os.RemoveAll(p.tmpDir)
 	defer p.endGroup()
-	pgid := -p.cmd.Process.Pid
-	if !p.Running() {
+	defer p.endTail()
+	pgid := -p.pid
+	if !p.Alive() {
 		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
 		p.endGroup()                        // and those that left the process group
-		p.waitCopied()
 		return
 	}
 	syscall.Kill(pgid, syscall.SIGTERM)
@@ -176,7 +282,18 @@ func (p *Process) Stop(grace time.Duration) {
 		syscall.Kill(pgid, syscall.SIGKILL)
 		<-p.exited
 	}
-	p.waitCopied()
+}
+
+// endTail copies the last of the process's output into the app log and
+// stops the copy.
+func (p *Process) endTail() {
+	p.mu.Lock()
+	t := p.tail
+	p.mu.Unlock()
+	if t != nil {
+		t.stop()
+		t.flush()
+	}
 }
 
 // endGroup ends every process left in the cgroup (whatever detached from
@@ -190,18 +307,6 @@ func (p *Process) endGroup() {
 	p.limit = p.group.limits.Memory
 	p.group.delete()
 	p.group = nil
-}
-
-// waitCopied waits, briefly, for the process's last output to be logged.
-// A process that left the process group may hold the pipe open for longer;
-// its copier then ends with it.
-func (p *Process) waitCopied() {
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case <-p.copied:
-	case <-t.C:
-	}
 }
 
 // ExitText describes how the process ended, for a pusher or a log line:
@@ -218,6 +323,9 @@ func (p *Process) ExitText() string {
 }
 
 func exitText(err error) string {
+	if errors.Is(err, errExitUnknown) {
+		return "exited (its status went to the slipway that started it)"
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -234,9 +342,6 @@ func exitText(err error) string {
 // LogTail returns the last n lines of the process's output, for a pusher
 // whose release failed to start.
 func (p *Process) LogTail(n int) []string {
-	if !p.Running() {
-		p.waitCopied()
-	}
 	data, err := os.ReadFile(p.logPath)
 	if err != nil {
 		return nil

@@ -75,7 +75,7 @@ func TestStop_KillsTheGroupAndRemovesTmpDir(t *testing.T) {
 		child = child*10 + int(c-'0')
 	}
 	p.Stop(100 * time.Millisecond) // the shell ignores TERM: KILL ends it
-	if p.Running() {
+	if p.Alive() {
 		t.Error("process still running after Stop")
 	}
 	waitFor(t, "the background child to die", func() bool { return !alive(child) })

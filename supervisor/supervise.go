@@ -63,7 +63,8 @@ type Supervised struct {
 
 	stopOnce sync.Once
 	stopc    chan struct{}
-	done     chan struct{}
+	detachc  chan struct{} // closed by Detach
+	done     chan struct{} // closed when watch has returned
 }
 
 // Supervise takes over first, a started process that is ready (state up),
@@ -73,28 +74,68 @@ func Supervise(first *Process, spawn func() (*Process, error), h Hooks) *Supervi
 		h.Logger = slog.Default()
 	}
 	s := &Supervised{spawn: spawn, hooks: h, cur: first, state: StateUp, since: first.Started(),
-		stopc: make(chan struct{}), done: make(chan struct{})}
-	go s.watch()
+		stopc: make(chan struct{}), detachc: make(chan struct{}), done: make(chan struct{})}
+	go s.watch(s.detachc, s.done)
 	return s
+}
+
+// Detach ends supervision but not the process: it keeps running, its
+// output no longer copied to the app log, for a later slipway to adopt
+// (an upgrade). The process is not restarted if it exits meanwhile.
+// Resume undoes it, if the later slipway did not start after all.
+func (s *Supervised) Detach() {
+	s.mu.Lock()
+	detachc, done, cur := s.detachc, s.done, s.cur
+	s.mu.Unlock()
+	select {
+	case <-detachc:
+		return
+	default:
+	}
+	close(detachc)
+	<-done
+	cur.Detach()
+}
+
+// Resume supervises the process again after Detach.
+func (s *Supervised) Resume() {
+	s.mu.Lock()
+	select {
+	case <-s.detachc:
+	default:
+		s.mu.Unlock()
+		return // not detached
+	}
+	select {
+	case <-s.stopc:
+		s.mu.Unlock()
+		return
+	default:
+	}
+	s.detachc, s.done = make(chan struct{}), make(chan struct{})
+	detachc, done, cur := s.detachc, s.done, s.cur
+	s.mu.Unlock()
+	cur.Resume()
+	go s.watch(detachc, done)
 }
 
 // Info is a snapshot of a supervised process, for `ps`.
 type Info struct {
-	ID  string
-	PID int
-	// StartTicks is the process's start time (StartTicks).
-	StartTicks uint64
-	State      string
-	LastExit   string // how the last process ended, when one did
-	Restarts   int
-	Since      time.Time
+	ID string
+	// Running names the process for a later slipway (Adopt): its pid and
+	// start time, its cgroup, TMPDIR and how much of its log is copied.
+	Running
+	State    string
+	LastExit string // how the last process ended, when one did
+	Restarts int
+	Since    time.Time
 }
 
 // Info returns the current state.
 func (s *Supervised) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Info{ID: s.cur.id, PID: s.cur.PID(), StartTicks: s.cur.ticks, State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
+	return Info{ID: s.cur.id, Running: s.cur.Running(), State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
 }
 
 // Current returns the process running now (or the last one, when a
@@ -111,15 +152,18 @@ func (s *Supervised) set(f func()) {
 	s.mu.Unlock()
 }
 
-// watch runs until Stop: it restarts the process whenever it exits.
-func (s *Supervised) watch() {
-	defer close(s.done)
+// watch runs until Stop or Detach (detachc): it restarts the process
+// whenever it exits.
+func (s *Supervised) watch(detachc, done chan struct{}) {
+	defer close(done)
 	cur := s.Current()
 	log := s.hooks.Logger.With("instance", cur.id)
 	inRow := 0
 	for {
 		select {
 		case <-s.stopc:
+			return
+		case <-detachc:
 			return
 		case <-cur.Exited():
 		}
@@ -147,6 +191,9 @@ func (s *Supervised) watch() {
 		case <-s.stopc:
 			t.Stop()
 			return
+		case <-detachc:
+			t.Stop()
+			return
 		case <-t.C:
 		}
 		next, err := s.spawn()
@@ -164,7 +211,7 @@ func (s *Supervised) watch() {
 			continue // cur has exited: back off again
 		}
 		cur = next
-		if err := s.check(next); err != nil {
+		if err := s.check(next, detachc); err != nil {
 			log.Warn("restarted instance failed its health check", "err", err)
 			next.Stop(s.hooks.StopGrace)
 			continue
@@ -178,7 +225,7 @@ func (s *Supervised) watch() {
 }
 
 // check runs Hooks.Check on p; a Stop meanwhile ends it early.
-func (s *Supervised) check(p *Process) error {
+func (s *Supervised) check(p *Process, detachc chan struct{}) error {
 	if s.hooks.Check == nil {
 		return nil
 	}
@@ -187,6 +234,8 @@ func (s *Supervised) check(p *Process) error {
 	go func() {
 		select {
 		case <-s.stopc:
+			cancel()
+		case <-detachc:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -199,8 +248,11 @@ func (s *Supervised) check(p *Process) error {
 func (s *Supervised) Stop() { s.stopOnce.Do(s.stop) }
 
 func (s *Supervised) stop() {
+	s.mu.Lock()
 	close(s.stopc)
-	<-s.done
+	done := s.done
+	s.mu.Unlock()
+	<-done
 	var cur *Process
 	s.set(func() { cur, s.state = s.cur, StateStopped })
 	if s.hooks.Down != nil {

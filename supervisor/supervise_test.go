@@ -38,8 +38,8 @@ func TestSupervise_RestartsAndReportsDownAndUp(t *testing.T) {
 	}
 	cur := sup.Current()
 	sup.Stop()
-	if cur.Running() || sup.Info().State != StateStopped || down.Load() != 2 {
-		t.Errorf("after Stop: running %v, state %s, down %d", cur.Running(), sup.Info().State, down.Load())
+	if cur.Alive() || sup.Info().State != StateStopped || down.Load() != 2 {
+		t.Errorf("after Stop: running %v, state %s, down %d", cur.Alive(), sup.Info().State, down.Load())
 	}
 }
 
@@ -64,7 +64,7 @@ func TestSupervise_FailedCheckStopsTheNewProcess(t *testing.T) {
 	t.Cleanup(sup.Stop)
 	syscall.Kill(-first.PID(), syscall.SIGKILL)
 	p := <-started
-	waitFor(t, "the unhealthy restart to be stopped", func() bool { return !p.Running() })
+	waitFor(t, "the unhealthy restart to be stopped", func() bool { return !p.Alive() })
 	if st := sup.Info().State; st == StateUp {
 		t.Errorf("state = %s after a failed check", st)
 	}

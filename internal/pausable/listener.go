@@ -1,0 +1,94 @@
+// Package pausable is a listener whose Accept can be paused: while it is,
+// new connections wait in the kernel's listen queue for whoever accepts
+// next. slipway pauses its ssh and admin listeners while it hands over to
+// a new slipway process, so that the new one gets every connection that
+// arrives meanwhile.
+package pausable
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// deadliner is a listener whose blocked Accept a deadline interrupts:
+// *net.TCPListener and *net.UnixListener.
+type deadliner interface {
+	net.Listener
+	SetDeadline(time.Time) error
+}
+
+// Listener wraps a listener with Pause and Resume.
+type Listener struct {
+	ln net.Listener
+	d  deadliner // nil when ln cannot be paused
+
+	mu      sync.Mutex
+	paused  chan struct{} // non-nil while paused; closed by Resume
+	closed  chan struct{}
+	closeMu sync.Once
+}
+
+// New wraps ln. Pause does nothing to a listener that cannot take a
+// deadline (neither TCP nor unix).
+func New(ln net.Listener) *Listener {
+	d, _ := ln.(deadliner)
+	return &Listener{ln: ln, d: d, closed: make(chan struct{})}
+}
+
+// Accept waits for the next connection, while the listener is not paused.
+func (l *Listener) Accept() (net.Conn, error) {
+	for {
+		l.mu.Lock()
+		paused := l.paused
+		l.mu.Unlock()
+		if paused != nil {
+			select {
+			case <-paused:
+			case <-l.closed:
+				return nil, net.ErrClosed
+			}
+			continue
+		}
+		c, err := l.ln.Accept()
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // Pause interrupted it, or a Resume raced with it
+		}
+		return c, err
+	}
+}
+
+// Pause stops accepting: a connection that arrives waits in the kernel's
+// queue. An Accept already under way may still return one connection.
+func (l *Listener) Pause() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.paused != nil || l.d == nil {
+		return
+	}
+	l.paused = make(chan struct{})
+	l.d.SetDeadline(time.Now()) // ends an Accept that is waiting
+}
+
+// Resume accepts again.
+func (l *Listener) Resume() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.paused == nil {
+		return
+	}
+	l.d.SetDeadline(time.Time{})
+	close(l.paused)
+	l.paused = nil
+}
+
+// Close closes the listener; a paused Accept returns.
+func (l *Listener) Close() error {
+	l.closeMu.Do(func() { close(l.closed) })
+	return l.ln.Close()
+}
+
+// Addr returns the listener's address.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
