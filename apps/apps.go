@@ -150,3 +150,7 @@ func (s *Service) Detach() { s.rel.Detach() }
 
 // Resume supervises the apps again after Detach.
 func (s *Service) Resume() { s.rel.Resume() }
+
+// Abandon stops the background work of this slipway process but none of
+// the apps, which the process that took over supervises now.
+func (s *Service) Abandon() { s.rel.Abandon() }

@@ -59,7 +59,12 @@ type server struct {
 	uid       int // the user slipway runs as
 	// prepare, when set, changes the command before start runs it.
 	prepare func(*exec.Cmd)
-	cmd     *exec.Cmd
+	// bin, when set, is the executable to run instead of slipwayBin.
+	bin string
+	cmd *exec.Cmd
+	// pid is the slipway process serving now: cmd's, or after an upgrade
+	// the one it handed over to (not the test's child).
+	pid int
 
 	mu  sync.Mutex
 	log bytes.Buffer
@@ -93,6 +98,14 @@ const unprivilegedUID = 12345
 // no groups, no capabilities), on a data dir that uid owns.
 func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
 	t.Helper()
+	s := newServer(t, uid)
+	s.start(extraArgs...)
+	return s
+}
+
+// newServer prepares a server that runs as uid, for start.
+func newServer(t testing.TB, uid int) *server {
+	t.Helper()
 	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: uid}
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
@@ -112,7 +125,6 @@ func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
 			}
 		}
 	}
-	s.start(extraArgs...)
 	return s
 }
 
@@ -122,23 +134,31 @@ func (s *server) start(extraArgs ...string) {
 	t.Helper()
 	args := append([]string{"serve", "--data", s.dataDir, "--ssh-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--domain", testDomain}, extraArgs...)
-	cmd := exec.Command(slipwayBin, args...)
+	bin := slipwayBin
+	if s.bin != "" {
+		bin = s.bin
+	}
+	cmd := exec.Command(bin, args...)
 	if s.uid != os.Geteuid() {
 		id := strconv.Itoa(s.uid)
-		cmd = exec.Command("setpriv", append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", slipwayBin}, args...)...)
+		cmd = exec.Command("setpriv", append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", bin}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
 	if s.prepare != nil {
 		s.prepare(cmd)
 	}
-	stderr, err := cmd.StderrPipe()
+	// A pipe of the test's own, not StderrPipe: Wait on the first process
+	// must not close it while a process it handed over to still logs.
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stderr = w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = cmd
+	w.Close()
+	s.cmd, s.pid = cmd, cmd.Process.Pid
 	t.Cleanup(func() { s.stop() })
 	ready := make(chan error, 1)
 	go s.readLog(stderr, ready)
@@ -192,6 +212,10 @@ func (s *server) logText() string {
 // stop sends SIGTERM and waits; it fails the test if slipway does not stop
 // within its shutdown timeout.
 func (s *server) stop() {
+	if s.cmd != nil && s.pid != s.cmd.Process.Pid {
+		s.stopHandedOver()
+		return
+	}
 	if s.cmd == nil || s.cmd.ProcessState != nil {
 		return
 	}
@@ -208,6 +232,58 @@ func (s *server) stop() {
 		<-done
 		s.t.Errorf("slipway did not stop within 30s of SIGTERM")
 	}
+}
+
+// stopHandedOver stops the slipway process an upgrade handed over to: not
+// the test's child, so it is watched through /proc until it is gone (or a
+// zombie of an init that does not reap).
+func (s *server) stopHandedOver() {
+	pid := s.pid
+	syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(30 * time.Second)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			s.t.Errorf("slipway (pid %d) did not stop within 30s of SIGTERM", pid)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.pid = s.cmd.Process.Pid
+}
+
+// processAlive reports whether pid runs and is not a zombie.
+func processAlive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	return i > 0 && i+2 < len(data) && data[i+2] != 'Z'
+}
+
+// upgrade makes the serving slipway hand over to a new process with
+// trigger (SIGHUP, `slipway upgrade`) and waits until the new one serves
+// and the old one has exited. It returns the new pid.
+func (s *server) upgrade(trigger func(pid int)) int {
+	s.t.Helper()
+	old := s.pid
+	readies := strings.Count(s.logText(), "slipway ready")
+	trigger(old)
+	waitFor(s.t, "the new slipway to be ready", func() bool {
+		return strings.Count(s.logText(), "slipway ready") > readies
+	})
+	data, err := os.ReadFile(filepath.Join(s.dataDir, "slipway.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid == old || pid <= 0 {
+		s.t.Fatalf("after the upgrade slipway.pid = %q, %v; want a new pid\n%s", data, err, s.logText())
+	}
+	waitFor(s.t, "the old slipway to exit", func() bool { return !processAlive(old) })
+	if old == s.cmd.Process.Pid {
+		s.cmd.Wait()
+	}
+	s.pid = pid
+	return pid
 }
 
 // newKey generates an ed25519 key pair in dir and returns the private key path.

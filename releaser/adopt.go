@@ -105,8 +105,8 @@ func (r *Releaser) adopt(ps supervisor.Spec, recs []slipway.InstanceRecord, id s
 }
 
 // adoptWeb takes back the web instances of p recorded in recs that still
-// run and answer on their port, in parallel; one that runs but does not
-// answer is stopped. It returns them by instance number.
+// run and listen on their port, in parallel; one that runs but does not
+// listen is stopped. It returns them by instance number.
 func (r *Releaser) adoptWeb(ctx context.Context, p *pool, recs []slipway.InstanceRecord) map[int]*instance {
 	out := map[int]*instance{}
 	var mu sync.Mutex
@@ -125,8 +125,12 @@ func (r *Releaser) adoptWeb(ctx context.Context, p *pool, recs []slipway.Instanc
 			if proc == nil {
 				return
 			}
-			if err := checkHealth(ctx, target{proc, port}, nil, io.Discard); err != nil {
-				r.logger.Warn("adopted instance does not answer: stopping it", "app", p.spec.App, "instance", rec.ID, "err", err)
+			// Checked healthy when it started: it must still be the one
+			// that listens on its port. (Not dialled: a busy app's listen
+			// queue may be full for a moment, and a connection then waits
+			// a second for the SYN to be sent again.)
+			if ok, _ := proc.OwnsListener(port); !ok {
+				r.logger.Warn("an instance left running no longer listens on its port: stopping it", "app", p.spec.App, "instance", rec.ID, "port", port)
 				proc.Stop(r.cfg.StopGrace)
 				return
 			}
@@ -287,4 +291,18 @@ func (r *Releaser) AdoptDraining(ctx context.Context, spec Spec, recs []slipway.
 	r.recordInstances(a.name, p)
 	r.logger.Info("draining release taken back", "app", a.name, "release", spec.Version.String(), "instances", len(members))
 	return nil
+}
+
+// Abandon stops the drain loop and the cron scheduler without stopping
+// any process: after Detach, once another slipway process has adopted
+// them. A cron job still running finishes on its own.
+func (r *Releaser) Abandon() {
+	if r.stopLoop != nil {
+		r.stopLoop()
+		<-r.loopDone
+		r.cron.c.Stop()
+	}
+	for _, a := range r.appList() {
+		a.log.Close()
+	}
 }

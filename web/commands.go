@@ -32,3 +32,22 @@ func (h *Handler) apiCommand(w http.ResponseWriter, r *http.Request, _ auth) {
 		h.cfg.Logger.Error("command", "command", r.PathValue("name"), "err", err)
 	}
 }
+
+// apiUpgrade serves POST /api/upgrade: slipway hands over to a new
+// process of its executable, which may be a new version. The answer, once
+// the new process serves, is {"pid": N}; a new process that fails to
+// start or to become ready leaves this one serving and is a 409 that says
+// why.
+func (h *Handler) apiUpgrade(w http.ResponseWriter, r *http.Request, _ auth) {
+	if h.cfg.Upgrade == nil {
+		h.apiError(w, r, slipway.Errorf(slipway.ENOTFOUND, "this slipway cannot be upgraded in place"))
+		return
+	}
+	pid, err := h.cfg.Upgrade(r.Context())
+	if err != nil {
+		h.apiError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]int{"pid": pid})
+}

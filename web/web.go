@@ -35,6 +35,10 @@ type Config struct {
 	// Commands, if not nil, runs a management command (the ssh command
 	// table) for POST /api/commands/{name}, writing its output to out.
 	Commands func(ctx context.Context, name string, args []string, out io.Writer) error
+	// Upgrade, if not nil, hands slipway over to a new process of the
+	// executable at its path for POST /api/upgrade (`slipway upgrade`),
+	// and returns the new process's pid once it serves.
+	Upgrade func(ctx context.Context) (pid int, err error)
 }
 
 // Handler serves the admin pages and API. Make one with New.
@@ -91,6 +95,7 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}/log", h.api(h.apiLog))
 	mux.HandleFunc("POST /api/apps/{app}/rollback", h.api(h.apiRollback))
 	mux.HandleFunc("POST /api/commands/{name}", h.api(h.apiCommand))
+	mux.HandleFunc("POST /api/upgrade", h.api(h.apiUpgrade))
 
 	// Refuses cross-origin browser POSTs (Sec-Fetch-Site, Origin) before
 	// any handler runs: a second line behind the CSRF token, and the only

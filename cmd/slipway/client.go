@@ -68,8 +68,10 @@ func parseClientArgs(fs *flag.FlagSet, args []string, usage string, min, max int
 		fmt.Fprintf(os.Stderr, "slipway: usage: slipway %s\n", usage)
 		return nil, 2
 	}
-	if err := slipway.ValidateAppName(pos[0]); err != nil {
-		return nil, cliFail(err)
+	if len(pos) > 0 {
+		if err := slipway.ValidateAppName(pos[0]); err != nil {
+			return nil, cliFail(err)
+		}
 	}
 	return pos, -1
 }

@@ -29,6 +29,8 @@ Usage:
   slipway serve [flags]      run the server (slipway serve --help for flags)
   slipway releases NAME      an app's release history (--json for JSON)
   slipway rollback NAME [vN] roll back to vN, or to the release before the live one
+  slipway upgrade            hand the running slipway over to the executable at its path
+                             (a new version, say) without stopping an app; as kill -HUP PID
   slipway COMMAND ARGS...    any command of ssh git@HOST COMMAND, run through the admin API:
 ` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback") + `  slipway hook pre-receive   run by git during a push; not for people
   slipway version            print the version
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string) int {
 		return runReleases(ctx, args[1:])
 	case "rollback":
 		return runRollback(ctx, args[1:])
+	case "upgrade":
+		return runUpgrade(ctx, args[1:])
 	case "version", "--version":
 		fmt.Println("slipway", version)
 		return 0

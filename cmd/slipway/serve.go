@@ -8,11 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/cloudflare/tableflip"
 	"github.com/robfig/cron/v3"
 
 	"github.com/slipway/slipway"
@@ -23,6 +26,7 @@ import (
 	"github.com/slipway/slipway/internal/activation"
 	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/internal/httpserver"
+	"github.com/slipway/slipway/internal/pausable"
 	"github.com/slipway/slipway/internal/secret"
 	"github.com/slipway/slipway/metrics"
 	"github.com/slipway/slipway/releaser"
@@ -34,6 +38,11 @@ import (
 // shutdownTimeout bounds a clean stop after SIGINT or SIGTERM: deploys in
 // flight get this long to finish, then everything is closed.
 const shutdownTimeout = 20 * time.Second
+
+// drainWindow is how long a slipway that handed over to a new process
+// answers on its open HTTP connections, each answer closing its
+// connection, before it closes those left idle.
+const drainWindow = 2 * time.Second
 
 func runServe(ctx context.Context, args []string) int {
 	cfg, err := parseServeFlags(args, os.Getenv, os.Stderr)
@@ -64,6 +73,11 @@ func newLogger(format string) *slog.Logger {
 // the servers in parallel under one timeout, then the cron jobs, then the
 // apps with a bound of their own, and the database last.
 func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
+	// SIGHUP upgrades in place; caught from the start, so that an early
+	// one does not end slipway (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	layout := slipway.Layout{Root: cfg.DataDir}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -85,18 +99,40 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	mets := metrics.New(src)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
 	defer rt.Close()
-	// Sockets a service manager passed (systemd's slipway.socket) are
-	// served instead of listening: ssh, http, admin, in that order unless
-	// LISTEN_FDNAMES names them.
+	// Listening sockets come from the slipway process that handed over
+	// (an upgrade), else from a service manager (systemd's slipway.socket:
+	// ssh, http, admin, in that order unless LISTEN_FDNAMES names them),
+	// else are made here; they are bound before the apps are restored, so
+	// connections meanwhile wait in the kernel's queue.
+	upg, err := tableflip.New(tableflip.Options{UpgradeTimeout: cfg.DeployTimeout + 30*time.Second})
+	if err != nil {
+		return fmt.Errorf("in-place upgrades: %w", err)
+	}
+	defer upg.Stop()
+	if !upg.HasParent() {
+		if pid := apps.ServingPID(cfg.DataDir); pid > 0 {
+			return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
+		}
+	}
 	passed, err := activation.Listeners([]string{"ssh", "http", "admin"})
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
 	}
-	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
-	httpSrv.Listener = passed["http"]
-	if pid := apps.ServingPID(cfg.DataDir); pid > 0 {
-		return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
+	httpLn, err := listen(upg, passed, "http", cfg.HTTPAddr)
+	if err != nil {
+		return err
 	}
+	adminInner, err := listen(upg, passed, "admin", cfg.AdminAddr)
+	if err != nil {
+		return err
+	}
+	adminLn := pausable.New(adminInner)
+	sshLn, err := listen(upg, passed, "ssh", cfg.SSHAddr)
+	if err != nil {
+		return err
+	}
+	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	httpSrv.Listener = httpLn
 	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, cfg.UIDBase, logger)
 	if err := ids.SecureDataDir(); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -116,17 +152,20 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Identities: ids, Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
+	git := gitserver.New(gitserver.Config{
+		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
+		Commands: commands.Funcs(svc), Listener: sshLn, Logger: logger,
+	})
+	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, logger: logger,
+		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
 		Commands: func(ctx context.Context, name string, args []string, out io.Writer) error {
 			return commands.Run(ctx, svc, name, args, out)
 		},
+		Upgrade: func(context.Context) (int, error) { return up.upgrade() },
 	}), logger)
-	adminSrv.Listener = passed["admin"]
-	git := gitserver.New(gitserver.Config{
-		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
-		Commands: commands.Funcs(svc), Listener: passed["ssh"], Logger: logger,
-	})
+	adminSrv.Listener = adminLn
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {
 		if err := svc.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
@@ -139,14 +178,17 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		defer cancel()
 		return svc.Shutdown(actx)
 	}
+	// The apps first: the sockets queue connections until they serve.
+	svc.Start(ctx)
 	if err := httpSrv.Start(); err != nil {
+		stopApps()
 		return err
 	}
 	if err := adminSrv.Start(); err != nil {
 		httpSrv.Shutdown(context.Background())
+		stopApps()
 		return err
 	}
-	svc.Start(ctx)
 	if err := git.Start(); err != nil {
 		httpSrv.Shutdown(context.Background())
 		adminSrv.Shutdown(context.Background())
@@ -164,23 +206,63 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		}
 	}()
 	logger.Info("listening", "service", "ssh", "addr", git.Addr().String())
+	if err := upg.Ready(); err != nil {
+		logger.Error("tell the slipway that handed over that this one is ready", "err", err)
+	}
 	logger.Info("slipway ready", "data", cfg.DataDir, "domain", cfg.Domain)
 
-	<-ctx.Done()
-	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	hupDone := make(chan struct{})
+	go func() { // SIGHUP: upgrade in place
+		defer close(hupDone)
+		for {
+			select {
+			case <-hup:
+				if _, err := up.upgrade(); err != nil {
+					logger.Error("SIGHUP upgrade", "err", slipway.ErrorMessage(err))
+				}
+			case <-upg.Exit():
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	handedOver := false
+	select {
+	case <-ctx.Done():
+		upg.Stop()
+	case <-upg.Exit():
+		handedOver = true
+	}
+	<-hupDone
+	if handedOver {
+		logger.Info("handed over to the new slipway process: finishing what is in flight; the apps keep running", "timeout", shutdownTimeout.String())
+	} else {
+		logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	wg.Go(func() { errs[0] = git.Shutdown(sctx) })
-	wg.Go(func() { errs[1] = httpSrv.Shutdown(sctx) })
-	wg.Go(func() { errs[2] = adminSrv.Shutdown(sctx) })
+	if handedOver { // the new process serves the same sockets
+		wg.Go(func() { errs[1] = httpSrv.Drain(sctx, drainWindow) })
+		wg.Go(func() { errs[2] = adminSrv.Drain(sctx, drainWindow) })
+	} else {
+		wg.Go(func() { errs[1] = httpSrv.Shutdown(sctx) })
+		wg.Go(func() { errs[2] = adminSrv.Shutdown(sctx) })
+	}
 	wg.Wait()
 	select { // a prune in progress finishes first
 	case <-jobs.Stop().Done():
 	case <-sctx.Done():
 	}
 	err = errors.Join(errs...)
+	if handedOver {
+		svc.Abandon()
+		logger.Info("stopped; the apps run on under the new slipway process")
+		return err
+	}
 	// Apps stop last, with their own bound: the router has stopped
 	// sending them requests, and no instance outlives a clean stop.
 	if aerr := stopApps(); aerr != nil {

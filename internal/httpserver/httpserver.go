@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,26 +21,39 @@ type Server struct {
 	// the address (a socket passed by the service manager).
 	Listener net.Listener
 
-	name   string
-	srv    *http.Server
-	logger *slog.Logger
-	ln     net.Listener
-	done   chan struct{}
+	name     string
+	srv      *http.Server
+	logger   *slog.Logger
+	ln       net.Listener
+	done     chan struct{}
+	draining atomic.Bool  // Drain: every answer closes its connection
+	conns    atomic.Int64 // open client connections
 }
 
 // New returns a Server called name (for the log) for h on addr.
 func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
-	return &Server{
-		name:   name,
-		logger: logger,
-		srv: &http.Server{
-			Addr:              addr,
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	s := &Server{name: name, logger: logger}
+	s.srv = &http.Server{
+		Addr: addr,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			h.ServeHTTP(w, r)
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				s.conns.Add(-1)
+			}
 		},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	return s
 }
 
 // Start listens and serves in the background.
@@ -68,7 +82,26 @@ func (s *Server) Addr() string {
 	if s.ln != nil {
 		return s.ln.Addr().String()
 	}
+	if s.Listener != nil {
+		return s.Listener.Addr().String()
+	}
 	return s.srv.Addr
+}
+
+// Drain is Shutdown for a server another process goes on serving the
+// listener of (an upgrade): for up to window it answers every request with
+// Connection: close, so that clients open their next connection to the
+// other process instead of having an idle one closed under them as they
+// send on it, and then shuts down.
+func (s *Server) Drain(ctx context.Context, window time.Duration) error {
+	s.draining.Store(true)
+	t := time.NewTicker(5 * time.Millisecond)
+	deadline := time.Now().Add(window)
+	for s.conns.Load() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		<-t.C
+	}
+	t.Stop()
+	return s.Shutdown(ctx)
 }
 
 // Shutdown stops accepting and waits for requests in flight until ctx is
