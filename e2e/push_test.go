@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,6 +236,7 @@ func killNine(t *testing.T, s *server) {
 		pushed <- err
 	}()
 	waitFor(t, "the build to start", func() bool { return strings.Contains(s.logText(), `msg="build started" app=crashy release=v2`) })
+	before := appPIDs("sleep 4242", "http.server")
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	if err := <-pushed; err == nil {
@@ -244,6 +246,9 @@ func killNine(t *testing.T, s *server) {
 	s.start()
 	if n := countRunning("sleep 4242"); n != 1 {
 		t.Errorf("%d workers run after the restart, want 1", n)
+	}
+	if after := appPIDs("sleep 4242", "http.server"); !slices.Equal(after, before) {
+		t.Errorf("the live release's processes were not taken back: before %v, after %v", before, after)
 	}
 	s.wantServes("crashy", "/", "hello from v1")
 	out, _ := s.ssh(s.key, "releases", "crashy", "--json")

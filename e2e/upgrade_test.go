@@ -246,3 +246,122 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 		t.Errorf("a push after the upgrade did not go live:\n%s", out)
 	}
 }
+
+// kill -9 of slipway with a live and a draining pool, then a new start:
+// every app process is taken back (same pids), the session pinned to the
+// draining release stays on it, new sessions get the live one, and the
+// singleton worker runs once.
+func TestServe_KillNineThenStartAdoptsPoolsPinsAndWorkers(t *testing.T) {
+	s := startServer(t)
+	app := staticApp("v1")
+	app["Procfile"] += "worker: exec sleep 4545\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("keep"))
+	s.mustGit(dir, "push", "deploy", "main")
+	pinned := newClient(t)
+	if got := s.release(pinned, "keep"); got != "v1" {
+		t.Fatalf("first session got %s", got)
+	}
+	v2 := staticApp("v2")
+	v2["Procfile"] += "worker: exec sleep 4545\n"
+	s.commit(dir, "v2", v2)
+	s.mustGit(dir, "push", "deploy", "main")
+	before := appPIDs("http.server", "sleep 4545")
+
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.start()
+	if after := appPIDs("http.server", "sleep 4545"); !slices.Equal(after, before) {
+		t.Errorf("app processes changed across kill -9 and start:\nbefore %v\nafter  %v\n%s", before, after, s.logText())
+	}
+	if n := countRunning("sleep 4545"); n != 1 {
+		t.Errorf("%d workers run, want 1", n)
+	}
+	if got := s.release(pinned, "keep"); got != "v1" {
+		t.Errorf("the session pinned to v1 got %s after the restart", got)
+	}
+	if got := s.release(newClient(t), "keep"); got != "v2" {
+		t.Errorf("a new session got %s, want v2", got)
+	}
+	if got := s.psReleases("keep"); !slices.Equal(got, []string{"v2 (live)", "v1 (draining)"}) {
+		t.Errorf("ps after the restart: %v", got)
+	}
+	// The adopted instances are supervised: one that dies is started again.
+	out, _ := s.ssh(s.key, "logs", "keep", "-n", "1000")
+	if !strings.Contains(out, "web.1 v2") {
+		t.Errorf("the app log lacks the live instances' output:\n%s", out)
+	}
+}
+
+// kill -9 during each step of a deploy: after the next start that release
+// is failed as interrupted, none of its processes or half-made directories
+// is left, the live release serves on, and the next push deploys.
+func TestServe_KillNineDuringEachDeployStep(t *testing.T) {
+	for _, step := range []struct {
+		name  string
+		files func(gate string) map[string]string
+		// started is the log line that says the step is under way.
+		started string
+	}{
+		{"release phase", func(gate string) map[string]string {
+			a := staticApp("v2")
+			a["Procfile"] += "release: while [ ! -e " + gate + " ]; do sleep 0.05; done # cut-release\n"
+			return a
+		}, "Running release command"},
+		{"health check", func(gate string) map[string]string {
+			a := staticApp("v2")
+			a["Procfile"] = "web: while [ ! -e " + gate + " ]; do sleep 0.05; done # cut-health\n"
+			return a
+		}, "Starting web.1"},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			s := startServer(t)
+			dir := s.newApp(staticApp("v1"))
+			s.mustGit(dir, "remote", "add", "deploy", s.remote("cut"))
+			s.mustGit(dir, "push", "deploy", "main")
+			gateDir := t.TempDir()
+			os.Chmod(gateDir, 0o755)
+			gate := filepath.Join(gateDir, "gate")
+			s.commit(dir, "v2", step.files(gate))
+			var out strings.Builder
+			pushed := make(chan error, 1)
+			go func() {
+				cmd := exec.Command("git", "push", "deploy", "main")
+				cmd.Dir, cmd.Env = dir, s.gitEnv(s.key)
+				cmd.Stdout, cmd.Stderr = &out, &out
+				pushed <- cmd.Run()
+			}()
+			marker := "cut-" + strings.Fields(step.name)[0]
+			waitFor(t, step.name+" to start", func() bool { return countRunning(marker) > 0 })
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+			select {
+			case err := <-pushed:
+				if err == nil {
+					t.Errorf("the cut-off push was reported as accepted:\n%s", out.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the pusher's git hangs after slipway was killed")
+			}
+
+			s.start()
+			if n := countRunning(marker); n != 0 {
+				t.Errorf("%d processes of the cut-off release run after the start", n)
+			}
+			s.wantServes("cut", "/", "hello from v1")
+			rels, _ := s.ssh(s.key, "releases", "cut", "--json")
+			if !strings.Contains(rels, `"failure": "interrupted: slipway stopped during the deploy"`) {
+				t.Errorf("the cut-off release is not failed as interrupted:\n%s", rels)
+			}
+			if left, _ := filepath.Glob(filepath.Join(s.dataDir, "apps", "cut", "tmp", "v2.*")); len(left) != 0 {
+				t.Errorf("temporary dirs of the cut-off release left: %v", left)
+			}
+			os.WriteFile(gate, nil, 0o644)
+			s.commit(dir, "v3", staticApp("v3"))
+			s.mustGit(dir, "remote", "set-url", "deploy", s.remote("cut"))
+			if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v3 is live") {
+				t.Errorf("the next push did not go live:\n%s", out)
+			}
+		})
+	}
+}
