@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -50,7 +51,8 @@ type config struct {
 	Dir             string        // work directory; a new temp dir, removed on success, when empty
 	Keep            bool          // keep the work directory even on success
 	Control         bool          // deploy another app, so the loaded one never switches
-	Action          string        // what each "deploy" is: push, config, scale or restart
+	Action          string        // what each "deploy" is: push, config, scale, restart, upgrade or kill9
+	Activation      bool          // pass slipway listening sockets the tool holds (systemd's socket activation)
 
 	// started, when non-nil, is called with every long-running process
 	// the tool starts (slipway), so that a test can make sure it ends.
@@ -97,7 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "slipway serve --drain-timeout")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "time limit of one request")
 	fs.StringVar(&c.Dir, "dir", "", "work directory (default: a new temp dir, removed unless the run fails)")
-	fs.StringVar(&c.Action, "action", "push", "what each deploy under load is: push (a new commit), config (config:set, a config release), scale (ps:scale web=N+1, then back) or restart (ps:restart)")
+	fs.StringVar(&c.Action, "action", "push", "what each deploy under load is: push (a new commit), config (config:set, a config release), scale (ps:scale web=N+1, then back), restart (ps:restart), upgrade (SIGHUP: slipway upgrades in place) or kill9 (kill -9 of slipway, then slipway serve again); upgrade and kill9 first push a second release so that a live and a draining pool serve")
+	fs.BoolVar(&c.Activation, "activation", false, "hold slipway's listening sockets in the tool and pass them to it (LISTEN_FDS), as systemd's slipway.socket does: with --action kill9, connections wait for the new slipway instead of being refused")
 	fs.BoolVar(&c.Control, "control", false, "control run: deploy a second app with the same code instead of the loaded one, to tell the cost of the switch from the CPU a deploy takes")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory (slipway's data and log) even when the run passes")
 	if err := fs.Parse(args); err != nil {
@@ -120,8 +123,8 @@ func (c config) validate() error {
 		return fmt.Errorf("--sessions and --session-requests must be at least 1")
 	case c.Rate <= 0:
 		return fmt.Errorf("--rate must be positive")
-	case c.Action != "push" && c.Action != "config" && c.Action != "scale" && c.Action != "restart":
-		return fmt.Errorf("--action %q: use push, config, scale or restart", c.Action)
+	case !slices.Contains([]string{"push", "config", "scale", "restart", "upgrade", "kill9"}, c.Action):
+		return fmt.Errorf("--action %q: use push, config, scale, restart, upgrade or kill9", c.Action)
 	case c.Action != "push" && c.Control:
 		return fmt.Errorf("--control only goes with --action push")
 	case c.MaxInFlight < 1:

@@ -45,6 +45,16 @@ func TestLoad_ConfigScaleRestartLoseNothing(t *testing.T) {
 	}
 }
 
+// Upgrades of slipway in place and kill -9 with a restart, under load with
+// a live and a draining pool, keep every app process and every session;
+// upgrades lose no request, and a kill -9 under socket activation has no
+// connection refused.
+func TestLoad_UpgradeAndKill9KeepEveryProcess(t *testing.T) {
+	for _, action := range []string{"upgrade", "kill9"} {
+		t.Run(action, func(t *testing.T) { testLoadLosesNothing(t, action) })
+	}
+}
+
 func testLoadLosesNothing(t *testing.T, action string) {
 	for _, tool := range []string{"git", "ssh", "ssh-keygen"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -62,6 +72,8 @@ func testLoadLosesNothing(t *testing.T, action string) {
 	cfg.Cooldown = time.Second
 	cfg.Instances = 2
 	cfg.Action = action
+	cfg.Activation = action == "kill9"
+	cfg.SessionRequests = 1000 // sessions pinned to the draining pool last through the restarts
 	cfg.Dir = tempDir(t)
 	cfg.started = func(p *os.Process) {
 		t.Cleanup(func() { killIfRunning(t, p) })
@@ -81,8 +93,14 @@ func testLoadLosesNothing(t *testing.T, action string) {
 	if r.sent < 1000 {
 		t.Errorf("sent %d requests, want about 300/s for 5s or more", r.sent)
 	}
-	if got, want := r.failed, int64(0); got != want {
-		t.Errorf("failed = %d, want %d", got, want)
+	switch {
+	case action == "kill9" && r.failedBy["connection refused"] > 0:
+		t.Errorf("%d connections refused after kill -9 under socket activation", r.failedBy["connection refused"])
+	case action != "kill9" && r.failed > 0:
+		t.Errorf("failed = %d, want 0", r.failed)
+	}
+	if (action == "upgrade" || action == "kill9") && !r.pidsKept {
+		t.Errorf("app processes were restarted")
 	}
 	if got, want := r.flipped, int64(0); got != want {
 		t.Errorf("flipped sessions = %d, want %d", got, want)

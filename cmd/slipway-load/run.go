@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 // runStrategy starts a fresh slipway with the given deploy strategy in
 // dir, deploys the app, and runs warmup, deploys and cooldown under load.
 func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir string, out io.Writer) (res result, err error) {
-	res.strategy, res.control = strategy, cfg.Control
+	res.strategy, res.control, res.action = strategy, cfg.Control, cfg.Action
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(out, "[%s] %s\n", res.name(), fmt.Sprintf(format, args...))
 	}
@@ -100,6 +101,7 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	srv, err := startServer(ctx, serverConfig{
 		Bin: bin, DataDir: data, Home: home, LogPath: res.logPath, Domain: domain,
 		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: strategy, Started: cfg.started,
+		Activation: cfg.Activation,
 	})
 	if err != nil {
 		return res, err
@@ -163,8 +165,44 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	defer stopSampling()
 	others := watchOtherCPU(sampleCtx, loadStart)
 	logf("load running; warmup %s", cfg.Warmup)
-	if res.pushes, err = deployUnderLoad(ctx, cfg, r, target, loadStart, logf); err != nil {
+	restarts := cfg.Action == "upgrade" || cfg.Action == "kill9"
+	var pidsBefore []string
+	if restarts {
+		// A second release, so that the restarts find a live pool and a
+		// draining one serving the sessions pinned to the first.
+		if err := sleepUntil(ctx, loadStart.Add(cfg.Warmup/2)); err != nil {
+			return res, err
+		}
+		if err := r.commitNext(ctx); err != nil {
+			return res, err
+		}
+		if _, err := r.push(ctx, appName); err != nil {
+			return res, fmt.Errorf("second deploy: %w", err)
+		}
+		pidsBefore = appPIDs(appBin)
+		logf("second release live; %d app processes, the first release draining", len(pidsBefore))
+	}
+	act := func(ctx context.Context, i int) (string, error) {
+		switch cfg.Action {
+		case "upgrade", "kill9":
+			var took time.Duration
+			var err error
+			if cfg.Action == "upgrade" {
+				took, err = srv.upgrade(ctx)
+			} else {
+				took, err = srv.kill9(ctx)
+			}
+			res.readyTimes = append(res.readyTimes, took)
+			return fmt.Sprintf("pid %d", srv.servingPID()), err
+		}
+		return r.act(ctx, cfg, target, i)
+	}
+	if res.pushes, err = deployUnderLoad(ctx, cfg, r, act, loadStart, logf); err != nil {
 		return res, err
+	}
+	if restarts {
+		res.pidsChecked = true
+		res.pidsKept = slices.Equal(appPIDs(appBin), pidsBefore)
 	}
 	stop()
 	stopSampling()
@@ -197,17 +235,20 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 // deployUnderLoad pushes cfg.Deploys new versions, cfg.Interval apart
 // from loadStart+cfg.Warmup on, then waits out the cooldown. A failed push
 // is recorded, not returned: only Ctrl-C stops the deploys.
-func deployUnderLoad(ctx context.Context, cfg config, r *repo, app string, loadStart time.Time, logf func(string, ...any)) ([]push, error) {
+func deployUnderLoad(ctx context.Context, cfg config, r *repo, act func(context.Context, int) (string, error), loadStart time.Time, logf func(string, ...any)) ([]push, error) {
 	var pushes []push
 	for i := range cfg.Deploys {
 		if err := sleepUntil(ctx, loadStart.Add(cfg.Warmup+time.Duration(i)*cfg.Interval)); err != nil {
 			return pushes, err
 		}
 		p := push{start: time.Now()}
-		out, err := r.act(ctx, cfg, app, i)
+		out, err := act(ctx, i)
 		p.version = r.version
 		p.end = time.Now()
 		p.release = deployedRelease(out)
+		if strings.HasPrefix(out, "pid ") {
+			p.release = out // a restart of slipway: the process serving now
+		}
 		if ctx.Err() != nil {
 			return pushes, ctx.Err()
 		}
@@ -243,6 +284,19 @@ func (r *repo) act(ctx context.Context, cfg config, app string, i int) (string, 
 		return "", err
 	}
 	return r.push(ctx, app)
+}
+
+// appPIDs returns the pids of the processes that run bin, sorted.
+func appPIDs(bin string) []string {
+	var pids []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), bin) {
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	slices.Sort(pids)
+	return pids
 }
 
 // waitServing polls the app through the router until it answers 200.
