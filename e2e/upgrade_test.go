@@ -224,6 +224,7 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 	if !processAlive(old) {
 		t.Fatal("the old slipway exited")
 	}
+	t.Logf("slipway upgrade said: %s", out)
 	s.wantServes("steady", "/", "hello from v1")
 	if out, err := s.ssh(s.key, "ps", "steady"); err != nil || !strings.Contains(out, "v1 (live)") {
 		t.Errorf("ssh ps after the failed upgrade: %v\n%s", err, out)

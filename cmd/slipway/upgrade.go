@@ -67,7 +67,7 @@ func (h *handover) upgrade() (int, error) {
 		thaw(false)
 		resume()
 		h.logger.Error("upgrade failed: this slipway keeps serving", "err", err)
-		return 0, slipway.Errorf(slipway.ECONFLICT, "upgrade failed, the running slipway keeps serving: the new process %s", slipway.OneLine(err.Error(), 300))
+		return 0, slipway.Errorf(slipway.ECONFLICT, "upgrade failed, the running slipway keeps serving: the new process (%s); its own words are in slipway's log", slipway.OneLine(err.Error(), 300))
 	}
 	thaw(true)
 	return apps.ServingPID(h.data), nil // the new process wrote the pid file before it was ready
