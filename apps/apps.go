@@ -51,6 +51,10 @@ type Config struct {
 	// the builder and the releaser were given); a destroyed app's is
 	// forgotten.
 	Identities *Identities
+	// Handover says this slipway process took over from one that handed
+	// over to it (an upgrade): the cron runs that one left finish on
+	// their own instead of being ended as leftovers.
+	Handover bool
 	// OnDeploy, when set, hears of every push deploy's result and build
 	// time (for metrics).
 	OnDeploy func(ok bool, build time.Duration)

@@ -123,12 +123,19 @@ func (s *Service) cleanAfterRestart() survivors {
 			cgroups[rec.Cgroup], tmps[rec.TmpDir] = true, true
 		}
 	}
+	keepCgroup := func(name string) bool { return cgroups[name] }
+	if s.cfg.Handover {
+		// No deploy runs during a handover: what is not recorded is a
+		// cron run, which finishes on its own (its name ends in
+		// "-cron.N.ID").
+		keepCgroup = func(name string) bool { return cgroups[name] || strings.Contains(name, "-cron.") }
+	}
 	if ended > 0 {
 		s.logger.Warn("ended processes an earlier slipway left running for releases that no longer serve", "processes", ended)
 	}
 	// As root, every process of an app is in a cgroup: none escapes.
 	if s.cfg.Identities != nil {
-		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix(), cgroups); err != nil {
+		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix(), keepCgroup); err != nil {
 			s.logger.Error("end processes an earlier slipway left running", "err", err)
 		} else if n > 0 {
 			s.logger.Warn("ended processes an earlier slipway left running that no release needs", "processes", n)

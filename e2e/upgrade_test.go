@@ -366,3 +366,55 @@ func TestServe_KillNineDuringEachDeployStep(t *testing.T) {
 		})
 	}
 }
+
+// An upgrade asked for during a deploy lets the deploy finish in the old
+// process first; a push that arrives meanwhile waits its turn and is
+// deployed by the new process.
+func TestUpgrade_WaitsForTheDeployInProgress(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("busy"))
+	s.mustGit(dir, "push", "deploy", "main")
+	other := s.newApp(staticApp("other v1"))
+	s.mustGit(other, "remote", "add", "deploy", s.remote("other"))
+
+	gateDir := t.TempDir()
+	os.Chmod(gateDir, 0o755)
+	gate := filepath.Join(gateDir, "gate")
+	slow := staticApp("v2")
+	slow["app.json"] = `{"scripts":{"build":"while [ ! -e ` + gate + ` ]; do sleep 0.05; done"}}`
+	s.commit(dir, "slow build", slow)
+	first := make(chan string, 1)
+	go func() { out, _ := s.git(dir, "push", "deploy", "main"); first <- out }()
+	waitFor(t, "the build to start", func() bool { return strings.Contains(s.logText(), `msg="build started" app=busy release=v2`) })
+
+	old := s.pid
+	syscall.Kill(old, syscall.SIGHUP)
+	waitFor(t, "the upgrade to start", func() bool { return strings.Contains(s.logText(), "upgrade: handing over") })
+	second := make(chan string, 1)
+	go func() { out, _ := s.git(other, "push", "deploy", "main"); second <- out }()
+	if strings.Count(s.logText(), "slipway ready") != 1 {
+		t.Fatal("the new slipway started while a deploy ran")
+	}
+	os.WriteFile(gate, nil, 0o644)
+	if out := <-first; !strings.Contains(out, "v2 is live") {
+		t.Errorf("the deploy in progress did not finish:\n%s", out)
+	}
+	if out := <-second; !strings.Contains(out, "v1 is live") {
+		t.Errorf("the push that arrived during the upgrade was not deployed:\n%s", out)
+	}
+	waitFor(t, "the old slipway to exit", func() bool { return !processAlive(old) })
+	s.cmd.Wait()
+	data, _ := os.ReadFile(filepath.Join(s.dataDir, "slipway.pid"))
+	fmt.Sscan(string(data), &s.pid)
+	if s.pid == old {
+		t.Fatal("slipway.pid still names the old process")
+	}
+	log := s.logText()
+	ready := strings.LastIndex(log, "slipway ready")
+	if live := strings.Index(log, `msg="release live" component=releaser app=other`); live < ready {
+		t.Errorf("the push that arrived during the upgrade was not deployed by the new slipway\n%s", log)
+	}
+	s.wantServes("busy", "/", "hello from v2")
+	s.wantServes("other", "/", "hello from other v1")
+}

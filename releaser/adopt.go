@@ -27,7 +27,10 @@ import (
 // them. Draining pools are not retired and cron jobs do not fire until
 // Resume. Callers hold every app's lock, so nothing changes meanwhile.
 func (r *Releaser) Detach() {
+	r.drainMu.Lock() // after a pass in progress: no later one retires anything
 	r.detached.Store(true)
+	r.drainMu.Unlock()
+	r.retiring.Wait() // pools being retired are gone, not left half stopped
 	r.eachSupervised(func(s *supervisor.Supervised) { s.Detach() })
 	for _, a := range r.appList() {
 		a.mu.Lock()

@@ -31,6 +31,8 @@ func (r *Releaser) drainLoop(ctx context.Context) {
 // used for SessionTTL and that has no request in flight (an open
 // websocket counts), and every pool that has drained for DrainTimeout.
 func (r *Releaser) retireIdle(now time.Time) {
+	r.drainMu.Lock() // Detach waits for a pass in progress
+	defer r.drainMu.Unlock()
 	if r.detached.Load() {
 		return // the next slipway decides
 	}

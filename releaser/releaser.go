@@ -111,6 +111,7 @@ type Releaser struct {
 
 	retiring sync.WaitGroup // old pools being stopped in the background
 	detached atomic.Bool    // Detach: nothing is retired or run by cron
+	drainMu  sync.Mutex     // held by a pass of the drain loop
 	cron     *cronJobs
 	stopLoop context.CancelFunc
 	loopDone chan struct{}

@@ -128,11 +128,11 @@ func (g *group) delete() {
 }
 
 // KillLeftovers ends every process left in a cgroup whose name starts
-// with prefix and removes those cgroups: what a slipway that died without
+// with prefix, but those keep says to keep, and removes those cgroups: what a slipway that died without
 // stopping its apps (kill -9, a crash) left running, found before the
 // apps start again, so that no instance runs twice and no singleton
 // worker has a twin. It returns how many processes it ended.
-func KillLeftovers(prefix string, keep map[string]bool) (int, error) {
+func KillLeftovers(prefix string, keep func(name string) bool) (int, error) {
 	if !cgroupsAvailable() {
 		return 0, nil
 	}
@@ -152,7 +152,7 @@ func KillLeftovers(prefix string, keep map[string]bool) (int, error) {
 		}
 		entries, _ := os.ReadDir(p.Path(own))
 		for _, e := range entries {
-			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) && !keep[e.Name()] {
+			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) && !keep(e.Name()) {
 				names[e.Name()] = true
 			}
 		}

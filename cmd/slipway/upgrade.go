@@ -46,10 +46,10 @@ func (h *handover) upgrade() (int, error) {
 		return 0, slipway.Errorf(slipway.ECONFLICT, "an upgrade is already in progress")
 	}
 	defer h.mu.Unlock()
-	exe, _ := os.Executable()
-	h.logger.Info("upgrade: handing over to a new slipway process", "executable", exe)
 	h.git.Pause()
 	h.admin.Pause()
+	exe, _ := os.Executable()
+	h.logger.Info("upgrade: handing over to a new slipway process", "executable", exe)
 	resume := func() {
 		h.admin.Resume()
 		h.git.Resume()
