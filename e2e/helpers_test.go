@@ -183,13 +183,11 @@ func (s *server) readLog(r io.Reader, ready chan<- error) {
 		s.mu.Lock()
 		s.log.WriteString(line + "\n")
 		if m := listenRE.FindStringSubmatch(line); m != nil {
-			switch m[1] {
-			case "ssh":
-				s.sshAddr = m[2]
-			case "http":
-				s.httpAddr = m[2]
-			case "admin":
-				s.adminAddr = m[2]
+			// Written only when it changes: after an upgrade the new
+			// process logs the same addresses while tests read them.
+			addr := map[string]*string{"ssh": &s.sshAddr, "http": &s.httpAddr, "admin": &s.adminAddr}[m[1]]
+			if addr != nil && *addr != m[2] {
+				*addr = m[2]
 			}
 		}
 		s.mu.Unlock()

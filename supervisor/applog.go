@@ -94,6 +94,7 @@ type tailer struct {
 	mu      sync.Mutex
 	off     int64
 	partial []byte // a line not ended yet
+	buf     []byte // read buffer, made at the first output
 	quit    chan struct{}
 	done    chan struct{}
 }
@@ -165,26 +166,28 @@ func (t *tailer) flush() {
 func (t *tailer) read() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	st, err := os.Stat(t.path)
+	if err != nil || st.Size() == t.off {
+		return // the usual case: nothing new, nothing opened
+	}
+	if st.Size() < t.off { // emptied: by slipway or by the process itself
+		t.off, t.partial = 0, nil
+	}
 	f, err := os.Open(t.path)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return
+	if t.buf == nil {
+		t.buf = make([]byte, 64<<10)
 	}
-	if st.Size() < t.off { // emptied: by slipway or by the process itself
-		t.off, t.partial = 0, nil
-	}
-	buf := make([]byte, 64<<10)
 	for t.off < st.Size() {
-		n, err := f.ReadAt(buf, t.off)
+		n, err := f.ReadAt(t.buf, t.off)
 		if n == 0 {
 			break
 		}
 		t.off += int64(n)
-		t.lines(buf[:n])
+		t.lines(t.buf[:n])
 		if err != nil {
 			break
 		}

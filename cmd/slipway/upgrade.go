@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,14 @@ func (h *handover) upgrade() (int, error) {
 		return 0, slipway.Errorf(slipway.ECONFLICT, "an upgrade is already in progress")
 	}
 	defer h.mu.Unlock()
+	if h.upg.HasParent() { // this one took over from another: it must be gone first
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		err := h.upg.WaitForParent(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 0, slipway.Errorf(slipway.ECONFLICT, "the slipway this one took over from is still finishing its requests: try again in a few seconds")
+		}
+	}
 	h.git.Pause()
 	h.admin.Pause()
 	exe, _ := os.Executable()
