@@ -27,6 +27,7 @@ type Store interface {
 	slipway.ConfigStore
 	slipway.ScaleStore
 	slipway.ResourceStore
+	slipway.DomainStore
 }
 
 // Builder builds a push into a release directory (package builder).
@@ -51,6 +52,8 @@ type Config struct {
 	// the builder and the releaser were given); a destroyed app's is
 	// forgotten.
 	Identities *Identities
+	// Hosts, when set, routes the apps' own domains (the router).
+	Hosts Hosts
 	// Handover says this slipway process took over from one that handed
 	// over to it (an upgrade): the cron runs that one left finish on
 	// their own instead of being ended as leftovers.
@@ -101,6 +104,7 @@ func New(cfg Config) *Service {
 func (s *Service) Start(ctx context.Context) {
 	found := s.cleanAfterRestart()
 	s.rel.Start()
+	s.restoreDomains(ctx)
 	s.Restore(ctx, found)
 }
 

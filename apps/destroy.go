@@ -19,6 +19,9 @@ func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error 
 	}
 	defer unlock()
 	s.rel.Forget(app)
+	if s.cfg.Hosts != nil {
+		s.cfg.Hosts.SetDomains(app, nil)
+	}
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

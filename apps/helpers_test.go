@@ -89,7 +89,7 @@ func (f *fixture) start(rc releaser.Config) *Service {
 		rc.StopGrace = 2 * time.Second
 	}
 	svc := New(Config{
-		DataDir: f.dataDir, Store: f.db, Releaser: rc, Domain: "test",
+		DataDir: f.dataDir, Store: f.db, Releaser: rc, Domain: "test", Hosts: f.rt,
 		Builder: builder.New(builder.Config{DataDir: f.dataDir, Logger: testLogger()}),
 		Logger:  testLogger(),
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -96,6 +97,9 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	fmt.Fprintf(tw, "Live release:\t%s\n", live)
 	fmt.Fprintf(tw, "Releases:\t%d\n", len(rels))
 	fmt.Fprintf(tw, "Config vars:\t%d\n", len(cfg))
+	if names, err := a.Domains(ctx, name); err == nil {
+		fmt.Fprintf(tw, "Domains:\t%s\n", strings.Join(names, " "))
+	}
 	if iso := a.Isolation(); iso != "" {
 		fmt.Fprintf(tw, "Isolation:\t%s\n", iso)
 	}

@@ -36,6 +36,10 @@ type Apps interface {
 	Isolation() string
 	Resources(ctx context.Context, app string) (map[string]slipway.Limits, error)
 	SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error
+	Domains(ctx context.Context, app string) ([]string, error)
+	AddDomains(ctx context.Context, app string, domains []string, out io.Writer) error
+	RemoveDomains(ctx context.Context, app string, domains []string, out io.Writer) error
+	ClearDomains(ctx context.Context, app string, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -65,6 +69,10 @@ var table = []Command{
 	{"resources", "resources NAME", "show the app's resource limits by process type", resources},
 	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet},
 	{"resources:unset", "resources:unset NAME [--process TYPE] KEY...", "remove limits (memory, cpu, pids)", resourcesUnset},
+	{"domains", "domains NAME", "list the app's domains: NAME.<domain> and its own", domains},
+	{"domains:add", "domains:add NAME DOMAIN...", "route more names to the app (shop.example.com, *.example.com)", domainsAdd},
+	{"domains:remove", "domains:remove NAME DOMAIN...", "stop routing names to the app", domainsRemove},
+	{"domains:clear", "domains:clear NAME", "remove every domain of the app's own", domainsClear},
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback},

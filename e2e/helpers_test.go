@@ -382,11 +382,18 @@ func (s *server) commit(dir, message string, files map[string]string) {
 // get fetches path of app through the router and returns status and body.
 func (s *server) get(app, path string) (int, string) {
 	s.t.Helper()
+	return s.getHost(app+"."+testDomain, path)
+}
+
+// getHost fetches path with Host host through the router and returns
+// status and body.
+func (s *server) getHost(host, path string) (int, string) {
+	s.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+s.httpAddr+path, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Host = app + "." + testDomain
+	req.Host = host
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := http.DefaultClient.Do(req.WithContext(ctx))

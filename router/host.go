@@ -1,10 +1,57 @@
 package router
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
-// appName returns the app that a request's Host names, and false when the
-// host is not of the form NAME.<domain>. It does not allocate unless the
-// host has upper-case letters.
+// hostTable is the apps' own domains: exact names, and wildcards by the
+// name they stand under ("*.example.com" under "example.com"). It is
+// never modified once stored.
+type hostTable struct {
+	exact map[string]string // domain → app
+	wild  map[string]string // parent of a wildcard → app
+	byApp map[string][]string
+}
+
+var emptyHosts = &hostTable{exact: map[string]string{}, wild: map[string]string{}, byApp: map[string][]string{}}
+
+// SetDomains makes domains (as slipway.ParseDomain returns them) app's own
+// names beside its default NAME.<domain>, replacing those it had; nil
+// drops them. The change is one atomic step: a request sees the old names
+// or the new ones.
+func (r *Router) SetDomains(app string, domains []string) {
+	app = strings.ToLower(app)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.hosts.Load()
+	next := &hostTable{exact: maps.Clone(old.exact), wild: maps.Clone(old.wild), byApp: maps.Clone(old.byApp)}
+	for _, d := range old.byApp[app] {
+		if parent, ok := strings.CutPrefix(d, "*."); ok {
+			delete(next.wild, parent)
+		} else {
+			delete(next.exact, d)
+		}
+	}
+	delete(next.byApp, app)
+	if len(domains) > 0 {
+		next.byApp[app] = slices.Clone(domains)
+	}
+	for _, d := range domains {
+		if parent, ok := strings.CutPrefix(d, "*."); ok {
+			next.wild[parent] = app
+		} else {
+			next.exact[d] = app
+		}
+	}
+	r.hosts.Store(next)
+}
+
+// appName returns the app that a request's Host names: NAME for
+// NAME.<domain>, else the owner of the host among the apps' own domains,
+// exact names before wildcards and the closest wildcard first. It does
+// not allocate unless the host has upper-case letters.
 func (r *Router) appName(host string) (string, bool) {
 	if strings.HasPrefix(host, "[") {
 		return "", false // an IPv6 literal never names an app
@@ -18,8 +65,40 @@ func (r *Router) appName(host string) (string, bool) {
 	if r.suffix != "" {
 		name, ok = strings.CutSuffix(host, r.suffix)
 	}
-	if !ok || name == "" || strings.IndexByte(name, '.') >= 0 {
-		return "", false
+	if ok && name != "" && strings.IndexByte(name, '.') < 0 {
+		return name, true
 	}
-	return name, true
+	return r.owner(host)
+}
+
+// owner returns the app whose own domains include host, lower-case.
+func (r *Router) owner(host string) (string, bool) {
+	t := r.hosts.Load()
+	if app, ok := t.exact[host]; ok {
+		return app, true
+	}
+	for rest := host; ; {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+1:]
+		if app, ok := t.wild[rest]; ok {
+			return app, true
+		}
+	}
+}
+
+// Owns reports whether host (a TLS client's server name, say) names an
+// app: one of the apps' own domains, or NAME.<domain> of an app the
+// router serves.
+func (r *Router) Owns(host string) bool {
+	name, ok := r.appName(host)
+	if !ok {
+		return false
+	}
+	if _, own := r.owner(strings.ToLower(strings.TrimSuffix(host, "."))); own {
+		return true
+	}
+	return (*r.apps.Load())[name] != nil
 }

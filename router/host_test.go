@@ -2,39 +2,41 @@ package router
 
 import "testing"
 
-func TestRouter_AppName(t *testing.T) {
-	for _, tc := range []struct {
-		domain, host, want string
-		ok                 bool
-	}{
-		{"apps.test", "web.apps.test", "web", true},
-		{"apps.test", "web.apps.test:8080", "web", true},
-		{"apps.test", "WeB.ApPs.TeSt", "web", true},
-		{"apps.test", "web.apps.test.", "web", true},
-		{"apps.test", "web.apps.test.:443", "web", true},
-		{"Apps.Test.", "web.apps.test", "web", true},
-		{"apps.test", "apps.test", "", false},
-		{"apps.test", ".apps.test", "", false},
-		{"apps.test", "a.b.apps.test", "", false},
-		{"apps.test", "webapps.test", "", false},
-		{"apps.test", "web.example.com", "", false},
-		{"apps.test", "[::1]:80", "", false},
-		{"apps.test", "", "", false},
-		{"", "web", "web", true},
-		{"", "Web:80", "web", true},
-		{"", "web.apps.test", "", false},
+func TestRouter_DomainsRouteExactBeforeWildcard(t *testing.T) {
+	r := New(Config{Domain: "apps.test"})
+	t.Cleanup(r.Close)
+	r.SetDomains("shop", []string{"shop.example.com", "*.example.com"})
+	r.SetDomains("blog", []string{"blog.example.com", "*.eu.example.com"})
+	for host, want := range map[string]string{
+		"shop.apps.test":       "shop",
+		"Shop.Example.com:443": "shop",
+		"blog.example.com.":    "blog",
+		"anything.example.com": "shop",
+		"a.b.example.com":      "shop",
+		"x.eu.example.com":     "blog", // the closest wildcard
+		"eu.example.com":       "shop",
+		"example.com":          "",
+		"shop.example.org":     "",
+		"deep.shop.apps.test":  "",
+		"[::1]:80":             "",
 	} {
-		r := New(Config{Domain: tc.domain})
-		got, ok := r.appName(tc.host)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("domain %q host %q: appName = %q, %v; want %q, %v", tc.domain, tc.host, got, ok, tc.want, tc.ok)
+		got, ok := r.appName(host)
+		if got != want || ok != (want != "") {
+			t.Errorf("appName(%q) = %q, %v; want %q", host, got, ok, want)
 		}
 	}
-}
-
-func TestRouter_AppNameDoesNotAllocate(t *testing.T) {
-	r := New(Config{Domain: "apps.test"})
-	if n := testing.AllocsPerRun(100, func() { r.appName("web.apps.test:8080") }); n != 0 {
-		t.Errorf("appName allocates %v times per call, want 0", n)
+	r.SetDomains("shop", []string{"shop.example.com"})
+	if got, ok := r.appName("anything.example.com"); ok {
+		t.Errorf("a removed wildcard still routes to %s", got)
+	}
+	r.SetDomains("shop", nil)
+	if got, ok := r.appName("shop.example.com"); ok {
+		t.Errorf("a cleared domain still routes to %s", got)
+	}
+	if got, ok := r.appName("blog.example.com"); !ok || got != "blog" {
+		t.Errorf("another app's domain went with it: %q %v", got, ok)
+	}
+	if !r.Owns("blog.example.com") || r.Owns("shop.example.com") || r.Owns("nope.apps.test") {
+		t.Error("Owns disagrees with the domains")
 	}
 }

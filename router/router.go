@@ -69,7 +69,9 @@ type Router struct {
 	// writers holding mu, so a request costs one atomic load and one map
 	// lookup and never waits for a writer.
 	apps atomic.Pointer[map[string]*app]
-	mu   sync.Mutex
+	// hosts is the apps' own domains, replaced the same way (SetDomains).
+	hosts atomic.Pointer[hostTable]
+	mu    sync.Mutex
 }
 
 // New returns a Router with no apps. It starts the goroutine of the
@@ -104,6 +106,7 @@ func New(cfg Config) *Router {
 	r.codec = NewCodec(key, cfg.SessionTTL)
 	r.refresh = r.codec.ttl / 4
 	r.apps.Store(&map[string]*app{})
+	r.hosts.Store(emptyHosts)
 	r.clock = newClock(clockResolution)
 	return r
 }
