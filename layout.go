@@ -58,6 +58,9 @@ func (l Layout) HookSocket(pid int) string {
 	return filepath.Join(os.TempDir(), "slipway-"+hex.EncodeToString(sum[:6])+".sock")
 }
 
+// Certs holds the TLS certificates, their keys and the ACME account.
+func (l Layout) Certs() string { return filepath.Join(l.Root, "certs") }
+
 // ReposDir holds the bare repositories.
 func (l Layout) ReposDir() string { return filepath.Join(l.Root, "repos") }
 

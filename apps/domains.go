@@ -79,6 +79,9 @@ func (s *Service) AddDomains(ctx context.Context, app string, names []string, ou
 	for _, d := range domains {
 		fmt.Fprintf(out, "Added %s to %s\n", d, app)
 	}
+	if s.cfg.Certs != nil {
+		s.cfg.Certs.Obtain(domains)
+	}
 	s.logger.Info("domains added", "app", app, "domains", strings.Join(domains, ","))
 	return nil
 }

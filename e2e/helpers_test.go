@@ -55,6 +55,7 @@ type server struct {
 	key       string // private key authorized to push
 	sshAddr   string
 	httpAddr  string
+	httpsAddr string
 	adminAddr string
 	uid       int // the user slipway runs as
 	// prepare, when set, changes the command before start runs it.
@@ -185,7 +186,7 @@ func (s *server) readLog(r io.Reader, ready chan<- error) {
 		if m := listenRE.FindStringSubmatch(line); m != nil {
 			// Written only when it changes: after an upgrade the new
 			// process logs the same addresses while tests read them.
-			addr := map[string]*string{"ssh": &s.sshAddr, "http": &s.httpAddr, "admin": &s.adminAddr}[m[1]]
+			addr := map[string]*string{"ssh": &s.sshAddr, "http": &s.httpAddr, "https": &s.httpsAddr, "admin": &s.adminAddr}[m[1]]
 			if addr != nil && *addr != m[2] {
 				*addr = m[2]
 			}

@@ -102,3 +102,19 @@ func (r *Router) Owns(host string) bool {
 	}
 	return (*r.apps.Load())[name] != nil
 }
+
+// OwnsExact reports whether host is exactly one of the apps' own domains
+// (not a name a wildcard covers) or, with defaults, NAME.<domain> of an
+// app the router serves: the names that may get certificates by HTTP-01
+// or TLS-ALPN-01.
+func (r *Router) OwnsExact(host string, defaults bool) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if _, ok := r.hosts.Load().exact[host]; ok {
+		return true
+	}
+	if !defaults || r.suffix == "" {
+		return false
+	}
+	name, ok := strings.CutSuffix(host, r.suffix)
+	return ok && name != "" && !strings.Contains(name, ".") && (*r.apps.Load())[name] != nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/web"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	DataDir        string
 	SSHAddr        string
 	HTTPAddr       string
+	HTTPSAddr      string
 	AdminAddr      string
 	Domain         string
 	AuthorizedKeys string
@@ -45,6 +47,9 @@ type serveConfig struct {
 	KeepReleases   int
 	UIDBase        int
 	LogFormat      string
+	ACMEEmail      string
+	ACMEDirectory  string
+	ACMECA         string
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -85,6 +90,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	str(&c.DataDir, "data", DefaultDataDir, "directory for everything slipway keeps")
 	str(&c.SSHAddr, "ssh-addr", gitserver.DefaultAddr, "SSH git endpoint address")
 	str(&c.HTTPAddr, "http-addr", DefaultHTTPAddr, "address of the router that serves the apps")
+	str(&c.HTTPSAddr, "https-addr", "", "address of the router's HTTPS listener (HTTP/2 and HTTP/1.1), e.g. :443; none when empty")
+	str(&c.ACMEEmail, "acme-email", "", "contact of the ACME account: with it every domain an app owns gets a certificate automatically")
+	str(&c.ACMEDirectory, "acme-directory", certs.LetsEncrypt, "directory URL of the ACME server")
+	str(&c.ACMECA, "acme-ca", "", "PEM file of a CA to trust for the ACME server itself (a private or test ACME server)")
 	str(&c.AdminAddr, "admin-addr", web.DefaultAddr, "address of the admin page and JSON API")
 	str(&c.Domain, "domain", DefaultDomain, "app NAME is served for Host NAME.DOMAIN")
 	str(&c.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of who may push (default DATA/authorized_keys)")
@@ -131,6 +140,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: slipway serve takes only flags", fs.Arg(0))
+	}
+	if c.ACMEEmail != "" && c.HTTPSAddr == "" {
+		return c, fmt.Errorf("--acme-email needs an HTTPS listener: give --https-addr (e.g. :443)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)

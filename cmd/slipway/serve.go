@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/commands"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/activation"
@@ -114,7 +116,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
 		}
 	}
-	passed, err := activation.Listeners([]string{"ssh", "http", "admin"})
+	passed, err := activation.Listeners([]string{"ssh", "http", "admin", "https"})
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
 	}
@@ -131,8 +133,30 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	httpSrv := httpserver.New("http", cfg.HTTPAddr, rt, logger)
+	var httpsLn net.Listener
+	if cfg.HTTPSAddr != "" {
+		if httpsLn, err = listen(upg, passed, "https", cfg.HTTPSAddr); err != nil {
+			return err
+		}
+	}
+	httpsAddr := ""
+	if httpsLn != nil {
+		httpsAddr = httpsLn.Addr().String()
+	}
+	public := certs.PublicDomain(cfg.Domain)
+	tlsEdge, err := certs.New(certs.Config{
+		Dir: layout.Certs(), Email: cfg.ACMEEmail, Directory: cfg.ACMEDirectory, CAFile: cfg.ACMECA,
+		Owns:     func(name string) bool { return rt.OwnsExact(name, public) },
+		HTTPAddr: httpLn.Addr().String(), HTTPSAddr: httpsAddr, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer tlsEdge.Close()
+	httpSrv := httpserver.New("http", cfg.HTTPAddr, tlsEdge.HTTPHandler(rt, nil), logger)
 	httpSrv.Listener = httpLn
+	httpsSrv := httpserver.New("https", cfg.HTTPSAddr, rt, logger)
+	httpsSrv.Listener, httpsSrv.TLSConfig = httpsLn, tlsEdge.TLSConfig()
 	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, cfg.UIDBase, logger)
 	if err := ids.SecureDataDir(); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -149,7 +173,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Hosts: rt, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Hosts: rt, Certs: tlsEdge, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	git := gitserver.New(gitserver.Config{
@@ -188,6 +212,14 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		httpSrv.Shutdown(context.Background())
 		stopApps()
 		return err
+	}
+	if httpsLn != nil {
+		if err := httpsSrv.Start(); err != nil {
+			httpSrv.Shutdown(context.Background())
+			adminSrv.Shutdown(context.Background())
+			stopApps()
+			return err
+		}
 	}
 	if err := git.Start(); err != nil {
 		httpSrv.Shutdown(context.Background())
@@ -243,14 +275,14 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
+	errs := make([]error, 4)
 	wg.Go(func() { errs[0] = git.Shutdown(sctx) })
-	if handedOver { // the new process serves the same sockets
-		wg.Go(func() { errs[1] = httpSrv.Drain(sctx, drainWindow) })
-		wg.Go(func() { errs[2] = adminSrv.Drain(sctx, drainWindow) })
-	} else {
-		wg.Go(func() { errs[1] = httpSrv.Shutdown(sctx) })
-		wg.Go(func() { errs[2] = adminSrv.Shutdown(sctx) })
+	for i, srv := range []*httpserver.Server{httpSrv, adminSrv, httpsSrv} {
+		if handedOver { // the new process serves the same sockets
+			wg.Go(func() { errs[i+1] = srv.Drain(sctx, drainWindow) })
+		} else {
+			wg.Go(func() { errs[i+1] = srv.Shutdown(sctx) })
+		}
 	}
 	wg.Wait()
 	select { // a prune in progress finishes first

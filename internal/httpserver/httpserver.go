@@ -5,6 +5,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,9 @@ type Server struct {
 	// Listener, when set before Start, is served instead of listening on
 	// the address (a socket passed by the service manager).
 	Listener net.Listener
+	// TLSConfig, when set before Start, serves HTTPS: the certificates and
+	// the ALPN protocols (HTTP/2 when it lists h2) come from it.
+	TLSConfig *tls.Config
 
 	name     string
 	srv      *http.Server
@@ -67,9 +71,14 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.done = make(chan struct{})
+	serve := s.srv.Serve
+	if s.TLSConfig != nil {
+		s.srv.TLSConfig = s.TLSConfig
+		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+	}
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("server stopped", "service", s.name, "err", err)
 		}
 	}()

@@ -1,0 +1,335 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// pebble is a running Let's Encrypt test ACME server (Debian's pebble),
+// whose validations reach slipway's listeners through a DNS responder of
+// the test that answers 127.0.0.1 for every name.
+type pebble struct {
+	dir     string // the ACME directory URL
+	caFile  string // the CA of pebble's own HTTPS listener, for --acme-ca
+	mgmt    string // the management address: the issuing root is at /roots/0
+	apiPool *x509.CertPool
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startDNS answers A 127.0.0.1 for every name, and nothing for other
+// types, on a UDP port of loopback, until the test ends.
+func startDNS(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		for _, question := range q.Question {
+			if question.Qtype == dns.TypeA {
+				m.Answer = append(m.Answer, &dns.A{
+					Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 1},
+					A:   net.IPv4(127, 0, 0, 1),
+				})
+			}
+		}
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// writeCA makes a CA and a certificate it signs for localhost and
+// 127.0.0.1 (pebble's own HTTPS listener), in dir.
+func writeCA(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e pebble API CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	caFile, certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return caFile, certFile, keyFile
+}
+
+// newPebble prepares a pebble on a free port; start runs it once slipway's
+// HTTP and HTTPS ports, which it validates against, are known.
+func newPebble(t *testing.T) (*pebble, func(httpPort, tlsPort string)) {
+	t.Helper()
+	if _, err := exec.LookPath("pebble"); err != nil {
+		t.Fatal("pebble is not installed: apt-get install pebble (.ci/run does)")
+	}
+	dir := t.TempDir()
+	caFile, certFile, keyFile := writeCA(t, dir)
+	api, mgmt := freePort(t), freePort(t)
+	p := &pebble{
+		dir: fmt.Sprintf("https://127.0.0.1:%d/dir", api), caFile: caFile, mgmt: fmt.Sprintf("127.0.0.1:%d", mgmt),
+		apiPool: x509.NewCertPool(),
+	}
+	caPEM, _ := os.ReadFile(caFile)
+	p.apiPool.AppendCertsFromPEM(caPEM)
+	dnsAddr := startDNS(t)
+	start := func(httpPort, tlsPort string) {
+		config := map[string]any{"pebble": map[string]any{
+			"listenAddress": fmt.Sprintf("127.0.0.1:%d", api), "managementListenAddress": p.mgmt,
+			"certificate": certFile, "privateKey": keyFile,
+			"httpPort": atoi(t, httpPort), "tlsPort": atoi(t, tlsPort),
+			"ocspResponderURL": "", "externalAccountBindingRequired": false,
+		}}
+		data, _ := json.Marshal(config)
+		cfgFile := filepath.Join(dir, "pebble.json")
+		os.WriteFile(cfgFile, data, 0o644)
+		cmd := exec.Command("pebble", "-config", cfgFile, "-dnsserver", dnsAddr)
+		cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+		log, _ := os.Create(filepath.Join(dir, "pebble.log"))
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			log.Close()
+			if t.Failed() {
+				data, _ := os.ReadFile(log.Name())
+				t.Logf("pebble log:\n%s", data)
+			}
+		})
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.apiPool}}, Timeout: 2 * time.Second}
+		waitFor(t, "pebble to serve its directory", func() bool {
+			resp, err := client.Get(p.dir)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
+	return p, start
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("port %q: %v", s, err)
+	}
+	return n
+}
+
+// roots returns the pool of pebble's issuing root, which signs what it
+// issues.
+func (p *pebble) roots(t *testing.T) (*x509.CertPool, []byte) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.apiPool}}, Timeout: 5 * time.Second}
+	resp, err := client.Get("https://" + p.mgmt + "/roots/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		t.Fatalf("pebble's root: %q", data)
+	}
+	return pool, data
+}
+
+// portOf returns the port of host:port.
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// httpsClient reaches slipway's HTTPS listener for any name, trusting
+// roots.
+func (s *server) httpsClient(roots *x509.CertPool, h2 bool) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: h2,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, s.httpsAddr)
+		},
+	}
+	if !h2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// An app's own domain gets a certificate from a real ACME server (pebble)
+// on its first handshake, with the challenges answered by slipway's own
+// listeners; it serves HTTP/2 and HTTP/1.1, redirects plain HTTP, sets the
+// affinity cookie Secure and X-Forwarded-Proto https; a name no app owns
+// gets no certificate and no ACME order; a restart keeps the certificate.
+func TestHTTPS_ACMECertificateOnFirstHandshake(t *testing.T) {
+	p, startPebble := newPebble(t)
+	s := startServer(t, "--https-addr", "127.0.0.1:0", "--acme-email", "e2e@example.com",
+		"--acme-directory", p.dir, "--acme-ca", p.caFile)
+	startPebble(portOf(s.httpAddr), portOf(s.httpsAddr))
+	roots, rootPEM := p.roots(t)
+
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("shop"), "main")
+	if out, err := s.ssh(s.key, "domains:add", "shop", "shop.example.com"); err != nil {
+		t.Fatalf("domains:add: %v\n%s", err, out)
+	}
+	for _, h2 := range []bool{true, false} {
+		resp, err := s.httpsClient(roots, h2).Get("https://shop.example.com/env/SLIPWAY_APP")
+		if err != nil {
+			t.Fatalf("HTTPS GET (h2 %v): %v\n%s", h2, err, s.logText())
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantProto := map[bool]string{true: "HTTP/2.0", false: "HTTP/1.1"}[h2]
+		if resp.StatusCode != http.StatusOK || string(body) != "shop" || resp.Proto != wantProto {
+			t.Errorf("HTTPS GET (h2 %v) = %s %d %q", h2, resp.Proto, resp.StatusCode, body)
+		}
+		if c := resp.Header.Get("Set-Cookie"); !strings.Contains(c, "slipway_affinity=") || !strings.Contains(c, "Secure") {
+			t.Errorf("affinity cookie over TLS: %q", c)
+		}
+	}
+	// curl, with the root as its only CA.
+	rootFile := filepath.Join(t.TempDir(), "root.pem")
+	os.WriteFile(rootFile, rootPEM, 0o644)
+	out, err := exec.Command("curl", "-sS", "--http2", "--cacert", rootFile,
+		"--resolve", "shop.example.com:"+portOf(s.httpsAddr)+":127.0.0.1",
+		"-w", " %{http_version}", "https://shop.example.com:"+portOf(s.httpsAddr)+"/env/SLIPWAY_APP").CombinedOutput()
+	if err != nil || string(out) != "shop 2" {
+		t.Errorf("curl over HTTPS: %v: %q", err, out)
+	}
+
+	// Plain HTTP for a name with a certificate is redirected.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.httpAddr+"/a?b=c", nil)
+	req.Host = "shop.example.com"
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "https://shop.example.com:" + portOf(s.httpsAddr) + "/a?b=c"; resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+		t.Errorf("plain HTTP = %d to %q, want 301 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+
+	// A name no app owns: the handshake fails, and slipway asks pebble
+	// for nothing.
+	if _, err := s.httpsClient(roots, true).Get("https://nope.example.com/"); err == nil {
+		t.Error("a handshake for a name no app owns succeeded")
+	}
+	if strings.Contains(s.logText(), "nope.example.com") && strings.Contains(s.logText(), `msg="certificate`) {
+		t.Errorf("slipway tried to get a certificate for a name no app owns:\n%s", s.logText())
+	}
+	obtained := strings.Count(s.logText(), `msg="certificate obtained"`)
+	if obtained != 1 {
+		t.Errorf("%d certificates obtained, want 1\n%s", obtained, s.logText())
+	}
+
+	// A restart keeps the certificate: no new order.
+	s.stop()
+	s.start("--https-addr", "127.0.0.1:"+portOf(s.httpsAddr), "--acme-email", "e2e@example.com",
+		"--acme-directory", p.dir, "--acme-ca", p.caFile)
+	resp, err = s.httpsClient(roots, true).Get("https://shop.example.com/env/SLIPWAY_APP")
+	if err != nil {
+		t.Fatalf("HTTPS after a restart: %v", err)
+	}
+	resp.Body.Close()
+	if n := strings.Count(s.logText(), `msg="certificate obtained"`); n != obtained {
+		t.Errorf("the restart got a new certificate (%d obtained in all)", n)
+	}
+	if st, err := os.Stat(filepath.Join(s.dataDir, "certs")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("DATA/certs: %v, %v; want mode 0700", st.Mode(), err)
+	}
+	if os.Getenv("DEBUG_LOG") != "" {
+		t.Log(s.logText())
+	}
+}
+
+// Each challenge works on its own: HTTP-01 answered by the HTTP listener
+// when pebble cannot reach the HTTPS one, TLS-ALPN-01 by the HTTPS
+// listener when it cannot reach the HTTP one.
+func TestHTTPS_EachChallengeOnItsOwn(t *testing.T) {
+	for _, only := range []string{"http-01", "tls-alpn-01"} {
+		t.Run(only, func(t *testing.T) {
+			p, startPebble := newPebble(t)
+			s := startServer(t, "--https-addr", "127.0.0.1:0", "--acme-email", "e2e@example.com",
+				"--acme-directory", p.dir, "--acme-ca", p.caFile)
+			dead := fmt.Sprint(freePort(t)) // nothing listens there
+			if only == "http-01" {
+				startPebble(portOf(s.httpAddr), dead)
+			} else {
+				startPebble(dead, portOf(s.httpsAddr))
+			}
+			roots, _ := p.roots(t)
+			dir := s.newApp(envApp())
+			s.mustGit(dir, "push", s.remote("shop"), "main")
+			if out, err := s.ssh(s.key, "domains:add", "shop", "www.shop.example"); err != nil {
+				t.Fatalf("domains:add: %v\n%s", err, out)
+			}
+			resp, err := s.httpsClient(roots, true).Get("https://www.shop.example/env/SLIPWAY_APP")
+			if err != nil {
+				t.Fatalf("HTTPS GET: %v\n%s", err, s.logText())
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || string(body) != "shop" {
+				t.Errorf("HTTPS GET = %d %q", resp.StatusCode, body)
+			}
+		})
+	}
+}
