@@ -54,8 +54,8 @@ type Config struct {
 	Identities *Identities
 	// Hosts, when set, routes the apps' own domains (the router).
 	Hosts Hosts
-	// Certs, when set, gets certificates for domains as they are added.
-	Certs interface{ Obtain(domains []string) }
+	// Certs, when set, holds the certificates of the apps' names.
+	Certs Certs
 	// Handover says this slipway process took over from one that handed
 	// over to it (an upgrade): the cron runs that one left finish on
 	// their own instead of being ended as leftovers.

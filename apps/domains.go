@@ -156,5 +156,8 @@ func (s *Service) restoreDomains(ctx context.Context) {
 	}
 	for app, domains := range all {
 		s.cfg.Hosts.SetDomains(app, domains)
+		if s.cfg.Certs != nil {
+			s.cfg.Certs.Obtain(domains) // loads those kept in DATA/certs, renews them in time
+		}
 	}
 }

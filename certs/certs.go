@@ -22,9 +22,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/slipway/slipway"
 )
 
 // LetsEncrypt is the default ACME directory: Let's Encrypt's production
@@ -64,6 +67,10 @@ type Manager struct {
 	acme   *certmagic.ACMEIssuer // nil when automatic certificates are off
 	logger *slog.Logger
 	https  string // the HTTPS port redirects name, "" for 443
+
+	mu       sync.Mutex
+	manual   map[string]string // app → the cache hash of its own certificate
+	failures map[string]string // domain → why its last issuance or renewal failed
 }
 
 // New returns a Manager for cfg; Close stops its background work.
@@ -77,7 +84,8 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("certificate dir: %w", err)
 	}
-	m := &Manager{cfg: cfg, logger: cfg.Logger.With("component", "certs")}
+	m := &Manager{cfg: cfg, logger: cfg.Logger.With("component", "certs"),
+		manual: map[string]string{}, failures: map[string]string{}}
 	if _, port, err := net.SplitHostPort(cfg.HTTPSAddr); err == nil && port != "443" {
 		m.https = port
 	}
@@ -96,6 +104,7 @@ func New(cfg Config) (*Manager, error) {
 			return nil, err
 		}
 	}
+	m.loadManual()
 	return m, nil
 }
 
@@ -221,11 +230,19 @@ func (m *Manager) HTTPHandler(next http.Handler, redirect func(host string) bool
 // event logs what happens to certificates, with the ACME server's reason
 // when one fails.
 func (m *Manager) event(_ context.Context, event string, data map[string]any) error {
+	domain, _ := data["identifier"].(string)
 	switch event {
 	case "cert_obtained":
-		m.logger.Info("certificate obtained", "domain", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
+		m.mu.Lock()
+		delete(m.failures, domain)
+		m.mu.Unlock()
+		m.logger.Info("certificate obtained", "domain", domain, "renewal", data["renewal"], "issuer", data["issuer"])
 	case "cert_failed":
-		m.logger.Error("certificate failed", "domain", data["identifier"], "renewal", data["renewal"], "err", data["error"])
+		reason := fmt.Sprint(data["error"])
+		m.mu.Lock()
+		m.failures[domain] = slipway.OneLine(reason, 300)
+		m.mu.Unlock()
+		m.logger.Error("certificate failed", "domain", domain, "renewal", data["renewal"], "err", reason)
 	case "cert_ocsp_revoked":
 		m.logger.Warn("certificate revoked", "domain", data["identifier"])
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
+	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
@@ -40,6 +41,9 @@ type Apps interface {
 	AddDomains(ctx context.Context, app string, domains []string, out io.Writer) error
 	RemoveDomains(ctx context.Context, app string, domains []string, out io.Writer) error
 	ClearDomains(ctx context.Context, app string, out io.Writer) error
+	Certificates(ctx context.Context, app string) ([]certs.Status, error)
+	AddCertificate(ctx context.Context, app string, bundle io.Reader, out io.Writer) error
+	RemoveCertificate(ctx context.Context, app string, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -50,32 +54,41 @@ type Command struct {
 	Usage string // "ps:scale NAME TYPE=N..."
 	Help  string // what it does, one line
 	run   func(ctx context.Context, a Apps, usage string, args []string, out io.Writer) error
+	// input, set instead of run, is a command that also reads standard
+	// input (certs:add reads a PEM bundle).
+	input func(ctx context.Context, a Apps, usage string, args []string, in io.Reader, out io.Writer) error
 }
+
+// ReadsInput reports whether the command reads standard input.
+func (c Command) ReadsInput() bool { return c.input != nil }
 
 // table is every command, in the order `slipway help` lists them.
 var table = []Command{
-	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList},
-	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate},
-	{"apps:info", "apps:info NAME", "show an app's URL, live release, instances and config count", appsInfo},
-	{"apps:destroy", "apps:destroy NAME --confirm NAME", "stop everything and remove the repository, releases and history", appsDestroy},
-	{"config", "config NAME [--reveal]", "list config vars, values masked unless --reveal", config},
-	{"config:get", "config:get NAME KEY", "print one value exactly", configGet},
-	{"config:set", "config:set NAME [--no-restart] KEY=VALUE...", "set vars and release them (a config release) unless --no-restart", configSet},
-	{"config:unset", "config:unset NAME [--no-restart] KEY...", "unset vars and release unless --no-restart", configUnset},
-	{"ps", "ps NAME", "list instances: release, state, pid, port, uptime, restarts", ps},
-	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale},
-	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart},
-	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs},
-	{"resources", "resources NAME", "show the app's resource limits by process type", resources},
-	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet},
-	{"resources:unset", "resources:unset NAME [--process TYPE] KEY...", "remove limits (memory, cpu, pids)", resourcesUnset},
-	{"domains", "domains NAME", "list the app's domains: NAME.<domain> and its own", domains},
-	{"domains:add", "domains:add NAME DOMAIN...", "route more names to the app (shop.example.com, *.example.com)", domainsAdd},
-	{"domains:remove", "domains:remove NAME DOMAIN...", "stop routing names to the app", domainsRemove},
-	{"domains:clear", "domains:clear NAME", "remove every domain of the app's own", domainsClear},
-	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList},
-	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases},
-	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback},
+	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList, nil},
+	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate, nil},
+	{"apps:info", "apps:info NAME", "show an app's URL, live release, instances and config count", appsInfo, nil},
+	{"apps:destroy", "apps:destroy NAME --confirm NAME", "stop everything and remove the repository, releases and history", appsDestroy, nil},
+	{"config", "config NAME [--reveal]", "list config vars, values masked unless --reveal", config, nil},
+	{"config:get", "config:get NAME KEY", "print one value exactly", configGet, nil},
+	{"config:set", "config:set NAME [--no-restart] KEY=VALUE...", "set vars and release them (a config release) unless --no-restart", configSet, nil},
+	{"config:unset", "config:unset NAME [--no-restart] KEY...", "unset vars and release unless --no-restart", configUnset, nil},
+	{"ps", "ps NAME", "list instances: release, state, pid, port, uptime, restarts", ps, nil},
+	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale, nil},
+	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart, nil},
+	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs, nil},
+	{"resources", "resources NAME", "show the app's resource limits by process type", resources, nil},
+	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet, nil},
+	{"resources:unset", "resources:unset NAME [--process TYPE] KEY...", "remove limits (memory, cpu, pids)", resourcesUnset, nil},
+	{"domains", "domains NAME", "list the app's domains: NAME.<domain> and its own", domains, nil},
+	{"domains:add", "domains:add NAME DOMAIN...", "route more names to the app (shop.example.com, *.example.com)", domainsAdd, nil},
+	{"domains:remove", "domains:remove NAME DOMAIN...", "stop routing names to the app", domainsRemove, nil},
+	{"domains:clear", "domains:clear NAME", "remove every domain of the app's own", domainsClear, nil},
+	{"certs", "certs NAME", "each domain's certificate: source (auto or manual), issuer, expiry, state", certsList, nil},
+	{Name: "certs:add", Usage: "certs:add NAME < bundle.pem", Help: "give the app a certificate of its own: a PEM chain and its key on standard input", input: certsAdd},
+	{"certs:remove", "certs:remove NAME", "drop the app's own certificate (automatic ones take over)", certsRemove, nil},
+	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList, nil},
+	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
+	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
 }
 
 // All returns every command, in the order help lists them.
@@ -91,10 +104,10 @@ func Find(name string) (Command, bool) {
 	return Command{}, false
 }
 
-// Run runs command name with args against a, writing its output to out.
-// -h and --help anywhere print the usage instead. An unknown command is
-// ENOTFOUND.
-func Run(ctx context.Context, a Apps, name string, args []string, out io.Writer) error {
+// Run runs command name with args against a, reading in if it takes
+// input and writing its output to out. -h and --help anywhere print the
+// usage instead. An unknown command is ENOTFOUND.
+func Run(ctx context.Context, a Apps, name string, args []string, in io.Reader, out io.Writer) error {
 	c, ok := Find(name)
 	if !ok {
 		return slipway.Errorf(slipway.ENOTFOUND, "unknown command %q: see slipway help", name)
@@ -103,6 +116,9 @@ func Run(ctx context.Context, a Apps, name string, args []string, out io.Writer)
 		_, err := fmt.Fprintf(out, "Usage: %s\n\n%s\n", c.Usage, c.Help)
 		return err
 	}
+	if c.input != nil {
+		return c.input(ctx, a, c.Usage, args, in, out)
+	}
 	return c.run(ctx, a, c.Usage, args, out)
 }
 
@@ -110,8 +126,8 @@ func Run(ctx context.Context, a Apps, name string, args []string, out io.Writer)
 func Funcs(a Apps) map[string]gitserver.CommandFunc {
 	m := make(map[string]gitserver.CommandFunc, len(table))
 	for _, c := range table {
-		m[c.Name] = func(ctx context.Context, args []string, out io.Writer) error {
-			return Run(ctx, a, c.Name, args, out)
+		m[c.Name] = func(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+			return Run(ctx, a, c.Name, args, in, out)
 		}
 	}
 	return m

@@ -23,7 +23,7 @@ func TestCommands_EveryCommandHasHelp(t *testing.T) {
 			t.Errorf("%s: usage %q, help %q", c.Name, c.Usage, c.Help)
 		}
 		var out strings.Builder
-		if err := cmds[c.Name](t.Context(), []string{"--help"}, &out); err != nil {
+		if err := cmds[c.Name](t.Context(), []string{"--help"}, nil, &out); err != nil {
 			t.Errorf("%s --help: %v", c.Name, err)
 		}
 		if !strings.HasPrefix(out.String(), "Usage: "+c.Usage) {
@@ -81,7 +81,7 @@ func TestCommands_ParseTheirWords(t *testing.T) {
 		{"nope", nil, `unknown command "nope"`},
 	} {
 		r := &recorder{}
-		err := Run(t.Context(), r, tc.name, tc.args, io.Discard)
+		err := Run(t.Context(), r, tc.name, tc.args, nil, io.Discard)
 		got := strings.Join(r.calls, "|")
 		if err != nil {
 			got = slipway.ErrorMessage(err)

@@ -333,3 +333,99 @@ func TestHTTPS_EachChallengeOnItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// testCert makes a CA and a certificate it signs for names, valid from
+// from to until; it returns the CA's pool and the bundle (chain, key).
+func testCert(t *testing.T, names []string, from, until time.Time) (*x509.CertPool, []byte) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e own CA"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: from, NotAfter: until, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return pool, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})...)
+}
+
+// sshInput runs an ssh command with stdin.
+func (s *server) sshInput(stdin []byte, command ...string) (string, error) {
+	args := append(strings.Fields(sshCommand(s.key))[1:], "-p", s.sshPort(), "git@127.0.0.1")
+	cmd := exec.Command("ssh", append(args, command...)...)
+	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	cmd.Stdin = strings.NewReader(string(stdin))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// A certificate of the app's own, over ssh or `slipway certs:add`, is
+// checked, served at once for its names without any ACME server, listed
+// by `certs`, and removed by certs:remove.
+func TestHTTPS_ManualCertificate(t *testing.T) {
+	s := startServer(t, "--https-addr", "127.0.0.1:0")
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("own"), "main")
+	s.mustGit(dir, "push", s.remote("other"), "main")
+	if out, err := s.ssh(s.key, "domains:add", "own", "own.example.com"); err != nil {
+		t.Fatalf("domains:add: %v\n%s", err, out)
+	}
+	now := time.Now()
+	_, elsewhere := testCert(t, []string{"blog.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	if out, err := s.sshInput(elsewhere, "certs:add", "own"); err == nil || !strings.Contains(out, "covers none of the app's domains") {
+		t.Errorf("certs:add of a certificate for other names: %v\n%s", err, out)
+	}
+	_, expired := testCert(t, []string{"own.example.com"}, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	if out, err := s.sshInput(expired, "certs:add", "own"); err == nil || !strings.Contains(out, "expired on") {
+		t.Errorf("certs:add of an expired certificate: %v\n%s", err, out)
+	}
+	pool, good := testCert(t, []string{"own.example.com"}, now.Add(-time.Hour), now.Add(30*24*time.Hour))
+	out, err := s.sshInput(good, "certs:add", "own")
+	if err != nil || !strings.Contains(out, "Added a certificate to own for own.example.com") {
+		t.Fatalf("certs:add: %v\n%s", err, out)
+	}
+	resp, err := s.httpsClient(pool, true).Get("https://own.example.com/env/SLIPWAY_APP")
+	if err != nil {
+		t.Fatalf("HTTPS with the app's own certificate: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "own" {
+		t.Errorf("HTTPS GET = %q", body)
+	}
+	if out, _ := s.ssh(s.key, "certs", "own"); !strings.Contains(out, "own.example.com") || !strings.Contains(out, "manual") || !strings.Contains(out, "e2e own CA") {
+		t.Errorf("certs own:\n%s", out)
+	}
+	// The local command reads its standard input too.
+	cmd := exec.Command(slipwayBin, "certs:add", "other")
+	cmd.Env = append(os.Environ(), "SLIPWAY_ADMIN_ADDR="+s.adminAddr, "SLIPWAY_DATA="+s.dataDir)
+	cmd.Stdin = strings.NewReader(string(good))
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "covers none of the app's domains") {
+		t.Errorf("slipway certs:add other (not other's domain): %v\n%s", err, out)
+	}
+
+	s.stop()
+	s.start("--https-addr", "127.0.0.1:0")
+	if resp, err := s.httpsClient(pool, true).Get("https://own.example.com/env/SLIPWAY_APP"); err != nil {
+		t.Fatalf("HTTPS with the app's own certificate after a restart: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if out, err := s.ssh(s.key, "certs:remove", "own"); err != nil {
+		t.Fatalf("certs:remove: %v\n%s", err, out)
+	}
+	if _, err := s.httpsClient(pool, true).Get("https://own.example.com/"); err == nil {
+		t.Error("the removed certificate is still served")
+	}
+	if out, err := s.ssh(s.key, "certs:remove", "own"); err == nil || !strings.Contains(out, "no certificate of its own") {
+		t.Errorf("certs:remove twice: %v\n%s", err, out)
+	}
+}

@@ -35,10 +35,15 @@ func (c *Client) JSON(ctx context.Context, method, path string, body, out any) e
 	return json.Unmarshal(data, out)
 }
 
-// Command runs management command name with args in the daemon, copying
-// its output to out as it comes, and returns its verdict.
-func (c *Client) Command(ctx context.Context, name string, args []string, out io.Writer) error {
-	resp, err := c.send(ctx, http.MethodPost, "/api/commands/"+name, map[string]any{"args": args})
+// Command runs management command name with args in the daemon, giving
+// it stdin (nil for none) and copying its output to out as it comes, and
+// returns its verdict.
+func (c *Client) Command(ctx context.Context, name string, args []string, stdin []byte, out io.Writer) error {
+	body := map[string]any{"args": args}
+	if stdin != nil {
+		body["stdin"] = string(stdin)
+	}
+	resp, err := c.send(ctx, http.MethodPost, "/api/commands/"+name, body)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

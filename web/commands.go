@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/stream"
@@ -19,14 +20,15 @@ func (h *Handler) apiCommand(w http.ResponseWriter, r *http.Request, _ auth) {
 		return
 	}
 	var body struct {
-		Args []string `json:"args"`
+		Args  []string `json:"args"`
+		Stdin string   `json:"stdin"` // what the command reads, for one that does
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		h.apiError(w, r, slipway.Errorf(slipway.EINVALID, "want a JSON body such as {\"args\": [\"NAME\"]}"))
 		return
 	}
 	err := stream.Serve(w, func(out io.Writer) error {
-		return h.cfg.Commands(r.Context(), r.PathValue("name"), body.Args, out)
+		return h.cfg.Commands(r.Context(), r.PathValue("name"), body.Args, strings.NewReader(body.Stdin), out)
 	}, slipway.ErrorMessage)
 	if err != nil && slipway.ErrorCode(err) == slipway.EINTERNAL {
 		h.cfg.Logger.Error("command", "command", r.PathValue("name"), "err", err)

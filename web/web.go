@@ -34,7 +34,7 @@ type Config struct {
 	Metrics http.Handler
 	// Commands, if not nil, runs a management command (the ssh command
 	// table) for POST /api/commands/{name}, writing its output to out.
-	Commands func(ctx context.Context, name string, args []string, out io.Writer) error
+	Commands func(ctx context.Context, name string, args []string, in io.Reader, out io.Writer) error
 	// Upgrade, if not nil, hands slipway over to a new process of the
 	// executable at its path for POST /api/upgrade (`slipway upgrade`),
 	// and returns the new process's pid once it serves.

@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Hosts: rt, Certs: tlsEdge, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Hosts: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	git := gitserver.New(gitserver.Config{
@@ -184,8 +184,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
-		Commands: func(ctx context.Context, name string, args []string, out io.Writer) error {
-			return commands.Run(ctx, svc, name, args, out)
+		Commands: func(ctx context.Context, name string, args []string, in io.Reader, out io.Writer) error {
+			return commands.Run(ctx, svc, name, args, in, out)
 		},
 		Upgrade: func(context.Context) (int, error) { return up.upgrade() },
 	}), logger)
@@ -305,6 +305,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// certsOf is the TLS edge for the application layer: none without an HTTPS
+// listener.
+func certsOf(m *certs.Manager, https bool) apps.Certs {
+	if !https {
+		return nil
+	}
+	return m
 }
 
 // poolSource reports the apps' pools to the metrics at scrape time.
