@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -28,6 +29,7 @@ type Store interface {
 	slipway.ScaleStore
 	slipway.ResourceStore
 	slipway.DomainStore
+	slipway.SettingStore
 }
 
 // Builder builds a push into a release directory (package builder).
@@ -77,6 +79,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[string]refUpdate // by app: deployed pushes git has yet to write
+
+	noRedirect atomic.Pointer[map[string]bool] // apps whose plain HTTP is not redirected to HTTPS
 }
 
 // New returns a Service for cfg, with its releaser. Start restores the
@@ -107,6 +111,7 @@ func (s *Service) Start(ctx context.Context) {
 	found := s.cleanAfterRestart()
 	s.rel.Start()
 	s.restoreDomains(ctx)
+	s.restoreRedirects(ctx)
 	s.Restore(ctx, found)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -87,4 +88,64 @@ func (s *Service) RemoveCertificate(ctx context.Context, app string, out io.Writ
 	}
 	fmt.Fprintf(out, "Removed the certificate of %s\n", app)
 	return nil
+}
+
+// Redirects reports whether plain-HTTP requests for app's names that have
+// a certificate are redirected to HTTPS (the default; certs:redirect NAME
+// off turns it off).
+func (s *Service) Redirects(app string) bool {
+	m := s.noRedirect.Load()
+	return m == nil || !(*m)[app]
+}
+
+// SetRedirect turns the redirect to HTTPS of the app's plain-HTTP
+// requests on or off.
+func (s *Service) SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	value := "off"
+	if on {
+		value = ""
+	}
+	if err := s.store.SetAppSetting(ctx, app, slipway.SettingRedirect, value); err != nil {
+		return err
+	}
+	s.setRedirect(app, on)
+	if on {
+		fmt.Fprintf(out, "Plain HTTP to %s is redirected to HTTPS where it has a certificate\n", app)
+	} else {
+		fmt.Fprintf(out, "Plain HTTP to %s is served as it is, not redirected\n", app)
+	}
+	return nil
+}
+
+// setRedirect records app's redirect setting for the router.
+func (s *Service) setRedirect(app string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := map[string]bool{}
+	if old := s.noRedirect.Load(); old != nil {
+		next = maps.Clone(*old)
+	}
+	if on {
+		delete(next, app)
+	} else {
+		next[app] = true
+	}
+	s.noRedirect.Store(&next)
+}
+
+// restoreRedirects loads the apps' redirect settings, at start.
+func (s *Service) restoreRedirects(ctx context.Context) {
+	all, err := s.store.AllAppSettings(ctx, slipway.SettingRedirect)
+	if err != nil {
+		s.logger.Error("read redirect settings", "err", err)
+		return
+	}
+	for app, v := range all {
+		s.setRedirect(app, v != "off")
+	}
 }

@@ -22,6 +22,7 @@ func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error 
 	if s.cfg.Hosts != nil {
 		s.cfg.Hosts.SetDomains(app, nil)
 	}
+	s.setRedirect(app, true) // a new app of the name starts with the default
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

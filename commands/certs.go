@@ -55,3 +55,13 @@ func certsRemove(ctx context.Context, a Apps, u string, args []string, out io.Wr
 	}
 	return a.RemoveCertificate(ctx, name, out)
 }
+
+func certsRedirect(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		return usageError(u)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return err
+	}
+	return a.SetRedirect(ctx, args[0], args[1] == "on", out)
+}

@@ -44,6 +44,7 @@ type Apps interface {
 	Certificates(ctx context.Context, app string) ([]certs.Status, error)
 	AddCertificate(ctx context.Context, app string, bundle io.Reader, out io.Writer) error
 	RemoveCertificate(ctx context.Context, app string, out io.Writer) error
+	SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -86,6 +87,7 @@ var table = []Command{
 	{"certs", "certs NAME", "each domain's certificate: source (auto or manual), issuer, expiry, state", certsList, nil},
 	{Name: "certs:add", Usage: "certs:add NAME < bundle.pem", Help: "give the app a certificate of its own: a PEM chain and its key on standard input", input: certsAdd},
 	{"certs:remove", "certs:remove NAME", "drop the app's own certificate (automatic ones take over)", certsRemove, nil},
+	{"certs:redirect", "certs:redirect NAME on|off", "redirect plain HTTP to HTTPS where the app has a certificate (on, the default) or not", certsRedirect, nil},
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList, nil},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},

@@ -110,6 +110,12 @@ func writeCA(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 // newPebble prepares a pebble on a free port; start runs it once slipway's
 // HTTP and HTTPS ports, which it validates against, are known.
 func newPebble(t *testing.T) (*pebble, func(httpPort, tlsPort string)) {
+	return newPebbleValid(t, 0)
+}
+
+// newPebbleValid is newPebble issuing certificates valid for validity
+// (pebble's default when 0).
+func newPebbleValid(t *testing.T, validity time.Duration) (*pebble, func(httpPort, tlsPort string)) {
 	t.Helper()
 	if _, err := exec.LookPath("pebble"); err != nil {
 		t.Fatal("pebble is not installed: apt-get install pebble (.ci/run does)")
@@ -131,6 +137,9 @@ func newPebble(t *testing.T) (*pebble, func(httpPort, tlsPort string)) {
 			"httpPort": atoi(t, httpPort), "tlsPort": atoi(t, tlsPort),
 			"ocspResponderURL": "", "externalAccountBindingRequired": false,
 		}}
+		if validity > 0 {
+			config["pebble"].(map[string]any)["certificateValidityPeriod"] = int(validity.Seconds())
+		}
 		data, _ := json.Marshal(config)
 		cfgFile := filepath.Join(dir, "pebble.json")
 		os.WriteFile(cfgFile, data, 0o644)
@@ -266,6 +275,15 @@ func TestHTTPS_ACMECertificateOnFirstHandshake(t *testing.T) {
 	if want := "https://shop.example.com:" + portOf(s.httpsAddr) + "/a?b=c"; resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
 		t.Errorf("plain HTTP = %d to %q, want 301 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
+
+	// certs:redirect off serves plain HTTP as it is.
+	if out, err := s.ssh(s.key, "certs:redirect", "shop", "off"); err != nil {
+		t.Fatalf("certs:redirect: %v\n%s", err, out)
+	}
+	if code, body := s.getHost("shop.example.com", "/env/SLIPWAY_APP"); code != http.StatusOK || body != "shop" {
+		t.Errorf("plain HTTP with the redirect off = %d %q", code, body)
+	}
+	s.ssh(s.key, "certs:redirect", "shop", "on")
 
 	// A name no app owns: the handshake fails, and slipway asks pebble
 	// for nothing.
@@ -427,5 +445,41 @@ func TestHTTPS_ManualCertificate(t *testing.T) {
 	}
 	if out, err := s.ssh(s.key, "certs:remove", "own"); err == nil || !strings.Contains(out, "no certificate of its own") {
 		t.Errorf("certs:remove twice: %v\n%s", err, out)
+	}
+}
+
+// A certificate close to its expiry is renewed before it runs out, while
+// it keeps serving.
+func TestHTTPS_RenewsBeforeExpiry(t *testing.T) {
+	p, startPebble := newPebbleValid(t, 12*time.Second)
+	s := startServer(t, "--https-addr", "127.0.0.1:0", "--acme-email", "e2e@example.com",
+		"--acme-directory", p.dir, "--acme-ca", p.caFile)
+	startPebble(portOf(s.httpAddr), portOf(s.httpsAddr))
+	roots, _ := p.roots(t)
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("shop"), "main")
+	if out, err := s.ssh(s.key, "domains:add", "shop", "renew.example.com"); err != nil {
+		t.Fatalf("domains:add: %v\n%s", err, out)
+	}
+	var first time.Time
+	waitFor(t, "a renewed certificate", func() bool {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, s.httpsAddr)
+			}}
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://renew.example.com/env/SLIPWAY_APP")
+		if err != nil {
+			t.Fatalf("HTTPS while renewing: %v\n%s", err, s.logText())
+		}
+		resp.Body.Close()
+		expiry := resp.TLS.PeerCertificates[0].NotAfter
+		if first.IsZero() {
+			first = expiry
+		}
+		return expiry.After(first) && strings.Contains(s.logText(), "renewal=true")
+	})
+	if os.Getenv("DEBUG_LOG") != "" {
+		t.Log(s.logText())
 	}
 }

@@ -118,3 +118,6 @@ func (r *Router) OwnsExact(host string, defaults bool) bool {
 	name, ok := strings.CutSuffix(host, r.suffix)
 	return ok && name != "" && !strings.Contains(name, ".") && (*r.apps.Load())[name] != nil
 }
+
+// AppFor returns the app a request's Host names (see appName).
+func (r *Router) AppFor(host string) (string, bool) { return r.appName(host) }

@@ -153,8 +153,6 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	defer tlsEdge.Close()
-	httpSrv := httpserver.New("http", cfg.HTTPAddr, tlsEdge.HTTPHandler(rt, nil), logger)
-	httpSrv.Listener = httpLn
 	httpsSrv := httpserver.New("https", cfg.HTTPSAddr, rt, logger)
 	httpsSrv.Listener, httpsSrv.TLSConfig = httpsLn, tlsEdge.TLSConfig()
 	ids := apps.NewIdentities(cfg.DataDir, db, os.Geteuid() == 0, cfg.UIDBase, logger)
@@ -173,9 +171,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Hosts: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpSrv.Addr, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Hosts: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
+	redirect := func(host string) bool {
+		app, ok := rt.AppFor(host)
+		return ok && svc.Redirects(app)
+	}
+	httpSrv := httpserver.New("http", cfg.HTTPAddr, tlsEdge.HTTPHandler(rt, redirect), logger)
+	httpSrv.Listener = httpLn
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Listener: sshLn, Logger: logger,

@@ -1,0 +1,21 @@
+package slipway
+
+import "context"
+
+// App settings that are neither config vars nor part of a release.
+const (
+	// SettingRedirect is "off" when plain HTTP is not redirected to HTTPS
+	// for the app (certs:redirect NAME off).
+	SettingRedirect = "redirect"
+)
+
+// SettingStore keeps the apps' settings. Implemented by package sqlite.
+type SettingStore interface {
+	// AppSetting returns the app's value of key, "" when unset;
+	// ENOTFOUND for an unknown app.
+	AppSetting(ctx context.Context, app, key string) (string, error)
+	// SetAppSetting sets the app's value of key; "" unsets it.
+	SetAppSetting(ctx context.Context, app, key, value string) error
+	// AllAppSettings returns every app's value of key, by app.
+	AllAppSettings(ctx context.Context, key string) (map[string]string, error)
+}
