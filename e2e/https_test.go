@@ -483,3 +483,90 @@ func TestHTTPS_RenewsBeforeExpiry(t *testing.T) {
 		t.Log(s.logText())
 	}
 }
+
+// edgeApp answers GET /headers with the X-Forwarded-* headers it got, and
+// echoes five bytes over an upgraded (websocket) connection.
+func edgeApp() map[string]string {
+	return map[string]string{
+		"Procfile": "web: python3 app.py\n",
+		"app.py": `import base64, hashlib, os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            key = self.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
+            self.end_headers()
+            self.wfile.flush()
+            self.wfile.write(self.rfile.read(5))
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        h = self.headers
+        body = ("proto=%s host=%s for=%s" % (h.get("X-Forwarded-Proto"), h.get("X-Forwarded-Host"), h.get("X-Forwarded-For"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	}
+}
+
+// Over TLS the router is the edge: the app sees X-Forwarded-Proto https
+// and the peer's address whatever the client claimed, and a websocket
+// upgrade works.
+func TestHTTPS_EdgeHeadersAndWebsocket(t *testing.T) {
+	s := startServer(t, "--https-addr", "127.0.0.1:0")
+	dir := s.newApp(edgeApp())
+	s.mustGit(dir, "push", s.remote("edge"), "main")
+	s.ssh(s.key, "domains:add", "edge", "edge.example.com")
+	pool, bundle := testCert(t, []string{"edge.example.com"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if out, err := s.sshInput(bundle, "certs:add", "edge"); err != nil {
+		t.Fatalf("certs:add: %v\n%s", err, out)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://edge.example.com/headers", nil)
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Forwarded-For", "6.6.6.6")
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	resp, err := s.httpsClient(pool, true).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "proto=https host=edge.example.com for=127.0.0.1" {
+		t.Errorf("the app saw %q", body)
+	}
+
+	conn, err := tls.Dial("tcp", s.httpsAddr, &tls.Config{RootCAs: pool, ServerName: "edge.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: edge.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	head := make([]byte, 0, 512)
+	buf := make([]byte, 1)
+	for !strings.HasSuffix(string(head), "\r\n\r\n") {
+		if _, err := conn.Read(buf); err != nil {
+			t.Fatalf("reading the upgrade answer: %v (%q)", err, head)
+		}
+		head = append(head, buf[0])
+	}
+	if !strings.HasPrefix(string(head), "HTTP/1.1 101") || !strings.Contains(string(head), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") {
+		t.Fatalf("upgrade answer: %q", head)
+	}
+	conn.Write([]byte("hello"))
+	echo := make([]byte, 5)
+	if _, err := io.ReadFull(conn, echo); err != nil || string(echo) != "hello" {
+		t.Errorf("echo over the websocket: %q, %v", echo, err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +59,9 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			// (Only the router's own cookie flag reads a client's
 			// X-Forwarded-Proto: see secure.)
 			pr.SetXForwarded()
+			if len(r.trusted) > 0 && r.trustedPeer(pr.In.RemoteAddr) {
+				keepForwarded(pr)
+			}
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},
 		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, observe: r.observe},
@@ -216,5 +221,36 @@ func (b *bufferPool) Get() []byte {
 func (b *bufferPool) Put(buf []byte) {
 	if cap(buf) == bufferSize {
 		b.p.Put((*[bufferSize]byte)(buf[:bufferSize]))
+	}
+}
+
+// trustedPeer reports whether remote (host:port) is one of the trusted
+// proxies.
+func (r *Router) trustedPeer(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range r.trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepForwarded keeps what a trusted proxy said: its X-Forwarded-For with
+// its own address appended (SetXForwarded set that alone), and its
+// X-Forwarded-Proto and -Host.
+func keepForwarded(pr *httputil.ProxyRequest) {
+	in, out := pr.In.Header, pr.Out.Header
+	if prior := in["X-Forwarded-For"]; len(prior) > 0 {
+		out.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+out.Get("X-Forwarded-For"))
+	}
+	for _, h := range []string{"X-Forwarded-Proto", "X-Forwarded-Host"} {
+		if v := in.Get(h); v != "" {
+			out.Set(h, v)
+		}
 	}
 }

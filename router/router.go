@@ -16,6 +16,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,11 @@ type Config struct {
 	// instance answered) and how long the instance took (0 for a 502). It
 	// runs on the request path, so it must be cheap (metrics counters).
 	Observe func(app string, code int, d time.Duration)
+	// TrustedProxies are the peers (a load balancer in front of slipway)
+	// whose X-Forwarded-For, -Proto and -Host are kept, the peer's address
+	// appended to the first; from any other peer the router, as the edge,
+	// sets them from the connection and drops what the client sent.
+	TrustedProxies []netip.Prefix
 }
 
 // Router is an http.Handler that routes requests to the pools of the app
@@ -55,6 +61,7 @@ type Config struct {
 // with New and stop it with Close.
 type Router struct {
 	suffix    string // "." + lower-case domain, or "" for no domain
+	trusted   []netip.Prefix
 	transport http.RoundTripper
 	own       *Transport // the transport New made, if Config.Transport was nil
 	log       *slog.Logger
@@ -103,6 +110,7 @@ func New(cfg Config) *Router {
 		rand.Read(key)
 		r.log.Warn("router: no affinity key configured, using a random one: sessions will not survive a restart")
 	}
+	r.trusted = cfg.TrustedProxies
 	r.codec = NewCodec(key, cfg.SessionTTL)
 	r.refresh = r.codec.ttl / 4
 	r.apps.Store(&map[string]*app{})

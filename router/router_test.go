@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +333,41 @@ func TestNew_WithoutAffinityKeyUsesRandomOne(t *testing.T) {
 	}
 	if cookies[0] == cookies[1] {
 		t.Error("two routers without a key sign alike")
+	}
+}
+
+// A trusted proxy's X-Forwarded-* are kept, its address appended to the
+// chain; an untrusted peer's are replaced.
+func TestRouter_TrustedProxiesKeepForwardedHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		trusted string
+		want    map[string]string
+	}{
+		{"127.0.0.0/8", map[string]string{"X-Forwarded-For": "203.0.113.7, 127.0.0.1", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example.com"}},
+		{"10.0.0.0/8", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "http", "X-Forwarded-Host": "web.apps.test"}},
+	} {
+		r := New(Config{Domain: testDomain, AffinityKey: testKey, TrustedProxies: []netip.Prefix{netip.MustParsePrefix(tc.trusted)}})
+		t.Cleanup(r.Close)
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		seen := make(chan *http.Request, 1)
+		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { seen <- req }))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		req.Host = "web.apps.test"
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "shop.example.com")
+		res, err := client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		got := recv(t, seen, "the backend to see the request")
+		for k, want := range tc.want {
+			if v := got.Header.Get(k); v != want {
+				t.Errorf("trusted %s: backend saw %s %q, want %q", tc.trusted, k, v, want)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	ACMEEmail      string
 	ACMEDirectory  string
 	ACMECA         string
+	TrustedProxies []netip.Prefix
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -94,6 +96,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	str(&c.ACMEEmail, "acme-email", "", "contact of the ACME account: with it every domain an app owns gets a certificate automatically")
 	str(&c.ACMEDirectory, "acme-directory", certs.LetsEncrypt, "directory URL of the ACME server")
 	str(&c.ACMECA, "acme-ca", "", "PEM file of a CA to trust for the ACME server itself (a private or test ACME server)")
+	var trusted string
+	str(&trusted, "trusted-proxies", "", "comma-separated addresses or CIDRs of proxies in front of slipway whose X-Forwarded-For, -Proto and -Host are kept (e.g. 10.0.0.0/8)")
 	str(&c.AdminAddr, "admin-addr", web.DefaultAddr, "address of the admin page and JSON API")
 	str(&c.Domain, "domain", DefaultDomain, "app NAME is served for Host NAME.DOMAIN")
 	str(&c.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of who may push (default DATA/authorized_keys)")
@@ -140,6 +144,17 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: slipway serve takes only flags", fs.Arg(0))
+	}
+	for _, w := range strings.FieldsFunc(trusted, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(w)
+		if err != nil {
+			a, aerr := netip.ParseAddr(w)
+			if aerr != nil {
+				return c, fmt.Errorf("--trusted-proxies %q: give addresses or CIDRs, like 10.0.0.0/8,192.0.2.1", w)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if c.ACMEEmail != "" && c.HTTPSAddr == "" {
 		return c, fmt.Errorf("--acme-email needs an HTTPS listener: give --https-addr (e.g. :443)")

@@ -13,6 +13,10 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tp, err := parseServeFlags([]string{"--trusted-proxies", "10.0.0.0/8, 192.0.2.7"}, func(string) string { return "" }, io.Discard); err != nil ||
+		len(tp.TrustedProxies) != 2 || tp.TrustedProxies[1].String() != "192.0.2.7/32" {
+		t.Errorf("--trusted-proxies: %v, %v", tp.TrustedProxies, err)
+	}
 	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr || c.UIDBase != 1900000000 {
 		t.Errorf("config = %+v", c)
 	}
@@ -28,6 +32,8 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 		{[]string{"--deploy-strategy", "yolo"}, nil, "use blue-green or stop-start"},
 		{[]string{"--log-format", "xml"}, nil, "use text or json"},
 		{[]string{"extra"}, nil, "takes only flags"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,lb.example"}, nil, "give addresses or CIDRs"},
+		{[]string{"--acme-email", "a@b.example"}, nil, "needs an HTTPS listener"},
 	} {
 		_, err := parseServeFlags(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	src := &poolSource{}
 	mets := metrics.New(src)
-	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, Logger: logger})
+	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, TrustedProxies: cfg.TrustedProxies, Logger: logger})
 	defer rt.Close()
 	// Listening sockets come from the slipway process that handed over
 	// (an upgrade), else from a service manager (systemd's slipway.socket:
