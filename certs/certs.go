@@ -56,7 +56,9 @@ type Config struct {
 	// HTTPS listeners, which answer the challenges: the ACME library then
 	// never listens itself.
 	HTTPAddr, HTTPSAddr string
-	Logger              *slog.Logger
+	// OnResult, when set, hears of every issuance and renewal (metrics).
+	OnResult func(ok, renewal bool)
+	Logger   *slog.Logger
 }
 
 // Manager holds the certificates of the apps' names.
@@ -231,6 +233,10 @@ func (m *Manager) HTTPHandler(next http.Handler, redirect func(host string) bool
 // when one fails.
 func (m *Manager) event(_ context.Context, event string, data map[string]any) error {
 	domain, _ := data["identifier"].(string)
+	renewal, _ := data["renewal"].(bool)
+	if m.cfg.OnResult != nil && (event == "cert_obtained" || event == "cert_failed") {
+		m.cfg.OnResult(event == "cert_obtained", renewal)
+	}
 	switch event {
 	case "cert_obtained":
 		m.mu.Lock()

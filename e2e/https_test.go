@@ -298,6 +298,19 @@ func TestHTTPS_ACMECertificateOnFirstHandshake(t *testing.T) {
 		t.Errorf("%d certificates obtained, want 1\n%s", obtained, s.logText())
 	}
 
+	// The metrics know the certificate.
+	mresp, err := http.Get("http://" + s.adminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`slipway_certificate_expiry_timestamp_seconds{domain="shop.example.com",source="auto"}`, `slipway_certificate_results_total{renewal="false",result="ok"} 1`} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// A restart keeps the certificate: no new order.
 	s.stop()
 	s.start("--https-addr", "127.0.0.1:"+portOf(s.httpsAddr), "--acme-email", "e2e@example.com",

@@ -37,6 +37,7 @@ type Metrics struct {
 	deploys  *prometheus.CounterVec
 	build    prometheus.Histogram
 	restarts *prometheus.CounterVec
+	certs    *prometheus.CounterVec
 
 	perApp sync.Map // app name → *appMetrics, so a request costs no label lookup
 }
@@ -74,11 +75,51 @@ func New(src Source) *Metrics {
 			Name: "slipway_instance_restarts_total",
 			Help: "Instances restarted after they exited, by app.",
 		}, []string{"app"}),
+		certs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slipway_certificate_results_total",
+			Help: "Certificates obtained from the ACME server, by result (ok or failed) and whether it was a renewal.",
+		}, []string{"result", "renewal"}),
 	}
-	m.reg.MustRegister(m.requests, m.upstream, m.deploys, m.build, m.restarts,
+	m.reg.MustRegister(m.requests, m.upstream, m.deploys, m.build, m.restarts, m.certs,
 		&poolCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Certificate records one issuance or renewal and its result.
+func (m *Metrics) Certificate(ok, renewal bool) {
+	result := "failed"
+	if ok {
+		result = "ok"
+	}
+	m.certs.WithLabelValues(result, strconv.FormatBool(renewal)).Inc()
+}
+
+// CertExpiry is when one domain's certificate expires.
+type CertExpiry struct {
+	Domain, Source string // source: auto or manual
+	Expires        time.Time
+}
+
+// CertSource reports the certificates when Prometheus scrapes.
+type CertSource interface {
+	Certificates() []CertExpiry
+}
+
+// WatchCertificates reports src's certificates' expiry at each scrape.
+func (m *Metrics) WatchCertificates(src CertSource) { m.reg.MustRegister(&certCollector{src}) }
+
+type certCollector struct{ src CertSource }
+
+var certExpiryDesc = prometheus.NewDesc("slipway_certificate_expiry_timestamp_seconds",
+	"When the certificate of a domain expires (Unix time), by domain and source (auto or manual).", []string{"domain", "source"}, nil)
+
+func (c *certCollector) Describe(ch chan<- *prometheus.Desc) { ch <- certExpiryDesc }
+
+func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, e := range c.src.Certificates() {
+		ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, float64(e.Expires.Unix()), e.Domain, e.Source)
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	tlsEdge, err := certs.New(certs.Config{
 		Dir: layout.Certs(), Email: cfg.ACMEEmail, Directory: cfg.ACMEDirectory, CAFile: cfg.ACMECA,
 		Owns:     func(name string) bool { return rt.OwnsExact(name, public) },
-		HTTPAddr: httpLn.Addr().String(), HTTPSAddr: httpsAddr, Logger: logger,
+		HTTPAddr: httpLn.Addr().String(), HTTPSAddr: httpsAddr, OnResult: mets.Certificate, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -174,6 +174,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Identities: ids, Hosts: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
+	if httpsLn != nil {
+		src.certs = tlsEdge
+		mets.WatchCertificates(src)
+	}
 	redirect := func(host string) bool {
 		app, ok := rt.AppFor(host)
 		return ok && svc.Redirects(app)
@@ -320,8 +324,31 @@ func certsOf(m *certs.Manager, https bool) apps.Certs {
 	return m
 }
 
-// poolSource reports the apps' pools to the metrics at scrape time.
-type poolSource struct{ svc *apps.Service }
+// poolSource reports the apps' pools and certificates to the metrics at
+// scrape time.
+type poolSource struct {
+	svc   *apps.Service
+	certs *certs.Manager
+}
+
+func (s *poolSource) Certificates() []metrics.CertExpiry {
+	var out []metrics.CertExpiry
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, _ := s.svc.Apps(ctx)
+	for _, a := range list {
+		domains, err := s.svc.Domains(ctx, a.Name)
+		if err != nil {
+			continue
+		}
+		for _, st := range s.certs.Status(domains) {
+			if st.Source != "" {
+				out = append(out, metrics.CertExpiry{Domain: st.Domain, Source: st.Source, Expires: st.Expires})
+			}
+		}
+	}
+	return out
+}
 
 func (s *poolSource) Pools() []metrics.AppPools {
 	var out []metrics.AppPools
