@@ -78,6 +78,9 @@ func (s *Service) AddDomains(ctx context.Context, app string, names []string, ou
 	}
 	for _, d := range domains {
 		fmt.Fprintf(out, "Added %s to %s\n", d, app)
+		if slipway.IsWildcard(d) && s.cfg.Certs != nil {
+			fmt.Fprintf(out, "       %s takes a certificate of your own for HTTPS (certs:add %s < bundle.pem): automatic ones would need DNS-01, which slipway does not do\n", d, app)
+		}
 	}
 	if s.cfg.Certs != nil {
 		s.cfg.Certs.Obtain(domains)

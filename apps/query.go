@@ -28,7 +28,10 @@ func (s *Service) Apps(ctx context.Context) ([]web.AppSummary, error) {
 	}
 	out := make([]web.AppSummary, 0, len(names))
 	for _, name := range names {
-		sum := web.AppSummary{Name: name, URL: s.URL(name)}
+		sum := web.AppSummary{Name: name, URL: s.URL(name), Domains: []string{}}
+		if own, err := s.store.AppDomains(ctx, name); err == nil {
+			sum.Domains = own
+		}
 		rels, err := s.store.ListReleases(ctx, name)
 		if err != nil {
 			return nil, err

@@ -83,3 +83,12 @@ func FuzzParseBundle(f *testing.F) {
 		}
 	})
 }
+
+func TestPublicDomain(t *testing.T) {
+	for d, want := range map[string]bool{"apps.example.com": true, "example.com.": true, "localhost": false, "slipway.test": false,
+		"apps.local": false, "10.0.0.1": false, "my.internal": false, "com": false} {
+		if got := PublicDomain(d); got != want {
+			t.Errorf("PublicDomain(%q) = %v, want %v", d, got, want)
+		}
+	}
+}

@@ -582,4 +582,16 @@ func TestHTTPS_EdgeHeadersAndWebsocket(t *testing.T) {
 	if _, err := io.ReadFull(conn, echo); err != nil || string(echo) != "hello" {
 		t.Errorf("echo over the websocket: %q, %v", echo, err)
 	}
+
+	// An upgrade in place hands the HTTPS socket over too.
+	before := s.httpsAddr
+	s.upgrade(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })
+	if s.httpsAddr != before {
+		t.Errorf("HTTPS moved from %s to %s in the upgrade", before, s.httpsAddr)
+	}
+	resp, err = s.httpsClient(pool, true).Get("https://edge.example.com/headers")
+	if err != nil {
+		t.Fatalf("HTTPS after an upgrade: %v", err)
+	}
+	resp.Body.Close()
 }

@@ -40,3 +40,23 @@ func TestRouter_DomainsRouteExactBeforeWildcard(t *testing.T) {
 		t.Error("Owns disagrees with the domains")
 	}
 }
+
+func TestRouter_OwnsExactIsWhatMayGetACertificate(t *testing.T) {
+	r := New(Config{Domain: "apps.example.com"})
+	t.Cleanup(r.Close)
+	r.SetLive(&Pool{App: "shop", Release: "v1", StaticDir: t.TempDir()})
+	r.SetDomains("shop", []string{"shop.example.org", "*.example.org"})
+	for host, want := range map[string]bool{
+		"shop.example.org":      true,
+		"www.example.org":       false, // a wildcard needs DNS-01
+		"shop.apps.example.com": true,
+		"nope.apps.example.com": false, // no such app
+	} {
+		if got := r.OwnsExact(host, true); got != want {
+			t.Errorf("OwnsExact(%q, defaults) = %v, want %v", host, got, want)
+		}
+	}
+	if r.OwnsExact("shop.apps.example.com", false) {
+		t.Error("a default name owned without defaults (a private --domain)")
+	}
+}

@@ -36,4 +36,6 @@ type AppSummary struct {
 	Draining   int             `json:"draining"`
 	LastDeploy time.Time       `json:"last_deploy,omitzero"`
 	URL        string          `json:"url"`
+	// Domains are the app's own names beside NAME.<domain>.
+	Domains []string `json:"domains"`
 }
