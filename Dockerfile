@@ -15,9 +15,10 @@ RUN apt-get update \
 COPY --from=build /out/slipway /usr/local/bin/slipway
 ENV SLIPWAY_DATA=/data \
     SLIPWAY_SSH_ADDR=:2222 \
-    SLIPWAY_HTTP_ADDR=:8080 \
+    SLIPWAY_HTTP_ADDR=:80 \
+    SLIPWAY_HTTPS_ADDR=:443 \
     SLIPWAY_ADMIN_ADDR=:8090
 VOLUME /data
-EXPOSE 2222 8080 8090
+EXPOSE 2222 80 443 8090
 ENTRYPOINT ["slipway"]
 CMD ["serve"]

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Under systemd, slipway.socket holds the listening sockets and passes
+// Under systemd, the slipway-*.socket units hold the listening sockets and passes
 // them to slipway (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, from fd 3), so
 // that a restart queues connections instead of refusing them. The test
 // passes them exactly so: LISTEN_PID is the pid of the process that

@@ -100,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "time limit of one request")
 	fs.StringVar(&c.Dir, "dir", "", "work directory (default: a new temp dir, removed unless the run fails)")
 	fs.StringVar(&c.Action, "action", "push", "what each deploy under load is: push (a new commit), config (config:set, a config release), scale (ps:scale web=N+1, then back), restart (ps:restart), upgrade (SIGHUP: slipway upgrades in place) or kill9 (kill -9 of slipway, then slipway serve again); upgrade and kill9 first push a second release so that a live and a draining pool serve")
-	fs.BoolVar(&c.Activation, "activation", false, "hold slipway's listening sockets in the tool and pass them to it (LISTEN_FDS), as systemd's slipway.socket does: with --action kill9, connections wait for the new slipway instead of being refused")
+	fs.BoolVar(&c.Activation, "activation", false, "hold slipway's listening sockets in the tool and pass them to it (LISTEN_FDS), as systemd's slipway-*.socket units does: with --action kill9, connections wait for the new slipway instead of being refused")
 	fs.BoolVar(&c.Control, "control", false, "control run: deploy a second app with the same code instead of the loaded one, to tell the cost of the switch from the CPU a deploy takes")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory (slipway's data and log) even when the run passes")
 	if err := fs.Parse(args); err != nil {

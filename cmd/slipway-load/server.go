@@ -56,7 +56,7 @@ type serverConfig struct {
 	DrainTimeout time.Duration
 	Strategy     string
 	// Activation passes listening sockets the tool holds, as systemd's
-	// slipway.socket does, instead of letting slipway listen.
+	// the slipway-*.socket units do, instead of letting slipway listen.
 	Activation bool
 	Started    func(*os.Process) // may be nil
 }

@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, TrustedProxies: cfg.TrustedProxies, Logger: logger})
 	defer rt.Close()
 	// Listening sockets come from the slipway process that handed over
-	// (an upgrade), else from a service manager (systemd's slipway.socket:
+	// (an upgrade), else from a service manager (systemd's slipway-*.socket units:
 	// ssh, http, admin, in that order unless LISTEN_FDNAMES names them),
 	// else are made here; they are bound before the apps are restored, so
 	// connections meanwhile wait in the kernel's queue.
