@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
@@ -134,5 +135,8 @@ func logs(ctx context.Context, a Apps, u string, args []string, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	return a.Logs(ctx, name, opt, out)
+	// What apps print reaches a terminal: it must not drive it.
+	safe := termsafe.NewWriter(out)
+	defer safe.Flush()
+	return a.Logs(ctx, name, opt, safe)
 }

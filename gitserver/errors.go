@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 )
 
 // userMessage is the one place that maps an error to the line an ssh user
@@ -13,8 +14,8 @@ import (
 func userMessage(err error) string {
 	for _, known := range []error{ErrBadCommand, errRefRefused, context.Canceled} {
 		if errors.Is(err, known) {
-			return err.Error()
+			return termsafe.Clean(err.Error())
 		}
 	}
-	return slipway.ErrorMessage(err)
+	return termsafe.Clean(slipway.ErrorMessage(err)) // it may quote the user's input
 }

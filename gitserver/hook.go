@@ -22,6 +22,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
 	"github.com/slipway/slipway/internal/stream"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/supervisor"
 )
 
@@ -202,7 +203,10 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown push", http.StatusForbidden)
 		return
 	}
-	stream.Serve(w, func(out io.Writer) error {
+	stream.Serve(w, func(raw io.Writer) error {
+		// Build output reaches the pusher's terminal: it must not drive it.
+		out := termsafe.NewWriter(raw)
+		defer out.Flush()
 		err := h.handlePush(r.Context(), push, req, out)
 		if err != nil {
 			h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/web"
 )
 
@@ -77,6 +78,6 @@ func parseClientArgs(fs *flag.FlagSet, args []string, usage string, min, max int
 }
 
 func cliFail(err error) int {
-	fmt.Fprintf(os.Stderr, "slipway: %s\n", err)
+	fmt.Fprintf(os.Stderr, "slipway: %s\n", termsafe.Clean(err.Error()))
 	return 1
 }
