@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/apps"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
 )
