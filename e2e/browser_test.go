@@ -16,7 +16,7 @@ import (
 // subject that is a script stays text), rolls back with the button, and
 // watches the page follow a rollback made elsewhere without reloading.
 func TestBrowser_HistoryAndRollback(t *testing.T) {
-	const token = "test-token-123"
+	const token = "test-token-0123456789abcdef0123456789"
 	s := startServer(t, "--admin-token", token)
 	dir := s.newApp(staticApp("v1"))
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("shop"))

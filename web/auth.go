@@ -54,6 +54,24 @@ func sign(key []byte, msg string) string {
 
 // tokenOK reports, in constant time, whether tok is the admin token.
 // Hashing first hides the token's length too.
+// checkToken checks a token a client sent (ok false when it sent a
+// malformed one): errThrottled while its address is locked out for too
+// many wrong ones, without looking at the token; errBadToken when it is
+// wrong, counted and logged with the address.
+func (h *Handler) checkToken(r *http.Request, ok bool, tok string) error {
+	addr, now := clientAddr(r), h.now()
+	if err := h.fails.check(addr, now); err != nil {
+		return err
+	}
+	if ok && h.tokenOK(tok) {
+		h.fails.succeed(addr)
+		return nil
+	}
+	n := h.fails.fail(addr, now)
+	h.log.Warn("admin sign-in refused: wrong token", "remote", addr, "failures_in_a_row", n)
+	return errBadToken
+}
+
 func (h *Handler) tokenOK(tok string) bool {
 	sum := sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) == 1 && h.cfg.Token != ""
@@ -65,10 +83,10 @@ func (h *Handler) tokenOK(tok string) bool {
 func (h *Handler) authenticate(r *http.Request) (auth, error) {
 	if hv := r.Header.Get("Authorization"); hv != "" {
 		scheme, tok, _ := strings.Cut(hv, " ")
-		if strings.EqualFold(scheme, "Bearer") && h.tokenOK(strings.TrimSpace(tok)) {
-			return auth{kind: authBearer}, nil
+		if err := h.checkToken(r, strings.EqualFold(scheme, "Bearer"), strings.TrimSpace(tok)); err != nil {
+			return auth{}, err
 		}
-		return auth{}, errBadToken
+		return auth{kind: authBearer}, nil
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil && h.checkSession(c.Value) {
 		return auth{kind: authSession, session: c.Value}, nil
@@ -205,9 +223,12 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	next := localPath(r.PostFormValue("next"))
-	if !h.tokenOK(r.PostFormValue("token")) {
-		h.log.Warn("admin sign-in refused", "remote", r.RemoteAddr)
-		h.render(w, r, http.StatusUnauthorized, "login.html", &loginPage{basePage: basePage{Title: "Sign in"}, Next: next, Error: "Wrong token."})
+	if err := h.checkToken(r, true, r.PostFormValue("token")); err != nil {
+		code, msg := http.StatusUnauthorized, "Wrong token."
+		if retryAfter(w, err) {
+			code, msg = http.StatusTooManyRequests, err.Error()+"."
+		}
+		h.render(w, r, code, "login.html", &loginPage{basePage: basePage{Title: "Sign in"}, Next: next, Error: msg})
 		return
 	}
 	h.log.Info("admin sign-in", "remote", r.RemoteAddr)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -298,5 +299,52 @@ func TestSecurityHeaders(t *testing.T) {
 				t.Errorf("GET %s: %s = %q, want %q", path, k, got, want)
 			}
 		}
+	}
+}
+
+// Wrong tokens are slowed per client address: after five, the address is
+// locked out (429 with Retry-After) for a delay that doubles, even with
+// the right token; other addresses are not; the right token after the
+// delay signs in and forgets the failures.
+func TestAuth_WrongTokensAreThrottledPerAddress(t *testing.T) {
+	h := newTestHandler(t, newFakeBackend())
+	wrong := req{method: http.MethodPost, path: "/login", form: url.Values{"token": {"guess"}}}
+	for i := 1; i <= freeAttempts; i++ {
+		if w := h.do(wrong); w.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i, w.Code)
+		}
+	}
+	if w := h.do(wrong); w.Code != http.StatusUnauthorized {
+		t.Fatalf("the wrong token that starts the lockout: %d", w.Code)
+	}
+	right := req{method: http.MethodPost, path: "/login", form: url.Values{"token": {testToken}}}
+	w := h.do(right)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" {
+		t.Fatalf("locked out: %d, Retry-After %q; want 429 and 2", w.Code, w.Header().Get("Retry-After"))
+	}
+	if w := h.do(req{path: "/api/apps", bearer: testToken}); w.Code != http.StatusTooManyRequests {
+		t.Errorf("a Bearer token from the locked-out address: %d, want 429", w.Code)
+	}
+	other := httptest.NewRequest(http.MethodGet, "/api/apps", nil)
+	other.RemoteAddr = "198.51.100.9:4444"
+	other.Header.Set("Authorization", "Bearer "+testToken)
+	ow := httptest.NewRecorder()
+	h.ServeHTTP(ow, other)
+	if ow.Code != http.StatusOK {
+		t.Errorf("another address: %d, want 200", ow.Code)
+	}
+	h.now = func() time.Time { return t0.Add(2 * time.Second) }
+	if w := h.do(wrong); w.Code != http.StatusUnauthorized {
+		t.Fatalf("a wrong token after the delay: %d", w.Code)
+	}
+	if w := h.do(right); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "3" {
+		t.Errorf("the next lockout doubles: %d, Retry-After %q; want 429 and 3", w.Code, w.Header().Get("Retry-After"))
+	}
+	h.now = func() time.Time { return t0.Add(time.Minute) }
+	if w := h.do(right); w.Code != http.StatusSeeOther {
+		t.Fatalf("the right token after the delay: %d", w.Code)
+	}
+	if w := h.do(wrong); w.Code != http.StatusUnauthorized {
+		t.Errorf("after a sign-in the failures are forgotten: %d", w.Code)
 	}
 }

@@ -24,6 +24,8 @@ func (h *Handler) statusOf(r *http.Request, err error) (int, string) {
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, errCSRF):
 		return http.StatusForbidden, err.Error()
+	case errors.As(err, new(errThrottled)):
+		return http.StatusTooManyRequests, err.Error()
 	}
 	switch slipway.ErrorCode(err) {
 	case slipway.ENOTFOUND:
@@ -39,12 +41,14 @@ func (h *Handler) statusOf(r *http.Request, err error) (int, string) {
 
 // apiError writes err as {"error": "..."} with its status.
 func (h *Handler) apiError(w http.ResponseWriter, r *http.Request, err error) {
+	retryAfter(w, err)
 	code, msg := h.statusOf(r, err)
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
 // pageError renders err as an HTML page with its status.
 func (h *Handler) pageError(w http.ResponseWriter, r *http.Request, a auth, err error) {
+	retryAfter(w, err)
 	code, msg := h.statusOf(r, err)
 	h.render(w, r, code, "error.html", &errorPage{
 		basePage: h.base(a, http.StatusText(code)),

@@ -47,6 +47,7 @@ type Handler struct {
 	log     *slog.Logger
 	handler http.Handler
 	now     func() time.Time // time.Now; tests move it
+	fails   throttle         // failed sign-ins by client address
 
 	tokenSum   [sha256.Size]byte
 	sessionKey []byte

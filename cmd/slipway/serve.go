@@ -362,12 +362,24 @@ func (s *poolSource) Pools() []metrics.AppPools {
 	return out
 }
 
+// minTokenLen is the shortest admin token slipway takes: guessing one
+// must be hopeless even at the rate the sign-in throttle allows.
+const minTokenLen = 32
+
+// strongToken refuses a token shorter than minTokenLen.
+func strongToken(from, token string) (string, error) {
+	if len(token) < minTokenLen {
+		return "", fmt.Errorf("%s is %d characters: give at least %d (openssl rand -hex 24 makes one), or none to have slipway generate one", from, len(token), minTokenLen)
+	}
+	return token, nil
+}
+
 // adminToken returns the admin token: the configured one, else the one
 // kept in DATA/admin_token, else a new one, stored there and printed once
 // in the log.
 func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (string, error) {
 	if cfg.AdminToken != "" {
-		return cfg.AdminToken, nil
+		return strongToken("--admin-token", cfg.AdminToken)
 	}
 	if cfg.AdminTokenFile != "" {
 		data, err := os.ReadFile(cfg.AdminTokenFile)
@@ -375,7 +387,7 @@ func adminToken(cfg serveConfig, layout slipway.Layout, logger *slog.Logger) (st
 			return "", fmt.Errorf("--admin-token-file: %w", err)
 		}
 		if token := strings.TrimSpace(string(data)); token != "" {
-			return token, nil
+			return strongToken("--admin-token-file "+cfg.AdminTokenFile, token)
 		}
 		return "", fmt.Errorf("--admin-token-file %s is empty: put the token in it", cfg.AdminTokenFile)
 	}

@@ -16,13 +16,14 @@ func TestAdminToken_FlagFileOrGenerated(t *testing.T) {
 	layout := slipway.Layout{Root: dir}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	file := filepath.Join(dir, "token-file")
-	os.WriteFile(file, []byte("from-the-file\n"), 0o600)
+	fromFile, fromFlag := strings.Repeat("f", 32), strings.Repeat("x", 40)
+	os.WriteFile(file, []byte(fromFile+"\n"), 0o600)
 	for _, tc := range []struct {
 		cfg  serveConfig
 		want string
 	}{
-		{serveConfig{AdminToken: "from-the-flag", AdminTokenFile: file}, "from-the-flag"},
-		{serveConfig{AdminTokenFile: file}, "from-the-file"},
+		{serveConfig{AdminToken: fromFlag, AdminTokenFile: file}, fromFlag},
+		{serveConfig{AdminTokenFile: file}, fromFile},
 	} {
 		if got, err := adminToken(tc.cfg, layout, logger); err != nil || got != tc.want {
 			t.Errorf("adminToken(%+v) = %q, %v; want %q", tc.cfg, got, err, tc.want)
@@ -37,5 +38,8 @@ func TestAdminToken_FlagFileOrGenerated(t *testing.T) {
 	}
 	if _, err := adminToken(serveConfig{AdminTokenFile: filepath.Join(dir, "missing")}, layout, logger); err == nil || !strings.Contains(err.Error(), "--admin-token-file") {
 		t.Errorf("missing token file: err = %v", err)
+	}
+	if _, err := adminToken(serveConfig{AdminToken: "a"}, layout, logger); err == nil || !strings.Contains(err.Error(), "give at least 32") {
+		t.Errorf("a one-character token: err = %v", err)
 	}
 }
