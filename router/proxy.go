@@ -61,6 +61,8 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			if len(r.trusted) > 0 && r.trustedPeer(pr.In.RemoteAddr) {
 				keepForwarded(pr)
+			} else {
+				edgeHeaders(pr)
 			}
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},
@@ -238,6 +240,24 @@ func (r *Router) trustedPeer(remote string) bool {
 		}
 	}
 	return false
+}
+
+// clientIPHeaders are the other headers apps read a client's address
+// from; from anyone but a trusted proxy they are the client's lie.
+var clientIPHeaders = []string{"X-Client-Ip", "True-Client-Ip", "Forwarded", "X-Cluster-Client-Ip"}
+
+// edgeHeaders drops the client's address headers and sets X-Real-IP to
+// the peer's address, as the edge.
+func edgeHeaders(pr *httputil.ProxyRequest) {
+	h := pr.Out.Header
+	for _, k := range clientIPHeaders {
+		delete(h, k)
+	}
+	if host, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		h["X-Real-Ip"] = []string{host}
+	} else {
+		delete(h, "X-Real-Ip")
+	}
 }
 
 // keepForwarded keeps what a trusted proxy said: its X-Forwarded-For with

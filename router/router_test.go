@@ -110,6 +110,9 @@ func TestRouter_SetsForwardedHeadersAndKeepsHost(t *testing.T) {
 	req.Host = "Web.apps.test:8080"
 	req.Header.Set("X-Forwarded-For", "203.0.113.7")
 	req.Header.Set("X-Forwarded-Host", "spoofed.example")
+	for _, h := range []string{"X-Real-IP", "X-Client-IP", "True-Client-IP", "Forwarded"} {
+		req.Header.Set(h, "203.0.113.7")
+	}
 	res, err := client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +130,10 @@ func TestRouter_SetsForwardedHeadersAndKeepsHost(t *testing.T) {
 		"X-Forwarded-For":   "127.0.0.1", // the client's own value is not trusted
 		"X-Forwarded-Host":  "Web.apps.test:8080",
 		"X-Forwarded-Proto": "http",
+		"X-Real-IP":         "127.0.0.1",
+		"X-Client-IP":       "",
+		"True-Client-IP":    "",
+		"Forwarded":         "",
 	} {
 		if v := got.Header.Get(k); v != want {
 			t.Errorf("backend saw %s %q, want %q", k, v, want)

@@ -16,6 +16,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/web"
 )
@@ -52,6 +53,8 @@ type serveConfig struct {
 	ACMEDirectory  string
 	ACMECA         string
 	TrustedProxies []netip.Prefix
+	MaxHeaderBytes int
+	MaxHeaderLine  int
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -131,6 +134,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return nil
 	}
 	if err := num(&c.KeepReleases, "keep-releases", apps.DefaultKeepReleases, 1, "release directories kept per app"); err != nil {
+		return c, err
+	}
+	if err := num(&c.MaxHeaderBytes, "max-header-bytes", httpserver.DefaultMaxHeaderBytes, 1024, "the router's limit on a request's line and headers in all, in bytes (431 beyond)"); err != nil {
+		return c, err
+	}
+	if err := num(&c.MaxHeaderLine, "max-header-line", httpserver.DefaultMaxHeaderLine, 256, "the router's limit on the request line and each header line, in bytes (414 or 431 beyond)"); err != nil {
 		return c, err
 	}
 	if err := num(&c.UIDBase, "uid-base", apps.DefaultUIDBase, 100000, "as root: the first uid given to an app (each app gets its own, never reused); give two slipways on one host ranges apart"); err != nil {

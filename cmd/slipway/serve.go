@@ -184,6 +184,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, tlsEdge.HTTPHandler(rt, redirect), logger)
 	httpSrv.Listener = httpLn
+	for _, srv := range []*httpserver.Server{httpSrv, httpsSrv} {
+		srv.MaxHeaderLine = cfg.MaxHeaderLine
+		srv.SetMaxHeaderBytes(cfg.MaxHeaderBytes)
+	}
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Listener: sshLn, Logger: logger,

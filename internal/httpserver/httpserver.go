@@ -24,6 +24,10 @@ type Server struct {
 	// TLSConfig, when set before Start, serves HTTPS: the certificates and
 	// the ALPN protocols (HTTP/2 when it lists h2) come from it.
 	TLSConfig *tls.Config
+	// MaxHeaderLine bounds the request line and each header line, as
+	// nginx's large_client_header_buffers does: 414 or 431 beyond, and the
+	// connection closed. Set before Start; 0 means DefaultMaxHeaderLine.
+	MaxHeaderLine int
 
 	name     string
 	srv      *http.Server
@@ -43,8 +47,14 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 			if s.draining.Load() {
 				w.Header().Set("Connection", "close")
 			}
+			if code := s.headerTooLong(r); code != 0 {
+				w.Header().Set("Connection", "close")
+				http.Error(w, http.StatusText(code), code)
+				return
+			}
 			h.ServeHTTP(w, r)
 		}),
+		MaxHeaderBytes: DefaultMaxHeaderBytes,
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
@@ -95,6 +105,37 @@ func (s *Server) Addr() string {
 		return s.Listener.Addr().String()
 	}
 	return s.srv.Addr
+}
+
+// Default header limits: nginx's 8 KB a line, and 64 KB in all (nginx
+// allows 4 lines of 8 KB; more room for the cookies of real apps).
+const (
+	DefaultMaxHeaderLine  = 8 << 10
+	DefaultMaxHeaderBytes = 64 << 10
+)
+
+// SetMaxHeaderBytes bounds the request line and headers in all (431
+// beyond); call it before Start.
+func (s *Server) SetMaxHeaderBytes(n int) { s.srv.MaxHeaderBytes = n }
+
+// headerTooLong returns 414 for a request line, 431 for a header line over
+// the limit, or 0.
+func (s *Server) headerTooLong(r *http.Request) int {
+	limit := s.MaxHeaderLine
+	if limit <= 0 {
+		limit = DefaultMaxHeaderLine
+	}
+	if len(r.RequestURI)+len(r.Method)+len(r.Proto)+2 > limit {
+		return http.StatusRequestURITooLong
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			if len(k)+2+len(v) > limit {
+				return http.StatusRequestHeaderFieldsTooLarge
+			}
+		}
+	}
+	return 0
 }
 
 // Drain is Shutdown for a server another process goes on serving the
