@@ -63,7 +63,9 @@ type Config struct {
 	// Commands are the management commands users run over ssh
 	// ("ssh -p 2222 git@HOST releases NAME"), by name.
 	Commands map[string]CommandFunc
-	Logger   *slog.Logger // slog.Default when nil
+	// Limits bound the connections that have not authenticated yet.
+	Limits Limits
+	Logger *slog.Logger // slog.Default when nil
 }
 
 // Server is the SSH git endpoint.
@@ -73,6 +75,7 @@ type Server struct {
 	keys   *authorizedKeys
 	ssh    *ssh.Server
 	hooks  *hookServer
+	gate   *gate
 	ln     *pausable.Listener
 	done   chan error
 }
@@ -93,8 +96,12 @@ func New(cfg Config) *Server {
 		cfg:    cfg,
 		logger: logger,
 		keys:   newAuthorizedKeys(cfg.AuthorizedKeys, logger),
+		gate:   newGate(cfg.Limits),
 	}
 }
+
+// Dropped returns how many connections the limits have refused.
+func (s *Server) Dropped() int64 { return s.gate.dropped.Load() }
 
 // ReposDir is where the bare repositories live.
 func (s *Server) ReposDir() string { return s.layout().ReposDir() }
@@ -131,10 +138,17 @@ func (s *Server) Start() error {
 		// The decision to let a key in is made again from the session's
 		// key in handleSession (the CVE-2024-45337 lesson); this only
 		// stops unknown keys early.
-		PublicKeyHandler: func(_ ssh.Context, key ssh.PublicKey) bool {
+		PublicKeyHandler: func(ctx ssh.Context, key ssh.PublicKey) bool {
 			_, ok := s.keys.lookup(key)
+			if ok {
+				s.gate.authenticated(ctx)
+			}
 			return ok
 		},
+		// Unauthenticated connections are capped, in all and by address,
+		// and get LoginGrace to log in (OpenSSH's MaxStartups and
+		// LoginGraceTime), so a flood of them cannot starve the others.
+		ConnCallback: s.gate.admit,
 		IdleTimeout: 10 * time.Minute,
 		Version:     "slipway",
 	}

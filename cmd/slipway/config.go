@@ -55,6 +55,12 @@ type serveConfig struct {
 	TrustedProxies []netip.Prefix
 	MaxHeaderBytes int
 	MaxHeaderLine  int
+	MaxConns       int // the router's open connections at most; 0: from the file limit
+	MaxConnsPerIP  int
+	BodyTimeout    time.Duration
+	SSHLoginGrace  time.Duration
+	SSHMaxStartups string // begin:rate:full
+	SSHMaxPerIP    int
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -108,6 +114,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.BuildTimeout, "build-timeout", builder.DefaultTimeout, "time limit of one build")
 	dur(&c.DeployTimeout, "deploy-timeout", releaser.DefaultDeployTimeout, "time limit for a new release to start and pass its health checks")
 	dur(&c.SessionTTL, "session-ttl", releaser.DefaultSessionTTL, "a draining release is retired once its sessions have been idle this long")
+	dur(&c.BodyTimeout, "body-timeout", 60*time.Second, "a request whose body stops arriving for this long ends with 408")
+	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
+	str(&c.SSHMaxStartups, "ssh-max-startups", "10:30:100", "unauthenticated ssh connections: from BEGIN on, drop new ones with RATE percent chance, rising to all at FULL (OpenSSH's MaxStartups)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
 	secretStr(&c.AdminToken, "admin-token", "token for the admin page and API; every local user can read a flag's value, prefer --admin-token-file or the environment (default: generated on first start, kept in DATA/admin_token)")
@@ -142,6 +151,15 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err := num(&c.MaxHeaderLine, "max-header-line", httpserver.DefaultMaxHeaderLine, 256, "the router's limit on the request line and each header line, in bytes (414 or 431 beyond)"); err != nil {
 		return c, err
 	}
+	if err := num(&c.MaxConns, "max-conns", 0, 0, "the router's open connections at most, HTTP and HTTPS together (0: three quarters of what the file limit leaves after slipway's own)"); err != nil {
+		return c, err
+	}
+	if err := num(&c.MaxConnsPerIP, "max-conns-per-address", 256, 1, "the router's open connections from one client address at most"); err != nil {
+		return c, err
+	}
+	if err := num(&c.SSHMaxPerIP, "ssh-max-per-address", 10, 1, "unauthenticated ssh connections from one address at most"); err != nil {
+		return c, err
+	}
 	if err := num(&c.UIDBase, "uid-base", apps.DefaultUIDBase, 100000, "as root: the first uid given to an app (each app gets its own, never reused); give two slipways on one host ranges apart"); err != nil {
 		return c, err
 	}
@@ -164,6 +182,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if _, _, _, err := parseStartups(c.SSHMaxStartups); err != nil {
+		return c, err
 	}
 	if c.ACMEEmail != "" && c.HTTPSAddr == "" {
 		return c, fmt.Errorf("--acme-email needs an HTTPS listener: give --https-addr (e.g. :443)")
@@ -192,4 +213,23 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 // envName maps a flag name to its environment variable: ssh-addr → SLIPWAY_SSH_ADDR.
 func envName(flag string) string {
 	return "SLIPWAY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// parseStartups reads --ssh-max-startups BEGIN:RATE:FULL.
+func parseStartups(s string) (begin, rate, full int, err error) {
+	parts := strings.Split(s, ":")
+	bad := fmt.Errorf("--ssh-max-startups %q: give BEGIN:RATE:FULL, like 10:30:100 (RATE a percentage, BEGIN at most FULL)", s)
+	if len(parts) != 3 {
+		return 0, 0, 0, bad
+	}
+	var n [3]int
+	for i, p := range parts {
+		if n[i], err = strconv.Atoi(p); err != nil || n[i] < 1 {
+			return 0, 0, 0, bad
+		}
+	}
+	if n[1] > 100 || n[0] > n[2] {
+		return 0, 0, 0, bad
+	}
+	return n[0], n[1], n[2], nil
 }

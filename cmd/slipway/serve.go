@@ -81,6 +81,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	layout := slipway.Layout{Root: cfg.DataDir}
+	caps := listenerCaps(cfg, raiseFileLimit(), logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -187,10 +188,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	for _, srv := range []*httpserver.Server{httpSrv, httpsSrv} {
 		srv.MaxHeaderLine = cfg.MaxHeaderLine
 		srv.SetMaxHeaderBytes(cfg.MaxHeaderBytes)
+		srv.Limit, srv.BodyTimeout = caps.router, cfg.BodyTimeout
 	}
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
-		Commands: commands.Funcs(svc), Listener: sshLn, Logger: logger,
+		Commands: commands.Funcs(svc), Listener: sshLn, Limits: caps.ssh, Logger: logger,
 	})
 	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
@@ -201,7 +203,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		Upgrade: func(context.Context) (int, error) { return up.upgrade() },
 	}), logger)
-	adminSrv.Listener = adminLn
+	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {
 		if err := svc.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
@@ -317,6 +319,52 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// caps are the bounds of the listeners, from the flags and the file limit.
+type caps struct {
+	router, admin *httpserver.ConnLimit
+	ssh           gitserver.Limits
+}
+
+// raiseFileLimit raises the soft limit of open files to the hard one and
+// returns it.
+func raiseFileLimit() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 1024
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	}
+	return int(min(rl.Cur, 1<<20))
+}
+
+// listenerCaps derives the listeners' caps from the file limit, so that
+// slipway keeps descriptors for its own work (deploys, the database, logs,
+// the apps' log files) whatever floods one listener: a quarter of the
+// limit (at most 1024) stays its own, the router may take three quarters
+// of the rest, unauthenticated ssh connections an eighth, the admin page
+// a few of its own.
+func listenerCaps(cfg serveConfig, files int, logger *slog.Logger) caps {
+	reserve := min(files/4, 1024)
+	budget := files - reserve
+	total := cfg.MaxConns
+	if total <= 0 {
+		total = max(budget*3/4, 16)
+	}
+	begin, rate, full, _ := parseStartups(cfg.SSHMaxStartups)
+	full = min(full, max(budget/8, 4))
+	c := caps{
+		router: &httpserver.ConnLimit{Total: total, PerAddress: min(cfg.MaxConnsPerIP, total)},
+		admin:  &httpserver.ConnLimit{Total: 64, PerAddress: 16},
+		ssh: gitserver.Limits{LoginGrace: cfg.SSHLoginGrace, StartupsBegin: min(begin, full), StartupsRate: rate,
+			StartupsFull: full, PerAddress: cfg.SSHMaxPerIP},
+	}
+	logger.Info("connection caps", "file_limit", files, "router", total, "router_per_address", c.router.PerAddress,
+		"ssh_unauthenticated", full, "ssh_per_address", cfg.SSHMaxPerIP, "admin", c.admin.Total)
+	return c
 }
 
 // certsOf is the TLS edge for the application layer: none without an HTTPS

@@ -28,6 +28,11 @@ type Server struct {
 	// nginx's large_client_header_buffers does: 414 or 431 beyond, and the
 	// connection closed. Set before Start; 0 means DefaultMaxHeaderLine.
 	MaxHeaderLine int
+	// Limit, when set, caps the open connections (see ConnLimit).
+	Limit *ConnLimit
+	// BodyTimeout, when set, ends a request whose body stops arriving for
+	// that long with 408.
+	BodyTimeout time.Duration
 
 	name     string
 	srv      *http.Server
@@ -51,6 +56,11 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 				w.Header().Set("Connection", "close")
 				http.Error(w, http.StatusText(code), code)
 				return
+			}
+			if s.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+				body := &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: s.BodyTimeout}
+				r.Body = body
+				w = &bodyTimeoutWriter{ResponseWriter: w, body: body}
 			}
 			h.ServeHTTP(w, r)
 		}),
@@ -78,6 +88,9 @@ func (s *Server) Start() error {
 		if ln, err = net.Listen("tcp", s.srv.Addr); err != nil {
 			return fmt.Errorf("%s listen: %w", s.name, err)
 		}
+	}
+	if s.Limit != nil {
+		ln = &limitListener{Listener: ln, l: s.Limit}
 	}
 	s.ln = ln
 	s.done = make(chan struct{})

@@ -1,0 +1,151 @@
+package httpserver
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ConnLimit caps open connections in all and by client address, so that a
+// flood from a few clients cannot take every file descriptor: a connection
+// beyond either cap is closed as soon as it is accepted. One ConnLimit may
+// serve several servers (the router's HTTP and HTTPS listeners).
+type ConnLimit struct {
+	Total, PerAddress int
+
+	mu      sync.Mutex
+	open    int
+	byAddr  map[string]int
+	refused atomic.Int64
+}
+
+// Refused returns how many connections the caps have closed.
+func (l *ConnLimit) Refused() int64 { return l.refused.Load() }
+
+// take counts a new connection from addr, unless a cap is reached.
+func (l *ConnLimit) take(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAddr == nil {
+		l.byAddr = map[string]int{}
+	}
+	if l.Total > 0 && l.open >= l.Total || l.PerAddress > 0 && l.byAddr[addr] >= l.PerAddress {
+		return false
+	}
+	l.open++
+	l.byAddr[addr]++
+	return true
+}
+
+func (l *ConnLimit) give(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.byAddr[addr]--; l.byAddr[addr] <= 0 {
+		delete(l.byAddr, addr)
+	}
+}
+
+// limitListener applies a ConnLimit to what it accepts.
+type limitListener struct {
+	net.Listener
+	l *ConnLimit
+}
+
+func (ln *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ln.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr, _, err := net.SplitHostPort(c.RemoteAddr().String())
+		if err != nil {
+			addr = c.RemoteAddr().String()
+		}
+		if !ln.l.take(addr) {
+			ln.l.refused.Add(1)
+			c.Close()
+			continue
+		}
+		return &limitedConn{Conn: c, l: ln.l, addr: addr}, nil
+	}
+}
+
+// limitedConn gives its place back when it closes.
+type limitedConn struct {
+	net.Conn
+	l    *ConnLimit
+	addr string
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { c.l.give(c.addr) })
+	return c.Conn.Close()
+}
+
+// progressBody is a request body that must keep moving: each read gets
+// the body timeout to bring something (nginx's client_body_timeout).
+type progressBody struct {
+	io.ReadCloser
+	rc       *http.ResponseController
+	timeout  time.Duration
+	timedOut atomic.Bool
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		b.timedOut.Store(true)
+	}
+	if err == io.EOF {
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// bodyTimeoutWriter answers 408, and closes the connection, in place of
+// whatever the handler answers once the request's body stopped moving.
+type bodyTimeoutWriter struct {
+	http.ResponseWriter
+	body    *progressBody
+	swallow bool
+}
+
+func (w *bodyTimeoutWriter) WriteHeader(code int) {
+	if w.swallow {
+		return
+	}
+	if w.body.timedOut.Load() {
+		w.swallow = true
+		h := w.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		h.Set("Connection", "close")
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.ResponseWriter.WriteHeader(http.StatusRequestTimeout)
+		io.WriteString(w.ResponseWriter, "408 request body timeout: the body stopped arriving\n")
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *bodyTimeoutWriter) Write(b []byte) (int, error) {
+	if !w.swallow && w.body.timedOut.Load() {
+		w.WriteHeader(http.StatusRequestTimeout)
+	}
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *bodyTimeoutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
