@@ -149,8 +149,8 @@ func (s *Server) Start() error {
 		// and get LoginGrace to log in (OpenSSH's MaxStartups and
 		// LoginGraceTime), so a flood of them cannot starve the others.
 		ConnCallback: s.gate.admit,
-		IdleTimeout: 10 * time.Minute,
-		Version:     "slipway",
+		IdleTimeout:  10 * time.Minute,
+		Version:      "slipway",
 	}
 	ln, err := s.cfg.Listener, error(nil)
 	if ln == nil {
