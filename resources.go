@@ -108,6 +108,10 @@ func (l *Limits) Unset(key string) error {
 	return nil
 }
 
+// ParseBytes reads a size as resources:set and the size flags take it:
+// bytes, or a number with K, M or G.
+func ParseBytes(s string) (int64, error) { return parseBytes(s) }
+
 func parseBytes(s string) (int64, error) {
 	mult := int64(1)
 	switch {

@@ -7,6 +7,9 @@ const (
 	// SettingRedirect is "off" when plain HTTP is not redirected to HTTPS
 	// for the app (certs:redirect NAME off).
 	SettingRedirect = "redirect"
+	// SettingCreated is "apps:create" for an app made before its first
+	// push, which a failed first push does not remove.
+	SettingCreated = "created"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

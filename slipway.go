@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Errors reported across package boundaries. Callers compare with errors.Is
@@ -85,4 +86,26 @@ func OneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return string(r)
+}
+
+// Bounds of the untrusted text a push brings that the history keeps.
+const (
+	MaxSubjectLen = 4 << 10
+	MaxAuthorLen  = 1 << 10
+)
+
+// truncatedMark ends a text Truncate cut.
+const truncatedMark = " … [truncated]"
+
+// Truncate returns s cut to at most n bytes, on a rune boundary, with a
+// mark that says so; shorter text is returned as it is.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := max(n-len(truncatedMark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedMark
 }

@@ -43,7 +43,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	}
 	rel := &slipway.Release{
 		App: p.App, Kind: slipway.KindPush, Status: slipway.StatusBuilding,
-		Commit: commit.SHA, Subject: commit.Subject, Author: commit.Author,
+		Commit: commit.SHA, Subject: slipway.Truncate(commit.Subject, slipway.MaxSubjectLen), Author: slipway.Truncate(commit.Author, slipway.MaxAuthorLen),
 		PusherFingerprint: p.Pusher.Fingerprint, PusherComment: p.Pusher.Comment,
 		Config: config,
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 )
 
@@ -18,6 +19,35 @@ func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error 
 		return err
 	}
 	defer unlock()
+	return s.destroy(ctx, app)
+}
+
+// DiscardNewApp removes app when the push that made its repository ended
+// without a release going live (gitserver.Discarder): a rejected first push
+// leaves no app, repository or history behind. An app that has a live
+// release by then (another push made it), or was made with apps:create,
+// stays.
+func (s *Service) DiscardNewApp(ctx context.Context, app string) error {
+	unlock, err := s.lock(ctx, app, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rels, err := s.store.ListReleases(ctx, app)
+	if err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		return err
+	}
+	if liveRelease(rels) != nil {
+		return nil
+	}
+	if made, _ := s.store.AppSetting(ctx, app, slipway.SettingCreated); made != "" {
+		return nil // made with apps:create: it stays, waiting for a push that works
+	}
+	return s.destroy(ctx, app)
+}
+
+// destroy is Destroy under the app's lock.
+func (s *Service) destroy(ctx context.Context, app string) error {
 	s.rel.Forget(app)
 	if s.cfg.Hosts != nil {
 		s.cfg.Hosts.SetDomains(app, nil)
@@ -29,7 +59,7 @@ func (s *Service) Destroy(ctx context.Context, app string, out io.Writer) error 
 	s.mu.Lock()
 	delete(s.pending, app) // a new app of the name starts with a new repository
 	s.mu.Unlock()
-	if err := s.store.DeleteApp(ctx, app); err != nil {
+	if err := s.store.DeleteApp(ctx, app); err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		return err
 	}
 	if err := builder.Remove(s.layout.AppDir(app)); err != nil && !os.IsNotExist(err) {

@@ -57,5 +57,9 @@ func (s *Service) Create(ctx context.Context, app string) error {
 	if err := slipway.ValidateAppName(app); err != nil {
 		return err
 	}
-	return s.store.CreateApp(ctx, app)
+	if err := s.store.CreateApp(ctx, app); err != nil {
+		return err
+	}
+	// Made on purpose: a first push that fails does not take it away.
+	return s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create")
 }

@@ -35,22 +35,40 @@ type Config struct {
 	// built and the cache to write, and gives the tree to that identity
 	// while it is built. Nil runs the steps as slipway itself.
 	Sandbox func(app, process string) (*supervisor.Sandbox, error)
+	// MaxTreeFiles and MaxTreeBytes bound the pushed tree as exported
+	// (entries, and bytes of file content); 0 means the defaults.
+	MaxTreeFiles int
+	MaxTreeBytes int64
 	// Logger receives one line per build event; nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// Defaults of the bounds of a pushed tree.
+const (
+	DefaultMaxTreeFiles = 50000
+	DefaultMaxTreeBytes = 2 << 30
+)
 
 // Builder builds releases. It is safe for concurrent use by several
 // goroutines, as long as no two builds share an app and version.
 type Builder struct {
 	dataDir string
 	timeout time.Duration
+	limits  treeLimits
 	sandbox func(app, process string) (*supervisor.Sandbox, error)
 	log     *slog.Logger
 }
 
 // New returns a Builder configured by cfg.
 func New(cfg Config) *Builder {
-	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, sandbox: cfg.Sandbox, log: cfg.Logger}
+	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, sandbox: cfg.Sandbox, log: cfg.Logger,
+		limits: treeLimits{files: cfg.MaxTreeFiles, bytes: cfg.MaxTreeBytes}}
+	if b.limits.files <= 0 {
+		b.limits.files = DefaultMaxTreeFiles
+	}
+	if b.limits.bytes <= 0 {
+		b.limits.bytes = DefaultMaxTreeBytes
+	}
 	// Build tools and venv scripts record absolute paths, and build steps
 	// run in other working directories.
 	if abs, err := filepath.Abs(b.dataDir); err == nil {

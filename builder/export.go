@@ -27,7 +27,7 @@ func (s *session) export(ctx context.Context) error {
 
 	extracted := make(chan error, 1)
 	go func() {
-		err := untar(root, pr)
+		err := untar(root, pr, s.b.limits)
 		if err == nil {
 			// Read git's end-of-archive padding, or git dies of SIGPIPE.
 			_, _ = io.Copy(io.Discard, pr)

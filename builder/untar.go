@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/slipway/slipway"
 )
 
 // untar extracts a tar stream made by git archive into root. The pushed
@@ -18,8 +20,9 @@ import (
 // to write through a symlink that leads out), only directories, regular
 // files and symlinks are accepted, and a symlink may not point outside the
 // tree.
-func untar(root *os.Root, r io.Reader) error {
+func untar(root *os.Root, r io.Reader, lim treeLimits) error {
 	tr := tar.NewReader(r)
+	files, size := 0, int64(0)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -35,11 +38,23 @@ func untar(root *os.Root, r io.Reader) error {
 		if !filepath.IsLocal(name) {
 			return fmt.Errorf("%q: path outside the repository", h.Name)
 		}
+		if files++; lim.files > 0 && files > lim.files {
+			return fmt.Errorf("the pushed tree has more than %d files and directories, slipway takes at most %d (--max-tree-files)", lim.files, lim.files)
+		}
+		if size += max(h.Size, 0); lim.bytes > 0 && size > lim.bytes {
+			return fmt.Errorf("the pushed tree holds more than %s of files, slipway takes at most %s (--max-tree-bytes)", slipway.FormatBytes(lim.bytes), slipway.FormatBytes(lim.bytes))
+		}
 		name = filepath.FromSlash(name)
 		if err := untarEntry(root, tr, h, name); err != nil {
 			return fmt.Errorf("%q: %w", h.Name, err)
 		}
 	}
+}
+
+// treeLimits bound a pushed tree: entries, and bytes of file content.
+type treeLimits struct {
+	files int
+	bytes int64
 }
 
 func untarEntry(root *os.Root, tr *tar.Reader, h *tar.Header, name string) error {

@@ -50,7 +50,7 @@ func untarInto(t *testing.T, dir string, entries ...entry) error {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	return untar(root, makeTar(t, entries...))
+	return untar(root, makeTar(t, entries...), treeLimits{})
 }
 
 func TestUntar_ExtractsFilesDirsAndLinks(t *testing.T) {

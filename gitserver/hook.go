@@ -65,6 +65,8 @@ type pushInfo struct {
 	// gitPID is the receive-pack that runs the push's hook: the only
 	// process whose children may speak for the push.
 	gitPID int
+	// deployed is set when the push's deploy went live.
+	deployed bool
 }
 
 // hookServer answers the pre-receive hook of every push in progress.
@@ -175,6 +177,23 @@ func (h *hookServer) started(id string, pid int) {
 	}
 }
 
+// setDeployed records that push id deployed.
+func (h *hookServer) setDeployed(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.pushes[id]; ok {
+		p.deployed = true
+		h.pushes[id] = p
+	}
+}
+
+// deployed reports whether push id deployed.
+func (h *hookServer) deployed(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pushes[id].deployed
+}
+
 func (h *hookServer) unregister(id string) {
 	h.mu.Lock()
 	delete(h.pushes, id)
@@ -208,6 +227,9 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 		out := termsafe.NewWriter(raw)
 		defer out.Flush()
 		err := h.handlePush(r.Context(), push, req, out)
+		if err == nil {
+			h.setDeployed(req.PushID)
+		}
 		if err != nil {
 			h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
 			fmt.Fprintf(out, "\n !     %s\n !     Push rejected: the live release keeps serving.\n\n", userMessage(err))

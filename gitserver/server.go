@@ -23,6 +23,9 @@ import (
 // DefaultAddr is where the SSH endpoint listens unless told otherwise.
 const DefaultAddr = ":2222"
 
+// DefaultMaxPushSize is the largest pack a push may send: 1 GiB.
+const DefaultMaxPushSize = 1 << 30
+
 // Push is one ref update of a git push that should be deployed.
 type Push struct {
 	App     string
@@ -41,6 +44,13 @@ type Push struct {
 // message is shown to the pusher.
 type Deployer interface {
 	Deploy(ctx context.Context, p Push, out io.Writer) error
+}
+
+// Discarder is a Deployer that also removes an app whose first push ended
+// without a release going live, so a rejected first push leaves no app,
+// repository or history behind.
+type Discarder interface {
+	DiscardNewApp(ctx context.Context, app string) error
 }
 
 // CommandFunc runs one management command with its arguments, writing its
@@ -65,7 +75,10 @@ type Config struct {
 	Commands map[string]CommandFunc
 	// Limits bound the connections that have not authenticated yet.
 	Limits Limits
-	Logger *slog.Logger // slog.Default when nil
+	// MaxPushSize bounds the pack a push sends, in bytes (git's
+	// receive.maxInputSize); 0 means DefaultMaxPushSize.
+	MaxPushSize int64
+	Logger      *slog.Logger // slog.Default when nil
 }
 
 // Server is the SSH git endpoint.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -96,8 +97,22 @@ func (s *Server) serveGit(sess ssh.Session, cmd Command, pusher Pusher) (int, er
 		id := s.hooks.register(pushInfo{App: app, RepoDir: repo, Pusher: pusher})
 		defer s.hooks.unregister(id)
 		env = append(env, hookEnv(s.hooks.socket, id)...)
-		args = []string{"-c", "core.hooksPath=" + s.hooks.dir, "receive-pack", repo}
-		return s.runGit(sess, args, env, func(pid int) { s.hooks.started(id, pid) })
+		max := s.cfg.MaxPushSize
+		if max <= 0 {
+			max = DefaultMaxPushSize
+		}
+		// git refuses a bigger pack while it arrives, keeping nothing.
+		args = []string{"-c", "core.hooksPath=" + s.hooks.dir, "-c", "receive.maxInputSize=" + strconv.FormatInt(max, 10), "receive-pack", repo}
+		code, err := s.runGit(sess, args, env, func(pid int) { s.hooks.started(id, pid) })
+		if d, ok := s.cfg.Deployer.(Discarder); ok && created && !s.hooks.deployed(id) {
+			// The push that made the app went nowhere: no app is left.
+			if derr := d.DiscardNewApp(context.WithoutCancel(sess.Context()), app); derr != nil {
+				s.logger.Error("remove the app a failed first push made", "app", app, "err", derr)
+			} else {
+				s.logger.Info("app not created: its first push did not go live", "app", app)
+			}
+		}
+		return code, err
 	} else {
 		if !repoExists(repo) {
 			return 0, fmt.Errorf("%w: %s: push to it first", slipway.ErrAppNotFound, app)

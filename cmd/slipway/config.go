@@ -12,6 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/certs"
@@ -61,6 +62,9 @@ type serveConfig struct {
 	SSHLoginGrace  time.Duration
 	SSHMaxStartups string // begin:rate:full
 	SSHMaxPerIP    int
+	MaxPushSize    int64
+	MaxTreeFiles   int
+	MaxTreeBytes   int64
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -114,6 +118,24 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.BuildTimeout, "build-timeout", builder.DefaultTimeout, "time limit of one build")
 	dur(&c.DeployTimeout, "deploy-timeout", releaser.DefaultDeployTimeout, "time limit for a new release to start and pass its health checks")
 	dur(&c.SessionTTL, "session-ttl", releaser.DefaultSessionTTL, "a draining release is retired once its sessions have been idle this long")
+	size := func(p *int64, name string, def int64, help string) {
+		fs.Func(name, fmt.Sprintf("%s (default %s, env %s)", help, slipway.FormatBytes(def), envName(name)), func(s string) error {
+			n, err := slipway.ParseBytes(s)
+			if err != nil {
+				return fmt.Errorf("want a size such as 512M or 1G")
+			}
+			*p = n
+			return nil
+		})
+		*p = def
+		if v := getenv(envName(name)); v != "" {
+			if err := fs.Set(name, v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(name), v, err)
+			}
+		}
+	}
+	size(&c.MaxPushSize, "max-push-size", gitserver.DefaultMaxPushSize, "the largest pack a push may send; a bigger one is refused while it arrives")
+	size(&c.MaxTreeBytes, "max-tree-bytes", builder.DefaultMaxTreeBytes, "the most file content a pushed tree may hold once exported")
 	dur(&c.BodyTimeout, "body-timeout", 60*time.Second, "a request whose body stops arriving for this long ends with 408")
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
 	str(&c.SSHMaxStartups, "ssh-max-startups", "10:30:100", "unauthenticated ssh connections: from BEGIN on, drop new ones with RATE percent chance, rising to all at FULL (OpenSSH's MaxStartups)")
@@ -155,6 +177,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, err
 	}
 	if err := num(&c.MaxConnsPerIP, "max-conns-per-address", 256, 1, "the router's open connections from one client address at most"); err != nil {
+		return c, err
+	}
+	if err := num(&c.MaxTreeFiles, "max-tree-files", builder.DefaultMaxTreeFiles, 1, "the most files and directories a pushed tree may have"); err != nil {
 		return c, err
 	}
 	if err := num(&c.SSHMaxPerIP, "ssh-max-per-address", 10, 1, "unauthenticated ssh connections from one address at most"); err != nil {

@@ -167,7 +167,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
-		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox, Logger: logger}),
+		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox,
+			MaxTreeFiles: cfg.MaxTreeFiles, MaxTreeBytes: cfg.MaxTreeBytes, Logger: logger}),
 		Releaser: releaser.Config{
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
@@ -192,7 +193,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	git := gitserver.New(gitserver.Config{
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
-		Commands: commands.Funcs(svc), Listener: sshLn, Limits: caps.ssh, Logger: logger,
+		Commands: commands.Funcs(svc), Listener: sshLn, Limits: caps.ssh, MaxPushSize: cfg.MaxPushSize, Logger: logger,
 	})
 	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
