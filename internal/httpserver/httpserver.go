@@ -52,6 +52,11 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 			if s.draining.Load() {
 				w.Header().Set("Connection", "close")
 			}
+			if ambiguousFraming(r.Context()) {
+				w.Header().Set("Connection", "close")
+				http.Error(w, "400 bad request: both Content-Length and Transfer-Encoding", http.StatusBadRequest)
+				return
+			}
 			if code := s.headerTooLong(r); code != 0 {
 				w.Header().Set("Connection", "close")
 				http.Error(w, http.StatusText(code), code)
@@ -65,6 +70,12 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 			h.ServeHTTP(w, r)
 		}),
 		MaxHeaderBytes: DefaultMaxHeaderBytes,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if fc, ok := c.(*framingConn); ok {
+				return context.WithValue(ctx, framingKey{}, fc)
+			}
+			return ctx
+		},
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
@@ -91,6 +102,9 @@ func (s *Server) Start() error {
 	}
 	if s.Limit != nil {
 		ln = &limitListener{Listener: ln, l: s.Limit}
+	}
+	if s.TLSConfig == nil {
+		ln = framingListener{ln} // over TLS, net/http must see its *tls.Conn
 	}
 	s.ln = ln
 	s.done = make(chan struct{})

@@ -2,12 +2,14 @@ package httpserver
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,6 +65,89 @@ func TestServer_HeaderLimits(t *testing.T) {
 		status, closed := send(t, s.Addr(), tc.raw)
 		if status != tc.status || closed != tc.closed {
 			t.Errorf("%s: %s, closed %v; want %s, closed %v", name, status, closed, tc.status, tc.closed)
+		}
+	}
+}
+
+// exchange writes raw on one connection and returns the status lines of
+// every answer, and whether the server closed the connection.
+func exchange(t *testing.T, addr, raw string) ([]string, bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, raw)
+	br := bufio.NewReader(c)
+	var statuses []string
+	for {
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			var ne net.Error
+			return statuses, !(errors.As(err, &ne) && ne.Timeout())
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		statuses = append(statuses, resp.Status[:3])
+	}
+}
+
+// The classic request smuggling cases: what reaches the handler (the
+// router, and the app behind it), and the connection closed where it must
+// be.
+func TestServer_SmugglingCases(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	s := New("test", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+string(body))
+		mu.Unlock()
+	}), slog.New(slog.DiscardHandler))
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(t.Context()) })
+	next := "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+	for name, tc := range map[string]struct {
+		raw      string
+		statuses string
+		reached  string // what the handler saw, ; between requests
+		closed   bool
+	}{
+		"CL.TE": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+			"400", "", true},
+		"TE.CL": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n1\r\nx\r\n0\r\n\r\n" + next,
+			"400", "", true},
+		"TE.TE obfuscated": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n" + next,
+			"501", "", true},
+		"TE with a space before the colon": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + next,
+			"400", "", true},
+		"duplicate CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy" + next,
+			"400", "", true},
+		"chunk-size overflow": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nx\r\n0\r\n\r\n" + next,
+			"200", "POST /a ", true},
+		"chunked, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next,
+			"200 200", "POST /a abc;GET /smuggled ", false},
+		"bare LF": {"GET /lf HTTP/1.1\nHost: a\n\n" + next,
+			"200 200", "GET /lf ;GET /smuggled ", false},
+		"bare LF hiding a CL.TE": {"POST /a HTTP/1.1\nHost: a\nContent-Length: 6\nTransfer-Encoding: chunked\n\n0\n\n" + next,
+			"400", "", true},
+		"CL, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + next,
+			"200 200", "POST /a abc;GET /smuggled ", false},
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		statuses, closed := exchange(t, s.Addr(), tc.raw)
+		mu.Lock()
+		reached := strings.Join(seen, ";")
+		mu.Unlock()
+		if strings.Join(statuses, " ") != tc.statuses || reached != tc.reached || closed != tc.closed {
+			t.Errorf("%s: answers %v, handler saw %q, closed %v; want %s, %q, %v", name, statuses, reached, closed, tc.statuses, tc.reached, tc.closed)
 		}
 	}
 }

@@ -1,0 +1,174 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"sync/atomic"
+)
+
+// net/http takes a request with both Content-Length and Transfer-Encoding
+// by its Transfer-Encoding and drops the Content-Length without a trace,
+// keeping the connection open; a proxy in front that went by the length
+// would then see another request in what slipway takes for the next one
+// (request smuggling). RFC 9112 §6.1 says such a connection must be closed;
+// nginx answers 400. framingConn follows the plain-HTTP request stream as
+// net/http reads it, message by message, and marks the connection when a
+// request has both: the handler then answers 400 and closes it.
+type framingConn struct {
+	net.Conn
+	state     int
+	line      []byte
+	first     bool // the next header line is the request line
+	hasCL     bool
+	hasTE     bool
+	length    int64
+	remaining int64
+	ambiguous atomic.Bool
+}
+
+// States of framingConn.
+const (
+	fHeaders = iota
+	fBody    // Content-Length bytes
+	fChunkSize
+	fChunkData
+	fChunkEnd // the CRLF after a chunk
+	fTrailers
+	fDone // gave up following: the connection is closed after this request anyway
+)
+
+// maxFramingLine bounds a line framingConn keeps; longer ones are cut (the
+// header limits refuse them anyway).
+const maxFramingLine = 16 << 10
+
+func newFramingConn(c net.Conn) *framingConn { return &framingConn{Conn: c, first: true} }
+
+func (c *framingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.follow(p[:n])
+	return n, err
+}
+
+// follow reads data as the next bytes of the request stream.
+func (c *framingConn) follow(data []byte) {
+	for len(data) > 0 {
+		switch c.state {
+		case fDone:
+			return
+		case fBody, fChunkData:
+			n := int64(len(data))
+			if n > c.remaining {
+				n = c.remaining
+			}
+			c.remaining -= n
+			data = data[n:]
+			if c.remaining == 0 {
+				if c.state == fBody {
+					c.startHeaders()
+				} else {
+					c.state = fChunkEnd
+				}
+			}
+		default:
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				c.keep(data)
+				return
+			}
+			c.keep(data[:i])
+			data = data[i+1:]
+			line := bytes.TrimSuffix(c.line, []byte("\r"))
+			c.endLine(line)
+			c.line = c.line[:0]
+		}
+	}
+}
+
+func (c *framingConn) keep(b []byte) {
+	if room := maxFramingLine - len(c.line); room > 0 {
+		c.line = append(c.line, b[:min(len(b), room)]...)
+	}
+}
+
+func (c *framingConn) startHeaders() {
+	c.state, c.first, c.hasCL, c.hasTE, c.length = fHeaders, true, false, false, 0
+}
+
+// endLine takes one line of the state that reads lines.
+func (c *framingConn) endLine(line []byte) {
+	switch c.state {
+	case fHeaders:
+		if c.first {
+			if len(line) > 0 { // blank lines before a request are allowed
+				c.first = false
+			}
+			return
+		}
+		if len(line) > 0 {
+			name, value, ok := bytes.Cut(line, []byte(":"))
+			if !ok {
+				return
+			}
+			name, value = bytes.TrimSpace(name), bytes.TrimSpace(value)
+			switch {
+			case bytes.EqualFold(name, []byte("Content-Length")):
+				c.hasCL = true
+				c.length, _ = strconv.ParseInt(string(value), 10, 64)
+			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				c.hasTE = true
+			}
+			return
+		}
+		switch { // the end of the headers
+		case c.hasCL && c.hasTE:
+			c.ambiguous.Store(true)
+			c.state = fDone
+		case c.hasTE:
+			c.state = fChunkSize
+		case c.hasCL && c.length > 0:
+			c.state, c.remaining = fBody, c.length
+		default:
+			c.startHeaders()
+		}
+	case fChunkSize:
+		hex, _, _ := bytes.Cut(line, []byte(";"))
+		size, err := strconv.ParseInt(string(bytes.TrimSpace(hex)), 16, 64)
+		switch {
+		case err != nil || size < 0:
+			c.state = fDone // net/http refuses it and closes the connection
+		case size == 0:
+			c.state = fTrailers
+		default:
+			c.state, c.remaining = fChunkData, size
+		}
+	case fChunkEnd:
+		c.state = fChunkSize
+	case fTrailers:
+		if len(line) == 0 {
+			c.startHeaders()
+		}
+	}
+}
+
+// framingKey is the context key of a connection's framingConn.
+type framingKey struct{}
+
+// ambiguousFraming reports whether the request's connection carried a
+// request with both Content-Length and Transfer-Encoding.
+func ambiguousFraming(ctx context.Context) bool {
+	c, ok := ctx.Value(framingKey{}).(*framingConn)
+	return ok && c.ambiguous.Load()
+}
+
+// framingListener wraps what it accepts in framingConns.
+type framingListener struct{ net.Listener }
+
+func (ln framingListener) Accept() (net.Conn, error) {
+	c, err := ln.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newFramingConn(c), nil
+}
