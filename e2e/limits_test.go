@@ -133,3 +133,77 @@ func TestLimits_StalledBodyGets408(t *testing.T) {
 		t.Errorf("a stalled body got %q, want 408 and the connection closed", answer)
 	}
 }
+
+// Guessing the admin token: after five wrong ones an address is locked
+// out (429 with Retry-After), even with the right token; a configured
+// token shorter than 32 characters is refused at start.
+func TestLimits_AdminTokenGuessingIsThrottled(t *testing.T) {
+	s := startServer(t)
+	token, err := os.ReadFile(s.dataDir + "/admin_token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(tok string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.adminAddr+"/api/apps", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 6 {
+		if resp := get(fmt.Sprintf("guess-%d", i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp := get(strings.TrimSpace(string(token))); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the right token during the lockout: %d, Retry-After %q; want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(s.logText(), `msg="admin sign-in refused: wrong token" remote=127.0.0.1`) {
+		t.Errorf("the refusals are not logged with the address")
+	}
+
+	cmd := exec.Command(slipwayBin, "serve", "--data", t.TempDir(), "--admin-token", "short",
+		"--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--admin-token is 5 characters: give at least 32") {
+		t.Errorf("slipway serve --admin-token short: %v\n%s", err, out)
+	}
+}
+
+// The classic smuggling cases through the real router: the request hidden
+// in a body never reaches the app, and the connection is closed.
+func TestLimits_SmuggledRequestsNeverReachTheApp(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("victim"), "main")
+	host := "victim." + testDomain
+	hidden := "GET /smuggled HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+	for name, raw := range map[string]string{
+		"CL.TE":        "POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden,
+		"TE.CL":        "POST / HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n" + hidden + "\r\n0\r\n\r\n",
+		"TE.TE":        "POST / HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: cow\r\n\r\n0\r\n\r\n" + hidden,
+		"duplicate CL": "POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n" + hidden,
+	} {
+		c, err := net.Dial("tcp", s.httpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, raw)
+		answer, err := io.ReadAll(c) // ends only when slipway closes the connection
+		c.Close()
+		if err != nil {
+			t.Errorf("%s: the connection stayed open: %v", name, err)
+		}
+		if !strings.HasPrefix(string(answer), "HTTP/1.1 4") && !strings.HasPrefix(string(answer), "HTTP/1.1 5") {
+			t.Errorf("%s: answered %.60q, want a refusal", name, answer)
+		}
+	}
+	s.wantServes("victim", "/", "hello from v1")
+	if logs, _ := s.ssh(s.key, "logs", "victim", "-n", "1000"); strings.Contains(logs, "/smuggled") {
+		t.Errorf("a smuggled request reached the app:\n%s", logs)
+	}
+}

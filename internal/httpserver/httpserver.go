@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -53,8 +54,7 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 				w.Header().Set("Connection", "close")
 			}
 			if ambiguousFraming(r.Context()) {
-				w.Header().Set("Connection", "close")
-				http.Error(w, "400 bad request: both Content-Length and Transfer-Encoding", http.StatusBadRequest)
+				refuseAmbiguous(w)
 				return
 			}
 			if code := s.headerTooLong(r); code != 0 {
@@ -132,6 +132,22 @@ func (s *Server) Addr() string {
 		return s.Listener.Addr().String()
 	}
 	return s.srv.Addr
+}
+
+// refuseAmbiguous answers a request with both Content-Length and
+// Transfer-Encoding with 400 and closes its connection at once: its body
+// cannot be told from the next request, so none of it is read.
+func refuseAmbiguous(w http.ResponseWriter) {
+	const msg = "400 bad request: both Content-Length and Transfer-Encoding\n"
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		http.Error(w, strings.TrimSpace(msg), http.StatusBadRequest)
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+	buf.Flush()
 }
 
 // Default header limits: nginx's 8 KB a line, and 64 KB in all (nginx
