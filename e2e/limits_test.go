@@ -207,3 +207,22 @@ func TestLimits_SmuggledRequestsNeverReachTheApp(t *testing.T) {
 		t.Errorf("a smuggled request reached the app:\n%s", logs)
 	}
 }
+
+// A flood of the admin page from one address leaves the router, ssh and
+// the admin page for another client answered.
+func TestLimits_AdminFloodLeavesTheRestAnswered(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("calm"), "main")
+	flood := dialFrom(t, "127.0.0.2", s.adminAddr, 100)
+	waitFor(t, "the admin page to hold one address at its cap", func() bool { return stillOpen(flood) <= 16 })
+	resp, err := http.Get("http://" + s.adminAddr + "/healthz")
+	if err != nil {
+		t.Fatalf("the admin page for another client: %v", err)
+	}
+	resp.Body.Close()
+	s.wantServes("calm", "/", "hello from v1")
+	if out, err := s.ssh(s.key, "ps", "calm"); err != nil {
+		t.Errorf("ssh during the admin flood: %v\n%s", err, out)
+	}
+}
