@@ -15,6 +15,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/certs"
+	"github.com/slipway/slipway/internal/version"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
@@ -91,6 +92,7 @@ var table = []Command{
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList, nil},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
+	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 }
 
 // All returns every command, in the order help lists them.
@@ -182,4 +184,12 @@ func cutFlag(args []string, flag string) ([]string, bool) {
 		out = append(out, a)
 	}
 	return out, found
+}
+
+func showVersion(_ context.Context, _ Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 0 {
+		return usageError(u)
+	}
+	_, err := fmt.Fprintln(out, "slipway", version.String())
+	return err
 }

@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	slipwayBin = filepath.Join(dir, "slipway")
-	build := exec.Command("go", "build", "-o", slipwayBin, "../cmd/slipway")
+	// -buildvcs=true: the commit goes into the binary (slipway version)
+	// even where the Go environment turns that off.
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", slipwayBin, "../cmd/slipway")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build slipway:", err)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/slipway/slipway/commands"
+	v "github.com/slipway/slipway/internal/version"
 	"github.com/slipway/slipway/supervisor"
 )
 
@@ -32,7 +33,7 @@ Usage:
   slipway upgrade            hand the running slipway over to the executable at its path
                              (a new version, say) without stopping an app; as kill -HUP PID
   slipway COMMAND ARGS...    any command of ssh git@HOST COMMAND, run through the admin API:
-` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback") + `  slipway hook pre-receive   run by git during a push; not for people
+` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback", "version") + `  slipway hook pre-receive   run by git during a push; not for people
   slipway version            print the version
 
 The local commands find slipway with SLIPWAY_ADMIN_ADDR (default 127.0.0.1:8090) and
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string) int {
 	case "upgrade":
 		return runUpgrade(ctx, args[1:])
 	case "version", "--version":
-		fmt.Println("slipway", version)
+		fmt.Println("slipway", versionString())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Print(usage)
@@ -70,5 +71,14 @@ func run(ctx context.Context, args []string) int {
 	return 2
 }
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, when set at build time with -ldflags "-X main.version=…", is
+// the version (the older way; internal/version.Version is the new one).
+var version = ""
+
+// versionString is the version slipway prints.
+func versionString() string {
+	if version != "" && v.Version == "" {
+		v.Version = version
+	}
+	return v.String()
+}

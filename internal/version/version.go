@@ -1,0 +1,56 @@
+// Package version says which slipway runs: the version a release build
+// sets at link time, else the commit Go recorded when it built slipway
+// from a git checkout, else "dev".
+package version
+
+import (
+	"runtime/debug"
+	"strings"
+)
+
+// Version is set by a release build:
+//
+//	go build -ldflags "-X github.com/slipway/slipway/internal/version.Version=v1.4.0" ./cmd/slipway
+var Version = ""
+
+// String is the version as `slipway version` prints it: "v1.4.0", or
+// "dev (commit 0123456789ab, modified, 2026-12-01T10:00:00Z)", or "dev".
+func String() string {
+	info, _ := debug.ReadBuildInfo()
+	return describe(Version, info)
+}
+
+// describe is String for a given link-time version and build info.
+func describe(version string, info *debug.BuildInfo) string {
+	var commit, when string
+	modified := false
+	if info != nil {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			version = info.Main.Version // go install module@version
+		}
+	}
+	if version == "" {
+		version = "dev"
+	}
+	if commit == "" {
+		return version
+	}
+	parts := []string{"commit " + commit[:min(len(commit), 12)]}
+	if modified {
+		parts = append(parts, "modified")
+	}
+	if when != "" {
+		parts = append(parts, when)
+	}
+	return version + " (" + strings.Join(parts, ", ") + ")"
+}
