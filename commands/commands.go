@@ -11,12 +11,13 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/certs"
-	"github.com/slipway/slipway/internal/version"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/version"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
@@ -93,6 +94,7 @@ var table = []Command{
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
+	{"help", "help", "every command with what it does", nil, nil}, // run set by init: help reads the table
 }
 
 // All returns every command, in the order help lists them.
@@ -114,7 +116,7 @@ func Find(name string) (Command, bool) {
 func Run(ctx context.Context, a Apps, name string, args []string, in io.Reader, out io.Writer) error {
 	c, ok := Find(name)
 	if !ok {
-		return slipway.Errorf(slipway.ENOTFOUND, "unknown command %q: see slipway help", name)
+		return slipway.Errorf(slipway.ENOTFOUND, "%s", Unknown(name))
 	}
 	if slices.Contains(args, "--help") || slices.Contains(args, "-h") {
 		_, err := fmt.Fprintf(out, "Usage: %s\n\n%s\n", c.Usage, c.Help)
@@ -192,4 +194,63 @@ func showVersion(_ context.Context, _ Apps, u string, args []string, out io.Writ
 	}
 	_, err := fmt.Fprintln(out, "slipway", version.String())
 	return err
+}
+
+func init() {
+	for i := range table {
+		if table[i].Name == "help" {
+			table[i].run = help
+		}
+	}
+}
+
+func help(_ context.Context, _ Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 0 {
+		return usageError(u)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, c := range table {
+		fmt.Fprintf(tw, "%s\t%s\n", c.Usage, c.Help)
+	}
+	return tw.Flush()
+}
+
+// Unknown is the error text for a command name that is none: it suggests
+// the nearest one when there is one close enough.
+func Unknown(name string) string {
+	best, dist := "", 4 // suggest only within three edits
+	for _, c := range table {
+		if d := editDistance(name, c.Name); d < dist {
+			best, dist = c.Name, d
+		}
+	}
+	shown := slipway.OneLine(name, 40)
+	if best != "" {
+		return fmt.Sprintf("unknown command %q: did you mean %s? (help lists them all)", shown, best)
+	}
+	return fmt.Sprintf("unknown command %q: help lists them all", shown)
+}
+
+// editDistance is the Levenshtein distance of a and b, by bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 {
+		return 64 // no command is that long
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

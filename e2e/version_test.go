@@ -24,3 +24,21 @@ func TestVersion_NamesTheCommit(t *testing.T) {
 		t.Errorf("slipway version = %q, %v; want it to name %s", local, err, want)
 	}
 }
+
+// help lists every command with one line each; an unknown command
+// suggests the nearest one, over ssh and on the host.
+func TestHelp_ListsAndSuggests(t *testing.T) {
+	s := startServer(t)
+	out, err := s.ssh(s.key, "help")
+	if err != nil || !strings.Contains(out, "apps:list") || !strings.Contains(out, "domains:add NAME DOMAIN...") || !strings.Contains(out, "certs:add NAME < bundle.pem") {
+		t.Errorf("ssh help: %v\n%s", err, out)
+	}
+	out, err = s.ssh(s.key, "apps:lsit")
+	if err == nil || !strings.Contains(out, "did you mean apps:list?") {
+		t.Errorf("ssh apps:lsit: %v\n%s", err, out)
+	}
+	local, err := exec.Command(slipwayBin, "domain:add").CombinedOutput()
+	if err == nil || !strings.Contains(string(local), "did you mean domains:add?") {
+		t.Errorf("slipway domain:add: %v\n%s", err, local)
+	}
+}

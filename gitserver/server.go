@@ -73,6 +73,9 @@ type Config struct {
 	// Commands are the management commands users run over ssh
 	// ("ssh -p 2222 git@HOST releases NAME"), by name.
 	Commands map[string]CommandFunc
+	// Unknown, when set, is the error text for a command name that is
+	// none (a suggestion of the nearest one, say).
+	Unknown func(name string) string
 	// Limits bound the connections that have not authenticated yet.
 	Limits Limits
 	// MaxPushSize bounds the pack a push sends, in bytes (git's

@@ -16,6 +16,7 @@ import (
 	"github.com/gliderlabs/ssh"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 )
 
 // gitProtocolRE is what a GIT_PROTOCOL value sent by a client may look like
@@ -49,7 +50,11 @@ func (s *Server) handleSession(sess ssh.Session) {
 	default:
 		run, ok := s.cfg.Commands[cmd.Name]
 		if !ok {
-			s.fail(sess, 2, fmt.Sprintf("unknown command %q: %s", cmd.Name, s.commandList()))
+			msg := fmt.Sprintf("unknown command %q: %s", cmd.Name, s.commandList())
+			if s.cfg.Unknown != nil {
+				msg = s.cfg.Unknown(cmd.Name)
+			}
+			s.fail(sess, 2, termsafe.Clean(msg))
 			return
 		}
 		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/slipway/slipway/commands"
+	"github.com/slipway/slipway/internal/termsafe"
 	v "github.com/slipway/slipway/internal/version"
 	"github.com/slipway/slipway/supervisor"
 )
@@ -33,7 +34,7 @@ Usage:
   slipway upgrade            hand the running slipway over to the executable at its path
                              (a new version, say) without stopping an app; as kill -HUP PID
   slipway COMMAND ARGS...    any command of ssh git@HOST COMMAND, run through the admin API:
-` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback", "version") + `  slipway hook pre-receive   run by git during a push; not for people
+` + commands.Names(strings.Repeat(" ", 29), 93, "releases", "rollback", "version", "help") + `  slipway hook pre-receive   run by git during a push; not for people
   slipway version            print the version
 
 The local commands find slipway with SLIPWAY_ADMIN_ADDR (default 127.0.0.1:8090) and
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string) int {
 	if _, ok := commands.Find(args[0]); ok {
 		return runRemote(ctx, args[0], args[1:])
 	}
-	fmt.Fprintf(os.Stderr, "slipway: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(os.Stderr, "slipway: %s\n\n%s", termsafe.Clean(commands.Unknown(args[0])), usage)
 	return 2
 }
 
