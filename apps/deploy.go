@@ -30,6 +30,13 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	if err := s.checkRef(ctx, p); err != nil {
 		return err
 	}
+	prior, _ := s.store.ListReleases(ctx, p.App)
+	rejected := func(err error) error {
+		if liveRelease(prior) == nil {
+			return gitserver.NoLiveRelease(err)
+		}
+		return err
+	}
 	commit, err := gitserver.ReadCommit(ctx, p.RepoDir, p.GitEnv, p.NewSHA)
 	if err != nil {
 		return err
@@ -66,7 +73,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 		failed.BuildDuration = &took
 		s.update(p.App, v, failed)
 		s.deployed(false, took)
-		return fmt.Errorf("%s %s: %w", p.App, v, err)
+		return rejected(fmt.Errorf("%s %s: %w", p.App, v, err))
 	}
 	s.update(p.App, v, slipway.ReleaseUpdate{BuildDuration: &took, Dir: &built.Dir})
 	err = s.release(ctx, releaser.Spec{
@@ -77,7 +84,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	if err != nil {
 		log.Info("deploy failed", "step", "release", "err", err)
 		s.deployed(false, took)
-		return fmt.Errorf("%s %s: %w", p.App, v, err)
+		return rejected(fmt.Errorf("%s %s: %w", p.App, v, err))
 	}
 	s.accepted(p)
 	s.deployed(true, took)

@@ -49,8 +49,8 @@ func TestPushLimits_RejectedFirstPushLeavesNoApp(t *testing.T) {
 	s := startServer(t)
 	broken := map[string]string{"README": "no Procfile, nothing to run\n"}
 	dir := s.newApp(broken)
-	if out, err := s.git(dir, "push", s.remote("ghost"), "main"); err == nil {
-		t.Fatalf("a push with nothing to run was accepted:\n%s", out)
+	if out, err := s.git(dir, "push", s.remote("ghost"), "main"); err == nil || !strings.Contains(out, "Push rejected: the app has no live release yet.") {
+		t.Fatalf("a push with nothing to run: %v\n%s", err, out)
 	}
 	if list, _ := s.ssh(s.key, "apps:list"); strings.Contains(list, "ghost") {
 		t.Errorf("apps:list after a rejected first push:\n%s", list)
@@ -64,6 +64,13 @@ func TestPushLimits_RejectedFirstPushLeavesNoApp(t *testing.T) {
 	s.commit(dir, "now it runs", staticApp("v1"))
 	if out := s.mustGit(dir, "push", s.remote("ghost"), "main"); !strings.Contains(out, "v1 is live") {
 		t.Errorf("the next push is not v1:\n%s", out)
+	}
+	os.Remove(filepath.Join(dir, "Procfile"))
+	s.commit(dir, "broken again", map[string]string{"README": "nothing to run again\n"})
+	s.mustGit(dir, "rm", "-q", "--cached", "--ignore-unmatch", "Procfile", "index.html")
+	s.mustGit(dir, "commit", "-q", "--allow-empty", "-m", "no Procfile")
+	if out, err := s.git(dir, "push", s.remote("ghost"), "main"); err == nil || !strings.Contains(out, "Push rejected: the live release keeps serving.") {
+		t.Errorf("a failed push to a live app: %v\n%s", err, out)
 	}
 
 	if out, err := s.ssh(s.key, "apps:create", "made"); err != nil {

@@ -232,7 +232,11 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
-			fmt.Fprintf(out, "\n !     %s\n !     Push rejected: the live release keeps serving.\n\n", userMessage(err))
+			after := "the live release keeps serving"
+			if errors.Is(err, ErrNoLiveRelease) {
+				after = "the app has no live release yet"
+			}
+			fmt.Fprintf(out, "\n !     %s\n !     Push rejected: %s.\n\n", userMessage(err), after)
 		}
 		return err
 	}, userMessage)

@@ -46,6 +46,20 @@ type Deployer interface {
 	Deploy(ctx context.Context, p Push, out io.Writer) error
 }
 
+// ErrNoLiveRelease marks a Deployer's error for an app that has no live
+// release yet: the push's rejection then says so instead of "the live
+// release keeps serving".
+var ErrNoLiveRelease = errors.New("the app has no live release yet")
+
+// NoLiveRelease marks err as the failed deploy of an app without a live
+// release.
+func NoLiveRelease(err error) error { return noLive{err} }
+
+type noLive struct{ error }
+
+func (e noLive) Unwrap() error        { return e.error }
+func (e noLive) Is(target error) bool { return target == ErrNoLiveRelease }
+
 // Discarder is a Deployer that also removes an app whose first push ended
 // without a release going live, so a rejected first push leaves no app,
 // repository or history behind.
