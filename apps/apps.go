@@ -54,6 +54,9 @@ type Config struct {
 	// the builder and the releaser were given); a destroyed app's is
 	// forgotten.
 	Identities *Identities
+	// SSHAddr returns the ssh endpoint's address, for the git remote a
+	// user adds; nil means :2222.
+	SSHAddr func() string
 	// Hosts, when set, routes the apps' own domains (the router).
 	Hosts Hosts
 	// Certs, when set, holds the certificates of the apps' names.
@@ -127,6 +130,18 @@ func (s *Service) Isolation() string { return s.cfg.Isolation }
 
 // Running returns the running state of every app, for metrics.
 func (s *Service) Running() []releaser.AppStatus { return s.rel.Apps() }
+
+// GitRemote is the git remote a user adds to deploy app: ssh to --domain
+// (where the apps' names point) on the ssh port.
+func (s *Service) GitRemote(app string) string {
+	port := "2222"
+	if s.cfg.SSHAddr != nil {
+		if _, p, err := net.SplitHostPort(s.cfg.SSHAddr()); err == nil {
+			port = p
+		}
+	}
+	return "ssh://git@" + net.JoinHostPort(s.cfg.Domain, port) + "/" + app
+}
 
 // URL is where app is served.
 func (s *Service) URL(app string) string {

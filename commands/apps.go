@@ -39,7 +39,8 @@ func appsCreate(ctx context.Context, a Apps, u string, args []string, out io.Wri
 	if err := a.Create(ctx, name); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Created %s: git push ssh://git@HOST:PORT/%s main to deploy it\n", name, name)
+	remote := a.GitRemote(name)
+	fmt.Fprintf(out, "Created %s. To deploy it:\n  git remote add deploy %s\n  git push deploy main\n", name, remote)
 	return nil
 }
 

@@ -47,6 +47,7 @@ type Apps interface {
 	AddCertificate(ctx context.Context, app string, bundle io.Reader, out io.Writer) error
 	RemoveCertificate(ctx context.Context, app string, out io.Writer) error
 	SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error
+	GitRemote(app string) string
 }
 
 var _ Apps = (*apps.Service)(nil)

@@ -48,7 +48,11 @@ func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
 		default:
 			state += " (last exit: " + p.LastExit + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", p.ID, release, state, p.PID, p.Port,
+		port := "-" // a worker listens on none
+		if p.Port > 0 {
+			port = strconv.Itoa(p.Port)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\n", p.ID, release, state, p.PID, port,
 			now.Sub(p.Since).Round(time.Second), p.Restarts)
 	}
 	tw.Flush()

@@ -73,8 +73,9 @@ func TestPushLimits_RejectedFirstPushLeavesNoApp(t *testing.T) {
 		t.Errorf("a failed push to a live app: %v\n%s", err, out)
 	}
 
-	if out, err := s.ssh(s.key, "apps:create", "made"); err != nil {
-		t.Fatalf("apps:create: %v\n%s", err, out)
+	out, err := s.ssh(s.key, "apps:create", "made")
+	if want := "git remote add deploy ssh://git@" + testDomain + ":" + s.sshPort() + "/made"; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("apps:create: %v, want it to say %q\n%s", err, want, out)
 	}
 	other := s.newApp(broken)
 	s.git(other, "push", s.remote("made"), "main")

@@ -287,6 +287,12 @@ func TestServe_KillNineThenStartAdoptsPoolsPinsAndWorkers(t *testing.T) {
 	if got := s.psReleases("keep"); !slices.Equal(got, []string{"v2 (live)", "v1 (draining)"}) {
 		t.Errorf("ps after the restart: %v", got)
 	}
+	ps, _ := s.ssh(s.key, "ps", "keep")
+	for _, line := range strings.Split(ps, "\n") {
+		if strings.HasPrefix(line, "worker.1") && !strings.Contains(line, " - ") {
+			t.Errorf("ps shows a port for a worker: %q", line)
+		}
+	}
 	// The adopted instances are supervised: one that dies is started again.
 	out, _ := s.ssh(s.key, "logs", "keep", "-n", "1000")
 	if !strings.Contains(out, "web.1 v2") {
