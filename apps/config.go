@@ -30,6 +30,29 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		return nil, err
 	}
 	defer unlock()
+	// Only what changes makes a release: unsetting a key that is not set,
+	// or setting one to the value it has, is said and left.
+	current, err := s.store.AppConfig(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	unset = slices.DeleteFunc(slices.Clone(unset), func(k string) bool {
+		_, ok := current[k]
+		if !ok {
+			missing = append(missing, k)
+		}
+		return !ok
+	})
+	set = maps.Clone(set)
+	maps.DeleteFunc(set, func(k, v string) bool { old, ok := current[k]; return ok && old == v })
+	if len(missing) > 0 {
+		fmt.Fprintf(out, "%s is not set on %s\n", strings.Join(missing, ", "), app)
+	}
+	if len(set) == 0 && len(unset) == 0 {
+		fmt.Fprintf(out, "No change to the config of %s: no release made\n", app)
+		return nil, nil
+	}
 	cfg, err := s.store.SetAppConfig(ctx, app, set, unset)
 	if err != nil {
 		return nil, err

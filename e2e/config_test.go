@@ -111,3 +111,27 @@ func TestConfig_SetGetUnsetOverSSH(t *testing.T) {
 	}
 	s.wantServes("cfg", "/env/LATER", "1")
 }
+
+// Unsetting a key that is not set, or setting one to the value it has,
+// makes no release and says so.
+func TestConfig_NoChangeMakesNoRelease(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("same"), "main")
+	if out, err := s.ssh(s.key, "config:set", "same", "A=1"); err != nil {
+		t.Fatalf("config:set: %v\n%s", err, out)
+	}
+	for _, cmd := range [][]string{{"config:unset", "same", "NOPE"}, {"config:set", "same", "A=1"}} {
+		out, err := s.ssh(s.key, cmd...)
+		if err != nil || !strings.Contains(out, "No change to the config of same: no release made") {
+			t.Errorf("%v: %v\n%s", cmd, err, out)
+		}
+	}
+	if out, _ := s.ssh(s.key, "config:unset", "same", "NOPE"); !strings.Contains(out, "NOPE is not set on same") {
+		t.Errorf("config:unset of a missing key does not say so:\n%s", out)
+	}
+	rels, _ := s.ssh(s.key, "releases", "same", "--json")
+	if n := strings.Count(rels, `"version"`); n != 2 {
+		t.Errorf("%d releases, want 2 (the push and the one real change)\n%s", n, rels)
+	}
+}
