@@ -93,6 +93,8 @@ var table = []Command{
 	{"certs:redirect", "certs:redirect NAME on|off", "redirect plain HTTP to HTTPS where the app has a certificate (on, the default) or not", certsRedirect, nil},
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList, nil},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
+	{"releases:info", "releases:info NAME vN [--json]", "one release's facts, its failure reason included", releasesInfo, nil},
+	{"releases:log", "releases:log NAME vN", "one release's build and deploy log", releasesLog, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 	{"help", "help", "every command with what it does", nil, nil}, // run set by init: help reads the table

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/web"
 )
 
@@ -87,4 +88,88 @@ func Age(d time.Duration) string {
 		return strconv.Itoa(int(d.Hours())) + "h"
 	}
 	return strconv.Itoa(int(d.Hours()/24)) + "d"
+}
+
+// appAndVersion parses NAME vN.
+func appAndVersion(u string, args []string) (string, slipway.Version, error) {
+	if len(args) != 2 {
+		return "", 0, usageError(u)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return "", 0, err
+	}
+	v, err := slipway.ParseVersion(args[1])
+	if err != nil {
+		return "", 0, err
+	}
+	return args[0], v, nil
+}
+
+func releasesInfo(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	asJSON := len(args) > 0 && args[len(args)-1] == "--json"
+	if asJSON {
+		args = args[:len(args)-1]
+	}
+	name, v, err := appAndVersion(u, args)
+	if err != nil {
+		return err
+	}
+	r, err := a.Release(ctx, name, v)
+	if err != nil {
+		return err
+	}
+	js := web.NewReleaseJSON(r)
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(js)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, slipway.OneLine(v, 200))
+		}
+	}
+	row("Release", js.Name+" of "+name)
+	row("Kind", js.Kind)
+	row("Status", js.Status)
+	row("Commit", js.Commit)
+	row("Subject", js.Subject)
+	row("Author", js.Author)
+	row("Pusher", js.Pusher)
+	row("Created", js.CreatedAt.UTC().Format(time.RFC3339))
+	if !js.StartedAt.IsZero() {
+		row("Live from", js.StartedAt.UTC().Format(time.RFC3339))
+	}
+	if !js.FinishedAt.IsZero() {
+		row("Finished", js.FinishedAt.UTC().Format(time.RFC3339))
+	}
+	if js.BuildDurationMS > 0 {
+		row("Build", (time.Duration(js.BuildDurationMS) * time.Millisecond).String())
+	}
+	if js.RollbackOf != nil {
+		row("Rollback of", slipway.Version(*js.RollbackOf).String())
+	}
+	row("Failure", js.Failure)
+	if js.Pruned {
+		row("Directory", "pruned")
+	}
+	return tw.Flush()
+}
+
+func releasesLog(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, v, err := appAndVersion(u, args)
+	if err != nil {
+		return err
+	}
+	log, err := a.BuildLog(ctx, name, v)
+	if err != nil {
+		return err
+	}
+	// Build output is the app's: it must not drive the reader's terminal.
+	safe := termsafe.NewWriter(out)
+	if _, err := safe.Write(log); err != nil {
+		return err
+	}
+	return safe.Flush()
 }

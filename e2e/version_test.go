@@ -42,3 +42,25 @@ func TestHelp_ListsAndSuggests(t *testing.T) {
 		t.Errorf("slipway domain:add: %v\n%s", err, local)
 	}
 }
+
+// releases:info shows one release's facts with its failure reason, and
+// releases:log its build and deploy log.
+func TestReleases_InfoAndLog(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("facts"), "main")
+	s.commit(dir, "breaks at start", map[string]string{"Procfile": "web: echo dying now; exit 3\n"})
+	s.git(dir, "push", s.remote("facts"), "main")
+	info, err := s.ssh(s.key, "releases:info", "facts", "v2")
+	if err != nil || !strings.Contains(info, "Status:") || !strings.Contains(info, "failed") || !strings.Contains(info, "Subject:") ||
+		!strings.Contains(info, "breaks at start") || !strings.Contains(info, "Failure:") {
+		t.Errorf("releases:info facts v2: %v\n%s", err, info)
+	}
+	log, err := s.ssh(s.key, "releases:log", "facts", "v2")
+	if err != nil || !strings.Contains(log, "dying now") {
+		t.Errorf("releases:log facts v2: %v\n%s", err, log)
+	}
+	if out, err := s.ssh(s.key, "releases:info", "facts", "v9"); err == nil || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("releases:info of a release that is none: %v, want one line\n%s", err, out)
+	}
+}
