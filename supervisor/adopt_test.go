@@ -109,3 +109,22 @@ func TestSupervise_DetachLeavesTheProcessAndResumeTakesItBack(t *testing.T) {
 		return in.State == StateUp && in.Restarts == 2 && in.PID != second.PID()
 	})
 }
+
+// A crashed process shows since when it is down, not the uptime of the
+// process that died.
+func TestSupervise_CrashedSinceTheExit(t *testing.T) {
+	s := spec(t, `sleep 60`)
+	first, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := Supervise(first, func() (*Process, error) { return Start(s) }, Hooks{StopGrace: time.Second})
+	t.Cleanup(sup.Stop)
+	killed := time.Now()
+	syscall.Kill(-first.PID(), syscall.SIGKILL)
+	var in Info
+	waitFor(t, "the crashed state (the restart comes 500ms later)", func() bool { in = sup.Info(); return in.State == StateCrashed })
+	if in.Since.Before(killed) {
+		t.Errorf("crashed since %v, before the kill at %v", in.Since, killed)
+	}
+}

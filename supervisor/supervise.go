@@ -177,7 +177,7 @@ func (s *Supervised) watch(detachc, done chan struct{}) {
 		inRow++
 		backoff := min(restartMin<<(inRow-1), restartMax)
 		exit := cur.ExitText()
-		s.set(func() { s.state, s.lastExit = StateCrashed, exit })
+		s.set(func() { s.state, s.lastExit, s.since = StateCrashed, exit, time.Now() }) // crashed since now
 		if s.hooks.Exited != nil {
 			s.hooks.Exited(exit, backoff)
 		}

@@ -328,16 +328,14 @@ type caps struct {
 	ssh           gitserver.Limits
 }
 
-// raiseFileLimit raises the soft limit of open files to the hard one and
-// returns it.
+// raiseFileLimit returns slipway's limit of open files: the hard one,
+// to which the Go runtime raises the soft limit at start (and which the
+// processes slipway starts do not inherit: they get the original soft
+// limit back).
 func raiseFileLimit() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 1024
-	}
-	if rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	}
 	return int(min(rl.Cur, 1<<20))
 }
