@@ -10,6 +10,9 @@ const (
 	// SettingCreated is "apps:create" for an app made before its first
 	// push, which a failed first push does not remove.
 	SettingCreated = "created"
+	// SettingMaintenance is "on" while the app is in maintenance
+	// (maintenance:on NAME).
+	SettingMaintenance = "maintenance"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

@@ -59,6 +59,10 @@ type Config struct {
 	SSHAddr func() string
 	// Hosts, when set, routes the apps' own domains (the router).
 	Hosts Hosts
+	// Pages, when set, answers for apps in maintenance (the router).
+	Pages interface {
+		SetMaintenance(app string, on bool, page []byte)
+	}
 	// Certs, when set, holds the certificates of the apps' names.
 	Certs Certs
 	// Handover says this slipway process took over from one that handed
@@ -116,6 +120,7 @@ func (s *Service) Start(ctx context.Context) {
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
 	s.Restore(ctx, found)
+	s.restoreMaintenance(ctx)
 }
 
 // Shutdown stops every app's processes, within ctx.

@@ -53,6 +53,9 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 		s.cfg.Hosts.SetDomains(app, nil)
 	}
 	s.setRedirect(app, true) // a new app of the name starts with the default
+	if s.cfg.Pages != nil {
+		s.cfg.Pages.SetMaintenance(app, false, nil)
+	}
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

@@ -66,6 +66,7 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	}
 	if warm {
 		fmt.Fprintf(out, "-----> %s is live: %s's instances were still running (%s)\n", rel.Version, target.Version, time.Since(start).Round(time.Millisecond))
+		s.refreshMaintenance(ctx, app)
 		return s.store.FindRelease(ctx, app, rel.Version)
 	}
 	spec.Version = rel.Version
@@ -73,6 +74,7 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 		return nil, err
 	}
 	fmt.Fprintf(out, "-----> %s is live (%s)\n", rel.Version, time.Since(start).Round(time.Millisecond))
+	s.refreshMaintenance(ctx, app)
 	return s.store.FindRelease(ctx, app, rel.Version)
 }
 

@@ -48,6 +48,7 @@ type Apps interface {
 	RemoveCertificate(ctx context.Context, app string, out io.Writer) error
 	SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error
 	GitRemote(app string) string
+	SetMaintenance(ctx context.Context, app string, on bool, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -91,6 +92,8 @@ var table = []Command{
 	{Name: "certs:add", Usage: "certs:add NAME < bundle.pem", Help: "give the app a certificate of its own: a PEM chain and its key on standard input", input: certsAdd},
 	{"certs:remove", "certs:remove NAME", "drop the app's own certificate (automatic ones take over)", certsRemove, nil},
 	{"certs:redirect", "certs:redirect NAME on|off", "redirect plain HTTP to HTTPS where the app has a certificate (on, the default) or not", certsRedirect, nil},
+	{"maintenance:on", "maintenance:on NAME", "answer every request with 503 and the app's maintenance.html; the app keeps running", maintenanceOn, nil},
+	{"maintenance:off", "maintenance:off NAME", "serve the app again", maintenanceOff, nil},
 	{"cron:list", "cron:list NAME", "list the live release's cron jobs and their next run", cronList, nil},
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
 	{"releases:info", "releases:info NAME vN [--json]", "one release's facts, its failure reason included", releasesInfo, nil},
@@ -256,4 +259,20 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func maintenanceOn(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	return a.SetMaintenance(ctx, name, true, out)
+}
+
+func maintenanceOff(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	return a.SetMaintenance(ctx, name, false, out)
 }

@@ -121,3 +121,20 @@ func (r *Router) OwnsExact(host string, defaults bool) bool {
 
 // AppFor returns the app a request's Host names (see appName).
 func (r *Router) AppFor(host string) (string, bool) { return r.appName(host) }
+
+// SetMaintenance puts app in maintenance (on) or takes it out: while in
+// it, every request gets 503 with Retry-After and page (the app's own
+// maintenance.html; a short default page when empty), and its instances
+// see none; pools, sessions and deploys go on.
+func (r *Router) SetMaintenance(app string, on bool, page []byte) {
+	app = strings.ToLower(app)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := maps.Clone(*r.maint.Load())
+	if on {
+		next[app] = slices.Clone(page)
+	} else {
+		delete(next, app)
+	}
+	r.maint.Store(&next)
+}

@@ -56,3 +56,23 @@ func writePage(w http.ResponseWriter, code int, msg string) {
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
 }
+
+// writeMaintenance answers a request for an app in maintenance: 503 with
+// Retry-After, and the app's own page when it has one.
+func writeMaintenance(w http.ResponseWriter, name string, page []byte) {
+	w.Header().Set("Retry-After", strconv.Itoa(maintenanceRetry))
+	if len(page) == 0 {
+		writePage(w, http.StatusServiceUnavailable, bold(name)+" is down for maintenance. Try again in a few minutes.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(page)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write(page)
+}
+
+// maintenanceRetry is the Retry-After of the maintenance page, in seconds.
+const maintenanceRetry = 120

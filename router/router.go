@@ -78,6 +78,8 @@ type Router struct {
 	apps atomic.Pointer[map[string]*app]
 	// hosts is the apps' own domains, replaced the same way (SetDomains).
 	hosts atomic.Pointer[hostTable]
+	// maint is the apps in maintenance, with their pages (SetMaintenance).
+	maint atomic.Pointer[map[string][]byte]
 	mu    sync.Mutex
 }
 
@@ -115,6 +117,7 @@ func New(cfg Config) *Router {
 	r.refresh = r.codec.ttl / 4
 	r.apps.Store(&map[string]*app{})
 	r.hosts.Store(emptyHosts)
+	r.maint.Store(&map[string][]byte{})
 	r.clock = newClock(clockResolution)
 	return r
 }
@@ -138,6 +141,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		writeNotFound(w, "", req.Host)
 		return
+	}
+	if m := *r.maint.Load(); len(m) > 0 {
+		if page, in := m[name]; in {
+			writeMaintenance(w, name, page)
+			return
+		}
 	}
 	now := r.clock.now()
 	sec := now / int64(time.Second)

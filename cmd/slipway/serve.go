@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Hosts: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	if httpsLn != nil {
