@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/slipway/slipway"
@@ -62,4 +63,20 @@ func (s *Service) Create(ctx context.Context, app string) error {
 	}
 	// Made on purpose: a first push that fails does not take it away.
 	return s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create")
+}
+
+// RetireRelease retires the app's draining release v now: its sessions
+// move to the live release and its processes stop once their requests in
+// flight are done.
+func (s *Service) RetireRelease(ctx context.Context, app string, v slipway.Version, out io.Writer) error {
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.rel.RetireNow(app, v); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Retiring %s of %s: its sessions move to the live release\n", v, app)
+	return nil
 }

@@ -49,6 +49,7 @@ type Apps interface {
 	SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error
 	GitRemote(app string) string
 	SetMaintenance(ctx context.Context, app string, on bool, out io.Writer) error
+	RetireRelease(ctx context.Context, app string, v slipway.Version, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -98,6 +99,7 @@ var table = []Command{
 	{"releases", "releases NAME [--json]", "the release history, newest first, live marked *", releases, nil},
 	{"releases:info", "releases:info NAME vN [--json]", "one release's facts, its failure reason included", releasesInfo, nil},
 	{"releases:log", "releases:log NAME vN", "one release's build and deploy log", releasesLog, nil},
+	{"releases:retire", "releases:retire NAME vN", "retire a draining release now: its sessions move to the live one", releasesRetire, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 	{"help", "help", "every command with what it does", nil, nil}, // run set by init: help reads the table

@@ -173,3 +173,11 @@ func releasesLog(ctx context.Context, a Apps, u string, args []string, out io.Wr
 	}
 	return safe.Flush()
 }
+
+func releasesRetire(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, v, err := appAndVersion(u, args)
+	if err != nil {
+		return err
+	}
+	return a.RetireRelease(ctx, name, v, out)
+}

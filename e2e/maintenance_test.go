@@ -51,3 +51,30 @@ func TestMaintenance_OnDeployRestartOff(t *testing.T) {
 	}
 	s.wantServes("rest", "/", "hello from v2")
 }
+
+// releases:retire ends a draining release now: the sessions pinned to it
+// move to the live release.
+func TestReleases_RetireADrainingReleaseNow(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("old"), "main")
+	pinned := newClient(t)
+	if got := s.release(pinned, "old"); got != "v1" {
+		t.Fatalf("pinned session on %s", got)
+	}
+	s.commit(dir, "v2", staticApp("v2"))
+	s.mustGit(dir, "push", s.remote("old"), "main")
+	if got := s.release(pinned, "old"); got != "v1" {
+		t.Fatalf("the session left v1 before the retire: %s", got)
+	}
+	if out, err := s.ssh(s.key, "releases:retire", "old", "v2"); err == nil || !strings.Contains(out, "v2 of old is not draining") {
+		t.Errorf("retiring the live release: %v\n%s", err, out)
+	}
+	if out, err := s.ssh(s.key, "releases:retire", "old", "v1"); err != nil {
+		t.Fatalf("releases:retire: %v\n%s", err, out)
+	}
+	if got := s.release(pinned, "old"); got != "v2" {
+		t.Errorf("the pinned session after the retire got %s, want v2", got)
+	}
+	waitFor(t, "v1 to be retired", func() bool { return len(s.psReleases("old")) == 1 })
+}

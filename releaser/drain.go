@@ -3,6 +3,8 @@ package releaser
 import (
 	"context"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // drainTick is how often the drain loop looks at draining pools: often
@@ -82,4 +84,23 @@ func (r *Releaser) retire(p *pool, reason string) {
 		r.recordInstances(p.spec.App, p)
 		r.logger.Info("release retired", "app", p.spec.App, "release", p.version.String())
 	})
+}
+
+// RetireNow retires app's draining pool of release v at once, whatever
+// its sessions do: they move to the live release (releases:retire, for an
+// operator who needs the memory back). Callers hold the app's lock.
+func (r *Releaser) RetireNow(app string, v slipway.Version) error {
+	a := r.app(app)
+	r.drainMu.Lock()
+	defer r.drainMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, p := range a.draining {
+		if p.version == v {
+			a.draining = append(a.draining[:i:i], a.draining[i+1:]...)
+			r.retire(p, "retired by hand")
+			return nil
+		}
+	}
+	return slipway.Errorf(slipway.EINVALID, "%s of %s is not draining (ps %s shows the draining releases)", v, app, app)
 }
