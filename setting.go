@@ -13,6 +13,8 @@ const (
 	// SettingMaintenance is "on" while the app is in maintenance
 	// (maintenance:on NAME).
 	SettingMaintenance = "maintenance"
+	// SettingStopped is "on" while the app is stopped (ps:stop NAME).
+	SettingStopped = "stopped"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

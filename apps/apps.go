@@ -59,9 +59,11 @@ type Config struct {
 	SSHAddr func() string
 	// Hosts, when set, routes the apps' own domains (the router).
 	Hosts Hosts
-	// Pages, when set, answers for apps in maintenance (the router).
+	// Pages, when set, answers for apps in maintenance or stopped (the
+	// router).
 	Pages interface {
 		SetMaintenance(app string, on bool, page []byte)
+		SetStopped(app string, stopped bool)
 	}
 	// Certs, when set, holds the certificates of the apps' names.
 	Certs Certs

@@ -61,6 +61,10 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		fmt.Fprintf(out, "Config of %s stored: it takes effect with the next release\n", app)
 		return nil, nil
 	}
+	if s.stopped(ctx, app) {
+		fmt.Fprintf(out, "Config of %s stored: the app is stopped, ps:start %s runs it with this config\n", app, app)
+		return nil, nil
+	}
 	rels, err := s.store.ListReleases(ctx, app)
 	if err != nil {
 		return nil, err

@@ -89,6 +89,9 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	s.accepted(p)
 	s.deployed(true, took)
 	s.refreshMaintenance(ctx, p.App)
+	if s.stopped(ctx, p.App) { // a push runs a stopped app again
+		s.setStopped(ctx, p.App, false)
+	}
 	took = time.Since(start)
 	log.Info("deploy done", "took", took.Round(time.Millisecond).String())
 	fmt.Fprintf(out, "-----> %s is live at %s (%.1fs)\n", v, s.URL(p.App), took.Seconds())

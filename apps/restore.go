@@ -76,6 +76,15 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 	if live == nil {
 		return nil
 	}
+	if s.stopped(ctx, app) { // ps:stop holds across restarts
+		for _, rec := range found[live.Version] {
+			supervisor.KillRecorded(rec.PID, rec.StartTicks)
+		}
+		if s.cfg.Pages != nil {
+			s.cfg.Pages.SetStopped(app, true)
+		}
+		return nil
+	}
 	spec, ok := specOf(live)
 	if !ok {
 		return errors.New("the live release " + live.Version.String() + " has no runnable build recorded")

@@ -75,6 +75,9 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	}
 	fmt.Fprintf(out, "-----> %s is live (%s)\n", rel.Version, time.Since(start).Round(time.Millisecond))
 	s.refreshMaintenance(ctx, app)
+	if s.stopped(ctx, app) { // a rollback runs a stopped app again
+		s.setStopped(ctx, app, false)
+	}
 	return s.store.FindRelease(ctx, app, rel.Version)
 }
 

@@ -50,6 +50,8 @@ type Apps interface {
 	GitRemote(app string) string
 	SetMaintenance(ctx context.Context, app string, on bool, out io.Writer) error
 	RetireRelease(ctx context.Context, app string, v slipway.Version, out io.Writer) error
+	Stop(ctx context.Context, app string, out io.Writer) error
+	StartStopped(ctx context.Context, app string, out io.Writer) error
 }
 
 var _ Apps = (*apps.Service)(nil)
@@ -81,6 +83,8 @@ var table = []Command{
 	{"ps", "ps NAME", "list instances: release, state, pid, port, uptime, restarts", ps, nil},
 	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale, nil},
 	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart, nil},
+	{"ps:stop", "ps:stop NAME", "stop every process of the app; it stays stopped, across restarts too, until ps:start or a push", psStop, nil},
+	{"ps:start", "ps:start NAME", "run the live release of a stopped app again", psStart, nil},
 	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs, nil},
 	{"resources", "resources NAME", "show the app's resource limits by process type", resources, nil},
 	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet, nil},
@@ -277,4 +281,20 @@ func maintenanceOff(ctx context.Context, a Apps, u string, args []string, out io
 		return err
 	}
 	return a.SetMaintenance(ctx, name, false, out)
+}
+
+func psStop(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	return a.Stop(ctx, name, out)
+}
+
+func psStart(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	name, err := oneApp(u, args)
+	if err != nil {
+		return err
+	}
+	return a.StartStopped(ctx, name, out)
 }

@@ -78,3 +78,42 @@ func TestReleases_RetireADrainingReleaseNow(t *testing.T) {
 	}
 	waitFor(t, "v1 to be retired", func() bool { return len(s.psReleases("old")) == 1 })
 }
+
+// ps:stop ends every process of the app, the router says it is stopped,
+// it stays stopped across a restart, and ps:start runs the live release
+// again; a push also runs a stopped app.
+func TestPs_StopAndStart(t *testing.T) {
+	s := startServer(t)
+	app := staticApp("v1")
+	app["Procfile"] += "worker: exec sleep 4646\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "push", s.remote("nap"), "main")
+	if out, err := s.ssh(s.key, "ps:stop", "nap"); err != nil || !strings.Contains(out, "Stopped nap") {
+		t.Fatalf("ps:stop: %v\n%s", err, out)
+	}
+	if n := countRunning("sleep 4646"); n != 0 {
+		t.Errorf("%d workers run after ps:stop", n)
+	}
+	if code, body := s.get("nap", "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "is stopped") {
+		t.Errorf("a stopped app answers %d %q", code, body)
+	}
+	s.stop()
+	s.start()
+	if code, _ := s.get("nap", "/"); code != http.StatusServiceUnavailable || countRunning("sleep 4646") != 0 {
+		t.Errorf("the app did not stay stopped across a restart: %d, %d workers", code, countRunning("sleep 4646"))
+	}
+	if out, err := s.ssh(s.key, "ps:start", "nap"); err != nil || !strings.Contains(out, "Started nap: v1 is live") {
+		t.Fatalf("ps:start: %v\n%s", err, out)
+	}
+	s.wantServes("nap", "/", "hello from v1")
+	if n := countRunning("sleep 4646"); n != 1 {
+		t.Errorf("%d workers after ps:start, want 1", n)
+	}
+	if out, err := s.ssh(s.key, "ps:start", "nap"); err == nil || !strings.Contains(out, "is not stopped") {
+		t.Errorf("ps:start of a running app: %v\n%s", err, out)
+	}
+	s.ssh(s.key, "ps:stop", "nap")
+	s.commit(dir, "v2", staticApp("v2"))
+	s.mustGit(dir, "push", s.remote("nap"), "main")
+	s.wantServes("nap", "/", "hello from v2")
+}

@@ -138,3 +138,18 @@ func (r *Router) SetMaintenance(app string, on bool, page []byte) {
 	}
 	r.maint.Store(&next)
 }
+
+// SetStopped marks app as stopped (ps:stop) or not: while it has no pool,
+// its requests get a 503 page that says it is stopped instead of 404.
+func (r *Router) SetStopped(app string, stopped bool) {
+	app = strings.ToLower(app)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := maps.Clone(*r.stopped.Load())
+	if stopped {
+		next[app] = true
+	} else {
+		delete(next, app)
+	}
+	r.stopped.Store(&next)
+}

@@ -76,3 +76,9 @@ func writeMaintenance(w http.ResponseWriter, name string, page []byte) {
 
 // maintenanceRetry is the Retry-After of the maintenance page, in seconds.
 const maintenanceRetry = 120
+
+// writeStopped answers a request for an app stopped with ps:stop.
+func writeStopped(w http.ResponseWriter, name string) {
+	w.Header().Set("Retry-After", strconv.Itoa(maintenanceRetry))
+	writePage(w, http.StatusServiceUnavailable, bold(name)+" is stopped.")
+}

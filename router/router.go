@@ -80,6 +80,8 @@ type Router struct {
 	hosts atomic.Pointer[hostTable]
 	// maint is the apps in maintenance, with their pages (SetMaintenance).
 	maint atomic.Pointer[map[string][]byte]
+	// stopped is the apps stopped with ps:stop (SetStopped).
+	stopped atomic.Pointer[map[string]bool]
 	mu    sync.Mutex
 }
 
@@ -118,6 +120,7 @@ func New(cfg Config) *Router {
 	r.apps.Store(&map[string]*app{})
 	r.hosts.Store(emptyHosts)
 	r.maint.Store(&map[string][]byte{})
+	r.stopped.Store(&map[string]bool{})
 	r.clock = newClock(clockResolution)
 	return r
 }
@@ -158,6 +161,10 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for {
 		a := (*r.apps.Load())[name]
 		if a == nil {
+			if (*r.stopped.Load())[name] {
+				writeStopped(w, name)
+				return
+			}
 			writeNotFound(w, name, req.Host)
 			return
 		}
