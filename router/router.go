@@ -82,7 +82,7 @@ type Router struct {
 	maint atomic.Pointer[map[string][]byte]
 	// stopped is the apps stopped with ps:stop (SetStopped).
 	stopped atomic.Pointer[map[string]bool]
-	mu    sync.Mutex
+	mu      sync.Mutex
 }
 
 // New returns a Router with no apps. It starts the goroutine of the
