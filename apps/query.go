@@ -44,6 +44,7 @@ func (s *Service) Apps(ctx context.Context) ([]web.AppSummary, error) {
 		}
 		if st, ok := running[name]; ok {
 			sum.Instances, sum.Draining = st.Instances, len(st.Draining)
+			sum.Crashed, sum.CrashLoop = st.Crashed, st.CrashLoop
 		}
 		out = append(out, sum)
 	}

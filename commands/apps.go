@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/web"
 )
 
 func appsList(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -26,7 +28,7 @@ func appsList(ctx context.Context, a Apps, u string, args []string, out io.Write
 		if app.Live > 0 {
 			live = app.Live.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", app.Name, live, app.Instances, app.Draining, app.URL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", app.Name, live, instances(app), app.Draining, app.URL)
 	}
 	return tw.Flush()
 }
@@ -84,7 +86,7 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	for _, app := range list {
 		if app.Name == name {
 			fmt.Fprintf(tw, "URL:\t%s\n", app.URL)
-			fmt.Fprintf(tw, "Web instances:\t%d\n", app.Instances)
+			fmt.Fprintf(tw, "Web instances:\t%s\n", instances(app))
 			fmt.Fprintf(tw, "Draining releases:\t%d\n", app.Draining)
 		}
 	}
@@ -105,4 +107,16 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 		fmt.Fprintf(tw, "Isolation:\t%s\n", iso)
 	}
 	return tw.Flush()
+}
+
+// instances shows an app's web instances with what is not up.
+func instances(app web.AppSummary) string {
+	s := strconv.Itoa(app.Instances)
+	switch {
+	case app.CrashLoop:
+		s += " (crash loop)"
+	case app.Crashed > 0:
+		s += fmt.Sprintf(" (%d crashed)", app.Crashed)
+	}
+	return s
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -116,4 +118,32 @@ func TestPs_StopAndStart(t *testing.T) {
 	s.commit(dir, "v2", staticApp("v2"))
 	s.mustGit(dir, "push", s.remote("nap"), "main")
 	s.wantServes("nap", "/", "hello from v2")
+}
+
+// A crash is visible where a user looks: the app's log says how the
+// instance ended and, when it keeps ending, that it is a crash loop; ps
+// shows it crashed; apps:list and apps:info show the app as crashing.
+func TestCrash_VisibleInLogsPsAndAppsList(t *testing.T) {
+	s := startServer(t)
+	gateDir := t.TempDir()
+	os.Chmod(gateDir, 0o755)
+	gate := filepath.Join(gateDir, "gate")
+	app := staticApp("v1")
+	app["Procfile"] = "web: python3 -m http.server --bind 127.0.0.1 $PORT & while [ ! -e " + gate + " ]; do sleep 0.05; done; kill $!; exit 3\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "push", s.remote("crashy"), "main")
+	os.WriteFile(gate, nil, 0o644)
+	waitFor(t, "the crash in the app's log", func() bool {
+		logs, _ := s.ssh(s.key, "logs", "crashy", "-n", "200")
+		return strings.Contains(logs, "slipway: web.1 exited with status 3") && strings.Contains(logs, "crash loop")
+	})
+	if ps, _ := s.ssh(s.key, "ps", "crashy"); !strings.Contains(ps, "crashed") && !strings.Contains(ps, "starting") {
+		t.Errorf("ps of a crashing app:\n%s", ps)
+	}
+	if list, _ := s.ssh(s.key, "apps:list"); !strings.Contains(list, "crash loop") {
+		t.Errorf("apps:list of a crash-looping app:\n%s", list)
+	}
+	if info, _ := s.ssh(s.key, "apps:info", "crashy"); !strings.Contains(info, "crash loop") {
+		t.Errorf("apps:info of a crash-looping app:\n%s", info)
+	}
 }

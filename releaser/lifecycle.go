@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // Shutdown stops the drain loop, the cron jobs and every process of every
@@ -71,6 +72,10 @@ type AppStatus struct {
 	Draining  []slipway.Version `json:"draining,omitempty"`
 	// DrainingInstances counts the web instances of the draining pools.
 	DrainingInstances int `json:"draining_instances"`
+	// Crashed counts the live release's processes (web and workers) that
+	// are not up; CrashLoop is set when one keeps crashing.
+	Crashed   int  `json:"crashed"`
+	CrashLoop bool `json:"crash_loop,omitempty"`
 }
 
 // Apps lists the running state of every app that has run here since the
@@ -98,7 +103,23 @@ func (r *Releaser) Apps() []AppStatus {
 			st.Draining = append(st.Draining, p.version)
 			st.DrainingInstances += len(p.members())
 		}
+		var sups []*supervisor.Supervised
+		if a.live != nil {
+			for _, in := range a.live.members() {
+				sups = append(sups, in.sup)
+			}
+		}
+		for _, w := range a.workers.list() {
+			sups = append(sups, w.sup)
+		}
 		a.mu.Unlock()
+		for _, sup := range sups {
+			in := sup.Info()
+			if in.State != supervisor.StateUp {
+				st.Crashed++
+			}
+			st.CrashLoop = st.CrashLoop || in.CrashLoop
+		}
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -39,9 +39,10 @@ type Hooks struct {
 	Down, Up func()
 	// Restarted is called for every restart (for metrics).
 	Restarted func()
-	// Exited, when set, hears how the process ended and when it is
-	// restarted, for the app's log.
-	Exited func(exit string, restartIn time.Duration)
+	// Exited, when set, hears how the process ended, when it is
+	// restarted, and how many times in a row it has ended without a
+	// stable run (more than a few: a crash loop), for the app's log.
+	Exited func(exit string, restartIn time.Duration, inRow int)
 	// StopGrace is the SIGTERM-to-SIGKILL grace of Stop.
 	StopGrace time.Duration
 	Logger    *slog.Logger // slog.Default when nil
@@ -60,6 +61,7 @@ type Supervised struct {
 	lastExit string // how the last process ended
 	restarts int
 	since    time.Time // when the current process started
+	looping  bool      // crash looping
 
 	stopOnce sync.Once
 	stopc    chan struct{}
@@ -129,13 +131,17 @@ type Info struct {
 	LastExit string // how the last process ended, when one did
 	Restarts int
 	Since    time.Time
+	// CrashLoop is set while the process keeps ending without a stable
+	// run, until one stays up.
+	CrashLoop bool
 }
 
 // Info returns the current state.
 func (s *Supervised) Info() Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Info{ID: s.cur.id, Running: s.cur.Running(), State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since}
+	return Info{ID: s.cur.id, Running: s.cur.Running(), State: s.state, LastExit: s.lastExit, Restarts: s.restarts, Since: s.since,
+		CrashLoop: s.looping && !(s.state == StateUp && time.Since(s.since) >= stableAfter)}
 }
 
 // Current returns the process running now (or the last one, when a
@@ -179,8 +185,9 @@ func (s *Supervised) watch(detachc, done chan struct{}) {
 		exit := cur.ExitText()
 		s.set(func() { s.state, s.lastExit, s.since = StateCrashed, exit, time.Now() }) // crashed since now
 		if s.hooks.Exited != nil {
-			s.hooks.Exited(exit, backoff)
+			s.hooks.Exited(exit, backoff, inRow)
 		}
+		s.set(func() { s.looping = inRow > crashLoopAfter })
 		if inRow > crashLoopAfter {
 			log.Error("instance is crash looping", "exit", cur.ExitText(), "restarts_in_a_row", inRow-1, "next_try", backoff.String())
 		} else {

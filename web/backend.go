@@ -38,4 +38,8 @@ type AppSummary struct {
 	URL        string          `json:"url"`
 	// Domains are the app's own names beside NAME.<domain>.
 	Domains []string `json:"domains"`
+	// Crashed counts the live release's processes that are not up;
+	// CrashLoop is set while one keeps crashing.
+	Crashed   int  `json:"crashed"`
+	CrashLoop bool `json:"crash_loop"`
 }

@@ -144,7 +144,7 @@ func releasesState(rels []*slipway.Release) string {
 func appsState(apps []AppSummary) string {
 	parts := make([]string, len(apps))
 	for i, a := range apps {
-		parts[i] = fmt.Sprintf("%s:%d:%d:%d:%s", a.Name, a.Live, a.Instances, a.Draining, strings.Join(a.Domains, " "))
+		parts[i] = fmt.Sprintf("%s:%d:%d:%d:%s:%d:%t", a.Name, a.Live, a.Instances, a.Draining, strings.Join(a.Domains, " "), a.Crashed, a.CrashLoop)
 	}
 	return strings.Join(parts, ",")
 }

@@ -181,7 +181,7 @@ func TestAppsPage(t *testing.T) {
 	body := h.do(req{path: "/", bearer: testToken}).Body.String()
 	for _, want := range []string{
 		`href="/apps/hello"`, `class="badge live"`, ">v3<", "1 draining", "3m ago",
-		`href="http://hello.example.test:8080/"`, `href="http://quiet.example.test/"`, `data-state="hello:3:2:1:,quiet:0:0:0:"`,
+		`href="http://hello.example.test:8080/"`, `href="http://quiet.example.test/"`, `data-state="hello:3:2:1::0:false,quiet:0:0:0::0:false"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the apps page lacks %q:\n%s", want, body)

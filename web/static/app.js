@@ -20,7 +20,7 @@
       return list.map(function (r) { return r.version + ":" + r.status + (r.pruned ? ":pruned" : ""); }).join(",");
     },
     apps: function (list) {
-      return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" "); }).join(",");
+      return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" ") + ":" + (a.crashed || 0) + ":" + !!a.crash_loop; }).join(",");
     }
   };
 
