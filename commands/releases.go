@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/web"
 )
@@ -48,7 +49,7 @@ func rollback(ctx context.Context, a Apps, u string, args []string, out io.Write
 			return err
 		}
 	}
-	_, err = a.Rollback(ctx, name, to, "ssh", out)
+	_, err = a.Rollback(ctx, name, to, gitserver.Caller(ctx, "slipway on the host"), out)
 	return err
 }
 

@@ -135,3 +135,17 @@ func TestConfig_NoChangeMakesNoRelease(t *testing.T) {
 		t.Errorf("%d releases, want 2 (the push and the one real change)\n%s", n, rels)
 	}
 }
+
+// A config release records who made it: the ssh key, like a push's pusher.
+func TestConfig_ReleaseRecordsTheKey(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("who"), "main")
+	if out, err := s.ssh(s.key, "config:set", "who", "A=1"); err != nil {
+		t.Fatalf("config:set: %v\n%s", err, out)
+	}
+	out, _ := s.ssh(s.key, "releases:info", "who", "v2", "--json")
+	if !strings.Contains(out, `"pusher_comment": "id_ed25519@e2e (SHA256:`) {
+		t.Errorf("the config release does not name the key:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package gitserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -32,6 +33,23 @@ func (p Pusher) String() string {
 		return p.Fingerprint
 	}
 	return p.Comment + " (" + p.Fingerprint + ")"
+}
+
+// callerKey is the context key of who runs a management command.
+type callerKey struct{}
+
+// WithCaller returns ctx saying who runs the command in it (the ssh key,
+// "comment (fingerprint)"), for the history of what the command changes.
+func WithCaller(ctx context.Context, who string) context.Context {
+	return context.WithValue(ctx, callerKey{}, who)
+}
+
+// Caller returns who runs the command in ctx, or def when unknown.
+func Caller(ctx context.Context, def string) string {
+	if who, ok := ctx.Value(callerKey{}).(string); ok && who != "" {
+		return who
+	}
+	return def
 }
 
 // authorizedKeys holds the keys allowed to push, re-read whenever the file

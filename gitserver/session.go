@@ -58,7 +58,7 @@ func (s *Server) handleSession(sess ssh.Session) {
 			return
 		}
 		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))
-		if err := run(sess.Context(), cmd.Args, sess, sess); err != nil {
+		if err := run(WithCaller(sess.Context(), pusher.String()), cmd.Args, sess, sess); err != nil {
 			log.Info("ssh command failed", "command", cmd.Name, "err", err)
 			s.fail(sess, 1, userMessage(err))
 			return
