@@ -22,20 +22,46 @@ func config(ctx context.Context, a Apps, u string, args []string, out io.Writer)
 	if err != nil {
 		return err
 	}
-	if len(cfg) == 0 {
+	// What the live release runs with: a var stored since (--no-restart,
+	// or while the app was stopped) is pending until a release takes it.
+	var live map[string]string
+	if rels, err := a.Releases(ctx, name); err == nil {
+		for _, r := range rels {
+			if r.Status == slipway.StatusLive {
+				live = r.Config
+			}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(cfg))
+	for k := range live {
+		if _, ok := cfg[k]; !ok {
+			keys = append(keys, k) // removed, still live
+		}
+	}
+	if len(keys) == 0 {
 		fmt.Fprintf(out, "%s has no config vars\n", name)
 		return nil
 	}
 	width := 0
-	for k := range cfg {
+	for _, k := range keys {
 		width = max(width, len(k))
 	}
-	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		v := "********"
+	for _, k := range keys {
+		v, set := cfg[k]
+		shown := "********"
 		if reveal {
-			v = cfg[k]
+			shown = v
 		}
-		fmt.Fprintf(out, "%-*s  %s\n", width+1, k+":", v)
+		note := ""
+		old, inLive := live[k]
+		switch {
+		case live == nil:
+		case !set:
+			shown, note = "", "(unset, pending: the live release still has it)"
+		case !inLive || old != v:
+			note = "  (pending: the next release takes it)"
+		}
+		fmt.Fprintf(out, "%-*s  %s%s\n", width+1, k+":", shown, note)
 	}
 	return nil
 }

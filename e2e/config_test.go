@@ -149,3 +149,22 @@ func TestConfig_ReleaseRecordsTheKey(t *testing.T) {
 		t.Errorf("the config release does not name the key:\n%s", out)
 	}
 }
+
+// A var stored with --no-restart shows as pending until a release takes it.
+func TestConfig_NoRestartShowsPending(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(envApp())
+	s.mustGit(dir, "push", s.remote("later"), "main")
+	s.ssh(s.key, "config:set", "later", "A=1")
+	if out, err := s.ssh(s.key, "config:set", "later", "--no-restart", "B=2"); err != nil {
+		t.Fatalf("config:set --no-restart: %v\n%s", err, out)
+	}
+	out, _ := s.ssh(s.key, "config", "later")
+	if !strings.Contains(out, "B:  ********  (pending: the next release takes it)") || strings.Contains(strings.Split(out, "\n")[0], "pending") {
+		t.Errorf("config after --no-restart:\n%s", out)
+	}
+	s.ssh(s.key, "config:set", "later", "C=3")
+	if out, _ := s.ssh(s.key, "config", "later"); strings.Contains(out, "pending") {
+		t.Errorf("a release took the vars, still pending:\n%s", out)
+	}
+}
