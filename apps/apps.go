@@ -12,12 +12,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
 )
 
@@ -57,6 +59,8 @@ type Config struct {
 	// SSHAddr returns the ssh endpoint's address, for the git remote a
 	// user adds; nil means :2222.
 	SSHAddr func() string
+	// Keys, when set, is the authorized_keys file ssh-keys:* manage.
+	Keys *gitserver.KeyFile
 	// Hosts, when set, routes the apps' own domains (the router).
 	Hosts Hosts
 	// Pages, when set, answers for apps in maintenance or stopped (the
@@ -191,3 +195,35 @@ func (s *Service) Resume() { s.rel.Resume() }
 // Abandon stops the background work of this slipway process but none of
 // the apps, which the process that took over supervises now.
 func (s *Service) Abandon() { s.rel.Abandon() }
+
+// SSHKeys returns the authorized keys.
+func (s *Service) SSHKeys(context.Context) ([]gitserver.KeyInfo, error) {
+	if s.cfg.Keys == nil {
+		return nil, slipway.Errorf(slipway.EINVALID, "slipway manages no authorized_keys here")
+	}
+	return s.cfg.Keys.List()
+}
+
+// AddSSHKey authorizes a public key under name, for apps when it names any.
+func (s *Service) AddSSHKey(_ context.Context, name string, key []byte, apps []string) (gitserver.KeyInfo, error) {
+	if s.cfg.Keys == nil {
+		return gitserver.KeyInfo{}, slipway.Errorf(slipway.EINVALID, "slipway manages no authorized_keys here")
+	}
+	k, err := s.cfg.Keys.Add(name, key, apps)
+	if err == nil {
+		s.logger.Info("ssh key added", "name", name, "fingerprint", k.Fingerprint, "apps", strings.Join(apps, ","))
+	}
+	return k, err
+}
+
+// RemoveSSHKey takes the key named name away.
+func (s *Service) RemoveSSHKey(_ context.Context, name string) error {
+	if s.cfg.Keys == nil {
+		return slipway.Errorf(slipway.EINVALID, "slipway manages no authorized_keys here")
+	}
+	err := s.cfg.Keys.Remove(name)
+	if err == nil {
+		s.logger.Info("ssh key removed", "name", name)
+	}
+	return err
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/web"
 )
 
@@ -21,9 +22,13 @@ func appsList(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if err != nil {
 		return err
 	}
+	key, byKey := gitserver.CallerKey(ctx)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tLIVE\tINSTANCES\tDRAINING\tURL")
 	for _, app := range list {
+		if byKey && !key.May(app.Name) {
+			continue // as if it did not exist, for a key limited to other apps
+		}
 		live := "-"
 		if app.Live > 0 {
 			live = app.Live.String()

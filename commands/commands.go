@@ -50,6 +50,9 @@ type Apps interface {
 	GitRemote(app string) string
 	SetMaintenance(ctx context.Context, app string, on bool, out io.Writer) error
 	RetireRelease(ctx context.Context, app string, v slipway.Version, out io.Writer) error
+	SSHKeys(ctx context.Context) ([]gitserver.KeyInfo, error)
+	AddSSHKey(ctx context.Context, name string, key []byte, apps []string) (gitserver.KeyInfo, error)
+	RemoveSSHKey(ctx context.Context, name string) error
 	Stop(ctx context.Context, app string, out io.Writer) error
 	StartStopped(ctx context.Context, app string, out io.Writer) error
 }
@@ -65,6 +68,36 @@ type Command struct {
 	// input, set instead of run, is a command that also reads standard
 	// input (certs:add reads a PEM bundle).
 	input func(ctx context.Context, a Apps, usage string, args []string, in io.Reader, out io.Writer) error
+}
+
+// scopes of commands, for keys limited to some apps (ssh-keys:add --app):
+// most commands act on the app their first word names, which such a key
+// must be allowed; a few act on slipway as a whole.
+var (
+	// everyone may run these, whatever its key may reach.
+	anyKey = []string{"apps:list", "help", "version"}
+	// only a key that may reach every app runs these.
+	adminOnly = []string{"apps:create", "ssh-keys:add", "ssh-keys:list", "ssh-keys:remove"}
+)
+
+// allowed checks that the key running ctx's command may run it on args: a
+// key limited to some apps finds every other app "not found".
+func allowed(ctx context.Context, name string, args []string) error {
+	key, ok := gitserver.CallerKey(ctx)
+	if !ok || !key.Restricted() || slices.Contains(anyKey, name) {
+		return nil
+	}
+	if slices.Contains(adminOnly, name) {
+		return slipway.Errorf(slipway.EINVALID, "%s needs a key that may reach every app; this one may reach %s", name, strings.Join(key.Apps, ", "))
+	}
+	if len(args) == 0 || !key.May(args[0]) {
+		app := ""
+		if len(args) > 0 {
+			app = args[0]
+		}
+		return slipway.Errorf(slipway.ENOTFOUND, "no app named %q", slipway.OneLine(app, 40))
+	}
+	return nil
 }
 
 // ReadsInput reports whether the command reads standard input.
@@ -106,6 +139,9 @@ var table = []Command{
 	{"releases:retire", "releases:retire NAME vN", "retire a draining release now: its sessions move to the live one", releasesRetire, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
+	{Name: "ssh-keys:add", Usage: "ssh-keys:add NAME [--app APP]... < key.pub", Help: "authorize a public key; with --app it may push to and manage only those apps", input: sshKeysAdd},
+	{"ssh-keys:list", "ssh-keys:list", "the authorized keys: name, type, fingerprint, apps", sshKeysList, nil},
+	{"ssh-keys:remove", "ssh-keys:remove NAME", "take a key's access away (never the last one that may reach every app)", sshKeysRemove, nil},
 	{"help", "help", "every command with what it does", nil, nil}, // run set by init: help reads the table
 }
 
@@ -132,6 +168,9 @@ func Run(ctx context.Context, a Apps, name string, args []string, in io.Reader, 
 	}
 	if slices.Contains(args, "--help") || slices.Contains(args, "-h") {
 		_, err := fmt.Fprintf(out, "Usage: %s\n\n%s\n", c.Usage, c.Help)
+		return err
+	}
+	if err := allowed(ctx, name, args); err != nil {
 		return err
 	}
 	if c.input != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,7 +26,16 @@ import (
 type Pusher struct {
 	Fingerprint string `json:"fingerprint"`
 	Comment     string `json:"comment,omitempty"`
+	// Apps, when set, are the only apps the key may push to and manage
+	// (ssh-keys:add NAME --app APP); every other app is "not found" to it.
+	Apps []string `json:"apps,omitempty"`
 }
+
+// May reports whether the key may push to and manage app.
+func (p Pusher) May(app string) bool { return p.Apps == nil || slices.Contains(p.Apps, app) }
+
+// Restricted reports whether the key is limited to some apps.
+func (p Pusher) Restricted() bool { return p.Apps != nil }
 
 // String returns "comment (fingerprint)", or the fingerprint alone.
 func (p Pusher) String() string {
@@ -38,18 +48,26 @@ func (p Pusher) String() string {
 // callerKey is the context key of who runs a management command.
 type callerKey struct{}
 
-// WithCaller returns ctx saying who runs the command in it (the ssh key,
-// "comment (fingerprint)"), for the history of what the command changes.
-func WithCaller(ctx context.Context, who string) context.Context {
-	return context.WithValue(ctx, callerKey{}, who)
+// WithCaller returns ctx saying whose key runs the command in it, for
+// the history of what the command changes and for what the key may do.
+func WithCaller(ctx context.Context, p Pusher) context.Context {
+	return context.WithValue(ctx, callerKey{}, p)
 }
 
-// Caller returns who runs the command in ctx, or def when unknown.
+// Caller returns who runs the command in ctx ("comment (fingerprint)"),
+// or def when unknown (slipway COMMAND on the host).
 func Caller(ctx context.Context, def string) string {
-	if who, ok := ctx.Value(callerKey{}).(string); ok && who != "" {
-		return who
+	if p, ok := ctx.Value(callerKey{}).(Pusher); ok {
+		return p.String()
 	}
 	return def
+}
+
+// CallerKey returns the key that runs the command in ctx; false on the
+// host, where the operator may do everything.
+func CallerKey(ctx context.Context) (Pusher, bool) {
+	p, ok := ctx.Value(callerKey{}).(Pusher)
+	return p, ok
 }
 
 // authorizedKeys holds the keys allowed to push, re-read whenever the file
@@ -122,13 +140,13 @@ func (a *authorizedKeys) reloadLocked() {
 			continue
 		}
 		for len(bytes.TrimSpace(data)) > 0 {
-			pub, comment, _, rest, err := gossh.ParseAuthorizedKey(data)
+			pub, comment, options, rest, err := gossh.ParseAuthorizedKey(data)
 			if err != nil {
 				// ParseAuthorizedKey skips bad lines itself and only fails
 				// when no valid key is left.
 				break
 			}
-			keys[string(pub.Marshal())] = Pusher{Fingerprint: gossh.FingerprintSHA256(pub), Comment: comment}
+			keys[string(pub.Marshal())] = Pusher{Fingerprint: gossh.FingerprintSHA256(pub), Comment: comment, Apps: keyApps(options)}
 			data = rest
 		}
 	}
@@ -137,6 +155,8 @@ func (a *authorizedKeys) reloadLocked() {
 		a.warned = true
 		a.logger.Warn("no authorized_keys file in the data dir: using the running user's own ssh keys",
 			"missing", a.path, "keys", len(keys))
+	} else if len(keys) == 0 {
+		a.logger.Warn("no ssh key may push yet: on this host, run  slipway ssh-keys:add NAME < ~/.ssh/id_ed25519.pub  (or put the key in "+a.path+")", "file", files)
 	} else {
 		a.logger.Info("authorized keys loaded", "file", files, "keys", len(keys))
 	}

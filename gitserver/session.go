@@ -58,7 +58,7 @@ func (s *Server) handleSession(sess ssh.Session) {
 			return
 		}
 		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))
-		if err := run(WithCaller(sess.Context(), pusher.String()), cmd.Args, sess, sess); err != nil {
+		if err := run(WithCaller(sess.Context(), pusher), cmd.Args, sess, sess); err != nil {
 			log.Info("ssh command failed", "command", cmd.Name, "err", err)
 			s.fail(sess, 1, userMessage(err))
 			return
@@ -82,6 +82,9 @@ func (s *Server) serveGit(sess ssh.Session, cmd Command, pusher Pusher) (int, er
 	app, err := RepoName(cmd.Args[0])
 	if err != nil {
 		return 0, err
+	}
+	if !pusher.May(app) { // as if it did not exist
+		return 0, fmt.Errorf("%w: %s: push to it first", slipway.ErrAppNotFound, app)
 	}
 	repo := s.RepoDir(app)
 	env := os.Environ()

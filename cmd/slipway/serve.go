@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout,
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
 		},
-		Identities: ids, Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	if httpsLn != nil {
@@ -364,6 +364,15 @@ func listenerCaps(cfg serveConfig, files int, logger *slog.Logger) caps {
 	logger.Info("connection caps", "file_limit", files, "router", total, "router_per_address", c.router.PerAddress,
 		"ssh_unauthenticated", full, "ssh_per_address", cfg.SSHMaxPerIP, "admin", c.admin.Total)
 	return c
+}
+
+// authorizedKeysPath is the file of who may push: --authorized-keys, else
+// DATA/authorized_keys.
+func authorizedKeysPath(cfg serveConfig, layout slipway.Layout) string {
+	if cfg.AuthorizedKeys != "" {
+		return cfg.AuthorizedKeys
+	}
+	return layout.AuthorizedKeys()
 }
 
 // certsOf is the TLS edge for the application layer: none without an HTTPS
