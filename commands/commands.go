@@ -90,6 +90,9 @@ func allowed(ctx context.Context, name string, args []string) error {
 	if slices.Contains(adminOnly, name) {
 		return slipway.Errorf(slipway.EINVALID, "%s needs a key that may reach every app; this one may reach %s", name, strings.Join(key.Apps, ", "))
 	}
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		return slipway.Errorf(slipway.EINVALID, "put the app's name first: %s NAME %s", name, strings.Join(args, " "))
+	}
 	if len(args) == 0 || !key.May(args[0]) {
 		app := ""
 		if len(args) > 0 {
