@@ -126,9 +126,11 @@ func (s *Service) cleanAfterRestart() survivors {
 	keepCgroup := func(name string) bool { return cgroups[name] }
 	if s.cfg.Handover {
 		// No deploy runs during a handover: what is not recorded is a
-		// cron run, which finishes on its own (its name ends in
-		// "-cron.N.ID").
-		keepCgroup = func(name string) bool { return cgroups[name] || strings.Contains(name, "-cron.") }
+		// cron run or a one-off, which finish on their own (their names
+		// end in "-cron.N.ID", "-run.N.ID").
+		keepCgroup = func(name string) bool {
+			return cgroups[name] || strings.Contains(name, "-cron.") || strings.Contains(name, "-run.")
+		}
 	}
 	if ended > 0 {
 		s.logger.Warn("ended processes an earlier slipway left running for releases that no longer serve", "processes", ended)

@@ -53,6 +53,8 @@ type Apps interface {
 	SSHKeys(ctx context.Context) ([]gitserver.KeyInfo, error)
 	AddSSHKey(ctx context.Context, name string, key []byte, apps []string) (gitserver.KeyInfo, error)
 	RemoveSSHKey(ctx context.Context, name string) error
+	Run(ctx context.Context, app string, argv []string, by string, t supervisor.Terminal) (int, error)
+	RunDetached(ctx context.Context, app, command, by string) (string, error)
 	Stop(ctx context.Context, app string, out io.Writer) error
 	StartStopped(ctx context.Context, app string, out io.Writer) error
 }
@@ -118,6 +120,8 @@ var table = []Command{
 	{"config:unset", "config:unset NAME [--no-restart] KEY...", "unset vars and release unless --no-restart", configUnset, nil},
 	{"ps", "ps NAME", "list instances: release, state, pid, port, uptime, restarts", ps, nil},
 	{"ps:scale", "ps:scale NAME TYPE=N...", "set instance counts (web=3 worker=2) without a new release", psScale, nil},
+	{Name: "run", Usage: "run NAME [--] COMMAND...", Help: "run a command once in the live release, attached to your terminal (ssh -t for a pty)", input: run},
+	{"run:detached", "run:detached NAME COMMAND...", "run a command once in the background; its output goes to the app's log", runDetached, nil},
 	{"ps:restart", "ps:restart NAME", "rolling restart of the live release, no request lost", psRestart, nil},
 	{"ps:stop", "ps:stop NAME", "stop every process of the app; it stays stopped, across restarts too, until ps:start or a push", psStop, nil},
 	{"ps:start", "ps:start NAME", "run the live release of a stopped app again", psStart, nil},
@@ -339,4 +343,65 @@ func psStart(ctx context.Context, a Apps, u string, args []string, out io.Writer
 		return err
 	}
 	return a.StartStopped(ctx, name, out)
+}
+
+func run(ctx context.Context, a Apps, u string, args []string, in io.Reader, out io.Writer) error {
+	if len(args) < 2 {
+		return usageError(u)
+	}
+	name, words := args[0], args[1:]
+	if err := slipway.ValidateAppName(name); err != nil {
+		return err
+	}
+	if words[0] == "--" {
+		words = words[1:]
+	}
+	if len(words) == 0 {
+		return usageError(u)
+	}
+	// One word is a script for the shell ('echo $PORT && ls'); several
+	// are the program and its arguments.
+	argv := words
+	if len(words) == 1 {
+		argv = []string{"/bin/sh", "-c", words[0]}
+	}
+	t, ok := gitserver.TerminalOf(ctx)
+	if !ok { // slipway run on the host: its input and output
+		t = supervisor.Terminal{Stdin: in, Stdout: out, Stderr: out}
+	}
+	code, err := a.Run(ctx, name, argv, gitserver.Caller(ctx, "slipway on the host"), t)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return gitserver.ExitStatus(code)
+	}
+	return nil
+}
+
+func runDetached(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) < 2 {
+		return usageError(u)
+	}
+	name, words := args[0], args[1:]
+	if words[0] == "--" {
+		words = words[1:]
+	}
+	if len(words) == 0 {
+		return usageError(u)
+	}
+	command := words[0]
+	if len(words) > 1 {
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			quoted[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+		command = strings.Join(quoted, " ")
+	}
+	id, err := a.RunDetached(ctx, name, command, gitserver.Caller(ctx, "slipway on the host"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Started %s in the background: logs %s -p %s shows its output\n", id, name, id)
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // Pusher identifies who pushed: the SHA256 fingerprint of the ssh key and the
@@ -44,6 +45,28 @@ func (p Pusher) String() string {
 	}
 	return p.Comment + " (" + p.Fingerprint + ")"
 }
+
+// terminalKey is the context key of a command's terminal.
+type terminalKey struct{}
+
+// WithTerminal returns ctx carrying the terminal of the ssh session a
+// command runs in (for run).
+func WithTerminal(ctx context.Context, t supervisor.Terminal) context.Context {
+	return context.WithValue(ctx, terminalKey{}, t)
+}
+
+// TerminalOf returns the terminal of ctx's command, if it has one.
+func TerminalOf(ctx context.Context) (supervisor.Terminal, bool) {
+	t, ok := ctx.Value(terminalKey{}).(supervisor.Terminal)
+	return t, ok
+}
+
+// ExitStatus is a command's error that is only its exit status: the ssh
+// client gets the status, and no message (run passes a process's status
+// through).
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // callerKey is the context key of who runs a management command.
 type callerKey struct{}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/termsafe"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // gitProtocolRE is what a GIT_PROTOCOL value sent by a client may look like
@@ -58,13 +59,43 @@ func (s *Server) handleSession(sess ssh.Session) {
 			return
 		}
 		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))
-		if err := run(WithCaller(sess.Context(), pusher), cmd.Args, sess, sess); err != nil {
+		ctx := WithTerminal(WithCaller(sess.Context(), pusher), terminal(sess))
+		if err := run(ctx, cmd.Args, sess, sess); err != nil {
+			var status ExitStatus
+			if errors.As(err, &status) {
+				sess.Exit(int(status))
+				return
+			}
 			log.Info("ssh command failed", "command", cmd.Name, "err", err)
 			s.fail(sess, 1, userMessage(err))
 			return
 		}
 		sess.Exit(0)
 	}
+}
+
+// terminal is the session's terminal: its streams and, when the client
+// asked for one, its pty's type and size, following its resizes.
+func terminal(sess ssh.Session) supervisor.Terminal {
+	t := supervisor.Terminal{Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
+	p, windows, ok := sess.Pty()
+	if !ok {
+		return t
+	}
+	t.Pty, t.Term = true, p.Term
+	t.Size = supervisor.WindowSize{Cols: p.Window.Width, Rows: p.Window.Height}
+	resize := make(chan supervisor.WindowSize, 1)
+	go func() { // ends when the session does: gliderlabs closes windows
+		defer close(resize)
+		for w := range windows {
+			select {
+			case resize <- supervisor.WindowSize{Cols: w.Width, Rows: w.Height}:
+			default: // a resize is pending; this one is newer, but the next wins
+			}
+		}
+	}()
+	t.Resize = resize
+	return t
 }
 
 // fail writes msg as one line to the client's stderr and exits with code.

@@ -50,6 +50,7 @@ func (r *Releaser) Shutdown(ctx context.Context) error {
 		wg.Go(func() { r.stopPool(p) })
 	}
 	wg.Go(func() { r.stopAll(workers) })
+	wg.Go(func() { r.stopOneOffs(); r.oneOffWG.Wait() })
 	wg.Go(r.retiring.Wait)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

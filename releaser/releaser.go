@@ -112,9 +112,13 @@ type Releaser struct {
 	retiring sync.WaitGroup // old pools being stopped in the background
 	detached atomic.Bool    // Detach: nothing is retired or run by cron
 	drainMu  sync.Mutex     // held by a pass of the drain loop
-	cron     *cronJobs
-	stopLoop context.CancelFunc
-	loopDone chan struct{}
+
+	detachedMu sync.Mutex
+	oneOffs    map[*supervisor.Process]bool // run:detached processes running
+	oneOffWG   sync.WaitGroup               // their waiters
+	cron       *cronJobs
+	stopLoop   context.CancelFunc
+	loopDone   chan struct{}
 }
 
 // app is one app's pools and processes.
@@ -164,7 +168,7 @@ func New(cfg Config) *Releaser {
 		cfg.Recorder = noRecorder{}
 	}
 	return &Releaser{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, logger: cfg.Logger.With("component", "releaser"),
-		apps: map[string]*app{}}
+		apps: map[string]*app{}, oneOffs: map[*supervisor.Process]bool{}}
 }
 
 // Start starts the drain loop, which retires idle draining pools, and the

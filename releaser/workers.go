@@ -170,3 +170,61 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 	}
 	return nil
 }
+
+// RunOneOff runs argv once as process id (run.N) of spec's release: its
+// directory, config, HOME, sandbox and limits, no port, attached to t; it
+// returns the exit status. Nothing routes to it.
+func (r *Releaser) RunOneOff(ctx context.Context, spec Spec, id string, argv []string, t supervisor.Terminal) (int, error) {
+	ps, err := r.processSpec(spec, id, "", 0)
+	if err != nil {
+		return 0, err
+	}
+	return supervisor.Interactive(ctx, ps, argv, t)
+}
+
+// LogLine writes a line of slipway's into app's log, as process id of
+// release.
+func (r *Releaser) LogLine(app, id, release, text string) {
+	r.appLog(app).Line(id, release, []byte("slipway: "+text))
+}
+
+// RunDetached starts command once as process id (run.N) of spec's
+// release in the background, its output in the app's log, and logs how it
+// ended (run:detached). Shutdown stops it with the rest.
+func (r *Releaser) RunDetached(spec Spec, id, command string) error {
+	ps, err := r.processSpec(spec, id, command, 0)
+	if err != nil {
+		return err
+	}
+	p, err := supervisor.Start(ps)
+	if err != nil {
+		return err
+	}
+	r.detachedMu.Lock()
+	r.oneOffs[p] = true
+	r.detachedMu.Unlock()
+	r.oneOffWG.Go(func() {
+		<-p.Exited()
+		p.Stop(r.cfg.StopGrace)
+		r.detachedMu.Lock()
+		delete(r.oneOffs, p)
+		r.detachedMu.Unlock()
+		r.LogLine(spec.App, id, spec.Version.String(), id+" "+p.ExitText())
+	})
+	return nil
+}
+
+// stopOneOffs stops the detached one-off processes still running.
+func (r *Releaser) stopOneOffs() {
+	r.detachedMu.Lock()
+	list := make([]*supervisor.Process, 0, len(r.oneOffs))
+	for p := range r.oneOffs {
+		list = append(list, p)
+	}
+	r.detachedMu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range list {
+		wg.Go(func() { p.Stop(r.cfg.StopGrace) })
+	}
+	wg.Wait()
+}

@@ -1,0 +1,125 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/creack/pty"
+)
+
+// WindowSize is a terminal's size in characters.
+type WindowSize struct{ Cols, Rows int }
+
+// Terminal is what a one-off process is attached to: its caller's
+// standard streams and, when the caller asked for one (ssh -t), a pseudo
+// terminal of the given size that follows the caller's resizes.
+type Terminal struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Pty            bool
+	Term           string // the caller's TERM, with a pty
+	Size           WindowSize
+	Resize         <-chan WindowSize // nil: the size never changes
+}
+
+// Interactive runs argv in s's environment, directory, sandbox and
+// cgroup, attached to t, until it exits or ctx is done (the caller went
+// away: the whole process group is killed), and returns its exit status.
+// Its start and end are the caller's to log.
+func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, error) {
+	tmp, err := makeTmp(s.TmpDir)
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	l, err := command(context.Background(), s.Sandbox, tmp, argv)
+	if err != nil {
+		return 0, err
+	}
+	if l.group != nil {
+		defer l.group.delete() // whatever it left running
+	}
+	cmd := l.cmd
+	cmd.Dir = s.Dir
+	env := append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Setsid = false, true
+	var master, tty *os.File
+	if t.Pty {
+		m, slave, err := pty.Open()
+		if err != nil {
+			l.abort()
+			return 0, fmt.Errorf("open a terminal: %w", err)
+		}
+		defer m.Close()
+		defer slave.Close()
+		tty = slave
+		if t.Size.Cols > 0 && t.Size.Rows > 0 {
+			pty.Setsize(m, &pty.Winsize{Cols: uint16(t.Size.Cols), Rows: uint16(t.Size.Rows)})
+		}
+		term := t.Term
+		if term == "" {
+			term = "xterm"
+		}
+		env = append(env, "TERM="+term)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0 // the child's stdin
+		master = m
+	} else {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = t.Stdin, t.Stdout, t.Stderr
+	}
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		l.abort()
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	if err := l.started(); err != nil {
+		cmd.Wait()
+		return 0, err
+	}
+	var copies sync.WaitGroup
+	if master != nil {
+		go io.Copy(master, t.Stdin) // ends with the caller's input or the terminal
+		copies.Go(func() { io.Copy(t.Stdout, master) })
+		if t.Resize != nil {
+			go func() {
+				for size := range t.Resize {
+					pty.Setsize(master, &pty.Winsize{Cols: uint16(size.Cols), Rows: uint16(size.Rows)})
+				}
+			}()
+		}
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-exited:
+	case <-ctx.Done(): // the caller went away
+		killGroup(cmd.Process.Pid)
+		werr = <-exited
+	}
+	killGroup(cmd.Process.Pid) // what it left running
+	if master != nil {
+		// With the last terminal end closed, the rest of the output is read
+		// and then the copy ends.
+		tty.Close()
+		copies.Wait()
+		master.Close()
+	}
+	var exit *exec.ExitError
+	switch {
+	case werr == nil:
+		return 0, nil
+	case errors.As(werr, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exit.ExitCode(), nil
+	}
+	return 0, werr
+}
