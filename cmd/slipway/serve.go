@@ -195,7 +195,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Unknown: commands.Unknown, Listener: sshLn, Limits: caps.ssh, MaxPushSize: cfg.MaxPushSize, Logger: logger,
 	})
-	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, logger: logger,
+	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, ctx: ctx, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
 		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,

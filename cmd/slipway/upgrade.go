@@ -30,8 +30,9 @@ type handover struct {
 	svc    *apps.Service
 	git    *gitserver.Server
 	admin  *pausable.Listener
-	quiet  time.Duration // how long deploys in progress may take to finish
-	data   string        // the data dir, whose pid file names the serving process
+	quiet  time.Duration   // how long deploys in progress may take to finish
+	data   string          // the data dir, whose pid file names the serving process
+	ctx    context.Context // ends at SIGTERM: an upgrade waiting for deploys gives up
 	logger *slog.Logger
 
 	mu sync.Mutex // one upgrade at a time
@@ -63,7 +64,7 @@ func (h *handover) upgrade() (int, error) {
 		h.admin.Resume()
 		h.git.Resume()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.quiet)
+	ctx, cancel := context.WithTimeout(h.ctx, h.quiet)
 	defer cancel()
 	thaw, err := h.svc.Freeze(ctx, func() bool { return h.git.Pushes() > 0 })
 	if err != nil {
