@@ -19,8 +19,9 @@ import (
 	"time"
 )
 
-// slipwayBin is the binary under test, built once by TestMain.
-var slipwayBin string
+// slipwayBin is the binary under test, built once by TestMain, from the
+// commit builtFrom.
+var slipwayBin, builtFrom string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "slipway-e2e-bin-")
@@ -35,6 +36,9 @@ func TestMain(m *testing.M) {
 	slipwayBin = filepath.Join(dir, "slipway")
 	// -buildvcs=true: the commit goes into the binary (slipway version)
 	// even where the Go environment turns that off.
+	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		builtFrom = strings.TrimSpace(string(head))
+	}
 	build := exec.Command("go", "build", "-buildvcs=true", "-o", slipwayBin, "../cmd/slipway")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {

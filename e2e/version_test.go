@@ -9,11 +9,10 @@ import (
 // `version` over ssh and `slipway version` name the commit slipway was
 // built from, which the test binary was built from this checkout.
 func TestVersion_NamesTheCommit(t *testing.T) {
-	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		t.Fatalf("git rev-parse: %v", err)
+	if len(builtFrom) < 12 {
+		t.Fatalf("TestMain could not tell the commit it built from (git rev-parse HEAD): %q", builtFrom)
 	}
-	want := "commit " + string(head[:12])
+	want := "commit " + builtFrom[:12]
 	s := startServer(t)
 	out, err := s.ssh(s.key, "version")
 	if err != nil || !strings.HasPrefix(out, "slipway ") || !strings.Contains(out, want) {

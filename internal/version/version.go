@@ -35,8 +35,11 @@ func describe(version string, info *debug.BuildInfo) string {
 				modified = s.Value == "true"
 			}
 		}
-		if version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			version = info.Main.Version // go install module@version
+		// go install module@v1.4.0 records the version; a build in a
+		// checkout records a pseudo-version (v0.0.0-TIME-COMMIT), which the
+		// commit below says better.
+		if v := info.Main.Version; version == "" && v != "" && v != "(devel)" && !strings.HasPrefix(v, "v0.0.0-") {
+			version = v
 		}
 	}
 	if version == "" {
