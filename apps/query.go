@@ -108,3 +108,11 @@ func (s *Service) Logs(ctx context.Context, app string, opt supervisor.LogOption
 	}
 	return supervisor.Tail(ctx, s.layout.AppLog(app), opt, out)
 }
+
+// Draining returns the app's draining releases with their retirement.
+func (s *Service) Draining(ctx context.Context, app string) ([]releaser.DrainStatus, error) {
+	if err := s.exists(ctx, app); err != nil {
+		return nil, err
+	}
+	return s.rel.Draining(app), nil
+}

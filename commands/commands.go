@@ -34,6 +34,7 @@ type Apps interface {
 	Create(ctx context.Context, app string) error
 	Destroy(ctx context.Context, app string, out io.Writer) error
 	Processes(ctx context.Context, app string) ([]releaser.ProcessStatus, error)
+	Draining(ctx context.Context, app string) ([]releaser.DrainStatus, error)
 	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
 	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
 	Isolation() string

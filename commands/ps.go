@@ -25,7 +25,17 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	writePS(out, procs, time.Now())
+	now := time.Now()
+	writePS(out, procs, now)
+	drains, err := a.Draining(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, d := range drains {
+		fmt.Fprintf(out, "%s drains since %s ago for the sessions pinned to it, last seen %s ago: retired once they have been idle until %s, by %s at the latest (releases:retire %s %s ends it now)\n",
+			d.Release, Age(now.Sub(d.Since)), Age(now.Sub(d.LastSeen)), d.IdleRetire.UTC().Format(time.TimeOnly),
+			d.RetireBy.UTC().Format("2006-01-02 15:04:05 UTC"), name, d.Release)
+	}
 	return nil
 }
 

@@ -104,3 +104,36 @@ func (r *Releaser) RetireNow(app string, v slipway.Version) error {
 	}
 	return slipway.Errorf(slipway.EINVALID, "%s of %s is not draining (ps %s shows the draining releases)", v, app, app)
 }
+
+// DrainStatus is one draining pool, as ps shows it: since when it drains,
+// when a session pinned to it was last seen, and when it is retired at the
+// latest.
+type DrainStatus struct {
+	Release  slipway.Version `json:"release"`
+	Since    time.Time       `json:"since"`
+	LastSeen time.Time       `json:"last_seen"`
+	// IdleRetire is when it is retired if no session comes back (LastSeen
+	// and the session TTL); RetireBy when it is retired whatever they do
+	// (the drain timeout).
+	IdleRetire time.Time `json:"idle_retire"`
+	RetireBy   time.Time `json:"retire_by"`
+}
+
+// Draining returns app's draining pools, newest first.
+func (r *Releaser) Draining(name string) []DrainStatus {
+	a := r.app(name)
+	a.mu.Lock()
+	pools := append([]*pool(nil), a.draining...)
+	a.mu.Unlock()
+	var out []DrainStatus
+	for i := len(pools) - 1; i >= 0; i-- {
+		rp := pools[i].routePool()
+		since, seen := rp.DrainingSince(), rp.LastSeen()
+		if seen.Before(since) {
+			seen = since
+		}
+		out = append(out, DrainStatus{Release: pools[i].version, Since: since, LastSeen: seen,
+			IdleRetire: seen.Add(r.cfg.SessionTTL), RetireBy: since.Add(r.cfg.DrainTimeout)})
+	}
+	return out
+}
