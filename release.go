@@ -134,7 +134,8 @@ type InstanceRecord struct {
 	// later one that got the same pid.
 	StartTicks uint64 `json:"start_ticks,omitempty"`
 	// Cgroup, TmpDir and LogOffset are what a later slipway needs to take
-	// the process back (supervisor.Running).
+	// the process back (supervisor.Running); LogOffset is -1 when it was
+	// recorded while the copy of the output went on.
 	Cgroup    string `json:"-"`
 	TmpDir    string `json:"-"`
 	LogOffset int64  `json:"-"`

@@ -283,7 +283,11 @@ func (r *Releaser) switchTo(a *app, p *pool) error {
 // after a crash.
 func (r *Releaser) recordInstances(app string, p *pool) {
 	var recs []slipway.InstanceRecord
+	exact := r.detached.Load() // the copy of the logs has stopped: its offset is exact
 	add := func(in supervisor.Info, port int) {
+		if !exact {
+			in.LogOffset = -1 // still moving: a slipway that takes over starts at the end
+		}
 		recs = append(recs, slipway.InstanceRecord{
 			Release: p.version, ID: in.ID, PID: in.PID, Port: port, State: in.State, StartedAt: in.Since, StartTicks: in.StartTicks,
 			Cgroup: in.Cgroup, TmpDir: in.TmpDir, LogOffset: in.LogOffset,

@@ -128,3 +128,28 @@ func TestSupervise_CrashedSinceTheExit(t *testing.T) {
 		t.Errorf("crashed since %v, before the kill at %v", in.Since, killed)
 	}
 }
+
+// Adopted without a known offset (the slipway before died), the copy
+// starts at the end of the log: no line reaches the app log twice.
+func TestAdopt_UnknownOffsetStartsAtTheEnd(t *testing.T) {
+	gate := t.TempDir() + "/gate"
+	s := spec(t, `echo old line; while [ ! -e `+gate+` ]; do sleep 0.02; done; echo new line; sleep 60`)
+	first, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first line", func() bool { return strings.Contains(appLogText(s), "old line") })
+	first.Detach()
+	rec := first.Running()
+	rec.LogOffset = -1
+	p, err := Adopt(s, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(time.Second); <-first.Exited() })
+	os.WriteFile(gate, nil, 0o644)
+	waitFor(t, "the new line", func() bool { return strings.Contains(appLogText(s), "new line") })
+	if n := strings.Count(appLogText(s), "old line"); n != 1 {
+		t.Errorf("the old line is in the app log %d times", n)
+	}
+}

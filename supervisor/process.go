@@ -142,7 +142,9 @@ type Running struct {
 	Cgroup string
 	// TmpDir is its TMPDIR.
 	TmpDir string
-	// LogOffset is how much of its log file is in the app log already.
+	// LogOffset is how much of its log file is in the app log already;
+	// -1 when that is not known (a slipway that died): the copy starts at
+	// the end, so no line is copied twice.
 	LogOffset int64
 }
 
@@ -182,9 +184,16 @@ func Adopt(s Spec, r Running) (*Process, error) {
 			p.group = g
 		}
 	}
+	var size int64
+	if st, err := os.Stat(s.LogPath); err == nil {
+		size = st.Size()
+	}
 	offset := r.LogOffset
-	if st, err := os.Stat(s.LogPath); err == nil && st.Size() < offset {
-		offset = 0 // truncated since
+	switch {
+	case offset < 0: // not known: from the end, so no line is copied twice
+		offset = size
+	case offset > size: // emptied since
+		offset = 0
 	}
 	p.tail = startTail(s, offset)
 	go func() {
