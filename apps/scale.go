@@ -24,6 +24,10 @@ func (s *Service) Scale(ctx context.Context, app string, changes []ScaleChange, 
 		return err
 	}
 	defer unlock()
+	if len(changes) == 1 && changes[0].Type == "web" && changes[0].Count == 0 {
+		// No web instance at all: the app stops, as with ps:stop.
+		return s.stop(ctx, app, out)
+	}
 	scale := map[string]int{}
 	for _, c := range changes {
 		if err := s.rel.CheckScale(app, c.Type, c.Count); err != nil {

@@ -43,6 +43,11 @@ func (s *Service) Stop(ctx context.Context, app string, out io.Writer) error {
 		return err
 	}
 	defer unlock()
+	return s.stop(ctx, app, out)
+}
+
+// stop is Stop under the app's lock.
+func (s *Service) stop(ctx context.Context, app string, out io.Writer) error {
 	if err := s.setStopped(ctx, app, true); err != nil {
 		return err
 	}

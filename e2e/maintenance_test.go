@@ -117,7 +117,9 @@ func TestPs_StopAndStart(t *testing.T) {
 	if out, err := s.ssh(s.key, "ps:start", "nap"); err == nil || !strings.Contains(out, "is not stopped") {
 		t.Errorf("ps:start of a running app: %v\n%s", err, out)
 	}
-	s.ssh(s.key, "ps:stop", "nap")
+	if out, err := s.ssh(s.key, "ps:scale", "nap", "web=0"); err != nil || !strings.Contains(out, "Stopped nap") {
+		t.Errorf("ps:scale web=0: %v\n%s", err, out)
+	}
 	s.commit(dir, "v2", staticApp("v2"))
 	s.mustGit(dir, "push", s.remote("nap"), "main")
 	s.wantServes("nap", "/", "hello from v2")
