@@ -25,17 +25,21 @@ type Listener struct {
 	ln net.Listener
 	d  deadliner // nil when ln cannot be paused
 
-	mu      sync.Mutex
-	paused  chan struct{} // non-nil while paused; closed by Resume
-	closed  chan struct{}
-	closeMu sync.Once
+	mu       sync.Mutex
+	paused   chan struct{} // non-nil while paused; closed by Resume
+	inAccept int           // Accepts under way on ln
+	idle     sync.Cond     // signalled when inAccept drops to 0
+	closed   chan struct{}
+	closeMu  sync.Once
 }
 
 // New wraps ln. Pause does nothing to a listener that cannot take a
 // deadline (neither TCP nor unix).
 func New(ln net.Listener) *Listener {
 	d, _ := ln.(deadliner)
-	return &Listener{ln: ln, d: d, closed: make(chan struct{})}
+	l := &Listener{ln: ln, d: d, closed: make(chan struct{})}
+	l.idle.L = &l.mu
+	return l
 }
 
 // Accept waits for the next connection, while the listener is not paused.
@@ -43,6 +47,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		l.mu.Lock()
 		paused := l.paused
+		if paused == nil {
+			l.inAccept++
+		}
 		l.mu.Unlock()
 		if paused != nil {
 			select {
@@ -53,6 +60,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 			continue
 		}
 		c, err := l.ln.Accept()
+		l.mu.Lock()
+		if l.inAccept--; l.inAccept == 0 {
+			l.idle.Broadcast()
+		}
+		l.mu.Unlock()
 		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 			continue // Pause interrupted it, or a Resume raced with it
 		}
@@ -60,8 +72,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Pause stops accepting: a connection that arrives waits in the kernel's
-// queue. An Accept already under way may still return one connection.
+// Pause stops accepting: once it returns, a connection that arrives
+// waits in the kernel's queue. (An Accept under way when it is called may
+// still return one connection that arrived just then.)
 func (l *Listener) Pause() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -70,6 +83,9 @@ func (l *Listener) Pause() {
 	}
 	l.paused = make(chan struct{})
 	l.d.SetDeadline(time.Now()) // ends an Accept that is waiting
+	for l.inAccept > 0 {
+		l.idle.Wait()
+	}
 }
 
 // Resume accepts again.
