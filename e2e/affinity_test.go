@@ -166,7 +166,7 @@ func TestScale_ChangesLivePoolWithoutRelease(t *testing.T) {
 		t.Errorf("ps:restart did not replace web.1's process:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	s.wantServes("scaled", "/", "hello from v1")
-	for _, bad := range [][]string{{"ps:scale", "scaled", "web=0"}, {"ps:scale", "scaled", "web"}, {"ps:scale", "nosuch", "web=2"}, {"ps", "Bad"}} {
+	for _, bad := range [][]string{{"ps:scale", "scaled", "web=1000"}, {"ps:scale", "scaled", "web"}, {"ps:scale", "nosuch", "web=2"}, {"ps", "Bad"}} {
 		if out, err := s.ssh(s.key, bad...); err == nil {
 			t.Errorf("ssh %v succeeded:\n%s", bad, out)
 		} else if strings.Contains(out, "internal error") {

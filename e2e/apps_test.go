@@ -80,9 +80,9 @@ func TestCLI_RunsCommandsThroughAdminAPI(t *testing.T) {
 	if out, err := s.slipwayCLI("ps", "local"); err != nil || !strings.Contains(out, "web.1") {
 		t.Errorf("slipway ps: %v\n%s", err, out)
 	}
-	out, err = s.slipwayCLI("ps:scale", "local", "web=0")
-	if err == nil || !strings.Contains(out, "use 1 to") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
-		t.Errorf("slipway ps:scale web=0: %v\n%s", err, out)
+	out, err = s.slipwayCLI("ps:scale", "local", "web=1000")
+	if err == nil || !strings.Contains(out, "1000") || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("slipway ps:scale web=1000: %v\n%s", err, out)
 	}
 	if out, err := s.slipwayCLI("apps:list"); err != nil || !strings.Contains(out, "local") {
 		t.Errorf("slipway apps:list: %v\n%s", err, out)
