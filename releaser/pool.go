@@ -140,18 +140,14 @@ func (r *Releaser) supervise(p *pool, id string, port int, spec supervisor.Spec,
 // onExit returns the Exited hook of instance id of spec's release: a line
 // of slipway's in the app's log, so that `logs` shows a crash.
 func (r *Releaser) onExit(spec Spec, id string) func(string, time.Duration, int) {
-	return func(exit string, in time.Duration, inRow int) {
-		loop := ""
-		if inRow > crashLoopAfter {
-			loop = fmt.Sprintf("; crash loop, %d exits in a row", inRow)
+	return func(exit string, in time.Duration, loop int) {
+		looping := ""
+		if loop > 0 {
+			looping = fmt.Sprintf("; crash loop, %d exits in a row", loop)
 		}
-		r.appLog(spec.App).Line(id, spec.Version.String(), []byte("slipway: "+id+" "+exit+loop+"; restarting in "+in.String()))
+		r.appLog(spec.App).Line(id, spec.Version.String(), []byte("slipway: "+id+" "+exit+looping+"; restarting in "+in.String()))
 	}
 }
-
-// crashLoopAfter is how many exits in a row without a stable run the
-// app's log calls a crash loop (the supervisor's own count).
-const crashLoopAfter = 3
 
 // onRestart returns the Restarted hook of app's instances.
 func (r *Releaser) onRestart(app string) func() {

@@ -39,10 +39,10 @@ type Hooks struct {
 	Down, Up func()
 	// Restarted is called for every restart (for metrics).
 	Restarted func()
-	// Exited, when set, hears how the process ended, when it is
-	// restarted, and how many times in a row it has ended without a
-	// stable run (more than a few: a crash loop), for the app's log.
-	Exited func(exit string, restartIn time.Duration, inRow int)
+	// Exited, when set, hears how the process ended and when it is
+	// restarted, for the app's log; loop is how many times in a row it has
+	// ended without a stable run when that makes a crash loop, else 0.
+	Exited func(exit string, restartIn time.Duration, loop int)
 	// StopGrace is the SIGTERM-to-SIGKILL grace of Stop.
 	StopGrace time.Duration
 	Logger    *slog.Logger // slog.Default when nil
@@ -183,12 +183,18 @@ func (s *Supervised) watch(detachc, done chan struct{}) {
 		inRow++
 		backoff := min(restartMin<<(inRow-1), restartMax)
 		exit := cur.ExitText()
-		s.set(func() { s.state, s.lastExit, s.since = StateCrashed, exit, time.Now() }) // crashed since now
+		looping := inRow > crashLoopAfter
+		s.set(func() { // crashed since now
+			s.state, s.lastExit, s.since, s.looping = StateCrashed, exit, time.Now(), looping
+		})
 		if s.hooks.Exited != nil {
-			s.hooks.Exited(exit, backoff, inRow)
+			loop := 0
+			if looping {
+				loop = inRow
+			}
+			s.hooks.Exited(exit, backoff, loop)
 		}
-		s.set(func() { s.looping = inRow > crashLoopAfter })
-		if inRow > crashLoopAfter {
+		if looping {
 			log.Error("instance is crash looping", "exit", cur.ExitText(), "restarts_in_a_row", inRow-1, "next_try", backoff.String())
 		} else {
 			log.Warn("instance exited: restarting", "exit", cur.ExitText(), "in", backoff.String())

@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	layout := slipway.Layout{Root: cfg.DataDir}
-	caps := listenerCaps(cfg, raiseFileLimit(), logger)
+	caps := listenerCaps(cfg, fileLimit(), logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -328,11 +328,11 @@ type caps struct {
 	ssh           gitserver.Limits
 }
 
-// raiseFileLimit returns slipway's limit of open files: the hard one,
+// fileLimit returns slipway's limit of open files: the hard one,
 // to which the Go runtime raises the soft limit at start (and which the
 // processes slipway starts do not inherit: they get the original soft
 // limit back).
-func raiseFileLimit() int {
+func fileLimit() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 1024
