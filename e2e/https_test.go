@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -36,15 +37,22 @@ type pebble struct {
 	apiPool *x509.CertPool
 }
 
-// freePort returns a loopback port nothing listens on now.
+// freePort returns a loopback port nothing listens on now, below the
+// ephemeral range (where slipway's own 127.0.0.1:0 listeners land) and
+// below the ports slipway gives instances (20000 on), so that nothing the
+// test starts next takes it before pebble does.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 10000 + mathrand.IntN(10000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port between 10000 and 20000")
+	return 0
 }
 
 // startDNS answers A 127.0.0.1 for every name, and nothing for other
@@ -123,6 +131,9 @@ func newPebbleValid(t *testing.T, validity time.Duration) (*pebble, func(httpPor
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeCA(t, dir)
 	api, mgmt := freePort(t), freePort(t)
+	for mgmt == api {
+		mgmt = freePort(t)
+	}
 	p := &pebble{
 		dir: fmt.Sprintf("https://127.0.0.1:%d/dir", api), caFile: caFile, mgmt: fmt.Sprintf("127.0.0.1:%d", mgmt),
 		apiPool: x509.NewCertPool(),
