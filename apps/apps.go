@@ -32,6 +32,7 @@ type Store interface {
 	slipway.ResourceStore
 	slipway.DomainStore
 	slipway.SettingStore
+	slipway.EventStore
 }
 
 // Builder builds a push into a release directory (package builder).

@@ -59,10 +59,12 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 	}
 	if noRestart {
 		fmt.Fprintf(out, "Config of %s stored: it takes effect with the next release\n", app)
+		s.event(ctx, app, slipway.EventConfig, configSubject(set, unset)+" (pending: takes effect with the next release)")
 		return nil, nil
 	}
 	if s.stopped(ctx, app) {
 		fmt.Fprintf(out, "Config of %s stored: the app is stopped, ps:start %s runs it with this config\n", app, app)
+		s.event(ctx, app, slipway.EventConfig, configSubject(set, unset)+" (pending: the app is stopped)")
 		return nil, nil
 	}
 	rels, err := s.store.ListReleases(ctx, app)

@@ -86,6 +86,7 @@ func (s *Service) AddDomains(ctx context.Context, app string, names []string, ou
 		s.cfg.Certs.Obtain(domains)
 	}
 	s.logger.Info("domains added", "app", app, "domains", strings.Join(domains, ","))
+	s.event(ctx, app, slipway.EventDomains, "added "+strings.Join(domains, ", "))
 	return nil
 }
 
@@ -111,6 +112,7 @@ func (s *Service) RemoveDomains(ctx context.Context, app string, names []string,
 		fmt.Fprintf(out, "Removed %s from %s\n", d, app)
 	}
 	s.logger.Info("domains removed", "app", app, "domains", strings.Join(domains, ","))
+	s.event(ctx, app, slipway.EventDomains, "removed "+strings.Join(domains, ", "))
 	return nil
 }
 
@@ -130,6 +132,7 @@ func (s *Service) ClearDomains(ctx context.Context, app string, out io.Writer) e
 	}
 	fmt.Fprintf(out, "Cleared the domains of %s; it keeps %s\n", app, s.DefaultDomain(app))
 	s.logger.Info("domains cleared", "app", app)
+	s.event(ctx, app, slipway.EventDomains, "cleared")
 	return nil
 }
 

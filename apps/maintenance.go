@@ -42,6 +42,7 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool, out i
 		fmt.Fprintf(out, "%s is in maintenance: every request gets 503 (a maintenance.html in the app's root would be shown); the app keeps running\n", app)
 	}
 	s.logger.Info("maintenance", "app", app, "on", on)
+	s.event(ctx, app, slipway.EventMaintenance, map[bool]string{true: "on", false: "off"}[on])
 	return nil
 }
 

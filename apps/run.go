@@ -38,6 +38,7 @@ func (s *Service) Run(ctx context.Context, app string, argv []string, by string,
 	shown := slipway.OneLine(strings.Join(argv, " "), 200)
 	s.rel.LogLine(app, id, live.Version.String(), id+" started by "+by+": "+shown)
 	s.logger.Info("one-off run", "app", app, "instance", id, "by", by, "command", shown)
+	s.event(ctx, app, slipway.EventRun, id+": "+slipway.OneLine(shown, 80))
 	code, err := s.rel.RunOneOff(ctx, spec, id, argv, t)
 	if err != nil {
 		s.rel.LogLine(app, id, live.Version.String(), id+" could not start: "+slipway.OneLine(err.Error(), 200))
@@ -77,6 +78,7 @@ func (s *Service) RunDetached(ctx context.Context, app, command, by string) (str
 	}
 	id := fmt.Sprintf("run.%d", runs.Add(1))
 	s.rel.LogLine(app, id, live.Version.String(), id+" started (detached) by "+by+": "+slipway.OneLine(command, 200))
+	s.event(ctx, app, slipway.EventRun, id+" (detached): "+slipway.OneLine(command, 80))
 	if err := s.rel.RunDetached(spec, id, command); err != nil {
 		return "", err
 	}

@@ -26,7 +26,11 @@ func (s *Service) Scale(ctx context.Context, app string, changes []ScaleChange, 
 	defer unlock()
 	if len(changes) == 1 && changes[0].Type == "web" && changes[0].Count == 0 {
 		// No web instance at all: the app stops, as with ps:stop.
-		return s.stop(ctx, app, out)
+		if err := s.stop(ctx, app, out); err != nil {
+			return err
+		}
+		s.event(ctx, app, slipway.EventStop, "web=0")
+		return nil
 	}
 	scale := map[string]int{}
 	for _, c := range changes {
@@ -43,6 +47,7 @@ func (s *Service) Scale(ctx context.Context, app string, changes []ScaleChange, 
 			return err
 		}
 	}
+	s.event(ctx, app, slipway.EventScale, scaleDetail(changes))
 	return nil
 }
 
@@ -54,7 +59,11 @@ func (s *Service) Restart(ctx context.Context, app string, out io.Writer) error 
 		return err
 	}
 	defer unlock()
-	return s.rel.Restart(ctx, app, out)
+	if err := s.rel.Restart(ctx, app, out); err != nil {
+		return err
+	}
+	s.event(ctx, app, slipway.EventRestart, "")
+	return nil
 }
 
 // Create records an app with no release yet; ECONFLICT if it exists.
@@ -66,7 +75,11 @@ func (s *Service) Create(ctx context.Context, app string) error {
 		return err
 	}
 	// Made on purpose: a first push that fails does not take it away.
-	return s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create")
+	if err := s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create"); err != nil {
+		return err
+	}
+	s.event(ctx, app, slipway.EventCreate, "")
+	return nil
 }
 
 // RetireRelease retires the app's draining release v now: its sessions
@@ -82,5 +95,6 @@ func (s *Service) RetireRelease(ctx context.Context, app string, v slipway.Versi
 		return err
 	}
 	fmt.Fprintf(out, "Retiring %s of %s: its sessions move to the live release\n", v, app)
+	s.event(ctx, app, slipway.EventRetire, v.String())
 	return nil
 }

@@ -43,7 +43,11 @@ func (s *Service) Stop(ctx context.Context, app string, out io.Writer) error {
 		return err
 	}
 	defer unlock()
-	return s.stop(ctx, app, out)
+	if err := s.stop(ctx, app, out); err != nil {
+		return err
+	}
+	s.event(ctx, app, slipway.EventStop, "")
+	return nil
 }
 
 // stop is Stop under the app's lock.
@@ -111,5 +115,6 @@ func (s *Service) StartStopped(ctx context.Context, app string, out io.Writer) e
 	}
 	s.refreshMaintenance(ctx, app)
 	fmt.Fprintf(out, "Started %s: %s is live\n", app, live.Version)
+	s.event(ctx, app, slipway.EventStart, live.Version.String())
 	return nil
 }

@@ -1,7 +1,7 @@
 // Package termsafe keeps untrusted output (what a build or an app prints,
 // user input quoted in an error) from driving the terminal it is shown
 // on: only printable text, tab, newline and SGR colour sequences
-// (ESC [ … m) pass. Every other control character, escape sequence start
+// (ESC [ … m) pass (Plain drops those too). Every other control character, escape sequence start
 // (OSC 0 retitles the window, OSC 52 writes the clipboard), C1 control and
 // invalid UTF-8 byte becomes U+FFFD; a carriage return ends the line, as
 // a progress bar's redraws then become lines.
@@ -21,14 +21,21 @@ const replacement = "\uFFFD"
 
 // Clean returns s with everything that could drive a terminal replaced.
 func Clean(s string) string {
-	out, _ := clean(nil, []byte(s), true)
+	out, _ := clean(nil, []byte(s), true, true)
+	return string(out)
+}
+
+// Plain is Clean without the colours: for text shown other than on a
+// terminal (the admin page), where a colour sequence is noise.
+func Plain(s string) string {
+	out, _ := clean(nil, []byte(s), true, false)
 	return string(out)
 }
 
 // clean appends the safe form of p to dst. Unless final, it stops before
 // an incomplete rune or SGR sequence at the end of p and returns how many
 // bytes of p it has not used.
-func clean(dst, p []byte, final bool) ([]byte, int) {
+func clean(dst, p []byte, final, colour bool) ([]byte, int) {
 	for i := 0; i < len(p); {
 		c := p[i]
 		switch {
@@ -51,7 +58,9 @@ func clean(dst, p []byte, final bool) ([]byte, int) {
 				return dst, len(p) - i
 			}
 			if n > 0 {
-				dst = append(dst, p[i:i+n]...)
+				if colour {
+					dst = append(dst, p[i:i+n]...)
+				}
 				i += n
 				continue
 			}
@@ -119,7 +128,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if len(w.pending) > 0 {
 		data = append(w.pending, p...)
 	}
-	out, rest := clean(w.buf[:0], data, false)
+	out, rest := clean(w.buf[:0], data, false, true)
 	w.buf = out
 	w.pending = append(w.pending[:0], data[len(data)-rest:]...)
 	if len(out) > 0 {
@@ -135,7 +144,7 @@ func (w *Writer) Flush() error {
 	if len(w.pending) == 0 {
 		return nil
 	}
-	out, _ := clean(nil, w.pending, true)
+	out, _ := clean(nil, w.pending, true, true)
 	w.pending = w.pending[:0]
 	_, err := w.w.Write(out)
 	return err

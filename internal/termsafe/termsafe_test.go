@@ -29,6 +29,18 @@ func TestClean(t *testing.T) {
 	}
 }
 
+func TestPlain(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x1b[1;31mred\x1b[0m done": "red done",
+		"\x1b]0;title\x07":         "\uFFFD]0;title\uFFFD",
+		"a\rb":                     "a\nb",
+	} {
+		if got := Plain(in); got != want {
+			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // safe matches what may reach a terminal: no control character but tab
 // and newline, ESC only to start an SGR sequence.
 var sgr = regexp.MustCompile("\x1b\\[[0-9;:]*m")
@@ -53,6 +65,9 @@ func FuzzClean(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string, chunk int) {
 		out := Clean(in)
 		checkSafe(t, in, out)
+		if plain := Plain(in); strings.ContainsRune(plain, 0x1b) || plain != sgr.ReplaceAllString(out, "") {
+			t.Fatalf("Plain(%q) = %q, want Clean's %q without colours", in, plain, out)
+		}
 		// Written in pieces, the result is the same as at once.
 		if chunk < 1 {
 			chunk = 1
