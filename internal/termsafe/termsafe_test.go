@@ -32,8 +32,8 @@ func TestClean(t *testing.T) {
 func TestPlain(t *testing.T) {
 	for in, want := range map[string]string{
 		"\x1b[1;31mred\x1b[0m done": "red done",
-		"\x1b]0;title\x07":         "\uFFFD]0;title\uFFFD",
-		"a\rb":                     "a\nb",
+		"\x1b]0;title\x07":          "\uFFFD]0;title\uFFFD",
+		"a\rb":                      "a\nb",
 	} {
 		if got := Plain(in); got != want {
 			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
