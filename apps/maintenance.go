@@ -46,6 +46,12 @@ func (s *Service) SetMaintenance(ctx context.Context, app string, on bool, out i
 	return nil
 }
 
+// maintenance reports whether app is in maintenance.
+func (s *Service) maintenance(ctx context.Context, app string) bool {
+	v, _ := s.store.AppSetting(ctx, app, slipway.SettingMaintenance)
+	return v == "on"
+}
+
 // routeMaintenance tells the router, with the live release's page, and
 // reports whether there is one.
 func (s *Service) routeMaintenance(ctx context.Context, app string, on bool) bool {
@@ -103,7 +109,7 @@ func (s *Service) restoreMaintenance(ctx context.Context) {
 // refreshMaintenance shows the page of a new live release while the app
 // is in maintenance (after a deploy or a rollback).
 func (s *Service) refreshMaintenance(ctx context.Context, app string) {
-	if v, _ := s.store.AppSetting(ctx, app, slipway.SettingMaintenance); v == "on" {
+	if s.maintenance(ctx, app) {
 		s.routeMaintenance(ctx, app, true)
 	}
 }

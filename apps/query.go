@@ -1,13 +1,17 @@
 package apps
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
@@ -115,4 +119,73 @@ func (s *Service) Draining(ctx context.Context, app string) ([]releaser.DrainSta
 		return nil, err
 	}
 	return s.rel.Draining(app), nil
+}
+
+// logLinesShown is how many lines of the app's log the app page shows.
+const logLinesShown = 30
+
+// App implements web.Backend: the app's running processes, draining
+// pools, domains, scale, config keys, settings, newest events and the end
+// of its log.
+func (s *Service) App(ctx context.Context, app string) (*web.AppDetail, error) {
+	if err := s.exists(ctx, app); err != nil {
+		return nil, err
+	}
+	d := &web.AppDetail{Name: app, URL: s.URL(app), GitRemote: s.GitRemote(app), Domains: []string{},
+		Processes: []web.Process{}, Draining: []web.Drain{}, Config: []web.ConfigKey{}}
+	var err error
+	if d.Domains, err = s.store.AppDomains(ctx, app); err != nil {
+		return nil, err
+	}
+	if d.Scale, err = s.store.AppScale(ctx, app); err != nil {
+		return nil, err
+	}
+	for _, p := range s.rel.Processes(app) {
+		d.Processes = append(d.Processes, web.Process{ID: p.ID, Release: p.Release, Live: p.Live, State: p.State,
+			LastExit: p.LastExit, Since: p.Since, Restarts: p.Restarts, PID: p.PID, Port: p.Port})
+	}
+	for _, dr := range s.rel.Draining(app) {
+		d.Draining = append(d.Draining, web.Drain{Release: dr.Release, Since: dr.Since, Sessions: dr.Sessions,
+			LastSeen: dr.LastSeen, IdleRetire: dr.IdleRetire, RetireBy: dr.RetireBy})
+	}
+	for _, st := range s.rel.Apps() {
+		if st.Name == app {
+			d.CrashLoop = st.CrashLoop
+		}
+	}
+	stored, err := s.store.AppConfig(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := s.store.ListReleases(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	var running map[string]string
+	if live := liveRelease(rels); live != nil {
+		running = live.Config
+	}
+	for _, k := range slices.Sorted(maps.Keys(stored)) {
+		v, ok := running[k]
+		d.Config = append(d.Config, web.ConfigKey{Key: k, Pending: running != nil && (!ok || v != stored[k])})
+	}
+	for _, k := range slices.Sorted(maps.Keys(running)) {
+		if _, ok := stored[k]; !ok {
+			d.Config = append(d.Config, web.ConfigKey{Key: k, Pending: true, Removed: true})
+		}
+	}
+	d.Maintenance = s.maintenance(ctx, app)
+	d.Stopped = s.stopped(ctx, app)
+	if d.Events, err = s.store.ListEvents(ctx, app, maxActivity); err != nil {
+		return nil, err
+	}
+	if d.Events == nil {
+		d.Events = []slipway.Event{}
+	}
+	var log bytes.Buffer
+	if err := supervisor.Tail(ctx, s.layout.AppLog(app), supervisor.LogOptions{Lines: logLinesShown}, &log); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	d.Log = termsafe.Plain(log.String())
+	return d, nil
 }

@@ -117,6 +117,9 @@ type DrainStatus struct {
 	// (the drain timeout).
 	IdleRetire time.Time `json:"idle_retire"`
 	RetireBy   time.Time `json:"retire_by"`
+	// Sessions counts the sessions pinned to it that the router has seen
+	// since it drains (router.Pool.Sessions).
+	Sessions int `json:"sessions"`
 }
 
 // Draining returns app's draining pools, newest first.

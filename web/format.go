@@ -56,6 +56,8 @@ func statusClass(status string) string {
 type releaseView struct {
 	*slipway.Release
 	now time.Time
+	// Changes is what a config or rollback release changed in the config.
+	Changes *ConfigChange
 }
 
 // Live reports whether the release serves new sessions.

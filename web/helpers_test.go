@@ -91,6 +91,29 @@ func (f *fakeBackend) Releases(ctx context.Context, app string) ([]*slipway.Rele
 	return append([]*slipway.Release(nil), rels...), nil
 }
 
+// App returns the same running system for every app it knows: two web
+// instances of v3, one of them crashed, and v2 draining.
+func (f *fakeBackend) App(ctx context.Context, app string) (*AppDetail, error) {
+	if _, err := f.Releases(ctx, app); err != nil {
+		return nil, err
+	}
+	return &AppDetail{
+		Name: app, URL: "http://" + app + ".example.test:8080/", GitRemote: "ssh://git@example.test:2222/" + app,
+		Domains: []string{"www.example.com"},
+		Processes: []Process{
+			{ID: "web.1", Release: 3, Live: true, State: "up", Since: t0.Add(-time.Hour), PID: 100, Port: 5000},
+			{ID: "web.2", Release: 3, Live: true, State: "crashed", LastExit: "exited with status 3 <b>", Since: t0.Add(-time.Minute), Restarts: 4, PID: 101, Port: 5001},
+			{ID: "web.1", Release: 2, State: "up", Since: t0.Add(-2 * time.Hour), PID: 90, Port: 5002},
+		},
+		Draining:    []Drain{{Release: 2, Since: t0.Add(-5 * time.Minute), Sessions: 7, LastSeen: t0.Add(-time.Minute), IdleRetire: t0.Add(29 * time.Minute), RetireBy: t0.Add(time.Hour)}},
+		Scale:       map[string]int{"web": 2},
+		Config:      []ConfigKey{{Key: "DATABASE_URL"}, {Key: "SECRET_KEY", Pending: true}},
+		Maintenance: true,
+		Events:      []slipway.Event{{App: app, At: t0.Add(-30 * time.Second), Kind: slipway.EventScale, By: "ops@laptop", Detail: "web=2"}},
+		Log:         "web.1 | listening <script>x</script>\n",
+	}, nil
+}
+
 func (f *fakeBackend) Release(ctx context.Context, app string, v slipway.Version) (*slipway.Release, error) {
 	rels, err := f.Releases(ctx, app)
 	if err != nil {

@@ -2,9 +2,9 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/termsafe"
 )
 
 // maxLogShown is how much of a build log the release page shows: the
@@ -15,14 +15,6 @@ type appsPage struct {
 	basePage
 	Apps  []appView
 	State string
-}
-
-type historyPage struct {
-	basePage
-	App      string
-	Releases []releaseView
-	State    string
-	Flash    *flash
 }
 
 type releasePage struct {
@@ -62,28 +54,6 @@ func (h *Handler) appsPage(w http.ResponseWriter, r *http.Request, a auth) {
 	h.render(w, r, http.StatusOK, "apps.html", &appsPage{basePage: h.base(a, "Apps"), Apps: views, State: appsState(apps)})
 }
 
-// historyPage serves GET /apps/NAME: the app's release history.
-func (h *Handler) historyPage(w http.ResponseWriter, r *http.Request, a auth) {
-	app := r.PathValue("app")
-	rels, err := h.releases(r, app)
-	if err != nil {
-		h.pageError(w, r, a, err)
-		return
-	}
-	now := h.now()
-	views := make([]releaseView, len(rels))
-	for i, rel := range rels {
-		views[i] = releaseView{Release: rel, now: now}
-	}
-	h.render(w, r, http.StatusOK, "history.html", &historyPage{
-		basePage: h.base(a, app),
-		App:      app,
-		Releases: views,
-		State:    releasesState(rels),
-		Flash:    h.takeFlash(w, r),
-	})
-}
-
 // releasePage serves GET /apps/NAME/releases/vN: one release and its
 // build log.
 func (h *Handler) releasePage(w http.ResponseWriter, r *http.Request, a auth) {
@@ -115,7 +85,7 @@ func (h *Handler) releasePage(w http.ResponseWriter, r *http.Request, a auth) {
 		p.Cut = len(log) - maxLogShown
 		log = log[p.Cut:]
 	}
-	p.Log = strings.ToValidUTF8(string(log), "\uFFFD")
+	p.Log = termsafe.Plain(string(log)) // colours and control characters are noise here; the raw log has them
 	h.render(w, r, http.StatusOK, "release.html", p)
 }
 

@@ -21,7 +21,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pages holds one template set per page, each with the shared layout.
-var pages = parsePages("apps.html", "history.html", "release.html", "login.html", "error.html")
+var pages = parsePages("apps.html", "app.html", "release.html", "login.html", "error.html")
 
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"static": staticURL}

@@ -86,11 +86,12 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("POST /logout", h.page(h.logout))
 
 	mux.HandleFunc("GET /{$}", h.page(h.appsPage))
-	mux.HandleFunc("GET /apps/{app}", h.page(h.historyPage))
+	mux.HandleFunc("GET /apps/{app}", h.page(h.appPage))
 	mux.HandleFunc("POST /apps/{app}/rollback", h.page(h.rollbackForm))
 	mux.HandleFunc("GET /apps/{app}/releases/{version}", h.page(h.releasePage))
 
 	mux.HandleFunc("GET /api/apps", h.api(h.apiApps))
+	mux.HandleFunc("GET /api/apps/{app}", h.api(h.apiApp))
 	mux.HandleFunc("GET /api/apps/{app}/releases", h.api(h.apiReleases))
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}", h.api(h.apiRelease))
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}/log", h.api(h.apiLog))

@@ -19,6 +19,7 @@
     releases: function (list) {
       return list.map(function (r) { return r.version + ":" + r.status + (r.pruned ? ":pruned" : ""); }).join(",");
     },
+    app: function (detail) { return detail.state; }, // detailState in app.go
     apps: function (list) {
       return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" ") + ":" + (a.crashed || 0) + ":" + !!a.crash_loop; }).join(",");
     }
@@ -31,21 +32,28 @@
     });
   }
 
-  // Swap in the section of the freshly rendered page: the server renders
-  // it, so escaping stays in one place.
-  function refresh(id) {
+  // Swap in the sections of the freshly rendered page: the server renders
+  // them, so escaping stays in one place. A section that shows what
+  // another polls for names it in data-also.
+  function refresh(ids) {
     return fetch(location.href, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error(r.status);
       return r.text();
     }).then(function (html) {
-      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
-      var old = document.getElementById(id);
-      if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      ids.forEach(function (id) {
+        var fresh = doc.getElementById(id), old = document.getElementById(id);
+        if (!fresh || !old) return;
+        var el = document.importNode(fresh, true);
+        old.replaceWith(el);
+        el.querySelectorAll("pre[data-follow]").forEach(follow);
+      });
     });
   }
 
   function poll(section) {
     var id = section.id, url = section.getAttribute("data-poll");
+    var ids = [id].concat((section.getAttribute("data-also") || "").split(" ").filter(Boolean));
     var state = states[section.getAttribute("data-kind")], busy = false, last = Date.now();
     var timer = setInterval(function () {
       if (busy || document.hidden) return;
@@ -57,7 +65,7 @@
         // Refresh when something changed, and once a minute for the ages.
         if (el && (state(list) !== el.getAttribute("data-state") || Date.now() - last > 60000)) {
           last = Date.now();
-          return refresh(id);
+          return refresh(ids);
         }
       }).catch(function (err) {
         if (String(err.message) === "401") clearInterval(timer); // signed out
@@ -65,10 +73,16 @@
     }, 2000);
   }
 
-  // The log of a release that is still building grows; follow it.
+  // The log of a release that is still building grows; follow it. Once
+  // it is built the release page reloads; on the app page
+  // (data-follow-end="stop") the history's own poll shows the outcome.
   function follow(pre) {
     var url = pre.getAttribute("data-follow"), busy = false;
-    var timer = setInterval(function () {
+    var reload = pre.getAttribute("data-follow-end") !== "stop";
+    var timer = setInterval(tick, 2000);
+    tick();
+    function tick() {
+      if (!document.body.contains(pre)) { clearInterval(timer); return; } // replaced by a refresh
       if (busy || document.hidden) return;
       busy = true;
       fetch(url + "/log", { credentials: "same-origin" }).then(function (r) {
@@ -82,9 +96,9 @@
         }
         return getJSON(url);
       }).then(function (rel) {
-        if (rel.status !== "building") { clearInterval(timer); location.reload(); }
+        if (rel.status !== "building") { clearInterval(timer); if (reload) location.reload(); }
       }).catch(function () { clearInterval(timer); }).then(function () { busy = false; });
-    }, 2000);
+    }
   }
 
   document.querySelectorAll("[data-poll]").forEach(poll);
