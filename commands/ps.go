@@ -32,11 +32,19 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 		return err
 	}
 	for _, d := range drains {
-		fmt.Fprintf(out, "%s drains since %s ago for the sessions pinned to it, last seen %s ago: retired once they have been idle until %s, by %s at the latest (releases:retire %s %s ends it now)\n",
-			d.Release, Age(now.Sub(d.Since)), Age(now.Sub(d.LastSeen)), d.IdleRetire.UTC().Format(time.TimeOnly),
+		fmt.Fprintf(out, "%s drains since %s ago for the sessions pinned to it (%s since), last seen %s ago: retired once they have been idle until %s, by %s at the latest (releases:retire %s %s ends it now)\n",
+			d.Release, Age(now.Sub(d.Since)), sessionsSeen(d.Sessions), Age(now.Sub(d.LastSeen)), d.IdleRetire.UTC().Format(time.TimeOnly),
 			d.RetireBy.UTC().Format("2006-01-02 15:04:05 UTC"), name, d.Release)
 	}
 	return nil
+}
+
+// sessionsSeen is "1 session seen", "3 sessions seen".
+func sessionsSeen(n int) string {
+	if n == 1 {
+		return "1 session seen"
+	}
+	return strconv.Itoa(n) + " sessions seen"
 }
 
 // writePS prints instances as an aligned table.

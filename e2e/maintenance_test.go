@@ -69,8 +69,9 @@ func TestReleases_RetireADrainingReleaseNow(t *testing.T) {
 	if got := s.release(pinned, "old"); got != "v1" {
 		t.Fatalf("the session left v1 before the retire: %s", got)
 	}
-	if ps, _ := s.ssh(s.key, "ps", "old"); !strings.Contains(ps, "v1 drains since") || !strings.Contains(ps, "at the latest") {
-		t.Errorf("ps does not show when v1 is retired:\n%s", ps)
+	if ps, _ := s.ssh(s.key, "ps", "old"); !strings.Contains(ps, "v1 drains since") || !strings.Contains(ps, "at the latest") ||
+		!strings.Contains(ps, "(1 session seen since)") {
+		t.Errorf("ps does not show v1's pinned session and when v1 is retired:\n%s", ps)
 	}
 	if out, err := s.ssh(s.key, "releases:retire", "old", "v2"); err == nil || !strings.Contains(out, "v2 of old is not draining") {
 		t.Errorf("retiring the live release: %v\n%s", err, out)

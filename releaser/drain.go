@@ -136,7 +136,7 @@ func (r *Releaser) Draining(name string) []DrainStatus {
 			seen = since
 		}
 		out = append(out, DrainStatus{Release: pools[i].version, Since: since, LastSeen: seen,
-			IdleRetire: seen.Add(r.cfg.SessionTTL), RetireBy: since.Add(r.cfg.DrainTimeout)})
+			IdleRetire: seen.Add(r.cfg.SessionTTL), RetireBy: since.Add(r.cfg.DrainTimeout), Sessions: rp.Sessions()})
 	}
 	return out
 }

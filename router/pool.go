@@ -48,6 +48,7 @@ type Pool struct {
 	lastSeen      atomic.Int64                   // unix ns of the router clock at the last request
 	cookies       []atomic.Pointer[issuedCookie] // [2*i+tls]: last cookie for instance i (0 when static)
 	drainingSince atomic.Int64                   // unix ns when it stopped being live; 0 while live
+	sessions      sessionSet                     // the sessions seen since it drains
 }
 
 // InFlight returns how many requests are being served by p right now,
@@ -66,6 +67,16 @@ func (p *Pool) LastSeen() time.Time { return unixTime(p.lastSeen.Load()) }
 // it is live or was never live. A pool replaced by one of the same Release
 // stops being live without draining.
 func (p *Pool) DrainingSince() time.Time { return unixTime(p.drainingSince.Load()) }
+
+// Sessions returns how many sessions pinned to p the router has seen since
+// p drains whose cookies are still valid (see sessionSet): 0 while p is
+// live. At most maxTrackedSessions.
+func (p *Pool) Sessions() int {
+	if p.drainingSince.Load() == 0 {
+		return 0
+	}
+	return p.sessions.count(time.Now().Unix())
+}
 
 // seen records a request at now (unix ns). It writes only when the clock
 // has advanced, so busy pools do not contend on the cache line, and never

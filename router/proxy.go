@@ -24,6 +24,7 @@ func (r *Router) prepare(p *Pool) {
 			"app", p.App, "release", p.Release)
 	}
 	p.cookies = make([]atomic.Pointer[issuedCookie], 2*max(1, len(p.Instances)))
+	p.sessions.ttl = r.codec.ttl
 	if p.StaticDir != "" {
 		h, err := newStaticHandler(p.StaticDir)
 		if err != nil {

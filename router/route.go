@@ -2,9 +2,10 @@ package router
 
 // route is where one request goes.
 type route struct {
-	pool  *Pool
-	inst  int  // index into pool.Instances; -1 for a static pool
-	issue bool // the response sets a new affinity cookie
+	pool   *Pool
+	inst   int   // index into pool.Instances; -1 for a static pool
+	issue  bool  // the response sets a new affinity cookie
+	pinned int64 // the issue second of the cookie that chose pool; 0 if none did
 }
 
 // choose picks the pool and instance for a request from state s. t is the
@@ -21,13 +22,13 @@ func (s *appState) choose(t *ticket, now, refresh int64) route {
 		if p := s.find(t.release); p != nil {
 			stale := now-t.issued > refresh
 			if p.static != nil {
-				return route{pool: p, inst: -1, issue: stale}
+				return route{pool: p, inst: -1, issue: stale, pinned: t.issued}
 			}
 			if i := p.index(t.instance); i >= 0 && p.Instances[i].Healthy() {
-				return route{pool: p, inst: i, issue: stale}
+				return route{pool: p, inst: i, issue: stale, pinned: t.issued}
 			}
 			if i := p.pick(-1); i >= 0 {
-				return route{pool: p, inst: i, issue: true}
+				return route{pool: p, inst: i, issue: true, pinned: t.issued}
 			}
 		}
 	}

@@ -189,8 +189,16 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 	p := rt.pool
 	defer p.inflight.Add(-1)
 	p.seen(now)
+	sec := now / int64(time.Second)
+	if rt.pinned != 0 && p.drainingSince.Load() != 0 {
+		var reissued int64
+		if rt.issue {
+			reissued = sec
+		}
+		p.sessions.see(rt.pinned, reissued, req.RemoteAddr)
+	}
 	if rt.issue {
-		r.setCookie(w, req, app, p, rt.inst, now/int64(time.Second))
+		r.setCookie(w, req, app, p, rt.inst, sec)
 	}
 	if p.static != nil {
 		p.static.ServeHTTP(w, req)
