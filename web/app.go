@@ -177,7 +177,8 @@ type activity struct {
 	At      time.Time
 	Ago     string
 	Kind    string // a release kind or an event kind
-	By      string
+	By      string // the key's comment, or whoever did it
+	ByFull  string // with the key's fingerprint, for a title attribute
 	What    string
 	Version slipway.Version // the release it made, if any
 }
@@ -191,7 +192,11 @@ func activities(rels []*slipway.Release, events []slipway.Event, changes map[sli
 	var out []activity
 	for _, rel := range rels {
 		v := releaseView{Release: rel, now: now}
-		a := activity{At: rel.CreatedAt, Kind: rel.Kind, By: v.Pusher(), Version: rel.Version}
+		by := rel.PusherComment
+		if by == "" {
+			by = rel.PusherFingerprint
+		}
+		a := activity{At: rel.CreatedAt, Kind: rel.Kind, By: by, Version: rel.Version}
 		switch rel.Kind {
 		case slipway.KindPush:
 			a.What = "pushed " + v.Short() + " " + slipway.OneLine(rel.Subject, 80) + " as " + rel.Version.String()
@@ -219,6 +224,12 @@ func activities(rels []*slipway.Release, events []slipway.Event, changes map[sli
 	}
 	for i := range out {
 		out[i].Ago = ago(out[i].At, now)
+		out[i].ByFull = out[i].By
+		// A key is recorded as "comment (SHA256:…)": the comment is
+		// enough in the list, the fingerprint is in the title.
+		if name, fp, ok := strings.Cut(out[i].By, " (SHA256:"); ok && strings.HasSuffix(fp, ")") {
+			out[i].By = name
+		}
 		if out[i].By == "" {
 			out[i].By = "—"
 		}

@@ -51,7 +51,7 @@ func TestAppPage_ShowsTheRunningSystem(t *testing.T) {
 		t.Errorf("the app page shows a config value")
 	}
 	// The activity list merges releases and events, newest first.
-	items := regexp.MustCompile(`<li data-kind="([a-z]+)">.*?<span class="by">([^<]*)</span> <span class="what">([^<]*)</span>`).FindAllStringSubmatch(body, -1)
+	items := regexp.MustCompile(`<li data-kind="([a-z]+)">.*?<span class="by"[^>]*>([^<]*)</span> <span class="what">([^<]*)</span>`).FindAllStringSubmatch(body, -1)
 	var got []string
 	for _, m := range items {
 		got = append(got, m[1]+" by "+m[2]+": "+m[3])

@@ -108,6 +108,10 @@ func (v releaseView) KindLabel() string {
 func (v releaseView) Pusher() string {
 	switch {
 	case v.PusherComment != "":
+		// A config release or rollback by a key records "comment (SHA256:…)".
+		if name, fp, ok := strings.Cut(v.PusherComment, " (SHA256:"); ok && strings.HasSuffix(fp, ")") {
+			return name
+		}
 		return v.PusherComment
 	case len(v.PusherFingerprint) > 19:
 		return v.PusherFingerprint[:19] + "…"
