@@ -86,6 +86,10 @@ type ReleaseStore interface {
 	ListInstances(ctx context.Context, app string) ([]InstanceRecord, error)
 	// CreateApp records an app with no release yet; ECONFLICT if it exists.
 	CreateApp(ctx context.Context, app string) error
+	// RenameApp gives app old the name new with all its history, applying
+	// moved to each release in the same transaction; ECONFLICT when new
+	// exists.
+	RenameApp(ctx context.Context, old, new string, moved func(*Release) ReleaseUpdate) error
 	// DeleteApp removes the app, its releases and instances from the history.
 	DeleteApp(ctx context.Context, app string) error
 }

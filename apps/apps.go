@@ -122,6 +122,7 @@ func New(cfg Config) *Service {
 // and removes the rest of what it left behind, then starts the releaser's
 // background work and every app's live release (see Restore).
 func (s *Service) Start(ctx context.Context) {
+	s.finishRename(ctx)
 	found := s.cleanAfterRestart()
 	s.rel.Start()
 	s.restoreDomains(ctx)

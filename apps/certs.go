@@ -22,6 +22,8 @@ type Certs interface {
 	AddManual(app string, bundle []byte, domains []string) (*x509.Certificate, error)
 	// RemoveManual drops app's own certificate.
 	RemoveManual(app string) error
+	// RenameManual moves app old's own certificate to app new.
+	RenameManual(old, new string) error
 	// Status returns where each domain's certificate comes from.
 	Status(domains []string) []certs.Status
 }

@@ -125,6 +125,14 @@ func (ids *Identities) identity(app string) (*supervisor.Sandbox, error) {
 	return sb, nil
 }
 
+// Renamed drops what Sandbox remembers of app old, renamed: its identity
+// stays with it, under the new name.
+func (ids *Identities) Renamed(old string) {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	delete(ids.ready, old)
+}
+
 // Forget drops what Sandbox remembers of app, which is gone, with its
 // passwd entry: its uid is never given out again.
 func (ids *Identities) Forget(app string) {

@@ -152,6 +152,23 @@ func (m *Manager) RemoveManual(app string) error {
 	return nil
 }
 
+// RenameManual moves app old's own certificate, if it has one, to app
+// new (apps:rename).
+func (m *Manager) RenameManual(old, new string) error {
+	if err := os.Rename(m.manualPath(old), m.manualPath(new)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if hash, ok := m.manual[old]; ok {
+		delete(m.manual, old)
+		m.manual[new] = hash
+	}
+	return nil
+}
+
 // loadManual serves the certificates apps brought, at start.
 func (m *Manager) loadManual() {
 	files, _ := filepath.Glob(filepath.Join(m.cfg.Dir, "manual", "*.pem"))

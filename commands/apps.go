@@ -51,6 +51,16 @@ func appsCreate(ctx context.Context, a Apps, u string, args []string, out io.Wri
 	return nil
 }
 
+func appsRename(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return usageError(u)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return err
+	}
+	return a.Rename(ctx, args[0], args[1], out)
+}
+
 func appsDestroy(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
 	if len(args) != 3 || args[1] != "--confirm" {
 		return usageError(u)

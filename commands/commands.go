@@ -56,6 +56,7 @@ type Apps interface {
 	RemoveSSHKey(ctx context.Context, name string) error
 	Run(ctx context.Context, app string, argv []string, by string, t supervisor.Terminal) (int, error)
 	RunDetached(ctx context.Context, app, command, by string) (string, error)
+	Rename(ctx context.Context, old, new string, out io.Writer) error
 	Stop(ctx context.Context, app string, out io.Writer) error
 	StartStopped(ctx context.Context, app string, out io.Writer) error
 }
@@ -80,7 +81,7 @@ var (
 	// everyone may run these, whatever its key may reach.
 	anyKey = []string{"apps:list", "help", "version"}
 	// only a key that may reach every app runs these.
-	adminOnly = []string{"apps:create", "ssh-keys:add", "ssh-keys:list", "ssh-keys:remove"}
+	adminOnly = []string{"apps:create", "apps:rename", "ssh-keys:add", "ssh-keys:list", "ssh-keys:remove"}
 )
 
 // allowed checks that the key running ctx's command may run it on args: a
@@ -114,6 +115,7 @@ var table = []Command{
 	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList, nil},
 	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate, nil},
 	{"apps:info", "apps:info NAME", "show an app's URL, live release, instances and config count", appsInfo, nil},
+	{"apps:rename", "apps:rename OLD NEW", "rename the app: repository, releases, config and domains follow; it restarts", appsRename, nil},
 	{"apps:destroy", "apps:destroy NAME --confirm NAME", "stop everything and remove the repository, releases and history", appsDestroy, nil},
 	{"config", "config NAME [--reveal]", "list config vars, values masked unless --reveal", config, nil},
 	{"config:get", "config:get NAME KEY", "print one value exactly", configGet, nil},

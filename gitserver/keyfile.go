@@ -190,6 +190,47 @@ func (f *KeyFile) Remove(name string) error {
 	return f.write(rest)
 }
 
+// RenameApp makes every key limited to app old reach app new instead
+// (apps:rename).
+func (f *KeyFile) RenameApp(old, new string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := os.Stat(f.Path); errors.Is(err, fs.ErrNotExist) {
+		return nil // the fallback keys are the user's own, never limited by slipway
+	}
+	lines, err := f.read()
+	if err != nil {
+		return err
+	}
+	changed := false
+	for i, l := range lines {
+		if !slices.Contains(l.apps, old) {
+			continue
+		}
+		start := strings.Index(l.raw, appsOption)
+		if start < 0 {
+			continue
+		}
+		end := strings.IndexByte(l.raw[start:], '"')
+		if end < 0 {
+			continue
+		}
+		apps := slices.Clone(l.apps)
+		for j, a := range apps {
+			if a == old {
+				apps[j] = new
+			}
+		}
+		lines[i].raw = l.raw[:start] + appsOption + strings.Join(apps, ",") + l.raw[start+end:]
+		lines[i].apps = apps
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return f.write(lines)
+}
+
 // validKeyName checks a key's name: one word of letters, digits and
 // . _ @ - (it is the key's comment in authorized_keys).
 func validKeyName(name string) error {

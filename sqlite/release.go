@@ -384,3 +384,62 @@ func blob(b []byte) any {
 	}
 	return b
 }
+
+// RenameApp gives app old the name new, with everything the history keeps
+// of it (releases, instances, config, scale, domains, settings, events,
+// identity), in one transaction; moved returns the change of each release
+// the new name makes (its directories and spec name the app). ECONFLICT
+// when an app named new exists, ENOTFOUND when old does not.
+func (db *DB) RenameApp(ctx context.Context, old, new string, moved func(*slipway.Release) slipway.ReleaseUpdate) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM apps WHERE name = ?`, new).Scan(&n); err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	if n > 0 {
+		return slipway.Errorf(slipway.ECONFLICT, "an app named %s exists already: pick another name", new)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE apps SET name = ? WHERE name = ?`, new, old)
+	if err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	} else if n == 0 {
+		return appNotFound(old)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE identities SET app = ? WHERE uid = (SELECT i.uid FROM app_identity i JOIN apps a ON a.id = i.app_id WHERE a.name = ?)`, new, new); err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+releaseColumns+`
+		FROM releases r JOIN apps a ON a.id = r.app_id WHERE a.name = ?`, new)
+	if err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	var rels []*slipway.Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("rename %s: %w", old, err)
+		}
+		rels = append(rels, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	for _, r := range rels {
+		if err := updateRelease(ctx, tx, new, r.Version, moved(r)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rename %s: %w", old, err)
+	}
+	return nil
+}

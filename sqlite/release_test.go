@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -392,5 +393,40 @@ func TestDB_UpdateReleasePatchesOnlyWhatItNames(t *testing.T) {
 	}
 	if got.Dir != "/rel/v1" || got.Status != slipway.StatusFailed || got.Failure != "boom" || got.FinishedAt.IsZero() {
 		t.Errorf("after two patches: dir %q, status %s, failure %q, finished %v", got.Dir, got.Status, got.Failure, got.FinishedAt)
+	}
+}
+
+func TestDB_RenameApp(t *testing.T) {
+	db := mustOpenDB(t, testPath(t))
+	ctx := t.Context()
+	r := mustCreate(t, db, "shop")
+	if _, err := db.UpdateRelease(ctx, "shop", r.Version, slipway.ReleaseUpdate{Dir: slipway.Set("/data/apps/shop/releases/v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetAppConfig(ctx, "shop", map[string]string{"A": "1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, db, "blog")
+	moved := func(r *slipway.Release) slipway.ReleaseUpdate {
+		return slipway.ReleaseUpdate{Dir: slipway.Set(strings.Replace(r.Dir, "/shop/", "/store/", 1))}
+	}
+	if err := db.RenameApp(ctx, "shop", "blog", moved); slipway.ErrorCode(err) != slipway.ECONFLICT {
+		t.Errorf("renaming onto an existing app: %v", err)
+	}
+	if err := db.RenameApp(ctx, "nope", "other", moved); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Errorf("renaming an unknown app: %v", err)
+	}
+	if err := db.RenameApp(ctx, "shop", "store", moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ListReleases(ctx, "shop"); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+		t.Errorf("the old name still has a history: %v", err)
+	}
+	rels, err := db.ListReleases(ctx, "store")
+	if err != nil || len(rels) != 1 || rels[0].Dir != "/data/apps/store/releases/v1" || rels[0].App != "store" {
+		t.Fatalf("the new name's history = %+v, %v", rels, err)
+	}
+	if cfg, err := db.AppConfig(ctx, "store"); err != nil || cfg["A"] != "1" {
+		t.Errorf("the config did not follow: %v, %v", cfg, err)
 	}
 }
