@@ -69,6 +69,7 @@ type Config struct {
 	Pages interface {
 		SetMaintenance(app string, on bool, page []byte)
 		SetStopped(app string, stopped bool)
+		SetUndeployed(app string, undeployed bool)
 	}
 	// Certs, when set, holds the certificates of the apps' names.
 	Certs Certs

@@ -117,8 +117,18 @@ func (s *Service) release(ctx context.Context, spec releaser.Spec, phase bool, o
 	}
 	if err != nil {
 		s.fail(spec.App, spec.Version, err)
+		return err
 	}
-	return err
+	s.setUndeployed(spec.App, false)
+	return nil
+}
+
+// setUndeployed tells the router whether app exists with no release yet,
+// for the page it answers while the app has none.
+func (s *Service) setUndeployed(app string, undeployed bool) {
+	if s.cfg.Pages != nil {
+		s.cfg.Pages.SetUndeployed(app, undeployed)
+	}
 }
 
 func (s *Service) deployed(ok bool, took time.Duration) {

@@ -56,6 +56,7 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 	if s.cfg.Pages != nil {
 		s.cfg.Pages.SetMaintenance(app, false, nil)
 	}
+	s.setUndeployed(app, false)
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

@@ -91,6 +91,7 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 		s.cfg.Pages.SetMaintenance(old, false, nil)
 		s.cfg.Pages.SetStopped(old, false)
 	}
+	s.setUndeployed(old, false)
 	redirect := s.Redirects(old)
 	s.setRedirect(old, true) // a new app of the old name starts with the default
 	s.mu.Lock()
@@ -140,6 +141,9 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 		fmt.Fprintf(out, "%s stays stopped: ps:start %s runs it\n", new, new)
 	} else if err := s.startLive(ctx, new, out); err != nil {
 		return err
+	}
+	if liveRelease(rels) == nil {
+		s.setUndeployed(new, true)
 	}
 	fmt.Fprintf(out, "       %s\n       Point your git remote at it: git remote set-url deploy %s\n", s.URL(new), s.GitRemote(new))
 	return nil

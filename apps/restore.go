@@ -74,6 +74,7 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 	}
 	live := liveRelease(rels)
 	if live == nil {
+		s.setUndeployed(app, true)
 		return nil
 	}
 	if s.stopped(ctx, app) { // ps:stop holds across restarts

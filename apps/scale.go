@@ -78,6 +78,7 @@ func (s *Service) Create(ctx context.Context, app string) error {
 	if err := s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create"); err != nil {
 		return err
 	}
+	s.setUndeployed(app, true)
 	s.event(ctx, app, slipway.EventCreate, "")
 	return nil
 }

@@ -18,6 +18,15 @@ func TestApps_CreateListInfoDestroy(t *testing.T) {
 	if out, err := s.ssh(s.key, "apps:create", "made"); err == nil || !strings.Contains(out, "exists already") {
 		t.Errorf("second apps:create: %v\n%s", err, out)
 	}
+	// The router knows it exists and has nothing to serve yet, also after
+	// a restart.
+	for range 2 {
+		if code, body := s.get("made", "/"); code != 404 || !strings.Contains(body, "has no release yet") {
+			t.Errorf("an app with no release answers %d %q", code, body)
+		}
+		s.stop()
+		s.start()
+	}
 	dir := s.newApp(staticApp("v1"))
 	s.mustGit(dir, "push", s.remote("made"), "main")
 	list, err := s.ssh(s.key, "apps:list")
@@ -41,8 +50,8 @@ func TestApps_CreateListInfoDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apps:destroy: %v\n%s", err, out)
 	}
-	if code, _ := s.get("made", "/"); code != 404 {
-		t.Errorf("destroyed app answers %d, want 404", code)
+	if code, body := s.get("made", "/"); code != 404 || !strings.Contains(body, "No app named") {
+		t.Errorf("destroyed app answers %d %q, want 404 saying there is none", code, body)
 	}
 	for _, p := range []string{filepath.Join(s.dataDir, "apps", "made"), filepath.Join(s.dataDir, "repos", "made.git")} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {

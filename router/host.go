@@ -153,3 +153,19 @@ func (r *Router) SetStopped(app string, stopped bool) {
 	}
 	r.stopped.Store(&next)
 }
+
+// SetUndeployed marks app as one that exists with no release yet (made by
+// apps:create) or not: while it has no pool, its requests get a 404 page
+// that says so, not that there is no such app.
+func (r *Router) SetUndeployed(app string, undeployed bool) {
+	app = strings.ToLower(app)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := maps.Clone(*r.undeployed.Load())
+	if undeployed {
+		next[app] = true
+	} else {
+		delete(next, app)
+	}
+	r.undeployed.Store(&next)
+}

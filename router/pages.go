@@ -78,6 +78,11 @@ func writeMaintenance(w http.ResponseWriter, name string, page []byte) {
 const maintenanceRetry = 120
 
 // writeStopped answers a request for an app stopped with ps:stop.
+// writeUndeployed answers a request for an app that has no release yet.
+func writeUndeployed(w http.ResponseWriter, name string) {
+	writePage(w, http.StatusNotFound, bold(name)+" has no release yet: a git push to it deploys it here.")
+}
+
 func writeStopped(w http.ResponseWriter, name string) {
 	w.Header().Set("Retry-After", strconv.Itoa(maintenanceRetry))
 	writePage(w, http.StatusServiceUnavailable, bold(name)+" is stopped.")

@@ -82,7 +82,9 @@ type Router struct {
 	maint atomic.Pointer[map[string][]byte]
 	// stopped is the apps stopped with ps:stop (SetStopped).
 	stopped atomic.Pointer[map[string]bool]
-	mu      sync.Mutex
+	// undeployed is the apps that exist with no release yet (SetUndeployed).
+	undeployed atomic.Pointer[map[string]bool]
+	mu         sync.Mutex
 }
 
 // New returns a Router with no apps. It starts the goroutine of the
@@ -121,6 +123,7 @@ func New(cfg Config) *Router {
 	r.hosts.Store(emptyHosts)
 	r.maint.Store(&map[string][]byte{})
 	r.stopped.Store(&map[string]bool{})
+	r.undeployed.Store(&map[string]bool{})
 	r.clock = newClock(clockResolution)
 	return r
 }
@@ -163,6 +166,10 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if a == nil {
 			if (*r.stopped.Load())[name] {
 				writeStopped(w, name)
+				return
+			}
+			if (*r.undeployed.Load())[name] {
+				writeUndeployed(w, name)
 				return
 			}
 			writeNotFound(w, name, req.Host)
