@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
@@ -68,22 +67,7 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 	}
 
 	// Everything of the old name stops: processes, routes, pages.
-	s.rel.Forget(old)
-	rels, err := s.store.ListReleases(ctx, old)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	for _, rel := range rels {
-		switch rel.Status {
-		case slipway.StatusDraining:
-			s.update(old, rel.Version, slipway.Retired(now))
-		case slipway.StatusLive:
-		default:
-			continue
-		}
-		history{s}.Instances(old, rel.Version, nil)
-	}
+	s.endProcesses(ctx, old)
 	if s.cfg.Hosts != nil {
 		s.cfg.Hosts.SetDomains(old, nil)
 	}
@@ -139,32 +123,34 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 			s.cfg.Pages.SetStopped(new, true)
 		}
 		fmt.Fprintf(out, "%s stays stopped: ps:start %s runs it\n", new, new)
-	} else if err := s.startLive(ctx, new, out); err != nil {
-		return err
-	}
-	if liveRelease(rels) == nil {
-		s.setUndeployed(new, true)
+	} else {
+		rels, err := s.store.ListReleases(ctx, new)
+		if err != nil {
+			return err
+		}
+		if live := liveRelease(rels); live == nil {
+			s.setUndeployed(new, true)
+		} else if err := s.startLive(ctx, live, out); err != nil {
+			return err
+		} else {
+			fmt.Fprintf(out, "%s %s is live\n", new, live.Version)
+		}
 	}
 	fmt.Fprintf(out, "       %s\n       Point your git remote at it: git remote set-url deploy %s\n", s.URL(new), s.GitRemote(new))
 	return nil
 }
 
-// startLive starts the app's live release with its scale, if it has one.
-// The caller holds the app's lock.
-func (s *Service) startLive(ctx context.Context, app string, out io.Writer) error {
-	rels, err := s.store.ListReleases(ctx, app)
-	if err != nil {
-		return err
-	}
-	live := liveRelease(rels)
-	if live == nil {
-		return nil
-	}
+// startLive starts the app's live release with its scale again (ps:start,
+// a rename). The caller holds the app's lock.
+func (s *Service) startLive(ctx context.Context, live *slipway.Release, out io.Writer) error {
 	spec, ok := specOf(live)
 	if !ok {
 		return errors.New("the live release " + live.Version.String() + " has no runnable build recorded")
 	}
-	scale, err := s.store.AppScale(ctx, app)
+	if _, err := os.Stat(spec.Dir); err != nil {
+		return slipway.Errorf(slipway.EINVALID, "the directory of %s %s is gone: push again", live.App, live.Version)
+	}
+	scale, err := s.store.AppScale(ctx, live.App)
 	if err != nil {
 		return err
 	}
@@ -172,8 +158,7 @@ func (s *Service) startLive(ctx context.Context, app string, out io.Writer) erro
 	if err := s.rel.Release(ctx, spec, out); err != nil {
 		return err
 	}
-	s.refreshMaintenance(ctx, app)
-	fmt.Fprintf(out, "%s %s is live\n", app, live.Version)
+	s.refreshMaintenance(ctx, live.App)
 	return nil
 }
 

@@ -2,10 +2,8 @@ package apps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -55,6 +53,15 @@ func (s *Service) stop(ctx context.Context, app string, out io.Writer) error {
 	if err := s.setStopped(ctx, app, true); err != nil {
 		return err
 	}
+	s.endProcesses(ctx, app)
+	fmt.Fprintf(out, "Stopped %s: every process ended; ps:start %s runs the live release again\n", app, app)
+	s.logger.Info("app stopped", "app", app)
+	return nil
+}
+
+// endProcesses stops every process of app and records it: the draining
+// releases retired, no instance running. The live release stays live.
+func (s *Service) endProcesses(ctx context.Context, app string) {
 	s.rel.Forget(app)
 	rels, _ := s.store.ListReleases(ctx, app)
 	now := time.Now()
@@ -68,9 +75,6 @@ func (s *Service) stop(ctx context.Context, app string, out io.Writer) error {
 		}
 		history{s}.Instances(app, rel.Version, nil)
 	}
-	fmt.Fprintf(out, "Stopped %s: every process ended; ps:start %s runs the live release again\n", app, app)
-	s.logger.Info("app stopped", "app", app)
-	return nil
 }
 
 // StartStopped runs the live release of a stopped app again (ps:start).
@@ -95,25 +99,12 @@ func (s *Service) StartStopped(ctx context.Context, app string, out io.Writer) e
 		fmt.Fprintf(out, "%s has no live release yet: a push starts it\n", app)
 		return nil
 	}
-	spec, ok := specOf(live)
-	if !ok {
-		return errors.New("the live release " + live.Version.String() + " has no runnable build recorded")
-	}
-	if _, err := os.Stat(spec.Dir); err != nil {
-		return slipway.Errorf(slipway.EINVALID, "the directory of %s %s is gone: push again", app, live.Version)
-	}
-	scale, err := s.store.AppScale(ctx, app)
-	if err != nil {
-		return err
-	}
-	spec.Scale = scale
-	if err := s.rel.Release(ctx, spec, out); err != nil {
+	if err := s.startLive(ctx, live, out); err != nil {
 		return err
 	}
 	if err := s.setStopped(ctx, app, false); err != nil {
 		return err
 	}
-	s.refreshMaintenance(ctx, app)
 	fmt.Fprintf(out, "Started %s: %s is live\n", app, live.Version)
 	s.event(ctx, app, slipway.EventStart, live.Version.String())
 	return nil

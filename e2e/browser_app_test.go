@@ -21,21 +21,13 @@ func TestBrowser_AppPage(t *testing.T) {
 	if got := s.release(pinned, "shop"); got != "v1" {
 		t.Fatalf("pinned session on %s", got)
 	}
-	mustSSH := func(args ...string) string {
-		t.Helper()
-		out, err := s.ssh(s.key, args...)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-	mustSSH("config:set", "shop", "SECRET=hunter2-secret-value")
-	mustSSH("config:set", "--no-restart", "shop", "PENDING=later")
-	mustSSH("ps:scale", "shop", "web=2")
-	mustSSH("domains:add", "shop", "www.shop.test")
-	mustSSH("maintenance:on", "shop")
-	mustSSH("maintenance:off", "shop")
-	created := mustSSH("apps:create", "fresh")
+	s.mustSSH("config:set", "shop", "SECRET=hunter2-secret-value")
+	s.mustSSH("config:set", "--no-restart", "shop", "PENDING=later")
+	s.mustSSH("ps:scale", "shop", "web=2")
+	s.mustSSH("domains:add", "shop", "www.shop.test")
+	s.mustSSH("maintenance:on", "shop")
+	s.mustSSH("maintenance:off", "shop")
+	created := s.mustSSH("apps:create", "fresh")
 	if got := s.release(pinned, "shop"); got != "v1" {
 		t.Fatalf("the pinned session left v1: %s", got)
 	}

@@ -361,6 +361,17 @@ func (s *server) ssh(key string, command ...string) (string, error) {
 	return string(out), err
 }
 
+// mustSSH runs a command over ssh with the test key and returns its
+// output, failing the test if it fails.
+func (s *server) mustSSH(command ...string) string {
+	s.t.Helper()
+	out, err := s.ssh(s.key, command...)
+	if err != nil {
+		s.t.Fatalf("ssh %s: %v\n%s", strings.Join(command, " "), err, out)
+	}
+	return out
+}
+
 // newApp makes a git work tree with files and commits them on main.
 func (s *server) newApp(files map[string]string) string {
 	s.t.Helper()

@@ -26,16 +26,8 @@ func TestApps_Rename(t *testing.T) {
 	s := startServer(t)
 	dir := s.newApp(renameApp())
 	s.mustGit(dir, "push", s.remote("old"), "main")
-	mustSSH := func(args ...string) string {
-		t.Helper()
-		out, err := s.ssh(s.key, args...)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out
-	}
-	mustSSH("config:set", "old", "GREETING=hi")
-	mustSSH("domains:add", "old", "www.old.test")
+	s.mustSSH("config:set", "old", "GREETING=hi")
+	s.mustSSH("domains:add", "old", "www.old.test")
 	dev := newKey(t, s.home, "dev_key")
 	pub, _ := os.ReadFile(dev + ".pub")
 	if out, err := s.sshInput(pub, "ssh-keys:add", "dev", "--app", "old"); err != nil {
@@ -55,7 +47,7 @@ func TestApps_Rename(t *testing.T) {
 		t.Errorf("renaming onto an existing app: %v\n%s", err, out)
 	}
 
-	out := mustSSH("apps:rename", "old", "new")
+	out := s.mustSSH("apps:rename", "old", "new")
 	if !strings.Contains(out, "Renamed old to new") || !strings.Contains(out, "git remote set-url deploy") {
 		t.Errorf("apps:rename said:\n%s", out)
 	}
@@ -68,7 +60,7 @@ func TestApps_Rename(t *testing.T) {
 	if code, body := s.getHost("www.old.test", "/env/GREETING"); code != http.StatusOK || body != "hi" {
 		t.Errorf("the app's own domain after the rename: %d %q", code, body)
 	}
-	if rels := mustSSH("releases", "new"); !strings.Contains(rels, "v1") || !strings.Contains(rels, "v2") {
+	if rels := s.mustSSH("releases", "new"); !strings.Contains(rels, "v1") || !strings.Contains(rels, "v2") {
 		t.Errorf("the history did not follow:\n%s", rels)
 	}
 	for _, p := range []string{filepath.Join(s.dataDir, "apps", "old"), filepath.Join(s.dataDir, "repos", "old.git")} {
@@ -100,7 +92,7 @@ func TestApps_Rename(t *testing.T) {
 	if code, body := s.get("new", "/env/GREETING"); code != http.StatusOK || body != "<unset>" {
 		t.Errorf("after a restart the renamed app answers %d %q", code, body)
 	}
-	if out := mustSSH("apps:list"); strings.Contains(out, "old") {
+	if out := s.mustSSH("apps:list"); strings.Contains(out, "old") {
 		t.Errorf("apps:list still has old:\n%s", out)
 	}
 }
