@@ -1,11 +1,12 @@
-// Command backend is the tiny app that bench/router-vs-nginx.sh puts behind
-// both slipway's router and nginx: it answers every request with a fixed
-// 12-byte body over keep-alive connections, so that the proxies, not the app,
-// decide the numbers.
+// Command backend is the tiny app the benchmarks put behind both slipway
+// and nginx: it answers every request with a fixed 12-byte body over
+// keep-alive connections, so that the proxies, not the app, decide the
+// numbers.
 //
 // It listens on -n addresses (each -addr, port 0 picks a free one) in one
 // process and prints them, space-separated, as the first line of stdout.
-// It stops on SIGINT or SIGTERM.
+// Deployed to slipway (bench/slipway-vs-nginx.sh) it is one instance on
+// 127.0.0.1:$PORT. It stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -26,7 +27,11 @@ import (
 var body = []byte("hello world\n")
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:0", "address to listen on; port 0 picks a free port")
+	def := "127.0.0.1:0"
+	if port := os.Getenv("PORT"); port != "" {
+		def = "127.0.0.1:" + port // an instance slipway started
+	}
+	addr := flag.String("addr", def, "address to listen on; port 0 picks a free port")
 	n := flag.Int("n", 1, "number of instances (listeners) to serve, each on its own port")
 	flag.Parse()
 	if *n < 1 {

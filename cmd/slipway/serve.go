@@ -81,6 +81,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	layout := slipway.Layout{Root: cfg.DataDir}
+	if path := os.Getenv("SLIPWAY_CPUPROFILE"); path != "" {
+		stop, err := cpuProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	caps := listenerCaps(cfg, fileLimit(), logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
