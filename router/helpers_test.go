@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/h1"
 )
 
 const testDomain = "apps.test"
@@ -38,9 +41,46 @@ func front(t *testing.T) (*Router, *httptest.Server, *syncBuffer) {
 		AffinityKey: testKey,
 	})
 	t.Cleanup(r.Close)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
+	srv := serveRouter(t, r)
 	return r, srv, logs
+}
+
+// lean makes serveRouter serve the router with the lean HTTP/1 server
+// slipway's cleartext listener uses (internal/h1) instead of net/http's:
+// TestMain runs every test both ways.
+var lean bool
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		lean = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
+
+// serveRouter serves r over HTTP on 127.0.0.1 until the test ends, with
+// net/http's server or, when lean, internal/h1's.
+func serveRouter(t *testing.T, r http.Handler) *httptest.Server {
+	t.Helper()
+	if !lean {
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	srv := httptest.NewUnstartedServer(r)
+	h := &h1.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Serve(srv.Listener)
+	}()
+	srv.URL = "http://" + srv.Listener.Addr().String()
+	t.Cleanup(func() {
+		h.Close()
+		<-done
+	})
+	return srv
 }
 
 // browser returns a client with its own cookie jar, as one user's browser,

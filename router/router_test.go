@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -355,8 +354,7 @@ func TestRouter_TrustedProxiesKeepForwardedHeaders(t *testing.T) {
 	} {
 		r := New(Config{Domain: testDomain, AffinityKey: testKey, TrustedProxies: []netip.Prefix{netip.MustParsePrefix(tc.trusted)}})
 		t.Cleanup(r.Close)
-		srv := httptest.NewServer(r)
-		t.Cleanup(srv.Close)
+		srv := serveRouter(t, r)
 		seen := make(chan *http.Request, 1)
 		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { seen <- req }))
 		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})

@@ -44,6 +44,7 @@ type serveConfig struct {
 	SessionTTL     time.Duration
 	DrainTimeout   time.Duration
 	DeployStrategy string
+	HTTPServer     string // "lean" (internal/h1) or "net/http", for plain HTTP
 	AdminToken     string
 	AdminTokenFile string
 	PruneSchedule  string
@@ -140,6 +141,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
 	str(&c.SSHMaxStartups, "ssh-max-startups", "10:30:100", "unauthenticated ssh connections: from BEGIN on, drop new ones with RATE percent chance, rising to all at FULL (OpenSSH's MaxStartups)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
+	str(&c.HTTPServer, "http-server", "lean", "what serves plain HTTP: lean (slipway's HTTP/1.1 server, less CPU a request and no buffers held by idle connections) or net/http (Go's)")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
 	secretStr(&c.AdminToken, "admin-token", "token for the admin page and API; every local user can read a flag's value, prefer --admin-token-file or the environment (default: generated on first start, kept in DATA/admin_token)")
 	str(&c.AdminTokenFile, "admin-token-file", "", "file holding the token for the admin page and API")
@@ -216,6 +218,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	}
+	if c.HTTPServer != "lean" && c.HTTPServer != "net/http" {
+		return c, fmt.Errorf("--http-server %q: use lean or net/http", c.HTTPServer)
 	}
 	if c.DeployStrategy != releaser.StrategyBlueGreen && c.DeployStrategy != releaser.StrategyStopStart {
 		return c, fmt.Errorf("--deploy-strategy %q: use %s or %s", c.DeployStrategy, releaser.StrategyBlueGreen, releaser.StrategyStopStart)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/slipway/slipway/internal/h1"
 )
 
 // Server is an http.Server with slipway's lifecycle: Start listens and
@@ -34,9 +36,13 @@ type Server struct {
 	// BodyTimeout, when set, ends a request whose body stops arriving for
 	// that long with 408.
 	BodyTimeout time.Duration
+	// Lean, when set before Start, serves plain HTTP with internal/h1
+	// instead of net/http's server (HTTPS always uses net/http's).
+	Lean bool
 
 	name     string
 	srv      *http.Server
+	lean     *h1.Server // serving, when Lean and plain HTTP
 	logger   *slog.Logger
 	ln       net.Listener
 	done     chan struct{}
@@ -109,13 +115,25 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.done = make(chan struct{})
 	serve := s.srv.Serve
-	if s.TLSConfig != nil {
+	switch {
+	case s.TLSConfig != nil:
 		s.srv.TLSConfig = s.TLSConfig
 		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+	case s.Lean:
+		s.lean = &h1.Server{
+			Handler:           s.srv.Handler,
+			ReadHeaderTimeout: s.srv.ReadHeaderTimeout,
+			IdleTimeout:       s.srv.IdleTimeout,
+			MaxHeaderBytes:    s.srv.MaxHeaderBytes,
+			ConnContext:       s.srv.ConnContext,
+			ConnState:         s.srv.ConnState,
+			Logger:            s.logger,
+		}
+		serve = s.lean.Serve
 	}
 	go func() {
 		defer close(s.done)
-		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !(s.lean != nil && errors.Is(err, net.ErrClosed)) {
 			s.logger.Error("server stopped", "service", s.name, "err", err)
 		}
 	}()
@@ -202,6 +220,11 @@ func (s *Server) Drain(ctx context.Context, window time.Duration) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
+	}
+	if s.lean != nil {
+		err := s.lean.Shutdown(ctx)
+		<-s.done
+		return err
 	}
 	err := s.srv.Shutdown(ctx)
 	if err != nil {

@@ -8,11 +8,25 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// lean runs every test with the lean HTTP/1 server (internal/h1) after
+// net/http's: TestMain runs them both ways.
+var lean bool
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		lean = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
 
 // send writes raw to the server and returns the status line of the answer
 // and whether the server closed the connection after it.
@@ -44,6 +58,7 @@ func TestServer_HeaderLimits(t *testing.T) {
 	s := New("test", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	}), slog.New(slog.DiscardHandler))
+	s.Lean = lean
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +122,7 @@ func TestServer_SmugglingCases(t *testing.T) {
 		seen = append(seen, r.Method+" "+r.URL.Path+" "+string(body))
 		mu.Unlock()
 	}), slog.New(slog.DiscardHandler))
+	s.Lean = lean
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

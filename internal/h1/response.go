@@ -1,0 +1,601 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// response is the http.ResponseWriter of one request. It follows
+// http.Server's rules for the headers it adds (Content-Length of a short
+// body written at once, chunking, Date, Content-Type sniffing,
+// Connection) and for keeping the connection.
+type response struct {
+	conn          *conn
+	req           *http.Request
+	body          *requestBody
+	handlerHeader http.Header
+	sent          http.Header // the header as written, once WriteHeader was called
+
+	wroteHeader      bool // the handler called WriteHeader or Write
+	headerOnWire     bool // the status line and headers are written
+	status           int
+	contentLength    int64 // from the handler's Content-Length, -1 if none
+	written          int64 // body bytes the handler wrote
+	chunking         bool
+	pending          []byte // body held before the headers go out (bufferBeforeChunking)
+	trailers         []string
+	closeAfterReply  bool
+	wants10KeepAlive bool
+	wantsClose       bool
+	continueSent     bool
+	handlerDone      bool
+
+	watchMu  sync.Mutex
+	watchOff bool          // the handler is done or took the connection: no watch starts
+	watching bool          // a disconnect watch reads the connection
+	watchEnd chan struct{} // closed when that read returned
+	watchGot int           // bytes it read (0 or 1), to hand to the next request
+	watchB   [1]byte
+}
+
+var (
+	crlf       = []byte("\r\n")
+	colonSpace = []byte(": ")
+)
+
+// Header implements http.ResponseWriter.
+func (w *response) Header() http.Header { return w.handlerHeader }
+
+// WriteHeader implements http.ResponseWriter.
+func (w *response) WriteHeader(code int) {
+	if w.conn.hijacked || w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 101 || code > 199 {
+		w.continueSent = true // no automatic 100 Continue after this
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// Informational: written at once, the header map kept (RFC 8297).
+		if code == http.StatusContinue {
+			if w.continueSent && w.body != nil && w.body.continued {
+				return
+			}
+			w.continueSent = true
+			if w.body != nil {
+				w.body.continued = true
+			}
+		}
+		writeStatusLine(w.conn.bw, w.req.ProtoAtLeast(1, 1), code)
+		writeHeader(w.conn.bw, w.handlerHeader, noBodyHeaders)
+		w.conn.bw.Write(crlf)
+		w.conn.bw.Flush()
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.sent = w.handlerHeader.Clone()
+	if cl := w.sent.Get("Content-Length"); cl != "" {
+		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
+			w.contentLength = v
+		} else {
+			w.conn.srv.logf("h1: invalid Content-Length of %q", cl)
+			w.sent.Del("Content-Length")
+		}
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *response) Write(p []byte) (int, error) {
+	if w.conn.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.written += int64(len(p))
+	if w.contentLength != -1 && w.written > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	if !w.headerOnWire {
+		if len(w.pending)+len(p) <= bufferBeforeChunking {
+			if w.pending == nil {
+				w.pending = w.conn.pendingBuf()
+			}
+			w.pending = append(w.pending, p...)
+			return len(p), nil
+		}
+		w.writeHeaderNow(w.pending)
+		if err := w.writeBody(w.pending); err != nil {
+			return 0, err
+		}
+		w.pending = w.pending[:0]
+	}
+	if err := w.writeBody(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteString lets io.WriteString skip a copy.
+func (w *response) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+// writeBody writes p as body bytes, in a chunk when chunking.
+func (w *response) writeBody(p []byte) error {
+	if len(p) == 0 || w.req.Method == http.MethodHead {
+		return nil
+	}
+	bw := w.conn.bw
+	if w.chunking {
+		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.Write(crlf)
+		bw.Write(p)
+		_, err := bw.Write(crlf)
+		return err
+	}
+	_, err := bw.Write(p)
+	return err
+}
+
+// Flush implements http.Flusher: the headers and what is buffered go out.
+func (w *response) Flush() {
+	w.FlushError()
+}
+
+// FlushError is Flush with its error, for http.ResponseController.
+func (w *response) FlushError() error {
+	if w.conn.hijacked {
+		return http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headerOnWire {
+		w.writeHeaderNow(nil)
+		if err := w.writeBody(w.pending); err != nil {
+			return err
+		}
+		w.pending = w.pending[:0]
+	}
+	return w.conn.bw.Flush()
+}
+
+// Hijack implements http.Hijacker (websockets, through the router's
+// ReverseProxy): the connection and its buffered bytes are the caller's.
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c := w.conn
+	if c.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	w.stopWatching()
+	c.hijacked = true
+	c.rwc.SetDeadline(time.Time{})
+	br := c.br
+	if br == nil {
+		br = bufio.NewReader(c.rwc)
+	}
+	c.lr.n = -1
+	bw := c.bw
+	if bw == nil {
+		bw = bufio.NewWriter(c.rwc)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.br, c.bw = nil, nil // the caller's now, never back in a pool
+	return c.rwc, bufio.NewReadWriter(br, bw), nil
+}
+
+// SetReadDeadline and SetWriteDeadline are for http.ResponseController.
+func (w *response) SetReadDeadline(t time.Time) error  { return w.conn.rwc.SetReadDeadline(t) }
+func (w *response) SetWriteDeadline(t time.Time) error { return w.conn.rwc.SetWriteDeadline(t) }
+
+// EnableFullDuplex is for http.ResponseController: an HTTP/1 response may
+// be written here while the request body is still read.
+func (w *response) EnableFullDuplex() error { return nil }
+
+// writeHeaderNow writes the status line and headers; p is the body
+// written so far when the handler has finished (for its length) or is
+// about to be written.
+func (w *response) writeHeaderNow(p []byte) {
+	if w.headerOnWire {
+		return
+	}
+	w.headerOnWire = true
+	h := w.sent
+	if h == nil {
+		h = w.handlerHeader
+	}
+	isHEAD := w.req.Method == http.MethodHead
+	trailers := false
+	for k := range w.handlerHeader {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			trailers = true
+		}
+	}
+	for _, v := range h["Trailer"] {
+		trailers = true
+		for _, f := range strings.Split(v, ",") {
+			if f = http.CanonicalHeaderKey(strings.TrimSpace(f)); f != "" && f != "Transfer-Encoding" && f != "Trailer" && f != "Content-Length" {
+				w.trailers = append(w.trailers, f)
+			}
+		}
+	}
+	te := h.Get("Transfer-Encoding")
+	hasTE := te != ""
+	var extraCL string
+	if w.handlerDone && !trailers && !hasTE && bodyAllowed(w.status) && h.Get("Content-Length") == "" && (!isHEAD || len(p) > 0) {
+		w.contentLength = int64(len(p))
+		extraCL = strconv.Itoa(len(p))
+	}
+	if w.wants10KeepAlive && h.Get("Content-Length") != "" && h.Get("Connection") == "keep-alive" {
+		w.closeAfterReply = false
+	}
+	hasCL := w.contentLength != -1
+	var connection string
+	if w.wants10KeepAlive && (isHEAD || hasCL || !bodyAllowed(w.status)) {
+		if _, set := h["Connection"]; !set {
+			connection = "keep-alive"
+		}
+	} else if !w.req.ProtoAtLeast(1, 1) || w.wantsClose {
+		w.closeAfterReply = true
+	}
+	if h.Get("Connection") == "close" || w.conn.srv.shutdown.Load() {
+		w.closeAfterReply = true
+	}
+	if w.body != nil && w.body.expectContinue && !w.body.sawEOF {
+		w.closeAfterReply = true // the client may still send what we did not ask for
+	}
+	if w.req.ContentLength != 0 && !w.closeAfterReply && w.body != nil && !w.body.sawEOF {
+		switch {
+		case w.body.closed:
+			w.closeAfterReply = true
+		default:
+			if !w.body.discard() {
+				w.closeAfterReply = true
+				h.Del("Connection")
+				connection = "close"
+			}
+		}
+	}
+	var ctype string
+	if bodyAllowed(w.status) {
+		_, haveType := h["Content-Type"]
+		if h.Get("Content-Encoding") == "" && !haveType && !hasTE && len(p) > 0 {
+			ctype = http.DetectContentType(p)
+		}
+	} else {
+		for _, k := range suppressed(w.status) {
+			h.Del(k)
+		}
+	}
+	if hasCL && hasTE && te != "identity" {
+		h.Del("Content-Length")
+		hasCL = false
+	}
+	var transferEncoding string
+	switch {
+	case isHEAD || !bodyAllowed(w.status):
+		h.Del("Transfer-Encoding")
+	case hasCL:
+		h.Del("Transfer-Encoding")
+	case w.req.ProtoAtLeast(1, 1):
+		if hasTE && te == "identity" {
+			w.closeAfterReply = true
+			h.Del("Transfer-Encoding")
+		} else {
+			w.chunking = true
+			transferEncoding = "chunked"
+			if hasTE && te == "chunked" {
+				h.Del("Transfer-Encoding")
+			}
+		}
+	default:
+		w.closeAfterReply = true // HTTP/1.0: the end of the body is the end of the connection
+		h.Del("Transfer-Encoding")
+	}
+	if w.chunking {
+		h.Del("Content-Length")
+	}
+	if w.closeAfterReply && !httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+		h.Del("Connection")
+		if w.req.ProtoAtLeast(1, 1) {
+			connection = "close"
+		}
+	}
+
+	bw := w.conn.bw
+	writeStatusLine(bw, w.req.ProtoAtLeast(1, 1), w.status)
+	writeHeader(bw, h, trailerPrefixed)
+	if ctype != "" {
+		writeField(bw, "Content-Type", ctype)
+	}
+	if connection != "" {
+		writeField(bw, "Connection", connection)
+	}
+	if transferEncoding != "" {
+		writeField(bw, "Transfer-Encoding", transferEncoding)
+	}
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.Write(httpDate())
+		bw.Write(crlf)
+	}
+	if extraCL != "" {
+		writeField(bw, "Content-Length", extraCL)
+	}
+	bw.Write(crlf)
+}
+
+// finish ends the response after the handler returned: headers if none
+// went out, the last chunk and trailers, and the buffers flushed.
+func (w *response) finish() {
+	w.handlerDone = true
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headerOnWire {
+		w.writeHeaderNow(w.pending)
+		w.writeBody(w.pending)
+	}
+	w.conn.putPendingBuf(w.pending)
+	w.pending = nil
+	bw := w.conn.bw
+	if w.chunking {
+		bw.WriteString("0\r\n")
+		for _, k := range w.trailers {
+			if vv := w.handlerHeader[k]; len(vv) > 0 {
+				for _, v := range vv {
+					writeField(bw, k, v)
+				}
+			}
+		}
+		for k, vv := range w.handlerHeader {
+			if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+				for _, v := range vv {
+					writeField(bw, name, v)
+				}
+			}
+		}
+		bw.Write(crlf)
+	}
+	if w.contentLength != -1 && w.written != w.contentLength && w.req.Method != http.MethodHead && bodyAllowed(w.status) {
+		w.closeAfterReply = true // short body: the client cannot tell where the next response starts
+	}
+	if err := bw.Flush(); err != nil {
+		w.closeAfterReply = true
+	}
+	if !w.closeAfterReply && w.body != nil && !w.body.sawEOF && w.req.ContentLength != 0 {
+		if w.body.closed || !w.body.discard() {
+			w.closeAfterReply = true
+		}
+	}
+}
+
+// watchDisconnect runs once a request has taken disconnectWatchAfter: it
+// reads the connection in the background, as http.Server does for every
+// request, and cancels the request's context when the client goes away.
+// A byte that arrives meanwhile (a pipelined request) is kept for the
+// next request.
+func (w *response) watchDisconnect(cancel context.CancelFunc) {
+	w.watchMu.Lock()
+	defer w.watchMu.Unlock()
+	c := w.conn
+	if w.watchOff || !w.body.done() || c.br.Buffered() > 0 {
+		return // the handler still reads the body (it reads c.br), or more is buffered: not now
+	}
+	w.watching = true
+	w.watchEnd = make(chan struct{})
+	go func() {
+		defer close(w.watchEnd)
+		n, err := c.rwc.Read(w.watchB[:])
+		w.watchGot = n
+		if n == 0 && err != nil && !isTimeout(err) {
+			cancel()
+		}
+	}()
+}
+
+// stopWatching ends a disconnect watch, if one runs, and keeps what it
+// read for the next request.
+func (w *response) stopWatching() {
+	w.watchMu.Lock()
+	defer w.watchMu.Unlock()
+	w.watchOff = true
+	if !w.watching {
+		return
+	}
+	w.watching = false
+	w.conn.rwc.SetReadDeadline(aLongTimeAgo)
+	<-w.watchEnd
+	w.conn.rwc.SetReadDeadline(time.Time{})
+	if w.watchGot == 1 {
+		w.conn.lr.pending = true
+		w.conn.first[0] = w.watchB[0]
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// requestBody is a request's body as the handler reads it: 100 Continue
+// sent at the first read when the client waits for it, Close that stops
+// reading instead of reading the rest away (the server decides that).
+type requestBody struct {
+	mu             sync.Mutex // a transport may still read it from its own goroutine
+	rc             io.ReadCloser
+	w              *response
+	expectContinue bool
+	continued      bool // 100 Continue went out
+	sawEOF         bool
+	closed         bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.expectContinue && !b.continued && !b.w.continueSent {
+		b.continued = true
+		b.w.continueSent = true
+		bw := b.w.conn.bw
+		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		bw.Flush()
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.sawEOF = true
+	}
+	return n, err
+}
+
+func (b *requestBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}
+
+// done reports whether nothing more is to be read of the body.
+func (b *requestBody) done() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sawEOF
+}
+
+// discard reads what is left of the body away, up to
+// maxPostHandlerReadBytes, and reports whether it got to its end.
+func (b *requestBody) discard() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sawEOF {
+		return true
+	}
+	if b.expectContinue && !b.continued {
+		return false // the client did not send it: the connection closes
+	}
+	_, err := io.CopyN(io.Discard, b.rc, maxPostHandlerReadBytes+1)
+	if err == io.EOF {
+		b.sawEOF = true
+		return true
+	}
+	return false
+}
+
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status <= 199 || status == 204 || status == 304)
+}
+
+func suppressed(status int) []string {
+	if status == 304 {
+		return []string{"Content-Type", "Content-Length", "Transfer-Encoding"}
+	}
+	return []string{"Content-Length", "Transfer-Encoding"}
+}
+
+// Header keys left out when writing: trailer declarations written as
+// headers, and those no informational response carries.
+var (
+	noBodyHeaders   = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
+	trailerPrefixed = map[string]bool{}
+)
+
+func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
+	if is11 {
+		bw.WriteString("HTTP/1.1 ")
+	} else {
+		bw.WriteString("HTTP/1.0 ")
+	}
+	if text := http.StatusText(code); text != "" {
+		bw.WriteString(strconv.Itoa(code))
+		bw.WriteByte(' ')
+		bw.WriteString(text)
+	} else {
+		bw.WriteString(strconv.Itoa(code))
+		bw.WriteString(" status code ")
+		bw.WriteString(strconv.Itoa(code))
+	}
+	bw.Write(crlf)
+}
+
+// writeHeader writes h but the keys in exclude and those with
+// http.TrailerPrefix, as http.Header.WriteSubset does: invalid names
+// skipped, CR and LF in values made spaces (no response splitting).
+func writeHeader(bw *bufio.Writer, h http.Header, exclude map[string]bool) {
+	for k, vv := range h {
+		if exclude[k] || strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+	}
+}
+
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+func writeField(bw *bufio.Writer, k, v string) {
+	if strings.ContainsAny(v, "\r\n") {
+		v = newlineToSpace.Replace(v)
+	}
+	bw.WriteString(k)
+	bw.Write(colonSpace)
+	bw.WriteString(strings.TrimSpace(v))
+	bw.Write(crlf)
+}
+
+// httpDate is the Date header's value, formatted once a second.
+func httpDate() []byte {
+	now := time.Now().Unix()
+	if d := date.Load(); d != nil && d.sec == now {
+		return d.b
+	}
+	d := &dateValue{sec: now, b: time.Unix(now, 0).UTC().AppendFormat(nil, http.TimeFormat)}
+	date.Store(d)
+	return d.b
+}
+
+type dateValue struct {
+	sec int64
+	b   []byte
+}
+
+var date atomic.Pointer[dateValue]
+
+// pendingBuf and putPendingBuf lend the buffer a response of unknown
+// length is held in.
+var pendingBufs = sync.Pool{New: func() any { b := make([]byte, 0, bufferBeforeChunking); return &b }}
+
+func (c *conn) pendingBuf() []byte { return (*pendingBufs.Get().(*[]byte))[:0] }
+
+func (c *conn) putPendingBuf(b []byte) {
+	if cap(b) == bufferBeforeChunking {
+		b = b[:0]
+		pendingBufs.Put(&b)
+	}
+}

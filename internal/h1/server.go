@@ -1,0 +1,559 @@
+// Package h1 serves an http.Handler over plain HTTP/1.x with less work a
+// request than net/http's server, for the router's cleartext listener.
+//
+// It parses requests with net/http's own request parser (the one
+// http.Server uses, reached by its documented linkname) and checks them as
+// http.Server does (Host, header names and values, protocol version,
+// Expect), so that what reaches a handler is what net/http would hand it;
+// the differential test in this package holds it to that. What it does
+// not do, and why it is cheaper:
+//
+//   - no background read per request: http.Server starts a goroutine for
+//     every request to notice a client that goes away, which costs a
+//     goroutine, a read that finds nothing and a hand-over between threads
+//     each time. Here a request that is still running after
+//     disconnectWatchAfter gets that watch; a quick one never does.
+//   - no buffers while idle: a keep-alive connection waiting for its next
+//     request holds only its goroutine, blocked on a one-byte read; the
+//     read and write buffers come from pools for each request and go back
+//     when it is done (net/http keeps 8 KB of them for every connection).
+//
+// HTTP/2 and TLS are not its business: the HTTPS listener stays on
+// net/http.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+	_ "unsafe" // for go:linkname
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// readRequest is net/http's request parser, the one http.Server reads
+// with: http.ReadRequest without its removal of the Host header, which the
+// server checks as http.Server does. net/http keeps it reachable on purpose
+// (go.dev/issue/67401).
+//
+//go:linkname readRequest net/http.readRequest
+func readRequest(b *bufio.Reader) (*http.Request, error)
+
+// Defaults, as http.Server's.
+const (
+	DefaultMaxHeaderBytes = http.DefaultMaxHeaderBytes
+	// maxPostHandlerReadBytes is how much of a request body the handler
+	// left unread is read away to keep the connection; more closes it.
+	maxPostHandlerReadBytes = 256 << 10
+	// bufferBeforeChunking is how much of a response of unknown length is
+	// held, so that a short one gets a Content-Length instead of chunks.
+	bufferBeforeChunking = 2048
+	// disconnectWatchAfter is how long a request runs before its client
+	// connection is watched for going away (its context is then canceled).
+	disconnectWatchAfter = 50 * time.Millisecond
+)
+
+// Server serves Handler on the connections of a listener. Set its fields
+// before Serve.
+type Server struct {
+	Handler http.Handler
+	// ReadHeaderTimeout bounds reading a request's headers, from its first
+	// byte; IdleTimeout the wait for the next request on a connection.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	// MaxHeaderBytes bounds the request line and headers (431 beyond), as
+	// http.Server's field of the name; 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// ConnContext, when set, returns the context of a new connection's
+	// requests, as http.Server's field of the name.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// ConnState, when set, hears of new and closed (or hijacked)
+	// connections, with http.StateNew, http.StateClosed and
+	// http.StateHijacked.
+	ConnState func(net.Conn, http.ConnState)
+	Logger    *slog.Logger
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*conn]struct{}
+	shutdown atomic.Bool
+	done     chan struct{} // closed by Shutdown
+}
+
+// ErrServerClosed is what Serve returns after Shutdown.
+var ErrServerClosed = http.ErrServerClosed
+
+// Serve accepts connections on ln and serves each in its own goroutine,
+// until Shutdown or Close; it then returns ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = map[*conn]struct{}{}
+	}
+	if s.done == nil {
+		s.done = make(chan struct{})
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	if s.shutdown.Load() {
+		ln.Close()
+		return ErrServerClosed
+	}
+	var delay time.Duration
+	for {
+		rwc, err := ln.Accept()
+		if err != nil {
+			if s.shutdown.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := &conn{srv: s, rwc: rwc, remoteAddr: rwc.RemoteAddr().String()}
+		s.mu.Lock()
+		if s.shutdown.Load() {
+			s.mu.Unlock()
+			rwc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		if s.ConnState != nil {
+			s.ConnState(rwc, http.StateNew)
+		}
+		go c.serve()
+	}
+}
+
+// errTemporary is never returned; it stands for the temporary accept
+// errors (EMFILE and the like) that errors.As on net.Error catches.
+var errTemporary = errors.New("temporary")
+
+// Shutdown stops accepting, closes the idle connections, waits for the
+// requests in flight to finish (their connections close after them) until
+// ctx is done, and then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdown.Store(true)
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.done != nil {
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s.closeIdle() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() error {
+	s.shutdown.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.rwc.Close()
+	}
+	return nil
+}
+
+// closeIdle closes the connections waiting for a request and returns how
+// many are left.
+func (s *Server) closeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.idle.Load() {
+			c.rwc.Close()
+		}
+	}
+	return len(s.conns)
+}
+
+func (s *Server) forget(c *conn, state http.ConnState) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if s.ConnState != nil {
+		s.ConnState(c.rwc, state)
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Debug(fmt.Sprintf(format, args...))
+	}
+}
+
+// conn is one client connection.
+type conn struct {
+	srv        *Server
+	rwc        net.Conn
+	remoteAddr string
+	ctx        context.Context
+	idle       atomic.Bool // waiting for a request: Shutdown may close it
+
+	lr       limitReader   // between rwc and br: bounds the headers
+	br       *bufio.Reader // while a request is read and served; nil when idle
+	bw       *bufio.Writer // while a response is written
+	first    [1]byte       // the byte that ended the idle wait
+	hijacked bool
+	lastPOST bool // the last request was a POST (a stray CRLF may follow)
+	served   int  // requests read so far
+}
+
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+func (c *conn) serve() {
+	state := http.StateClosed
+	defer func() {
+		if err := recover(); err != nil && err != http.ErrAbortHandler {
+			c.srv.logf("h1: panic serving %s: %v\n%s", c.remoteAddr, err, debug.Stack())
+		}
+		if !c.hijacked {
+			c.rwc.Close()
+			c.release()
+		} else {
+			state = http.StateHijacked
+		}
+		c.srv.forget(c, state)
+	}()
+	c.ctx = context.Background()
+	if c.srv.ConnContext != nil {
+		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
+	}
+	c.lr.r, c.lr.c = c.rwc, c
+	for {
+		if !c.waitForRequest() {
+			return
+		}
+		keep := c.serveRequest()
+		if !keep || c.hijacked || c.srv.shutdown.Load() {
+			return
+		}
+	}
+}
+
+// waitForRequest waits for the next request's first byte, holding no
+// buffer while there is none, and gets the buffers ready. It reports
+// false when the connection is done. After the first request, as
+// http.Server does, a connection that ends before four more bytes
+// (no request is shorter) is closed without an answer.
+func (c *conn) waitForRequest() bool {
+	if !c.waitForByte() {
+		return false
+	}
+	if c.served++; c.served > 1 {
+		if _, err := c.br.Peek(4); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// waitForByte waits until the next request has begun to arrive.
+func (c *conn) waitForByte() bool {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return true // a pipelined request is there already
+	}
+	if c.lr.pending { // a disconnect watch read the next request's first byte
+		if c.br == nil {
+			c.br = readers.Get().(*bufio.Reader)
+			c.br.Reset(&c.lr)
+		}
+		return true
+	}
+	c.release()
+	c.idle.Store(true)
+	if c.srv.shutdown.Load() {
+		return false
+	}
+	if d := c.srv.IdleTimeout; d > 0 {
+		c.rwc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+	n, _ := c.rwc.Read(c.first[:])
+	c.idle.Store(false)
+	if n == 0 {
+		return false // closed, timed out, or Shutdown closed it
+	}
+	c.br = readers.Get().(*bufio.Reader)
+	c.lr.pending = true
+	c.br.Reset(&c.lr)
+	return true
+}
+
+// release gives the connection's buffers back to their pools.
+func (c *conn) release() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.br = nil
+	}
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+		c.bw = nil
+	}
+}
+
+// limitReader reads from r, first handing out the byte the idle wait read
+// (pending), and at most n bytes while n >= 0.
+type limitReader struct {
+	c       *conn
+	r       io.Reader
+	pending bool
+	n       int64 // < 0: no limit
+	hit     bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if l.n == 0 {
+		l.hit = true
+		return 0, io.EOF
+	}
+	if l.n > 0 && int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	var n int
+	var err error
+	if l.pending {
+		l.pending = false
+		p[0] = l.c.first[0]
+		n = 1
+	} else {
+		n, err = l.r.Read(p)
+	}
+	if l.n > 0 {
+		l.n -= int64(n)
+	}
+	return n, err
+}
+
+// serveRequest reads one request and serves it; it reports whether the
+// connection may carry another.
+func (c *conn) serveRequest() bool {
+	if d := c.srv.ReadHeaderTimeout; d > 0 {
+		c.rwc.SetReadDeadline(time.Now().Add(d))
+	}
+	limit := c.srv.MaxHeaderBytes
+	if limit <= 0 {
+		limit = DefaultMaxHeaderBytes
+	}
+	c.lr.n, c.lr.hit = int64(limit)+4096, false // http.Server's slack for the bufio.Reader
+	if c.lastPOST {
+		peek, _ := c.br.Peek(4) // RFC 7230 section 3: tolerate a CRLF after a POST's body
+		c.br.Discard(leadingCRLF(peek))
+	}
+	req, err := readRequest(c.br)
+	if err != nil {
+		c.refuse(err)
+		return false
+	}
+	c.lr.n = -1
+	c.rwc.SetReadDeadline(time.Time{})
+	c.lastPOST = req.Method == http.MethodPost
+	if msg := check(req); msg != "" {
+		code := http.StatusBadRequest
+		if msg == "unsupported protocol version" {
+			code = http.StatusHTTPVersionNotSupported
+		}
+		c.writeError(code, msg)
+		return false
+	}
+	delete(req.Header, "Host")
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	// In place, not a copy: the body fills in the trailers of the request
+	// the parser made.
+	*req = *req.WithContext(ctx)
+	req.RemoteAddr = c.remoteAddr
+
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(c.rwc)
+	w := &response{conn: c, req: req, handlerHeader: http.Header{}, contentLength: -1,
+		wants10KeepAlive: wants10KeepAlive(req), wantsClose: wantsClose(req)}
+	body := &requestBody{rc: req.Body, w: w}
+	if req.Body == nil || req.Body == http.NoBody {
+		body.sawEOF = true
+	}
+	if expect := req.Header.Get("Expect"); expect != "" {
+		if !httpguts.HeaderValuesContainsToken([]string{expect}, "100-continue") {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusExpectationFailed)
+			w.finish()
+			return false
+		}
+		if req.ProtoAtLeast(1, 1) && req.ContentLength != 0 {
+			body.expectContinue = true
+		}
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = body
+	}
+	w.body = body
+
+	var h http.Handler = c.srv.Handler
+	if req.RequestURI == "*" && req.Method == http.MethodOptions {
+		h = globalOptions{} // as http.Server answers it
+	}
+	watch := time.AfterFunc(disconnectWatchAfter, func() { w.watchDisconnect(cancel) })
+	h.ServeHTTP(w, req)
+	watch.Stop()
+	if c.hijacked {
+		return false
+	}
+	w.stopWatching()
+	w.finish()
+	return !w.closeAfterReply
+}
+
+// globalOptions answers "OPTIONS *" as http.Server does: 200, no body,
+// the request body (up to 4 KB) read away.
+type globalOptions struct{}
+
+func (globalOptions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	if r.ContentLength != 0 {
+		mb := http.MaxBytesReader(w, r.Body, 4<<10)
+		io.Copy(io.Discard, mb)
+	}
+}
+
+// leadingCRLF counts the CR and LF bytes b starts with.
+func leadingCRLF(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// check does http.Server's checks of a parsed request and returns why it
+// is refused, or "".
+func check(req *http.Request) string {
+	if !(req.ProtoMajor == 1 || req.ProtoMajor == 2 && req.ProtoMinor == 0 && req.Method == "PRI" && req.RequestURI == "*") {
+		return "unsupported protocol version"
+	}
+	hosts, haveHost := req.Header["Host"]
+	h2Upgrade := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
+	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !h2Upgrade && req.Method != "CONNECT" {
+		return "missing required Host header"
+	}
+	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
+		return "malformed Host header"
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return "invalid header name"
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return "invalid header value"
+			}
+		}
+	}
+	return ""
+}
+
+func wants10KeepAlive(r *http.Request) bool {
+	return r.ProtoMajor == 1 && r.ProtoMinor == 0 && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "keep-alive")
+}
+
+func wantsClose(r *http.Request) bool {
+	return r.Close || httpguts.HeaderValuesContainsToken(r.Header["Connection"], "close")
+}
+
+// refuse answers a request that could not be read, as http.Server does:
+// 431 when its headers were too large, 501 for a transfer coding it does
+// not know, nothing when the connection ended, timed out or failed, and a
+// bare 400 otherwise (the parser's reason is not echoed).
+func (c *conn) refuse(err error) {
+	const headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case c.lr.hit:
+		const msg = "431 Request Header Fields Too Large"
+		io.WriteString(c.rwc, "HTTP/1.1 "+msg+headers+msg)
+		c.closeWriteAndWait()
+	case unsupportedTE(err):
+		io.WriteString(c.rwc, "HTTP/1.1 501 Not Implemented"+headers+"Unsupported transfer encoding")
+	case err == io.EOF || errors.As(err, &ne) && ne.Timeout() || errors.As(err, &oe) && oe.Op == "read":
+	default:
+		io.WriteString(c.rwc, "HTTP/1.1 400 Bad Request"+headers+"400 Bad Request")
+	}
+}
+
+// unsupportedTE reports whether readRequest refused a transfer coding
+// (its *http.unsupportedTEError, which net/http does not export).
+func unsupportedTE(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if reflect.TypeOf(err).String() == "*http.unsupportedTEError" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers a request refused after parsing, with its reason,
+// and the connection closes after it, as http.Server does.
+func (c *conn) writeError(code int, msg string) {
+	text := http.StatusText(code) + ": " + msg
+	c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c.rwc, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%d %s", code, text, code, text)
+}
+
+// closeWriteAndWait shuts the sending side and waits a moment, so that the
+// client reads the answer before the connection is reset.
+func (c *conn) closeWriteAndWait() {
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	time.Sleep(500 * time.Millisecond) // as http.Server's rstAvoidanceDelay
+}
