@@ -39,7 +39,8 @@
 #
 # Knobs: SUITES, DURATION, ROUNDS, CONNECTIONS, THREADS, INSTANCES, WARMUP,
 # IDLE, PROFILE (a CPU profile of slipway over the whole run), KEEP=1
-# (keep the work dir). Installs nginx, wrk, curl and openssl with apt-get
+# (keep the work dir), SLIPWAY_ARGS (more `slipway serve` flags, such as
+# --http-server net/http). Installs nginx, wrk, curl and openssl with apt-get
 # when missing. Everything it starts is stopped on exit.
 set -euo pipefail
 
@@ -53,6 +54,7 @@ WARMUP=${WARMUP:-3}
 IDLE=${IDLE:-10000}
 PROFILE=${PROFILE:-}
 KEEP=${KEEP:-}
+read -r -a extra_args <<<"${SLIPWAY_ARGS:-}"
 APP=bench
 DOMAIN=bench.test
 HOST=$APP.$DOMAIN
@@ -136,7 +138,7 @@ cp "$home/key.pub" "$data/authorized_keys"
 max=$((IDLE + 4 * CONNECTIONS + 1000))
 HOME=$home SLIPWAY_CPUPROFILE=$PROFILE "$tmp/slipway" serve --data "$data" --domain "$DOMAIN" \
 	--ssh-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --https-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
-	--max-conns "$max" --max-conns-per-address "$max" >"$tmp/slipway.log" 2>&1 &
+	--max-conns "$max" --max-conns-per-address "$max" "${extra_args[@]}" >"$tmp/slipway.log" 2>&1 &
 slipway_pid=$!
 pids+=("$slipway_pid")
 wait_for "slipway to start" 60 grep -q "slipway ready" "$tmp/slipway.log"

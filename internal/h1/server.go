@@ -242,11 +242,29 @@ var (
 )
 
 func (c *conn) serve() {
-	state := http.StateClosed
+	c.ctx = context.Background()
+	if c.srv.ConnContext != nil {
+		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
+	}
+	c.lr.r, c.lr.c = c.rwc, c
+	c.next()
+}
+
+// next serves the connection's next request. When the connection stays
+// open it hands over to a new goroutine for the wait for the one after:
+// the stack a request grew (a proxied request takes some) is given back
+// at once instead of being held by an idle connection until a GC shrinks
+// it. The new goroutine runs next on the same thread.
+func (c *conn) next() {
+	handedOver := false
 	defer func() {
 		if err := recover(); err != nil && err != http.ErrAbortHandler {
 			c.srv.logf("h1: panic serving %s: %v\n%s", c.remoteAddr, err, debug.Stack())
 		}
+		if handedOver {
+			return
+		}
+		state := http.StateClosed
 		if !c.hijacked {
 			c.rwc.Close()
 			c.release()
@@ -255,20 +273,15 @@ func (c *conn) serve() {
 		}
 		c.srv.forget(c, state)
 	}()
-	c.ctx = context.Background()
-	if c.srv.ConnContext != nil {
-		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
+	if !c.waitForRequest() {
+		return
 	}
-	c.lr.r, c.lr.c = c.rwc, c
-	for {
-		if !c.waitForRequest() {
-			return
-		}
-		keep := c.serveRequest()
-		if !keep || c.hijacked || c.srv.shutdown.Load() {
-			return
-		}
+	keep := c.serveRequest()
+	if !keep || c.hijacked || c.srv.shutdown.Load() {
+		return
 	}
+	handedOver = true
+	go c.next()
 }
 
 // waitForRequest waits for the next request's first byte, holding no
