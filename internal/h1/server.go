@@ -234,6 +234,9 @@ type conn struct {
 	hijacked bool
 	lastPOST bool // the last request was a POST (a stray CRLF may follow)
 	served   int  // requests read so far
+	// idleSince is when the connection last went idle; the idle timeout
+	// counts from it across a hand-over.
+	idleSince time.Time
 }
 
 var (
@@ -247,15 +250,30 @@ func (c *conn) serve() {
 		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
 	}
 	c.lr.r, c.lr.c = c.rwc, c
-	c.next()
+	c.idleSince = time.Now()
+	c.next(true)
 }
 
-// next serves the connection's next request. When the connection stays
-// open it hands over to a new goroutine for the wait for the one after:
-// the stack a request grew (a proxied request takes some) is given back
-// at once instead of being held by an idle connection until a GC shrinks
-// it. The new goroutine runs next on the same thread.
-func (c *conn) next() {
+// handOverAfter is how long a goroutine that has served a request waits
+// for the connection's next one before it hands the wait over to a new
+// goroutine (see next).
+const handOverAfter = 100 * time.Millisecond
+
+// Outcomes of a wait for the next request.
+const (
+	waitGot = iota
+	waitDone
+	waitHandOver
+)
+
+// next serves the connection's requests. A goroutine that has served one
+// holds the stack that request grew (a proxied request takes some);
+// when no next request comes within handOverAfter, it hands the wait over
+// to a new goroutine with a small stack and ends, so that an idle
+// connection costs little, without a busy one paying for a new goroutine
+// (and its stack growing again) on every request. fresh is set in such a
+// new goroutine.
+func (c *conn) next(fresh bool) {
 	handedOver := false
 	defer func() {
 		if err := recover(); err != nil && err != http.ErrAbortHandler {
@@ -273,15 +291,20 @@ func (c *conn) next() {
 		}
 		c.srv.forget(c, state)
 	}()
-	if !c.waitForRequest() {
-		return
+	for {
+		switch c.waitForRequest(fresh) {
+		case waitDone:
+			return
+		case waitHandOver:
+			handedOver = true
+			go c.next(true)
+			return
+		}
+		fresh = false
+		if !c.serveRequest() || c.hijacked || c.srv.shutdown.Load() {
+			return
+		}
 	}
-	keep := c.serveRequest()
-	if !keep || c.hijacked || c.srv.shutdown.Load() {
-		return
-	}
-	handedOver = true
-	go c.next()
 }
 
 // waitForRequest waits for the next request's first byte, holding no
@@ -289,49 +312,64 @@ func (c *conn) next() {
 // false when the connection is done. After the first request, as
 // http.Server does, a connection that ends before four more bytes
 // (no request is shorter) is closed without an answer.
-func (c *conn) waitForRequest() bool {
-	if !c.waitForByte() {
-		return false
+func (c *conn) waitForRequest(fresh bool) int {
+	if got := c.waitForByte(fresh); got != waitGot {
+		return got
 	}
 	if c.served++; c.served > 1 {
 		if _, err := c.br.Peek(4); err != nil {
-			return false
+			return waitDone
 		}
 	}
-	return true
+	return waitGot
 }
 
-// waitForByte waits until the next request has begun to arrive.
-func (c *conn) waitForByte() bool {
+// waitForByte waits until the next request has begun to arrive; unless
+// fresh, only for handOverAfter.
+func (c *conn) waitForByte(fresh bool) int {
 	if c.br != nil && c.br.Buffered() > 0 {
-		return true // a pipelined request is there already
+		return waitGot // a pipelined request is there already
 	}
 	if c.lr.pending { // a disconnect watch read the next request's first byte
 		if c.br == nil {
 			c.br = readers.Get().(*bufio.Reader)
 			c.br.Reset(&c.lr)
 		}
-		return true
+		return waitGot
 	}
 	c.release()
 	c.idle.Store(true)
 	if c.srv.shutdown.Load() {
-		return false
+		return waitDone
 	}
+	now := time.Now()
+	if !fresh {
+		c.idleSince = now
+	}
+	deadline := time.Time{}
 	if d := c.srv.IdleTimeout; d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
+		deadline = c.idleSince.Add(d)
 	}
-	n, _ := c.rwc.Read(c.first[:])
+	if d := c.srv.ReadHeaderTimeout; d > 0 && c.served == 0 {
+		deadline = c.idleSince.Add(d) // a new connection sends its request at once, as for http.Server
+	}
+	quick := !fresh && (deadline.IsZero() || now.Add(handOverAfter).Before(deadline))
+	if quick {
+		deadline = now.Add(handOverAfter)
+	}
+	c.rwc.SetReadDeadline(deadline)
+	n, err := c.rwc.Read(c.first[:])
 	c.idle.Store(false)
 	if n == 0 {
-		return false // closed, timed out, or Shutdown closed it
+		if quick && isTimeout(err) && !c.srv.shutdown.Load() {
+			return waitHandOver
+		}
+		return waitDone // closed, timed out, or Shutdown closed it
 	}
 	c.br = readers.Get().(*bufio.Reader)
 	c.lr.pending = true
 	c.br.Reset(&c.lr)
-	return true
+	return waitGot
 }
 
 // release gives the connection's buffers back to their pools.

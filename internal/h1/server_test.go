@@ -1,0 +1,259 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// start serves h with s on 127.0.0.1 until the test ends.
+func start(t *testing.T, s *Server, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handler = h
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		s.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// closedWithin reports whether the server closes c within d.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.Read(make([]byte, 1))
+	return err == io.EOF
+}
+
+func get(t *testing.T, c net.Conn, br *bufio.Reader, path string) string {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// A new connection that sends nothing is closed after ReadHeaderTimeout;
+// an idle one after IdleTimeout, counted from its last response, also
+// when its wait moved to another goroutine (handOverAfter) meanwhile.
+func TestServer_Timeouts(t *testing.T) {
+	s := &Server{ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: 600 * time.Millisecond}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	silent, _ := net.Dial("tcp", addr)
+	defer silent.Close()
+	t0 := time.Now()
+	if !closedWithin(silent, 5*time.Second) {
+		t.Fatal("a silent connection was not closed")
+	}
+	if d := time.Since(t0); d < 250*time.Millisecond || d > 2*time.Second {
+		t.Errorf("a silent connection was closed after %v, want about ReadHeaderTimeout", d)
+	}
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if got := get(t, c, br, "/"); got != "ok" {
+		t.Fatalf("GET = %q", got)
+	}
+	t1 := time.Now()
+	if !closedWithin(c, 5*time.Second) {
+		t.Fatal("an idle connection was not closed")
+	}
+	if d := time.Since(t1); d < 550*time.Millisecond || d > 2*time.Second {
+		t.Errorf("an idle connection was closed after %v, want about IdleTimeout (600ms)", d)
+	}
+}
+
+// A keep-alive connection serves request after request, also once its
+// wait has moved to another goroutine.
+func TestServer_KeepAliveAcrossHandOver(t *testing.T) {
+	s := &Server{IdleTimeout: time.Minute}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) }))
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i, path := range []string{"/1", "/2", "/3"} {
+		if got := get(t, c, br, path); got != path {
+			t.Fatalf("request %d = %q", i, got)
+		}
+		time.Sleep(handOverAfter + 50*time.Millisecond) // the next one comes after the hand-over
+	}
+}
+
+// A client that goes away while its request runs cancels the request's
+// context (a slow upstream is not waited for in vain); a quick request
+// never watches the connection.
+func TestServer_ClientGoneCancelsContext(t *testing.T) {
+	canceled := make(chan error, 1)
+	started := make(chan struct{})
+	s := &Server{}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+			canceled <- r.Context().Err()
+		case <-time.After(10 * time.Second):
+			canceled <- nil
+		}
+	}))
+	c, _ := net.Dial("tcp", addr)
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	time.Sleep(2 * disconnectWatchAfter)
+	c.Close()
+	select {
+	case err := <-canceled:
+		if err != context.Canceled {
+			t.Errorf("the handler's context ended with %v, want canceled when the client left", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the handler did not return")
+	}
+}
+
+// A request pipelined behind a slow one (the disconnect watch reads its
+// first byte) is served after it, whole.
+func TestServer_PipelinedBehindSlowRequest(t *testing.T) {
+	s := &Server{}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(3 * disconnectWatchAfter)
+		}
+		io.WriteString(w, r.URL.Path)
+	}))
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(2 * disconnectWatchAfter) // the watch is reading now
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, want := range []string{"/slow", "/next"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != want {
+			t.Errorf("got %q, want %q", b, want)
+		}
+	}
+}
+
+// Shutdown closes idle connections at once and lets a request in flight
+// finish, its connection closing after it.
+func TestServer_Shutdown(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	s := &Server{}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			started <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "done")
+	}))
+	idle, _ := net.Dial("tcp", addr)
+	defer idle.Close()
+	if got := get(t, idle, bufio.NewReader(idle), "/"); got != "done" {
+		t.Fatal(got)
+	}
+	busy, _ := net.Dial("tcp", addr)
+	defer busy.Close()
+	io.WriteString(busy, "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	if !closedWithin(idle, 5*time.Second) {
+		t.Error("Shutdown left an idle connection open")
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "done" || !resp.Close {
+		t.Errorf("the request in flight got %q, close %v; want done and Connection: close", b, resp.Close)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// Responses get the framing net/http gives them: a short body its length,
+// a long or flushed one chunks, HEAD no body, 204 neither, and header
+// values cannot split the response.
+func TestServer_ResponseFraming(t *testing.T) {
+	s := &Server{}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/short":
+			io.WriteString(w, "hello")
+		case "/long":
+			io.WriteString(w, strings.Repeat("x", 3*bufferBeforeChunking))
+		case "/flushed":
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "b")
+		case "/204":
+			w.WriteHeader(http.StatusNoContent)
+		case "/split":
+			w.Header().Set("X-Bad", "a\r\nSet-Cookie: evil=1")
+			io.WriteString(w, "ok")
+		}
+	}))
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for _, tc := range []struct {
+		method, path string
+		cl           int64
+		chunked      bool
+		body         string
+	}{
+		{"GET", "/short", 5, false, "hello"},
+		{"GET", "/long", -1, true, strings.Repeat("x", 3*bufferBeforeChunking)},
+		{"GET", "/flushed", -1, true, "ab"},
+		{"HEAD", "/short", 5, false, ""},
+		{"GET", "/204", 0, false, ""},
+		{"GET", "/split", 2, false, "ok"},
+	} {
+		io.WriteString(c, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		req, _ := http.NewRequest(tc.method, "/", nil)
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		chunked := len(resp.TransferEncoding) > 0
+		if resp.ContentLength != tc.cl || chunked != tc.chunked || string(b) != tc.body {
+			t.Errorf("%s %s: length %d, chunked %v, body %d bytes; want %d, %v, %d bytes", tc.method, tc.path, resp.ContentLength, chunked, len(b), tc.cl, tc.chunked, len(tc.body))
+		}
+		if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("Date") == "" {
+			t.Errorf("%s %s: headers %v", tc.method, tc.path, resp.Header)
+		}
+	}
+}
