@@ -87,7 +87,13 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	w.sent = w.handlerHeader.Clone()
+	// What the handler changes from now on is not sent (but trailers):
+	// the header as it is now, into the connection's second map.
+	w.sent = w.conn.sentHeader
+	clear(w.sent)
+	for k, vv := range w.handlerHeader {
+		w.sent[k] = vv
+	}
 	if cl := w.sent.Get("Content-Length"); cl != "" {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v

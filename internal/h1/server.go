@@ -234,6 +234,8 @@ type conn struct {
 	hijacked bool
 	lastPOST bool // the last request was a POST (a stray CRLF may follow)
 	served   int  // requests read so far
+	// header and sentHeader are the response header maps, reused.
+	header, sentHeader http.Header
 	// idleSince is when the connection last went idle; the idle timeout
 	// counts from it across a hand-over.
 	idleSince time.Time
@@ -268,11 +270,11 @@ const (
 
 // next serves the connection's requests. A goroutine that has served one
 // holds the stack that request grew (a proxied request takes some);
-// when no next request comes within handOverAfter, it hands the wait over
-// to a new goroutine with a small stack and ends, so that an idle
-// connection costs little, without a busy one paying for a new goroutine
-// (and its stack growing again) on every request. fresh is set in such a
-// new goroutine.
+// after the connection's first request, and later when no next request
+// comes within handOverAfter, it hands the wait over to a new goroutine
+// with a small stack and ends, so that an idle connection costs little,
+// without a busy one paying for a new goroutine (and its stack growing
+// again) on every request. fresh is set in such a new goroutine.
 func (c *conn) next(fresh bool) {
 	handedOver := false
 	defer func() {
@@ -337,7 +339,6 @@ func (c *conn) waitForByte(fresh bool) int {
 		}
 		return waitGot
 	}
-	c.release()
 	c.idle.Store(true)
 	if c.srv.shutdown.Load() {
 		return waitDone
@@ -353,17 +354,35 @@ func (c *conn) waitForByte(fresh bool) int {
 	if d := c.srv.ReadHeaderTimeout; d > 0 && c.served == 0 {
 		deadline = c.idleSince.Add(d) // a new connection sends its request at once, as for http.Server
 	}
-	quick := !fresh && (deadline.IsZero() || now.Add(handOverAfter).Before(deadline))
-	if quick {
-		deadline = now.Add(handOverAfter)
+	if !fresh && c.served == 1 {
+		// After a connection's first request, hand over at once: many
+		// connections make one request and wait (a browser's spares),
+		// and on a burst of them the stacks would add up.
+		c.idle.Store(false)
+		c.release()
+		return waitHandOver
 	}
-	c.rwc.SetReadDeadline(deadline)
-	n, err := c.rwc.Read(c.first[:])
-	c.idle.Store(false)
-	if n == 0 {
-		if quick && isTimeout(err) && !c.srv.shutdown.Load() {
+	if !fresh && (deadline.IsZero() || now.Add(handOverAfter).Before(deadline)) {
+		// A busy connection: wait with the read buffer, so the request
+		// lands in it with one read, for at most handOverAfter.
+		c.releaseWriter()
+		c.rwc.SetReadDeadline(now.Add(handOverAfter))
+		_, err := c.br.Peek(1)
+		c.idle.Store(false)
+		switch {
+		case err == nil:
+			return waitGot
+		case isTimeout(err) && !c.srv.shutdown.Load():
+			c.release()
 			return waitHandOver
 		}
+		return waitDone
+	}
+	c.release()
+	c.rwc.SetReadDeadline(deadline)
+	n, _ := c.rwc.Read(c.first[:])
+	c.idle.Store(false)
+	if n == 0 {
 		return waitDone // closed, timed out, or Shutdown closed it
 	}
 	c.br = readers.Get().(*bufio.Reader)
@@ -379,6 +398,11 @@ func (c *conn) release() {
 		readers.Put(c.br)
 		c.br = nil
 	}
+	c.releaseWriter()
+}
+
+// releaseWriter gives the write buffer back to its pool.
+func (c *conn) releaseWriter() {
 	if c.bw != nil {
 		c.bw.Reset(nil)
 		writers.Put(c.bw)
@@ -463,7 +487,13 @@ func (c *conn) serveRequest() bool {
 
 	c.bw = writers.Get().(*bufio.Writer)
 	c.bw.Reset(c.rwc)
-	w := &response{conn: c, req: req, handlerHeader: http.Header{}, contentLength: -1,
+	// The header maps are the connection's, emptied for each request: a
+	// handler must not use its ResponseWriter after ServeHTTP returns.
+	if c.header == nil {
+		c.header, c.sentHeader = http.Header{}, http.Header{}
+	}
+	clear(c.header)
+	w := &response{conn: c, req: req, handlerHeader: c.header, contentLength: -1,
 		wants10KeepAlive: wants10KeepAlive(req), wantsClose: wantsClose(req)}
 	body := &requestBody{rc: req.Body, w: w}
 	if req.Body == nil || req.Body == http.NoBody {
