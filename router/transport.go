@@ -86,9 +86,22 @@ func NewTransport() *Transport {
 		idleTimeout: DefaultIdleConnTimeout,
 		maxBody:     DefaultMaxBufferedBody,
 	}
-	t.fallback = &http.Transport{
+	t.fallback = newHTTPTransport(&t.dialer)
+	return t
+}
+
+// NewHTTPTransport returns an http.Transport with the limits of
+// NewTransport's, for every request: what the router used before its
+// direct path, kept so that the two can be measured against each other
+// (slipway serve --upstream-transport net/http).
+func NewHTTPTransport() *http.Transport {
+	return newHTTPTransport(&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second})
+}
+
+func newHTTPTransport(d *net.Dialer) *http.Transport {
+	return &http.Transport{
 		Proxy:                 nil,
-		DialContext:           t.dialer.DialContext,
+		DialContext:           d.DialContext,
 		MaxIdleConns:          0, // no overall cap: each instance is bounded by MaxIdleConnsPerHost
 		MaxIdleConnsPerHost:   DefaultMaxIdleConnsPerHost,
 		IdleConnTimeout:       DefaultIdleConnTimeout,
@@ -96,7 +109,6 @@ func NewTransport() *Transport {
 		ForceAttemptHTTP2:     false,
 		DisableCompression:    true,
 	}
-	return t
 }
 
 // CloseIdleConnections closes the connections that are not carrying a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -107,7 +108,14 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	src := &poolSource{}
 	mets := metrics.New(src)
-	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream, TrustedProxies: cfg.TrustedProxies, Logger: logger})
+	var upstream http.RoundTripper // the router's own, with its direct path
+	if cfg.UpstreamTransport == "net/http" {
+		tr := router.NewHTTPTransport()
+		defer tr.CloseIdleConnections()
+		upstream = tr
+	}
+	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
+		TrustedProxies: cfg.TrustedProxies, Transport: upstream, Logger: logger})
 	defer rt.Close()
 	// Listening sockets come from the slipway process that handed over
 	// (an upgrade), else from a service manager (systemd's slipway-*.socket units:
