@@ -389,6 +389,14 @@ for suite in $SUITES; do
 			wait_for "$IDLE idle connections to $proxy" 120 grep -q ready "$tmp/idle-$proxy.out"
 			sleep 2 # let the proxy settle (a GC, nginx freeing buffers)
 			after=$(rss_kb "$pid")
+			if [ "$proxy" = slipway ]; then
+				# Where it is, from the Go runtime: live heap, heap spans
+				# in use (live and garbage), goroutine stacks.
+				curl -fsS "http://$admin_addr/metrics" | awk '
+					/^go_memstats_heap_alloc_bytes / {a = $2} /^go_memstats_heap_inuse_bytes / {i = $2}
+					/^go_memstats_stack_inuse_bytes / {s = $2} /^go_goroutines / {g = $2}
+					END {printf "slipway  Go runtime meanwhile: heap allocated %.1f MiB (in use %.1f MiB), stacks %.1f MiB, %d goroutines\n", a / 1048576, i / 1048576, s / 1048576, g}' | tee -a "$report"
+			fi
 			loaded=$(wrk_run "$proxy-idle" "$url" "$DURATION" "$pid")
 			exec {hold}>&-
 			wait "$lg" || die "loadgen idle against $proxy: $(cat "$tmp/idle-$proxy.out")"

@@ -85,6 +85,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
+	parker   parker // idle connections without a goroutine (park_linux.go)
 	conns    map[*conn]struct{}
 	shutdown atomic.Bool
 	done     chan struct{} // closed by Shutdown
@@ -164,6 +165,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
+	defer s.parker.stop()
 	for {
 		if s.closeIdle() == 0 {
 			return nil
@@ -180,20 +182,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listener and every connection at once.
 func (s *Server) Close() error {
 	s.shutdown.Store(true)
+	s.unparkAll()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
 	for c := range s.conns {
 		c.rwc.Close()
 	}
+	s.mu.Unlock()
+	s.parker.stop()
 	return nil
 }
 
 // closeIdle closes the connections waiting for a request and returns how
 // many are left.
 func (s *Server) closeIdle() int {
+	s.unparkAll()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
@@ -234,6 +239,7 @@ type conn struct {
 	hijacked bool
 	lastPOST bool // the last request was a POST (a stray CRLF may follow)
 	served   int  // requests read so far
+	parkedState
 	// header and sentHeader are the response header maps, reused.
 	header, sentHeader http.Header
 	// idleSince is when the connection last went idle; the idle timeout
@@ -281,17 +287,9 @@ func (c *conn) next(fresh bool) {
 		if err := recover(); err != nil && err != http.ErrAbortHandler {
 			c.srv.logf("h1: panic serving %s: %v\n%s", c.remoteAddr, err, debug.Stack())
 		}
-		if handedOver {
-			return
+		if !handedOver {
+			c.end()
 		}
-		state := http.StateClosed
-		if !c.hijacked {
-			c.rwc.Close()
-			c.release()
-		} else {
-			state = http.StateHijacked
-		}
-		c.srv.forget(c, state)
 	}()
 	for {
 		switch c.waitForRequest(fresh) {
@@ -299,7 +297,15 @@ func (c *conn) next(fresh bool) {
 			return
 		case waitHandOver:
 			handedOver = true
-			go c.next(true)
+			c.header, c.sentHeader = nil, nil // an idle connection keeps no maps either
+			var deadline time.Time
+			if d := c.srv.IdleTimeout; d > 0 {
+				deadline = c.idleSince.Add(d)
+			}
+			c.idle.Store(true)
+			if !c.srv.park(c, deadline) {
+				go c.next(true)
+			}
 			return
 		}
 		fresh = false
@@ -307,6 +313,19 @@ func (c *conn) next(fresh bool) {
 			return
 		}
 	}
+}
+
+// end closes the connection (unless a handler took it over) and forgets
+// it.
+func (c *conn) end() {
+	state := http.StateClosed
+	if !c.hijacked {
+		c.rwc.Close()
+		c.release()
+	} else {
+		state = http.StateHijacked
+	}
+	c.srv.forget(c, state)
 }
 
 // waitForRequest waits for the next request's first byte, holding no

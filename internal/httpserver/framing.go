@@ -45,6 +45,10 @@ const maxFramingLine = 16 << 10
 
 func newFramingConn(c net.Conn) *framingConn { return &framingConn{Conn: c, first: true} }
 
+// NetConn returns the connection it wraps (h1 parks idle ones by their
+// socket).
+func (c *framingConn) NetConn() net.Conn { return c.Conn }
+
 func (c *framingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.follow(p[:n])

@@ -84,6 +84,10 @@ type limitedConn struct {
 	once sync.Once
 }
 
+// NetConn returns the connection it wraps (h1 parks idle ones by their
+// socket).
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.give(c.addr) })
 	return c.Conn.Close()
