@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +255,42 @@ func TestServer_ResponseFraming(t *testing.T) {
 		}
 		if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("Date") == "" {
 			t.Errorf("%s %s: headers %v", tc.method, tc.path, resp.Header)
+		}
+	}
+}
+
+// Idle keep-alive connections hold no goroutine: they are parked, and a
+// parked one serves its next request when it comes.
+func TestServer_IdleConnectionsAreParked(t *testing.T) {
+	s := &Server{IdleTimeout: time.Minute}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) }))
+	const n = 200
+	type client struct {
+		c  net.Conn
+		br *bufio.Reader
+	}
+	clients := make([]client, n)
+	for i := range clients {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients[i] = client{c, bufio.NewReader(c)}
+		if got := get(t, c, clients[i].br, "/first"); got != "/first" {
+			t.Fatalf("GET = %q", got)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > n/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines with %d idle connections: they are not parked", runtime.NumGoroutine(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, cl := range clients {
+		if got := get(t, cl.c, cl.br, "/again"); got != "/again" {
+			t.Fatalf("connection %d after parking: %q", i, got)
 		}
 	}
 }
