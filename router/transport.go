@@ -49,7 +49,7 @@ const maxResponseHeaderBytes = 1 << 20
 // response body has been read to its end and closed. http.Transport instead
 // hands every request to two goroutines per connection (its readLoop and
 // writeLoop), which cost about a quarter of the router's CPU in
-// bench/router-vs-nginx.sh. The direct path
+// the router-vs-nginx benchmark. The direct path
 // takes requests without a body and requests whose body has a known length of
 // at most DefaultMaxBufferedBody bytes, which it reads whole first (as nginx
 // buffers request bodies), so that the exchange is strictly request, then
