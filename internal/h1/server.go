@@ -35,6 +35,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	_ "unsafe" // for go:linkname
 
@@ -117,8 +118,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.shutdown.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
+			if temporary(err) {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -142,9 +142,21 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// errTemporary is never returned; it stands for the temporary accept
-// errors (EMFILE and the like) that errors.As on net.Error catches.
-var errTemporary = errors.New("temporary")
+// temporary reports whether an accept error passes (out of descriptors
+// or memory, a connection reset before it was accepted): Serve waits a
+// little and accepts again, as http.Server does, instead of stopping.
+func temporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // Shutdown stops accepting, closes the idle connections, waits for the
 // requests in flight to finish (their connections close after them) until
@@ -284,8 +296,8 @@ const (
 func (c *conn) next(fresh bool) {
 	handedOver := false
 	defer func() {
-		if err := recover(); err != nil && err != http.ErrAbortHandler {
-			c.srv.logf("h1: panic serving %s: %v\n%s", c.remoteAddr, err, debug.Stack())
+		if err := recover(); err != nil && err != http.ErrAbortHandler && c.srv.Logger != nil {
+			c.srv.Logger.Error("panic serving a request", "client", c.remoteAddr, "panic", fmt.Sprint(err), "stack", string(debug.Stack()))
 		}
 		if !handedOver {
 			c.end()
@@ -504,8 +516,10 @@ func (c *conn) serveRequest() bool {
 	*req = *req.WithContext(ctx)
 	req.RemoteAddr = c.remoteAddr
 
-	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(c.rwc)
+	if c.bw == nil {
+		c.bw = writers.Get().(*bufio.Writer)
+		c.bw.Reset(c.rwc)
+	}
 	// The header maps are the connection's, emptied for each request: a
 	// handler must not use its ResponseWriter after ServeHTTP returns.
 	if c.header == nil {

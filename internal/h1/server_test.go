@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -292,5 +294,42 @@ func TestServer_IdleConnectionsAreParked(t *testing.T) {
 		if got := get(t, cl.c, cl.br, "/again"); got != "/again" {
 			t.Fatalf("connection %d after parking: %q", i, got)
 		}
+	}
+}
+
+// flakyListener fails its first Accept as an exhausted file table does.
+type flakyListener struct {
+	net.Listener
+	failed bool
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// Running out of descriptors for a moment does not stop the server.
+func TestServer_TemporaryAcceptErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(&flakyListener{Listener: ln}) }()
+	t.Cleanup(func() {
+		s.Close()
+		<-done
+	})
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := get(t, c, bufio.NewReader(c), "/"); got != "ok" {
+		t.Fatalf("after EMFILE: %q", got)
 	}
 }
