@@ -202,6 +202,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	httpSrv := httpserver.New("http", cfg.HTTPAddr, tlsEdge.HTTPHandler(rt, redirect), logger)
 	httpSrv.Listener = httpLn
 	httpSrv.Lean = cfg.HTTPServer == "lean"
+	httpsSrv.Lean = httpSrv.Lean
 	for _, srv := range []*httpserver.Server{httpSrv, httpsSrv} {
 		srv.MaxHeaderLine = cfg.MaxHeaderLine
 		srv.SetMaxHeaderBytes(cfg.MaxHeaderBytes)

@@ -104,6 +104,9 @@ func (p *parker) stop() {
 // waits for it in a goroutine.
 func (s *Server) park(c *conn, deadline time.Time) bool {
 	p := &s.parker
+	if c.tls != nil {
+		return false // its plaintext may wait in the tls.Conn, where epoll cannot see it
+	}
 	if s.shutdown.Load() || p.init(s) != nil {
 		return false
 	}

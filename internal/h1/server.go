@@ -18,13 +18,15 @@
 //     read and write buffers come from pools for each request and go back
 //     when it is done (net/http keeps 8 KB of them for every connection).
 //
-// HTTP/2 and TLS are not its business: the HTTPS listener stays on
-// net/http.
+// Over TLS (a listener of *tls.Conn, possibly wrapped), it does the
+// handshake itself and hands a connection that negotiated another
+// protocol (h2) to TLSNextProto, as http.Server does.
 package h1
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +84,11 @@ type Server struct {
 	// connections, with http.StateNew, http.StateClosed and
 	// http.StateHijacked.
 	ConnState func(net.Conn, http.ConnState)
-	Logger    *slog.Logger
+	// TLSNextProto takes over a TLS connection whose handshake chose a
+	// protocol other than HTTP/1.x, by its ALPN name ("h2"); one with no
+	// entry is closed.
+	TLSNextProto map[string]func(*tls.Conn)
+	Logger       *slog.Logger
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -249,8 +255,10 @@ type conn struct {
 	bw       *bufio.Writer // while a response is written
 	first    [1]byte       // the byte that ended the idle wait
 	hijacked bool
-	lastPOST bool // the last request was a POST (a stray CRLF may follow)
-	served   int  // requests read so far
+	lastPOST bool                 // the last request was a POST (a stray CRLF may follow)
+	served   int                  // requests read so far
+	tls      *tls.Conn            // when over TLS
+	tlsState *tls.ConnectionState // its handshake, for Request.TLS
 	parkedState
 	// header and sentHeader are the response header maps, reused.
 	header, sentHeader http.Header
@@ -265,6 +273,9 @@ var (
 )
 
 func (c *conn) serve() {
+	if c.tls = tlsConn(c.rwc); c.tls != nil && !c.handshake() {
+		return
+	}
 	c.ctx = context.Background()
 	if c.srv.ConnContext != nil {
 		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
@@ -272,6 +283,52 @@ func (c *conn) serve() {
 	c.lr.r, c.lr.c = c.rwc, c
 	c.idleSince = time.Now()
 	c.next(true)
+}
+
+// tlsConn returns the *tls.Conn c is or wraps, or nil.
+func tlsConn(c net.Conn) *tls.Conn {
+	for {
+		if tc, ok := c.(*tls.Conn); ok {
+			return tc
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+}
+
+// handshake does the TLS handshake within ReadHeaderTimeout and hands the
+// connection to TLSNextProto when it chose another protocol than
+// HTTP/1.x; it reports whether the connection goes on here.
+func (c *conn) handshake() bool {
+	if d := c.srv.ReadHeaderTimeout; d > 0 {
+		c.rwc.SetDeadline(time.Now().Add(d))
+	}
+	err := c.tls.HandshakeContext(context.Background())
+	c.rwc.SetDeadline(time.Time{})
+	if err != nil {
+		c.srv.logf("h1: TLS handshake from %s: %v", c.remoteAddr, err)
+		c.end()
+		return false
+	}
+	st := c.tls.ConnectionState()
+	c.tlsState = &st
+	switch proto := st.NegotiatedProtocol; proto {
+	case "", "http/1.1", "http/1.0":
+		return true
+	default:
+		fn := c.srv.TLSNextProto[proto]
+		if fn == nil {
+			c.end() // acme-tls/1 after its certificate, or what nobody speaks here
+			return false
+		}
+		c.hijacked = true // the connection is fn's now
+		c.end()
+		fn(c.tls)
+		return false
+	}
 }
 
 // handOverAfter is how long a goroutine that has served a request waits
@@ -515,6 +572,7 @@ func (c *conn) serveRequest() bool {
 	// the parser made.
 	*req = *req.WithContext(ctx)
 	req.RemoteAddr = c.remoteAddr
+	req.TLS = c.tlsState
 
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)

@@ -36,13 +36,15 @@ type Server struct {
 	// BodyTimeout, when set, ends a request whose body stops arriving for
 	// that long with 408.
 	BodyTimeout time.Duration
-	// Lean, when set before Start, serves plain HTTP with internal/h1
-	// instead of net/http's server (HTTPS always uses net/http's).
+	// Lean, when set before Start, serves HTTP/1.x with internal/h1
+	// instead of net/http's server; over TLS, HTTP/2 connections go to
+	// x/net/http2's server.
 	Lean bool
 
 	name     string
 	srv      *http.Server
-	lean     *h1.Server // serving, when Lean and plain HTTP
+	lean     *h1.Server // serving, when Lean
+	h2       *h2conns   // the HTTP/2 connections h1 handed over, when Lean over TLS
 	logger   *slog.Logger
 	ln       net.Listener
 	done     chan struct{}
@@ -109,14 +111,18 @@ func (s *Server) Start() error {
 	if s.Limit != nil {
 		ln = &limitListener{Listener: ln, l: s.Limit}
 	}
-	if s.TLSConfig == nil {
+	switch {
+	case s.Lean && s.TLSConfig != nil:
+		// h1 does the handshakes; the framing check reads the plaintext.
+		ln = framingListener{tls.NewListener(ln, s.TLSConfig)}
+	case s.TLSConfig == nil:
 		ln = framingListener{ln} // over TLS, net/http must see its *tls.Conn
 	}
 	s.ln = ln
 	s.done = make(chan struct{})
 	serve := s.srv.Serve
 	switch {
-	case s.TLSConfig != nil:
+	case s.TLSConfig != nil && !s.Lean:
 		s.srv.TLSConfig = s.TLSConfig
 		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
 	case s.Lean:
@@ -128,6 +134,10 @@ func (s *Server) Start() error {
 			ConnContext:       s.srv.ConnContext,
 			ConnState:         s.srv.ConnState,
 			Logger:            s.logger,
+		}
+		if s.TLSConfig != nil {
+			s.h2 = newH2Conns(s.srv)
+			s.lean.TLSNextProto = map[string]func(*tls.Conn){"h2": s.h2.serve}
 		}
 		serve = s.lean.Serve
 	}
@@ -222,9 +232,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	if s.lean != nil {
+		var h2err error
+		if s.h2 != nil {
+			h2err = s.h2.shutdown(ctx)
+		}
 		err := s.lean.Shutdown(ctx)
 		<-s.done
-		return err
+		return errors.Join(err, h2err)
 	}
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
