@@ -1,5 +1,6 @@
-// Package h1 serves an http.Handler over plain HTTP/1.x with less work a
-// request than net/http's server, for the router's cleartext listener.
+// Package h1 serves an http.Handler over HTTP/1.x with less work a
+// request and less memory an idle connection than net/http's server, for
+// the router's listeners.
 //
 // It parses requests with net/http's own request parser (the one
 // http.Server uses, reached by its documented linkname) and checks them as
@@ -13,10 +14,13 @@
 //     goroutine, a read that finds nothing and a hand-over between threads
 //     each time. Here a request that is still running after
 //     disconnectWatchAfter gets that watch; a quick one never does.
-//   - no buffers while idle: a keep-alive connection waiting for its next
-//     request holds only its goroutine, blocked on a one-byte read; the
-//     read and write buffers come from pools for each request and go back
-//     when it is done (net/http keeps 8 KB of them for every connection).
+//   - no buffers or goroutine while idle: a busy connection (its next
+//     request within handOverAfter) waits in its read buffer, so a request
+//     takes one read; after that, and after its first request, it hands
+//     the wait to a new goroutine (the stack a request grew goes back), and
+//     a plain one is parked in an epoll set with no goroutine at all
+//     (park_linux.go); buffers come from pools for each request (net/http
+//     keeps 8 KB of them and a goroutine for every connection).
 //
 // Over TLS (a listener of *tls.Conn, possibly wrapped), it does the
 // handshake itself and hands a connection that negotiated another
@@ -95,7 +99,6 @@ type Server struct {
 	parker   parker // idle connections without a goroutine (park_linux.go)
 	conns    map[*conn]struct{}
 	shutdown atomic.Bool
-	done     chan struct{} // closed by Shutdown
 }
 
 // ErrServerClosed is what Serve returns after Shutdown.
@@ -107,9 +110,6 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.conns == nil {
 		s.conns = map[*conn]struct{}{}
-	}
-	if s.done == nil {
-		s.done = make(chan struct{})
 	}
 	s.ln = ln
 	s.mu.Unlock()
@@ -172,13 +172,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
-	}
-	if s.done != nil {
-		select {
-		case <-s.done:
-		default:
-			close(s.done)
-		}
 	}
 	s.mu.Unlock()
 	t := time.NewTicker(5 * time.Millisecond)
