@@ -23,6 +23,7 @@ import (
 // parker is the server's epoll set of parked connections.
 type parker struct {
 	once   sync.Once
+	stops  sync.Once // stop writes to wakefd once: after the loop closed it, its number may be another file's
 	epfd   int
 	wakefd int // an eventfd in the set: written to end the loop
 	err    error
@@ -89,14 +90,16 @@ func (p *parker) init(s *Server) error {
 // stop ends the loop, if it runs, and waits for it; no parking starts
 // after it.
 func (p *parker) stop() {
-	p.once.Do(func() { p.err = errStopped })
-	if p.err != nil {
-		return
-	}
-	var one [8]byte
-	one[0] = 1
-	unix.Write(p.wakefd, one[:])
-	<-p.done
+	p.stops.Do(func() {
+		p.once.Do(func() { p.err = errStopped })
+		if p.err != nil {
+			return
+		}
+		var one [8]byte
+		one[0] = 1
+		unix.Write(p.wakefd, one[:])
+		<-p.done
+	})
 }
 
 // park parks c until its next request arrives or until deadline (then it

@@ -333,3 +333,35 @@ func TestServer_TemporaryAcceptErrors(t *testing.T) {
 		t.Fatalf("after EMFILE: %q", got)
 	}
 }
+
+// Shutdown that runs out of time closes what is left, and stopping twice
+// (Shutdown, then Close) is harmless.
+func TestServer_ShutdownTimeoutThenClose(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	s := &Server{}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}))
+	idle, _ := net.Dial("tcp", addr)
+	defer idle.Close()
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	release <- struct{}{}
+	http.ReadResponse(bufio.NewReader(idle), nil)
+	busy, _ := net.Dial("tcp", addr)
+	defer busy.Close()
+	io.WriteString(busy, "GET /hold HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Errorf("Shutdown with a request held = %v, want the deadline", err)
+	}
+	s.Close()
+	close(release)
+	if !closedWithin(busy, 5*time.Second) {
+		t.Error("the held request's connection is still open")
+	}
+}
