@@ -294,3 +294,15 @@ func TestServe_RefusesASecondSlipwayOnOneDataDir(t *testing.T) {
 		t.Errorf("the first slipway answered %d", code)
 	}
 }
+
+// Go's own HTTP server and transport stay a flag away (--http-server
+// net/http, --upstream-transport net/http), for an operator who needs
+// them: a push and a request work as with slipway's.
+func TestServe_NetHTTPServerAndTransport(t *testing.T) {
+	s := startServer(t, "--http-server", "net/http", "--upstream-transport", "net/http")
+	dir := s.newApp(staticApp("v1"))
+	if out := s.mustGit(dir, "push", s.remote("std"), "main"); !strings.Contains(out, "v1 is live") {
+		t.Fatalf("push:\n%s", out)
+	}
+	s.wantServes("std", "/", "hello from v1")
+}

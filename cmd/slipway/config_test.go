@@ -31,6 +31,8 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 		{[]string{"--uid-base", "1000"}, nil, "at least 100000"},
 		{[]string{"--deploy-strategy", "yolo"}, nil, "use blue-green or stop-start"},
 		{[]string{"--log-format", "xml"}, nil, "use text or json"},
+		{[]string{"--http-server", "fast"}, nil, "use lean or net/http"},
+		{nil, map[string]string{"SLIPWAY_UPSTREAM_TRANSPORT": "quic"}, "use lean or net/http"},
 		{[]string{"extra"}, nil, "takes only flags"},
 		{[]string{"--trusted-proxies", "10.0.0.0/8,lb.example"}, nil, "give addresses or CIDRs"},
 		{[]string{"--acme-email", "a@b.example"}, nil, "needs an HTTPS listener"},
