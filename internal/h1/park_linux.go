@@ -80,7 +80,9 @@ func (p *parker) init(s *Server) error {
 			unix.Close(p.epfd)
 			return
 		}
+		p.mu.Lock() // unparkAll reads it without going through once
 		p.conns = map[int32]*conn{}
+		p.mu.Unlock()
 		p.done = make(chan struct{})
 		go p.loop(s)
 	})
