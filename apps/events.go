@@ -22,14 +22,6 @@ func (s *Service) event(ctx context.Context, app, kind, detail string) {
 	}
 }
 
-// Events returns the app's newest events, newest first.
-func (s *Service) Events(ctx context.Context, app string) ([]slipway.Event, error) {
-	if err := slipway.ValidateAppName(app); err != nil {
-		return nil, err
-	}
-	return s.store.ListEvents(ctx, app, maxActivity)
-}
-
 // scaleDetail is "web=2 worker=0".
 func scaleDetail(changes []ScaleChange) string {
 	parts := make([]string, len(changes))

@@ -174,13 +174,12 @@ func diffConfig(a, b map[string]string) ConfigChange {
 
 // activity is one line of the app page's activity list.
 type activity struct {
-	At      time.Time
-	Ago     string
-	Kind    string // a release kind or an event kind
-	By      string // the key's comment, or whoever did it
-	ByFull  string // with the key's fingerprint, for a title attribute
-	What    string
-	Version slipway.Version // the release it made, if any
+	At     time.Time
+	Ago    string
+	Kind   string // a release kind or an event kind
+	By     string // the key's comment, or whoever did it
+	ByFull string // with the key's fingerprint, for a title attribute
+	What   string
 }
 
 // When is the time for a title attribute.
@@ -196,7 +195,7 @@ func activities(rels []*slipway.Release, events []slipway.Event, changes map[sli
 		if by == "" {
 			by = rel.PusherFingerprint
 		}
-		a := activity{At: rel.CreatedAt, Kind: rel.Kind, By: by, Version: rel.Version}
+		a := activity{At: rel.CreatedAt, Kind: rel.Kind, By: by}
 		switch rel.Kind {
 		case slipway.KindPush:
 			a.What = "pushed " + v.Short() + " " + slipway.OneLine(rel.Subject, 80) + " as " + rel.Version.String()
@@ -338,23 +337,6 @@ func (p *appPage) ScaleText() string {
 		parts = append(parts, t+"="+strconv.Itoa(p.Detail.Scale[t]))
 	}
 	return strings.Join(parts, " ")
-}
-
-// since renders how long ago t was without "ago": "12s", "3m", "5h".
-func since(t, now time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	d := now.Sub(t).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d/time.Second)) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	}
-	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
 // clock renders t as "15:04:05 UTC", with the date when it is not today.

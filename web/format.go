@@ -15,18 +15,28 @@ func ago(t, now time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
+	if now.Sub(t) < 5*time.Second {
+		return "just now"
+	}
+	return since(t, now) + " ago"
+}
+
+// since renders how long before now t was without "ago": "12s", "3m",
+// "5h", "4d"; "—" for the zero time.
+func since(t, now time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
 	d := now.Sub(t)
 	switch {
-	case d < 5*time.Second:
-		return "just now"
 	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d/time.Second))
+		return strconv.Itoa(int(d/time.Second)) + "s"
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+		return strconv.Itoa(int(d/time.Minute)) + "m"
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
-	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
 // duration renders a build time: "40ms", "12.3s", "1m12s"; "—" for none.

@@ -331,7 +331,7 @@ func (w *response) writeHeaderNow(p []byte) {
 
 	bw := w.conn.bw
 	writeStatusLine(bw, w.req.ProtoAtLeast(1, 1), w.status)
-	writeHeader(bw, h, trailerPrefixed)
+	writeHeader(bw, h, nil)
 	if ctype != "" {
 		writeField(bw, "Content-Type", ctype)
 	}
@@ -524,12 +524,8 @@ func suppressed(status int) []string {
 	return []string{"Content-Length", "Transfer-Encoding"}
 }
 
-// Header keys left out when writing: trailer declarations written as
-// headers, and those no informational response carries.
-var (
-	noBodyHeaders   = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
-	trailerPrefixed = map[string]bool{}
-)
+// noBodyHeaders are the header keys no informational response carries.
+var noBodyHeaders = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
 
 func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	if is11 {
