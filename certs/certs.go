@@ -213,7 +213,9 @@ func (m *Manager) HTTPHandler(next http.Handler, redirect func(host string) bool
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if m.cfg.HTTPSAddr != "" && m.HasCertificate(host) && (redirect == nil || redirect(host)) {
+		// redirect (an atomic load and two map lookups) before the
+		// certificate cache, which locks and builds wildcard names.
+		if m.cfg.HTTPSAddr != "" && (redirect == nil || redirect(host)) && m.HasCertificate(host) {
 			target := "https://" + host
 			if m.https != "" {
 				target += ":" + m.https

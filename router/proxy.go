@@ -184,7 +184,12 @@ func isDialError(err error) bool {
 // have reached the app, so only idempotent methods are retried, as nginx's
 // proxy_next_upstream does; a request the client itself abandoned is not.
 func retryable(req *http.Request, err error) bool {
-	if !replayable(req) || req.Context().Err() != nil {
+	return replayable(req) && retryableErr(req, err)
+}
+
+// retryableErr is retryable for a request that can be sent again.
+func retryableErr(req *http.Request, err error) bool {
+	if req.Context().Err() != nil {
 		return false
 	}
 	if isDialError(err) {

@@ -64,6 +64,7 @@ type Router struct {
 	trusted   []netip.Prefix
 	transport http.RoundTripper
 	own       *Transport // the transport New made, if Config.Transport was nil
+	direct    *Transport // the transport if it is a *Transport: see forward
 	log       *slog.Logger
 	errorLog  *log.Logger // for ReverseProxy's own messages
 	buffers   *bufferPool
@@ -106,6 +107,7 @@ func New(cfg Config) *Router {
 		r.own = NewTransport()
 		r.transport = r.own
 	}
+	r.direct, _ = r.transport.(*Transport)
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -214,5 +216,9 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)
+	if r.forwardable(req) {
+		r.forward(w, req, p, rt.inst)
+		return
+	}
 	p.proxies[rt.inst].ServeHTTP(w, req)
 }

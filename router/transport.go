@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -126,15 +127,54 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.direct(req) {
 		return t.fallback.RoundTrip(req)
 	}
-	var body []byte
+	out := &requestOut{req: req}
 	if hasBody(req) {
 		b, err := readBody(req)
 		if err != nil {
 			return nil, err
 		}
-		body = b
+		out.body = b
 	}
-	return t.roundTrip(req, body)
+	return t.send(req.Context(), req.URL.Host, req, idempotent(req), out)
+}
+
+// outbound is a request as the direct path writes it on a connection.
+type outbound interface {
+	// write writes the whole request, head and body, to bw, which the
+	// caller flushes.
+	write(bw *bufio.Writer) error
+	// interim is told of each interim response other than 100 Continue
+	// (103 Early Hints) with its headers; it returns whether it passed
+	// the response on.
+	interim(code int, h http.Header) (bool, error)
+}
+
+// requestOut is an *http.Request sent by RoundTrip, with its body read
+// whole if it has one.
+type requestOut struct {
+	req  *http.Request
+	body []byte
+}
+
+func (o *requestOut) write(bw *bufio.Writer) error {
+	out := o.req
+	if o.body != nil {
+		out = out.WithContext(out.Context()) // a shallow copy: RoundTrip must not modify req
+		out.Body = io.NopCloser(bytes.NewReader(o.body))
+		out.ContentLength = int64(len(o.body))
+		out.GetBody = nil
+	}
+	return out.Write(bw)
+}
+
+// interim passes the response on to the request's client trace, as
+// http.Transport does (ReverseProxy forwards it to its client).
+func (o *requestOut) interim(code int, h http.Header) (bool, error) {
+	trace := httptrace.ContextClientTrace(o.req.Context())
+	if trace == nil || trace.Got1xxResponse == nil {
+		return false, nil
+	}
+	return true, trace.Got1xxResponse(code, textproto.MIMEHeader(h))
 }
 
 // direct reports whether req takes the direct path.
@@ -190,14 +230,14 @@ func readBody(req *http.Request) ([]byte, error) {
 	return buf, nil
 }
 
-// roundTrip sends req, with body as its body if non-nil, on the direct path.
-func (t *Transport) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
-	ctx := req.Context()
+// send sends out, a request like req (whose method the response is read
+// for), on the direct path to URL host key. replay says whether the app may
+// see the request twice.
+func (t *Transport) send(ctx context.Context, key string, req *http.Request, replay bool, out outbound) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h := t.host(req.URL.Host)
-	replay := idempotent(req)
+	h := t.host(key)
 	for {
 		c := h.take()
 		if c == nil {
@@ -207,7 +247,7 @@ func (t *Transport) roundTrip(req *http.Request, body []byte) (*http.Response, e
 			c.close()
 			continue
 		}
-		res, err := t.exchange(ctx, c, req, body)
+		res, err := t.exchange(ctx, c, req, out)
 		if err == nil {
 			return res, nil
 		}
@@ -223,20 +263,20 @@ func (t *Transport) roundTrip(req *http.Request, body []byte) (*http.Response, e
 	if err != nil {
 		return nil, err
 	}
-	return t.exchange(ctx, h.newConn(nc), req, body)
+	return t.exchange(ctx, h.newConn(nc), req, out)
 }
 
-// exchange sends req on c and reads the response headers. On error it
+// exchange sends out on c and reads the response headers. On error it
 // closes c; otherwise the response body hands c back to its host's idle
 // stack or closes it.
-func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, body []byte) (*http.Response, error) {
+func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, out outbound) (*http.Response, error) {
 	var stop func() bool
 	if ctx.Done() != nil {
 		// A cancelled request unblocks the reads and writes on c without
 		// a goroutine of its own; c is then not reused.
 		stop = context.AfterFunc(ctx, c.abort)
 	}
-	res, err := c.roundTrip(req, body)
+	res, err := c.roundTrip(req, out)
 	if err != nil {
 		if stop != nil {
 			stop()
@@ -256,18 +296,11 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, bo
 	return res, nil
 }
 
-// roundTrip writes req with body, then reads the response headers, skipping
+// roundTrip writes out, then reads the response headers to req, skipping
 // interim responses.
-func (c *conn) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
+func (c *conn) roundTrip(req *http.Request, out outbound) (*http.Response, error) {
 	c.nread, c.nwritten = 0, 0
-	out := req
-	if body != nil {
-		out = req.WithContext(req.Context()) // a shallow copy: RoundTrip must not modify req
-		out.Body = io.NopCloser(bytes.NewReader(body))
-		out.ContentLength = int64(len(body))
-		out.GetBody = nil
-	}
-	if err := out.Write(c.bw); err != nil {
+	if err := out.write(c.bw); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -289,12 +322,13 @@ func (c *conn) roundTrip(req *http.Request, body []byte) (*http.Response, error)
 		case code == http.StatusContinue:
 			// The body went out with the headers: nothing to continue.
 		default:
-			// Another interim response (103 Early Hints): pass it on as
-			// http.Transport does, to ReverseProxy, which forwards it.
-			if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
-				if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
-					return nil, err
-				}
+			// Another interim response (103 Early Hints): passed on if
+			// the request wants it, as http.Transport does.
+			passed, err := out.interim(code, res.Header)
+			if err != nil {
+				return nil, err
+			}
+			if passed {
 				c.limit = maxResponseHeaderBytes
 			}
 		}

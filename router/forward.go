@@ -1,0 +1,378 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The router's own proxy path. A request that the transport's direct path
+// takes (no body or a small one of known length, no upgrade, no
+// Transfer-Encoding or trailers) and that ReverseProxy would send as it
+// came is proxied here, without ReverseProxy: its head is written to the
+// instance straight from the request the server parsed, and the response's
+// headers go to the client without a copy. ReverseProxy clones each
+// request's headers, deletes the hop-by-hop ones one by one, sorts them to
+// write them and parses every response's Content-Type to decide on
+// flushing; in the real `slipway serve` that was a fifth of the router's
+// CPU per request. Everything else (websockets and other upgrades, large
+// or chunked request bodies, requests from a trusted proxy, request
+// targets ReverseProxy rewrites) still goes through ReverseProxy. The
+// headers sent and answered are ReverseProxy's with the router's Rewrite
+// (see newProxy); forward_test.go compares the two.
+
+// forwardable reports whether req takes the router's own proxy path.
+func (r *Router) forwardable(req *http.Request) bool {
+	if r.direct == nil || req.ContentLength < 0 || req.ContentLength > r.direct.maxBody ||
+		req.Method == http.MethodConnect || len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 ||
+		isUpgrade(req.Header) {
+		return false
+	}
+	u := req.URL
+	if u == nil || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') || !cleanQuery(u.RawQuery) {
+		return false // ReverseProxy would rewrite the target or the query
+	}
+	return len(r.trusted) == 0 || !r.trustedPeer(req.RemoteAddr)
+}
+
+// cleanQuery reports whether ReverseProxy would send query q as it is: it
+// re-encodes, dropping what does not parse, a query with a semicolon or a
+// malformed escape.
+func cleanQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// forward proxies req, which forwardable took, to instance i of p, with
+// one retry on another instance as retryTransport makes.
+func (r *Router) forward(w http.ResponseWriter, req *http.Request, p *Pool, i int) {
+	f := &forwarded{req: req, w: w}
+	var start time.Time
+	if r.observe != nil {
+		start = time.Now()
+	}
+	res, err := r.send(f, p, i)
+	if r.observe != nil {
+		if err == nil {
+			r.observe(p.App, res.StatusCode, time.Since(start))
+		} else if req.Context().Err() == nil {
+			r.observe(p.App, http.StatusBadGateway, 0)
+		}
+	}
+	if err != nil {
+		r.errorHandler(p, p.Instances[i])(w, req, err)
+		return
+	}
+	f.respond(res, r)
+}
+
+// send sends f to instance i of p or, as retryTransport does, once to
+// another instance when that one cannot be reached.
+func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
+	req := f.req
+	inst := p.Instances[i]
+	if req.ContentLength > 0 {
+		b, err := readBody(req)
+		if err != nil {
+			return nil, &instanceError{inst: inst, err: err}
+		}
+		f.body = b
+	}
+	replay := idempotent(req)
+	res, err := r.direct.send(req.Context(), inst.Addr, req, replay, f)
+	if err == nil {
+		return res, nil
+	}
+	if f.body != nil || !retryableErr(req, err) {
+		return nil, &instanceError{inst: inst, err: err}
+	}
+	alt := p.pick(i)
+	if alt < 0 {
+		return nil, &instanceError{inst: inst, err: err}
+	}
+	other := p.Instances[alt]
+	r.log.Warn("router: instance unreachable, retrying", "app", p.App, "release", p.Release,
+		"instance", inst.ID, "err", err, "retry", other.ID)
+	other.outstanding.Add(1)
+	defer other.outstanding.Add(-1)
+	res, err = r.direct.send(req.Context(), other.Addr, req, replay, f)
+	if err != nil {
+		return nil, &instanceError{inst: other, err: err}
+	}
+	return res, nil
+}
+
+// forwarded is a request on the router's own proxy path: the outbound
+// request the transport writes, and the response writer its interim
+// responses go to.
+type forwarded struct {
+	req  *http.Request
+	body []byte // the request body, read whole, or nil
+	w    http.ResponseWriter
+}
+
+// write writes the request to the instance: ReverseProxy's outbound
+// request with the router's Rewrite, as http.Request.Write would write it.
+func (f *forwarded) write(bw *bufio.Writer) error {
+	in := f.req
+	bw.WriteString(in.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(in.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(in.Host)
+	bw.WriteString("\r\n")
+	if ua := in.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+		writeField(bw, "User-Agent", ua[0]) // http.Request.Write sends the first
+	}
+	switch {
+	case f.body != nil:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.Itoa(len(f.body)))
+		bw.WriteString("\r\n")
+	case in.Method == http.MethodPost || in.Method == http.MethodPut || in.Method == http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	dropped := connectionTokens(in.Header["Connection"])
+	for k, vv := range in.Header {
+		if outboundDropped(k) || (dropped != nil && listed(dropped, k)) {
+			continue
+		}
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+	}
+	if headerHasToken(in.Header["Te"], "trailers") {
+		bw.WriteString("Te: trailers\r\n")
+	}
+	host, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err == nil {
+		writeField(bw, "X-Forwarded-For", host)
+	}
+	writeField(bw, "X-Forwarded-Host", in.Host)
+	if in.TLS == nil {
+		bw.WriteString("X-Forwarded-Proto: http\r\n")
+	} else {
+		bw.WriteString("X-Forwarded-Proto: https\r\n")
+	}
+	if err == nil {
+		writeField(bw, "X-Real-Ip", host)
+	}
+	bw.WriteString("\r\n")
+	_, err = bw.Write(f.body)
+	return err
+}
+
+// interim passes a 103 Early Hints (or other 1xx) response on to the
+// client, as ReverseProxy does: with the headers the response writer holds
+// so far, which are then cleared.
+func (f *forwarded) interim(code int, h http.Header) (bool, error) {
+	dst := f.w.Header()
+	copyHeader(dst, h)
+	f.w.WriteHeader(code)
+	clear(dst)
+	return true, nil
+}
+
+// respond sends res to the client as ReverseProxy does: its headers less
+// the hop-by-hop ones, its body flushed at once when it is a stream, its
+// trailers. A body cut short aborts the response (panic with
+// http.ErrAbortHandler), so the client sees it was.
+func (f *forwarded) respond(res *http.Response, r *Router) {
+	w := f.w
+	dst := w.Header()
+	dropped := connectionTokens(res.Header["Connection"])
+	for k, vv := range res.Header {
+		if hopByHop(k) || (dropped != nil && listed(dropped, k)) {
+			continue
+		}
+		if prior, ok := dst[k]; ok {
+			dst[k] = append(prior, vv...)
+		} else {
+			dst[k] = vv // the response's own slice: res is not used again
+		}
+	}
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		dst["Trailer"] = append(dst["Trailer"], strings.Join(keys, ", "))
+	}
+	w.WriteHeader(res.StatusCode)
+
+	var flush func() error
+	if res.ContentLength == -1 || isEventStream(res.Header["Content-Type"]) {
+		// Streams and long polls: the headers now, each write as it comes.
+		flush = http.NewResponseController(w).Flush
+		flush()
+	}
+	if err := r.copyBody(w, res.Body, flush); err != nil {
+		res.Body.Close()
+		panic(http.ErrAbortHandler)
+	}
+	res.Body.Close() // fills in res.Trailer
+	if len(res.Trailer) > 0 {
+		// Chunked, so that the trailers can follow a short body.
+		http.NewResponseController(w).Flush()
+	}
+	if len(res.Trailer) == announced {
+		copyHeader(dst, res.Trailer)
+		return
+	}
+	for k, vv := range res.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// copyBody copies a response body to w with a pooled buffer, flushing after
+// every write if flush is set, as ReverseProxy's copyBuffer does; it logs a
+// read error the way ReverseProxy does.
+func (r *Router) copyBody(w io.Writer, body io.Reader, flush func() error) error {
+	buf := r.buffers.Get()
+	defer r.buffers.Put(buf)
+	for {
+		n, rerr := body.Read(buf)
+		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
+			r.errorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
+		}
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			if werr != nil {
+				return werr
+			}
+			if m != n {
+				return io.ErrShortWrite
+			}
+			if flush != nil {
+				flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// copyHeader adds the values of src to dst, as ReverseProxy's copyHeader.
+func copyHeader(dst, src http.Header) {
+	for k, vv := range src {
+		for _, v := range vv {
+			dst.Add(k, v)
+		}
+	}
+}
+
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+// writeField writes one header field, with what http.Request.Write does
+// to a value: line breaks become spaces, surrounding blanks go.
+func writeField(bw *bufio.Writer, k, v string) {
+	if strings.ContainsAny(v, "\r\n") {
+		v = newlineToSpace.Replace(v)
+	}
+	v = strings.Trim(v, " \t")
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// outboundDropped reports whether request header k is not passed on as
+// it came: hop-by-hop headers (ReverseProxy's list), the forwarding and
+// client-address headers the router sets or drops as the edge, and those
+// http.Request.Write writes itself.
+func outboundDropped(k string) bool {
+	switch k {
+	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"X-Client-Ip", "True-Client-Ip", "X-Cluster-Client-Ip", "X-Real-Ip",
+		"Host", "User-Agent", "Content-Length":
+		return true
+	}
+	return hopByHop(k)
+}
+
+// hopByHop reports whether k is one of the hop-by-hop headers ReverseProxy
+// removes from requests and responses.
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// connectionTokens returns the header names a Connection header lists
+// (canonical), which are hop-by-hop too, or nil if it lists none.
+func connectionTokens(values []string) []string {
+	var names []string
+	for _, v := range values {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = strings.Trim(tok, " \t"); tok != "" {
+				names = append(names, http.CanonicalHeaderKey(tok))
+			}
+		}
+	}
+	return names
+}
+
+func listed(names []string, k string) bool {
+	for _, n := range names {
+		if n == k {
+			return true
+		}
+	}
+	return false
+}
+
+// headerHasToken reports whether one of the comma-separated lists values
+// holds token, compared case-insensitively.
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(tok, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream, whose
+// events ReverseProxy flushes as they come.
+func isEventStream(ct []string) bool {
+	if len(ct) == 0 {
+		return false
+	}
+	v := ct[0]
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "text/event-stream")
+}

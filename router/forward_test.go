@@ -1,0 +1,249 @@
+package router
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The router's own proxy path (forward.go) must send and answer exactly
+// what ReverseProxy over the router's transport did. TestForward_SameAsReverseProxy
+// sends the same raw requests through a router with its transport (which
+// takes the path) and one with the same transport hidden behind another
+// type (which leaves every request to ReverseProxy), to a raw backend that
+// records what reaches it and answers with a raw response, and compares
+// both ends.
+
+var forwardRequests = []struct{ name, raw string }{
+	{"plain", "GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent: ua1\r\nAccept: */*\r\n\r\n"},
+	{"client forwarding headers", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n" +
+		"X-Forwarded-Host: evil.test\r\nForwarded: for=1.2.3.4\r\nX-Real-Ip: 1.1.1.1\r\nTrue-Client-Ip: 2.2.2.2\r\n" +
+		"X-Client-Ip: 3.3.3.3\r\nX-Cluster-Client-Ip: 4.4.4.4\r\n\r\n"},
+	{"hop-by-hop", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: keep-alive, X-Secret, cookie\r\nX-Secret: s\r\n" +
+		"Cookie: a=b\r\nKeep-Alive: 300\r\nProxy-Connection: x\r\nProxy-Authorization: Basic eA==\r\nTe: trailers, deflate\r\n" +
+		"Trailer: X-T\r\nX-Kept: k\r\n\r\n"},
+	{"connection lists a header the router sets", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: X-Real-Ip, X-Forwarded-For, Host\r\n\r\n"},
+	{"te without trailers", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nTe: gzip\r\n\r\n"},
+	{"two user agents", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n"},
+	{"empty user agent", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent:\r\n\r\n"},
+	{"repeated header", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nAccept: a\r\nAccept: b\r\nX-Pad:   v  \r\n\r\n"},
+	{"post without body", "POST /p HTTP/1.1\r\nHost: web.apps.test\r\nContent-Length: 0\r\n\r\n"},
+	{"patch without length", "PATCH /p HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"delete", "DELETE /d HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"put with body", "PUT /u HTTP/1.1\r\nHost: web.apps.test\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"},
+	{"post with idempotency key", "POST /p HTTP/1.1\r\nHost: web.apps.test\r\nIdempotency-Key: 7\r\nContent-Length: 2\r\n\r\nhi"},
+	{"expect continue", "POST /e HTTP/1.1\r\nHost: web.apps.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"},
+	{"chunked body (ReverseProxy)", "POST /c HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+	{"head", "HEAD /h HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"options", "OPTIONS /o HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"escaped path", "GET /a%2Fb/%7Euser/c%20d HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"empty query", "GET /q? HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"semicolon query (ReverseProxy)", "GET /q?a=1;b=2 HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"bad escape in query (ReverseProxy)", "GET /q?a=%zz&b=1 HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"absolute form", "GET http://web.apps.test/abs?q=1 HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"},
+	{"host with port", "GET / HTTP/1.1\r\nHost: web.apps.test:8080\r\n\r\n"},
+	{"http/1.0", "GET /old HTTP/1.0\r\nHost: web.apps.test\r\n\r\n"},
+	{"websocket upgrade (ReverseProxy)", "GET /ws HTTP/1.1\r\nHost: web.apps.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+}
+
+var forwardResponses = []struct{ name, raw string }{
+	{"plain", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-App: 1\r\nContent-Type: text/plain\r\n\r\nok"},
+	{"hop-by-hop", "HTTP/1.1 200 OK\r\nConnection: X-Internal, keep-alive\r\nX-Internal: leak\r\nKeep-Alive: timeout=5\r\n" +
+		"Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nTe: x\r\nContent-Length: 2\r\n\r\nok"},
+	{"app cookie", "HTTP/1.1 200 OK\r\nSet-Cookie: app=1; Path=/\r\nSet-Cookie: two=2\r\nContent-Length: 2\r\n\r\nok"},
+	{"announced trailer", "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 42\r\n\r\n"},
+	{"unannounced trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Late: 1\r\n\r\n"},
+	{"event stream", "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nContent-Length: 9\r\n\r\ndata: x\n\n"},
+	{"early hints", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+	{"close delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"},
+	{"http/1.0 response", "HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nold body"},
+	{"no content", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
+	{"not modified", "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n"},
+	{"error", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops"},
+}
+
+func TestForward_SameAsReverseProxy(t *testing.T) {
+	type pair struct{ name, req, res string }
+	var cases []pair
+	for _, rq := range forwardRequests {
+		cases = append(cases, pair{"request " + rq.name, rq.raw, forwardResponses[0].raw})
+	}
+	for _, rs := range forwardResponses[1:] {
+		cases = append(cases, pair{"response " + rs.name, forwardRequests[0].raw, rs.raw})
+	}
+	cases = append(cases, pair{"head with length", "HEAD /h HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"})
+
+	own := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
+	t.Cleanup(own.Close)
+	tr := NewTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	viaRP := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey, Transport: hidden{tr}})
+	t.Cleanup(viaRP.Close)
+	ownSrv, rpSrv := serveRouter(t, own), serveRouter(t, viaRP)
+
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := newRawBackend(t, c.res)
+			pool := func() *Pool {
+				return &Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}}
+			}
+			own.SetLive(pool())
+			viaRP.SetLive(pool())
+
+			gotOwn, sentOwn := rawExchange(t, ownSrv.Listener.Addr().String(), c.req, app)
+			gotRP, sentRP := rawExchange(t, rpSrv.Listener.Addr().String(), c.req, app)
+			if sentOwn != sentRP {
+				t.Errorf("the app got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", sentOwn, sentRP)
+			}
+			if gotOwn != gotRP {
+				t.Errorf("the client got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", gotOwn, gotRP)
+			}
+		})
+	}
+}
+
+// hidden is a transport the router does not know as its own.
+type hidden struct{ http.RoundTripper }
+
+// rawBackend is an app instance that answers every request with one raw
+// response and reports each request it read, normalized (header lines
+// sorted, since ReverseProxy sorts them and the router's own path does not).
+type rawBackend struct {
+	ln   net.Listener
+	res  string
+	seen chan string
+}
+
+func newRawBackend(t *testing.T, res string) *rawBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &rawBackend{ln: ln, res: res, seen: make(chan string, 16)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return b
+}
+
+func (b *rawBackend) addr() string { return b.ln.Addr().String() }
+
+func (b *rawBackend) serve(c net.Conn) {
+	defer c.Close()
+	var raw bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &raw))
+	for {
+		raw.Reset()
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.Header.Get("Expect") == "100-continue" {
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+		}
+		io.Copy(io.Discard, req.Body)
+		b.seen <- normalizeRequest(raw.String())
+		io.WriteString(c, b.res)
+		if strings.Contains(b.res, "Connection: close") || strings.HasPrefix(b.res, "HTTP/1.0") || req.Header.Get("Upgrade") != "" {
+			return
+		}
+	}
+}
+
+// normalizeRequest sorts the header lines of a raw request.
+func normalizeRequest(raw string) string {
+	head, body, _ := strings.Cut(raw, "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	slices.Sort(lines[1:])
+	return strings.Join(lines, "\n") + "\n\n" + body
+}
+
+// affinityValue matches the value of the router's cookie, which holds the
+// second it was issued.
+var affinityValue = regexp.MustCompile(CookieName + `=[^;]*`)
+
+// rawExchange sends one raw request to a router on a new connection and
+// returns what came back (interim responses, status, headers without Date,
+// body, trailers) and what the app got.
+func rawExchange(t *testing.T, addr, req string, app *rawBackend) (got, sent string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	method, _, _ := strings.Cut(req, " ")
+	br := bufio.NewReader(c)
+	var out strings.Builder
+	for {
+		res, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("read response: %v", err)
+		}
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatalf("read body: %v", err)
+		}
+		res.Header.Del("Date")
+		if res.ContentLength < 0 {
+			res.Header.Del("Content-Length") // chunked or not is when flushes happen
+			if !strings.Contains(app.res, "Content-Type") {
+				// ReverseProxy flushes a stream's headers from a timer
+				// that races with the first write, which, if it wins,
+				// gets the server to sniff a Content-Type; the router's
+				// own path sends the headers first, as the app sent them.
+				res.Header.Del("Content-Type")
+			}
+		}
+		fmt.Fprintf(&out, "%s\n", res.Status)
+		for _, k := range slices.Sorted(func(yield func(string) bool) {
+			for k := range res.Header {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			for _, v := range res.Header[k] {
+				fmt.Fprintf(&out, "%s: %s\n", k, affinityValue.ReplaceAllString(v, CookieName+"=X"))
+			}
+		}
+		fmt.Fprintf(&out, "\n%q\ntrailer %v\n", body, res.Trailer)
+		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	select {
+	case sent = <-app.seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app got no request")
+	}
+	// The address the router connects from differs between the routers.
+	return out.String(), sent
+}
