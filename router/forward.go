@@ -181,6 +181,10 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	return err
 }
 
+// closes reports false: the client's Connection header is hop-by-hop, and
+// the router keeps its connections to instances open, as ReverseProxy did.
+func (f *forwarded) closes() bool { return false }
+
 // interim passes a 103 Early Hints (or other 1xx) response on to the
 // client, as ReverseProxy does: with the headers the response writer holds
 // so far, which are then cleared.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -112,6 +113,23 @@ func TestForward_SameAsReverseProxy(t *testing.T) {
 	}
 }
 
+// A client's Connection: close is about its own connection: the router
+// keeps its connection to the instance for the next request.
+func TestForward_ClientCloseKeepsInstanceConnection(t *testing.T) {
+	r, srv, _ := front(t)
+	app := newRawBackend(t, forwardResponses[0].raw)
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+	for range 3 {
+		got, _ := rawExchange(t, srv.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n", app)
+		if !strings.HasPrefix(got, "200 OK") {
+			t.Fatalf("got %s", got)
+		}
+	}
+	if n := app.accepts.Load(); n != 1 {
+		t.Errorf("the instance got %d connections for 3 requests, want 1", n)
+	}
+}
+
 // hidden is a transport the router does not know as its own.
 type hidden struct{ http.RoundTripper }
 
@@ -119,9 +137,10 @@ type hidden struct{ http.RoundTripper }
 // response and reports each request it read, normalized (header lines
 // sorted, since ReverseProxy sorts them and the router's own path does not).
 type rawBackend struct {
-	ln   net.Listener
-	res  string
-	seen chan string
+	ln      net.Listener
+	res     string
+	seen    chan string
+	accepts atomic.Int64
 }
 
 func newRawBackend(t *testing.T, res string) *rawBackend {
@@ -139,6 +158,7 @@ func newRawBackend(t *testing.T, res string) *rawBackend {
 			if err != nil {
 				return
 			}
+			b.accepts.Add(1)
 			go b.serve(c)
 		}
 	}()

@@ -147,6 +147,9 @@ type outbound interface {
 	// (103 Early Hints) with its headers; it returns whether it passed
 	// the response on.
 	interim(code int, h http.Header) (bool, error)
+	// closes reports whether the request asks the instance to close the
+	// connection after it.
+	closes() bool
 }
 
 // requestOut is an *http.Request sent by RoundTrip, with its body read
@@ -166,6 +169,8 @@ func (o *requestOut) write(bw *bufio.Writer) error {
 	}
 	return out.Write(bw)
 }
+
+func (o *requestOut) closes() bool { return o.req.Close }
 
 // interim passes the response on to the request's client trace, as
 // http.Transport does (ReverseProxy forwards it to its client).
@@ -287,7 +292,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ou
 		}
 		return nil, err
 	}
-	keep := !res.Close && !req.Close
+	keep := !res.Close && !out.closes()
 	if res.Body == http.NoBody {
 		c.release(stop, keep)
 		return res, nil
