@@ -1,12 +1,18 @@
 package router
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/h1"
 )
 
 // BenchmarkRouter_Proxy sends parallel GETs through a real router server to
@@ -165,3 +171,98 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkRouter_ProxyRaw sends keep-alive GETs over raw connections
+// through the lean HTTP/1 server and the router to a raw instance that
+// answers each with fixed bytes, so that its allocations and CPU are the
+// server's, the router's and its transport's alone. -cookie sends the
+// affinity cookie the first response set.
+func BenchmarkRouter_ProxyRaw(b *testing.B) {
+	for _, cookie := range []bool{false, true} {
+		name := "no-cookie"
+		if cookie {
+			name = "cookie"
+		}
+		b.Run(name, func(b *testing.B) { benchProxyRaw(b, cookie) })
+	}
+}
+
+func benchProxyRaw(b *testing.B, cookie bool) {
+	app, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer app.Close()
+	go func() {
+		for {
+			c, err := app.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				res := []byte("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n")
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+						if _, err := c.Write(res); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	r := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
+	defer r.Close()
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Addr().String()}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &h1.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	defer func() {
+		srv.Close()
+		<-done
+	}()
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		req := "GET / HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+		br := bufio.NewReader(c)
+		first := true
+		for pb.Next() {
+			if _, err := io.WriteString(c, req); err != nil {
+				b.Error(err)
+				return
+			}
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			if first && cookie {
+				first = false
+				v, _, _ := strings.Cut(res.Header.Get("Set-Cookie"), ";")
+				req = strings.TrimSuffix(req, "\r\n") + "Cookie: " + v + "\r\n\r\n"
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,6 +52,13 @@ func front(t *testing.T) (*Router, *httptest.Server, *syncBuffer) {
 var lean bool
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// Benchmarks run once, with slipway's own server: a second run
+		// would overwrite their -cpuprofile and -memprofile.
+		lean = true
+		os.Exit(m.Run())
+	}
 	code := m.Run()
 	if code == 0 {
 		lean = true
