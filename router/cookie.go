@@ -56,17 +56,23 @@ func (r *Router) setCookie(w http.ResponseWriter, req *http.Request, app string,
 		if !ok {
 			return
 		}
-		c = &issuedCookie{sec: now, line: line}
+		c = &issuedCookie{sec: now, line: []string{line}}
 		slot.Store(c)
 	}
 	h := w.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], c.line)
+	if prior, ok := h["Set-Cookie"]; ok {
+		h["Set-Cookie"] = append(prior, c.line[0])
+	} else {
+		// Shared by the responses of the second; its capacity of one
+		// makes whoever adds a cookie after it copy it first.
+		h["Set-Cookie"] = c.line[:1:1]
+	}
 }
 
 // issuedCookie is a Set-Cookie line and the second it was issued.
 type issuedCookie struct {
 	sec  int64
-	line string
+	line []string // one line
 }
 
 // cookieLine returns the Set-Cookie value pinning a client to instance inst

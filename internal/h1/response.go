@@ -527,11 +527,25 @@ func suppressed(status int) []string {
 // noBodyHeaders are the header keys no informational response carries.
 var noBodyHeaders = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
 
+// statusLines is "CODE TEXT\r\n" for the codes http.StatusText knows.
+var statusLines = func() (lines [600]string) {
+	for code := 100; code < 600; code++ {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = strconv.Itoa(code) + " " + text + "\r\n"
+		}
+	}
+	return lines
+}()
+
 func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	if is11 {
 		bw.WriteString("HTTP/1.1 ")
 	} else {
 		bw.WriteString("HTTP/1.0 ")
+	}
+	if code >= 100 && code < 600 && statusLines[code] != "" {
+		bw.WriteString(statusLines[code])
+		return
 	}
 	if text := http.StatusText(code); text != "" {
 		bw.WriteString(strconv.Itoa(code))

@@ -258,6 +258,43 @@ type conn struct {
 	// idleSince is when the connection last went idle; the idle timeout
 	// counts from it across a hand-over.
 	idleSince time.Time
+	// watch starts the disconnect watch of the request being served,
+	// watched (with its cancel) under watchMu: one timer for all of a busy
+	// connection's requests. A fire that comes late, when the next request
+	// is served, only starts that one's watch early.
+	watch       *time.Timer
+	watchMu     sync.Mutex
+	watched     *response
+	watchCancel context.CancelFunc
+}
+
+// armWatch starts the disconnect watch of w after disconnectWatchAfter.
+func (c *conn) armWatch(w *response, cancel context.CancelFunc) {
+	c.watchMu.Lock()
+	c.watched, c.watchCancel = w, cancel
+	c.watchMu.Unlock()
+	if c.watch == nil {
+		c.watch = time.AfterFunc(disconnectWatchAfter, c.fireWatch)
+	} else {
+		c.watch.Reset(disconnectWatchAfter)
+	}
+}
+
+// disarmWatch keeps a watch from starting for the request served.
+func (c *conn) disarmWatch() {
+	c.watch.Stop()
+	c.watchMu.Lock()
+	c.watched, c.watchCancel = nil, nil
+	c.watchMu.Unlock()
+}
+
+func (c *conn) fireWatch() {
+	c.watchMu.Lock()
+	w, cancel := c.watched, c.watchCancel
+	c.watchMu.Unlock()
+	if w != nil {
+		w.watchDisconnect(cancel)
+	}
 }
 
 var (
@@ -360,6 +397,7 @@ func (c *conn) next(fresh bool) {
 		case waitHandOver:
 			handedOver = true
 			c.header, c.sentHeader = nil, nil // an idle connection keeps no maps either
+			c.watch = nil                     // nor a timer (disarmed after its request)
 			var deadline time.Time
 			if d := c.srv.IdleTimeout; d > 0 {
 				deadline = c.idleSince.Add(d)
@@ -603,9 +641,9 @@ func (c *conn) serveRequest() bool {
 	if req.RequestURI == "*" && req.Method == http.MethodOptions {
 		h = globalOptions{} // as http.Server answers it
 	}
-	watch := time.AfterFunc(disconnectWatchAfter, func() { w.watchDisconnect(cancel) })
+	c.armWatch(w, cancel)
 	h.ServeHTTP(w, req)
-	watch.Stop()
+	c.disarmWatch()
 	if c.hijacked {
 		return false
 	}
