@@ -363,8 +363,13 @@ func (c *conn) handshake() bool {
 
 // handOverAfter is how long a goroutine that has served a request waits
 // for the connection's next one before it hands the wait over to a new
-// goroutine (see next).
-const handOverAfter = 100 * time.Millisecond
+// goroutine (see next) or parks the connection. A second: a connection a
+// client reuses now and then (a pool that takes its most recent one first
+// keeps its others for bursts) stays ready, its wait costing a goroutine and
+// a read buffer for that second; parking and waking it again costs two
+// epoll_ctl calls, a timer and a new goroutine, and adds their latency to
+// its next request.
+const handOverAfter = time.Second
 
 // Outcomes of a wait for the next request.
 const (
