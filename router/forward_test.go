@@ -130,6 +130,46 @@ func TestForward_ClientCloseKeepsInstanceConnection(t *testing.T) {
 	}
 }
 
+// An instance that dies in the middle of a response body: the client's
+// response must end in an error too (the router aborts it: the connection
+// closes, before or after the head went out), never look complete, with a chunked body (which a clean end would terminate) as with
+// a Content-Length.
+func TestForward_BodyCutShortAbortsResponse(t *testing.T) {
+	responses := map[string]string{
+		"chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+		"length":  "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
+	}
+	requests := map[string]string{
+		"own path":     "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+		"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+	}
+	for rsName, res := range responses {
+		for rqName, req := range requests {
+			t.Run(rsName+" via "+rqName, func(t *testing.T) {
+				r, srv, _ := front(t)
+				app := newRawBackend(t, res)
+				app.cut = true
+				r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+				c, err := net.Dial("tcp", srv.Listener.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.WriteString(c, req)
+				got, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					return // the head had not gone out yet: the connection closed without it
+				}
+				body, err := io.ReadAll(got.Body)
+				if err == nil {
+					t.Errorf("the client read %q and a clean end of a body the instance cut short", body)
+				}
+			})
+		}
+	}
+}
+
 // hidden is a transport the router does not know as its own.
 type hidden struct{ http.RoundTripper }
 
@@ -141,6 +181,7 @@ type rawBackend struct {
 	res     string
 	seen    chan string
 	accepts atomic.Int64
+	cut     bool // close the connection after the response, whatever it says
 }
 
 func newRawBackend(t *testing.T, res string) *rawBackend {
@@ -187,7 +228,7 @@ func (b *rawBackend) serve(c net.Conn) {
 		io.Copy(io.Discard, req.Body)
 		b.seen <- normalizeRequest(raw.String())
 		io.WriteString(c, b.res)
-		if strings.Contains(b.res, "Connection: close") || strings.HasPrefix(b.res, "HTTP/1.0") || req.Header.Get("Upgrade") != "" {
+		if b.cut || strings.Contains(b.res, "Connection: close") || strings.HasPrefix(b.res, "HTTP/1.0") || req.Header.Get("Upgrade") != "" {
 			return
 		}
 	}

@@ -94,11 +94,25 @@ type Server struct {
 	TLSNextProto map[string]func(*tls.Conn)
 	Logger       *slog.Logger
 
+	std     *http.Server // for http.ServerContextKey: see asHTTPServer
+	stdOnce sync.Once
+
 	mu       sync.Mutex
 	ln       net.Listener
 	parker   parker // idle connections without a goroutine (park_linux.go)
 	conns    map[*conn]struct{}
 	shutdown atomic.Bool
+}
+
+// asHTTPServer returns an http.Server with s's Handler, timeouts and
+// limits, which is the value of http.ServerContextKey in s's request
+// contexts. Nothing serves with it.
+func (s *Server) asHTTPServer() *http.Server {
+	s.stdOnce.Do(func() {
+		s.std = &http.Server{Handler: s.Handler, ReadHeaderTimeout: s.ReadHeaderTimeout, IdleTimeout: s.IdleTimeout,
+			MaxHeaderBytes: s.MaxHeaderBytes}
+	})
+	return s.std
 }
 
 // ErrServerClosed is what Serve returns after Shutdown.
@@ -306,7 +320,10 @@ func (c *conn) serve() {
 	if c.tls = tlsConn(c.rwc); c.tls != nil && !c.handshake() {
 		return
 	}
-	c.ctx = context.Background()
+	// As http.Server's: handlers such as httputil.ReverseProxy look for
+	// it (ReverseProxy then aborts a response whose body it could not
+	// copy whole, instead of ending it as if it were complete).
+	c.ctx = context.WithValue(context.Background(), http.ServerContextKey, c.srv.asHTTPServer())
 	if c.srv.ConnContext != nil {
 		c.ctx = c.srv.ConnContext(c.ctx, c.rwc)
 	}
@@ -647,7 +664,18 @@ func (c *conn) serveRequest() bool {
 		h = globalOptions{} // as http.Server answers it
 	}
 	c.armWatch(w, cancel)
+	returned := false
+	defer func() {
+		if !returned {
+			// The handler panicked (http.ErrAbortHandler aborts a
+			// response): no watch may start, or go on reading, on the
+			// connection next ends.
+			c.disarmWatch()
+			w.stopWatching()
+		}
+	}()
 	h.ServeHTTP(w, req)
+	returned = true
 	c.disarmWatch()
 	if c.hijacked {
 		return false

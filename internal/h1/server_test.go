@@ -365,3 +365,36 @@ func TestServer_ShutdownTimeoutThenClose(t *testing.T) {
 		t.Error("the held request's connection is still open")
 	}
 }
+
+// A handler that aborts its response (panic(http.ErrAbortHandler), as the
+// router does when an instance dies mid-body) has its connection closed,
+// and the disconnect watch armed for it never starts on that connection
+// afterwards: the server keeps serving others once the watch's delay has
+// passed. The request context carries http.ServerContextKey, as
+// http.Server's does.
+func TestServer_AbortedHandler(t *testing.T) {
+	s := &Server{IdleTimeout: time.Minute}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(http.ServerContextKey) == nil {
+			http.Error(w, "no ServerContextKey", http.StatusInternalServerError)
+			return
+		}
+		if r.URL.Path == "/abort" {
+			io.WriteString(w, "partial")
+			panic(http.ErrAbortHandler)
+		}
+		io.WriteString(w, "ok")
+	}))
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	io.WriteString(c, "GET /abort HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !closedWithin(c, 5*time.Second) {
+		t.Fatal("the aborted response's connection was not closed")
+	}
+	time.Sleep(3 * disconnectWatchAfter) // the watch's delay, which is what this is about
+	c2, _ := net.Dial("tcp", addr)
+	defer c2.Close()
+	if got := get(t, c2, bufio.NewReader(c2), "/"); got != "ok" {
+		t.Fatalf("GET after an aborted response = %q", got)
+	}
+}
