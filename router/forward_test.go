@@ -170,6 +170,53 @@ func TestForward_BodyCutShortAbortsResponse(t *testing.T) {
 	}
 }
 
+// A client that leaves while the instance has not answered: the router
+// gives up the exchange and closes its connection to the instance, on
+// either server (the lean one tells the transport through its request
+// context's AfterCancel, net/http's through context.AfterFunc).
+func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
+	r, srv, _ := front(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	arrived, closed := make(chan struct{}), make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		close(arrived)
+		// Never answer: wait for the router to close the connection.
+		if _, err := br.ReadByte(); err != nil {
+			close(closed)
+		}
+	}()
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: ln.Addr().String()}}})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: web.apps.test\r\n\r\n")
+	select { // once the request is at the instance, the client leaves
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the instance")
+	}
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the router kept its connection to the instance after the client left")
+	}
+}
+
 // hidden is a transport the router does not know as its own.
 type hidden struct{ http.RoundTripper }
 

@@ -271,14 +271,25 @@ func (t *Transport) send(ctx context.Context, key string, req *http.Request, rep
 	return t.exchange(ctx, h.newConn(nc), req, out)
 }
 
+// afterCanceler is a context that runs a function when canceled, as
+// context.AfterFunc arranges, more cheaply (internal/h1's request
+// contexts); ok false means the caller must use context.AfterFunc.
+type afterCanceler interface {
+	AfterCancel(f func()) (stop func() bool, ok bool)
+}
+
 // exchange sends out on c and reads the response headers. On error it
 // closes c; otherwise the response body hands c back to its host's idle
 // stack or closes it.
 func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, out outbound) (*http.Response, error) {
+	// A cancelled request unblocks the reads and writes on c without a
+	// goroutine of its own; c is then not reused. The lean server's
+	// request contexts take the hook without allocating (AfterCancel).
 	var stop func() bool
-	if ctx.Done() != nil {
-		// A cancelled request unblocks the reads and writes on c without
-		// a goroutine of its own; c is then not reused.
+	if h, ok := ctx.(afterCanceler); ok {
+		stop, _ = h.AfterCancel(c.abort)
+	}
+	if stop == nil && ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.abort)
 	}
 	res, err := c.roundTrip(req, out)

@@ -41,6 +41,8 @@ type response struct {
 	continueSent     bool
 	handlerDone      bool
 
+	ctx requestContext // the request's
+
 	watchMu  sync.Mutex
 	watchOff bool          // the handler is done or took the connection: no watch starts
 	watching bool          // a disconnect watch reads the connection

@@ -277,6 +277,7 @@ type conn struct {
 	// connection's requests. A fire that comes late, when the next request
 	// is served, only starts that one's watch early.
 	watch       *time.Timer
+	hook        *cancelHook // of the request being served: see requestContext
 	watchMu     sync.Mutex
 	watched     *response
 	watchCancel context.CancelFunc
@@ -619,13 +620,17 @@ func (c *conn) serveRequest() bool {
 		return false
 	}
 	delete(req.Header, "Host")
-	ctx, cancel := context.WithCancel(c.ctx)
+	base, cancelBase := context.WithCancel(c.ctx)
+	if c.hook == nil {
+		c.hook = newCancelHook()
+	}
+	c.hook.reset()
+	hook := c.hook
+	cancel := func() {
+		cancelBase()
+		hook.fire()
+	}
 	defer cancel()
-	// In place, not a copy: the body fills in the trailers of the request
-	// the parser made.
-	*req = *req.WithContext(ctx)
-	req.RemoteAddr = c.remoteAddr
-	req.TLS = c.tlsState
 
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
@@ -639,6 +644,12 @@ func (c *conn) serveRequest() bool {
 	clear(c.header)
 	w := &response{conn: c, req: req, handlerHeader: c.header, contentLength: -1,
 		wants10KeepAlive: wants10KeepAlive(req), wantsClose: wantsClose(req)}
+	w.ctx = requestContext{Context: base, hook: hook}
+	// In place, not a copy: the body fills in the trailers of the request
+	// the parser made.
+	*req = *req.WithContext(&w.ctx)
+	req.RemoteAddr = c.remoteAddr
+	req.TLS = c.tlsState
 	body := &requestBody{rc: req.Body, w: w}
 	if req.Body == nil || req.Body == http.NoBody {
 		body.sawEOF = true
