@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -24,7 +25,9 @@ import (
 // or chunked request bodies, requests from a trusted proxy, request
 // targets ReverseProxy rewrites) still goes through ReverseProxy. The
 // headers sent and answered are ReverseProxy's with the router's Rewrite
-// (see newProxy); forward_test.go compares the two.
+// (see newProxy), forward_test.go compares the two, but for one fix: after
+// a 103 Early Hints the affinity cookie still goes out with the final
+// response (see interim).
 
 // forwardable reports whether req takes the router's own proxy path.
 func (r *Router) forwardable(req *http.Request) bool {
@@ -186,13 +189,18 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 func (f *forwarded) closes() bool { return false }
 
 // interim passes a 103 Early Hints (or other 1xx) response on to the
-// client, as ReverseProxy does: with the headers the response writer holds
-// so far, which are then cleared.
+// client with the app's headers for it. The headers the router has set for
+// the final response (the affinity cookie) are kept for it: ReverseProxy
+// sends them with the interim response, which browsers read only Link
+// headers from, and clears them, so the session would not be pinned.
 func (f *forwarded) interim(code int, h http.Header) (bool, error) {
 	dst := f.w.Header()
+	final := maps.Clone(dst)
+	clear(dst)
 	copyHeader(dst, h)
 	f.w.WriteHeader(code)
 	clear(dst)
+	maps.Copy(dst, final)
 	return true, nil
 }
 

@@ -64,7 +64,6 @@ var forwardResponses = []struct{ name, raw string }{
 	{"announced trailer", "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 42\r\n\r\n"},
 	{"unannounced trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Late: 1\r\n\r\n"},
 	{"event stream", "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nContent-Length: 9\r\n\r\ndata: x\n\n"},
-	{"early hints", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
 	{"close delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"},
 	{"http/1.0 response", "HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nold body"},
 	{"no content", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"},
@@ -214,6 +213,28 @@ func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the router kept its connection to the instance after the client left")
+	}
+}
+
+// A 103 Early Hints from the app reaches the client with the app's Link
+// header, and the affinity cookie comes with the final response, where
+// browsers take it (ReverseProxy put it in the 103 and dropped it from the
+// final one).
+func TestForward_EarlyHintsKeepCookieForFinalResponse(t *testing.T) {
+	r, srv, _ := front(t)
+	app := newRawBackend(t, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"+
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+	got, _ := rawExchange(t, srv.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n", app)
+	hints, final, ok := strings.Cut(got, "200 OK\n")
+	if !ok || !strings.HasPrefix(hints, "103 Early Hints\n") {
+		t.Fatalf("got %s, want a 103 and then a 200", got)
+	}
+	if !strings.Contains(hints, "Link: </s.css>; rel=preload") || strings.Contains(hints, CookieName) {
+		t.Errorf("the 103 was %q, want the app's Link header and no affinity cookie", hints)
+	}
+	if !strings.Contains(final, "Set-Cookie: "+CookieName+"=X") {
+		t.Errorf("the final response was %q, want the affinity cookie", final)
 	}
 }
 
