@@ -277,10 +277,12 @@ type conn struct {
 	// connection's requests. A fire that comes late, when the next request
 	// is served, only starts that one's watch early.
 	watch       *time.Timer
-	hook        *cancelHook // of the request being served: see requestContext
 	watchMu     sync.Mutex
 	watched     *response
 	watchCancel context.CancelFunc
+	// hook is the cancellation hook of the request being served, reused:
+	// see requestContext.
+	hook *cancelHook
 }
 
 // armWatch starts the disconnect watch of w after disconnectWatchAfter.
