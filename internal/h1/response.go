@@ -41,7 +41,9 @@ type response struct {
 	continueSent     bool
 	handlerDone      bool
 
-	ctx requestContext // the request's
+	ctx        requestContext     // the request's
+	cancelBase context.CancelFunc // cancels ctx's Context: see cancel
+	bodyState  requestBody        // body's
 
 	watchMu  sync.Mutex
 	watchOff bool          // the handler is done or took the connection: no watch starts
@@ -55,6 +57,13 @@ var (
 	crlf       = []byte("\r\n")
 	colonSpace = []byte(": ")
 )
+
+// cancel cancels the request's context and runs its cancellation hook:
+// when the client goes away, and when ServeHTTP returns.
+func (w *response) cancel() {
+	w.cancelBase()
+	w.ctx.hook.fire()
+}
 
 // Header implements http.ResponseWriter.
 func (w *response) Header() http.Header { return w.handlerHeader }
@@ -404,7 +413,7 @@ func (w *response) finish() {
 // request, and cancels the request's context when the client goes away.
 // A byte that arrives meanwhile (a pipelined request) is kept for the
 // next request.
-func (w *response) watchDisconnect(cancel context.CancelFunc) {
+func (w *response) watchDisconnect() {
 	w.watchMu.Lock()
 	defer w.watchMu.Unlock()
 	c := w.conn
@@ -418,7 +427,7 @@ func (w *response) watchDisconnect(cancel context.CancelFunc) {
 		n, err := c.rwc.Read(w.watchB[:])
 		w.watchGot = n
 		if n == 0 && err != nil && !isTimeout(err) {
-			cancel()
+			w.cancel()
 		}
 	}()
 }

@@ -273,22 +273,21 @@ type conn struct {
 	// counts from it across a hand-over.
 	idleSince time.Time
 	// watch starts the disconnect watch of the request being served,
-	// watched (with its cancel) under watchMu: one timer for all of a busy
-	// connection's requests. A fire that comes late, when the next request
-	// is served, only starts that one's watch early.
-	watch       *time.Timer
-	watchMu     sync.Mutex
-	watched     *response
-	watchCancel context.CancelFunc
+	// watched under watchMu: one timer for all of a busy connection's
+	// requests. A fire that comes late, when the next request is served,
+	// only starts that one's watch early.
+	watch   *time.Timer
+	watchMu sync.Mutex
+	watched *response
 	// hook is the cancellation hook of the request being served, reused:
 	// see requestContext.
 	hook *cancelHook
 }
 
 // armWatch starts the disconnect watch of w after disconnectWatchAfter.
-func (c *conn) armWatch(w *response, cancel context.CancelFunc) {
+func (c *conn) armWatch(w *response) {
 	c.watchMu.Lock()
-	c.watched, c.watchCancel = w, cancel
+	c.watched = w
 	c.watchMu.Unlock()
 	if c.watch == nil {
 		c.watch = time.AfterFunc(disconnectWatchAfter, c.fireWatch)
@@ -301,16 +300,16 @@ func (c *conn) armWatch(w *response, cancel context.CancelFunc) {
 func (c *conn) disarmWatch() {
 	c.watch.Stop()
 	c.watchMu.Lock()
-	c.watched, c.watchCancel = nil, nil
+	c.watched = nil
 	c.watchMu.Unlock()
 }
 
 func (c *conn) fireWatch() {
 	c.watchMu.Lock()
-	w, cancel := c.watched, c.watchCancel
+	w := c.watched
 	c.watchMu.Unlock()
 	if w != nil {
-		w.watchDisconnect(cancel)
+		w.watchDisconnect()
 	}
 }
 
@@ -622,17 +621,6 @@ func (c *conn) serveRequest() bool {
 		return false
 	}
 	delete(req.Header, "Host")
-	base, cancelBase := context.WithCancel(c.ctx)
-	if c.hook == nil {
-		c.hook = newCancelHook()
-	}
-	c.hook.reset()
-	hook := c.hook
-	cancel := func() {
-		cancelBase()
-		hook.fire()
-	}
-	defer cancel()
 
 	if c.bw == nil {
 		c.bw = writers.Get().(*bufio.Writer)
@@ -646,13 +634,21 @@ func (c *conn) serveRequest() bool {
 	clear(c.header)
 	w := &response{conn: c, req: req, handlerHeader: c.header, contentLength: -1,
 		wants10KeepAlive: wants10KeepAlive(req), wantsClose: wantsClose(req)}
-	w.ctx = requestContext{Context: base, hook: hook}
+	if c.hook == nil {
+		c.hook = newCancelHook()
+	}
+	c.hook.reset()
+	var base context.Context
+	base, w.cancelBase = context.WithCancel(c.ctx)
+	defer w.cancel()
+	w.ctx = requestContext{Context: base, hook: c.hook}
 	// In place, not a copy: the body fills in the trailers of the request
 	// the parser made.
 	*req = *req.WithContext(&w.ctx)
 	req.RemoteAddr = c.remoteAddr
 	req.TLS = c.tlsState
-	body := &requestBody{rc: req.Body, w: w}
+	w.bodyState = requestBody{rc: req.Body, w: w}
+	body := &w.bodyState
 	if req.Body == nil || req.Body == http.NoBody {
 		body.sawEOF = true
 	}
@@ -676,7 +672,7 @@ func (c *conn) serveRequest() bool {
 	if req.RequestURI == "*" && req.Method == http.MethodOptions {
 		h = globalOptions{} // as http.Server answers it
 	}
-	c.armWatch(w, cancel)
+	c.armWatch(w)
 	returned := false
 	defer func() {
 		if !returned {
