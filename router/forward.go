@@ -105,23 +105,11 @@ func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
 	if err == nil {
 		return res, nil
 	}
-	if f.body != nil || !retryableErr(req, err) {
-		return nil, &instanceError{inst: inst, err: err}
-	}
-	alt := p.pick(i)
-	if alt < 0 {
-		return nil, &instanceError{inst: inst, err: err}
-	}
-	other := p.Instances[alt]
-	r.log.Warn("router: instance unreachable, retrying", "app", p.App, "release", p.Release,
-		"instance", inst.ID, "err", err, "retry", other.ID)
-	other.outstanding.Add(1)
-	defer other.outstanding.Add(-1)
-	res, err = r.direct.send(req.Context(), other.Addr, req, replay, f)
-	if err != nil {
-		return nil, &instanceError{inst: other, err: err}
-	}
-	return res, nil
+	// As replayable decides for ReverseProxy's outbound requests: only
+	// those without a body are sent again.
+	return retryElsewhere(r.log, p, i, err, f.body == nil && retryableErr(req, err), func(other *Instance) (*http.Response, error) {
+		return r.direct.send(req.Context(), other.Addr, req, replay, f)
+	})
 }
 
 // forwarded is a request on the router's own proxy path: the outbound

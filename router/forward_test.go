@@ -175,29 +175,15 @@ func TestForward_BodyCutShortAbortsResponse(t *testing.T) {
 // context's AfterCancel, net/http's through context.AfterFunc).
 func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
 	r, srv, _ := front(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	arrived, closed := make(chan struct{}), make(chan struct{})
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
-			return
-		}
+	addr := rawServer(t, func(c net.Conn) {
 		close(arrived)
 		// Never answer: wait for the router to close the connection.
-		if _, err := br.ReadByte(); err != nil {
+		if _, err := c.Read(make([]byte, 1)); err != nil {
 			close(closed)
 		}
-	}()
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: ln.Addr().String()}}})
+	})
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: addr}}})
 	c, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)

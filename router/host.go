@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // hostTable is the apps' own domains: exact names, and wildcards by the
@@ -141,31 +142,26 @@ func (r *Router) SetMaintenance(app string, on bool, page []byte) {
 
 // SetStopped marks app as stopped (ps:stop) or not: while it has no pool,
 // its requests get a 503 page that says it is stopped instead of 404.
-func (r *Router) SetStopped(app string, stopped bool) {
-	app = strings.ToLower(app)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	next := maps.Clone(*r.stopped.Load())
-	if stopped {
-		next[app] = true
-	} else {
-		delete(next, app)
-	}
-	r.stopped.Store(&next)
-}
+func (r *Router) SetStopped(app string, stopped bool) { r.setFlag(&r.stopped, app, stopped) }
 
 // SetUndeployed marks app as one that exists with no release yet (made by
 // apps:create) or not: while it has no pool, its requests get a 404 page
 // that says so, not that there is no such app.
 func (r *Router) SetUndeployed(app string, undeployed bool) {
+	r.setFlag(&r.undeployed, app, undeployed)
+}
+
+// setFlag sets or clears app in one of the router's copy-on-write sets of
+// app names.
+func (r *Router) setFlag(set *atomic.Pointer[map[string]bool], app string, on bool) {
 	app = strings.ToLower(app)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := maps.Clone(*r.undeployed.Load())
-	if undeployed {
+	next := maps.Clone(*set.Load())
+	if on {
 		next[app] = true
 	} else {
 		delete(next, app)
 	}
-	r.undeployed.Store(&next)
+	set.Store(&next)
 }

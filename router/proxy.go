@@ -132,16 +132,30 @@ func (t *retryTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		return res, nil
 	}
-	inst := t.pool.Instances[t.index]
-	if !retryable(req, err) {
+	return retryElsewhere(t.log, t.pool, t.index, err, retryable(req, err), func(other *Instance) (*http.Response, error) {
+		u := *req.URL
+		u.Host = other.Addr
+		retry := req.WithContext(req.Context()) // a shallow copy: RoundTrip must not modify req
+		retry.URL = &u
+		return t.base.RoundTrip(retry)
+	})
+}
+
+// retryElsewhere follows a request's failed try (err) on instance i of p:
+// if may, with one more try, by send, on another healthy instance of the
+// same pool (retryTransport and the router's own path, forward). The
+// error it returns names the instance that failed last.
+func retryElsewhere(log *slog.Logger, p *Pool, i int, err error, may bool, send func(other *Instance) (*http.Response, error)) (*http.Response, error) {
+	inst := p.Instances[i]
+	if !may {
 		return nil, &instanceError{inst: inst, err: err}
 	}
-	alt := t.pool.pick(t.index)
+	alt := p.pick(i)
 	if alt < 0 {
 		return nil, &instanceError{inst: inst, err: err}
 	}
-	other := t.pool.Instances[alt]
-	t.log.Warn("router: instance unreachable, retrying", "app", t.pool.App, "release", t.pool.Release,
+	other := p.Instances[alt]
+	log.Warn("router: instance unreachable, retrying", "app", p.App, "release", p.Release,
 		"instance", inst.ID, "err", err, "retry", other.ID)
 
 	// The outstanding count covers the retry only until the response
@@ -149,11 +163,7 @@ func (t *retryTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	// which only makes it less likely to be picked.
 	other.outstanding.Add(1)
 	defer other.outstanding.Add(-1)
-	u := *req.URL
-	u.Host = other.Addr
-	retry := req.WithContext(req.Context()) // a shallow copy: RoundTrip must not modify req
-	retry.URL = &u
-	res, err = t.base.RoundTrip(retry)
+	res, err := send(other)
 	if err != nil {
 		return nil, &instanceError{inst: other, err: err}
 	}

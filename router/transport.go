@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"strings"
 	"sync"
 	"time"
 )
@@ -196,17 +195,7 @@ func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != htt
 
 // isUpgrade reports whether h asks for a protocol switch.
 func isUpgrade(h http.Header) bool {
-	if len(h["Upgrade"]) > 0 {
-		return true
-	}
-	for _, v := range h["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
+	return len(h["Upgrade"]) > 0 || headerHasToken(h["Connection"], "upgrade")
 }
 
 // idempotent reports whether the app may see req twice, by the rule
