@@ -17,6 +17,8 @@
 #   idle       bench/loadgen holds $IDLE idle keep-alive connections open:
 #              the proxy's RSS before and after, and wrk's p99 on other
 #              connections meanwhile against without them
+#   hold       (not in the default SUITES) keeps everything running and
+#              prints the addresses and pids, for measuring by hand
 #
 # What runs, all on 127.0.0.1:
 #   slipway    `slipway serve` on a fresh data dir (built from this tree),
@@ -409,7 +411,20 @@ for suite in $SUITES; do
 		done
 		say "target: slipway's RSS grows by at most 64 MiB"
 		;;
-	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle)" ;;
+	hold)
+		# Everything stays up for measuring by hand until interrupted.
+		{
+			echo "slipway_pid=$slipway_pid http=$http_addr https=$https_addr admin=$admin_addr"
+			echo "nginx_pid=$nginx_pid http=127.0.0.1:$nginx_http https=127.0.0.1:$nginx_https"
+			echo "host=$HOST cookie=$cookie loadgen=$tmp/loadgen"
+		} | tee "$tmp/hold.txt"
+		log "holding (addresses in $tmp/hold.txt); interrupt to stop"
+		while :; do
+			sleep 3600 &
+			wait $! # (a trap runs only once a foreground command returns)
+		done
+		;;
+	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle hold)" ;;
 	esac
 done
 
