@@ -207,20 +207,32 @@ func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
 // browsers take it (ReverseProxy put it in the 103 and dropped it from the
 // final one).
 func TestForward_EarlyHintsKeepCookieForFinalResponse(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newRawBackend(t, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"+
-		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
-	got, _ := rawExchange(t, srv.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n", app)
-	hints, final, ok := strings.Cut(got, "200 OK\n")
-	if !ok || !strings.HasPrefix(hints, "103 Early Hints\n") {
-		t.Fatalf("got %s, want a 103 and then a 200", got)
-	}
-	if !strings.Contains(hints, "Link: </s.css>; rel=preload") || strings.Contains(hints, CookieName) {
-		t.Errorf("the 103 was %q, want the app's Link header and no affinity cookie", hints)
-	}
-	if !strings.Contains(final, "Set-Cookie: "+CookieName+"=X") {
-		t.Errorf("the final response was %q, want the affinity cookie", final)
+	for name, req := range map[string]string{
+		"own path": "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+		// A chunked body goes through ReverseProxy.
+		"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, srv, _ := front(t)
+			app := newRawBackend(t, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"+
+				"HTTP/1.1 103 Early Hints\r\nLink: </t.js>; rel=preload\r\n\r\n"+
+				"HTTP/1.1 200 OK\r\nSet-Cookie: app=1\r\nContent-Length: 2\r\n\r\nok")
+			r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+			got, _ := rawExchange(t, srv.Listener.Addr().String(), req, app)
+			hints, final, ok := strings.Cut(got, "200 OK\n")
+			first, second, two := strings.Cut(hints, "103 Early Hints\n")
+			if !ok || first != "" || !two || !strings.Contains(second, "103 Early Hints\n") {
+				t.Fatalf("got %s, want two 103s and then a 200", got)
+			}
+			if !strings.Contains(hints, "Link: </s.css>; rel=preload") || !strings.Contains(hints, "Link: </t.js>; rel=preload") ||
+				strings.Contains(hints, CookieName) {
+				t.Errorf("the 103s were %q, want the app's Link headers and no affinity cookie", hints)
+			}
+			if !strings.Contains(final, "Set-Cookie: "+CookieName+"=X") || !strings.Contains(final, "Set-Cookie: app=1") ||
+				strings.Contains(final, "Link:") {
+				t.Errorf("the final response was %q, want the affinity cookie and the app's, no Link", final)
+			}
+		})
 	}
 }
 

@@ -40,6 +40,66 @@ func (r *Router) prepare(p *Pool) {
 	}
 }
 
+// finalWriter is the ResponseWriter ReverseProxy gets when the router has
+// set headers of its own for the response (the affinity cookie). An app's
+// 103 Early Hints (or other interim response) goes to the client without
+// them, and they are put back for the final response: ReverseProxy sends
+// whatever the writer's headers hold with an interim response and then
+// clears them, and browsers read only Link headers from a 103, so the
+// session would not be pinned. The router's own path (forwarded.interim)
+// does the same without a wrapper.
+type finalWriter struct {
+	http.ResponseWriter
+	own     http.Header // the router's headers, as they were before the app answered
+	interim bool        // an interim response went out without them
+}
+
+// keepForFinal wraps w, whose headers now are the router's own.
+func keepForFinal(w http.ResponseWriter) *finalWriter {
+	return &finalWriter{ResponseWriter: w, own: w.Header().Clone()}
+}
+
+// Unwrap gives http.ResponseController (Flush, Hijack, deadlines) the
+// server's writer.
+func (f *finalWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+func (f *finalWriter) WriteHeader(code int) {
+	h := f.ResponseWriter.Header()
+	switch {
+	case code >= 100 && code < 200 && code != http.StatusSwitchingProtocols:
+		if !f.interim {
+			// ReverseProxy has added the interim response's headers
+			// after the router's: only the app's go out with it.
+			for k, vv := range f.own {
+				if rest := h[k][min(len(vv), len(h[k])):]; len(rest) > 0 {
+					h[k] = rest
+				} else {
+					delete(h, k)
+				}
+			}
+			f.interim = true
+		}
+	case f.interim:
+		f.restore(h)
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *finalWriter) Write(b []byte) (int, error) {
+	if f.interim {
+		f.restore(f.ResponseWriter.Header()) // a final response without WriteHeader
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// restore puts the router's headers back before the final response's own.
+func (f *finalWriter) restore(h http.Header) {
+	for k, vv := range f.own {
+		h[k] = append(vv, h[k]...)
+	}
+	f.interim = false
+}
+
 // newProxy returns the proxy to instance i of pool p.
 func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 	inst := p.Instances[i]

@@ -220,5 +220,8 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		r.forward(w, req, p, rt.inst)
 		return
 	}
+	if rt.issue {
+		w = keepForFinal(w)
+	}
 	p.proxies[rt.inst].ServeHTTP(w, req)
 }
