@@ -17,6 +17,7 @@
 #   idle       bench/loadgen holds $IDLE idle keep-alive connections open:
 #              the proxy's RSS before and after, and wrk's p99 on other
 #              connections meanwhile against without them
+#   idle-https the same over TLS
 #   hold       (not in the default SUITES) keeps everything running and
 #              prints the addresses and pids, for measuring by hand
 #
@@ -46,7 +47,7 @@
 # when missing. Everything it starts is stopped on exit.
 set -euo pipefail
 
-SUITES=${SUITES:-http cookie https https-cookie handshake openloop idle}
+SUITES=${SUITES:-http cookie https https-cookie handshake openloop idle idle-https}
 DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -376,20 +377,22 @@ for suite in $SUITES; do
 			{ printf "%-6s %9d %8.2f %9.2f %9d %8.2f %9.2f\n", $1, $3, $4, $5, $8, $9, $10; a += $5; b += $10; n++ }
 			END { printf "mean p99: slipway %.2f ms, nginx %.2f ms, ratio %.2f (target <= 1)\n", a / n, b / n, a / b }' | tee -a "$report"
 		;;
-	idle)
+	idle | idle-https)
+		scheme=http saddr=$http_addr nport=$nginx_http
+		[ "$suite" = idle ] || scheme=https saddr=$https_addr nport=$nginx_https
 		say ""
-		say "== idle: $IDLE idle keep-alive connections; wrk -c$CONNECTIONS on others meanwhile =="
+		say "== $suite: $IDLE idle keep-alive connections over $scheme; wrk -c$CONNECTIONS on others meanwhile =="
 		for proxy in slipway nginx; do
-			if [ "$proxy" = slipway ]; then url="http://$http_addr" pid=$slipway_pid; else url="http://127.0.0.1:$nginx_http" pid=$nginx_pid; fi
-			base=$(wrk_run "$proxy-idle-base" "$url" "$DURATION" "$pid")
+			if [ "$proxy" = slipway ]; then url="$scheme://$saddr" pid=$slipway_pid; else url="$scheme://127.0.0.1:$nport" pid=$nginx_pid; fi
+			base=$(wrk_run "$proxy-$suite-base" "$url" "$DURATION" "$pid")
 			before=$(rss_kb "$pid")
-			fifo=$tmp/idle-$proxy
+			fifo=$tmp/$suite-$proxy
 			mkfifo "$fifo"
-			"$tmp/loadgen" idle -url "$url/" -host "$HOST" -conns "$IDLE" <"$fifo" >"$tmp/idle-$proxy.out" 2>&1 &
+			"$tmp/loadgen" idle -url "$url/" -host "$HOST" -conns "$IDLE" <"$fifo" >"$tmp/$suite-$proxy.out" 2>&1 &
 			lg=$!
 			exec {hold}>"$fifo"
-			wait_for "$IDLE idle connections to $proxy" 120 grep -q ready "$tmp/idle-$proxy.out"
-			sleep 2 # let the proxy settle (a GC, nginx freeing buffers)
+			wait_for "$IDLE idle connections to $proxy" 120 grep -q ready "$tmp/$suite-$proxy.out"
+			sleep 2 # let the proxy settle (a GC, nginx freeing buffers, slipway parking the last ones)
 			after=$(rss_kb "$pid")
 			if [ "$proxy" = slipway ]; then
 				# Where it is, from the Go runtime: live heap, heap spans
@@ -399,9 +402,9 @@ for suite in $SUITES; do
 					/^go_memstats_stack_inuse_bytes / {s = $2} /^go_goroutines / {g = $2}
 					END {printf "slipway  Go runtime meanwhile: heap allocated %.1f MiB (in use %.1f MiB), stacks %.1f MiB, %d goroutines\n", a / 1048576, i / 1048576, s / 1048576, g}' | tee -a "$report"
 			fi
-			loaded=$(wrk_run "$proxy-idle" "$url" "$DURATION" "$pid")
+			loaded=$(wrk_run "$proxy-$suite" "$url" "$DURATION" "$pid")
 			exec {hold}>&-
-			wait "$lg" || die "loadgen idle against $proxy: $(cat "$tmp/idle-$proxy.out")"
+			wait "$lg" || die "loadgen idle against $proxy: $(cat "$tmp/$suite-$proxy.out")"
 			rm -f "$fifo"
 			say "$(awk -v p="$proxy" -v b="$before" -v a="$after" -v n="$IDLE" -v base="$base" -v l="$loaded" 'BEGIN {
 				split(base, x, " "); split(l, y, " ")
@@ -409,7 +412,11 @@ for suite in $SUITES; do
 					p, b / 1024, a / 1024, (a - b) / 1024, (a - b) / n, x[2], y[2]
 			}')"
 		done
-		say "target: slipway's RSS grows by at most 64 MiB"
+		if [ "$suite" = idle ]; then
+			say "target: slipway's RSS grows by at most 64 MiB"
+		else
+			say "(over HTTPS each connection also keeps its TLS state: compare with nginx's)"
+		fi
 		;;
 	hold)
 		# Everything stays up for measuring by hand until interrupted.
@@ -424,7 +431,7 @@ for suite in $SUITES; do
 			wait $! # (a trap runs only once a foreground command returns)
 		done
 		;;
-	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle hold)" ;;
+	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle idle-https hold)" ;;
 	esac
 done
 

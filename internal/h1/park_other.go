@@ -13,3 +13,4 @@ type parkedState struct{}
 func (p *parker) stop()                                 {}
 func (s *Server) park(c *conn, deadline time.Time) bool { return false }
 func (s *Server) unparkAll()                            {}
+func (s *Server) canPark(c *conn) bool                  { return false }

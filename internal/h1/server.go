@@ -17,10 +17,12 @@
 //   - no buffers or goroutine while idle: a busy connection (its next
 //     request within handOverAfter) waits in its read buffer, so a request
 //     takes one read; after that, and after its first request, it hands
-//     the wait to a new goroutine (the stack a request grew goes back), and
-//     a plain one is parked in an epoll set with no goroutine at all
-//     (park_linux.go); buffers come from pools for each request (net/http
-//     keeps 8 KB of them and a goroutine for every connection).
+//     the wait to a new goroutine (the stack a request grew goes back),
+//     and it is parked in an epoll set with no goroutine at all
+//     (park_linux.go), over TLS once a read that timed out has shown that
+//     the tls.Conn holds nothing of a next request; buffers come from pools
+//     for each request (net/http keeps 8 KB of them and a goroutine for
+//     every connection).
 //
 // Over TLS (a listener of *tls.Conn, possibly wrapped), it does the
 // handshake itself and hands a connection that negotiated another
@@ -266,6 +268,10 @@ type conn struct {
 	served   int                  // requests read so far
 	tls      *tls.Conn            // when over TLS
 	tlsState *tls.ConnectionState // its handshake, for Request.TLS
+	// drained is set when the last wait for a request timed out reading
+	// the connection with an empty read buffer: over TLS, only then can it
+	// be parked (see park).
+	drained bool
 	parkedState
 	// header and sentHeader are the response header maps, reused.
 	header, sentHeader http.Header
@@ -510,22 +516,39 @@ func (c *conn) waitForByte(fresh bool) int {
 		// lands in it with one read, for at most handOverAfter.
 		c.releaseWriter()
 		c.rwc.SetReadDeadline(now.Add(handOverAfter))
+		c.drained = false
 		_, err := c.br.Peek(1)
 		c.idle.Store(false)
 		switch {
 		case err == nil:
 			return waitGot
 		case isTimeout(err) && !c.srv.shutdown.Load():
+			c.drained = true // the read buffer was empty: the read went to the tls.Conn
 			c.release()
 			return waitHandOver
 		}
 		return waitDone
 	}
 	c.release()
-	c.rwc.SetReadDeadline(deadline)
-	n, _ := c.rwc.Read(c.first[:])
+	// Over TLS the wait is a read of the tls.Conn, for at most
+	// handOverAfter when the connection could be parked: a read that
+	// times out shows that nothing of a next request waits decrypted or
+	// whole in the tls.Conn (it reads the socket only once it has handed
+	// out all it has), so the kernel's readiness tells when one comes.
+	bounded := c.tls != nil && (deadline.IsZero() || now.Add(handOverAfter).Before(deadline)) && c.srv.canPark(c)
+	if bounded {
+		c.rwc.SetReadDeadline(now.Add(handOverAfter))
+	} else {
+		c.rwc.SetReadDeadline(deadline)
+	}
+	c.drained = false
+	n, err := c.rwc.Read(c.first[:])
 	c.idle.Store(false)
 	if n == 0 {
+		if bounded && isTimeout(err) && !c.srv.shutdown.Load() {
+			c.drained = true
+			return waitHandOver
+		}
 		return waitDone // closed, timed out, or Shutdown closed it
 	}
 	c.br = readers.Get().(*bufio.Reader)

@@ -13,6 +13,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,4 +91,169 @@ func TestServer_LeanOverTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("CL.TE over TLS = %d, want 400", resp.StatusCode)
 	}
+}
+
+// startLeanTLS serves h with the lean server over TLS until the test ends.
+func startLeanTLS(t *testing.T, h http.Handler) (*Server, *x509.CertPool) {
+	t.Helper()
+	cert, pool := testCert(t)
+	s := New("test", "127.0.0.1:0", h, slog.New(slog.DiscardHandler))
+	s.Lean = true
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(t.Context()) })
+	return s, pool
+}
+
+// heldConn is a TLS client's socket that holds what the client writes
+// while hold is set, for the test to send when and how it likes: records
+// cut in two, or several in one write.
+type heldConn struct {
+	net.Conn
+	hold bool
+	held []byte
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	if c.hold {
+		c.held = append(c.held, b...)
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+// release sends what was held, from byte i on, and stops holding.
+func (c *heldConn) release(t *testing.T, from, to int) {
+	t.Helper()
+	c.hold = false
+	if _, err := c.Conn.Write(c.held[from:to]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tlsClient is one HTTP/1.1 client connection over TLS to s.
+type tlsClient struct {
+	raw *heldConn
+	tc  *tls.Conn
+	br  *bufio.Reader
+}
+
+func dialTLS(t *testing.T, s *Server, pool *x509.CertPool) *tlsClient {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	raw := &heldConn{Conn: c}
+	// Whole records for whole writes (no small first records), so that
+	// the test decides where records begin and end.
+	tc := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"http/1.1"},
+		DynamicRecordSizingDisabled: true})
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	return &tlsClient{raw: raw, tc: tc, br: bufio.NewReader(tc)}
+}
+
+func (c *tlsClient) send(t *testing.T, req string) {
+	t.Helper()
+	if _, err := io.WriteString(c.tc, req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// answer reads a response and returns its body.
+func (c *tlsClient) answer(t *testing.T) string {
+	t.Helper()
+	c.raw.SetDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n" }
+
+var echoPath = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+
+// Idle keep-alive connections over TLS hold no goroutine either: once a
+// read has found nothing in the tls.Conn they are parked, also with half
+// a record of the next request in it, and serve that request when the
+// rest comes.
+func TestServer_LeanParksIdleTLSConnections(t *testing.T) {
+	s, pool := startLeanTLS(t, echoPath)
+	base := runtime.NumGoroutine()
+	const n = 100
+	clients := make([]*tlsClient, n)
+	for i := range clients {
+		clients[i] = dialTLS(t, s, pool)
+		clients[i].send(t, get("/first"))
+		if got := clients[i].answer(t); got != "/first" {
+			t.Fatalf("GET /first = %q", got)
+		}
+		c := clients[i]
+		c.raw.hold = true
+		c.send(t, get("/split"))
+		c.raw.release(t, 0, len(c.raw.held)/2)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for runtime.NumGoroutine() > base+n/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines (%d before) with %d idle TLS connections: they are not parked", runtime.NumGoroutine(), base, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, c := range clients {
+		c.raw.hold = true // the rest of the record goes out now
+		c.raw.release(t, len(c.raw.held)/2, len(c.raw.held))
+		if got := c.answer(t); got != "/split" {
+			t.Fatalf("connection %d, the request whose record came in two halves: %q", i, got)
+		}
+		c.send(t, get("/again"))
+		if got := c.answer(t); got != "/again" {
+			t.Fatalf("connection %d after parking: %q", i, got)
+		}
+	}
+}
+
+// A request that waits in the tls.Conn, not in the socket, when the
+// connection goes idle is served at once: whole records read with the one
+// before, and the rest of a record the read buffer did not take.
+func TestServer_LeanServesRequestsWaitingInTheTLSConn(t *testing.T) {
+	s, pool := startLeanTLS(t, echoPath)
+	t.Run("records read together", func(t *testing.T) {
+		c := dialTLS(t, s, pool)
+		c.raw.hold = true
+		c.send(t, get("/one")) // a record each
+		c.send(t, get("/two"))
+		c.raw.release(t, 0, len(c.raw.held)) // in one write
+		for _, want := range []string{"/one", "/two"} {
+			if got := c.answer(t); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+	})
+	t.Run("a record longer than the read buffer", func(t *testing.T) {
+		c := dialTLS(t, s, pool)
+		// The first request fills the server's 4 KiB read buffer exactly;
+		// the second, in the same record, stays in the tls.Conn.
+		first := get("/one")
+		first = first[:len(first)-2] + "X-Pad: " + strings.Repeat("p", 4096-len(first)-len("X-Pad: \r\n")) + "\r\n\r\n"
+		if len(first) != 4096 {
+			t.Fatalf("first request is %d bytes", len(first))
+		}
+		c.send(t, first+get("/two"))
+		for _, want := range []string{"/one", "/two"} {
+			if got := c.answer(t); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+	})
 }
