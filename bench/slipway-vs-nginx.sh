@@ -18,6 +18,9 @@
 #              the proxy's RSS before and after, and wrk's p99 on other
 #              connections meanwhile against without them
 #   idle-https the same over TLS
+#   floor      (not in the default SUITES) the http suite with bench/floor,
+#              the least a goroutine-per-connection Go proxy does, in
+#              slipway's place
 #   hold       (not in the default SUITES) keeps everything running and
 #              prints the addresses and pids, for measuring by hand
 #
@@ -127,10 +130,11 @@ wait_for() {
 	die "timed out waiting for $what"
 }
 
-log "building slipway, bench/backend and bench/loadgen"
+log "building slipway, bench/backend, bench/loadgen and bench/floor"
 go build -o "$tmp/slipway" ./cmd/slipway
 go build -o "$tmp/backend" ./bench/backend
 go build -o "$tmp/loadgen" ./bench/loadgen
+go build -o "$tmp/floor" ./bench/floor
 
 # slipway, with a key to push with and limits that let the idle suite in.
 data=$tmp/data home=$tmp/home
@@ -316,23 +320,24 @@ report=$tmp/report.txt
 say() { echo "$*" | tee -a "$report"; }
 
 # closed SUITE SLIPWAY_URL NGINX_URL [WRK ARGS...]: wrk against both,
-# alternating, and the ratios.
+# alternating, and the ratios. With first=NAME first_pid=PID set, NAME at
+# SLIPWAY_URL is measured in slipway's place (the floor suite).
 closed() {
-	local suite=$1 surl=$2 nurl=$3 r rows=()
+	local suite=$1 surl=$2 nurl=$3 r rows=() name=${first:-slipway} pid=${first_pid:-$slipway_pid}
 	shift 3
 	log "$suite: warming up"
-	wrk_run "slipway-$suite" "$surl" "$WARMUP" "$slipway_pid" "$@" >/dev/null
+	wrk_run "$name-$suite" "$surl" "$WARMUP" "$pid" "$@" >/dev/null
 	wrk_run "nginx-$suite" "$nurl" "$WARMUP" "$nginx_pid" "$@" >/dev/null
 	for r in $(seq "$ROUNDS"); do
 		log "$suite: round $r/$ROUNDS"
-		rows+=("$r $(wrk_run "slipway-$suite" "$surl" "$DURATION" "$slipway_pid" "$@") $(wrk_run "nginx-$suite" "$nurl" "$DURATION" "$nginx_pid" "$@")")
+		rows+=("$r $(wrk_run "$name-$suite" "$surl" "$DURATION" "$pid" "$@") $(wrk_run "nginx-$suite" "$nurl" "$DURATION" "$nginx_pid" "$@")")
 	done
 	say ""
 	say "== $suite: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s $* =="
-	printf '%s\n' "${rows[@]}" | awk '
+	printf '%s\n' "${rows[@]}" | awk -v name="$name" '
 		BEGIN {
 			f = "%-6s %10s %8s %10s %10s %8s %10s\n"
-			printf f, "", "slipway", "slipway", "slipway", "nginx", "nginx", "nginx"
+			printf f, "", name, name, name, "nginx", "nginx", "nginx"
 			printf f, "round", "req/s", "p99 ms", "CPU us/req", "req/s", "p99 ms", "CPU us/req"
 			f = "%-6s %10.0f %8.2f %10.1f %10.0f %8.2f %10.1f\n"
 		}
@@ -340,7 +345,7 @@ closed() {
 		END {
 			for (i = 2; i <= 7; i++) m[i] = s[i] / n
 			printf f, "mean", m[2], m[3], m[4], m[5], m[6], m[7]
-			printf "ratios slipway/nginx: throughput %.2f (target >= 0.8), CPU/req %.2f (<= 1.5), p99 %.2f (<= 1.2)\n", m[2] / m[5], m[4] / m[7], m[3] / m[6]
+			printf "ratios %s/nginx: throughput %.2f (target >= 0.8), CPU/req %.2f (<= 1.5), p99 %.2f (<= 1.2)\n", name, m[2] / m[5], m[4] / m[7], m[3] / m[6]
 			printf "%.0f\n", m[5] > "/dev/stderr"
 		}' 2>"$tmp/peak-$suite" | tee -a "$report"
 }
@@ -418,6 +423,17 @@ for suite in $SUITES; do
 			say "(over HTTPS each connection also keeps its TLS state: compare with nginx's)"
 		fi
 		;;
+	floor)
+		# bench/floor on the same instances: the least a Go proxy with a
+		# goroutine a connection does. What it costs beyond nginx is Go's
+		# runtime and poller; what slipway costs beyond it is its own.
+		upstream_list=${upstreams// /,}
+		"$tmp/floor" -upstreams "$upstream_list" >"$tmp/floor.out" 2>&1 &
+		floor_pid=$!
+		pids+=("$floor_pid")
+		wait_for "floor to start" 10 grep -q . "$tmp/floor.out"
+		first=floor first_pid=$floor_pid closed floor "http://$(head -n1 "$tmp/floor.out")" "http://127.0.0.1:$nginx_http"
+		;;
 	hold)
 		# Everything stays up for measuring by hand until interrupted.
 		{
@@ -431,7 +447,7 @@ for suite in $SUITES; do
 			wait $! # (a trap runs only once a foreground command returns)
 		done
 		;;
-	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle idle-https hold)" ;;
+	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle idle-https floor hold)" ;;
 	esac
 done
 

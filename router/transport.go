@@ -314,7 +314,7 @@ func (c *conn) roundTrip(req *http.Request, out outbound) (*http.Response, error
 	c.limit = maxResponseHeaderBytes
 	defer func() { c.limit = noLimit }()
 	for {
-		res, err := http.ReadResponse(c.br, req)
+		res, err := readResponse(c.br, req)
 		if err != nil {
 			return nil, fmt.Errorf("read response: %w", err)
 		}
