@@ -84,17 +84,22 @@ func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
 		if !ok || !validName(name) || !validValue(value) {
 			return nil, 0
 		}
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
+		switch len(name) { // the names that decide the framing, by their length first
+		case len("Content-Length"):
+			if !bytes.EqualFold(name, []byte("Content-Length")) {
+				break
+			}
 			if length >= 0 {
 				return nil, 0 // more than one: http.ReadResponse decides
 			}
 			if length = parseLength(trimOWS(value)); length < 0 {
 				return nil, 0
 			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")), bytes.EqualFold(name, []byte("Connection")),
-			bytes.EqualFold(name, []byte("Trailer")):
-			return nil, 0
+		case len("Transfer-Encoding"), len("Connection"), len("Trailer"):
+			if bytes.EqualFold(name, []byte("Transfer-Encoding")) || bytes.EqualFold(name, []byte("Connection")) ||
+				bytes.EqualFold(name, []byte("Trailer")) {
+				return nil, 0
+			}
 		}
 		lines++
 	}
