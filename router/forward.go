@@ -119,6 +119,9 @@ type forwarded struct {
 	req  *http.Request
 	body []byte // the request body, read whole, or nil
 	w    http.ResponseWriter
+	// room for the response: forwarded lives as long as the response it
+	// relays, and a retry reads a response only after the last one failed.
+	room exchangeSlots
 }
 
 // write writes the request to the instance: ReverseProxy's outbound
@@ -175,6 +178,8 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 // closes reports false: the client's Connection header is hop-by-hop, and
 // the router keeps its connections to instances open, as ReverseProxy did.
 func (f *forwarded) closes() bool { return false }
+
+func (f *forwarded) slots() *exchangeSlots { return &f.room }
 
 // interim passes a 103 Early Hints (or other 1xx) response on to the
 // client with the app's headers for it. The headers the router has set for

@@ -19,7 +19,9 @@ import (
 // fast path is unsure of, goes to http.ReadResponse with nothing consumed:
 // what the fast path accepts is what http.ReadResponse returns for the same
 // bytes, which TestReadResponse and FuzzReadResponse hold it to.
-func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+//
+// A simple response goes into slots when it is not nil (see exchangeSlots).
+func readResponse(br *bufio.Reader, req *http.Request, slots *exchangeSlots) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // as http.ReadResponse says it
@@ -27,49 +29,71 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	buf, _ := br.Peek(br.Buffered())
-	if res, n := parseSimpleResponse(buf, req); res != nil {
-		br.Discard(n)
-		if res.ContentLength > 0 {
-			res.Body = &lengthBody{r: br, n: res.ContentLength}
-		}
-		return res, nil
+	parsed, n := parseSimpleResponse(buf, req)
+	if n == 0 {
+		return http.ReadResponse(br, req)
 	}
-	return http.ReadResponse(br, req)
+	br.Discard(n)
+	var res *http.Response
+	var lb *lengthBody
+	if slots != nil {
+		res, lb = &slots.res, &slots.length
+	} else {
+		res = new(http.Response)
+		if parsed.ContentLength > 0 {
+			lb = new(lengthBody)
+		}
+	}
+	*res = parsed
+	if res.ContentLength > 0 {
+		*lb = lengthBody{r: br, n: res.ContentLength}
+		res.Body = lb
+	}
+	return res, nil
+}
+
+// exchangeSlots is room for what an exchange with an instance makes for
+// its response, which an outbound request may carry (forwarded does) to
+// spare the exchange the allocations: used for one response at a time.
+type exchangeSlots struct {
+	res    http.Response
+	length lengthBody
+	body   connBody
 }
 
 // parseSimpleResponse parses the head at the start of buf if it is a
-// simple one (see readResponse) and returns the response, without its
-// body when it has one, and the length of the head; nil if it is not.
-func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
+// simple one (see readResponse) and returns the response, without the body
+// when it has one, and the length of the head; 0 if it is not simple.
+func parseSimpleResponse(buf []byte, req *http.Request) (http.Response, int) {
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 || (req != nil && req.Method == http.MethodHead) {
-		return nil, 0
+		return http.Response{}, 0
 	}
 	n := end + len(crlfcrlf)
 	// Status line: exactly "HTTP/1.1 ddd" and an optional reason.
 	const proto = "HTTP/1.1 "
 	if end < len(proto)+3 || string(buf[:len(proto)]) != proto {
-		return nil, 0
+		return http.Response{}, 0
 	}
 	code := 0
 	for _, d := range buf[len(proto) : len(proto)+3] {
 		if d < '0' || d > '9' {
-			return nil, 0
+			return http.Response{}, 0
 		}
 		code = code*10 + int(d-'0')
 	}
 	// Interim responses, and those without a body whatever their length
 	// says, take http.ReadResponse's way.
 	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return nil, 0
+		return http.Response{}, 0
 	}
 	lineEnd := bytes.Index(buf[:n], crlf)
 	if lineEnd > len(proto)+3 && buf[len(proto)+3] != ' ' {
-		return nil, 0
+		return http.Response{}, 0
 	}
 	for _, c := range buf[len(proto)+3 : lineEnd] {
 		if c < ' ' && c != '\t' || c == 0x7f {
-			return nil, 0
+			return http.Response{}, 0
 		}
 	}
 
@@ -82,7 +106,7 @@ func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
 		rest = rest[i+2:]
 		name, value, ok := bytes.Cut(line, colon)
 		if !ok || !validName(name) || !validValue(value) {
-			return nil, 0
+			return http.Response{}, 0
 		}
 		switch len(name) { // the names that decide the framing, by their length first
 		case len("Content-Length"):
@@ -90,21 +114,21 @@ func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
 				break
 			}
 			if length >= 0 {
-				return nil, 0 // more than one: http.ReadResponse decides
+				return http.Response{}, 0 // more than one: http.ReadResponse decides
 			}
 			if length = parseLength(trimOWS(value)); length < 0 {
-				return nil, 0
+				return http.Response{}, 0
 			}
 		case len("Transfer-Encoding"), len("Connection"), len("Trailer"):
 			if bytes.EqualFold(name, []byte("Transfer-Encoding")) || bytes.EqualFold(name, []byte("Connection")) ||
 				bytes.EqualFold(name, []byte("Trailer")) {
-				return nil, 0
+				return http.Response{}, 0
 			}
 		}
 		lines++
 	}
 	if length < 0 {
-		return nil, 0 // close-delimited
+		return http.Response{}, 0 // close-delimited
 	}
 
 	head := string(buf[:end]) // the one copy; every value is a part of it
@@ -125,7 +149,7 @@ func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
 			h[key] = values[i : i+1 : i+1]
 		}
 	}
-	res := &http.Response{
+	return http.Response{
 		Status:        head[len(proto):lineEnd],
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
@@ -135,8 +159,7 @@ func parseSimpleResponse(buf []byte, req *http.Request) (*http.Response, int) {
 		ContentLength: length,
 		Body:          http.NoBody,
 		Request:       req,
-	}
-	return res, n
+	}, n
 }
 
 var (

@@ -149,6 +149,8 @@ type outbound interface {
 	// closes reports whether the request asks the instance to close the
 	// connection after it.
 	closes() bool
+	// slots returns room for the exchange's response, or nil.
+	slots() *exchangeSlots
 }
 
 // requestOut is an *http.Request sent by RoundTrip, with its body read
@@ -170,6 +172,9 @@ func (o *requestOut) write(bw *bufio.Writer) error {
 }
 
 func (o *requestOut) closes() bool { return o.req.Close }
+
+// slots is nil: the response goes to ReverseProxy, which may keep it.
+func (o *requestOut) slots() *exchangeSlots { return nil }
 
 // interim passes the response on to the request's client trace, as
 // http.Transport does (ReverseProxy forwards it to its client).
@@ -297,7 +302,12 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ou
 		c.release(stop, keep)
 		return res, nil
 	}
-	res.Body = &connBody{c: c, body: res.Body, ctx: ctx, stop: stop, keep: keep}
+	body := new(connBody)
+	if s := out.slots(); s != nil {
+		body = &s.body
+	}
+	*body = connBody{c: c, body: res.Body, ctx: ctx, stop: stop, keep: keep}
+	res.Body = body
 	return res, nil
 }
 
@@ -314,7 +324,7 @@ func (c *conn) roundTrip(req *http.Request, out outbound) (*http.Response, error
 	c.limit = maxResponseHeaderBytes
 	defer func() { c.limit = noLimit }()
 	for {
-		res, err := readResponse(c.br, req)
+		res, err := readResponse(c.br, req, out.slots())
 		if err != nil {
 			return nil, fmt.Errorf("read response: %w", err)
 		}
