@@ -210,8 +210,10 @@ func (m *Manager) HTTPHandler(next http.Handler, redirect func(host string) bool
 			return
 		}
 		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		if strings.IndexByte(host, ':') >= 0 { // SplitHostPort allocates its error for a host without a port
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
 		}
 		// redirect (an atomic load and two map lookups) before the
 		// certificate cache, which locks and builds wildcard names.
