@@ -93,12 +93,16 @@ func TestServer_LeanOverTLS(t *testing.T) {
 	}
 }
 
-// startLeanTLS serves h with the lean server over TLS until the test ends.
-func startLeanTLS(t *testing.T, h http.Handler) (*Server, *x509.CertPool) {
+// startLeanTLS serves h with the lean server over TLS until the test ends;
+// idle, when not 0, is its idle timeout.
+func startLeanTLS(t *testing.T, h http.Handler, idle ...time.Duration) (*Server, *x509.CertPool) {
 	t.Helper()
 	cert, pool := testCert(t)
 	s := New("test", "127.0.0.1:0", h, slog.New(slog.DiscardHandler))
 	s.Lean = true
+	if len(idle) > 0 {
+		s.srv.IdleTimeout = idle[0]
+	}
 	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -256,4 +260,22 @@ func TestServer_LeanServesRequestsWaitingInTheTLSConn(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A parked TLS connection is still closed when its idle timeout, counted
+// from its last response, is up.
+func TestServer_LeanClosesParkedTLSConnectionsWhenIdle(t *testing.T) {
+	const idle = 2500 * time.Millisecond // past the second after which it is parked
+	s, pool := startLeanTLS(t, echoPath, idle)
+	c := dialTLS(t, s, pool)
+	c.send(t, get("/first"))
+	if got := c.answer(t); got != "/first" {
+		t.Fatalf("GET /first = %q", got)
+	}
+	answered := time.Now()
+	c.raw.SetReadDeadline(answered.Add(idle + 5*time.Second))
+	_, err := c.tc.Read(make([]byte, 1))
+	if waited := time.Since(answered); err != io.EOF || waited < idle-100*time.Millisecond {
+		t.Fatalf("read after %v: %v, want io.EOF (close_notify) after about %v", waited.Round(time.Millisecond), err, idle)
+	}
 }
