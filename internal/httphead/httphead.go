@@ -1,0 +1,210 @@
+// Package httphead parses the header lines of a simple HTTP/1.1 head in
+// place, for the fast paths that take the usual request (internal/h1) and
+// the usual response (router) without net/http's textproto reader: one
+// string holds the head and every value is a part of it, where textproto
+// allocates each line and value. It takes only what textproto takes the
+// same way (token names, values of visible characters, space, tab and
+// obs-text, lines ended by CRLF, no folding); everything else is left to
+// net/http, and each fast path is held to net/http by a differential fuzz
+// target.
+package httphead
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+)
+
+var (
+	crlf  = []byte("\r\n")
+	colon = []byte(":")
+)
+
+// Lines walks the header lines in b, each ended by CRLF (the blank line
+// after them not included), and calls field with each line's name and raw
+// value. It returns how many lines there are, and false at the first line
+// textproto would not take as it is (or would fold into the one before)
+// or for which field returns false.
+func Lines(b []byte, field func(name, value []byte) bool) (int, bool) {
+	n := 0
+	for len(b) > 0 {
+		i := bytes.Index(b, crlf)
+		if i < 0 {
+			return n, false
+		}
+		line := b[:i]
+		b = b[i+2:]
+		name, value, ok := bytes.Cut(line, colon)
+		if !ok || !validName(name) || !validValue(value) || !field(name, value) {
+			return n, false
+		}
+		n++
+	}
+	return n, true
+}
+
+// Fill builds the header of s, the n lines Lines took, as a string: one
+// slice holds every value, each a part of s, and each key is canonical as
+// textproto makes it.
+func Fill(s string, n int) http.Header {
+	values := make([]string, n)
+	h := make(http.Header, n)
+	for i := range n {
+		line := s
+		if j := indexCRLF(s); j >= 0 {
+			line, s = s[:j], s[j+2:]
+		}
+		c := indexColon(line)
+		key := canonicalKey(line[:c])
+		values[i] = TrimOWS(line[c+1:])
+		if prior, ok := h[key]; ok {
+			h[key] = append(prior, values[i])
+		} else {
+			h[key] = values[i : i+1 : i+1]
+		}
+	}
+	return h
+}
+
+// Is reports whether name is want, a canonical header name, in any case.
+func Is(name []byte, want string) bool {
+	return len(name) == len(want) && bytes.EqualFold(name, []byte(want))
+}
+
+// ParseLength parses a Content-Length value (its spaces trimmed) as
+// net/http does, -1 if it would not take it or if it is long enough that
+// net/http should decide.
+func ParseLength(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// TrimOWS drops the spaces and tabs around a header value, as textproto
+// does.
+func TrimOWS[T string | []byte](s T) T {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func indexCRLF(s string) int {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '\r' && s[i+1] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+func indexColon(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return i
+		}
+	}
+	return -1
+}
+
+// validName reports whether b is a header name of token characters only
+// (RFC 9110 §5.6.2). textproto also takes names with spaces, without
+// canonicalizing them: those are left to it.
+func validName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c >= 0x80 || !isToken[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether b holds only what textproto allows in a
+// header value: visible characters, space, tab and obs-text. A bare LF
+// inside a line is refused here too.
+func validValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey of a valid name, without
+// allocating for the names clients and apps usually send.
+func canonicalKey(name string) string {
+	if k, ok := commonKeys[name]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// commonKeys maps the usual spellings of common header names to their
+// canonical form.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Access-Control-Allow-Credentials",
+		"Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin",
+		"Access-Control-Expose-Headers", "Access-Control-Max-Age", "Age", "Alt-Svc", "Authorization",
+		"Cache-Control", "Connection", "Content-Disposition", "Content-Encoding", "Content-Language",
+		"Content-Length", "Content-Location", "Content-Range", "Content-Security-Policy", "Content-Type",
+		"Cookie", "Date", "Dnt", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match", "Keep-Alive",
+		"Last-Modified", "Link", "Location", "Origin", "Pragma", "Priority", "Referer", "Referrer-Policy",
+		"Retry-After", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest",
+		"Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Server", "Set-Cookie",
+		"Strict-Transport-Security", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Upgrade-Insecure-Requests", "User-Agent", "Vary", "Via", "Www-Authenticate", "X-Content-Type-Options",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Frame-Options", "X-Powered-By",
+		"X-Real-Ip", "X-Request-Id", "X-Requested-With", "X-Xss-Protection",
+	} {
+		m[k] = k
+		m[lower(k)] = k
+	}
+	m["ETag"] = "Etag"
+	m["WWW-Authenticate"] = "Www-Authenticate"
+	m["DNT"] = "Dnt"
+	m["TE"] = "Te"
+	m["X-Real-IP"] = "X-Real-Ip"
+	return m
+}()
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// isToken marks the token characters of RFC 9110 §5.6.2.
+var isToken = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
