@@ -627,10 +627,13 @@ func (c *conn) serveRequest() bool {
 		peek, _ := c.br.Peek(4) // RFC 7230 section 3: tolerate a CRLF after a POST's body
 		c.br.Discard(leadingCRLF(peek))
 	}
-	req, err := readRequest(c.br)
-	if err != nil {
-		c.refuse(err)
-		return false
+	req := readSimpleRequest(c.br)
+	if req == nil {
+		var err error
+		if req, err = readRequest(c.br); err != nil {
+			c.refuse(err)
+			return false
+		}
 	}
 	c.lr.n = -1
 	c.rwc.SetReadDeadline(time.Time{})
