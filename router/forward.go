@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slipway/slipway/internal/httphead"
 )
 
 // The router's own proxy path. A request that the transport's direct path
@@ -204,6 +206,12 @@ func (f *forwarded) interim(code int, h http.Header) (bool, error) {
 func (f *forwarded) respond(res *http.Response, r *Router) {
 	w := f.w
 	dst := w.Header()
+	ctype := res.Header["Content-Type"]
+	if lines, n, ok := f.room.rawHeader(res); ok {
+		// A simple response has no Connection header to name others.
+		httphead.Add(dst, lines, n, hopByHop)
+		ctype = dst["Content-Type"] // (the router sets none of its own)
+	}
 	dropped := connectionTokens(res.Header["Connection"])
 	for k, vv := range res.Header {
 		if hopByHop(k) || (dropped != nil && listed(dropped, k)) {
@@ -226,7 +234,7 @@ func (f *forwarded) respond(res *http.Response, r *Router) {
 	w.WriteHeader(res.StatusCode)
 
 	var flush func() error
-	if res.ContentLength == -1 || isEventStream(res.Header["Content-Type"]) {
+	if res.ContentLength == -1 || isEventStream(ctype) {
 		// Streams and long polls: the headers now, each write as it comes.
 		flush = http.NewResponseController(w).Flush
 		flush()

@@ -61,6 +61,8 @@ var forwardResponses = []struct{ name, raw string }{
 	{"hop-by-hop", "HTTP/1.1 200 OK\r\nConnection: X-Internal, keep-alive\r\nX-Internal: leak\r\nKeep-Alive: timeout=5\r\n" +
 		"Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\nTe: x\r\nContent-Length: 2\r\n\r\nok"},
 	{"app cookie", "HTTP/1.1 200 OK\r\nSet-Cookie: app=1; Path=/\r\nSet-Cookie: two=2\r\nContent-Length: 2\r\n\r\nok"},
+	{"hop-by-hop in a simple response", "HTTP/1.1 200 OK\r\nkeep-alive: timeout=5\r\nProxy-Authenticate: Basic\r\nUpgrade: h2c\r\n" +
+		"Te: x\r\nx-dup: 1\r\nX-Dup:  2 \r\nContent-Length: 2\r\n\r\nok"},
 	{"announced trailer", "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 42\r\n\r\n"},
 	{"unannounced trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Late: 1\r\n\r\n"},
 	{"event stream", "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nContent-Length: 9\r\n\r\ndata: x\n\n"},

@@ -30,7 +30,7 @@ func readResponse(br *bufio.Reader, req *http.Request, slots *exchangeSlots) (*h
 		return nil, err
 	}
 	buf, _ := br.Peek(br.Buffered())
-	parsed, n := parseSimpleResponse(buf, req)
+	parsed, n, lines, count := parseSimpleResponse(buf, req)
 	if n == 0 {
 		return http.ReadResponse(br, req)
 	}
@@ -38,8 +38,13 @@ func readResponse(br *bufio.Reader, req *http.Request, slots *exchangeSlots) (*h
 	var res *http.Response
 	var lb *lengthBody
 	if slots != nil {
+		// The header stays in its lines, for forwarded.respond to add
+		// to the client's response: a map built here would only be
+		// copied into that one.
+		slots.lines, slots.count = lines, count
 		res, lb = &slots.res, &slots.length
 	} else {
+		parsed.Header = httphead.Fill(lines, count)
 		res = new(http.Response)
 		if parsed.ContentLength > 0 {
 			lb = new(lengthBody)
@@ -60,47 +65,61 @@ type exchangeSlots struct {
 	res    http.Response
 	length lengthBody
 	body   connBody
+	// lines holds the header lines of a simple response in res, count of
+	// them, which res.Header (nil) then does not: see forwarded.respond.
+	lines string
+	count int
+}
+
+// rawHeader returns the header lines of res if it is the simple response
+// in s (res.Header is nil then).
+func (s *exchangeSlots) rawHeader(res *http.Response) (string, int, bool) {
+	if res != &s.res || res.Header != nil {
+		return "", 0, false
+	}
+	return s.lines, s.count, true
 }
 
 // parseSimpleResponse parses the head at the start of buf if it is a
-// simple one (see readResponse) and returns the response, without the body
-// when it has one, and the length of the head; 0 if it is not simple.
-func parseSimpleResponse(buf []byte, req *http.Request) (http.Response, int) {
+// simple one (see readResponse) and returns the response, without its
+// header and body, the length of the head, and the header's lines as a
+// string (for httphead.Fill) and their count; n is 0 if it is not simple.
+func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n int, lines string, count int) {
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 || (req != nil && req.Method == http.MethodHead) {
-		return http.Response{}, 0
+		return http.Response{}, 0, "", 0
 	}
-	n := end + len(crlfcrlf)
+	n = end + len(crlfcrlf)
 	// Status line: exactly "HTTP/1.1 ddd" and an optional reason.
 	const proto = "HTTP/1.1 "
 	if end < len(proto)+3 || string(buf[:len(proto)]) != proto {
-		return http.Response{}, 0
+		return http.Response{}, 0, "", 0
 	}
 	code := 0
 	for _, d := range buf[len(proto) : len(proto)+3] {
 		if d < '0' || d > '9' {
-			return http.Response{}, 0
+			return http.Response{}, 0, "", 0
 		}
 		code = code*10 + int(d-'0')
 	}
 	// Interim responses, and those without a body whatever their length
 	// says, take http.ReadResponse's way.
 	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return http.Response{}, 0
+		return http.Response{}, 0, "", 0
 	}
 	lineEnd := bytes.Index(buf[:n], crlf)
 	if lineEnd > len(proto)+3 && buf[len(proto)+3] != ' ' {
-		return http.Response{}, 0
+		return http.Response{}, 0, "", 0
 	}
 	for _, c := range buf[len(proto)+3 : lineEnd] {
 		if c < ' ' && c != '\t' || c == 0x7f {
-			return http.Response{}, 0
+			return http.Response{}, 0, "", 0
 		}
 	}
 
 	// Header lines: check them, and count them, before allocating.
 	length := int64(-1)
-	lines, ok := httphead.Lines(buf[lineEnd+2:end+2], func(name, value []byte) bool {
+	count, ok := httphead.Lines(buf[lineEnd+2:end+2], func(name, value []byte) bool {
 		switch {
 		case httphead.Is(name, "Content-Length"):
 			if length >= 0 {
@@ -114,22 +133,20 @@ func parseSimpleResponse(buf []byte, req *http.Request) (http.Response, int) {
 		return true
 	})
 	if !ok || length < 0 { // (no length: close-delimited)
-		return http.Response{}, 0
+		return http.Response{}, 0, "", 0
 	}
 
 	head := string(buf[:end]) // the one copy; every value is a part of it
-	h := httphead.Fill(head[lineEnd+2:], lines)
 	return http.Response{
 		Status:        head[len(proto):lineEnd],
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        h,
 		ContentLength: length,
 		Body:          http.NoBody,
 		Request:       req,
-	}, n
+	}, n, head[lineEnd+2:], count
 }
 
 var (

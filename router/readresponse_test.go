@@ -15,7 +15,7 @@ import (
 // read after it.
 func readBoth(in []byte, method string) (fast, std string, simple bool) {
 	req := &http.Request{Method: method}
-	if _, n := parseSimpleResponse(in[:min(len(in), 4096)], req); n > 0 { // what the first read brings
+	if _, n, _, _ := parseSimpleResponse(in[:min(len(in), 4096)], req); n > 0 { // what the first read brings
 		simple = true
 	}
 	describe := func(read func(*bufio.Reader, *http.Request) (*http.Response, error)) string {
@@ -136,7 +136,9 @@ func TestReadResponse_Allocations(t *testing.T) {
 	}
 	fastOne, fastFive, slotted := allocs(one, fast), allocs(five, fast), allocs(five, inSlots)
 	std := allocs(five, http.ReadResponse)
-	if fastFive != fastOne || fastFive > std/2 || slotted != fastFive-2 {
+	// Into slots (the router's own path), only the head's string: the
+	// header stays in its lines until it is added to the client's.
+	if fastFive != fastOne || fastFive > std/2 || slotted != 1 {
 		t.Errorf("readResponse: %.0f allocations with one header line, %.0f with five, %.0f into slots; http.ReadResponse %.0f with five",
 			fastOne, fastFive, slotted, std)
 	}

@@ -47,8 +47,17 @@ func Lines(b []byte, field func(name, value []byte) bool) (int, bool) {
 // slice holds every value, each a part of s, and each key is canonical as
 // textproto makes it.
 func Fill(s string, n int) http.Header {
-	values := make([]string, n)
 	h := make(http.Header, n)
+	Add(h, s, n, nil)
+	return h
+}
+
+// Add adds the n lines of s that Lines took to h, after what h holds for
+// their names, as Fill would build them, but for those whose canonical
+// name skip reports (skip may be nil). The values of new names share one
+// slice.
+func Add(h http.Header, s string, n int, skip func(key string) bool) {
+	values := make([]string, n)
 	for i := range n {
 		line := s
 		if j := indexCRLF(s); j >= 0 {
@@ -56,6 +65,9 @@ func Fill(s string, n int) http.Header {
 		}
 		c := indexColon(line)
 		key := canonicalKey(line[:c])
+		if skip != nil && skip(key) {
+			continue
+		}
 		values[i] = TrimOWS(line[c+1:])
 		if prior, ok := h[key]; ok {
 			h[key] = append(prior, values[i])
@@ -63,7 +75,6 @@ func Fill(s string, n int) http.Header {
 			h[key] = values[i : i+1 : i+1]
 		}
 	}
-	return h
 }
 
 // Is reports whether name is want, a canonical header name, in any case.
