@@ -21,7 +21,9 @@ import (
 // what the fast path accepts is what http.ReadResponse returns for the same
 // bytes, which TestReadResponse and FuzzReadResponse hold it to.
 //
-// A simple response goes into slots when it is not nil (see exchangeSlots).
+// A simple response goes into slots when they are not nil, its header
+// left in its lines there and res.Header nil (see exchangeSlots): the
+// router's own path adds the lines to the client's response itself.
 func readResponse(br *bufio.Reader, req *http.Request, slots *exchangeSlots) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {
