@@ -302,9 +302,11 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ou
 		c.release(stop, keep)
 		return res, nil
 	}
-	body := new(connBody)
+	var body *connBody
 	if s := out.slots(); s != nil {
 		body = &s.body
+	} else {
+		body = new(connBody) // only here: one made before the branch would be allocated on both
 	}
 	*body = connBody{c: c, body: res.Body, ctx: ctx, stop: stop, keep: keep}
 	res.Body = body
