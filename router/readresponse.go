@@ -2,7 +2,6 @@ package router
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net/http"
 
@@ -87,18 +86,17 @@ func (s *exchangeSlots) rawHeader(res *http.Response) (string, int, bool) {
 // header and body, the length of the head, and the header's lines as a
 // string (for httphead.Fill) and their count; n is 0 if it is not simple.
 func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n int, lines string, count int) {
-	end := bytes.Index(buf, crlfcrlf)
-	if end < 0 || (req != nil && req.Method == http.MethodHead) {
+	line, fields, n := httphead.Split(buf)
+	if n == 0 || (req != nil && req.Method == http.MethodHead) {
 		return http.Response{}, 0, "", 0
 	}
-	n = end + len(crlfcrlf)
 	// Status line: exactly "HTTP/1.1 ddd" and an optional reason.
 	const proto = "HTTP/1.1 "
-	if end < len(proto)+3 || string(buf[:len(proto)]) != proto {
+	if len(line) < len(proto)+3 || string(line[:len(proto)]) != proto {
 		return http.Response{}, 0, "", 0
 	}
 	code := 0
-	for _, d := range buf[len(proto) : len(proto)+3] {
+	for _, d := range line[len(proto) : len(proto)+3] {
 		if d < '0' || d > '9' {
 			return http.Response{}, 0, "", 0
 		}
@@ -109,11 +107,10 @@ func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n in
 	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
 		return http.Response{}, 0, "", 0
 	}
-	lineEnd := bytes.Index(buf[:n], crlf)
-	if lineEnd > len(proto)+3 && buf[len(proto)+3] != ' ' {
+	if len(line) > len(proto)+3 && line[len(proto)+3] != ' ' {
 		return http.Response{}, 0, "", 0
 	}
-	for _, c := range buf[len(proto)+3 : lineEnd] {
+	for _, c := range line[len(proto)+3:] {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return http.Response{}, 0, "", 0
 		}
@@ -121,7 +118,7 @@ func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n in
 
 	// Header lines: check them, and count them, before allocating.
 	length := int64(-1)
-	count, ok := httphead.Lines(buf[lineEnd+2:end+2], func(name, value []byte) bool {
+	count, ok := httphead.Lines(fields, func(name, value []byte) bool {
 		switch {
 		case httphead.Is(name, "Content-Length"):
 			if length >= 0 {
@@ -138,9 +135,9 @@ func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n in
 		return http.Response{}, 0, "", 0
 	}
 
-	head := string(buf[:end]) // the one copy; every value is a part of it
+	head := string(buf[:n]) // the one copy; every value is a part of it
 	return http.Response{
-		Status:        head[len(proto):lineEnd],
+		Status:        head[len(proto):len(line)],
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
@@ -148,13 +145,8 @@ func parseSimpleResponse(buf []byte, req *http.Request) (res http.Response, n in
 		ContentLength: length,
 		Body:          http.NoBody,
 		Request:       req,
-	}, n, head[lineEnd+2:], count
+	}, n, head[len(line)+2 : len(line)+2+len(fields)], count
 }
-
-var (
-	crlf     = []byte("\r\n")
-	crlfcrlf = []byte("\r\n\r\n")
-)
 
 // lengthBody is the body of a simple response: its Content-Length bytes
 // of r, with io.EOF as soon as the last of them is read (as net/http's

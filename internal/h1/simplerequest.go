@@ -31,7 +31,6 @@ func readSimpleRequest(br *bufio.Reader) *http.Request {
 }
 
 var (
-	crlfcrlf   = []byte("\r\n\r\n")
 	getPrefix  = []byte("GET ")
 	headPrefix = []byte("HEAD ")
 	protoTail  = []byte(" HTTP/1.1")
@@ -40,12 +39,10 @@ var (
 // parseSimpleRequest parses the simple request at the start of buf and
 // returns it and the length of its head, or nil.
 func parseSimpleRequest(buf []byte) (*http.Request, int) {
-	end := bytes.Index(buf, crlfcrlf)
-	if end < 0 {
+	line, fields, n := httphead.Split(buf)
+	if n == 0 {
 		return nil, 0
 	}
-	lineEnd := bytes.Index(buf[:end+2], crlf)
-	line := buf[:lineEnd]
 	var method string
 	switch {
 	case bytes.HasPrefix(line, getPrefix):
@@ -68,7 +65,7 @@ func parseSimpleRequest(buf []byte) (*http.Request, int) {
 		}
 	}
 	hosts := 0
-	lines, ok := httphead.Lines(buf[lineEnd+2:end+2], func(name, _ []byte) bool {
+	lines, ok := httphead.Lines(fields, func(name, _ []byte) bool {
 		switch {
 		case httphead.Is(name, "Host"):
 			hosts++
@@ -82,13 +79,13 @@ func parseSimpleRequest(buf []byte) (*http.Request, int) {
 		return nil, 0
 	}
 
-	head := string(buf[:end]) // the one copy
+	head := string(buf[:n]) // the one copy
 	uri := head[len(method)+1 : len(method)+1+len(target)]
 	u, err := url.ParseRequestURI(uri)
 	if err != nil {
 		return nil, 0
 	}
-	h := httphead.Fill(head[lineEnd+2:], lines)
+	h := httphead.Fill(head[len(line)+2:len(line)+2+len(fields)], lines)
 	return &http.Request{
 		Method:     method,
 		URL:        u,
@@ -100,5 +97,5 @@ func parseSimpleRequest(buf []byte) (*http.Request, int) {
 		Host:       h["Host"][0],
 		RequestURI: uri,
 		Close:      httpguts.HeaderValuesContainsToken(h["Connection"], "close"),
-	}, end + len(crlfcrlf)
+	}, n
 }

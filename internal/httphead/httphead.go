@@ -16,9 +16,23 @@ import (
 )
 
 var (
-	crlf  = []byte("\r\n")
-	colon = []byte(":")
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+	colon    = []byte(":")
 )
+
+// Split finds the head at the start of buf: its first line (the request
+// or status line, without its CRLF), its header lines (each with its CRLF,
+// for Lines), and its length with the blank line that ends it; n is 0 when
+// buf does not hold a whole head.
+func Split(buf []byte) (line, fields []byte, n int) {
+	end := bytes.Index(buf, crlfcrlf)
+	if end < 0 {
+		return nil, nil, 0
+	}
+	i := bytes.Index(buf[:end+2], crlf)
+	return buf[:i], buf[i+2 : end+2], end + len(crlfcrlf)
+}
 
 // Lines walks the header lines in b, each ended by CRLF (the blank line
 // after them not included), and calls field with each line's name and raw
