@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/h1"
 )
 
 // LetsEncrypt is the default ACME directory: Let's Encrypt's production
@@ -205,32 +206,66 @@ func (m *Manager) HasCertificate(name string) bool {
 // redirects to HTTPS the requests for a name that has a certificate when
 // redirect(host) says so, and passes the rest to next.
 func (m *Manager) HTTPHandler(next http.Handler, redirect func(host string) bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.acme != nil && m.acme.HandleHTTPChallenge(w, r) {
-			return
+	return &httpFront{m: m, next: next, redirect: redirect}
+}
+
+// httpFront is the handler HTTPHandler returns.
+type httpFront struct {
+	m        *Manager
+	next     http.Handler
+	redirect func(host string) bool
+}
+
+func (f *httpFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := f.m
+	if m.acme != nil && m.acme.HandleHTTPChallenge(w, r) {
+		return
+	}
+	if host, ok := f.redirects(r.Host); ok {
+		target := "https://" + host
+		if m.https != "" {
+			target += ":" + m.https
 		}
-		host := r.Host
-		if strings.IndexByte(host, ':') >= 0 { // SplitHostPort allocates its error for a host without a port
-			if h, _, err := net.SplitHostPort(host); err == nil {
-				host = h
-			}
+		code := http.StatusPermanentRedirect // 308 keeps the method and body
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			code = http.StatusMovedPermanently
 		}
-		// redirect (an atomic load and two map lookups) before the
-		// certificate cache, which locks and builds wildcard names.
-		if m.cfg.HTTPSAddr != "" && (redirect == nil || redirect(host)) && m.HasCertificate(host) {
-			target := "https://" + host
-			if m.https != "" {
-				target += ":" + m.https
-			}
-			code := http.StatusPermanentRedirect // 308 keeps the method and body
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				code = http.StatusMovedPermanently
-			}
-			http.Redirect(w, r, target+r.URL.RequestURI(), code)
-			return
+		http.Redirect(w, r, target+r.URL.RequestURI(), code)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// ServeSimple implements h1.SimpleHandler when next does: a plain GET
+// that is neither a challenge nor redirected goes to next as it is; the
+// others are declined, for ServeHTTP.
+func (f *httpFront) ServeSimple(x *h1.Exchange) bool {
+	sh, ok := f.next.(h1.SimpleHandler)
+	if !ok {
+		return false
+	}
+	// A challenge's path starts with /.well-known/ (certmagic compares
+	// the unescaped path): any target that might be one is declined.
+	if t := x.Target(); len(t) > 1 && (t[1] == '.' || t[1] == '%') {
+		return false
+	}
+	if _, redirected := f.redirects(x.Host()); redirected {
+		return false
+	}
+	return sh.ServeSimple(x)
+}
+
+// redirects returns the host of a request's Host header and whether the
+// request is redirected to HTTPS.
+func (f *httpFront) redirects(host string) (string, bool) {
+	if strings.IndexByte(host, ':') >= 0 { // SplitHostPort allocates its error for a host without a port
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	// redirect (an atomic load and two map lookups) before the
+	// certificate cache, which locks and builds wildcard names.
+	return host, f.m.cfg.HTTPSAddr != "" && (f.redirect == nil || f.redirect(host)) && f.m.HasCertificate(host)
 }
 
 // event logs what happens to certificates, with the ACME server's reason

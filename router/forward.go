@@ -39,55 +39,46 @@ func (r *Router) forwardable(req *http.Request) bool {
 		return false
 	}
 	u := req.URL
-	if u == nil || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') || !cleanQuery(u.RawQuery) {
+	if u == nil || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') || !httphead.CleanQuery(u.RawQuery) {
 		return false // ReverseProxy would rewrite the target or the query
 	}
 	return len(r.trusted) == 0 || !r.trustedPeer(req.RemoteAddr)
-}
-
-// cleanQuery reports whether ReverseProxy would send query q as it is: it
-// re-encodes, dropping what does not parse, a query with a semicolon or a
-// malformed escape.
-func cleanQuery(q string) bool {
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-			i += 2
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // forward proxies req, which forwardable took, to instance i of p, with
 // one retry on another instance as retryTransport makes.
 func (r *Router) forward(w http.ResponseWriter, req *http.Request, p *Pool, i int) {
 	f := &forwarded{req: req, w: w}
-	var start time.Time
-	if r.observe != nil {
-		start = time.Now()
-	}
+	start := r.started()
 	res, err := r.send(f, p, i)
-	if r.observe != nil {
-		if err == nil {
-			r.observe(p.App, res.StatusCode, time.Since(start))
-		} else if req.Context().Err() == nil {
-			r.observe(p.App, http.StatusBadGateway, 0)
-		}
-	}
+	r.observed(req.Context(), p, start, res, err)
 	if err != nil {
 		r.errorHandler(p, p.Instances[i])(w, req, err)
 		return
 	}
 	f.respond(res, r)
+}
+
+// started returns when a request to an instance starts, if Config.Observe
+// wants to know.
+func (r *Router) started() time.Time {
+	if r.observe == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// observed tells Config.Observe how a request to an instance of p that
+// started at start went: res, or err (a 502 unless the client, whose
+// request's context is ctx, went away).
+func (r *Router) observed(ctx context.Context, p *Pool, start time.Time, res *http.Response, err error) {
+	switch {
+	case r.observe == nil:
+	case err == nil:
+		r.observe(p.App, res.StatusCode, time.Since(start))
+	case ctx.Err() == nil:
+		r.observe(p.App, http.StatusBadGateway, 0)
+	}
 }
 
 // send sends f to instance i of p or, as retryTransport does, once to
@@ -380,10 +371,11 @@ func headerHasToken(values []string, token string) bool {
 // isEventStream reports whether a Content-Type is text/event-stream, whose
 // events ReverseProxy flushes as they come.
 func isEventStream(ct []string) bool {
-	if len(ct) == 0 {
-		return false
-	}
-	v := ct[0]
+	return len(ct) > 0 && isEventStreamType(ct[0])
+}
+
+// isEventStreamType is isEventStream for one Content-Type value.
+func isEventStreamType(v string) bool {
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
 	}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/h1"
 )
 
 // The router's own proxy path (forward.go) must send and answer exactly
@@ -33,6 +35,9 @@ var forwardRequests = []struct{ name, raw string }{
 		"Cookie: a=b\r\nKeep-Alive: 300\r\nProxy-Connection: x\r\nProxy-Authorization: Basic eA==\r\nTe: trailers, deflate\r\n" +
 		"Trailer: X-T\r\nX-Kept: k\r\n\r\n"},
 	{"connection lists a header the router sets", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: X-Real-Ip, X-Forwarded-For, Host\r\n\r\n"},
+	{"connection close lists a header", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\nClose: x\r\nX-Kept: k\r\n\r\n"},
+	{"lower-case names", "GET /l HTTP/1.1\r\nhost: web.apps.test\r\nuser-agent: lc\r\nx-forwarded-proto: https\r\nx-real-ip: 9.9.9.9\r\n" +
+		"keep-alive: 1\r\naccept: a\r\nACCEPT: b\r\n\r\n"},
 	{"te without trailers", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nTe: gzip\r\n\r\n"},
 	{"two user agents", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n"},
 	{"empty user agent", "GET / HTTP/1.1\r\nHost: web.apps.test\r\nUser-Agent:\r\n\r\n"},
@@ -91,7 +96,8 @@ func TestForward_SameAsReverseProxy(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	viaRP := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey, Transport: hidden{tr}})
 	t.Cleanup(viaRP.Close)
-	ownSrv, rpSrv := serveRouter(t, own), serveRouter(t, viaRP)
+	counted := &servedSimple{Router: own}
+	ownSrv, rpSrv := serveRouter(t, counted), serveRouter(t, viaRP)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,7 +108,11 @@ func TestForward_SameAsReverseProxy(t *testing.T) {
 			own.SetLive(pool())
 			viaRP.SetLive(pool())
 
+			before := counted.n.Load()
 			gotOwn, sentOwn := rawExchange(t, ownSrv.Listener.Addr().String(), c.req, app)
+			if raw := counted.n.Load() > before; lean && c.req == forwardRequests[0].raw && !raw {
+				t.Error("the lean server's plain GET did not take the raw path (ServeSimple)")
+			}
 			gotRP, sentRP := rawExchange(t, rpSrv.Listener.Addr().String(), c.req, app)
 			if sentOwn != sentRP {
 				t.Errorf("the app got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", sentOwn, sentRP)
@@ -112,6 +122,20 @@ func TestForward_SameAsReverseProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servedSimple counts the exchanges its Router serves (h1.SimpleHandler).
+type servedSimple struct {
+	*Router
+	n atomic.Int64
+}
+
+func (s *servedSimple) ServeSimple(x *h1.Exchange) bool {
+	ok := s.Router.ServeSimple(x)
+	if ok {
+		s.n.Add(1)
+	}
+	return ok
 }
 
 // A client's Connection: close is about its own connection: the router

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // prepare builds what p needs to serve requests: a file server for a static
@@ -127,7 +126,7 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			}
 			pr.Out.Host = pr.In.Host // apps see their own hostname
 		},
-		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, observe: r.observe},
+		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, router: r},
 		FlushInterval: 0, // see above
 		BufferPool:    r.buffers,
 		ErrorLog:      r.errorLog,
@@ -164,26 +163,19 @@ func (r *Router) errorHandler(p *Pool, inst *Instance) func(http.ResponseWriter,
 // to the client yet, and retryable decides whether the app may see the
 // request twice.
 type retryTransport struct {
-	base    http.RoundTripper
-	log     *slog.Logger
-	pool    *Pool
-	index   int
-	observe func(app string, code int, d time.Duration) // Config.Observe
+	base   http.RoundTripper
+	log    *slog.Logger
+	pool   *Pool
+	index  int
+	router *Router // for Config.Observe
 }
 
 // RoundTrip implements http.RoundTripper, telling Config.Observe how the
 // request went.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.observe == nil {
-		return t.roundTrip(req)
-	}
-	start := time.Now()
+	start := t.router.started()
 	res, err := t.roundTrip(req)
-	if err == nil {
-		t.observe(t.pool.App, res.StatusCode, time.Since(start))
-	} else if req.Context().Err() == nil {
-		t.observe(t.pool.App, http.StatusBadGateway, 0)
-	}
+	t.router.observed(req.Context(), t.pool, start, res, err)
 	return res, err
 }
 

@@ -191,12 +191,11 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// serve handles req on rt.pool, which the caller has acquired; it releases
-// the pool when done, even if the handler panics (ReverseProxy aborts a
-// broken response with panic(http.ErrAbortHandler)).
-func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt route, now int64) {
+// visit records a request from remote (host:port) on rt.pool as of now:
+// the pool's last request, and the session's on a draining pool. It
+// returns now in seconds.
+func (rt route) visit(now int64, remote string) int64 {
 	p := rt.pool
-	defer p.inflight.Add(-1)
 	p.seen(now)
 	sec := now / int64(time.Second)
 	if rt.pinned != 0 && p.drainingSince.Load() != 0 {
@@ -204,8 +203,18 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		if rt.issue {
 			reissued = sec
 		}
-		p.sessions.see(rt.pinned, reissued, req.RemoteAddr)
+		p.sessions.see(rt.pinned, reissued, remote)
 	}
+	return sec
+}
+
+// serve handles req on rt.pool, which the caller has acquired; it releases
+// the pool when done, even if the handler panics (ReverseProxy aborts a
+// broken response with panic(http.ErrAbortHandler)).
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt route, now int64) {
+	p := rt.pool
+	defer p.inflight.Add(-1)
+	sec := rt.visit(now, req.RemoteAddr)
 	if rt.issue {
 		r.setCookie(w, req, app, p, rt.inst, sec)
 	}

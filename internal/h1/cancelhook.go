@@ -24,6 +24,7 @@ type cancelHook struct {
 	f        func()
 	canceled bool // the request's context was canceled: no registration
 	stop     func() bool
+	done     chan struct{} // an Exchange's Done, made when asked for
 }
 
 func newCancelHook() *cancelHook {
@@ -38,7 +39,10 @@ func newCancelHook() *cancelHook {
 // already canceled or another function is registered: the caller then
 // uses context.AfterFunc.
 func (ctx *requestContext) AfterCancel(f func()) (stop func() bool, ok bool) {
-	h := ctx.hook
+	return ctx.hook.register(f)
+}
+
+func (h *cancelHook) register(f func()) (stop func() bool, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.canceled || h.f != nil {
@@ -59,7 +63,7 @@ func (h *cancelHook) unregister() bool {
 // reset readies h for the next request.
 func (h *cancelHook) reset() {
 	h.mu.Lock()
-	h.f, h.canceled = nil, false
+	h.f, h.canceled, h.done = nil, false, nil
 	h.mu.Unlock()
 }
 
@@ -68,9 +72,49 @@ func (h *cancelHook) reset() {
 func (h *cancelHook) fire() {
 	h.mu.Lock()
 	f := h.f
+	if !h.canceled && h.done != nil {
+		close(h.done)
+	}
 	h.f, h.canceled = nil, true
 	h.mu.Unlock()
 	if f != nil {
 		f()
 	}
+}
+
+// exchangeContext is an Exchange's context: the connection's (which only
+// carries values) canceled by the hook alone, when the client goes away
+// and when ServeSimple returns, without the two allocations of a
+// context.WithCancel; its Done channel is made only if asked for.
+type exchangeContext struct {
+	context.Context
+	hook *cancelHook
+}
+
+func (ctx *exchangeContext) Done() <-chan struct{} {
+	h := ctx.hook
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		h.done = make(chan struct{})
+		if h.canceled {
+			close(h.done)
+		}
+	}
+	return h.done
+}
+
+func (ctx *exchangeContext) Err() error {
+	h := ctx.hook
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.canceled {
+		return context.Canceled
+	}
+	return nil
+}
+
+// AfterCancel is requestContext's.
+func (ctx *exchangeContext) AfterCancel(f func()) (stop func() bool, ok bool) {
+	return ctx.hook.register(f)
 }

@@ -45,12 +45,7 @@ type response struct {
 	cancelBase context.CancelFunc // cancels ctx's Context: see cancel
 	bodyState  requestBody        // body's
 
-	watchMu  sync.Mutex
-	watchOff bool          // the handler is done or took the connection: no watch starts
-	watching bool          // a disconnect watch reads the connection
-	watchEnd chan struct{} // closed when that read returned
-	watchGot int           // bytes it read (0 or 1), to hand to the next request
-	watchB   [1]byte
+	watch watchState
 }
 
 var (
@@ -414,40 +409,63 @@ func (w *response) finish() {
 // A byte that arrives meanwhile (a pipelined request) is kept for the
 // next request.
 func (w *response) watchDisconnect() {
-	w.watchMu.Lock()
-	defer w.watchMu.Unlock()
-	c := w.conn
-	if w.watchOff || !w.body.done() || c.br.Buffered() > 0 {
-		return // the handler still reads the body (it reads c.br), or more is buffered: not now
+	w.watch.mu.Lock()
+	defer w.watch.mu.Unlock()
+	if !w.body.done() {
+		return // the handler still reads the body (it reads c.br): not now
 	}
-	w.watching = true
-	w.watchEnd = make(chan struct{})
-	go func() {
-		defer close(w.watchEnd)
-		n, err := c.rwc.Read(w.watchB[:])
-		w.watchGot = n
-		if n == 0 && err != nil && !isTimeout(err) {
-			w.cancel()
-		}
-	}()
+	w.watch.start(w.conn, w.cancel)
 }
 
 // stopWatching ends a disconnect watch, if one runs, and keeps what it
 // read for the next request.
-func (w *response) stopWatching() {
-	w.watchMu.Lock()
-	defer w.watchMu.Unlock()
-	w.watchOff = true
-	if !w.watching {
+func (w *response) stopWatching() { w.watch.stop(w.conn) }
+
+// watchState is the disconnect watch of one request (see
+// response.watchDisconnect).
+type watchState struct {
+	mu       sync.Mutex
+	off      bool          // the handler is done or took the connection: no watch starts
+	watching bool          // a disconnect watch reads the connection
+	end      chan struct{} // closed when that read returned
+	got      int           // bytes it read (0 or 1), to hand to the next request
+	b        [1]byte
+}
+
+// start starts the watch, with s.mu held, unless it is off or a next
+// request is buffered already; cancel runs if the client goes away.
+func (s *watchState) start(c *conn, cancel func()) {
+	if s.off || c.br.Buffered() > 0 {
 		return
 	}
-	w.watching = false
-	w.conn.rwc.SetReadDeadline(aLongTimeAgo)
-	<-w.watchEnd
-	w.conn.rwc.SetReadDeadline(time.Time{})
-	if w.watchGot == 1 {
-		w.conn.lr.pending = true
-		w.conn.first[0] = w.watchB[0]
+	s.watching = true
+	s.end = make(chan struct{})
+	go func() {
+		defer close(s.end)
+		n, err := c.rwc.Read(s.b[:])
+		s.got = n
+		if n == 0 && err != nil && !isTimeout(err) {
+			cancel()
+		}
+	}()
+}
+
+// stop ends the watch, if one runs, and keeps what it read for the next
+// request; no watch starts after it.
+func (s *watchState) stop(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.off = true
+	if !s.watching {
+		return
+	}
+	s.watching = false
+	c.rwc.SetReadDeadline(aLongTimeAgo)
+	<-s.end
+	c.rwc.SetReadDeadline(time.Time{})
+	if s.got == 1 {
+		c.lr.pending = true
+		c.first[0] = s.b[0]
 	}
 }
 

@@ -284,14 +284,20 @@ type conn struct {
 	// only starts that one's watch early.
 	watch   *time.Timer
 	watchMu sync.Mutex
-	watched *response
+	watched watcher
 	// hook is the cancellation hook of the request being served, reused:
 	// see requestContext.
 	hook *cancelHook
+	// exchange is the Exchange of the plain request being served, reused.
+	exchange *Exchange
 }
 
+// watcher is a request being served that the disconnect watch may watch:
+// a *response or an *Exchange.
+type watcher interface{ watchDisconnect() }
+
 // armWatch starts the disconnect watch of w after disconnectWatchAfter.
-func (c *conn) armWatch(w *response) {
+func (c *conn) armWatch(w watcher) {
 	c.watchMu.Lock()
 	c.watched = w
 	c.watchMu.Unlock()
@@ -427,7 +433,8 @@ func (c *conn) next(fresh bool) {
 		case waitHandOver:
 			handedOver = true
 			c.header, c.sentHeader = nil, nil // an idle connection keeps no maps either
-			c.watch = nil                     // nor a timer (disarmed after its request)
+			c.exchange = nil
+			c.watch = nil // nor a timer (disarmed after its request)
 			var deadline time.Time
 			if d := c.srv.IdleTimeout; d > 0 {
 				deadline = c.idleSince.Add(d)
@@ -600,9 +607,17 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	var n int
 	var err error
 	if l.pending {
+		// The byte the idle wait read, and what came with it, so that
+		// the request's head is in the buffer for the plain path to
+		// find (readRequest would block for the rest as well).
 		l.pending = false
 		p[0] = l.c.first[0]
 		n = 1
+		if len(p) > 1 {
+			var m int
+			m, err = l.r.Read(p[1:])
+			n += m
+		}
 	} else {
 		n, err = l.r.Read(p)
 	}
@@ -627,7 +642,23 @@ func (c *conn) serveRequest() bool {
 		peek, _ := c.br.Peek(4) // RFC 7230 section 3: tolerate a CRLF after a POST's body
 		c.br.Discard(leadingCRLF(peek))
 	}
-	req := readSimpleRequest(c.br)
+	if c.br.Buffered() == 0 {
+		c.br.Peek(1) // the idle wait's byte and what came with it (see limitReader)
+	}
+	buf, _ := c.br.Peek(c.br.Buffered())
+	h, n := scanSimpleRequest(buf)
+	if sh, ok := c.srv.Handler.(SimpleHandler); ok && n > 0 && h.plain {
+		c.br.Discard(n)
+		c.lr.n = -1
+		c.rwc.SetReadDeadline(time.Time{})
+		return c.serveExchange(sh, &h)
+	}
+	var req *http.Request
+	if n > 0 {
+		if req = h.request(); req != nil {
+			c.br.Discard(n)
+		}
+	}
 	if req == nil {
 		var err error
 		if req, err = readRequest(c.br); err != nil {
@@ -637,6 +668,12 @@ func (c *conn) serveRequest() bool {
 	}
 	c.lr.n = -1
 	c.rwc.SetReadDeadline(time.Time{})
+	return c.serveHTTP(req)
+}
+
+// serveHTTP serves req, read whole but for its body, with the Handler's
+// ServeHTTP; it reports whether the connection may carry another request.
+func (c *conn) serveHTTP(req *http.Request) bool {
 	c.lastPOST = req.Method == http.MethodPost
 	if msg := check(req); msg != "" {
 		code := http.StatusBadRequest

@@ -91,10 +91,44 @@ func Add(h http.Header, s string, n int, skip func(key string) bool) {
 	}
 }
 
-// Is reports whether name is want, a canonical header name, in any case.
-func Is(name []byte, want string) bool {
-	return len(name) == len(want) && bytes.EqualFold(name, []byte(want))
+// Next splits off the first of the lines s holds that Lines took: its
+// name as it came, its value with the spaces and tabs around it trimmed,
+// and the lines after it.
+func Next(s string) (name, value, rest string) {
+	line := s
+	if j := indexCRLF(s); j >= 0 {
+		line, rest = s[:j], s[j+2:]
+	}
+	c := indexColon(line)
+	return line[:c], TrimOWS(line[c+1:]), rest
 }
+
+// Is reports whether name is want, a canonical header name, in any case.
+func Is[T string | []byte](name T, want string) bool {
+	if len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c, w := name[i], want[i]
+		if c == w {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= w && w <= 'Z' {
+			w += 'a' - 'A'
+		}
+		if c != w || c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// Canonical is textproto.CanonicalMIMEHeaderKey of a name Lines took,
+// without allocating for the names clients and apps usually send.
+func Canonical(name string) string { return canonicalKey(name) }
 
 // ParseLength parses a Content-Length value (its spaces trimmed) as
 // net/http does, -1 if it would not take it or if it is long enough that
@@ -123,6 +157,29 @@ func TrimOWS[T string | []byte](s T) T {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// CleanQuery reports whether httputil.ReverseProxy sends query q as it
+// is: it re-encodes, dropping what does not parse, a query with a
+// semicolon or a malformed escape.
+func CleanQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !IsHex(q[i+1]) || !IsHex(q[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// IsHex reports whether c is a hexadecimal digit.
+func IsHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func indexCRLF(s string) int {

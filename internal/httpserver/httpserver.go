@@ -56,27 +56,8 @@ type Server struct {
 func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 	s := &Server{name: name, logger: logger}
 	s.srv = &http.Server{
-		Addr: addr,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if s.draining.Load() {
-				w.Header().Set("Connection", "close")
-			}
-			if ambiguousFraming(r.Context()) {
-				refuseAmbiguous(w)
-				return
-			}
-			if code := s.headerTooLong(r); code != 0 {
-				w.Header().Set("Connection", "close")
-				http.Error(w, http.StatusText(code), code)
-				return
-			}
-			if s.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
-				body := &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: s.BodyTimeout}
-				r.Body = body
-				w = &bodyTimeoutWriter{ResponseWriter: w, body: body}
-			}
-			h.ServeHTTP(w, r)
-		}),
+		Addr:           addr,
+		Handler:        &front{s: s, h: h},
 		MaxHeaderBytes: DefaultMaxHeaderBytes,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if fc, ok := c.(*framingConn); ok {
@@ -97,6 +78,45 @@ func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	return s
+}
+
+// front is the handler a Server serves with: its checks, then h.
+type front struct {
+	s *Server
+	h http.Handler
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := f.s
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	if ambiguousFraming(r.Context()) {
+		refuseAmbiguous(w)
+		return
+	}
+	if code := s.headerTooLong(r); code != 0 {
+		w.Header().Set("Connection", "close")
+		http.Error(w, http.StatusText(code), code)
+		return
+	}
+	if s.BodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		body := &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: s.BodyTimeout}
+		r.Body = body
+		w = &bodyTimeoutWriter{ResponseWriter: w, body: body}
+	}
+	f.h.ServeHTTP(w, r)
+}
+
+// ServeSimple implements h1.SimpleHandler when h does: an exchange that
+// passes the checks ServeHTTP makes goes to h as it is; one that would
+// not, or that comes while the server drains, is declined, for ServeHTTP.
+func (f *front) ServeSimple(x *h1.Exchange) bool {
+	sh, ok := f.h.(h1.SimpleHandler)
+	if !ok || f.s.draining.Load() || ambiguousFraming(x.Context()) || f.s.linesTooLong(x) {
+		return false
+	}
+	return sh.ServeSimple(x)
 }
 
 // Start listens and serves in the background.
@@ -207,6 +227,27 @@ func (s *Server) headerTooLong(r *http.Request) int {
 		}
 	}
 	return 0
+}
+
+// linesTooLong reports whether headerTooLong might refuse the exchange's
+// request: it measures the lines as they came, with any blanks around
+// their values, so it may say so of a request headerTooLong takes.
+func (s *Server) linesTooLong(x *h1.Exchange) bool {
+	limit := s.MaxHeaderLine
+	if limit <= 0 {
+		limit = DefaultMaxHeaderLine
+	}
+	if len(x.Target())+len("GET HTTP/1.1")+1 > limit {
+		return true
+	}
+	for rest := x.Fields(); rest != ""; {
+		i := strings.Index(rest, "\r\n")
+		if i+1 > limit { // "Name:value" is at least as long as "Name: value" trimmed, less one
+			return true
+		}
+		rest = rest[i+2:]
+	}
+	return false
 }
 
 // Drain is Shutdown for a server another process goes on serving the

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/h1"
 )
 
 // lean runs every test with the lean HTTP/1 server (internal/h1) after
@@ -54,16 +58,43 @@ func send(t *testing.T, addr, raw string) (string, bool) {
 	return resp.Status, err == io.EOF
 }
 
+// simpleOK answers "ok", a plain GET (with the lean server) as an
+// h1.Exchange.
+type simpleOK struct{}
+
+func (simpleOK) ServeHTTP(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }
+
+func (simpleOK) ServeSimple(x *h1.Exchange) bool {
+	bw := x.Begin(http.StatusOK)
+	bw.WriteString("Content-Type: text/plain\r\nContent-Length: 2\r\n")
+	x.EndHead(false)
+	bw.WriteString("ok")
+	return true
+}
+
+// The limits hold for a handler that serves plain GETs as exchanges too.
 func TestServer_HeaderLimits(t *testing.T) {
-	s := New("test", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	}), slog.New(slog.DiscardHandler))
+	for name, h := range map[string]http.Handler{
+		"handler": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		"simple":  simpleOK{},
+	} {
+		// A head longer than the read buffer (4 KB) is never an
+		// exchange: 1000 has the exchange's check the lines too.
+		for _, line := range []int{DefaultMaxHeaderLine, 1000} {
+			t.Run(fmt.Sprint(name, line), func(t *testing.T) { testHeaderLimits(t, h, line) })
+		}
+	}
+}
+
+func testHeaderLimits(t *testing.T, h http.Handler, line int) {
+	s := New("test", "127.0.0.1:0", h, slog.New(slog.DiscardHandler))
 	s.Lean = lean
+	s.MaxHeaderLine = line
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Shutdown(t.Context()) })
-	long := strings.Repeat("a", DefaultMaxHeaderLine)
+	long := strings.Repeat("a", line)
 	many := ""
 	for i := range 20 {
 		many += fmt.Sprintf("X-Filler-%d: %s\r\n", i, strings.Repeat("b", 4000))
@@ -76,11 +107,59 @@ func TestServer_HeaderLimits(t *testing.T) {
 		"a long header":    {"GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + long + "\r\n\r\n", "431 Request Header Fields Too Large", true},
 		"a long URI":       {"GET /" + long + " HTTP/1.1\r\nHost: a\r\n\r\n", "414 Request URI Too Long", true},
 		"80 KB of headers": {"GET / HTTP/1.1\r\nHost: a\r\n" + many + "\r\n", "431 Request Header Fields Too Large", true},
+		// "X-Edge: " and the value make the limit exactly.
+		"a header at the limit":       {"GET / HTTP/1.1\r\nHost: a\r\nX-Edge: " + long[8:] + "\r\n\r\n", "200 OK", false},
+		"one beyond the limit":        {"GET / HTTP/1.1\r\nHost: a\r\nX-Edge: " + long[7:] + "\r\n\r\n", "431 Request Header Fields Too Large", true},
+		"no blank after the colon":    {"GET / HTTP/1.1\r\nHost: a\r\nX-Edge:" + long[7:] + "\r\n\r\n", "431 Request Header Fields Too Large", true},
+		"blanks around a value":       {"GET / HTTP/1.1\r\nHost: a\r\nX-Edge:  " + long[8:] + " \r\n\r\n", "200 OK", false},
+		"a request line at the limit": {"GET /" + long[14:] + " HTTP/1.1\r\nHost: a\r\n\r\n", "200 OK", false},
+		"a request line beyond it":    {"GET /" + long[13:] + " HTTP/1.1\r\nHost: a\r\n\r\n", "414 Request URI Too Long", true},
 	} {
 		status, closed := send(t, s.Addr(), tc.raw)
 		if status != tc.status || closed != tc.closed {
 			t.Errorf("%s: %s, closed %v; want %s, closed %v", name, status, closed, tc.status, tc.closed)
 		}
+	}
+}
+
+// While the server drains, every answer closes its connection, a plain
+// GET's to a handler that serves exchanges too.
+func TestServer_DrainClosesEachConnectionAfterItsAnswer(t *testing.T) {
+	s := New("test", "127.0.0.1:0", simpleOK{}, slog.New(slog.DiscardHandler))
+	s.Lean = lean
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(t.Context()) })
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	get := func() *http.Response {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		return res
+	}
+	if res := get(); res.Close {
+		t.Fatal("closed before the drain")
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- s.Drain(context.Background(), 10*time.Second) }()
+	for !s.draining.Load() {
+		runtime.Gosched()
+	}
+	if res := get(); !res.Close {
+		t.Error("an answer while draining did not close its connection")
+	}
+	if err := <-drained; err != nil {
+		t.Errorf("drain: %v", err)
 	}
 }
 
