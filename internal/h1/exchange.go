@@ -169,9 +169,10 @@ func (c *conn) serveExchange(sh SimpleHandler, h *simpleHead) bool {
 	defer func() {
 		if !returned {
 			// A panic (http.ErrAbortHandler from a response through
-			// Writer): as in serveRequest.
+			// Writer): as in serveHTTP.
 			c.disarmWatch()
 			x.watch.stop(c)
+			c.hook.fire()
 		}
 	}()
 	served := sh.ServeSimple(x)
