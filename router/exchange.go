@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway/slipway/internal/h1"
@@ -70,20 +71,29 @@ func (r *Router) serveExchange(x *h1.Exchange, app string, rt route, now int64) 
 	p := rt.pool
 	defer p.inflight.Add(-1)
 	sec := rt.visit(now, x.RemoteAddr())
-	f := &exchanged{x: x}
+	f := exchanges.Get().(*exchanged)
+	f.x = x
 	if rt.issue {
 		f.cookie = r.issue(app, p, rt.inst, sec, secureFields(x.TLS(), x.Fields()))
 	}
 	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)
+	r.proxyExchange(f, p, rt.inst)
+	// Not after a panic (an aborted response through the writer), which
+	// skips this.
+	*f = exchanged{}
+	exchanges.Put(f)
+}
 
+// proxyExchange proxies f to instance i of p and answers the client.
+func (r *Router) proxyExchange(f *exchanged, p *Pool, i int) {
 	start := r.started()
-	res, err := r.sendExchange(f, p, rt.inst)
-	r.observed(x.Context(), p, start, res, err)
+	res, err := r.sendExchange(f, p, i)
+	r.observed(f.x.Context(), p, start, res, err)
 	if err != nil {
 		w, req := f.writer()
-		r.errorHandler(p, inst)(w, req, err)
+		r.errorHandler(p, p.Instances[i])(w, req, err)
 		return
 	}
 	if !f.respondRaw(res, r) {
@@ -91,6 +101,12 @@ func (r *Router) serveExchange(x *h1.Exchange, app string, rt route, now int64) 
 		f.respond(res, r)
 	}
 }
+
+// exchanges recycles the exchanged of finished exchanges: nothing holds
+// one after its response is written (the transport's connection is back
+// in its stack, the body closed, and what the client's response header
+// keeps are strings of the app's response head).
+var exchanges = sync.Pool{New: func() any { return new(exchanged) }}
 
 // simpleGET is the request a response to an exchange is read for: only its
 // method counts.
