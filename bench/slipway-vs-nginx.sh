@@ -21,6 +21,8 @@
 #   floor      (not in the default SUITES) the http suite with bench/floor,
 #              the least a goroutine-per-connection Go proxy does, in
 #              slipway's place
+#   floor-openloop  (not in the default SUITES) the openloop suite with
+#              bench/floor in slipway's place
 #   hold       (not in the default SUITES) keeps everything running and
 #              prints the addresses and pids, for measuring by hand
 #
@@ -350,6 +352,56 @@ closed() {
 		}' 2>"$tmp/peak-$suite" | tee -a "$report"
 }
 
+# openloop NAME URL: loadgen's open loop at half of nginx's peak against
+# NAME at URL and nginx in turn, ROUNDS times.
+openloop() {
+	local name=$1 url=$2 peak rate rows r s n
+	peak=$(cat "$tmp/peak-http" 2>/dev/null || true)
+	if [ -z "$peak" ]; then
+		log "openloop: measuring nginx's peak first"
+		peak=$(wrk_run nginx-peak "http://127.0.0.1:$nginx_http" "$DURATION" "$nginx_pid" | awk '{printf "%.0f", $1}')
+	fi
+	rate=$((peak / 2))
+	rows=()
+	for r in $(seq "$ROUNDS"); do
+		log "openloop: round $r/$ROUNDS at $rate req/s"
+		s=$("$tmp/loadgen" openloop -url "$url" -host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS")
+		n=$("$tmp/loadgen" openloop -url "http://127.0.0.1:$nginx_http/" -host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS")
+		rows+=("$r $s $n")
+	done
+	say ""
+	say "== $name openloop: $rate req/s (half of nginx's peak), ${DURATION}s, at most $CONNECTIONS connections =="
+	printf '%s\n' "${rows[@]}" | awk -v name="$name" '
+		BEGIN {
+			f = "%-6s %9s %8s %9s %9s %8s %9s\n"
+			printf f, "", name, name, name, "nginx", "nginx", "nginx"
+			printf f, "round", "errors", "p50 ms", "p99 ms", "errors", "p50 ms", "p99 ms"
+		}
+		function median(v, k,   i, j, t) {
+			for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+		}
+		{ printf "%-6s %9d %8.2f %9.2f %9d %8.2f %9.2f\n", $1, $3, $4, $5, $8, $9, $10; a += $5; b += $10; n++; sa[n] = $5; sb[n] = $10 }
+		END {
+			printf "mean p99: %s %.2f ms, nginx %.2f ms, ratio %.2f (target <= 1)\n", name, a / n, b / n, a / b
+			# One round that a busy neighbour hit moves the mean most.
+			ma = median(sa, n); mb = median(sb, n)
+			printf "median p99 of the rounds: %s %.2f ms, nginx %.2f ms, ratio %.2f\n", name, ma, mb, ma / mb
+		}' | tee -a "$report"
+}
+
+# start_floor starts bench/floor on the same instances, once: the least a
+# Go proxy with a goroutine a connection does. What it costs beyond nginx is
+# Go's runtime and poller; what slipway costs beyond it is its own.
+start_floor() {
+	[ -z "${floor_pid:-}" ] || return 0
+	local upstream_list=${upstreams// /,}
+	"$tmp/floor" -upstreams "$upstream_list" >"$tmp/floor.out" 2>&1 &
+	floor_pid=$!
+	pids+=("$floor_pid")
+	wait_for "floor to start" 10 grep -q . "$tmp/floor.out"
+}
+
 for suite in $SUITES; do
 	case $suite in
 	http) closed http "http://$http_addr" "http://127.0.0.1:$nginx_http" ;;
@@ -357,39 +409,10 @@ for suite in $SUITES; do
 	https) closed https "https://$https_addr" "https://127.0.0.1:$nginx_https" ;;
 	https-cookie) closed https-cookie "https://$https_addr" "https://127.0.0.1:$nginx_https" -H "Cookie: $cookie" ;;
 	handshake) closed handshake "https://$https_addr" "https://127.0.0.1:$nginx_https" -H "Connection: close" ;;
-	openloop)
-		peak=$(cat "$tmp/peak-http" 2>/dev/null || true)
-		if [ -z "$peak" ]; then
-			log "openloop: measuring nginx's peak first"
-			peak=$(wrk_run nginx-peak "http://127.0.0.1:$nginx_http" "$DURATION" "$nginx_pid" | awk '{printf "%.0f", $1}')
-		fi
-		rate=$((peak / 2))
-		rows=()
-		for r in $(seq "$ROUNDS"); do
-			log "openloop: round $r/$ROUNDS at $rate req/s"
-			s=$("$tmp/loadgen" openloop -url "http://$http_addr/" -host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS")
-			n=$("$tmp/loadgen" openloop -url "http://127.0.0.1:$nginx_http/" -host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS")
-			rows+=("$r $s $n")
-		done
-		say ""
-		say "== openloop: $rate req/s (half of nginx's peak), ${DURATION}s, at most $CONNECTIONS connections =="
-		printf '%s\n' "${rows[@]}" | awk '
-			BEGIN {
-				f = "%-6s %9s %8s %9s %9s %8s %9s\n"
-				printf f, "", "slipway", "slipway", "slipway", "nginx", "nginx", "nginx"
-				printf f, "round", "errors", "p50 ms", "p99 ms", "errors", "p50 ms", "p99 ms"
-			}
-			function median(v, k,   i, j, t) {
-				for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-				return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-			}
-			{ printf "%-6s %9d %8.2f %9.2f %9d %8.2f %9.2f\n", $1, $3, $4, $5, $8, $9, $10; a += $5; b += $10; n++; sa[n] = $5; sb[n] = $10 }
-			END {
-				printf "mean p99: slipway %.2f ms, nginx %.2f ms, ratio %.2f (target <= 1)\n", a / n, b / n, a / b
-				# One round that a busy neighbour hit moves the mean most.
-				ma = median(sa, n); mb = median(sb, n)
-				printf "median p99 of the rounds: slipway %.2f ms, nginx %.2f ms, ratio %.2f\n", ma, mb, ma / mb
-			}' | tee -a "$report"
+	openloop) openloop slipway "http://$http_addr/" ;;
+	floor-openloop)
+		start_floor
+		openloop floor "http://$(head -n1 "$tmp/floor.out")/"
 		;;
 	idle | idle-https)
 		scheme=http saddr=$http_addr nport=$nginx_http
@@ -433,14 +456,7 @@ for suite in $SUITES; do
 		fi
 		;;
 	floor)
-		# bench/floor on the same instances: the least a Go proxy with a
-		# goroutine a connection does. What it costs beyond nginx is Go's
-		# runtime and poller; what slipway costs beyond it is its own.
-		upstream_list=${upstreams// /,}
-		"$tmp/floor" -upstreams "$upstream_list" >"$tmp/floor.out" 2>&1 &
-		floor_pid=$!
-		pids+=("$floor_pid")
-		wait_for "floor to start" 10 grep -q . "$tmp/floor.out"
+		start_floor
 		first=floor first_pid=$floor_pid closed floor "http://$(head -n1 "$tmp/floor.out")" "http://127.0.0.1:$nginx_http"
 		;;
 	hold)
@@ -456,7 +472,7 @@ for suite in $SUITES; do
 			wait $! # (a trap runs only once a foreground command returns)
 		done
 		;;
-	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle idle-https floor hold)" ;;
+	*) die "unknown suite $suite (http cookie https https-cookie handshake openloop idle idle-https floor floor-openloop hold)" ;;
 	esac
 done
 
