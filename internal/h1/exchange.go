@@ -160,10 +160,14 @@ func (c *conn) serveExchange(sh SimpleHandler, h *simpleHead) bool {
 	}
 	c.hook.reset()
 	if c.exchange == nil {
-		c.exchange = new(Exchange)
+		c.exchange = &Exchange{c: c, ctx: exchangeContext{Context: c.ctx, hook: c.hook}}
 	}
+	// Field by field, the watch's under its lock: a watch timer that
+	// fires late for the last exchange may be calling watchDisconnect on
+	// this one (which then only starts this one's watch early).
 	x := c.exchange
-	*x = Exchange{c: c, h: *h, ctx: exchangeContext{Context: c.ctx, hook: c.hook}}
+	x.h, x.w, x.req, x.began, x.abort = *h, nil, nil, false, false
+	x.watch.reset()
 	c.armWatch(x)
 	returned := false
 	defer func() {

@@ -450,6 +450,13 @@ func (s *watchState) start(c *conn, cancel func()) {
 	}()
 }
 
+// reset readies s for the next request of a reused Exchange.
+func (s *watchState) reset() {
+	s.mu.Lock()
+	s.off, s.watching, s.end, s.got = false, false, nil, 0
+	s.mu.Unlock()
+}
+
 // stop ends the watch, if one runs, and keeps what it read for the next
 // request; no watch starts after it.
 func (s *watchState) stop(c *conn) {
