@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -57,11 +58,11 @@ func readResponse(t *testing.T, br *bufio.Reader) (*http.Response, string) {
 // its target, Host, header lines and address; the response it writes
 // itself gets a Date and the connection stays open for the next one.
 func TestExchange_PlainGETGoesToServeSimple(t *testing.T) {
-	var got []string
+	seen := make(chan []string, 1)
 	s := &Server{}
 	addr := start(t, s, simpleFunc{
 		simple: func(x *Exchange) bool {
-			got = append(got, x.Target(), x.Host(), x.Fields(), x.RemoteAddr(), strconv.FormatBool(x.TLS()), strconv.FormatBool(x.Close()))
+			seen <- []string{x.Target(), x.Host(), x.Fields(), x.RemoteAddr(), strconv.FormatBool(x.TLS()), strconv.FormatBool(x.Close())}
 			rawReply(x, "raw "+x.Target())
 			return true
 		},
@@ -69,14 +70,13 @@ func TestExchange_PlainGETGoesToServeSimple(t *testing.T) {
 	})
 	c, br := dial(t, addr)
 	for i, target := range []string{"/p?q=1", "/second"} {
-		got = nil
 		io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: a.test:80\r\nX-A:  1 \r\n\r\n")
 		res, body := readResponse(t, br)
 		if body != "raw "+target || res.Header.Get("Date") == "" || res.Close {
 			t.Errorf("request %d: got %q, Date %q, close %v", i, body, res.Header.Get("Date"), res.Close)
 		}
 		want := []string{target, "a.test:80", "Host: a.test:80\r\nX-A:  1 \r\n", c.LocalAddr().String(), "false", "false"}
-		if strings.Join(got, "|") != strings.Join(want, "|") {
+		if got := <-seen; strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("request %d: ServeSimple saw %q, want %q", i, got, want)
 		}
 	}
@@ -85,11 +85,14 @@ func TestExchange_PlainGETGoesToServeSimple(t *testing.T) {
 // What ServeSimple declines, and every request that is not a plain GET,
 // is served by ServeHTTP with the request net/http would make.
 func TestExchange_DeclinedAndOtherRequestsGoToServeHTTP(t *testing.T) {
+	var mu sync.Mutex
 	offered := map[string]bool{}
 	s := &Server{}
 	addr := start(t, s, simpleFunc{
 		simple: func(x *Exchange) bool {
+			mu.Lock()
 			offered[x.Target()] = true
+			mu.Unlock()
 			return false
 		},
 		std: func(w http.ResponseWriter, r *http.Request) {
@@ -116,8 +119,11 @@ func TestExchange_DeclinedAndOtherRequestsGoToServeHTTP(t *testing.T) {
 		}
 		body, _ := io.ReadAll(res.Body)
 		target := strings.Fields(tc.req)[1]
-		if string(body) != tc.want || offered[target] != tc.offered {
-			t.Errorf("%q: got %q, offered %v; want %q, offered %v", tc.req, body, offered[target], tc.want, tc.offered)
+		mu.Lock()
+		was := offered[target] // (set before the answer went out)
+		mu.Unlock()
+		if string(body) != tc.want || was != tc.offered {
+			t.Errorf("%q: got %q, offered %v; want %q, offered %v", tc.req, body, was, tc.want, tc.offered)
 		}
 	}
 }
