@@ -642,32 +642,17 @@ func (c *conn) serveRequest() bool {
 		peek, _ := c.br.Peek(4) // RFC 7230 section 3: tolerate a CRLF after a POST's body
 		c.br.Discard(leadingCRLF(peek))
 	}
-	if c.br.Buffered() == 0 {
-		c.br.Peek(1) // the idle wait's byte and what came with it (see limitReader)
-	}
-	buf, _ := c.br.Peek(c.br.Buffered())
-	h, n := scanSimpleRequest(buf)
-	if sh, ok := c.srv.Handler.(SimpleHandler); ok && n > 0 && h.plain {
-		c.br.Discard(n)
-		c.lr.n = -1
-		c.rwc.SetReadDeadline(time.Time{})
-		return c.serveExchange(sh, &h)
-	}
-	var req *http.Request
-	if n > 0 {
-		if req = h.request(); req != nil {
-			c.br.Discard(n)
-		}
-	}
-	if req == nil {
-		var err error
-		if req, err = readRequest(c.br); err != nil {
-			c.refuse(err)
-			return false
-		}
+	sh, _ := c.srv.Handler.(SimpleHandler)
+	h, req, err := readHead(c.br, sh != nil)
+	if err != nil {
+		c.refuse(err)
+		return false
 	}
 	c.lr.n = -1
 	c.rwc.SetReadDeadline(time.Time{})
+	if req == nil {
+		return c.serveExchange(sh, &h)
+	}
 	return c.serveHTTP(req)
 }
 

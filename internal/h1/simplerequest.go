@@ -11,24 +11,36 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// readSimpleRequest is readRequest for the usual request, parsed in place
-// from what br has buffered: a GET or HEAD of an origin-form target over
-// HTTP/1.1, one Host, no body (no Content-Length or Transfer-Encoding), no
-// Expect, Pragma or Trailer header, and a head whose lines textproto would
-// take as they are (see httphead), all of it in the buffer. One string
-// holds the head and every value is a part of it, where net/http's parser
-// allocates each line and value. It returns nil with nothing consumed for
-// any other request, which readRequest then reads: what it returns is what
-// readRequest returns for the same bytes, which TestSimpleRequest,
-// FuzzSimpleRequest and the differential test against http.Server hold it
-// to.
-func readSimpleRequest(br *bufio.Reader) *http.Request {
-	buf, _ := br.Peek(br.Buffered())
-	req, n := parseSimpleRequest(buf)
-	if req != nil {
-		br.Discard(n)
+// readHead reads the next request's head from br. The usual request, a
+// GET or HEAD of an origin-form target over HTTP/1.1, one Host, no body
+// (no Content-Length or Transfer-Encoding), no Expect, Pragma or Trailer
+// header, and a head whose lines textproto would take as they are (see
+// httphead), all of it in the buffer, is parsed in place: one string holds
+// the head and every value is a part of it, where net/http's parser
+// allocates each line and value. When plain is set, a plain one (see
+// simpleHead.plain) comes back as its head alone, req nil, for an
+// Exchange. Any other request is left to readRequest with nothing
+// consumed: what comes back is what readRequest returns for the same
+// bytes, which TestSimpleRequest, FuzzSimpleRequest and the differential
+// test against http.Server hold it to.
+func readHead(br *bufio.Reader, plain bool) (h simpleHead, req *http.Request, err error) {
+	if br.Buffered() == 0 {
+		br.Peek(1) // a first read (on a connection, the idle wait's byte and what came with it: see limitReader)
 	}
-	return req
+	buf, _ := br.Peek(br.Buffered())
+	h, n := scanSimpleRequest(buf)
+	if n > 0 && plain && h.plain {
+		br.Discard(n)
+		return h, nil, nil
+	}
+	if n > 0 {
+		if req = h.request(); req != nil {
+			br.Discard(n)
+			return h, req, nil
+		}
+	}
+	req, err = readRequest(br)
+	return simpleHead{}, req, err
 }
 
 var (
@@ -53,20 +65,6 @@ type simpleHead struct {
 	// but close and keep-alive, no Upgrade and no Te: what a
 	// SimpleHandler is offered (see Exchange).
 	plain bool
-}
-
-// parseSimpleRequest parses the simple request at the start of buf and
-// returns it and the length of its head, or nil.
-func parseSimpleRequest(buf []byte) (*http.Request, int) {
-	h, n := scanSimpleRequest(buf)
-	if n == 0 {
-		return nil, 0
-	}
-	req := h.request()
-	if req == nil {
-		return nil, 0
-	}
-	return req, n
 }
 
 // scanSimpleRequest checks that buf starts with a simple request and

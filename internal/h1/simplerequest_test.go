@@ -12,12 +12,12 @@ import (
 	"github.com/slipway/slipway/internal/httphead"
 )
 
-// readBoth reads in as the server does (readSimpleRequest, then
-// readRequest when that declines) and with readRequest alone, and
-// describes what each gave: the request and what was left to read.
+// readBoth reads in as the server does for a plain http.Handler
+// (readHead) and with readRequest alone, and describes what each gave: the
+// request and what was left to read.
 func readBoth(in []byte) (fast, std string, simple bool) {
-	_, n := parseSimpleRequest(in[:min(len(in), 4096)]) // what the first read brings
-	simple = n > 0
+	h, n := scanSimpleRequest(in[:min(len(in), 4096)]) // what the first read brings
+	simple = n > 0 && h.request() != nil
 	describe := func(read func(*bufio.Reader) (*http.Request, error)) string {
 		br := bufio.NewReaderSize(bytes.NewReader(in), 4096)
 		req, err := read(br)
@@ -31,10 +31,8 @@ func readBoth(in []byte) (fast, std string, simple bool) {
 			req.ContentLength, req.TransferEncoding, req.Trailer, body, berr, req.Body == http.NoBody, rest)
 	}
 	server := func(br *bufio.Reader) (*http.Request, error) {
-		if req := readSimpleRequest(br); req != nil {
-			return req, nil
-		}
-		return readRequest(br)
+		_, req, err := readHead(br, false)
+		return req, err
 	}
 	return describe(server), describe(readRequest), simple
 }
