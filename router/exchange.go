@@ -2,7 +2,6 @@ package router
 
 import (
 	"bufio"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,22 +46,16 @@ func (r *Router) ServeSimple(x *h1.Exchange) bool {
 	if t, ok := r.readCookieFields(&raw, x.Fields(), name, sec); ok {
 		pin = &t
 	}
-	for {
-		a := (*r.apps.Load())[name]
-		if a == nil {
-			return false
-		}
-		s := a.state.Load()
-		rt := s.choose(pin, sec, r.refresh)
-		if rt.pool == nil || rt.pool.static != nil {
-			return false
-		}
-		if !a.acquire(s, rt.pool) {
-			continue // as in ServeHTTP
-		}
-		r.serveExchange(x, name, rt, now)
-		return true
+	rt, _ := r.route(name, pin, sec)
+	switch {
+	case rt.pool == nil:
+		return false
+	case rt.pool.static != nil:
+		rt.pool.inflight.Add(-1) // served by ServeHTTP
+		return false
 	}
+	r.serveExchange(x, name, rt, now)
+	return true
 }
 
 // serveExchange is serve for an exchange on rt.pool, which the caller has
@@ -176,21 +169,7 @@ func (f *exchanged) write(bw *bufio.Writer) error {
 		}
 		writeField(bw, k, value)
 	}
-	host, _, err := net.SplitHostPort(x.RemoteAddr())
-	if err == nil {
-		writeField(bw, "X-Forwarded-For", host)
-	}
-	writeField(bw, "X-Forwarded-Host", x.Host())
-	if x.TLS() {
-		bw.WriteString("X-Forwarded-Proto: https\r\n")
-	} else {
-		bw.WriteString("X-Forwarded-Proto: http\r\n")
-	}
-	if err == nil {
-		writeField(bw, "X-Real-Ip", host)
-	}
-	_, err = bw.WriteString("\r\n")
-	return err
+	return endHead(bw, x.RemoteAddr(), x.Host(), x.TLS())
 }
 
 // interim passes an interim response on through the exchange's

@@ -150,22 +150,33 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	if headerHasToken(in.Header["Te"], "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
-	host, _, err := net.SplitHostPort(in.RemoteAddr)
-	if err == nil {
-		writeField(bw, "X-Forwarded-For", host)
+	if err := endHead(bw, in.RemoteAddr, in.Host, in.TLS != nil); err != nil {
+		return err
 	}
-	writeField(bw, "X-Forwarded-Host", in.Host)
-	if in.TLS == nil {
-		bw.WriteString("X-Forwarded-Proto: http\r\n")
-	} else {
-		bw.WriteString("X-Forwarded-Proto: https\r\n")
-	}
-	if err == nil {
-		writeField(bw, "X-Real-Ip", host)
-	}
-	bw.WriteString("\r\n")
-	_, err = bw.Write(f.body)
+	_, err := bw.Write(f.body)
 	return err
+}
+
+// endHead ends the head of a request to an instance with the forwarding
+// headers the router sets as the edge, from the client's address
+// (host:port), the request's Host and whether it came over TLS, and the
+// blank line; it returns bw's error.
+func endHead(bw *bufio.Writer, remote, host string, tls bool) error {
+	addr, _, err := net.SplitHostPort(remote)
+	if err == nil {
+		writeField(bw, "X-Forwarded-For", addr)
+	}
+	writeField(bw, "X-Forwarded-Host", host)
+	if tls {
+		bw.WriteString("X-Forwarded-Proto: https\r\n")
+	} else {
+		bw.WriteString("X-Forwarded-Proto: http\r\n")
+	}
+	if err == nil {
+		writeField(bw, "X-Real-Ip", addr)
+	}
+	_, werr := bw.WriteString("\r\n")
+	return werr
 }
 
 // closes reports false: the client's Connection header is hop-by-hop, and

@@ -163,31 +163,37 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if t, ok := r.readCookie(&raw, req, name, sec); ok {
 		pin = &t
 	}
+	rt, found := r.route(name, pin, sec)
+	switch {
+	case !found && (*r.stopped.Load())[name]:
+		writeStopped(w, name)
+	case !found && (*r.undeployed.Load())[name]:
+		writeUndeployed(w, name)
+	case !found:
+		writeNotFound(w, name, req.Host)
+	case rt.pool == nil:
+		writeUnavailable(w, name)
+	default:
+		r.serve(w, req, name, rt, now)
+	}
+}
+
+// route chooses the pool and instance for a request to app name, pinned
+// by pin if not nil, as of sec (unix seconds), and acquires the pool for
+// it; the caller releases it (serve does). found is false when the router
+// has no such app; rt.pool is nil when the app has no pool to serve it.
+func (r *Router) route(name string, pin *ticket, sec int64) (rt route, found bool) {
 	for {
 		a := (*r.apps.Load())[name]
 		if a == nil {
-			if (*r.stopped.Load())[name] {
-				writeStopped(w, name)
-				return
-			}
-			if (*r.undeployed.Load())[name] {
-				writeUndeployed(w, name)
-				return
-			}
-			writeNotFound(w, name, req.Host)
-			return
+			return route{}, false
 		}
 		s := a.state.Load()
 		rt := s.choose(pin, sec, r.refresh)
-		if rt.pool == nil {
-			writeUnavailable(w, name)
-			return
+		if rt.pool == nil || a.acquire(s, rt.pool) {
+			return rt, true
 		}
-		if !a.acquire(s, rt.pool) {
-			continue // the app's pools changed while we looked; route again
-		}
-		r.serve(w, req, name, rt, now)
-		return
+		// The app's pools changed while we looked; route again.
 	}
 }
 
