@@ -78,7 +78,7 @@ func Add(h http.Header, s string, n int, skip func(key string) bool) {
 			line, s = s[:j], s[j+2:]
 		}
 		c := indexColon(line)
-		key := canonicalKey(line[:c])
+		key := Canonical(line[:c])
 		if skip != nil && skip(key) {
 			continue
 		}
@@ -126,9 +126,6 @@ func Is[T string | []byte](name T, want string) bool {
 	return true
 }
 
-// Canonical is textproto.CanonicalMIMEHeaderKey of a name Lines took,
-// without allocating for the names clients and apps usually send.
-func Canonical(name string) string { return canonicalKey(name) }
 
 // ParseLength parses a Content-Length value (its spaces trimmed) as
 // net/http does, -1 if it would not take it or if it is long enough that
@@ -227,9 +224,9 @@ func validValue(b []byte) bool {
 	return true
 }
 
-// canonicalKey is textproto.CanonicalMIMEHeaderKey of a valid name, without
-// allocating for the names clients and apps usually send.
-func canonicalKey(name string) string {
+// Canonical is textproto.CanonicalMIMEHeaderKey of a name Lines took,
+// without allocating for the names clients and apps usually send.
+func Canonical(name string) string {
 	if k, ok := commonKeys[name]; ok {
 		return k
 	}

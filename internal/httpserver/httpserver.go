@@ -212,10 +212,7 @@ func (s *Server) SetMaxHeaderBytes(n int) { s.srv.MaxHeaderBytes = n }
 // headerTooLong returns 414 for a request line, 431 for a header line over
 // the limit, or 0.
 func (s *Server) headerTooLong(r *http.Request) int {
-	limit := s.MaxHeaderLine
-	if limit <= 0 {
-		limit = DefaultMaxHeaderLine
-	}
+	limit := s.lineLimit()
 	if len(r.RequestURI)+len(r.Method)+len(r.Proto)+2 > limit {
 		return http.StatusRequestURITooLong
 	}
@@ -229,14 +226,19 @@ func (s *Server) headerTooLong(r *http.Request) int {
 	return 0
 }
 
+// lineLimit is MaxHeaderLine or its default.
+func (s *Server) lineLimit() int {
+	if s.MaxHeaderLine > 0 {
+		return s.MaxHeaderLine
+	}
+	return DefaultMaxHeaderLine
+}
+
 // linesTooLong reports whether headerTooLong might refuse the exchange's
 // request: it measures the lines as they came, with any blanks around
 // their values, so it may say so of a request headerTooLong takes.
 func (s *Server) linesTooLong(x *h1.Exchange) bool {
-	limit := s.MaxHeaderLine
-	if limit <= 0 {
-		limit = DefaultMaxHeaderLine
-	}
+	limit := s.lineLimit()
 	if len(x.Target())+len("GET HTTP/1.1")+1 > limit {
 		return true
 	}
