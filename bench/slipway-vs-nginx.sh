@@ -360,6 +360,7 @@ openloop() {
 	if [ -z "$peak" ]; then
 		log "openloop: measuring nginx's peak first"
 		peak=$(wrk_run nginx-peak "http://127.0.0.1:$nginx_http" "$DURATION" "$nginx_pid" | awk '{printf "%.0f", $1}')
+		echo "$peak" >"$tmp/peak-http" # the next open loop of the run at the same rate
 	fi
 	rate=$((peak / 2))
 	rows=()
