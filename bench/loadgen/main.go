@@ -4,9 +4,12 @@
 // keep-alive connections held open.
 //
 //	loadgen openloop -url http://127.0.0.1:8080/ -host app.test -rate 10000 -duration 10s
+//	loadgen openloop -url http://127.0.0.1:8080/ -versus http://127.0.0.1:8081/ -host app.test -rate 5000
 //	loadgen idle -url http://127.0.0.1:8080/ -host app.test -conns 10000
 //
-// openloop prints "SENT ERRORS P50_MS P99_MS P999_MS". idle opens the
+// openloop prints "SENT ERRORS P50_MS P99_MS P999_MS", and with -versus the
+// same five for the second URL after them on the line (each URL loaded at
+// -rate for -duration, the two in turn, -slice at a time). idle opens the
 // connections, makes one request on each, prints "ready N" once all are
 // open and idle, holds them until its standard input is closed, and exits.
 package main
@@ -23,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,16 +43,27 @@ func main() {
 	cookie := fs.String("cookie", "", "Cookie header, if any")
 	rate := fs.Float64("rate", 1000, "openloop: requests per second")
 	duration := fs.Duration("duration", 10*time.Second, "openloop: how long")
-	conns := fs.Int("conns", 64, "openloop: connections at most; idle: connections to hold")
+	conns := fs.Int("conns", 64, "openloop: connections at most (to each URL); idle: connections to hold")
+	versus := fs.String("versus", "", "openloop: a second URL, loaded in turn with -url, slice by slice")
+	slice := fs.Duration("slice", 100*time.Millisecond, "openloop with -versus: how long each URL is loaded before the other")
 	fs.Parse(os.Args[2:])
-	u, err := url.Parse(*target)
-	if err != nil || u.Host == "" {
-		fmt.Fprintln(os.Stderr, "loadgen: -url: want http://HOST:PORT/PATH or https://…")
+	u, err := parseURL("url", *target)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	targets := []*url.URL{u}
+	if *versus != "" {
+		v, err := parseURL("versus", *versus)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		targets = append(targets, v)
 	}
 	switch os.Args[1] {
 	case "openloop":
-		err = openLoop(u, *host, *cookie, *rate, *duration, *conns)
+		err = openLoop(targets, *host, *cookie, *rate, *duration, *slice, *conns)
 	case "idle":
 		err = idle(u, *host, *conns)
 	default:
@@ -61,34 +76,76 @@ func main() {
 }
 
 // openLoop sends requests due at a fixed rate over at most conns
-// connections and prints how many were sent, how many failed and the
-// latency percentiles, each measured from when the request was due.
+// connections to each target and prints, for each target in turn, how many
+// were sent, how many failed and the latency percentiles, each measured
+// from when the request was due.
+//
+// With more than one target the time is cut into slices of slice each,
+// and the slices go to the targets in turn: every target is loaded at the
+// same rate, one at a time, and a busy neighbour on a shared machine (a
+// burst that lasts a second or two) lands on all of them alike instead of
+// on whichever ran in its seconds.
 //
 // Each connection is a worker of its own that writes the request and reads
 // the response in one goroutine: net/http's client hands every request
 // from the caller to a write loop and a read loop, three goroutine
 // wake-ups a request, which on a 2-core machine shared with both proxies
 // made the load generator the busiest process of the run. A due request
-// waits for the next free connection (as with HTTP/1.1 there is no other
-// way), and that wait counts in its latency.
-func openLoop(u *url.URL, host, cookie string, rate float64, d time.Duration, conns int) error {
+// waits for the next free connection of its target (as with HTTP/1.1 there
+// is no other way), and that wait counts in its latency.
+func openLoop(targets []*url.URL, host, cookie string, rate float64, d, slice time.Duration, conns int) error {
+	interval := time.Duration(float64(time.Second) / rate)
+	perSlice := max(1, int(slice/interval))
+	if len(targets) == 1 {
+		perSlice = 1
+	}
+	// Whole slices, so that every target gets as many requests.
+	n := (int(rate*d.Seconds()) + perSlice - 1) / perSlice * perSlice
+	loads := make([]*load, len(targets))
+	for i, u := range targets {
+		loads[i] = startLoad(u, host, cookie, n, conns)
+	}
+	start := time.Now()
+	for i := range n * len(loads) {
+		t := start.Add(time.Duration(i) * interval)
+		if w := time.Until(t); w > 0 {
+			time.Sleep(w)
+		}
+		loads[(i/perSlice)%len(loads)].due <- t
+	}
+	var out []string
+	for _, l := range loads {
+		out = append(out, l.finish())
+	}
+	fmt.Println(strings.Join(out, " "))
+	return nil
+}
+
+// A load is one target's connections in an open loop and the latencies
+// of its requests.
+type load struct {
+	due          chan time.Time
+	lat          []time.Duration
+	next, failed atomic.Int64
+	wg           sync.WaitGroup
+}
+
+// startLoad starts conns workers that each send a request to u for every
+// time on the load's due channel, which holds up to n.
+func startLoad(u *url.URL, host, cookie string, n, conns int) *load {
+	l := &load{due: make(chan time.Time, n), lat: make([]time.Duration, n)}
 	request := requestBytes(u, host, cookie)
-	n := int(rate * d.Seconds())
-	due := make(chan time.Time, n)
-	lat := make([]time.Duration, n)
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
 	for range conns {
-		wg.Add(1)
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer l.wg.Done()
 			var c *client
 			defer func() {
 				if c != nil {
 					c.Close()
 				}
 			}()
-			for t := range due {
+			for t := range l.due {
 				var err error
 				if c == nil {
 					c, err = dial(u, host)
@@ -97,28 +154,25 @@ func openLoop(u *url.URL, host, cookie string, rate float64, d time.Duration, co
 					err = c.roundTrip(request)
 				}
 				if err != nil {
-					failed.Add(1)
+					l.failed.Add(1)
 					if c != nil {
 						c.Close()
 						c = nil
 					}
 				}
-				lat[next.Add(1)-1] = time.Since(t)
+				l.lat[l.next.Add(1)-1] = time.Since(t)
 			}
 		}()
 	}
-	start := time.Now()
-	interval := time.Duration(float64(time.Second) / rate)
-	for i := range n {
-		t := start.Add(time.Duration(i) * interval)
-		if w := time.Until(t); w > 0 {
-			time.Sleep(w)
-		}
-		due <- t
-	}
-	close(due)
-	wg.Wait()
-	got := lat[:next.Load()]
+	return l
+}
+
+// finish waits for the load's requests and returns "SENT ERRORS P50_MS
+// P99_MS P999_MS".
+func (l *load) finish() string {
+	close(l.due)
+	l.wg.Wait()
+	got := l.lat[:l.next.Load()]
 	slices.Sort(got)
 	pct := func(p float64) float64 {
 		if len(got) == 0 {
@@ -126,8 +180,16 @@ func openLoop(u *url.URL, host, cookie string, rate float64, d time.Duration, co
 		}
 		return float64(got[min(len(got)-1, int(p*float64(len(got))))]) / float64(time.Millisecond)
 	}
-	fmt.Printf("%d %d %.3f %.3f %.3f\n", len(got), failed.Load(), pct(0.50), pct(0.99), pct(0.999))
-	return nil
+	return fmt.Sprintf("%d %d %.3f %.3f %.3f", len(got), l.failed.Load(), pct(0.50), pct(0.99), pct(0.999))
+}
+
+// parseURL parses the URL given to flag name.
+func parseURL(name, s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: -%s: want http://HOST:PORT/PATH or https://…", name)
+	}
+	return u, nil
 }
 
 // requestBytes is the GET request both modes send, written once.
