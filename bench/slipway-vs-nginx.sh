@@ -400,8 +400,8 @@ openloop() {
 			# One round that a busy neighbour hit moves the mean most.
 			ma = median(sa, n); mb = median(sb, n)
 			printf "median p99 of the rounds: %s %.2f ms, nginx %.2f ms, ratio %.2f\n", name, ma, mb, ma / mb
-			# The two shared each round's machine: its ratio is the fair one.
-			printf "median of the rounds' p99 ratios: %.2f (target <= 1)\n", median(sr, n)
+			# Both ran on the same machine in a round: its ratio is the fair one.
+			printf "median of the p99 ratios by round: %.2f (target <= 1)\n", median(sr, n)
 		}' | tee -a "$report"
 }
 
