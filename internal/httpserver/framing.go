@@ -81,10 +81,15 @@ func (c *framingConn) follow(data []byte) {
 				c.keep(data)
 				return
 			}
-			c.keep(data[:i])
+			// A line that came whole is taken where it is (cut as keep
+			// would cut it); only one split across reads is copied.
+			line := data[:min(i, maxFramingLine)]
+			if len(c.line) > 0 {
+				c.keep(data[:i])
+				line = c.line
+			}
 			data = data[i+1:]
-			line := bytes.TrimSuffix(c.line, []byte("\r"))
-			c.endLine(line)
+			c.endLine(bytes.TrimSuffix(line, []byte("\r")))
 			c.line = c.line[:0]
 		}
 	}
@@ -115,12 +120,11 @@ func (c *framingConn) endLine(line []byte) {
 			if !ok {
 				return
 			}
-			name, value = bytes.TrimSpace(name), bytes.TrimSpace(value)
-			switch {
-			case bytes.EqualFold(name, []byte("Content-Length")):
+			switch name = bytes.TrimSpace(name); {
+			case len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")):
 				c.hasCL = true
-				c.length, _ = strconv.ParseInt(string(value), 10, 64)
-			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				c.length, _ = strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+			case len(name) == len("Transfer-Encoding") && bytes.EqualFold(name, []byte("Transfer-Encoding")):
 				c.hasTE = true
 			}
 			return

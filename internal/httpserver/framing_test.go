@@ -25,3 +25,19 @@ func FuzzFramingConn(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFramingFollow follows a browser's GET, the usual request, read
+// whole in one read.
+func BenchmarkFramingFollow(b *testing.B) {
+	head := []byte("GET /index.html?q=1 HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0\r\n" +
+		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+		"Connection: keep-alive\r\nCookie: slipway_affinity=aw9KCwJ2MXdlYi4yLp86zM4bd2WRDEyktBPmAA; theme=dark\r\nUpgrade-Insecure-Requests: 1\r\n\r\n")
+	c := newFramingConn(nil)
+	b.SetBytes(int64(len(head)))
+	for b.Loop() {
+		c.follow(head)
+	}
+	if c.state != fHeaders || c.ambiguous.Load() {
+		b.Fatalf("state %d, ambiguous %v after GETs", c.state, c.ambiguous.Load())
+	}
+}
