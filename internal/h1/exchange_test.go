@@ -224,11 +224,28 @@ func TestExchange_Abort(t *testing.T) {
 
 // A client that goes away during a slow exchange cancels its context.
 func TestExchange_ClientGoneCancelsContext(t *testing.T) {
-	canceled := make(chan error, 1)
-	started := make(chan struct{})
-	s := &Server{}
-	addr := start(t, s, simpleFunc{
+	addr, started, canceled := slowExchanges(t)
+	c, _ := dial(t, addr)
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	time.Sleep(2 * disconnectWatchAfter) // the watch starts after it
+	c.Close()
+	wantCanceled(t, canceled)
+}
+
+// slowExchanges starts a server whose exchange for /slow waits for its
+// context to end (started is closed once it waits; canceled gets the
+// context's error, or nil after 10 s) and that answers others with
+// "quick".
+func slowExchanges(t *testing.T) (addr string, started chan struct{}, canceled chan error) {
+	canceled = make(chan error, 1)
+	started = make(chan struct{})
+	addr = start(t, &Server{}, simpleFunc{
 		simple: func(x *Exchange) bool {
+			if x.Target() != "/slow" {
+				rawReply(x, "quick")
+				return true
+			}
 			close(started)
 			select {
 			case <-x.Context().Done():
@@ -240,17 +257,42 @@ func TestExchange_ClientGoneCancelsContext(t *testing.T) {
 		},
 		std: func(w http.ResponseWriter, r *http.Request) { t.Error("ServeHTTP") },
 	})
-	c, _ := dial(t, addr)
-	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-	<-started
-	time.Sleep(2 * disconnectWatchAfter) // the watch starts after it
-	c.Close()
+	return addr, started, canceled
+}
+
+// wantCanceled waits for the slow exchange to end, canceled.
+func wantCanceled(t *testing.T, canceled chan error) {
+	t.Helper()
 	select {
 	case err := <-canceled:
 		if err != context.Canceled {
-			t.Errorf("the exchange's context ended with %v, want canceled when the client left", err)
+			t.Errorf("the slow exchange's context ended with %v, want canceled when the client left", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("ServeSimple did not return")
 	}
+}
+
+// The watch timer a quick request armed, still running when the next
+// request comes, starts that one's watch once it has waited its own
+// disconnectWatchAfter: a slow request after quick ones is watched too.
+func TestExchange_WatchAfterQuickRequests(t *testing.T) {
+	addr, started, canceled := slowExchanges(t)
+	c, br := dial(t, addr)
+	// After the first request the connection is handed over (and keeps
+	// no timer); the second arms one, which still runs when the third
+	// begins, half its wait later: it fires while the third has waited
+	// half of its own.
+	for range 2 {
+		io.WriteString(c, "GET /quick HTTP/1.1\r\nHost: a\r\n\r\n")
+		if _, body := readResponse(t, br); body != "quick" {
+			t.Fatalf("got %q, want the quick response", body)
+		}
+	}
+	time.Sleep(disconnectWatchAfter / 2)
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	time.Sleep(2 * disconnectWatchAfter) // the watch starts after it
+	c.Close()
+	wantCanceled(t, canceled)
 }

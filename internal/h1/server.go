@@ -31,6 +31,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -279,12 +280,19 @@ type conn struct {
 	// counts from it across a hand-over.
 	idleSince time.Time
 	// watch starts the disconnect watch of the request being served,
-	// watched under watchMu: one timer for all of a busy connection's
-	// requests. A fire that comes late, when the next request is served,
-	// only starts that one's watch early.
-	watch   *time.Timer
-	watchMu sync.Mutex
-	watched watcher
+	// watched (since watchSince) under watchMu: one timer for all of a
+	// busy connection's requests, armed by the first and left to run
+	// (watchArmed) across the next. A request only says what is watched
+	// and since when; a fire re-arms for the rest of the wait of the one
+	// being served, starts its watch once it has waited out
+	// disconnectWatchAfter, or, finding none, lets the timer rest until
+	// the next request arms it. (Resetting and stopping it for every
+	// request cost 2-3% of the router's CPU.)
+	watch      *time.Timer
+	watchMu    sync.Mutex
+	watched    watcher
+	watchSince time.Time
+	watchArmed bool
 	// hook is the cancellation hook of the request being served, reused:
 	// see requestContext.
 	hook *cancelHook
@@ -298,27 +306,49 @@ type watcher interface{ watchDisconnect() }
 
 // armWatch starts the disconnect watch of w after disconnectWatchAfter.
 func (c *conn) armWatch(w watcher) {
+	now := time.Now()
 	c.watchMu.Lock()
-	c.watched = w
-	c.watchMu.Unlock()
-	if c.watch == nil {
+	defer c.watchMu.Unlock()
+	c.watched, c.watchSince = w, now
+	switch {
+	case c.watchArmed: // it fires for an earlier request, and re-arms for w
+	case c.watch == nil:
 		c.watch = time.AfterFunc(disconnectWatchAfter, c.fireWatch)
-	} else {
+	default:
 		c.watch.Reset(disconnectWatchAfter)
 	}
+	c.watchArmed = true
 }
 
 // disarmWatch keeps a watch from starting for the request served.
 func (c *conn) disarmWatch() {
-	c.watch.Stop()
 	c.watchMu.Lock()
 	c.watched = nil
+	c.watchMu.Unlock()
+}
+
+// dropWatch stops the timer and lets it go: an idle connection keeps none.
+func (c *conn) dropWatch() {
+	c.watchMu.Lock()
+	if c.watch != nil {
+		c.watch.Stop()
+		c.watch = nil
+	}
+	c.watched, c.watchArmed = nil, false
 	c.watchMu.Unlock()
 }
 
 func (c *conn) fireWatch() {
 	c.watchMu.Lock()
 	w := c.watched
+	if w != nil && c.watch != nil {
+		if wait := disconnectWatchAfter - time.Since(c.watchSince); wait > 0 {
+			c.watch.Reset(wait) // armed by an earlier request
+			c.watchMu.Unlock()
+			return
+		}
+	}
+	c.watched, c.watchArmed = nil, false // a watch starts once a request
 	c.watchMu.Unlock()
 	if w != nil {
 		w.watchDisconnect()
@@ -434,7 +464,7 @@ func (c *conn) next(fresh bool) {
 			handedOver = true
 			c.header, c.sentHeader = nil, nil // an idle connection keeps no maps either
 			c.exchange = nil
-			c.watch = nil // nor a timer (disarmed after its request)
+			c.dropWatch() // nor a timer
 			var deadline time.Time
 			if d := c.srv.IdleTimeout; d > 0 {
 				deadline = c.idleSince.Add(d)
@@ -455,6 +485,7 @@ func (c *conn) next(fresh bool) {
 // end closes the connection (unless a handler took it over) and forgets
 // it.
 func (c *conn) end() {
+	c.dropWatch()
 	state := http.StateClosed
 	if !c.hijacked {
 		c.rwc.Close()
@@ -630,7 +661,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // serveRequest reads one request and serves it; it reports whether the
 // connection may carry another.
 func (c *conn) serveRequest() bool {
-	if d := c.srv.ReadHeaderTimeout; d > 0 {
+	// A head already whole in the read buffer, a busy connection's usual
+	// request, is parsed without reading: it needs no deadline.
+	if d := c.srv.ReadHeaderTimeout; d > 0 && !headBuffered(c.br) {
 		c.rwc.SetReadDeadline(time.Now().Add(d))
 	}
 	limit := c.srv.MaxHeaderBytes
@@ -654,6 +687,12 @@ func (c *conn) serveRequest() bool {
 		return c.serveExchange(sh, &h)
 	}
 	return c.serveHTTP(req)
+}
+
+// headBuffered reports whether br holds the end of a request head.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // serveHTTP serves req, read whole but for its body, with the Handler's
