@@ -126,7 +126,6 @@ func Is[T string | []byte](name T, want string) bool {
 	return true
 }
 
-
 // ParseLength parses a Content-Length value (its spaces trimmed) as
 // net/http does, -1 if it would not take it or if it is long enough that
 // net/http should decide.
