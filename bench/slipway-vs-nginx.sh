@@ -12,9 +12,10 @@
 #   https      TLS 1.3 keep-alive, the same self-signed certificate for both
 #   https-cookie  the same with the cookie
 #   handshake  TLS 1.3 without keep-alive: a new connection and handshake per request
-#   openloop   bench/loadgen at half of nginx's peak rate (from the http
-#              suite), latency counted from when each request was due; the
-#              two proxies loaded in turn, $SLICE at a time, in one run
+#   openloop   bench/loadgen at half of nginx's peak rate (wrk just before
+#              each round), latency counted from when each request was
+#              due; the two proxies loaded in turn, $SLICE at a time, in
+#              one run
 #   idle       bench/loadgen holds $IDLE idle keep-alive connections open:
 #              the proxy's RSS before and after, and wrk's p99 on other
 #              connections meanwhile against without them
@@ -47,7 +48,8 @@
 # requests per connection.
 #
 # Knobs: SUITES, DURATION, ROUNDS, CONNECTIONS, THREADS, INSTANCES, WARMUP,
-# IDLE, SLICE (the open loop's turns), PROFILE (a CPU profile of slipway over the whole run), KEEP=1
+# IDLE, SLICE (the open loop's turns), PEAK (seconds of wrk that measure
+# nginx's peak before each open-loop round), PROFILE (a CPU profile of slipway over the whole run), KEEP=1
 # (keep the work dir), SLIPWAY_ARGS (more `slipway serve` flags, such as
 # --http-server net/http). Installs nginx, wrk, curl and openssl with apt-get
 # when missing. Everything it starts is stopped on exit.
@@ -62,6 +64,7 @@ INSTANCES=${INSTANCES:-2}
 WARMUP=${WARMUP:-3}
 IDLE=${IDLE:-10000}
 SLICE=${SLICE:-100ms}
+PEAK=${PEAK:-3}
 PROFILE=${PROFILE:-}
 KEEP=${KEEP:-}
 read -r -a extra_args <<<"${SLIPWAY_ARGS:-}"
@@ -350,28 +353,23 @@ closed() {
 			for (i = 2; i <= 7; i++) m[i] = s[i] / n
 			printf f, "mean", m[2], m[3], m[4], m[5], m[6], m[7]
 			printf "ratios %s/nginx: throughput %.2f (target >= 0.8), CPU/req %.2f (<= 1.5), p99 %.2f (<= 1.2)\n", name, m[2] / m[5], m[4] / m[7], m[3] / m[6]
-			printf "%.0f\n", m[5] > "/dev/stderr"
-		}' 2>"$tmp/peak-$suite" | tee -a "$report"
+		}' | tee -a "$report"
 }
 
-# openloop NAME URL: loadgen's open loop at half of nginx's peak against
-# NAME at URL and nginx in turn, ROUNDS times; the two in turn within each
-# round, SLICE at a time.
+# openloop NAME URL: loadgen's open loop against NAME at URL and nginx,
+# ROUNDS times, each round at half of nginx's peak as wrk measures it just
+# before (the machine's neighbours change what it can do from minute to
+# minute; a rate from an earlier suite overloaded both once). Within a
+# round one loadgen loads the two in turn, SLICE at a time.
 openloop() {
-	local name=$1 url=$2 peak rate rows r out
-	peak=$(cat "$tmp/peak-http" 2>/dev/null || true)
-	if [ -z "$peak" ]; then
-		log "openloop: measuring nginx's peak first"
-		peak=$(wrk_run nginx-peak "http://127.0.0.1:$nginx_http" "$DURATION" "$nginx_pid" | awk '{printf "%.0f", $1}')
-		echo "$peak" >"$tmp/peak-http" # the next open loop of the run at the same rate
-	fi
-	rate=$((peak / 2))
+	local name=$1 url=$2 rate rows r out
 	rows=()
 	for r in $(seq "$ROUNDS"); do
+		rate=$(wrk_run nginx-peak "http://127.0.0.1:$nginx_http" "$PEAK" "$nginx_pid" | awk '{printf "%.0f", $1 / 2}')
 		log "openloop: round $r/$ROUNDS at $rate req/s"
-		# One loadgen loads both in turn, $SLICE at a time (which one
-		# first changes from round to round), so that a busy neighbour's
-		# seconds land on both alike; each gets $DURATION at $rate.
+		# Which one goes first changes from round to round; each gets
+		# $DURATION at $rate, and a busy neighbour's seconds land on both
+		# alike.
 		if [ $((r % 2)) -eq 1 ]; then
 			out=$("$tmp/loadgen" openloop -url "$url" -versus "http://127.0.0.1:$nginx_http/" -slice "$SLICE" \
 				-host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS")
@@ -380,21 +378,24 @@ openloop() {
 				-host "$HOST" -rate "$rate" -duration "${DURATION}s" -conns "$CONNECTIONS" |
 				awk '{print $6, $7, $8, $9, $10, $1, $2, $3, $4, $5}')
 		fi
-		rows+=("$r $out")
+		rows+=("$r $rate $out")
 	done
 	say ""
-	say "== $name openloop: $rate req/s (half of nginx's peak), ${DURATION}s each, in turn $SLICE at a time, at most $CONNECTIONS connections =="
+	say "== $name openloop: at half of nginx's peak (wrk ${PEAK}s before each round), ${DURATION}s each, in turn $SLICE at a time, at most $CONNECTIONS connections =="
 	printf '%s\n' "${rows[@]}" | awk -v name="$name" '
 		BEGIN {
-			f = "%-6s %9s %8s %9s %9s %8s %9s %9s\n"
-			printf f, "", name, name, name, "nginx", "nginx", "nginx", "p99"
-			printf f, "round", "errors", "p50 ms", "p99 ms", "errors", "p50 ms", "p99 ms", "ratio"
+			f = "%-6s %7s %9s %8s %9s %9s %8s %9s %9s\n"
+			printf f, "", "", name, name, name, "nginx", "nginx", "nginx", "p99"
+			printf f, "round", "req/s", "errors", "p50 ms", "p99 ms", "errors", "p50 ms", "p99 ms", "ratio"
 		}
 		function median(v, k,   i, j, t) {
 			for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 			return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
 		}
-		{ printf "%-6s %9d %8.2f %9.2f %9d %8.2f %9.2f %9.2f\n", $1, $3, $4, $5, $8, $9, $10, $5 / $10; a += $5; b += $10; n++; sa[n] = $5; sb[n] = $10; sr[n] = $5 / $10 }
+		{
+			printf "%-6s %7d %9d %8.2f %9.2f %9d %8.2f %9.2f %9.2f\n", $1, $2, $4, $5, $6, $9, $10, $11, $6 / $11
+			a += $6; b += $11; n++; sa[n] = $6; sb[n] = $11; sr[n] = $6 / $11
+		}
 		END {
 			printf "mean p99: %s %.2f ms, nginx %.2f ms, ratio %.2f\n", name, a / n, b / n, a / b
 			# One round that a busy neighbour hit moves the mean most.
