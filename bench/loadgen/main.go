@@ -45,7 +45,7 @@ func main() {
 	duration := fs.Duration("duration", 10*time.Second, "openloop: how long")
 	conns := fs.Int("conns", 64, "openloop: connections at most (to each URL); idle: connections to hold")
 	versus := fs.String("versus", "", "openloop: a second URL, loaded in turn with -url, slice by slice")
-	slice := fs.Duration("slice", 100*time.Millisecond, "openloop with -versus: how long each URL is loaded before the other")
+	slice := fs.Duration("slice", 20*time.Millisecond, "openloop with -versus: how long each URL is loaded before the other")
 	fs.Parse(os.Args[2:])
 	u, err := parseURL("url", *target)
 	if err != nil {
