@@ -398,3 +398,30 @@ func TestServer_AbortedHandler(t *testing.T) {
 		t.Fatalf("GET after an aborted response = %q", got)
 	}
 }
+
+// A busy connection's next head that stops halfway gets all of
+// ReadHeaderTimeout, counted from when it began (a whole head in the read
+// buffer is parsed without that deadline; half of one is not whole).
+func TestServer_ReadHeaderTimeoutOfABusyConnection(t *testing.T) {
+	// Longer than handOverAfter, the busy wait's own deadline, which
+	// would close it sooner.
+	timeout := handOverAfter + handOverAfter/2
+	s := &Server{ReadHeaderTimeout: timeout, IdleTimeout: time.Minute}
+	addr := start(t, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for range 2 { // after the first, a connection is handed over; after the second, it is busy
+		if got := get(t, c, br, "/"); got != "ok" {
+			t.Fatalf("GET = %q", got)
+		}
+	}
+	t0 := time.Now()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nX-Half: ")
+	if !closedWithin(c, 10*time.Second) {
+		t.Fatal("a connection whose head stopped halfway was not closed")
+	}
+	if d := time.Since(t0); d < timeout-200*time.Millisecond {
+		t.Errorf("a connection whose head stopped halfway was closed after %v, want ReadHeaderTimeout (%v)", d, timeout)
+	}
+}
