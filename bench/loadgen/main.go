@@ -61,6 +61,10 @@ func main() {
 		}
 		targets = append(targets, v)
 	}
+	if *rate <= 0 || *slice <= 0 {
+		fmt.Fprintln(os.Stderr, "loadgen: -rate and -slice must be above 0")
+		os.Exit(2)
+	}
 	switch os.Args[1] {
 	case "openloop":
 		err = openLoop(targets, *host, *cookie, *rate, *duration, *slice, *conns)
@@ -83,8 +87,8 @@ func main() {
 // With more than one target the time is cut into slices of slice each,
 // and the slices go to the targets in turn: every target is loaded at the
 // same rate, one at a time, and a busy neighbour on a shared machine (a
-// burst that lasts a second or two) lands on all of them alike instead of
-// on whichever ran in its seconds.
+// burst of tens of milliseconds to seconds) lands on all of them alike
+// instead of on whichever ran in its time.
 //
 // Each connection is a worker of its own that writes the request and reads
 // the response in one goroutine: net/http's client hands every request
