@@ -31,7 +31,6 @@ package h1
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -341,12 +340,11 @@ func (c *conn) dropWatch() {
 func (c *conn) fireWatch() {
 	c.watchMu.Lock()
 	w := c.watched
-	if w != nil && c.watch != nil {
-		if wait := disconnectWatchAfter - time.Since(c.watchSince); wait > 0 {
-			c.watch.Reset(wait) // armed by an earlier request
-			c.watchMu.Unlock()
-			return
-		}
+	// (A watched request has the timer armWatch made: dropWatch forgets both.)
+	if wait := disconnectWatchAfter - time.Since(c.watchSince); w != nil && wait > 0 {
+		c.watch.Reset(wait) // armed by an earlier request
+		c.watchMu.Unlock()
+		return
 	}
 	c.watched, c.watchArmed = nil, false // a watch starts once a request
 	c.watchMu.Unlock()
@@ -615,13 +613,15 @@ func (c *conn) releaseWriter() {
 }
 
 // limitReader reads from r, first handing out the byte the idle wait read
-// (pending), and at most n bytes while n >= 0.
+// (pending), and at most n bytes while n >= 0. While headTimeout is set, a
+// read of r first sets the read deadline that far ahead (once).
 type limitReader struct {
-	c       *conn
-	r       io.Reader
-	pending bool
-	n       int64 // < 0: no limit
-	hit     bool
+	c           *conn
+	r           io.Reader
+	pending     bool
+	n           int64 // < 0: no limit
+	hit         bool
+	headTimeout time.Duration
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -634,6 +634,10 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	if l.n > 0 && int64(len(p)) > l.n {
 		p = p[:l.n]
+	}
+	if l.headTimeout > 0 && (!l.pending || len(p) > 1) {
+		l.c.rwc.SetReadDeadline(time.Now().Add(l.headTimeout))
+		l.headTimeout = 0
 	}
 	var n int
 	var err error
@@ -661,11 +665,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // serveRequest reads one request and serves it; it reports whether the
 // connection may carry another.
 func (c *conn) serveRequest() bool {
-	// A head already whole in the read buffer, a busy connection's usual
-	// request, is parsed without reading: it needs no deadline.
-	if d := c.srv.ReadHeaderTimeout; d > 0 && !headBuffered(c.br) {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
-	}
+	// The head's first read sets the deadline: one already whole in the
+	// read buffer, a busy connection's usual request, needs none.
+	c.lr.headTimeout = c.srv.ReadHeaderTimeout
 	limit := c.srv.MaxHeaderBytes
 	if limit <= 0 {
 		limit = DefaultMaxHeaderBytes
@@ -681,18 +683,12 @@ func (c *conn) serveRequest() bool {
 		c.refuse(err)
 		return false
 	}
-	c.lr.n = -1
+	c.lr.n, c.lr.headTimeout = -1, 0
 	c.rwc.SetReadDeadline(time.Time{})
 	if req == nil {
 		return c.serveExchange(sh, &h)
 	}
 	return c.serveHTTP(req)
-}
-
-// headBuffered reports whether br holds the end of a request head.
-func headBuffered(br *bufio.Reader) bool {
-	b, _ := br.Peek(br.Buffered())
-	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // serveHTTP serves req, read whole but for its body, with the Handler's
