@@ -122,6 +122,46 @@ func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// ProxyErrors counts the proxy's own errors by kind: what apps and clients
+// did that the router would not pass on.
+type ProxyErrors struct {
+	UpstreamReset       uint64 // an instance closed or reset a connection before its response ended
+	UpstreamMalformed   uint64 // a response that could not be framed with certainty
+	UnsolicitedResponse uint64 // bytes no request asked for: the connection was closed, no client got them
+	FramingRefused      uint64 // client requests refused with 400 for ambiguous framing
+}
+
+// WatchProxyErrors reports what read returns at each scrape, as
+// slipway_proxy_errors_total by kind.
+func (m *Metrics) WatchProxyErrors(read func() ProxyErrors) {
+	m.reg.MustRegister(&proxyErrorCollector{read})
+}
+
+type proxyErrorCollector struct{ read func() ProxyErrors }
+
+var proxyErrorsDesc = prometheus.NewDesc("slipway_proxy_errors_total",
+	"The router's own errors by kind: upstream_reset (an instance ended a connection before its response did), "+
+		"upstream_malformed (a response that could not be framed), unsolicited_response (bytes no request asked for; "+
+		"the connection is closed and no client gets them), framing_refused (client requests answered 400 for ambiguous framing).",
+	[]string{"kind"}, nil)
+
+func (c *proxyErrorCollector) Describe(ch chan<- *prometheus.Desc) { ch <- proxyErrorsDesc }
+
+func (c *proxyErrorCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.read()
+	for _, k := range []struct {
+		kind string
+		n    uint64
+	}{
+		{"upstream_reset", e.UpstreamReset},
+		{"upstream_malformed", e.UpstreamMalformed},
+		{"unsolicited_response", e.UnsolicitedResponse},
+		{"framing_refused", e.FramingRefused},
+	} {
+		ch <- prometheus.MustNewConstMetric(proxyErrorsDesc, prometheus.CounterValue, float64(k.n), k.kind)
+	}
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -20,6 +20,9 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 	m.Deploy(true, 2*time.Second)
 	m.Deploy(false, time.Second)
 	m.Restart("shop")
+	m.WatchProxyErrors(func() ProxyErrors {
+		return ProxyErrors{UpstreamReset: 1, UpstreamMalformed: 2, UnsolicitedResponse: 3, FramingRefused: 4}
+	})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL)
@@ -36,6 +39,10 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 		`slipway_deploys_total{result="failed"} 1`,
 		`slipway_build_duration_seconds_count 2`,
 		`slipway_instance_restarts_total{app="shop"} 1`,
+		`slipway_proxy_errors_total{kind="upstream_reset"} 1`,
+		`slipway_proxy_errors_total{kind="upstream_malformed"} 2`,
+		`slipway_proxy_errors_total{kind="unsolicited_response"} 3`,
+		`slipway_proxy_errors_total{kind="framing_refused"} 4`,
 		`slipway_pools{app="shop",state="draining"} 2`,
 		`slipway_instances{app="shop",state="live"} 3`,
 		`go_goroutines`,

@@ -71,19 +71,36 @@ func (c *conn) Write(p []byte) (int, error) {
 
 func (c *conn) close() { c.nc.Close() }
 
-// release ends the exchange on c, whose response the peer allows to keep
-// the connection open if keep: c goes back to its host's idle stack, or is
-// closed. stop is the exchange's cancellation hook, or nil.
+// release ends the exchange on c, whose response was read whole by its
+// framing and allows to keep the connection open if keep: c goes back to
+// its host's idle stack, or is closed. A byte past the response (an app
+// that sent more than it declared, or answered a request twice) ends the
+// connection: it must never be read as the answer to the next request,
+// which may be another client's. stop is the exchange's cancellation hook,
+// or nil.
 func (c *conn) release(stop func() bool, keep bool) {
 	if stop != nil && !stop() {
 		keep = false // the request was cancelled: c may have a deadline in the past
 	}
-	if keep && c.br.Buffered() == 0 {
+	if keep && c.br.Buffered() > 0 {
+		c.host.t.errs.unsolicited.Add(1)
+		keep = false
+	}
+	if keep {
 		c.host.put(c)
 	} else {
 		c.close()
 	}
 }
+
+// idleState is what waits on an idle connection: see peekIdle.
+type idleState int
+
+const (
+	idleClean       idleState = iota // nothing: the connection may carry a request
+	idleClosed                       // end of file or an error: the instance closed it
+	idleUnsolicited                  // bytes no request asked for
+)
 
 // hostConns is the idle connections of the direct path to one address: a
 // stack, so the most recently used connection is reused first and the ones

@@ -18,17 +18,29 @@ func TestTransport_ReusesOneConnection(t *testing.T) {
 	}))
 	tr := transport(t)
 	for i := range 10 {
-		method, body := http.MethodGet, io.Reader(nil)
+		method := http.MethodGet
 		if i%2 == 1 {
-			method, body = http.MethodPost, strings.NewReader("a=1")
+			method = http.MethodDelete
 		}
 		path := fmt.Sprintf("/%d", i)
-		if got, want := send(t, tr, method, app.URL+path, body).body, method+" "+path; got != want {
+		if got, want := send(t, tr, method, app.URL+path, nil).body, method+" "+path; got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
 	}
 	if got := app.accepts.Load(); got != 1 {
 		t.Errorf("10 sequential requests took %d connections, want 1", got)
+	}
+	// A request with a body goes out on a kept connection, but the
+	// connection ends with it: the router cannot know the app read the
+	// body, and an app that did not would take it for the next request.
+	before := app.accepts.Load()
+	for i := range 3 {
+		if got, want := send(t, tr, http.MethodPost, app.URL+"/p", strings.NewReader("a=1")).body, "POST /p"; got != want {
+			t.Fatalf("POST %d: got %q, want %q", i, got, want)
+		}
+	}
+	if got := app.accepts.Load() - before; got != 2 {
+		t.Errorf("3 POSTs after a GET took %d new connections, want 2 (the first on the GET's)", got)
 	}
 }
 

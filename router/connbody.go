@@ -41,6 +41,8 @@ func (b *connBody) Read(p []byte) (int, error) {
 		b.mu.Unlock()
 	case err != nil && b.ctx.Err() != nil:
 		err = context.Cause(b.ctx) // the request was cancelled, which broke the read
+	case err != nil:
+		b.c.host.t.errs.reset.Add(1) // the instance cut its response short
 	}
 	return n, err
 }

@@ -134,7 +134,7 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	case f.body != nil:
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.Itoa(len(f.body)))
-		bw.WriteString("\r\n")
+		bw.WriteString("\r\nConnection: close\r\n") // see closes
 	case in.Method == http.MethodPost || in.Method == http.MethodPut || in.Method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n")
 	}
@@ -179,9 +179,12 @@ func endHead(bw *bufio.Writer, remote, host string, tls bool) error {
 	return werr
 }
 
-// closes reports false: the client's Connection header is hop-by-hop, and
-// the router keeps its connections to instances open, as ReverseProxy did.
-func (f *forwarded) closes() bool { return false }
+// closes reports whether the request has a body: its connection is then
+// not reused, since the app may not have read the body and would take it
+// for the next request (see Transport). Otherwise the router keeps its
+// connections to instances open; the client's Connection header is
+// hop-by-hop.
+func (f *forwarded) closes() bool { return f.body != nil }
 
 func (f *forwarded) slots() *exchangeSlots { return &f.room }
 
@@ -320,8 +323,9 @@ func writeField(bw *bufio.Writer, k, v string) {
 
 // outboundDropped reports whether request header k is not passed on as
 // it came: hop-by-hop headers (ReverseProxy's list), the forwarding and
-// client-address headers the router sets or drops as the edge, and those
-// http.Request.Write writes itself.
+// client-address headers the router sets or drops as the edge, those
+// http.Request.Write writes itself, and names with an underscore (see
+// underscored).
 func outboundDropped(k string) bool {
 	switch k {
 	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
@@ -329,8 +333,15 @@ func outboundDropped(k string) bool {
 		"Host", "User-Agent", "Content-Length":
 		return true
 	}
-	return hopByHop(k)
+	return hopByHop(k) || underscored(k)
 }
+
+// underscored reports whether header name k has an underscore. Such
+// headers are dropped, as nginx drops them (underscores_in_headers off):
+// CGI, WSGI, Rack and PHP turn both "-" and "_" into "_", so a client's
+// X_Forwarded_For or True_Client_IP would reach the app as the header the
+// router set or dropped as the edge.
+func underscored(k string) bool { return strings.IndexByte(k, '_') >= 0 }
 
 // hopByHop reports whether k is one of the hop-by-hop headers ReverseProxy
 // removes from requests and responses.

@@ -370,8 +370,19 @@ func (s *countedServer) closeIdle(t *testing.T) {
 	})
 }
 
-// rawServer serves each connection with serve and returns its address.
+// rawServer serves each connection with serve, after reading a request
+// from it, and returns its address.
 func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	return rawApp(t, func(conn net.Conn) {
+		http.ReadRequest(bufio.NewReader(conn))
+		serve(conn)
+	})
+}
+
+// rawApp serves each connection with serve, closing it after, until the
+// test ends; it returns the address.
+func rawApp(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -386,7 +397,6 @@ func rawServer(t *testing.T, serve func(net.Conn)) string {
 			}
 			go func() {
 				defer conn.Close()
-				http.ReadRequest(bufio.NewReader(conn))
 				serve(conn)
 			}()
 		}

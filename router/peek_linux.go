@@ -5,26 +5,31 @@ import (
 	"syscall"
 )
 
-// peerClosed reports whether the peer of an idle connection has closed it
-// (or sent something unasked, which makes it as unusable), without
-// blocking: one non-blocking peek at the socket.
-func peerClosed(nc net.Conn) bool {
+// peekIdle tells what is waiting on an idle connection, without blocking:
+// one non-blocking peek at the socket, as net/http's transport learns it
+// with the background read it keeps on every idle connection.
+func peekIdle(nc net.Conn) idleState {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return false
+		return idleClean
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return idleClosed
 	}
-	closed := false
+	state := idleClean
 	rc.Read(func(fd uintptr) bool {
 		var b [1]byte
-		// Data or end of file (err == nil) or an error such as a reset:
-		// the connection cannot carry a request. EAGAIN: nothing pending.
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = err != syscall.EAGAIN && err != syscall.EINTR
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EINTR:
+			// nothing pending
+		case err == nil && n > 0:
+			state = idleUnsolicited
+		default: // end of file, or an error such as a reset
+			state = idleClosed
+		}
 		return true
 	})
-	return closed
+	return state
 }

@@ -2,9 +2,27 @@
 
 package router
 
-import "net"
+import (
+	"errors"
+	"net"
+	"os"
+	"time"
+)
 
-// peerClosed reports false: only Linux builds peek at idle connections.
-// Elsewhere a non-idempotent request may go out on a connection the
-// instance has closed while it was idle, and fail.
-func peerClosed(net.Conn) bool { return false }
+// peekIdle tells what is waiting on an idle connection by a read with a
+// deadline in the past, which returns at once: a timeout means nothing is
+// pending. The byte it may read is lost, but then the connection is not
+// used again anyway.
+func peekIdle(nc net.Conn) idleState {
+	nc.SetReadDeadline(aLongTimeAgo)
+	defer nc.SetReadDeadline(time.Time{})
+	var b [1]byte
+	n, err := nc.Read(b[:])
+	switch {
+	case n > 0:
+		return idleUnsolicited
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return idleClean
+	}
+	return idleClosed
+}

@@ -119,12 +119,22 @@ func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
 			// (Only the router's own cookie flag reads a client's
 			// X-Forwarded-Proto: see secure.)
 			pr.SetXForwarded()
+			for k := range pr.Out.Header {
+				if underscored(k) {
+					delete(pr.Out.Header, k)
+				}
+			}
 			if len(r.trusted) > 0 && r.trustedPeer(pr.In.RemoteAddr) {
 				keepForwarded(pr)
 			} else {
 				edgeHeaders(pr)
 			}
 			pr.Out.Host = pr.In.Host // apps see their own hostname
+			if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
+				// The app may not read the body, and would take it for
+				// the next request on the connection: see Transport.
+				pr.Out.Close = true
+			}
 		},
 		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, router: r},
 		FlushInterval: 0, // see above

@@ -141,6 +141,16 @@ func (r *Router) Close() {
 	}
 }
 
+// UpstreamErrors returns what the instances did wrong on the router's
+// connections to them (see Transport.Errors); zero when Config.Transport
+// is not a *Transport.
+func (r *Router) UpstreamErrors() UpstreamErrors {
+	if r.direct == nil {
+		return UpstreamErrors{}
+	}
+	return r.direct.Errors()
+}
+
 // ServeHTTP routes req to a pool of the app named by its Host: the pool its
 // affinity cookie pins it to, or the live pool. It answers unknown apps with
 // a 404 page and apps without a running instance with a 503 page.

@@ -12,6 +12,8 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -62,10 +64,20 @@ const maxResponseHeaderBytes = 1 << 20
 // idle costs a request nothing: if no byte of a response came back on a
 // reused connection, the request is sent again once on a new connection when
 // it is idempotent (GET, HEAD, OPTIONS, TRACE, or with an Idempotency-Key
-// header) or when no byte of it could be written; before a non-idempotent
-// request goes out on a reused connection, the connection is checked (on
-// Linux) for a close from the instance. Dial errors are *net.OpError with
-// Op "dial", as the router's retry on another instance expects.
+// header) or when no byte of it could be written. Dial errors are
+// *net.OpError with Op "dial", as the router's retry on another instance
+// expects.
+//
+// A connection is reused only when it is provably clean, so that no byte
+// of one client's exchange can reach another client: the request was
+// written whole and had no body (an app that does not read a body, as
+// Python's http.server does not for a GET, reads it as a second request
+// and answers it: a request with a body goes out with Connection: close
+// and its connection is not reused), the response was read whole by its
+// framing with nothing after it in the buffer, and a peek at the socket
+// just before the next request goes out finds nothing arrived since (a
+// response nobody asked for, or a close). What it finds is counted (see
+// Errors).
 type Transport struct {
 	dialer      net.Dialer
 	maxIdle     int           // idle connections kept per address
@@ -73,6 +85,36 @@ type Transport struct {
 	maxBody     int64         // largest request body the direct path buffers
 	fallback    *http.Transport
 	hosts       sync.Map // URL host → *hostConns
+	errs        upstreamErrors
+}
+
+// upstreamErrors counts the direct path's exchanges that ended for the
+// instance's fault.
+type upstreamErrors struct {
+	reset       atomic.Uint64 // the connection ended before the response did
+	malformed   atomic.Uint64 // a response the transport could not frame
+	unsolicited atomic.Uint64 // bytes no request asked for
+}
+
+// UpstreamErrors counts what instances did wrong on the router's
+// connections to them, for the metrics.
+type UpstreamErrors struct {
+	// Reset is exchanges whose connection ended (closed or reset by the
+	// instance) before the whole response came.
+	Reset uint64
+	// Malformed is responses that could not be framed with certainty:
+	// a bad status line or header, headers past the limit, a 101 to a
+	// request that asked for no upgrade.
+	Malformed uint64
+	// Unsolicited is connections closed because bytes came that no
+	// request asked for: more than a response declared, or a response on
+	// an idle connection. None of them reaches a client.
+	Unsolicited uint64
+}
+
+// Errors returns the counts of the instances' faults seen so far.
+func (t *Transport) Errors() UpstreamErrors {
+	return UpstreamErrors{Reset: t.errs.reset.Load(), Malformed: t.errs.malformed.Load(), Unsolicited: t.errs.unsolicited.Load()}
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -87,15 +129,11 @@ func NewTransport() *Transport {
 		maxBody:     DefaultMaxBufferedBody,
 	}
 	t.fallback = newHTTPTransport(&t.dialer)
+	// What the fallback carries either has a body (see Transport for why
+	// its connection is not reused) or takes the connection over (an
+	// upgrade, CONNECT): it never keeps one.
+	t.fallback.DisableKeepAlives = true
 	return t
-}
-
-// NewHTTPTransport returns an http.Transport with the limits of
-// NewTransport's, for every request: what the router used before its
-// direct path, kept so that the two can be measured against each other
-// (slipway serve --upstream-transport net/http).
-func NewHTTPTransport() *http.Transport {
-	return newHTTPTransport(&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second})
 }
 
 func newHTTPTransport(d *net.Dialer) *http.Transport {
@@ -167,11 +205,14 @@ func (o *requestOut) write(bw *bufio.Writer) error {
 		out.Body = io.NopCloser(bytes.NewReader(o.body))
 		out.ContentLength = int64(len(o.body))
 		out.GetBody = nil
+		out.Close = true // see closes
 	}
 	return out.Write(bw)
 }
 
-func (o *requestOut) closes() bool { return o.req.Close }
+// closes reports whether the request asks for a close, or has a body,
+// which the app may not have read: see Transport.
+func (o *requestOut) closes() bool { return o.req.Close || o.body != nil }
 
 // slots is nil: the response goes to ReverseProxy, which may keep it.
 func (o *requestOut) slots() *exchangeSlots { return nil }
@@ -236,13 +277,40 @@ func (t *Transport) send(ctx context.Context, key string, req *http.Request, rep
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res, err := t.sendOn(ctx, key, req, replay, out)
+	if err != nil && ctx.Err() == nil && !isDialError(err) {
+		t.errs.count(err)
+	}
+	return res, err
+}
+
+// count counts a failed exchange by its cause.
+func (e *upstreamErrors) count(err error) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		e.reset.Add(1)
+	} else {
+		e.malformed.Add(1)
+	}
+}
+
+// sendOn is send once the request's context is checked.
+func (t *Transport) sendOn(ctx context.Context, key string, req *http.Request, replay bool, out outbound) (*http.Response, error) {
 	h := t.host(key)
 	for {
 		c := h.take()
 		if c == nil {
 			break
 		}
-		if !replay && peerClosed(c.nc) {
+		// Reused only when nothing arrived while it was idle: a response
+		// nobody asked for would go to this request's client.
+		switch peekIdle(c.nc) {
+		case idleClean:
+		case idleUnsolicited:
+			t.errs.unsolicited.Add(1)
+			c.close()
+			continue
+		default:
 			c.close()
 			continue
 		}

@@ -45,8 +45,8 @@ type serveConfig struct {
 	DrainTimeout   time.Duration
 	DeployStrategy string
 	HTTPServer     string // "lean" (internal/h1) or "net/http", for plain HTTP
-	// UpstreamTransport is "lean" (router.Transport, with its direct
-	// path) or "net/http" (http.Transport for every request).
+	// UpstreamTransport is "lean", the only value left: the flag is kept
+	// so that scripts that pass it still start.
 	UpstreamTransport string
 	AdminToken        string
 	AdminTokenFile    string
@@ -145,7 +145,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	str(&c.SSHMaxStartups, "ssh-max-startups", "10:30:100", "unauthenticated ssh connections: from BEGIN on, drop new ones with RATE percent chance, rising to all at FULL (OpenSSH's MaxStartups)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
 	str(&c.HTTPServer, "http-server", "lean", "what serves plain HTTP: lean (slipway's HTTP/1.1 server, less CPU a request and no buffers held by idle connections) or net/http (Go's)")
-	str(&c.UpstreamTransport, "upstream-transport", "lean", "what carries requests to the apps: lean (slipway's, each request in its own goroutine on a kept-alive connection) or net/http (Go's http.Transport)")
+	str(&c.UpstreamTransport, "upstream-transport", "lean", "what carries requests to the apps: lean, the router's own transport, the only one (net/http was removed: see docs)")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")
 	secretStr(&c.AdminToken, "admin-token", "token for the admin page and API; every local user can read a flag's value, prefer --admin-token-file or the environment (default: generated on first start, kept in DATA/admin_token)")
 	str(&c.AdminTokenFile, "admin-token-file", "", "file holding the token for the admin page and API")
@@ -226,8 +226,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.HTTPServer != "lean" && c.HTTPServer != "net/http" {
 		return c, fmt.Errorf("--http-server %q: use lean or net/http", c.HTTPServer)
 	}
-	if c.UpstreamTransport != "lean" && c.UpstreamTransport != "net/http" {
-		return c, fmt.Errorf("--upstream-transport %q: use lean or net/http", c.UpstreamTransport)
+	if c.UpstreamTransport != "lean" {
+		return c, fmt.Errorf("--upstream-transport %q: only lean is left (the router has one proxy path); drop the flag", c.UpstreamTransport)
 	}
 	if c.DeployStrategy != releaser.StrategyBlueGreen && c.DeployStrategy != releaser.StrategyStopStart {
 		return c, fmt.Errorf("--deploy-strategy %q: use %s or %s", c.DeployStrategy, releaser.StrategyBlueGreen, releaser.StrategyStopStart)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -108,14 +107,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	src := &poolSource{}
 	mets := metrics.New(src)
-	var upstream http.RoundTripper // the router's own, with its direct path
-	if cfg.UpstreamTransport == "net/http" {
-		tr := router.NewHTTPTransport()
-		defer tr.CloseIdleConnections()
-		upstream = tr
-	}
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
-		TrustedProxies: cfg.TrustedProxies, Transport: upstream, Logger: logger})
+		TrustedProxies: cfg.TrustedProxies, Logger: logger})
 	defer rt.Close()
 	// Listening sockets come from the slipway process that handed over
 	// (an upgrade), else from a service manager (systemd's slipway-*.socket units:
@@ -203,6 +196,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	httpSrv.Listener = httpLn
 	httpSrv.Lean = cfg.HTTPServer == "lean"
 	httpsSrv.Lean = httpSrv.Lean
+	mets.WatchProxyErrors(func() metrics.ProxyErrors {
+		u := rt.UpstreamErrors()
+		return metrics.ProxyErrors{UpstreamReset: u.Reset, UpstreamMalformed: u.Malformed, UnsolicitedResponse: u.Unsolicited,
+			FramingRefused: httpSrv.FramingRefused() + httpsSrv.FramingRefused()}
+	})
 	for _, srv := range []*httpserver.Server{httpSrv, httpsSrv} {
 		srv.MaxHeaderLine = cfg.MaxHeaderLine
 		srv.SetMaxHeaderBytes(cfg.MaxHeaderBytes)

@@ -13,14 +13,18 @@ import (
 // keeping the connection open; a proxy in front that went by the length
 // would then see another request in what slipway takes for the next one
 // (request smuggling). RFC 9112 §6.1 says such a connection must be closed;
-// nginx answers 400. framingConn follows the plain-HTTP request stream as
-// net/http reads it, message by message, and marks the connection when a
-// request has both: the handler then answers 400 and closes it.
+// nginx answers 400. It also ignores Transfer-Encoding on an HTTP/1.0
+// request (so its chunks would be read as the next request) and keeps one
+// of two equal Content-Lengths, where nginx answers 400 to both.
+// framingConn follows the plain-HTTP request stream, message by message,
+// and marks the connection when a request is any of these: the handler
+// then answers 400 and closes it, before net/http reads further.
 type framingConn struct {
 	net.Conn
 	state     int
 	line      []byte
 	first     bool // the next header line is the request line
+	http10    bool // the request line is HTTP/1.0 (or 0.9)
 	hasCL     bool
 	hasTE     bool
 	length    int64
@@ -102,7 +106,7 @@ func (c *framingConn) keep(b []byte) {
 }
 
 func (c *framingConn) startHeaders() {
-	c.state, c.first, c.hasCL, c.hasTE, c.length = fHeaders, true, false, false, 0
+	c.state, c.first, c.http10, c.hasCL, c.hasTE, c.length = fHeaders, true, false, false, false, 0
 }
 
 // endLine takes one line of the state that reads lines.
@@ -112,6 +116,7 @@ func (c *framingConn) endLine(line []byte) {
 		if c.first {
 			if len(line) > 0 { // blank lines before a request are allowed
 				c.first = false
+				c.http10 = !bytes.HasSuffix(bytes.TrimRight(line, " \t"), []byte("HTTP/1.1"))
 			}
 			return
 		}
@@ -122,6 +127,9 @@ func (c *framingConn) endLine(line []byte) {
 			}
 			switch name = bytes.TrimSpace(name); {
 			case len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")):
+				if c.hasCL {
+					c.ambiguous.Store(true) // a second one, even if equal
+				}
 				c.hasCL = true
 				c.length, _ = strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
 			case len(name) == len("Transfer-Encoding") && bytes.EqualFold(name, []byte("Transfer-Encoding")):
@@ -130,7 +138,7 @@ func (c *framingConn) endLine(line []byte) {
 			return
 		}
 		switch { // the end of the headers
-		case c.hasCL && c.hasTE:
+		case c.hasCL && c.hasTE, c.hasTE && c.http10, c.ambiguous.Load():
 			c.ambiguous.Store(true)
 			c.state = fDone
 		case c.hasTE:

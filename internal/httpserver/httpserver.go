@@ -50,7 +50,12 @@ type Server struct {
 	done     chan struct{}
 	draining atomic.Bool  // Drain: every answer closes its connection
 	conns    atomic.Int64 // open client connections
+	refused  atomic.Uint64
 }
+
+// FramingRefused returns how many requests were refused (400 and a close)
+// because their framing was ambiguous: see framingConn.
+func (s *Server) FramingRefused() uint64 { return s.refused.Load() }
 
 // New returns a Server called name (for the log) for h on addr.
 func New(name, addr string, h http.Handler, logger *slog.Logger) *Server {
@@ -92,6 +97,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	if ambiguousFraming(r.Context()) {
+		s.refused.Add(1)
 		refuseAmbiguous(w)
 		return
 	}
@@ -182,11 +188,11 @@ func (s *Server) Addr() string {
 	return s.srv.Addr
 }
 
-// refuseAmbiguous answers a request with both Content-Length and
-// Transfer-Encoding with 400 and closes its connection at once: its body
-// cannot be told from the next request, so none of it is read.
+// refuseAmbiguous answers a request whose framing framingConn found
+// ambiguous with 400 and closes its connection at once: its body cannot be
+// told from the next request, so none of it is read.
 func refuseAmbiguous(w http.ResponseWriter) {
-	const msg = "400 bad request: both Content-Length and Transfer-Encoding\n"
+	const msg = "400 bad request: the request's length is ambiguous (Content-Length with Transfer-Encoding, two Content-Lengths, or Transfer-Encoding on HTTP/1.0)\n"
 	conn, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		w.Header().Set("Connection", "close")

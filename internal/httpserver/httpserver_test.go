@@ -233,6 +233,17 @@ func TestServer_SmugglingCases(t *testing.T) {
 			"400", "", true},
 		"CL, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + next,
 			"200 200", "POST /a abc;GET /smuggled ", false},
+		// nginx answers 400 to each of these; net/http takes the first
+		// two (it ignores Transfer-Encoding on HTTP/1.0, so the chunks
+		// would be the next request, and it keeps one of two equal
+		// lengths).
+		"HTTP/1.0 with TE": {"POST /a HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(next), next),
+			"400", "", true},
+		"HTTP/1.0 with TE, then CL.TE": {"GET /a HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+			"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+			"400", "", true},
+		"duplicate equal CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + next,
+			"400", "", true},
 	} {
 		mu.Lock()
 		seen = nil
