@@ -41,3 +41,54 @@ func TestRouter_DropsHeaderNamesWithUnderscores(t *testing.T) {
 		})
 	}
 }
+
+// A chunked body that fits the direct path's buffer is read whole and
+// sent with a Content-Length, as nginx sends every body: the app never
+// reads chunks the client framed; one framed wrongly gets 400, and the
+// app nothing.
+func TestRouter_SendsSmallChunkedBodyWithLength(t *testing.T) {
+	r, _, srv := routerFor(t)
+	app := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+	_, sent := rawExchange(t, srv, "POST /c HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", app)
+	head, body, _ := strings.Cut(sent, "\n\n")
+	if !strings.Contains(head, "Content-Length: 5") || strings.Contains(head, "Transfer-Encoding") || body != "abcde" {
+		t.Errorf("the app got:\n%s", sent)
+	}
+
+	for name, chunks := range map[string]string{
+		"bad size":           "g\r\nabc\r\n0\r\n\r\n",
+		"data past its size": "3\r\nabcdef\r\n0\r\n\r\n",
+		"size overflow":      "fffffffffffffffff3\r\nabc\r\n0\r\n\r\n",
+	} {
+		got := converse(t, srv, "POST /c HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n"+chunks)
+		if !strings.HasPrefix(got, "HTTP/1.1 400") {
+			t.Errorf("%s: got %q, want 400", name, got)
+		}
+	}
+	select {
+	case got := <-app.seen:
+		t.Errorf("the app got a badly chunked request:\n%s", got)
+	default:
+	}
+}
+
+// TRACE and CONNECT are refused at the edge, as nginx refuses them.
+func TestRouter_RefusesTraceAndConnect(t *testing.T) {
+	r, _, srv := routerFor(t)
+	app := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+	for _, req := range []string{
+		"TRACE / HTTP/1.1\r\nHost: web.apps.test\r\nCookie: session=s\r\n\r\n",
+		"CONNECT web.apps.test:443 HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+	} {
+		if got := converse(t, srv, req); !strings.HasPrefix(got, "HTTP/1.1 405") {
+			t.Errorf("%q: got %q, want 405", req, got)
+		}
+	}
+	select {
+	case got := <-app.seen:
+		t.Errorf("the app got:\n%s", got)
+	default:
+	}
+}

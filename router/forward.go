@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"maps"
@@ -31,11 +32,11 @@ import (
 // a 103 Early Hints the affinity cookie still goes out with the final
 // response (see interim).
 
-// forwardable reports whether req takes the router's own proxy path.
+// forwardable reports whether req may take the router's own proxy path,
+// if its body fits (see bufferBody).
 func (r *Router) forwardable(req *http.Request) bool {
-	if r.direct == nil || req.ContentLength < 0 || req.ContentLength > r.direct.maxBody ||
-		req.Method == http.MethodConnect || len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 ||
-		isUpgrade(req.Header) {
+	if r.direct == nil || req.ContentLength > r.direct.maxBody ||
+		req.Method == http.MethodConnect || len(req.Trailer) > 0 || isUpgrade(req.Header) {
 		return false
 	}
 	u := req.URL
@@ -45,10 +46,42 @@ func (r *Router) forwardable(req *http.Request) bool {
 	return len(r.trusted) == 0 || !r.trustedPeer(req.RemoteAddr)
 }
 
-// forward proxies req, which forwardable took, to instance i of p, with
-// one retry on another instance as retryTransport makes.
-func (r *Router) forward(w http.ResponseWriter, req *http.Request, p *Pool, i int) {
-	f := &forwarded{req: req, w: w}
+// bufferBody reads the body of req whole, as nginx buffers request bodies,
+// when it is at most the direct path's limit: a chunked body too, which
+// then goes to the instance with a Content-Length (never a chunked body
+// the client may have framed wrongly). fits is false, and nothing read,
+// for a longer Content-Length; for a longer chunked body, req.Body gives
+// back what was read, then the rest. err is the client's: a body cut short
+// or badly chunked.
+func (r *Router) bufferBody(req *http.Request) (body []byte, fits bool, err error) {
+	switch {
+	case req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0:
+		return nil, true, nil
+	case req.ContentLength > 0:
+		b, err := readBody(req)
+		return b, err == nil, err
+	}
+	limit := r.direct.maxBody
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > limit {
+		req.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), req.Body), req.Body}
+		return nil, false, nil
+	}
+	req.Body.Close()
+	return b, true, nil
+}
+
+// forward proxies req, which forwardable took, with its body read whole,
+// to instance i of p, with one retry on another instance as retryTransport
+// makes.
+func (r *Router) forward(w http.ResponseWriter, req *http.Request, body []byte, p *Pool, i int) {
+	f := &forwarded{req: req, w: w, body: body}
 	start := r.started()
 	res, err := r.send(f, p, i)
 	r.observed(req.Context(), p, start, res, err)
@@ -85,16 +118,8 @@ func (r *Router) observed(ctx context.Context, p *Pool, start time.Time, res *ht
 // another instance when that one cannot be reached.
 func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
 	req := f.req
-	inst := p.Instances[i]
-	if req.ContentLength > 0 {
-		b, err := readBody(req)
-		if err != nil {
-			return nil, &instanceError{inst: inst, err: err}
-		}
-		f.body = b
-	}
 	replay := idempotent(req)
-	res, err := r.direct.send(req.Context(), inst.Addr, req, replay, f)
+	res, err := r.direct.send(req.Context(), p.Instances[i].Addr, req, replay, f)
 	if err == nil {
 		return res, nil
 	}

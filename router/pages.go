@@ -34,6 +34,21 @@ func writeBadGateway(w http.ResponseWriter, name string) {
 		bold(name)+" did not answer. Try again in a moment.")
 }
 
+// writeMethodNotAllowed answers TRACE and CONNECT, which the router does
+// not pass on, and closes the connection (a CONNECT's next bytes may be a
+// tunnel's).
+func writeMethodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	writePage(w, http.StatusMethodNotAllowed, "TRACE and CONNECT are not passed on to apps.")
+}
+
+// writeBadBody answers a request whose body ended early or was badly
+// chunked, and closes the connection: what follows cannot be framed.
+func writeBadBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	writePage(w, http.StatusBadRequest, "The request's body ended early or was badly chunked.")
+}
+
 // unavailableHandler answers every request with the 503 page for app name.
 func unavailableHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeUnavailable(w, name) })

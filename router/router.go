@@ -155,6 +155,12 @@ func (r *Router) UpstreamErrors() UpstreamErrors {
 // affinity cookie pins it to, or the live pool. It answers unknown apps with
 // a 404 page and apps without a running instance with a 503 page.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodTrace || req.Method == http.MethodConnect {
+		// As nginx: TRACE would echo a client's cookies to a script
+		// (cross-site tracing), and apps are not tunnels.
+		writeMethodNotAllowed(w)
+		return
+	}
 	name, ok := r.appName(req.Host)
 	if !ok {
 		writeNotFound(w, "", req.Host)
@@ -242,8 +248,15 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)
 	if r.forwardable(req) {
-		r.forward(w, req, p, rt.inst)
-		return
+		body, fits, err := r.bufferBody(req)
+		if err != nil {
+			writeBadBody(w)
+			return
+		}
+		if fits {
+			r.forward(w, req, body, p, rt.inst)
+			return
+		}
 	}
 	if rt.issue {
 		w = keepForFinal(w)

@@ -14,8 +14,10 @@ import (
 // would then see another request in what slipway takes for the next one
 // (request smuggling). RFC 9112 §6.1 says such a connection must be closed;
 // nginx answers 400. It also ignores Transfer-Encoding on an HTTP/1.0
-// request (so its chunks would be read as the next request) and keeps one
-// of two equal Content-Lengths, where nginx answers 400 to both.
+// request (so its chunks would be read as the next request), keeps one of
+// two equal Content-Lengths, joins a folded header line (obs-fold) to the
+// one before, and takes "\tchunked" for chunked, where nginx answers 400
+// to each: a Transfer-Encoding other than a plain "chunked" is refused.
 // framingConn follows the plain-HTTP request stream, message by message,
 // and marks the connection when a request is any of these: the handler
 // then answers 400 and closes it, before net/http reads further.
@@ -121,6 +123,10 @@ func (c *framingConn) endLine(line []byte) {
 			return
 		}
 		if len(line) > 0 {
+			if line[0] == ' ' || line[0] == '\t' {
+				c.ambiguous.Store(true) // obs-fold: one parser's new line is another's value
+				return
+			}
 			name, value, ok := bytes.Cut(line, []byte(":"))
 			if !ok {
 				return
@@ -133,6 +139,9 @@ func (c *framingConn) endLine(line []byte) {
 				c.hasCL = true
 				c.length, _ = strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
 			case len(name) == len("Transfer-Encoding") && bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				if c.hasTE || !bytes.EqualFold(bytes.Trim(value, " "), []byte("chunked")) {
+					c.ambiguous.Store(true)
+				}
 				c.hasTE = true
 			}
 			return

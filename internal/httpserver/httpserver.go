@@ -192,7 +192,8 @@ func (s *Server) Addr() string {
 // ambiguous with 400 and closes its connection at once: its body cannot be
 // told from the next request, so none of it is read.
 func refuseAmbiguous(w http.ResponseWriter) {
-	const msg = "400 bad request: the request's length is ambiguous (Content-Length with Transfer-Encoding, two Content-Lengths, or Transfer-Encoding on HTTP/1.0)\n"
+	const msg = "400 bad request: the request's framing is ambiguous (Content-Length with Transfer-Encoding, two Content-Lengths, " +
+		"a Transfer-Encoding other than chunked, Transfer-Encoding on HTTP/1.0, or a folded header line)\n"
 	conn, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		w.Header().Set("Connection", "close")

@@ -242,6 +242,12 @@ func TestServer_SmugglingCases(t *testing.T) {
 		"HTTP/1.0 with TE, then CL.TE": {"GET /a HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
 			"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
 			"400", "", true},
+		"folded header": {"GET /a HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n" + next,
+			"400", "", true},
+		"folded TE": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + next,
+			"400", "", true},
+		"TE with a tab": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n" + next,
+			"400", "", true},
 		"duplicate equal CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + next,
 			"400", "", true},
 	} {
