@@ -292,6 +292,12 @@ const quiet = 400 * time.Millisecond
 // back until the proxy closed the connection or fell quiet.
 func converse(t *testing.T, addr, stream string) string {
 	t.Helper()
+	return converseQuiet(t, addr, stream, quiet)
+}
+
+// converseQuiet is converse with the wait for more given.
+func converseQuiet(t *testing.T, addr, stream string, quiet time.Duration) string {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
