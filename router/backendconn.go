@@ -25,7 +25,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 var errHeaderTooLarge = errors.New("response headers too large")
 
-// conn is a keep-alive connection of the direct path to one instance. Only
+// conn is a keep-alive connection of the transport to one instance. Only
 // the goroutine of the request it carries uses it, except for abort.
 type conn struct {
 	nc        net.Conn
@@ -102,7 +102,7 @@ const (
 	idleUnsolicited                  // bytes no request asked for
 )
 
-// hostConns is the idle connections of the direct path to one address: a
+// hostConns is the idle connections of the transport to one address: a
 // stack, so the most recently used connection is reused first and the ones
 // a burst left behind age at the bottom until a timer closes them. Requests
 // to different addresses never share its lock.

@@ -9,7 +9,7 @@ import (
 
 var errBodyClosed = errors.New("read on closed response body")
 
-// connBody is the body of a response on the direct path. Closing it after
+// connBody is the body of a response the transport read. Closing it after
 // reading it to the end hands its connection back to the idle stack, if
 // the response allows; closing it earlier closes the connection, which also
 // unblocks a Read in another goroutine.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,52 @@ func TestRouter_RefusesTraceAndConnect(t *testing.T) {
 	case got := <-app.seen:
 		t.Errorf("the app got:\n%s", got)
 	default:
+	}
+}
+
+// Where the one proxy path does otherwise than ReverseProxy did, by design.
+func TestForward_WhereItDiffersFromReverseProxy(t *testing.T) {
+	r, _, srv := routerFor(t)
+	app := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+
+	// The target goes as it came, as nginx passes it; ReverseProxy drops
+	// query parameters it cannot parse.
+	for _, target := range []string{"/q?a=1;b=2", "/q?a=%zz&b=1"} {
+		_, sent := rawExchange(t, srv, "GET "+target+" HTTP/1.1\r\nHost: web.apps.test\r\n\r\n", app)
+		if want := "GET " + target + " HTTP/1.1\n"; !strings.HasPrefix(sent, want) {
+			t.Errorf("the app got %q, want it to start %q", sent, want)
+		}
+	}
+
+	// One 100 Continue, from slipway's server: the app's own is not
+	// passed on (ReverseProxy over http.Transport sent both).
+	got, _ := rawExchange(t, srv, "POST /e HTTP/1.1\r\nHost: web.apps.test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc", app)
+	if n := strings.Count(got, "100 Continue"); n > 1 {
+		t.Errorf("the client got %d 100 Continue:\n%s", n, got)
+	}
+
+	// A chunked body too long to hold is streamed: every byte reaches the
+	// app, and its connection is not kept.
+	long := strings.Repeat("c", DefaultMaxBufferedBody+1)
+	_, sent := rawExchange(t, srv, "POST /c HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		chunk(long), app)
+	head, body, _ := strings.Cut(sent, "\n\n")
+	if !strings.Contains(head, "Transfer-Encoding: chunked") || !strings.Contains(head, "Connection: close") {
+		t.Errorf("the app got the head:\n%s", head)
+	}
+	var dechunked strings.Builder
+	for rest := body; rest != ""; {
+		size, after, _ := strings.Cut(rest, "\r\n")
+		var n int
+		fmt.Sscanf(size, "%x", &n)
+		if n == 0 {
+			break
+		}
+		dechunked.WriteString(after[:n])
+		rest = after[n+2:]
+	}
+	if dechunked.String() != long {
+		t.Errorf("the app got %d bytes of body, want %d", dechunked.Len(), len(long))
 	}
 }

@@ -3,148 +3,70 @@ package router
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/slipway/slipway/internal/h1"
 	"github.com/slipway/slipway/internal/httphead"
 )
 
-// The router's own proxy path. A request that the transport's direct path
-// takes (no body or a small one of known length, no upgrade, no
-// Transfer-Encoding or trailers) and that ReverseProxy would send as it
-// came is proxied here, without ReverseProxy: its head is written to the
-// instance straight from the request the server parsed, and the response's
-// headers go to the client without a copy. ReverseProxy clones each
-// request's headers, deletes the hop-by-hop ones one by one, sorts them to
-// write them and parses every response's Content-Type to decide on
-// flushing; in the real `slipway serve` that was a fifth of the router's
-// CPU per request. Everything else (websockets and other upgrades, large
-// or chunked request bodies, requests from a trusted proxy, request
-// targets ReverseProxy rewrites) still goes through ReverseProxy. The
-// headers sent and answered are ReverseProxy's with the router's Rewrite
-// (see newProxy), forward_test.go compares the two, but for one fix: after
-// a 103 Early Hints the affinity cookie still goes out with the final
-// response (see interim).
-
-// forwardable reports whether req may take the router's own proxy path,
-// if its body fits (see bufferBody).
-func (r *Router) forwardable(req *http.Request) bool {
-	if r.direct == nil || req.ContentLength > r.direct.maxBody ||
-		req.Method == http.MethodConnect || len(req.Trailer) > 0 || isUpgrade(req.Header) {
-		return false
-	}
-	u := req.URL
-	if u == nil || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') || !httphead.CleanQuery(u.RawQuery) {
-		return false // ReverseProxy would rewrite the target or the query
-	}
-	return len(r.trusted) == 0 || !r.trustedPeer(req.RemoteAddr)
-}
-
-// bufferBody reads the body of req whole, as nginx buffers request bodies,
-// when it is at most the direct path's limit: a chunked body too, which
-// then goes to the instance with a Content-Length (never a chunked body
-// the client may have framed wrongly). fits is false, and nothing read,
-// for a longer Content-Length; for a longer chunked body, req.Body gives
-// back what was read, then the rest. err is the client's: a body cut short
-// or badly chunked.
-func (r *Router) bufferBody(req *http.Request) (body []byte, fits bool, err error) {
-	switch {
-	case req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0:
-		return nil, true, nil
-	case req.ContentLength > 0:
-		b, err := readBody(req)
-		return b, err == nil, err
-	}
-	limit := r.direct.maxBody
-	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(b)) > limit {
-		req.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(b), req.Body), req.Body}
-		return nil, false, nil
-	}
-	req.Body.Close()
-	return b, true, nil
-}
-
-// forward proxies req, which forwardable took, with its body read whole,
-// to instance i of p, with one retry on another instance as retryTransport
-// makes.
-func (r *Router) forward(w http.ResponseWriter, req *http.Request, body []byte, p *Pool, i int) {
-	f := &forwarded{req: req, w: w, body: body}
-	start := r.started()
-	res, err := r.send(f, p, i)
-	r.observed(req.Context(), p, start, res, err)
-	if err != nil {
-		r.errorHandler(p, p.Instances[i])(w, req, err)
-		return
-	}
-	f.respond(res, r)
-}
-
-// started returns when a request to an instance starts, if Config.Observe
-// wants to know.
-func (r *Router) started() time.Time {
-	if r.observe == nil {
-		return time.Time{}
-	}
-	return time.Now()
-}
-
-// observed tells Config.Observe how a request to an instance of p that
-// started at start went: res, or err (a 502 unless the client, whose
-// request's context is ctx, went away).
-func (r *Router) observed(ctx context.Context, p *Pool, start time.Time, res *http.Response, err error) {
-	switch {
-	case r.observe == nil:
-	case err == nil:
-		r.observe(p.App, res.StatusCode, time.Since(start))
-	case ctx.Err() == nil:
-		r.observe(p.App, http.StatusBadGateway, 0)
-	}
-}
-
-// send sends f to instance i of p or, as retryTransport does, once to
-// another instance when that one cannot be reached.
-func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
-	req := f.req
-	replay := idempotent(req)
-	res, err := r.direct.send(req.Context(), p.Instances[i].Addr, req, replay, f)
-	if err == nil {
-		return res, nil
-	}
-	// As replayable decides for ReverseProxy's outbound requests: only
-	// those without a body are sent again.
-	return retryElsewhere(r.log, p, i, err, f.body == nil && retryableErr(req, err), func(other *Instance) (*http.Response, error) {
-		return r.direct.send(req.Context(), other.Addr, req, replay, f)
-	})
-}
-
-// forwarded is a request on the router's own proxy path: the outbound
-// request the transport writes, and the response writer its interim
-// responses go to.
+// forwarded is a request on its way to an instance, in one of the two
+// forms a client's request reaches the router in: an h1.Exchange (a plain
+// GET that slipway's HTTP/1.1 server parsed in place, with no
+// http.Request made for it) or an http.Request. It is what the transport
+// writes (it implements outbound) and where the response goes.
 type forwarded struct {
-	req  *http.Request
-	body []byte // the request body, read whole, or nil
-	w    http.ResponseWriter
+	x   *h1.Exchange  // the exchange, or nil
+	req *http.Request // the request; for an exchange, made with w when needed
+	w   http.ResponseWriter
+	// body is the request body, read whole, or nil; long is a body too
+	// long to hold, sent as it comes, or nil.
+	body    []byte
+	long    *streamBody
+	cookie  *issuedCookie // the affinity cookie to set, or nil
+	trusted bool          // the client is a trusted proxy: its forwarding headers are kept
+	upgrade string        // the protocol an upgrade asks for (websocket), or ""
 	// room for the response: forwarded lives as long as the response it
 	// relays, and a retry reads a response only after the last one failed.
 	room exchangeSlots
 }
 
-// write writes the request to the instance: ReverseProxy's outbound
-// request with the router's Rewrite, as http.Request.Write would write it.
+// method returns the request's method.
+func (f *forwarded) method() string {
+	if f.x != nil {
+		return http.MethodGet
+	}
+	return f.req.Method
+}
+
+// writer returns the client's ResponseWriter and request, making them
+// for an exchange (with the affinity cookie in the header) when first
+// asked: for an interim response, an error page or a response
+// respondRaw does not take.
+func (f *forwarded) writer() (http.ResponseWriter, *http.Request) {
+	if f.w == nil {
+		f.w, f.req = f.x.Writer()
+		if f.cookie != nil {
+			f.cookie.set(f.w.Header())
+		}
+	}
+	return f.w, f.req
+}
+
+// write writes the request's head to the instance, and its body if it is
+// held whole: the request line with the target as it came (an exchange's,
+// which h1 checked RequestURI gives back, or the request's RequestURI),
+// Host, the client's header fields less the hop-by-hop ones, those the
+// router sets as the edge and names with an underscore, with canonical
+// names and trimmed values as http.Request.Write writes them, the first
+// User-Agent only, the framing of the body, and the forwarding headers.
 func (f *forwarded) write(bw *bufio.Writer) error {
+	if f.x != nil {
+		return f.writeExchange(bw)
+	}
 	in := f.req
 	bw.WriteString(in.Method)
 	bw.WriteByte(' ')
@@ -160,12 +82,26 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.Itoa(len(f.body)))
 		bw.WriteString("\r\nConnection: close\r\n") // see closes
+	case f.long != nil && f.long.length >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(f.long.length, 10))
+		bw.WriteString("\r\nConnection: close\r\n")
+	case f.long != nil:
+		bw.WriteString("Transfer-Encoding: chunked\r\nConnection: close\r\n")
+		if len(in.Trailer) > 0 {
+			bw.WriteString("Trailer: ")
+			bw.WriteString(strings.Join(trailerNames(in.Trailer), ", "))
+			bw.WriteString("\r\n")
+		}
+	case f.upgrade != "":
+		bw.WriteString("Connection: Upgrade\r\n")
+		writeField(bw, "Upgrade", f.upgrade)
 	case in.Method == http.MethodPost || in.Method == http.MethodPut || in.Method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n")
 	}
 	dropped := connectionTokens(in.Header["Connection"])
 	for k, vv := range in.Header {
-		if outboundDropped(k) || (dropped != nil && listed(dropped, k)) {
+		if outboundDropped(k) && !(f.trusted && clientAddressHeader(k)) || (dropped != nil && listed(dropped, k)) {
 			continue
 		}
 		for _, v := range vv {
@@ -175,11 +111,43 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	if headerHasToken(in.Header["Te"], "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
+	if f.trusted {
+		return endTrustedHead(bw, in)
+	}
 	if err := endHead(bw, in.RemoteAddr, in.Host, in.TLS != nil); err != nil {
 		return err
 	}
 	_, err := bw.Write(f.body)
 	return err
+}
+
+// writeExchange is write for an exchange: a plain GET, whose fields name
+// no body, upgrade or other connection option (see h1.Exchange.Fields).
+func (f *forwarded) writeExchange(bw *bufio.Writer) error {
+	x := f.x
+	bw.WriteString("GET ")
+	bw.WriteString(x.Target())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(x.Host())
+	bw.WriteString("\r\n")
+	agent := false
+	for rest := x.Fields(); rest != ""; {
+		var name, value string
+		name, value, rest = httphead.Next(rest)
+		k := httphead.Canonical(name)
+		if k == "User-Agent" {
+			if !agent && value != "" {
+				writeField(bw, k, value)
+			}
+			agent = true
+			continue
+		}
+		if outboundDropped(k) || (k == "Close" && x.Close()) {
+			continue // (a Connection header lists close and keep-alive at most)
+		}
+		writeField(bw, k, value)
+	}
+	return endHead(bw, x.RemoteAddr(), x.Host(), x.TLS())
 }
 
 // endHead ends the head of a request to an instance with the forwarding
@@ -204,131 +172,163 @@ func endHead(bw *bufio.Writer, remote, host string, tls bool) error {
 	return werr
 }
 
-// closes reports whether the request has a body: its connection is then
-// not reused, since the app may not have read the body and would take it
-// for the next request (see Transport). Otherwise the router keeps its
+// endTrustedHead is endHead for a request from a trusted proxy: what it
+// said is kept, its X-Forwarded-For with its own address appended, its
+// X-Forwarded-Proto and -Host in place of the router's.
+func endTrustedHead(bw *bufio.Writer, in *http.Request) error {
+	addr, _, err := net.SplitHostPort(in.RemoteAddr)
+	if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+		if err == nil {
+			writeField(bw, "X-Forwarded-For", strings.Join(prior, ", ")+", "+addr)
+		} else {
+			writeField(bw, "X-Forwarded-For", strings.Join(prior, ", "))
+		}
+	} else if err == nil {
+		writeField(bw, "X-Forwarded-For", addr)
+	}
+	if v := in.Header.Get("X-Forwarded-Host"); v != "" {
+		writeField(bw, "X-Forwarded-Host", v)
+	} else {
+		writeField(bw, "X-Forwarded-Host", in.Host)
+	}
+	switch v := in.Header.Get("X-Forwarded-Proto"); {
+	case v != "":
+		writeField(bw, "X-Forwarded-Proto", v)
+	case in.TLS != nil:
+		bw.WriteString("X-Forwarded-Proto: https\r\n")
+	default:
+		bw.WriteString("X-Forwarded-Proto: http\r\n")
+	}
+	_, werr := bw.WriteString("\r\n")
+	return werr
+}
+
+// stream returns the body too long to hold, or nil.
+func (f *forwarded) stream() *streamBody { return f.long }
+
+// closes reports whether the request has a body or asks for an upgrade:
+// its connection is then not reused, since the app may not have read the
+// body and would take it for the next request (see Transport), and an
+// upgraded connection is the client's. Otherwise the router keeps its
 // connections to instances open; the client's Connection header is
 // hop-by-hop.
-func (f *forwarded) closes() bool { return f.body != nil }
+func (f *forwarded) closes() bool { return f.body != nil || f.long != nil || f.upgrade != "" }
 
 func (f *forwarded) slots() *exchangeSlots { return &f.room }
 
-// interim passes a 103 Early Hints (or other 1xx) response on to the
-// client with the app's headers for it. The headers the router has set for
-// the final response (the affinity cookie) are kept for it: ReverseProxy
-// sends them with the interim response, which browsers read only Link
-// headers from, and clears them, so the session would not be pinned.
-func (f *forwarded) interim(code int, h http.Header) (bool, error) {
-	dst := f.w.Header()
-	final := maps.Clone(dst)
-	clear(dst)
-	copyHeader(dst, h)
-	f.w.WriteHeader(code)
-	clear(dst)
-	maps.Copy(dst, final)
-	return true, nil
+// bufferBody reads the body of req whole, as nginx buffers request bodies,
+// when it is at most limit bytes: a chunked body too, which then goes to
+// the instance with a Content-Length (never a chunked body the client may
+// have framed wrongly). A longer body is returned as a stream, which
+// gives back what was read first, then the rest. err is the client's: a
+// body cut short or badly chunked.
+func bufferBody(req *http.Request, limit int64) (body []byte, long *streamBody, err error) {
+	switch {
+	case req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0:
+		return nil, nil, nil
+	case req.ContentLength > limit || (req.ContentLength > 0 && len(req.Trailer) > 0):
+		return nil, &streamBody{r: req.Body, length: req.ContentLength, trailer: req.Trailer}, nil
+	case req.ContentLength > 0:
+		b, err := readBody(req)
+		return b, nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(len(b)) > limit || len(req.Trailer) > 0 {
+		return nil, &streamBody{r: io.MultiReader(bytes.NewReader(b), req.Body), length: -1, trailer: req.Trailer}, nil
+	}
+	req.Body.Close()
+	return b, nil, nil
 }
 
-// respond sends res to the client as ReverseProxy does: its headers less
-// the hop-by-hop ones, its body flushed at once when it is a stream, its
-// trailers. A body cut short aborts the response (panic with
-// http.ErrAbortHandler), so the client sees it was.
-func (f *forwarded) respond(res *http.Response, r *Router) {
-	w := f.w
-	dst := w.Header()
-	ctype := res.Header["Content-Type"]
-	if lines, n, ok := f.room.rawHeader(res); ok {
-		// A simple response has no Connection header to name others.
-		httphead.Add(dst, lines, n, hopByHop)
-		ctype = dst["Content-Type"] // (the router sets none of its own)
+// readBody reads and closes the body of req, whose length is known.
+func readBody(req *http.Request) ([]byte, error) {
+	defer req.Body.Close()
+	buf := make([]byte, req.ContentLength)
+	if _, err := io.ReadFull(req.Body, buf); err != nil {
+		return nil, err
 	}
-	dropped := connectionTokens(res.Header["Connection"])
-	for k, vv := range res.Header {
-		if hopByHop(k) || (dropped != nil && listed(dropped, k)) {
-			continue
-		}
-		if prior, ok := dst[k]; ok {
-			dst[k] = append(prior, vv...)
-		} else {
-			dst[k] = vv // the response's own slice: res is not used again
-		}
-	}
-	announced := len(res.Trailer)
-	if announced > 0 {
-		keys := make([]string, 0, announced)
-		for k := range res.Trailer {
-			keys = append(keys, k)
-		}
-		dst["Trailer"] = append(dst["Trailer"], strings.Join(keys, ", "))
-	}
-	w.WriteHeader(res.StatusCode)
+	return buf, nil
+}
 
-	var flush func() error
-	if res.ContentLength == -1 || isEventStream(ctype) {
-		// Streams and long polls: the headers now, each write as it comes.
-		flush = http.NewResponseController(w).Flush
-		flush()
+// streamBody is a request body sent as it comes: length bytes, or chunked
+// (length -1) with trailer after the last chunk.
+type streamBody struct {
+	r       io.Reader
+	length  int64
+	trailer http.Header // filled in once r is read to its end
+	expect  bool        // the client sent Expect: 100-continue
+}
+
+// pump writes the body to nc, the connection its request's head went out
+// on. It runs in a goroutine of its own while the response is read, and
+// ends when the body does or the connection is closed (which a failure to
+// read the body also does, so that the instance does not take a cut body
+// for a whole one).
+func (s *streamBody) pump(nc net.Conn) {
+	bw := bufio.NewWriterSize(nc, connBufferSize)
+	var err error
+	if s.length >= 0 {
+		var n int64
+		n, err = io.Copy(bw, io.LimitReader(s.r, s.length))
+		if err == nil && n < s.length {
+			err = io.ErrUnexpectedEOF
+		}
+	} else {
+		cw := newChunkedWriter(bw)
+		if _, err = io.Copy(cw, s.r); err == nil {
+			err = cw.end(s.trailer)
+		}
 	}
-	if err := r.copyBody(w, res.Body, flush); err != nil {
-		res.Body.Close()
-		panic(http.ErrAbortHandler)
+	if err == nil {
+		err = bw.Flush()
 	}
-	res.Body.Close() // fills in res.Trailer
-	if len(res.Trailer) > 0 {
-		// Chunked, so that the trailers can follow a short body.
-		http.NewResponseController(w).Flush()
+	if err != nil {
+		nc.Close()
 	}
-	if len(res.Trailer) == announced {
-		copyHeader(dst, res.Trailer)
-		return
+}
+
+// chunkedWriter writes what it is given as HTTP/1.1 chunks.
+type chunkedWriter struct{ bw *bufio.Writer }
+
+func newChunkedWriter(bw *bufio.Writer) *chunkedWriter { return &chunkedWriter{bw} }
+
+func (c *chunkedWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
 	}
-	for k, vv := range res.Trailer {
-		k = http.TrailerPrefix + k
+	c.bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+	c.bw.WriteString("\r\n")
+	c.bw.Write(p)
+	_, err := c.bw.WriteString("\r\n")
+	if err == nil {
+		// A stream's pieces go out as they come.
+		err = c.bw.Flush()
+	}
+	return len(p), err
+}
+
+// end writes the last chunk and the trailer.
+func (c *chunkedWriter) end(trailer http.Header) error {
+	c.bw.WriteString("0\r\n")
+	for k, vv := range trailer {
 		for _, v := range vv {
-			dst.Add(k, v)
+			writeField(c.bw, k, v)
 		}
 	}
+	_, err := c.bw.WriteString("\r\n")
+	return err
 }
 
-// copyBody copies a response body to w with a pooled buffer, flushing after
-// every write if flush is set, as ReverseProxy's copyBuffer does; it logs a
-// read error the way ReverseProxy does.
-func (r *Router) copyBody(w io.Writer, body io.Reader, flush func() error) error {
-	buf := r.buffers.Get()
-	defer r.buffers.Put(buf)
-	for {
-		n, rerr := body.Read(buf)
-		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
-			r.errorLog.Printf("httputil: ReverseProxy read error during body copy: %v", rerr)
-		}
-		if n > 0 {
-			m, werr := w.Write(buf[:n])
-			if werr != nil {
-				return werr
-			}
-			if m != n {
-				return io.ErrShortWrite
-			}
-			if flush != nil {
-				flush()
-			}
-		}
-		if rerr == io.EOF {
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
+// trailerNames returns the names of a request's announced trailers.
+func trailerNames(t http.Header) []string {
+	names := make([]string, 0, len(t))
+	for k := range t {
+		names = append(names, k)
 	}
-}
-
-// copyHeader adds the values of src to dst, as ReverseProxy's copyHeader.
-func copyHeader(dst, src http.Header) {
-	for k, vv := range src {
-		for _, v := range vv {
-			dst.Add(k, v)
-		}
-	}
+	return names
 }
 
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
@@ -367,6 +367,17 @@ func outboundDropped(k string) bool {
 // X_Forwarded_For or True_Client_IP would reach the app as the header the
 // router set or dropped as the edge.
 func underscored(k string) bool { return strings.IndexByte(k, '_') >= 0 }
+
+// clientAddressHeader reports whether k is one of the headers other than
+// X-Forwarded-For apps read a client's address from: from anyone but a
+// trusted proxy they are the client's lie, and dropped.
+func clientAddressHeader(k string) bool {
+	switch k {
+	case "X-Client-Ip", "True-Client-Ip", "X-Cluster-Client-Ip", "X-Real-Ip":
+		return true
+	}
+	return false
+}
 
 // hopByHop reports whether k is one of the hop-by-hop headers ReverseProxy
 // removes from requests and responses.

@@ -49,6 +49,13 @@ func writeBadBody(w http.ResponseWriter) {
 	writePage(w, http.StatusBadRequest, "The request's body ended early or was badly chunked.")
 }
 
+// writeBadTarget answers a request whose target is not a path (an
+// authority or asterisk form the router does not pass on).
+func writeBadTarget(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	writePage(w, http.StatusBadRequest, "The request's target is not a path.")
+}
+
 // unavailableHandler answers every request with the 503 page for app name.
 func unavailableHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeUnavailable(w, name) })

@@ -105,7 +105,7 @@ func routerFor(t *testing.T) (*Router, *Transport, string) {
 	t.Helper()
 	r := New(Config{Domain: testDomain, AffinityKey: testKey, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(r.Close)
-	return r, r.own, serveRouter(t, r).Listener.Addr().String()
+	return r, r.transport, serveRouter(t, r).Listener.Addr().String()
 }
 
 func TestRouter_BodyTheAppTakesForARequestNeverReachesAnotherClient(t *testing.T) {

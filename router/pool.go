@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +39,7 @@ type Pool struct {
 	Instances []*Instance // may be empty for a static pool
 	StaticDir string      // when non-empty, the router serves files from this directory itself and ignores Instances
 
-	prepared      sync.Once                      // builds proxies or static on first SetLive
-	proxies       []*httputil.ReverseProxy       // proxies[i] forwards to Instances[i]
+	prepared      sync.Once                      // builds static and the cookie slots on first SetLive
 	static        http.Handler                   // non-nil for a static pool
 	inflight      atomic.Int64                   // requests being served by this pool now
 	next          atomic.Uint32                  // round-robin start for pick

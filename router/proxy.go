@@ -6,207 +6,140 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// prepare builds what p needs to serve requests: a file server for a static
-// pool, otherwise one ReverseProxy per instance, so that no request pays for
-// building one.
-func (r *Router) prepare(p *Pool) {
-	if !fitsCookie(p) {
-		r.log.Warn("router: release or instance id too long for an affinity cookie: sessions on this pool will not stick",
-			"app", p.App, "release", p.Release)
-	}
-	p.cookies = make([]atomic.Pointer[issuedCookie], 2*max(1, len(p.Instances)))
-	p.sessions.ttl = r.codec.ttl
-	if p.StaticDir != "" {
-		h, err := newStaticHandler(p.StaticDir)
-		if err != nil {
-			r.log.Error("router: static pool unusable", "app", p.App, "release", p.Release, "err", err)
-			h = unavailableHandler(p.App)
-		}
-		p.static = h
-		return
-	}
-	p.proxies = make([]*httputil.ReverseProxy, len(p.Instances))
-	for i := range p.Instances {
-		p.proxies[i] = r.newProxy(p, i)
-	}
-}
-
-// finalWriter is the ResponseWriter ReverseProxy gets when the router has
-// set headers of its own for the response (the affinity cookie). An app's
-// 103 Early Hints (or other interim response) goes to the client without
-// them, and they are put back for the final response: ReverseProxy sends
-// whatever the writer's headers hold with an interim response and then
-// clears them, and browsers read only Link headers from a 103, so the
-// session would not be pinned. The router's own path (forwarded.interim)
-// does the same without a wrapper.
-type finalWriter struct {
-	http.ResponseWriter
-	own     http.Header // the router's headers, as they were before the app answered
-	interim bool        // an interim response went out without them
-}
-
-// keepForFinal wraps w, whose headers now are the router's own.
-func keepForFinal(w http.ResponseWriter) *finalWriter {
-	return &finalWriter{ResponseWriter: w, own: w.Header().Clone()}
-}
-
-// Unwrap gives http.ResponseController (Flush, Hijack, deadlines) the
-// server's writer.
-func (f *finalWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
-
-func (f *finalWriter) WriteHeader(code int) {
-	h := f.ResponseWriter.Header()
+// proxy is the router's one proxy path: every request for an app instance,
+// whichever form it came in (see forwarded), goes through it, read top to
+// bottom:
+//
+//  1. send: the request goes to instance i of p (the pool and instance
+//     route chose by Host and affinity cookie), its head written by
+//     forwarded.write, on a connection the transport reuses only when it
+//     is provably clean (see Transport); if the instance cannot be reached,
+//     or dies before answering a request that may be sent again, it goes
+//     once to another instance of the same pool, never of another release.
+//  2. an app that answers nothing gets the 502 page;
+//  3. an upgrade the app accepts (101, websockets) branches off to tunnel;
+//  4. any other response goes to the client: respondRaw for an exchange's
+//     simple response, respond for every other.
+func (r *Router) proxy(f *forwarded, p *Pool, i int) {
+	start := r.started()
+	res, err := r.send(f, p, i)
+	r.observed(p, start, res, err, f)
 	switch {
-	case code >= 100 && code < 200 && code != http.StatusSwitchingProtocols:
-		if !f.interim {
-			// ReverseProxy has added the interim response's headers
-			// after the router's: only the app's go out with it.
-			for k, vv := range f.own {
-				if rest := h[k][min(len(vv), len(h[k])):]; len(rest) > 0 {
-					h[k] = rest
-				} else {
-					delete(h, k)
-				}
-			}
-			f.interim = true
-		}
-	case f.interim:
-		f.restore(h)
-	}
-	f.ResponseWriter.WriteHeader(code)
-}
-
-func (f *finalWriter) Write(b []byte) (int, error) {
-	if f.interim {
-		f.restore(f.ResponseWriter.Header()) // a final response without WriteHeader
-	}
-	return f.ResponseWriter.Write(b)
-}
-
-// restore puts the router's headers back before the final response's own.
-func (f *finalWriter) restore(h http.Header) {
-	for k, vv := range f.own {
-		h[k] = append(vv, h[k]...)
-	}
-	f.interim = false
-}
-
-// newProxy returns the proxy to instance i of pool p.
-func (r *Router) newProxy(p *Pool, i int) *httputil.ReverseProxy {
-	inst := p.Instances[i]
-	target := &url.URL{Scheme: "http", Host: inst.Addr}
-	// FlushInterval 0 flushes a response when its body is done or the
-	// server's buffer fills, except for responses of unknown length
-	// (chunked, close-delimited) and text/event-stream ones, which
-	// ReverseProxy flushes after every write: streams and long polls do not
-	// wait in a buffer. A negative interval would flush every write of every
-	// response, an extra write system call for the headers of each small one.
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			// Towards the app the router is the edge: it drops the
-			// X-Forwarded-* headers clients send (ReverseProxy strips
-			// them before Rewrite) and sets them from the connection, so
-			// apps can trust X-Forwarded-For to be the peer's address.
-			// (Only the router's own cookie flag reads a client's
-			// X-Forwarded-Proto: see secure.)
-			pr.SetXForwarded()
-			for k := range pr.Out.Header {
-				if underscored(k) {
-					delete(pr.Out.Header, k)
-				}
-			}
-			if len(r.trusted) > 0 && r.trustedPeer(pr.In.RemoteAddr) {
-				keepForwarded(pr)
-			} else {
-				edgeHeaders(pr)
-			}
-			pr.Out.Host = pr.In.Host // apps see their own hostname
-			if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
-				// The app may not read the body, and would take it for
-				// the next request on the connection: see Transport.
-				pr.Out.Close = true
-			}
-		},
-		Transport:     &retryTransport{base: r.transport, log: r.log, pool: p, index: i, router: r},
-		FlushInterval: 0, // see above
-		BufferPool:    r.buffers,
-		ErrorLog:      r.errorLog,
-		ErrorHandler:  r.errorHandler(p, inst),
+	case err != nil:
+		w, req := f.writer()
+		r.badGateway(w, req, p, p.Instances[i], err)
+	case res.StatusCode == http.StatusSwitchingProtocols:
+		f.tunnel(res, r)
+	case !f.respondRaw(res, r):
+		f.respond(res, r)
 	}
 }
 
-// errorHandler returns the ReverseProxy ErrorHandler for instance inst of p:
-// it logs the failure and answers with the 502 page, never with the error
-// text, which would leak internal addresses.
-func (r *Router) errorHandler(p *Pool, inst *Instance) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, req *http.Request, err error) {
-		failed := inst
-		var ie *instanceError
-		if errors.As(err, &ie) {
-			failed, err = ie.inst, ie.err
-		}
-		if errors.Is(req.Context().Err(), context.Canceled) {
-			// The client went away; nobody will read the page and it is
-			// not the app's fault.
-			r.log.Debug("router: client gone", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
-		} else {
-			r.log.Warn("router: bad gateway", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
-		}
-		writeBadGateway(w, p.App)
-	}
-}
-
-// retryTransport sends a request to its instance and, if that instance
-// cannot be reached or dies before answering, once to another healthy instance of the same pool,
-// never of another release, so a pinned session stays on its version. It
-// does not mark the instance down: the releaser owns health.
-// Retrying at this level is safe: no byte of the response has been written
-// to the client yet, and retryable decides whether the app may see the
-// request twice.
-type retryTransport struct {
-	base   http.RoundTripper
-	log    *slog.Logger
-	pool   *Pool
-	index  int
-	router *Router // for Config.Observe
-}
-
-// RoundTrip implements http.RoundTripper, telling Config.Observe how the
-// request went.
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	start := t.router.started()
-	res, err := t.roundTrip(req)
-	t.router.observed(req.Context(), t.pool, start, res, err)
-	return res, err
-}
-
-func (t *retryTransport) roundTrip(req *http.Request) (*http.Response, error) {
-	res, err := t.base.RoundTrip(req)
+// send sends f to instance i of p or, as nginx's proxy_next_upstream
+// does, once to another instance when that one cannot be reached or fails
+// before answering a request that may be sent again (see retryable).
+func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
+	ctx := f.context()
+	req := requestFor(f.method())
+	replay := f.long == nil && f.upgrade == "" && idempotent(f.method(), f.header())
+	res, err := r.transport.send(ctx, p.Instances[i].Addr, req, replay, f)
 	if err == nil {
 		return res, nil
 	}
-	return retryElsewhere(t.log, t.pool, t.index, err, retryable(req, err), func(other *Instance) (*http.Response, error) {
-		u := *req.URL
-		u.Host = other.Addr
-		retry := req.WithContext(req.Context()) // a shallow copy: RoundTrip must not modify req
-		retry.URL = &u
-		return t.base.RoundTrip(retry)
+	may := f.long == nil && f.upgrade == "" && retryable(ctx, f.method(), err)
+	return retryElsewhere(r.log, p, i, err, may, func(other *Instance) (*http.Response, error) {
+		return r.transport.send(ctx, other.Addr, req, replay, f)
 	})
+}
+
+// context returns the request's context.
+func (f *forwarded) context() context.Context {
+	if f.x != nil {
+		return f.x.Context()
+	}
+	return f.req.Context()
+}
+
+// header returns the request's header, nil for an exchange (whose fields
+// name no Idempotency-Key that matters: a GET is idempotent anyway).
+func (f *forwarded) header() http.Header {
+	if f.x != nil {
+		return nil
+	}
+	return f.req.Header
+}
+
+// upgrading reports whether the request asks for a protocol switch.
+func (f *forwarded) upgrading() bool { return f.upgrade != "" }
+
+// requests are the requests the transport reads responses for: only the
+// method counts (a HEAD's response has no body).
+var (
+	getRequest  = &http.Request{Method: http.MethodGet}
+	headRequest = &http.Request{Method: http.MethodHead}
+)
+
+// requestFor returns a request whose response is read as one to method.
+func requestFor(method string) *http.Request {
+	switch method {
+	case http.MethodGet:
+		return getRequest
+	case http.MethodHead:
+		return headRequest
+	}
+	return &http.Request{Method: method}
+}
+
+// started returns when a request to an instance starts, if Config.Observe
+// wants to know.
+func (r *Router) started() time.Time {
+	if r.observe == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// observed tells Config.Observe how a request to an instance of p that
+// started at start went: res, or err (a 502 unless the client went away).
+func (r *Router) observed(p *Pool, start time.Time, res *http.Response, err error, f *forwarded) {
+	switch {
+	case r.observe == nil:
+	case err == nil:
+		r.observe(p.App, res.StatusCode, time.Since(start))
+	case f.context().Err() == nil:
+		r.observe(p.App, http.StatusBadGateway, 0)
+	}
+}
+
+// badGateway logs a request no instance of p answered (inst, unless err
+// names the one that failed last) and answers with the 502 page, never
+// with the error's text, which would leak internal addresses.
+func (r *Router) badGateway(w http.ResponseWriter, req *http.Request, p *Pool, inst *Instance, err error) {
+	failed := inst
+	var ie *instanceError
+	if errors.As(err, &ie) {
+		failed, err = ie.inst, ie.err
+	}
+	if errors.Is(req.Context().Err(), context.Canceled) {
+		// The client went away; nobody will read the page and it is
+		// not the app's fault.
+		r.log.Debug("router: client gone", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
+	} else {
+		r.log.Warn("router: bad gateway", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
+	}
+	writeBadGateway(w, p.App)
 }
 
 // retryElsewhere follows a request's failed try (err) on instance i of p:
 // if may, with one more try, by send, on another healthy instance of the
-// same pool (retryTransport and the router's own path, forward). The
-// error it returns names the instance that failed last.
+// same pool. It does not mark the instance down: the releaser owns
+// health. The error it returns names the instance that failed last.
 func retryElsewhere(log *slog.Logger, p *Pool, i int, err error, may bool, send func(other *Instance) (*http.Response, error)) (*http.Response, error) {
 	inst := p.Instances[i]
 	if !may {
@@ -232,7 +165,7 @@ func retryElsewhere(log *slog.Logger, p *Pool, i int, err error, may bool, send 
 	return res, nil
 }
 
-// instanceError tells the error handler which instance failed.
+// instanceError tells badGateway which instance failed.
 type instanceError struct {
 	inst *Instance
 	err  error
@@ -249,47 +182,52 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// retryable reports whether a request that failed with err may go to
-// another instance. A dial error means no byte reached the app, so any
-// request without a body may be sent again. Any other failure before the
-// response headers (a connection reset because the instance died) may
-// have reached the app, so only idempotent methods are retried, as nginx's
-// proxy_next_upstream does; a request the client itself abandoned is not.
-func retryable(req *http.Request, err error) bool {
-	return replayable(req) && retryableErr(req, err)
-}
-
-// retryableErr is retryable for a request that can be sent again.
-func retryableErr(req *http.Request, err error) bool {
-	if req.Context().Err() != nil {
+// retryable reports whether a request of method, held whole, that failed
+// with err may go to another instance. A dial error means no byte reached
+// the app, so it may. Any other failure before the response headers (a
+// connection reset because the instance died) may have reached the app,
+// so only idempotent methods are retried, as nginx's proxy_next_upstream
+// does; a request the client itself abandoned is not.
+func retryable(ctx context.Context, method string, err error) bool {
+	if ctx.Err() != nil {
 		return false
 	}
 	if isDialError(err) {
 		return true
 	}
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true
 	}
 	return false
 }
 
-// replayable reports whether an outbound request can be sent again: only
-// when it has no body, since the transport consumes and closes the body.
-// ReverseProxy sets Body to nil for a request with ContentLength 0, which
-// covers the usual GET, HEAD and OPTIONS.
-func replayable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody
+// prepare builds what p needs to serve requests: a file server for a
+// static pool, and the pool's cookie slots.
+func (r *Router) prepare(p *Pool) {
+	if !fitsCookie(p) {
+		r.log.Warn("router: release or instance id too long for an affinity cookie: sessions on this pool will not stick",
+			"app", p.App, "release", p.Release)
+	}
+	p.cookies = make([]atomic.Pointer[issuedCookie], 2*max(1, len(p.Instances)))
+	p.sessions.ttl = r.codec.ttl
+	if p.StaticDir != "" {
+		h, err := newStaticHandler(p.StaticDir)
+		if err != nil {
+			r.log.Error("router: static pool unusable", "app", p.App, "release", p.Release, "err", err)
+			h = unavailableHandler(p.App)
+		}
+		p.static = h
+	}
 }
 
-// bufferPool recycles the 32 KiB buffers ReverseProxy copies response bodies
-// with, which it would otherwise allocate for every request. It stores array
-// pointers so that Put does not allocate a slice header.
+// bufferPool recycles the 32 KiB buffers response bodies are copied with.
+// It stores array pointers so that Put does not allocate a slice header.
 type bufferPool struct{ p sync.Pool }
 
 const bufferSize = 32 << 10
 
-// Get implements httputil.BufferPool.
+// Get returns a buffer.
 func (b *bufferPool) Get() []byte {
 	if buf, ok := b.p.Get().(*[bufferSize]byte); ok {
 		return buf[:]
@@ -297,7 +235,7 @@ func (b *bufferPool) Get() []byte {
 	return new([bufferSize]byte)[:]
 }
 
-// Put implements httputil.BufferPool.
+// Put gives a buffer back.
 func (b *bufferPool) Put(buf []byte) {
 	if cap(buf) == bufferSize {
 		b.p.Put((*[bufferSize]byte)(buf[:bufferSize]))
@@ -318,37 +256,4 @@ func (r *Router) trustedPeer(remote string) bool {
 		}
 	}
 	return false
-}
-
-// clientIPHeaders are the other headers apps read a client's address
-// from; from anyone but a trusted proxy they are the client's lie.
-var clientIPHeaders = []string{"X-Client-Ip", "True-Client-Ip", "Forwarded", "X-Cluster-Client-Ip"}
-
-// edgeHeaders drops the client's address headers and sets X-Real-IP to
-// the peer's address, as the edge.
-func edgeHeaders(pr *httputil.ProxyRequest) {
-	h := pr.Out.Header
-	for _, k := range clientIPHeaders {
-		delete(h, k)
-	}
-	if host, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		h["X-Real-Ip"] = []string{host}
-	} else {
-		delete(h, "X-Real-Ip")
-	}
-}
-
-// keepForwarded keeps what a trusted proxy said: its X-Forwarded-For with
-// its own address appended (SetXForwarded set that alone), and its
-// X-Forwarded-Proto and -Host.
-func keepForwarded(pr *httputil.ProxyRequest) {
-	in, out := pr.In.Header, pr.Out.Header
-	if prior := in["X-Forwarded-For"]; len(prior) > 0 {
-		out.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+out.Get("X-Forwarded-For"))
-	}
-	for _, h := range []string{"X-Forwarded-Proto", "X-Forwarded-Host"} {
-		if v := in.Get(h); v != "" {
-			out.Set(h, v)
-		}
-	}
 }

@@ -127,7 +127,10 @@ func TestRouter_AllInstancesDeadGets502Page(t *testing.T) {
 	}
 }
 
-func TestRouter_RetriesOnlyRequestsWithoutBody(t *testing.T) {
+// A request the router holds whole (no body, or one of at most
+// DefaultMaxBufferedBody bytes) goes to another instance when its own
+// cannot be reached; a streamed body cannot be sent again.
+func TestRouter_RetriesOnlyRequestsItHoldsWhole(t *testing.T) {
 	r, srv, _ := front(t)
 	c := client(t)
 	started, hold := make(chan string, 1), make(chan struct{})
@@ -144,8 +147,11 @@ func TestRouter_RetriesOnlyRequestsWithoutBody(t *testing.T) {
 	}()
 	recv(t, started, "the held request to reach web.2")
 
-	if res := do(t, c, srv, http.MethodPost, "web.apps.test", "/", strings.NewReader("x=1")); res.code != http.StatusBadGateway {
-		t.Errorf("POST with a body to a dead instance: status %d, want 502 (a consumed body cannot be replayed)", res.code)
+	if res := do(t, c, srv, http.MethodPost, "web.apps.test", "/", strings.NewReader(strings.Repeat("x", DefaultMaxBufferedBody+1))); res.code != http.StatusBadGateway {
+		t.Errorf("POST with a streamed body to a dead instance: status %d, want 502 (a streamed body cannot be sent again)", res.code)
+	}
+	if res := do(t, c, srv, http.MethodPost, "web.apps.test", "/", strings.NewReader("x=1")); res.code != http.StatusOK || res.body != "web.2" {
+		t.Errorf("POST with a small body: got %d %q, want 200 from web.2 (the body is held)", res.code, res.body)
 	}
 	if res := do(t, c, srv, http.MethodPost, "web.apps.test", "/", nil); res.code != http.StatusOK || res.body != "web.2" {
 		t.Errorf("POST without a body: got %d %q, want 200 from web.2", res.code, res.body)

@@ -22,7 +22,7 @@ import (
 //
 // A simple response goes into slots when they are not nil, its header
 // left in its lines there and res.Header nil (see exchangeSlots): the
-// router's own path adds the lines to the client's response itself.
+// one proxy path adds the lines to the client's response itself.
 func readResponse(br *bufio.Reader, req *http.Request, slots *exchangeSlots) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {

@@ -9,6 +9,10 @@
 // the pool it replaces keeps serving the sessions pinned to it (it is
 // draining) until the releaser, seeing it idle, takes it out with Retire,
 // waits with WaitIdle for its last requests and stops its processes.
+//
+// The path: ServeHTTP, or ServeSimple for a plain GET the lean server parsed
+// in place, routes a request by Host and cookie to proxy (proxy.go), which
+// every proxied request takes: send, retry, then tunnel (101) or relay.
 package router
 
 import (
@@ -30,8 +34,6 @@ type Config struct {
 	// NAME.Domain, compared case-insensitively and ignoring a port and a
 	// trailing dot. If empty, the whole host is taken as the app name.
 	Domain string
-	// Transport carries requests to instances. If nil, NewTransport() is used.
-	Transport http.RoundTripper
 	// Logger receives one line per routing event. If nil, slog.Default() is used.
 	Logger *slog.Logger
 	// AffinityKey signs the affinity cookies (see Codec). It should be 32
@@ -62,11 +64,9 @@ type Config struct {
 type Router struct {
 	suffix    string // "." + lower-case domain, or "" for no domain
 	trusted   []netip.Prefix
-	transport http.RoundTripper
-	own       *Transport // the transport New made, if Config.Transport was nil
-	direct    *Transport // the transport if it is a *Transport: see forward
+	transport *Transport
 	log       *slog.Logger
-	errorLog  *log.Logger // for ReverseProxy's own messages
+	errorLog  *log.Logger // for body copy errors
 	buffers   *bufferPool
 	observe   func(app string, code int, d time.Duration)
 	codec     *Codec
@@ -92,7 +92,7 @@ type Router struct {
 // router's clock, which Close stops.
 func New(cfg Config) *Router {
 	r := &Router{
-		transport: cfg.Transport,
+		transport: NewTransport(),
 		log:       cfg.Logger,
 		buffers:   &bufferPool{},
 		observe:   cfg.Observe,
@@ -103,11 +103,6 @@ func New(cfg Config) *Router {
 	if d := strings.Trim(strings.ToLower(cfg.Domain), "."); d != "" {
 		r.suffix = "." + d
 	}
-	if r.transport == nil {
-		r.own = NewTransport()
-		r.transport = r.own
-	}
-	r.direct, _ = r.transport.(*Transport)
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -130,26 +125,17 @@ func New(cfg Config) *Router {
 	return r
 }
 
-// Close stops the router's clock goroutine and closes the idle connections
-// of the transport New made (not those of a Config.Transport). The router
-// keeps routing requests after Close, reading the time for each one and
-// opening connections as needed.
+// Close stops the router's clock goroutine and closes its idle
+// connections to instances. The router keeps routing requests after
+// Close, reading the time for each one and opening connections as needed.
 func (r *Router) Close() {
 	r.clock.close()
-	if r.own != nil {
-		r.own.CloseIdleConnections()
-	}
+	r.transport.CloseIdleConnections()
 }
 
 // UpstreamErrors returns what the instances did wrong on the router's
-// connections to them (see Transport.Errors); zero when Config.Transport
-// is not a *Transport.
-func (r *Router) UpstreamErrors() UpstreamErrors {
-	if r.direct == nil {
-		return UpstreamErrors{}
-	}
-	return r.direct.Errors()
-}
+// connections to them (see Transport.Errors).
+func (r *Router) UpstreamErrors() UpstreamErrors { return r.transport.Errors() }
 
 // ServeHTTP routes req to a pool of the app named by its Host: the pool its
 // affinity cookie pins it to, or the live pool. It answers unknown apps with
@@ -230,9 +216,9 @@ func (rt route) visit(now int64, remote string) int64 {
 	return sec
 }
 
-// serve handles req on rt.pool, which the caller has acquired; it releases
-// the pool when done, even if the handler panics (ReverseProxy aborts a
-// broken response with panic(http.ErrAbortHandler)).
+// serve handles req on rt.pool, which the caller has acquired, and
+// releases the pool when done, even if the handler panics (a response cut
+// short is aborted with panic(http.ErrAbortHandler)).
 func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt route, now int64) {
 	p := rt.pool
 	defer p.inflight.Add(-1)
@@ -244,22 +230,28 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		p.static.ServeHTTP(w, req)
 		return
 	}
+	if target := req.URL.RequestURI(); target == "" || target[0] != '/' {
+		writeBadTarget(w)
+		return
+	}
+	f := &forwarded{req: req, w: w}
+	if isUpgrade(req.Header) {
+		f.upgrade = req.Header.Get("Upgrade") // "" for a Connection: upgrade alone, which asks for nothing
+	}
+	f.trusted = len(r.trusted) > 0 && r.trustedPeer(req.RemoteAddr)
+	var err error
+	if f.body, f.long, err = bufferBody(req, r.transport.maxBody); err != nil {
+		writeBadBody(w)
+		return
+	}
+	if f.long != nil {
+		f.long.expect = headerHasToken(req.Header["Expect"], "100-continue")
+		// Closed when the handler returns, as ReverseProxy does: its pump
+		// may outlive the handler, and reads fail once it is closed.
+		defer req.Body.Close()
+	}
 	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)
-	if r.forwardable(req) {
-		body, fits, err := r.bufferBody(req)
-		if err != nil {
-			writeBadBody(w)
-			return
-		}
-		if fits {
-			r.forward(w, req, body, p, rt.inst)
-			return
-		}
-	}
-	if rt.issue {
-		w = keepForFinal(w)
-	}
-	p.proxies[rt.inst].ServeHTTP(w, req)
+	r.proxy(f, p, rt.inst)
 }

@@ -2,15 +2,12 @@ package router
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
-	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,38 +24,39 @@ const (
 	DefaultMaxIdleConnsPerHost = 256
 	// DefaultIdleConnTimeout closes connections unused for this long.
 	DefaultIdleConnTimeout = 90 * time.Second
-	// DefaultMaxBufferedBody is the largest request body of known length
-	// that the transport reads whole before sending the request, so that
-	// the request takes the direct path; see Transport.
+	// DefaultMaxBufferedBody is the largest request body the router reads
+	// whole before sending the request; a longer one is streamed. See
+	// Transport.
 	DefaultMaxBufferedBody = 64 << 10
 )
 
-// maxResponseHeaderBytes bounds the response headers the direct path reads
+// expectContinueTimeout is how long a streamed body that the client sent
+// Expect: 100-continue for waits for the app's 100 Continue, as
+// http.Transport's ExpectContinueTimeout.
+const expectContinueTimeout = time.Second
+
+// maxResponseHeaderBytes bounds the response headers the transport reads
 // for one request, interim (1xx) responses included, as
 // http.Server's DefaultMaxHeaderBytes bounds request headers.
 const maxResponseHeaderBytes = 1 << 20
 
-// Transport is the http.RoundTripper a Router uses when Config.Transport is
-// nil. It speaks HTTP/1.1 to instances, keeps connections to them alive,
+// Transport carries a Router's requests to instances. It speaks HTTP/1.1 to
+// them, keeps connections to them alive,
 // ignores proxy environment variables, never asks for compression (the
 // client's Accept-Encoding passes through instead), bounds dialing but not
 // the wait for response headers, since apps may long-poll or stream. Create
 // one with NewTransport; it is safe for concurrent use.
 //
-// Most requests take the direct path: the round trip runs in the calling
-// goroutine, on a keep-alive connection popped from a stack of idle ones kept
-// per instance address, and the connection goes back on the stack when the
-// response body has been read to its end and closed. http.Transport instead
-// hands every request to two goroutines per connection (its readLoop and
-// writeLoop), which cost about a quarter of the router's CPU in
-// the router-vs-nginx benchmark. The direct path
-// takes requests without a body and requests whose body has a known length of
-// at most DefaultMaxBufferedBody bytes, which it reads whole first (as nginx
-// buffers request bodies), so that the exchange is strictly request, then
-// response. Everything else goes through an http.Transport with the same
-// limits, which writes and reads concurrently: protocol upgrades such as
-// websockets, larger and chunked request bodies (streamed, with Expect:
-// 100-continue honoured), CONNECT.
+// Each round trip runs in the calling goroutine, on a keep-alive
+// connection popped from a stack of idle ones kept per instance address,
+// and the connection goes back on the stack when the response body has
+// been read to its end and closed. http.Transport instead hands every
+// request to two goroutines per connection (its readLoop and writeLoop),
+// which cost about a quarter of the router's CPU in the router-vs-nginx
+// benchmark. A request body is held whole (the router reads one of at most
+// DefaultMaxBufferedBody bytes first, as nginx buffers request bodies), so
+// that the exchange is strictly request, then response; a longer one is
+// streamed by a goroutine of its own while the response is read.
 //
 // A connection that turns out to be closed by the instance while it was
 // idle costs a request nothing: if no byte of a response came back on a
@@ -82,13 +80,12 @@ type Transport struct {
 	dialer      net.Dialer
 	maxIdle     int           // idle connections kept per address
 	idleTimeout time.Duration // idle connections are closed after this long
-	maxBody     int64         // largest request body the direct path buffers
-	fallback    *http.Transport
-	hosts       sync.Map // URL host → *hostConns
+	maxBody     int64         // largest request body the router holds whole
+	hosts       sync.Map      // URL host → *hostConns
 	errs        upstreamErrors
 }
 
-// upstreamErrors counts the direct path's exchanges that ended for the
+// upstreamErrors counts the exchanges that ended for the
 // instance's fault.
 type upstreamErrors struct {
 	reset       atomic.Uint64 // the connection ended before the response did
@@ -117,35 +114,14 @@ func (t *Transport) Errors() UpstreamErrors {
 	return UpstreamErrors{Reset: t.errs.reset.Load(), Malformed: t.errs.malformed.Load(), Unsolicited: t.errs.unsolicited.Load()}
 }
 
-var _ http.RoundTripper = (*Transport)(nil)
-
-// NewTransport returns the transport a Router uses when Config.Transport is
-// nil, tuned for many requests to few local instances: see Transport.
+// NewTransport returns the transport a Router makes, tuned for many
+// requests to few local instances: see Transport.
 func NewTransport() *Transport {
-	t := &Transport{
+	return &Transport{
 		dialer:      net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second},
 		maxIdle:     DefaultMaxIdleConnsPerHost,
 		idleTimeout: DefaultIdleConnTimeout,
 		maxBody:     DefaultMaxBufferedBody,
-	}
-	t.fallback = newHTTPTransport(&t.dialer)
-	// What the fallback carries either has a body (see Transport for why
-	// its connection is not reused) or takes the connection over (an
-	// upgrade, CONNECT): it never keeps one.
-	t.fallback.DisableKeepAlives = true
-	return t
-}
-
-func newHTTPTransport(d *net.Dialer) *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          0, // no overall cap: each instance is bounded by MaxIdleConnsPerHost
-		MaxIdleConnsPerHost:   DefaultMaxIdleConnsPerHost,
-		IdleConnTimeout:       DefaultIdleConnTimeout,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     false,
-		DisableCompression:    true,
 	}
 }
 
@@ -156,123 +132,50 @@ func (t *Transport) CloseIdleConnections() {
 		v.(*hostConns).closeIdle()
 		return true
 	})
-	t.fallback.CloseIdleConnections()
 }
 
-// RoundTrip implements http.RoundTripper.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !t.direct(req) {
-		return t.fallback.RoundTrip(req)
-	}
-	out := &requestOut{req: req}
-	if hasBody(req) {
-		b, err := readBody(req)
-		if err != nil {
-			return nil, err
-		}
-		out.body = b
-	}
-	return t.send(req.Context(), req.URL.Host, req, idempotent(req), out)
-}
-
-// outbound is a request as the direct path writes it on a connection.
+// outbound is a request as the transport writes it on a connection.
 type outbound interface {
-	// write writes the whole request, head and body, to bw, which the
-	// caller flushes.
+	// write writes the request's head, and its body if it is held whole,
+	// to bw, which the caller flushes.
 	write(bw *bufio.Writer) error
+	// stream returns the body to send as it comes, after the head and
+	// while the response is read, or nil.
+	stream() *streamBody
 	// interim is told of each interim response other than 100 Continue
 	// (103 Early Hints) with its headers; it returns whether it passed
 	// the response on.
 	interim(code int, h http.Header) (bool, error)
-	// closes reports whether the request asks the instance to close the
-	// connection after it.
+	// closes reports whether the connection must not carry another
+	// request after this one.
 	closes() bool
 	// slots returns room for the exchange's response, or nil.
 	slots() *exchangeSlots
+	// upgrading reports whether the request asks for a protocol switch,
+	// which a 101 response then makes.
+	upgrading() bool
 }
-
-// requestOut is an *http.Request sent by RoundTrip, with its body read
-// whole if it has one.
-type requestOut struct {
-	req  *http.Request
-	body []byte
-}
-
-func (o *requestOut) write(bw *bufio.Writer) error {
-	out := o.req
-	if o.body != nil {
-		out = out.WithContext(out.Context()) // a shallow copy: RoundTrip must not modify req
-		out.Body = io.NopCloser(bytes.NewReader(o.body))
-		out.ContentLength = int64(len(o.body))
-		out.GetBody = nil
-		out.Close = true // see closes
-	}
-	return out.Write(bw)
-}
-
-// closes reports whether the request asks for a close, or has a body,
-// which the app may not have read: see Transport.
-func (o *requestOut) closes() bool { return o.req.Close || o.body != nil }
-
-// slots is nil: the response goes to ReverseProxy, which may keep it.
-func (o *requestOut) slots() *exchangeSlots { return nil }
-
-// interim passes the response on to the request's client trace, as
-// http.Transport does (ReverseProxy forwards it to its client).
-func (o *requestOut) interim(code int, h http.Header) (bool, error) {
-	trace := httptrace.ContextClientTrace(o.req.Context())
-	if trace == nil || trace.Got1xxResponse == nil {
-		return false, nil
-	}
-	return true, trace.Got1xxResponse(code, textproto.MIMEHeader(h))
-}
-
-// direct reports whether req takes the direct path.
-func (t *Transport) direct(req *http.Request) bool {
-	if req.URL == nil || req.URL.Scheme != "http" || req.URL.Host == "" || req.Method == http.MethodConnect ||
-		len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 || isUpgrade(req.Header) {
-		return false
-	}
-	return !hasBody(req) || (req.ContentLength > 0 && req.ContentLength <= t.maxBody)
-}
-
-// hasBody reports whether req has a request body to send.
-func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
 
 // isUpgrade reports whether h asks for a protocol switch.
 func isUpgrade(h http.Header) bool {
 	return len(h["Upgrade"]) > 0 || headerHasToken(h["Connection"], "upgrade")
 }
 
-// idempotent reports whether the app may see req twice, by the rule
-// http.Transport retries by.
-func idempotent(req *http.Request) bool {
-	switch req.Method {
+// idempotent reports whether the app may see a request of method with
+// header h twice, by the rule http.Transport retries by.
+func idempotent(method string, h http.Header) bool {
+	switch method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	_, key := req.Header["Idempotency-Key"]
-	_, xkey := req.Header["X-Idempotency-Key"]
+	_, key := h["Idempotency-Key"]
+	_, xkey := h["X-Idempotency-Key"]
 	return key || xkey
 }
 
-// readBody reads and closes the body of req, whose length is known.
-func readBody(req *http.Request) ([]byte, error) {
-	defer req.Body.Close()
-	buf := make([]byte, req.ContentLength)
-	if _, err := io.ReadFull(req.Body, buf); err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
-	}
-	var extra [1]byte
-	if n, _ := req.Body.Read(extra[:]); n > 0 {
-		return nil, fmt.Errorf("request body longer than its ContentLength %d", req.ContentLength)
-	}
-	return buf, nil
-}
-
 // send sends out, a request like req (whose method the response is read
-// for), on the direct path to URL host key. replay says whether the app may
-// see the request twice.
+// for), to host:port key. replay says whether the app may see the request
+// twice.
 func (t *Transport) send(ctx context.Context, key string, req *http.Request, replay bool, out outbound) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -365,6 +268,14 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ou
 		}
 		return nil, err
 	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		// The connection is the upgraded protocol's now: see tunnel.
+		if stop != nil {
+			stop()
+		}
+		res.Body = &upgraded{c: c}
+		return res, nil
+	}
 	keep := !res.Close && !out.closes()
 	if res.Body == http.NoBody {
 		c.release(stop, keep)
@@ -391,6 +302,23 @@ func (c *conn) roundTrip(req *http.Request, out outbound) (*http.Response, error
 	if err := c.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
+	// A streamed body is written while the response is read, as an app
+	// may answer before it has read it (413, a redirect). When the client
+	// asked to be told to go on (Expect: 100-continue), the body waits for
+	// the app's 100 Continue, or a second as http.Transport does: an app's
+	// refusal then reaches the client before the client sends the body,
+	// which it does only once the body is read.
+	var pump func()
+	if s := out.stream(); s != nil {
+		var once sync.Once
+		pump = func() { once.Do(func() { go s.pump(c.nc) }) }
+		if s.expect {
+			wait := time.AfterFunc(expectContinueTimeout, pump)
+			defer wait.Stop()
+		} else {
+			pump()
+		}
+	}
 	c.limit = maxResponseHeaderBytes
 	defer func() { c.limit = noLimit }()
 	for {
@@ -400,12 +328,16 @@ func (c *conn) roundTrip(req *http.Request, out outbound) (*http.Response, error
 		}
 		code := res.StatusCode
 		switch {
-		case code == http.StatusSwitchingProtocols:
+		case code == http.StatusSwitchingProtocols && !out.upgrading():
 			return nil, errors.New("read response: 101 Switching Protocols to a request without Upgrade")
+		case code == http.StatusSwitchingProtocols:
+			return res, nil
 		case code < 100 || code > 199:
 			return res, nil
 		case code == http.StatusContinue:
-			// The body went out with the headers: nothing to continue.
+			if pump != nil {
+				pump()
+			} // else the body went out with the head
 		default:
 			// Another interim response (103 Early Hints): passed on if
 			// the request wants it, as http.Transport does.

@@ -30,54 +30,45 @@ func TestNewTransport_Tuned(t *testing.T) {
 	if got, want := tr.idleTimeout, DefaultIdleConnTimeout; got != want {
 		t.Errorf("idle timeout %v, want %v", got, want)
 	}
-	fb := tr.fallback
-	if fb.Proxy != nil {
-		t.Error("Proxy is set: requests to local instances must not go through an environment proxy")
-	}
-	if fb.DialContext == nil {
-		t.Error("DialContext is nil: dialing has no timeout")
-	}
-	if got, want := fb.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost; got != want {
-		t.Errorf("MaxIdleConnsPerHost = %d, want %d", got, want)
-	}
-	if got, want := fb.IdleConnTimeout, DefaultIdleConnTimeout; got != want {
-		t.Errorf("IdleConnTimeout = %v, want %v", got, want)
-	}
-	if fb.ResponseHeaderTimeout != 0 {
-		t.Errorf("ResponseHeaderTimeout = %v, want none: apps may long-poll", fb.ResponseHeaderTimeout)
-	}
-	if fb.ForceAttemptHTTP2 || !fb.DisableCompression {
-		t.Errorf("ForceAttemptHTTP2 = %v, DisableCompression = %v; want false, true", fb.ForceAttemptHTTP2, fb.DisableCompression)
-	}
 }
 
-func TestTransport_TakesDirectPathUnlessItCannot(t *testing.T) {
-	tr := NewTransport()
+// A body of at most DefaultMaxBufferedBody bytes is held whole, whatever
+// its framing; a longer one is streamed, every byte of it.
+func TestBufferBody_HoldsWhatFitsAndStreamsTheRest(t *testing.T) {
 	small := strings.Repeat("x", DefaultMaxBufferedBody)
 	for _, tc := range []struct {
 		name   string
-		method string
-		body   io.Reader
-		header []string
-		want   bool
+		body   string
+		length bool // the request says its length
+		held   bool
 	}{
-		{"GET", http.MethodGet, nil, nil, true},
-		{"POST without body", http.MethodPost, nil, nil, true},
-		{"POST with a small body", http.MethodPost, strings.NewReader(small), nil, true},
-		{"POST with a large body", http.MethodPost, strings.NewReader(small + "x"), nil, false},
-		{"POST of unknown length", http.MethodPost, io.MultiReader(strings.NewReader("x")), nil, false},
-		{"websocket", http.MethodGet, nil, []string{"Connection", "Upgrade", "Upgrade", "websocket"}, false},
-		{"Connection: upgrade alone", http.MethodGet, nil, []string{"Connection", "keep-alive, upgrade"}, false},
+		{"small", small, true, true},
+		{"small of unknown length", small, false, true},
+		{"large", small + "y", true, false},
+		{"large of unknown length", small + "y", false, false},
 	} {
-		req := httptest.NewRequest(tc.method, "http://127.0.0.1:1/", tc.body)
-		if tc.body == nil {
-			req.Body = nil
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:1/", io.MultiReader(strings.NewReader(tc.body)))
+		req.ContentLength = -1
+		if tc.length {
+			req.ContentLength = int64(len(tc.body))
 		}
-		for i := 0; i+1 < len(tc.header); i += 2 {
-			req.Header.Add(tc.header[i], tc.header[i+1])
+		body, long, err := bufferBody(req, DefaultMaxBufferedBody)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := tr.direct(req); got != tc.want {
-			t.Errorf("%s: direct = %v, want %v", tc.name, got, tc.want)
+		if held := body != nil; held != tc.held || (long != nil) == tc.held {
+			t.Fatalf("%s: held %v, streamed %v; want held %v", tc.name, held, long != nil, tc.held)
+		}
+		got := string(body)
+		if long != nil {
+			b, _ := io.ReadAll(long.r)
+			got = string(b)
+			if want := int64(-1); !tc.length && long.length != want {
+				t.Errorf("%s: stream length %d, want %d", tc.name, long.length, want)
+			}
+		}
+		if got != tc.body {
+			t.Errorf("%s: %d bytes, want %d", tc.name, len(got), len(tc.body))
 		}
 	}
 }
@@ -279,31 +270,40 @@ func TestTransport_ClosingBodyEarlyClosesConnection(t *testing.T) {
 	}
 }
 
-func TestTransport_ExpectContinue(t *testing.T) {
-	app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+// A client's Expect: 100-continue is answered by slipway's server when
+// the router reads the body; an app that answers before it reads the body
+// (413) is heard, held or streamed.
+func TestRouter_ExpectContinue(t *testing.T) {
+	r, srv, _ := front(t)
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/reject" {
 			http.Error(w, "too big", http.StatusRequestEntityTooLarge) // without reading the body
 			return
 		}
-		b, _ := io.ReadAll(req.Body) // makes the server send 100 Continue
+		b, _ := io.ReadAll(req.Body)
 		fmt.Fprintf(w, "%d", len(b))
 	}))
-	tr := transport(t)
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+	// A client that waits for 100 Continue before its body, as curl does.
+	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr}
 	for _, tc := range []struct {
 		path string
 		n    int
 		code int
 		body string
 	}{
-		{"/", 10, http.StatusOK, "10"},                                      // direct path
+		{"/", 10, http.StatusOK, "10"},                                      // held
 		{"/", 1 << 20, http.StatusOK, fmt.Sprint(1 << 20)},                  // streamed
-		{"/reject", 10, http.StatusRequestEntityTooLarge, "too big\n"},      // direct path
-		{"/reject", 8 << 20, http.StatusRequestEntityTooLarge, "too big\n"}, // streamed: the body is never sent
+		{"/reject", 10, http.StatusRequestEntityTooLarge, "too big\n"},      // held
+		{"/reject", 8 << 20, http.StatusRequestEntityTooLarge, "too big\n"}, // streamed: the app never reads it
 	} {
-		req, _ := http.NewRequest(http.MethodPost, app.URL+tc.path, bytes.NewReader(make([]byte, tc.n)))
-		req.Header.Set("Expect", "100-continue")
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		res, err := tr.RoundTrip(req.WithContext(ctx))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tc.path, bytes.NewReader(make([]byte, tc.n)))
+		req.Host = "web.apps.test"
+		req.Header.Set("Expect", "100-continue")
+		res, err := c.Do(req)
 		if err != nil {
 			cancel()
 			t.Fatalf("%s with %d bytes: %v", tc.path, tc.n, err)
