@@ -28,7 +28,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/internal/h1"
 )
 
 // LetsEncrypt is the default ACME directory: Let's Encrypt's production
@@ -236,24 +235,21 @@ func (f *httpFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-// ServeSimple implements h1.SimpleHandler when next does: a plain GET
-// that is neither a challenge nor redirected goes to next as it is; the
-// others are declined, for ServeHTTP.
-func (f *httpFront) ServeSimple(x *h1.Exchange) bool {
-	sh, ok := f.next.(h1.SimpleHandler)
-	if !ok {
-		return false
+// Intercepts reports whether the front may answer a request for host
+// and target itself (an ACME challenge, a redirect to HTTPS), for a server
+// that hands every other request straight to the handler it wraps (see
+// Unwrap). A challenge's path starts with /.well-known/ (certmagic
+// compares the unescaped path): any target that might be one counts.
+func (f *httpFront) Intercepts(host, target string) bool {
+	if len(target) > 1 && (target[1] == '.' || target[1] == '%') {
+		return true
 	}
-	// A challenge's path starts with /.well-known/ (certmagic compares
-	// the unescaped path): any target that might be one is declined.
-	if t := x.Target(); len(t) > 1 && (t[1] == '.' || t[1] == '%') {
-		return false
-	}
-	if _, redirected := f.redirects(x.Host()); redirected {
-		return false
-	}
-	return sh.ServeSimple(x)
+	_, redirected := f.redirects(host)
+	return redirected
 }
+
+// Unwrap returns the handler the front passes requests on to.
+func (f *httpFront) Unwrap() http.Handler { return f.next }
 
 // redirects returns the host of a request's Host header and whether the
 // request is redirected to HTTPS.

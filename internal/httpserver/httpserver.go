@@ -114,15 +114,36 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.h.ServeHTTP(w, r)
 }
 
-// ServeSimple implements h1.SimpleHandler when h does: an exchange that
-// passes the checks ServeHTTP makes goes to h as it is; one that would
-// not, or that comes while the server drains, is declined, for ServeHTTP.
+// ServeSimple implements h1.SimpleHandler: an exchange that passes the
+// checks ServeHTTP makes goes to the first h1.SimpleHandler down the chain
+// of handlers h wraps (each that has an Unwrap() http.Handler method), if
+// none on the way intercepts it (Intercepts(host, target string) bool:
+// certs' ACME challenges and redirects); one that would not, or that
+// comes while the server drains, is declined, for ServeHTTP. So only this
+// server and the router know exchanges: a front handler sees requests.
 func (f *front) ServeSimple(x *h1.Exchange) bool {
-	sh, ok := f.h.(h1.SimpleHandler)
-	if !ok || f.s.draining.Load() || ambiguousFraming(x.Context()) || f.s.linesTooLong(x) {
+	if f.s.draining.Load() || ambiguousFraming(x.Context()) || f.s.linesTooLong(x) {
 		return false
 	}
-	return sh.ServeSimple(x)
+	for h := f.h; ; {
+		if ic, ok := h.(interceptor); ok && ic.Intercepts(x.Host(), x.Target()) {
+			return false
+		}
+		if sh, ok := h.(h1.SimpleHandler); ok {
+			return sh.ServeSimple(x)
+		}
+		u, ok := h.(interface{ Unwrap() http.Handler })
+		if !ok {
+			return false
+		}
+		h = u.Unwrap()
+	}
+}
+
+// interceptor is a handler that answers some requests itself and passes
+// the others on: see front.ServeSimple.
+type interceptor interface {
+	Intercepts(host, target string) bool
 }
 
 // Start listens and serves in the background.
