@@ -38,7 +38,9 @@ func (f interceptingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-func (f interceptingFront) Intercepts(_, target string) bool { return strings.HasPrefix(target, "/mine/") }
+func (f interceptingFront) Intercepts(_, target string) bool {
+	return strings.HasPrefix(target, "/mine/")
+}
 
 func (f interceptingFront) Unwrap() http.Handler { return f.next }
 
