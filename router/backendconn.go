@@ -33,6 +33,7 @@ type conn struct {
 	bw        *bufio.Writer // writes to the conn itself, to count
 	host      *hostConns
 	abort     func() // unblocks the conn for a cancelled request; built once so requests do not allocate it
+	peek      peeker // what peekIdle needs, built once
 	idleSince time.Time
 
 	nread, nwritten int64 // bytes of the current exchange
@@ -45,6 +46,7 @@ func (h *hostConns) newConn(nc net.Conn) *conn {
 	c.br = bufio.NewReaderSize(c, connBufferSize)
 	c.bw = bufio.NewWriterSize(c, connBufferSize)
 	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
+	c.peek.init(nc)
 	return c
 }
 

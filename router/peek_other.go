@@ -9,15 +9,20 @@ import (
 	"time"
 )
 
-// peekIdle tells what is waiting on an idle connection by a read with a
+// peeker has nothing to keep where a peek is a read with a deadline.
+type peeker struct{}
+
+func (p *peeker) init(net.Conn) {}
+
+// peekIdle tells what is waiting on c, which is idle, by a read with a
 // deadline in the past, which returns at once: a timeout means nothing is
 // pending. The byte it may read is lost, but then the connection is not
 // used again anyway.
-func peekIdle(nc net.Conn) idleState {
-	nc.SetReadDeadline(aLongTimeAgo)
-	defer nc.SetReadDeadline(time.Time{})
+func peekIdle(c *conn) idleState {
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	defer c.nc.SetReadDeadline(time.Time{})
 	var b [1]byte
-	n, err := nc.Read(b[:])
+	n, err := c.nc.Read(b[:])
 	switch {
 	case n > 0:
 		return idleUnsolicited

@@ -207,7 +207,7 @@ func (t *Transport) sendOn(ctx context.Context, key string, req *http.Request, r
 		}
 		// Reused only when nothing arrived while it was idle: a response
 		// nobody asked for would go to this request's client.
-		switch peekIdle(c.nc) {
+		switch peekIdle(c) {
 		case idleClean:
 		case idleUnsolicited:
 			t.errs.unsolicited.Add(1)
