@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"sync"
@@ -53,7 +52,7 @@ func (f *forwarded) tunnel(res *http.Response, r *Router) {
 	done := make(chan struct{})
 	end := func() { once.Do(func() { close(done) }) }
 	go func() {
-		copyUpgraded(up, brw.Reader) // the client's bytes, those it sent early first
+		io.Copy(up, brw.Reader) // the client's bytes, those it sent early first
 		end()
 	}()
 	go func() {
@@ -61,9 +60,4 @@ func (f *forwarded) tunnel(res *http.Response, r *Router) {
 		end()
 	}()
 	<-done // either side's end is both's: the deferred closes unblock the other copy
-}
-
-// copyUpgraded copies what the client sends (what br holds first) to up.
-func copyUpgraded(up io.Writer, br *bufio.Reader) {
-	io.Copy(up, br)
 }
