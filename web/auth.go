@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -122,26 +123,29 @@ func (h *Handler) parseSession(v string) (nonce string, exp time.Time, ok bool) 
 // checkSession reports whether v is a live session: signed here, not
 // expired, not logged out.
 func (h *Handler) checkSession(v string) bool {
-	nonce, _, ok := h.parseSession(v)
+	nonce, exp, ok := h.parseSession(v)
 	if !ok {
 		return false
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.sessionsUnknown && exp.Add(-sessionTTL).Before(h.started) {
+		return false // it may have been signed out: see New
+	}
 	_, revoked := h.revoked[nonce]
 	return !revoked
 }
 
 // revoke ends the session v before its expiry. Sessions are stateless, so
 // logging out remembers the nonce until the session would have expired
-// anyway (in memory: a restart forgets it).
-func (h *Handler) revoke(v string) {
+// anyway, in memory and in Config.Sessions, so that a restart or an
+// upgrade does not forget it.
+func (h *Handler) revoke(ctx context.Context, v string) error {
 	nonce, exp, ok := h.parseSession(v)
 	if !ok {
-		return
+		return nil
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	now := h.now()
 	for n, e := range h.revoked {
 		if !now.Before(e) {
@@ -149,6 +153,11 @@ func (h *Handler) revoke(v string) {
 		}
 	}
 	h.revoked[nonce] = exp
+	h.mu.Unlock()
+	if h.cfg.Sessions == nil {
+		return nil
+	}
+	return h.cfg.Sessions.RevokeSession(ctx, nonce, exp)
 }
 
 // csrfToken is the CSRF token of a session: an HMAC of its cookie value.
@@ -239,7 +248,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // logout serves POST /logout.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, a auth) {
 	if a.kind == authSession {
-		h.revoke(a.session)
+		if err := h.revoke(r.Context(), a.session); err != nil {
+			// Signed out here; a restart would let the cookie in again.
+			h.log.Error("admin: sign-out not saved: the session ends now but would come back after a restart", "err", err)
+		}
 	}
 	http.SetCookie(w, cookie(r, sessionCookie, "", 0))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

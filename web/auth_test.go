@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -346,5 +349,55 @@ func TestAuth_WrongTokensAreThrottledPerAddress(t *testing.T) {
 	}
 	if w := h.do(wrong); w.Code != http.StatusUnauthorized {
 		t.Errorf("after a sign-in the failures are forgotten: %d", w.Code)
+	}
+}
+
+// memSessions is a SessionStore in memory, which a second Handler (the
+// same slipway after a restart or an upgrade) reads again.
+type memSessions struct {
+	revoked map[string]time.Time
+	err     error // what RevokedSessions fails with, if set
+}
+
+func (m *memSessions) RevokeSession(_ context.Context, nonce string, exp time.Time) error {
+	m.revoked[nonce] = exp
+	return nil
+}
+
+func (m *memSessions) RevokedSessions(context.Context, time.Time) (map[string]time.Time, error) {
+	return maps.Clone(m.revoked), m.err
+}
+
+// A signed-out session stays out after a restart or an upgrade: the
+// Handler that comes next reads the sign-outs back.
+func TestAuth_LogoutSurvivesARestart(t *testing.T) {
+	store := &memSessions{revoked: map[string]time.Time{}}
+	before := New(Config{Backend: newFakeBackend(), Token: testToken, Logger: slog.New(slog.DiscardHandler), Sessions: store})
+	before.now = func() time.Time { return t0 }
+	c := signIn(t, before)
+	other := signIn(t, before)
+	if w := before.do(req{method: http.MethodPost, path: "/logout", form: url.Values{"csrf": {csrfOf(before, c)}}, cookies: []*http.Cookie{c}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("POST /logout = %d", w.Code)
+	}
+	after := New(Config{Backend: newFakeBackend(), Token: testToken, Logger: slog.New(slog.DiscardHandler), Sessions: store})
+	after.now = func() time.Time { return t0.Add(time.Minute) }
+	if w := after.do(req{path: "/api/apps", cookies: []*http.Cookie{c}}); w.Code != http.StatusUnauthorized {
+		t.Errorf("the signed-out session after a restart: GET /api/apps = %d, want 401", w.Code)
+	}
+	if w := after.do(req{path: "/api/apps", cookies: []*http.Cookie{other}}); w.Code != http.StatusOK {
+		t.Errorf("another session after a restart: GET /api/apps = %d, want 200", w.Code)
+	}
+
+	// Sign-outs that cannot be read: no session from before is let in,
+	// a new one is.
+	store.err = errors.New("disk I/O error")
+	unsure := New(Config{Backend: newFakeBackend(), Token: testToken, Logger: slog.New(slog.DiscardHandler), Sessions: store})
+	unsure.now = func() time.Time { return t0.Add(time.Hour) }
+	unsure.started = unsure.now()
+	if w := unsure.do(req{path: "/api/apps", cookies: []*http.Cookie{other}}); w.Code != http.StatusUnauthorized {
+		t.Errorf("a session from before, sign-outs unreadable: GET /api/apps = %d, want 401", w.Code)
+	}
+	if w := unsure.do(req{path: "/api/apps", cookies: []*http.Cookie{signIn(t, unsure)}}); w.Code != http.StatusOK {
+		t.Errorf("a new session, sign-outs unreadable: GET /api/apps = %d, want 200", w.Code)
 	}
 }

@@ -9,9 +9,12 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // DefaultAddr is where the admin page listens unless told otherwise: on
@@ -39,6 +42,9 @@ type Config struct {
 	// executable at its path for POST /api/upgrade (`slipway upgrade`),
 	// and returns the new process's pid once it serves.
 	Upgrade func(ctx context.Context) (pid int, err error)
+	// Sessions, if not nil, keeps signed-out sessions across restarts and
+	// upgrades; if nil, a restart forgets them (tests).
+	Sessions slipway.SessionStore
 }
 
 // Handler serves the admin pages and API. Make one with New.
@@ -56,6 +62,10 @@ type Handler struct {
 
 	mu      sync.Mutex
 	revoked map[string]time.Time // logged-out session nonces → expiry
+	// sessionsUnknown is set when the signed-out sessions could not be
+	// read at start: sessions issued before it are not let in.
+	sessionsUnknown bool
+	started         time.Time
 }
 
 // New returns the admin handler for cfg.
@@ -66,6 +76,16 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Token == "" {
 		h.log.Warn("admin token is empty: nobody can sign in to the admin page")
+	}
+	h.started = h.now()
+	if cfg.Sessions != nil {
+		revoked, err := cfg.Sessions.RevokedSessions(context.Background(), h.now())
+		if err != nil {
+			// Signed-out sessions would come back: none is let in.
+			h.log.Error("admin: cannot read the signed-out sessions: every session must sign in again", "err", err)
+			h.sessionsUnknown = true
+		}
+		maps.Copy(h.revoked, revoked)
 	}
 	h.tokenSum = sha256.Sum256([]byte(cfg.Token))
 	h.sessionKey = deriveKey(cfg.Token, "session")

@@ -217,7 +217,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Commands: func(ctx context.Context, name string, args []string, in io.Reader, out io.Writer) error {
 			return commands.Run(ctx, svc, name, args, in, out)
 		},
-		Upgrade: func(context.Context) (int, error) { return up.upgrade() },
+		Upgrade:  func(context.Context) (int, error) { return up.upgrade() },
+		Sessions: db,
 	}), logger)
 	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout
 	jobs := cron.New()
