@@ -14,6 +14,19 @@ type Limits struct {
 	PIDs   int64   `json:"pids,omitempty"`   // processes and threads
 }
 
+// DefaultPIDs is the pids limit of an app's process (with everything it
+// starts) when resources:set sets none: a fork bomb stops there, and the
+// host keeps processes for slipway and the other apps.
+const DefaultPIDs = 1024
+
+// WithDefaults returns l with DefaultPIDs where it sets no pids limit.
+func (l Limits) WithDefaults() Limits {
+	if l.PIDs == 0 {
+		l.PIDs = DefaultPIDs
+	}
+	return l
+}
+
 // Over returns l with every field that o sets taken from o.
 func (l Limits) Over(o Limits) Limits {
 	if o.Memory > 0 {

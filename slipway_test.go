@@ -110,3 +110,12 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestLimits_WithDefaults(t *testing.T) {
+	if got := (Limits{}).WithDefaults(); got.PIDs != DefaultPIDs || got.Memory != 0 || got.CPU != 0 {
+		t.Errorf("no limits with defaults = %+v, want pids=%d alone", got, DefaultPIDs)
+	}
+	if got := (Limits{PIDs: 64, Memory: 1 << 26}).WithDefaults(); got.PIDs != 64 || got.Memory != 1<<26 {
+		t.Errorf("pids=64 with defaults = %+v, want it kept", got)
+	}
+}

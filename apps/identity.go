@@ -85,7 +85,7 @@ func (ids *Identities) Sandbox(app, process string) (*supervisor.Sandbox, error)
 		if err != nil {
 			return nil, err
 		}
-		sb.Limits = limits[slipway.AllProcesses].Over(limits[process])
+		sb.Limits = limits[slipway.AllProcesses].Over(limits[process]).WithDefaults()
 		sb.Cgroup = ids.CgroupPrefix() + app
 	}
 	return &sb, nil

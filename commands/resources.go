@@ -22,7 +22,8 @@ func resources(ctx context.Context, a Apps, u string, args []string, out io.Writ
 		return err
 	}
 	if len(limits) == 0 {
-		fmt.Fprintf(out, "%s has no resource limits (resources:set %s memory=512M cpu=1 pids=256)\n", name, name)
+		fmt.Fprintf(out, "%s has no resource limits but the default pids=%d for each process (resources:set %s memory=512M cpu=1 pids=256)\n",
+			name, slipway.DefaultPIDs, name)
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -34,6 +35,7 @@ func resources(ctx context.Context, a Apps, u string, args []string, out io.Writ
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", label, limits[p])
 	}
+	fmt.Fprintf(tw, "(where no pids is set, each process may run %d)\n", slipway.DefaultPIDs)
 	return tw.Flush()
 }
 

@@ -5,9 +5,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/slipway/slipway"
 )
 
-// hungryApp answers GET /eat by allocating 256 MiB.
+// hungryApp answers GET /eat by allocating 256 MiB, GET /bomb by forking
+// 200 children and GET /threads by starting 1,500 threads, each saying how
+// many it got.
 func hungryApp() map[string]string {
 	return map[string]string{
 		"Procfile": "web: python3 app.py\n",
@@ -20,6 +24,20 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/eat":
             global food
             food = bytearray(256 << 20)
+        if self.path == "/threads":  # the pids limit counts threads too, and they start fast
+            import threading
+            stop, started = threading.Event(), []
+            for _ in range(1500):
+                try:
+                    t = threading.Thread(target=stop.wait)
+                    t.start()
+                    started.append(t)
+                except RuntimeError:
+                    break
+            stop.set()
+            for t in started:
+                t.join()
+            body = b"forked %d" % len(started)
         if self.path == "/bomb":
             n = 0
             for _ in range(200):
@@ -96,6 +114,27 @@ func TestResources_MemoryLimitKillsAndIsReported(t *testing.T) {
 	}
 	if out, err := s.ssh(s.key, "resources:set", "hungry", "memory=lots"); err == nil || !strings.Contains(out, "want a size of at least 4M") {
 		t.Errorf("a bad limit: %v\n%s", err, out)
+	}
+}
+
+// With no limits set, an app's process still may not run more than
+// slipway.DefaultPIDs processes and threads: 1,500 threads (which the
+// limit counts as it counts processes, and which start faster than forks)
+// stop there, and the app and slipway go on serving.
+func TestResources_ForkBombStopsAtTheDefaultPIDs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("limits need slipway to run as root")
+	}
+	s := startServer(t)
+	s.mustGit(s.newApp(hungryApp()), "push", s.remote("bomb"), "main")
+	_, body := s.get("bomb", "/threads")
+	var forked int
+	if _, err := fmt.Sscanf(body, "forked %d", &forked); err != nil || forked >= slipway.DefaultPIDs {
+		t.Errorf("the fork bomb answered %q: want fewer than %d processes", body, slipway.DefaultPIDs)
+	}
+	s.wantServes("bomb", "/", "fed")
+	if out, _ := s.ssh(s.key, "resources", "bomb"); !strings.Contains(out, fmt.Sprintf("pids=%d", slipway.DefaultPIDs)) {
+		t.Errorf("resources does not say the default:\n%s", out)
 	}
 }
 
