@@ -15,6 +15,12 @@ const (
 	SettingMaintenance = "maintenance"
 	// SettingStopped is "on" while the app is stopped (ps:stop NAME).
 	SettingStopped = "stopped"
+	// SettingConfigChange holds a config change on its way to going live
+	// (JSON: the keys' values before and after it), from before the
+	// config is stored until its release went live or failed: after a
+	// crash in between, the change is undone unless the live release
+	// carries it.
+	SettingConfigChange = "config-change"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

@@ -53,8 +53,16 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		fmt.Fprintf(out, "No change to the config of %s: no release made\n", app)
 		return nil, nil
 	}
+	change := newConfigChange(current, set, unset)
+	if !noRestart {
+		// Recorded before the config is stored: see configchange.go.
+		if err := s.recordChange(ctx, app, change); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := s.store.SetAppConfig(ctx, app, set, unset)
 	if err != nil {
+		s.settleChange(app)
 		return nil, err
 	}
 	if noRestart {
@@ -63,6 +71,7 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		return nil, nil
 	}
 	if s.stopped(ctx, app) {
+		s.settleChange(app)
 		fmt.Fprintf(out, "Config of %s stored: the app is stopped, ps:start %s runs it with this config\n", app, app)
 		s.event(ctx, app, slipway.EventConfig, configSubject(set, unset)+" (pending: the app is stopped)")
 		return nil, nil
@@ -73,10 +82,12 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 	}
 	live := liveRelease(rels)
 	if live == nil {
+		s.settleChange(app)
 		return nil, slipway.Errorf(slipway.EINVALID, "%s has no live release: the config takes effect with the next push", app)
 	}
 	spec, ok := specOf(live)
 	if !ok {
+		s.settleChange(app)
 		return nil, slipway.Errorf(slipway.EINVALID, "%s has no live release to apply the config to: it takes effect with the next push", app)
 	}
 	rel := &slipway.Release{
@@ -86,14 +97,17 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 	}
 	out, closeLog, err := s.create(rel, out)
 	if err != nil {
+		s.undoChange(app, change, "its release could not be made", out)
 		return nil, err
 	}
 	defer closeLog()
 	fmt.Fprintf(out, "-----> %s: %s as %s\n", app, rel.Subject, rel.Version)
 	spec.Version, spec.Env = rel.Version, cfg
 	if err := s.release(ctx, spec, true, out); err != nil {
+		s.undoChange(app, change, rel.Version.String()+" did not go live", out)
 		return nil, err
 	}
+	s.settleChange(app)
 	fmt.Fprintf(out, "-----> %s is live\n", rel.Version)
 	return s.store.FindRelease(ctx, app, rel.Version)
 }

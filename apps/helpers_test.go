@@ -29,6 +29,9 @@ import (
 // $PORT.
 func TestMain(m *testing.M) {
 	if os.Getenv("APPS_TEST_APP") == "1" {
+		if os.Getenv("GREETING") == "crash" {
+			os.Exit(3) // a config that makes the app fail its start
+		}
 		srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "release %s %s %s", os.Getenv("SLIPWAY_RELEASE"), os.Getenv("DYNO"), os.Getenv("GREETING"))
 		})}

@@ -73,6 +73,7 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 		history{s}.Instances(app, rel.Version, nil)
 	}
 	live := liveRelease(rels)
+	s.restoreChange(ctx, app, live)
 	if live == nil {
 		s.setUndeployed(app, true)
 		return nil

@@ -168,3 +168,51 @@ func TestConfig_NoRestartShowsPending(t *testing.T) {
 		t.Errorf("a release took the vars, still pending:\n%s", out)
 	}
 }
+
+// kill -9 while a config:set's release waits for its instance: after the
+// next start the change is undone (config, config:get and the live
+// release agree on the value from before), the release is failed as
+// interrupted, and the next release does not take the change live.
+func TestConfig_KillNineDuringAConfigReleaseUndoesIt(t *testing.T) {
+	s := startServer(t)
+	app := envApp()
+	// The release of GREETING=new never gets healthy: it waits, and the
+	// test sees it wait (its instance is `sleep 3607`), then kills slipway.
+	app["Procfile"] = `web: if [ "$GREETING" = new ]; then exec sleep 3607; fi; exec python3 app.py` + "\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "push", s.remote("cut"), "main")
+	if out, err := s.ssh(s.key, "config:set", "cut", "GREETING=old"); err != nil {
+		t.Fatalf("config:set: %v\n%s", err, out)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ssh(s.key, "config:set", "cut", "GREETING=new")
+		done <- err
+	}()
+	waitFor(t, "the config release's instance to start", func() bool { return countRunning("sleep 3607") > 0 })
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	if err := <-done; err == nil {
+		t.Error("the cut-off config:set was reported as done")
+	}
+
+	s.start()
+	if got := s.env("cut", "GREETING"); got != "old" {
+		t.Errorf("after the start the app serves GREETING=%q, want old", got)
+	}
+	if out, _ := s.ssh(s.key, "config:get", "cut", "GREETING"); strings.TrimSpace(out) != "old" {
+		t.Errorf("config:get after the start = %q, want old", out)
+	}
+	if rels, _ := s.ssh(s.key, "releases", "cut", "--json"); !strings.Contains(rels, `"failure": "interrupted: slipway stopped during the deploy"`) {
+		t.Errorf("the cut-off config release is not failed as interrupted:\n%s", rels)
+	}
+	if n := countRunning("sleep 3607"); n != 0 {
+		t.Errorf("%d processes of the cut-off release run after the start", n)
+	}
+	// The next release runs with the config as it was.
+	s.commit(dir, "v2", map[string]string{"README": "v2\n"})
+	s.mustGit(dir, "push", s.remote("cut"), "main")
+	if got := s.env("cut", "GREETING"); got != "old" {
+		t.Errorf("the next push serves GREETING=%q, want old", got)
+	}
+}
