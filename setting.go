@@ -21,6 +21,11 @@ const (
 	// crash in between, the change is undone unless the live release
 	// carries it.
 	SettingConfigChange = "config-change"
+	// SettingBranchUpdate holds the branch move of the last deployed
+	// push (JSON: ref, old and new commit), which git makes only once the
+	// pre-receive hook has answered: if slipway was cut off in between,
+	// the next start moves the branch to the live release's commit.
+	SettingBranchUpdate = "branch-update"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

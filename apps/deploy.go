@@ -76,6 +76,12 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 		return rejected(fmt.Errorf("%s %s: %w", p.App, v, err))
 	}
 	s.update(p.App, v, slipway.ReleaseUpdate{BuildDuration: &took, Dir: &built.Dir})
+	if err := s.recordBranch(ctx, p); err != nil { // see branch.go
+		log.Info("deploy failed", "step", "keep the pushed objects", "err", err)
+		s.fail(p.App, v, err)
+		s.deployed(false, took)
+		return rejected(fmt.Errorf("%s %s: %w", p.App, v, err))
+	}
 	err = s.release(ctx, releaser.Spec{
 		App: p.App, Version: v, Commit: p.NewSHA, Dir: built.Dir,
 		Procfile: built.Procfile, AppJSON: built.AppJSON, StaticDir: built.StaticDir, Path: built.Path,
@@ -95,6 +101,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	took = time.Since(start)
 	log.Info("deploy done", "took", took.Round(time.Millisecond).String())
 	fmt.Fprintf(out, "-----> %s is live at %s (%.1fs)\n", v, s.URL(p.App), took.Seconds())
+	s.holdAnswer(p.App)
 	return nil
 }
 

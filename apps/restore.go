@@ -74,6 +74,7 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 	}
 	live := liveRelease(rels)
 	s.restoreChange(ctx, app, live)
+	s.restoreBranch(ctx, app, live)
 	if live == nil {
 		s.setUndeployed(app, true)
 		return nil

@@ -424,3 +424,63 @@ func TestUpgrade_WaitsForTheDeployInProgress(t *testing.T) {
 	s.wantServes("busy", "/", "hello from v2")
 	s.wantServes("other", "/", "hello from other v1")
 }
+
+// kill -9 after a push's release went live, before git heard the hook's
+// answer and moved the branch: the pusher is told the push failed, but
+// the push has happened (the switch is its commit point), so the next
+// start moves the branch to the live release's commit, the pusher's next
+// fetch sees it, and the activity list says the connection was cut.
+func TestServe_KillNineAfterTheSwitchMovesTheBranch(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "answer")
+	s := newServer(t, os.Geteuid())
+	s.prepare = func(cmd *exec.Cmd) { cmd.Env = append(cmd.Env, "SLIPWAY_TEST_HOLD_PUSH_ANSWER="+gate) }
+	os.WriteFile(gate, nil, 0o644) // the first push answers at once
+	s.start()
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("cut"))
+	s.mustGit(dir, "push", "deploy", "main")
+	os.Remove(gate)
+
+	s.commit(dir, "v2", staticApp("v2"))
+	want := strings.TrimSpace(s.mustGit(dir, "rev-parse", "HEAD"))
+	pushed := make(chan error, 1)
+	go func() {
+		_, err := s.git(dir, "push", "deploy", "main")
+		pushed <- err
+	}()
+	waitFor(t, "the push's answer to be held after the switch", func() bool {
+		return strings.Count(s.logText(), "test hold: the push's answer waits") == 2 // the first push's, then this one's
+	})
+	s.wantServes("cut", "/", "hello from v2")
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	if err := <-pushed; err == nil {
+		t.Error("the cut-off push was reported as accepted")
+	}
+
+	os.WriteFile(gate, nil, 0o644)
+	s.start()
+	s.wantServes("cut", "/", "hello from v2")
+	s.mustGit(dir, "remote", "set-url", "deploy", s.remote("cut")) // the new process's ssh port
+	s.mustGit(dir, "fetch", "deploy")
+	if got := strings.TrimSpace(s.mustGit(dir, "rev-parse", "deploy/main")); got != want {
+		t.Errorf("after the start the branch is at %s, want the live commit %s", got, want)
+	}
+	token, _ := os.ReadFile(filepath.Join(s.dataDir, "admin_token"))
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.adminAddr+"/apps/cut", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	if res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(page), "its connection was cut") {
+			t.Errorf("the app page's activity does not say the push's connection was cut (%d)", res.StatusCode)
+		}
+	}
+	// The next push builds on it as on any.
+	s.commit(dir, "v3", staticApp("v3"))
+	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v3 is live") {
+		t.Errorf("the next push did not go live:\n%s", out)
+	}
+}
