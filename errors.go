@@ -3,6 +3,8 @@ package slipway
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"syscall"
 )
 
 // Error codes, for the edges to map to an HTTP status or an exit status.
@@ -57,6 +59,19 @@ func ErrorMessage(err error) string {
 		return e.Message
 	case ErrorCode(err) != EINTERNAL:
 		return err.Error()
+	case errors.Is(err, syscall.ENOSPC):
+		return diskFullMessage(err)
 	}
 	return "internal error (see the slipway log)"
+}
+
+// diskFullMessage says which path's disk is full and what to do about it.
+func diskFullMessage(err error) string {
+	where := "slipway's data directory"
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path != "" {
+		where = pe.Path
+	}
+	return "no space left on the disk holding " + where + ": free space there (old releases' builds and logs " +
+		"are under the data directory's apps/); nothing was changed and the live release keeps serving"
 }

@@ -2,7 +2,10 @@ package slipway
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -117,5 +120,16 @@ func TestLimits_WithDefaults(t *testing.T) {
 	}
 	if got := (Limits{PIDs: 64, Memory: 1 << 26}).WithDefaults(); got.PIDs != 64 || got.Memory != 1<<26 {
 		t.Errorf("pids=64 with defaults = %+v, want it kept", got)
+	}
+}
+
+func TestErrorMessage_SaysWhichDiskIsFull(t *testing.T) {
+	err := fmt.Errorf("set config: %w", &fs.PathError{Op: "write", Path: "/var/lib/slipway/slipway.db", Err: syscall.ENOSPC})
+	got := ErrorMessage(err)
+	if !strings.Contains(got, "no space left on the disk holding /var/lib/slipway/slipway.db") || !strings.Contains(got, "free space there") {
+		t.Errorf("ErrorMessage = %q", got)
+	}
+	if got := ErrorMessage(errors.New("boom")); got != "internal error (see the slipway log)" {
+		t.Errorf("ErrorMessage of another error = %q", got)
 	}
 }

@@ -3,6 +3,9 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -214,5 +217,59 @@ func TestConfig_KillNineDuringAConfigReleaseUndoesIt(t *testing.T) {
 	s.mustGit(dir, "push", s.remote("cut"), "main")
 	if got := s.env("cut", "GREETING"); got != "old" {
 		t.Errorf("the next push serves GREETING=%q, want old", got)
+	}
+}
+
+// On a full disk, config:set says which path is full and what to do, in
+// one line; the live release keeps serving and, once there is room, the
+// same command works.
+func TestConfig_FullDiskSaysWhichPathAndKeepsServing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the test mounts a small tmpfs for the data dir, which needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+	s := newServer(t, os.Geteuid())
+	data := filepath.Join(mnt, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := os.ReadFile(filepath.Join(s.dataDir, "authorized_keys"))
+	os.WriteFile(filepath.Join(data, "authorized_keys"), keys, 0o600)
+	s.dataDir = data
+	s.start()
+	s.mustGit(s.newApp(envApp()), "push", s.remote("full"), "main")
+
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break // ENOSPC: the disk is full
+		}
+	}
+	f.Close()
+	out, err := s.ssh(s.key, "config:set", "full", "GREETING=hi")
+	if err == nil || !strings.Contains(out, "no space left on the disk holding "+data) || strings.Contains(out, "internal error") {
+		t.Errorf("config:set on a full disk: %v\n%s", err, out)
+	}
+	if lines := strings.Count(strings.TrimSpace(out), "\n") + 1; lines > 3 {
+		t.Errorf("config:set on a full disk said %d lines:\n%s", lines, out)
+	}
+	if got := s.env("full", "GREETING"); got != "<unset>" {
+		t.Errorf("the live release serves GREETING=%q, want it unset", got)
+	}
+	os.Remove(filler)
+	if out, err := s.ssh(s.key, "config:set", "full", "GREETING=hi"); err != nil {
+		t.Fatalf("config:set with room again: %v\n%s", err, out)
+	}
+	if got := s.env("full", "GREETING"); got != "hi" {
+		t.Errorf("after config:set with room, GREETING=%q, want hi", got)
 	}
 }

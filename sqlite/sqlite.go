@@ -14,9 +14,10 @@ import (
 	"path"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 
 	"github.com/slipway/slipway"
 )
@@ -163,6 +164,25 @@ type writeTx struct {
 	*sql.Tx
 	now     time.Time
 	release func()
+	path    string // the database's, for a full disk's error
+}
+
+// ExecContext runs a statement of the transaction; a full disk is said
+// as one (see diskFull).
+func (tx *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.Tx.ExecContext(ctx, query, args...)
+	return res, diskFull(err, tx.path)
+}
+
+// diskFull returns err with the full disk under it (a *fs.PathError for
+// path with syscall.ENOSPC) when SQLite says the database or disk is
+// full, so that the edges can say which path is full; else err.
+func diskFull(err error, path string) error {
+	var se sqlite3.Error
+	if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrFull {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, &fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC})
 }
 
 // begin starts a write transaction. The DSN makes it BEGIN IMMEDIATE.
@@ -178,13 +198,13 @@ func (db *DB) begin(ctx context.Context) (*writeTx, error) {
 		release()
 		return nil, err
 	}
-	return &writeTx{Tx: tx, now: db.now(), release: release}, nil
+	return &writeTx{Tx: tx, now: db.now(), release: release, path: db.path}, nil
 }
 
 // Commit commits the transaction and lets the next writer in.
 func (tx *writeTx) Commit() error {
 	defer tx.release()
-	return tx.Tx.Commit()
+	return diskFull(tx.Tx.Commit(), tx.path)
 }
 
 // Rollback aborts the transaction, if it is still open, and lets the next
