@@ -17,14 +17,19 @@ type history struct{ s *Service }
 var _ releaser.Recorder = history{}
 
 // Live implements releaser.Recorder: v becomes the app's one live release,
-// with the spec it runs from; the one live until then drains.
-func (h history) Live(app string, v slipway.Version, spec releaser.Spec) error {
+// with the spec it runs from and its instances, recorded first (a failure
+// aborts the switch, so that a start after a crash always finds the live
+// release's instances to adopt); the one live until then drains.
+func (h history) Live(app string, v slipway.Version, spec releaser.Spec, recs []slipway.InstanceRecord) error {
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := background()
 	defer cancel()
+	if err := h.s.store.SetInstances(ctx, app, v, recs); err != nil {
+		return fmt.Errorf("record the instances of %s: %w", v, err)
+	}
 	return h.s.store.SetLive(ctx, app, v, data, spec.Dir)
 }
 

@@ -53,11 +53,13 @@ var _ Router = (*router.Router)(nil)
 // Recorder keeps the history of what the releaser does to releases; the
 // application layer implements it.
 type Recorder interface {
-	// Live is called when release v of app, run from spec, is about to
-	// become live, before the router switches to it, so that the history
-	// (and a restart) never lags behind what serves. The release live
-	// until then becomes draining. An error aborts the switch.
-	Live(app string, v slipway.Version, spec Spec) error
+	// Live is called when release v of app, run from spec with the
+	// instances recs, is about to become live, before the router switches
+	// to it, so that the history (and a restart, which adopts the
+	// instances) never lags behind what serves: the instances are recorded
+	// first. The release live until then becomes draining. An error aborts
+	// the switch.
+	Live(app string, v slipway.Version, spec Spec, recs []slipway.InstanceRecord) error
 	// Retired is called once the pool of release v has stopped serving.
 	Retired(app string, v slipway.Version)
 	// Instances is called with the instances of release v whenever they
@@ -259,7 +261,7 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 // switchTo records p as the app's live pool, then makes it live in the
 // router; the pool it replaces drains.
 func (r *Releaser) switchTo(a *app, p *pool) error {
-	if err := r.cfg.Recorder.Live(a.name, p.version, p.spec); err != nil {
+	if err := r.cfg.Recorder.Live(a.name, p.version, p.spec, r.instanceRecords(a, p, false)); err != nil {
 		return fmt.Errorf("record %s %s as live: %w", a.name, p.version, err)
 	}
 	a.mu.Lock()
@@ -282,6 +284,16 @@ func (r *Releaser) switchTo(a *app, p *pool) error {
 // workers when p is the live pool: every process slipway must find again
 // after a crash.
 func (r *Releaser) recordInstances(app string, p *pool) {
+	a := r.app(app)
+	a.mu.Lock()
+	live := a.live == p
+	a.mu.Unlock()
+	r.cfg.Recorder.Instances(app, p.version, r.instanceRecords(a, p, live))
+}
+
+// instanceRecords returns p's instances as the history records them, with
+// a's workers if workers.
+func (r *Releaser) instanceRecords(a *app, p *pool, workers bool) []slipway.InstanceRecord {
 	var recs []slipway.InstanceRecord
 	exact := r.detached.Load() // the copy of the logs has stopped: its offset is exact
 	add := func(in supervisor.Info, port int) {
@@ -296,16 +308,12 @@ func (r *Releaser) recordInstances(app string, p *pool) {
 	for _, s := range p.members() {
 		add(s.sup.Info(), s.port)
 	}
-	a := r.app(app)
-	a.mu.Lock()
-	live := a.live == p
-	a.mu.Unlock()
-	if live {
+	if workers {
 		for _, w := range a.workersList() {
 			add(w.sup.Info(), 0)
 		}
 	}
-	r.cfg.Recorder.Instances(app, p.version, recs)
+	return recs
 }
 
 // recordLive reports the live pool and workers of a to the history.
@@ -335,9 +343,9 @@ func (r *Releaser) stopLive(a *app) {
 // noRecorder is the Recorder of a Releaser configured without one.
 type noRecorder struct{}
 
-func (noRecorder) Live(string, slipway.Version, Spec) error                    { return nil }
-func (noRecorder) Retired(string, slipway.Version)                             {}
-func (noRecorder) Instances(string, slipway.Version, []slipway.InstanceRecord) {}
+func (noRecorder) Live(string, slipway.Version, Spec, []slipway.InstanceRecord) error { return nil }
+func (noRecorder) Retired(string, slipway.Version)                                    {}
+func (noRecorder) Instances(string, slipway.Version, []slipway.InstanceRecord)        {}
 
 func firstErr(errs []error) error {
 	for _, err := range errs {

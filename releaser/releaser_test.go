@@ -195,3 +195,35 @@ func TestRelease_CapsProcessTypesAndInstances(t *testing.T) {
 		t.Errorf("refused releases started %d processes", len(procs))
 	}
 }
+
+// failingRecorder records nothing: Live fails, as on a full disk, after
+// telling what instances it was asked to record.
+type failingRecorder struct {
+	noRecorder
+	recs chan []slipway.InstanceRecord
+}
+
+func (f failingRecorder) Live(_ string, _ slipway.Version, _ Spec, recs []slipway.InstanceRecord) error {
+	f.recs <- recs
+	return errors.New("database or disk is full")
+}
+
+// A release whose instances cannot be recorded does not go live: a start
+// after a crash must always find the live release's instances to adopt.
+func TestRelease_UnrecordedInstancesNeverGoLive(t *testing.T) {
+	recs := make(chan []slipway.InstanceRecord, 1)
+	f := newFixture(t, Config{Recorder: failingRecorder{recs: recs}})
+	_, err := f.release("app", "1", nil)
+	if err == nil || !strings.Contains(err.Error(), "database or disk is full") {
+		t.Fatalf("err = %v, want the recorder's", err)
+	}
+	if got := <-recs; len(got) != 1 || got[0].PID <= 0 || got[0].Port <= 0 {
+		t.Errorf("Live was asked to record %+v, want the one healthy instance with its pid and port", got)
+	}
+	if got := f.get(http.DefaultClient, "app"); strings.HasPrefix(got, "200") {
+		t.Errorf("the unrecorded release serves: %q", got)
+	}
+	if procs := f.rel.Processes("app"); len(procs) != 0 {
+		t.Errorf("processes = %+v, want none", procs)
+	}
+}
