@@ -240,6 +240,9 @@ func bufferBody(req *http.Request, limit int64) (body []byte, long *streamBody, 
 		return nil, &streamBody{r: io.MultiReader(bytes.NewReader(b), req.Body), length: -1, trailer: req.Trailer}, nil
 	}
 	req.Body.Close()
+	if len(b) == 0 {
+		return nil, nil, nil // no body after all (an HTTP/2 request may not say its length)
+	}
 	return b, nil, nil
 }
 
