@@ -382,7 +382,7 @@ func rawServer(t *testing.T, serve func(net.Conn)) string {
 
 // rawApp serves each connection with serve, closing it after, until the
 // test ends; it returns the address.
-func rawApp(t *testing.T, serve func(net.Conn)) string {
+func rawApp(t testing.TB, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
