@@ -111,13 +111,16 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	if headerHasToken(in.Header["Te"], "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
+	var err error
 	if f.trusted {
-		return endTrustedHead(bw, in)
+		err = endTrustedHead(bw, in)
+	} else {
+		err = endHead(bw, in.RemoteAddr, in.Host, in.TLS != nil)
 	}
-	if err := endHead(bw, in.RemoteAddr, in.Host, in.TLS != nil); err != nil {
+	if err != nil {
 		return err
 	}
-	_, err := bw.Write(f.body)
+	_, err = bw.Write(f.body)
 	return err
 }
 

@@ -376,3 +376,18 @@ func TestRouter_TrustedProxiesKeepForwardedHeaders(t *testing.T) {
 		}
 	}
 }
+
+// A trusted proxy's request reaches the app whole, its body included.
+func TestRouter_TrustedProxyRequestKeepsItsBody(t *testing.T) {
+	r := New(Config{Domain: testDomain, AffinityKey: testKey, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	t.Cleanup(r.Close)
+	srv := serveRouter(t, r)
+	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		w.Write(b)
+	}))
+	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+	if res := do(t, client(t), srv, http.MethodPost, "web.apps.test", "/", strings.NewReader("a=1&b=2")); res.code != http.StatusOK || res.body != "a=1&b=2" {
+		t.Errorf("POST from a trusted proxy: %d %q, want 200 echoing the body", res.code, res.body)
+	}
+}
