@@ -19,9 +19,10 @@ import (
 // http.Request made for it) or an http.Request. It is what the transport
 // writes (it implements outbound) and where the response goes.
 type forwarded struct {
-	x   *h1.Exchange  // the exchange, or nil
-	req *http.Request // the request; for an exchange, made with w when needed
-	w   http.ResponseWriter
+	x      *h1.Exchange  // the exchange, or nil
+	req    *http.Request // the request; for an exchange, made with w when needed
+	w      http.ResponseWriter
+	target string // the request's RequestURI, for a request (an exchange has its own)
 	// body is the request body, read whole, or nil; long is a body too
 	// long to hold, sent as it comes, or nil.
 	body    []byte
@@ -70,7 +71,7 @@ func (f *forwarded) write(bw *bufio.Writer) error {
 	in := f.req
 	bw.WriteString(in.Method)
 	bw.WriteByte(' ')
-	bw.WriteString(in.URL.RequestURI())
+	bw.WriteString(f.target)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(in.Host)
 	bw.WriteString("\r\n")

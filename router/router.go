@@ -230,11 +230,12 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		p.static.ServeHTTP(w, req)
 		return
 	}
-	if target := req.URL.RequestURI(); target == "" || target[0] != '/' {
+	target := req.URL.RequestURI()
+	if target == "" || target[0] != '/' {
 		writeBadTarget(w)
 		return
 	}
-	f := &forwarded{req: req, w: w}
+	f := &forwarded{req: req, w: w, target: target}
 	if isUpgrade(req.Header) {
 		f.upgrade = req.Header.Get("Upgrade") // "" for a Connection: upgrade alone, which asks for nothing
 	}
