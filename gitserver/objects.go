@@ -21,8 +21,8 @@ import (
 // switch, so that the next start can move the branch to the live commit
 // (SetRef).
 
-// KeepObjects copies the objects of push p's quarantine into its
-// repository's object store. Objects are immutable and named by their
+// KeepObjects links (or copies) the objects of push p's quarantine into
+// its repository's object store. Objects are immutable and named by their
 // content, so one already there is left as it is; packs go before their
 // indexes, as git migrates them, so that no reader finds an index without
 // its pack.
@@ -65,6 +65,12 @@ func KeepObjects(p Push) error {
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("keep the pushed objects: %w", err)
+		}
+		// The quarantine is inside the repository's objects: a link, as
+		// git's own migration makes, costs the push nothing; a copy is the
+		// fallback where links fail.
+		if err := os.Link(src, dst); err == nil || errors.Is(err, fs.ErrExist) {
+			continue
 		}
 		if err := copyObject(src, dst); err != nil {
 			return fmt.Errorf("keep the pushed objects: %w", err)
