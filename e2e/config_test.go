@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // envApp is a Procfile app that answers GET /env/NAME with the value of
@@ -195,8 +196,13 @@ func TestConfig_KillNineDuringAConfigReleaseUndoesIt(t *testing.T) {
 	waitFor(t, "the config release's instance to start", func() bool { return countRunning("sleep 3607") > 0 })
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
-	if err := <-done; err == nil {
-		t.Error("the cut-off config:set was reported as done")
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("the cut-off config:set was reported as done")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the config:set's ssh hangs after slipway was killed")
 	}
 
 	s.start()

@@ -454,8 +454,13 @@ func TestServe_KillNineAfterTheSwitchMovesTheBranch(t *testing.T) {
 	s.wantServes("cut", "/", "hello from v2")
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
-	if err := <-pushed; err == nil {
-		t.Error("the cut-off push was reported as accepted")
+	select {
+	case err := <-pushed:
+		if err == nil {
+			t.Error("the cut-off push was reported as accepted")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pusher's git hangs after slipway was killed")
 	}
 
 	os.WriteFile(gate, nil, 0o644)

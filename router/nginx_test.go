@@ -228,23 +228,31 @@ http {
 		}
 	})
 	addr := ln.Addr().String()
-	// Ready when it answers; it may still be starting its worker.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("nginx exited: %v\n%s", err, stderr.String())
-		default:
+	// The socket listens already (it was handed over), so a dial proves
+	// nothing: nginx is ready once it answers a request, unless it exits
+	// first (a bad configuration).
+	answered := make(chan string, 1)
+	go func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			answered <- ""
+			return
 		}
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /ready HTTP/1.1\r\nHost: nowhere.test\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		answered <- string(b)
+	}()
+	select {
+	case err := <-exited:
+		t.Fatalf("nginx exited: %v\n%s", err, stderr.String())
+	case got := <-answered:
+		if !strings.HasPrefix(got, "HTTP/1.1 ") {
+			t.Fatalf("nginx did not answer on %s (%q)\n%s", addr, got, stderr.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not answer on %s\n%s", addr, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return addr
 }
 
 // upstreams is nginx's configuration of an upstream group per app, each

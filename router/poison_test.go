@@ -189,3 +189,33 @@ func TestRouter_AppSendingMoreThanItDeclaredReachesNoOtherClient(t *testing.T) {
 		})
 	}
 }
+
+// What an instance does wrong is counted by kind, for the metrics: a
+// connection ended before the response, and a response that cannot be
+// framed.
+func TestTransport_CountsResetsAndMalformedResponses(t *testing.T) {
+	r, own, srv := routerFor(t)
+	hangUp := rawApp(t, func(c net.Conn) { http.ReadRequest(bufio.NewReader(c)) })
+	garbage := rawApp(t, func(c net.Conn) {
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 abc\r\nContent-Length: 2\r\n\r\nok")
+	})
+	for _, tc := range []struct {
+		app   string
+		addr  string
+		count func(UpstreamErrors) uint64
+	}{
+		{"hangup", hangUp, func(e UpstreamErrors) uint64 { return e.Reset }},
+		{"garbage", garbage, func(e UpstreamErrors) uint64 { return e.Malformed }},
+	} {
+		r.SetLive(&Pool{App: tc.app, Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: tc.addr}}})
+		before := tc.count(own.Errors())
+		got := converse(t, srv, "GET / HTTP/1.1\r\nHost: "+tc.app+".apps.test\r\nConnection: close\r\n\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 502") {
+			t.Errorf("%s: the client got %q, want 502", tc.app, got)
+		}
+		if after := tc.count(own.Errors()); after != before+1 {
+			t.Errorf("%s: counted %d, want %d", tc.app, after, before+1)
+		}
+	}
+}

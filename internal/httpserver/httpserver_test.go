@@ -262,4 +262,8 @@ func TestServer_SmugglingCases(t *testing.T) {
 			t.Errorf("%s: answers %v, handler saw %q, closed %v; want %s, %q, %v", name, statuses, reached, closed, tc.statuses, tc.reached, tc.closed)
 		}
 	}
+	// The ambiguous ones are counted, for slipway_proxy_errors_total.
+	if s.FramingRefused() == 0 {
+		t.Error("FramingRefused() = 0 after the ambiguous requests")
+	}
 }
