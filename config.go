@@ -62,10 +62,30 @@ type ScaleStore interface {
 // IdentityStore keeps each app's own uid (slipway as root runs each app as
 // its own unprivileged user).
 type IdentityStore interface {
-	// AppUID returns the app's uid, allocating the next unused one from
-	// base on first use; ENOTFOUND for an unknown app.
-	AppUID(ctx context.Context, app string, base int) (int, error)
+	// AppUID returns the app's uid, allocating the next unused one of
+	// uids on first use; ENOTFOUND for an unknown app, EINVALID when the
+	// range is used up.
+	AppUID(ctx context.Context, app string, uids UIDRange) (int, error)
+	// UIDSpan returns the lowest and highest uid ever given out; ok false
+	// when none was.
+	UIDSpan(ctx context.Context) (lo, hi int, ok bool, err error)
 }
+
+// UIDRange is the uids a data dir may give its apps: Count of them from
+// Base, each never given twice, skipping those Free refuses (another
+// user or process of the host has them).
+type UIDRange struct {
+	Base, Count int
+	// Free reports whether uid belongs to nobody on the host. Nil: every
+	// uid of the range is free.
+	Free func(uid int) bool
+}
+
+// Last returns the range's last uid.
+func (r UIDRange) Last() int { return r.Base + r.Count - 1 }
+
+// Overlaps reports whether r and o share a uid.
+func (r UIDRange) Overlaps(o UIDRange) bool { return r.Base <= o.Last() && o.Base <= r.Last() }
 
 // EnvList returns config as KEY=VALUE entries sorted by key, as a process
 // environment holds them.

@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,12 +38,12 @@ type Identities struct {
 	layout slipway.Layout
 	store  IdentityStore
 	root   bool
-	base   int
 	logger *slog.Logger
 
 	launcher string // slipway's executable, where apps' users may run it
 
 	mu    sync.Mutex
+	uids  slipway.UIDRange // what the apps' uids come from (ClaimUIDs)
 	ready map[string]*supervisor.Sandbox
 	warn  sync.Once // no useradd: said once
 }
@@ -54,14 +55,16 @@ type IdentityStore interface {
 }
 
 // NewIdentities returns the Identities of the data dir dataDir, giving
-// uids from uidBase (DefaultUIDBase when 0). With root false (slipway is
-// not root) apps keep slipway's identity and only the sandbox's Landlock
-// rules separate them.
+// uids from uidBase (DefaultUIDBase when 0) that no user or process of
+// the host has, until ClaimUIDs claims the data dir's range on the host.
+// With root false (slipway is not root) apps keep slipway's identity and
+// only the sandbox's Landlock rules separate them.
 func NewIdentities(dataDir string, store IdentityStore, root bool, uidBase int, logger *slog.Logger) *Identities {
 	if uidBase <= 0 {
 		uidBase = DefaultUIDBase
 	}
-	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root, base: uidBase,
+	return &Identities{layout: slipway.Layout{Root: dataDir}, store: store, root: root,
+		uids:   slipway.UIDRange{Base: uidBase, Count: UIDsPerDataDir, Free: uidFree},
 		logger: logger, ready: map[string]*supervisor.Sandbox{}}
 }
 
@@ -110,7 +113,7 @@ func (ids *Identities) identity(app string) (*supervisor.Sandbox, error) {
 	sb := &supervisor.Sandbox{Launcher: ids.launcher}
 	if ids.root {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		uid, err := ids.store.AppUID(ctx, app, ids.base)
+		uid, err := ids.store.AppUID(ctx, app, ids.uids)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -139,9 +142,10 @@ func (ids *Identities) Forget(app string) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	if sb, ok := ids.ready[app]; ok && sb.UID != 0 {
-		name := "slipway-" + strconv.Itoa(int(sb.UID))
-		if err := ids.run("userdel", name); err == nil {
-			ids.run("groupdel", name)
+		if u, err := user.LookupId(strconv.Itoa(int(sb.UID))); err == nil && ids.ours(u) {
+			if err := ids.run("userdel", u.Username); err == nil {
+				ids.run("groupdel", u.Username)
+			}
 		}
 	}
 	delete(ids.ready, app)
@@ -296,14 +300,19 @@ func owned(path string, uid, gid int) bool {
 
 // passwd makes sure uid has a passwd and a group entry, slipway-UID, with
 // the app's HOME. Without useradd (or when it fails) apps still run; tools
-// that look their user up then see a bare number, which is said once.
+// that look their user up then see a bare number, which is said once. A
+// user slipway did not make for this data dir is never changed.
 func (ids *Identities) passwd(app string, uid int) {
 	id := strconv.Itoa(uid)
 	name := "slipway-" + id
 	home := ids.layout.Home(app)
 	if u, err := user.LookupId(id); err == nil {
-		if u.HomeDir != home {
+		switch {
+		case u.HomeDir == home:
+		case ids.ours(u): // the app was renamed
 			ids.run("usermod", "-d", home, u.Username)
+		default:
+			ids.logger.Warn("the app's uid belongs to a user slipway did not make for this data dir: left as it is", "app", app, "uid", uid, "user", u.Username, "home", u.HomeDir)
 		}
 		return
 	}
@@ -316,6 +325,12 @@ func (ids *Identities) passwd(app string, uid int) {
 	if err := ids.run("useradd", "-M", "-N", "-u", id, "-g", id, "-d", home, "-s", "/usr/sbin/nologin", "-c", "slipway app "+app, name); err != nil {
 		ids.warnNoPasswd(err)
 	}
+}
+
+// ours reports whether u is a user slipway made for an app of this data
+// dir: named slipway-UID, with its HOME in the data dir's apps.
+func (ids *Identities) ours(u *user.User) bool {
+	return u.Username == "slipway-"+u.Uid && strings.HasPrefix(u.HomeDir, filepath.Join(ids.layout.Root, "apps")+"/")
 }
 
 // run runs a user-management command, retrying while another holds the

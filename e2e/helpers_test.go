@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	slipwayBin = filepath.Join(dir, "slipway")
+	// The host's uid registry, for every slipway this run starts: as on a
+	// host, and not the real one in /etc.
+	os.Setenv("SLIPWAY_UID_REGISTRY", filepath.Join(dir, "uid-ranges"))
 	// -buildvcs=true: the commit goes into the binary (slipway version)
 	// even where the Go environment turns that off.
 	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
@@ -114,6 +117,7 @@ func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
 func newServer(t testing.TB, uid int) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: uid}
+	t.Cleanup(func() { removeUsersOf(s.dataDir) }) // after the server stops
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
 	if err != nil {
@@ -289,6 +293,22 @@ func (s *server) upgrade(trigger func(pid int)) int {
 	}
 	s.pid = pid
 	return pid
+}
+
+// removeUsersOf removes the users slipway made for the apps of the data
+// dir dataDir (their HOMEs are inside it), and their groups.
+func removeUsersOf(dataDir string) {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil || os.Geteuid() != 0 {
+		return
+	}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Split(line, ":")
+		if len(f) > 5 && strings.HasPrefix(f[5], dataDir+"/") {
+			exec.Command("userdel", f[0]).Run()
+			exec.Command("groupdel", f[0]).Run()
+		}
+	}
 }
 
 // newKey generates an ed25519 key pair in dir and returns the private key path.

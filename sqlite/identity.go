@@ -11,9 +11,10 @@ import (
 
 var _ slipway.IdentityStore = (*DB)(nil)
 
-// AppUID returns the app's own uid, allocating the next one from base on
-// first use; ENOTFOUND for an unknown app. Uids are never reused.
-func (db *DB) AppUID(ctx context.Context, app string, base int) (int, error) {
+// AppUID returns the app's own uid, allocating the next free one of uids
+// on first use; ENOTFOUND for an unknown app, EINVALID when uids has none
+// left. Uids are never reused.
+func (db *DB) AppUID(ctx context.Context, app string, uids slipway.UIDRange) (int, error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("app identity: %w", err)
@@ -32,8 +33,14 @@ func (db *DB) AppUID(ctx context.Context, app string, base int) (int, error) {
 		return int(uid.Int64), nil
 	}
 	var next int
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(uid) FROM identities) + 1, ?), ?)`, base, base).Scan(&next); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(uid) FROM identities) + 1, ?), ?)`, uids.Base, uids.Base).Scan(&next); err != nil {
 		return 0, fmt.Errorf("app identity: %w", err)
+	}
+	for uids.Free != nil && next <= uids.Last() && !uids.Free(next) {
+		next++ // another user or process has it: never share it
+	}
+	if next > uids.Last() {
+		return 0, slipway.Errorf(slipway.EINVALID, "no uid left for %s: this data dir's apps have had every uid of %d-%d (see --uid-base)", app, uids.Base, uids.Last())
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO identities (uid, app, created_at) VALUES (?, ?, ?)`, next, app, formatTime(tx.now)); err != nil {
 		return 0, fmt.Errorf("app identity: %w", err)
@@ -42,4 +49,14 @@ func (db *DB) AppUID(ctx context.Context, app string, base int) (int, error) {
 		return 0, fmt.Errorf("app identity: %w", err)
 	}
 	return next, tx.Commit()
+}
+
+// UIDSpan returns the lowest and highest uid ever given to an app of this
+// data dir; ok false when none was.
+func (db *DB) UIDSpan(ctx context.Context) (lo, hi int, ok bool, err error) {
+	var l, h sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, `SELECT MIN(uid), MAX(uid) FROM identities`).Scan(&l, &h); err != nil {
+		return 0, 0, false, fmt.Errorf("app identities: %w", err)
+	}
+	return int(l.Int64), int(h.Int64), l.Valid, nil
 }

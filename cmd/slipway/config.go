@@ -53,6 +53,7 @@ type serveConfig struct {
 	PruneSchedule     string
 	KeepReleases      int
 	UIDBase           int
+	UIDRegistry       string
 	LogFormat         string
 	ACMEEmail         string
 	ACMEDirectory     string
@@ -191,9 +192,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err := num(&c.SSHMaxPerIP, "ssh-max-per-address", 10, 1, "unauthenticated ssh connections from one address at most"); err != nil {
 		return c, err
 	}
-	if err := num(&c.UIDBase, "uid-base", apps.DefaultUIDBase, 100000, "as root: the first uid given to an app (each app gets its own, never reused); give two slipways on one host ranges apart"); err != nil {
+	if err := num(&c.UIDBase, "uid-base", 0, 0, fmt.Sprintf("as root: the first of the %d uids this data dir gives its apps (each app gets its own, never reused); 0: the first range from %d that no other data dir has in --uid-registry", apps.UIDsPerDataDir, apps.DefaultUIDBase)); err != nil {
 		return c, err
 	}
+	str(&c.UIDRegistry, "uid-registry", apps.DefaultUIDRegistry, "as root: the host's file of which data dir has which uids, shared by every slipway of the host")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -216,6 +218,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if _, _, _, err := parseStartups(c.SSHMaxStartups); err != nil {
 		return c, err
+	}
+	if c.UIDBase != 0 && c.UIDBase < 100000 {
+		return c, fmt.Errorf("--uid-base %d: want a whole number of at least 100000, or leave it out to take a free range", c.UIDBase)
 	}
 	if c.ACMEEmail != "" && c.HTTPSAddr == "" {
 		return c, fmt.Errorf("--acme-email needs an HTTPS listener: give --https-addr (e.g. :443)")

@@ -17,7 +17,7 @@ func TestParseServeFlags_FlagsEnvAndDefaults(t *testing.T) {
 		len(tp.TrustedProxies) != 2 || tp.TrustedProxies[1].String() != "192.0.2.7/32" {
 		t.Errorf("--trusted-proxies: %v, %v", tp.TrustedProxies, err)
 	}
-	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr || c.UIDBase != 1900000000 {
+	if c.SSHAddr != "127.0.0.1:0" || c.SessionTTL != 7*time.Second || c.KeepReleases != 3 || c.Domain != "apps.example.com" || c.HTTPAddr != DefaultHTTPAddr || c.UIDBase != 0 || c.UIDRegistry != "/etc/slipway/uid-ranges" {
 		t.Errorf("config = %+v", c)
 	}
 	for _, tc := range []struct {

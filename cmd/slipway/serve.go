@@ -168,6 +168,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := ids.SecureDataDir(); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	if err := ids.ClaimUIDs(ctx, cfg.UIDRegistry, cfg.UIDBase); err != nil {
+		return err
+	}
 	if err := ids.PrepareLauncher(); err != nil {
 		return err
 	}
