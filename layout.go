@@ -47,7 +47,13 @@ func (l Layout) HooksDir() string { return filepath.Join(l.Root, "hooks") }
 // hands over to the next (an upgrade) a push's hook reaches the process
 // that knows the push.
 func (l Layout) HookSocket(pid int) string {
-	p := filepath.Join(l.Root, "run", "hook."+strconv.Itoa(pid)+".sock")
+	return socketPath(filepath.Join(l.Root, "run", "hook."+strconv.Itoa(pid)+".sock"))
+}
+
+// socketPath returns p made absolute, or a name under the system temp dir
+// made from it when p is longer than a unix socket path may be (~108
+// bytes).
+func socketPath(p string) string {
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs
 	}
@@ -56,6 +62,21 @@ func (l Layout) HookSocket(pid int) string {
 	}
 	sum := sha256.Sum256([]byte(p))
 	return filepath.Join(os.TempDir(), "slipway-"+hex.EncodeToString(sum[:6])+".sock")
+}
+
+// AdminSocket is the admin API's unix socket, for the local CLI:
+// DATA/run/admin.sock, or "" (none) when that path is longer than a unix
+// socket's may be. It is never moved to a shared temp dir: the CLI sends
+// the admin token to whatever listens there.
+func (l Layout) AdminSocket() string {
+	p := filepath.Join(l.Root, "run", "admin.sock")
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if len(p) > 100 {
+		return ""
+	}
+	return p
 }
 
 // Certs holds the TLS certificates, their keys and the ACME account.

@@ -26,6 +26,14 @@ const DefaultUIDRegistry = "/etc/slipway/uid-ranges"
 // UIDsPerDataDir is how many uids one data dir claims for its apps.
 const UIDsPerDataDir = 65536
 
+// UIDs returns the range the apps' uids come from (the one ClaimUIDs
+// claimed).
+func (ids *Identities) UIDs() slipway.UIDRange {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	return ids.uids
+}
+
 // ClaimUIDs, when apps have users of their own, claims this data dir's
 // range of uids in the host's registry (DefaultUIDRegistry when empty),
 // under its lock: the range it had, else the one from base, else (base 0)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/netfilter"
 )
 
 // slipwayBin is the binary under test, built once by TestMain, from the
@@ -117,7 +119,12 @@ func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
 func newServer(t testing.TB, uid int) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: uid}
-	t.Cleanup(func() { removeUsersOf(s.dataDir) }) // after the server stops
+	t.Cleanup(func() { // after the server stops, even by kill -9
+		removeUsersOf(s.dataDir)
+		if os.Geteuid() == 0 {
+			netfilter.Door{Chain: netfilter.ChainFor(s.dataDir)}.Open(context.Background())
+		}
+	})
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
 	if err != nil {

@@ -1,28 +1,32 @@
 package gitserver
 
 import (
-	"math/rand/v2"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/slipway/slipway/internal/netcap"
 )
 
-// Limits bound the ssh listener against floods, as OpenSSH's
-// LoginGraceTime and MaxStartups do, with a cap per client address.
+// Limits bound the ssh listener against floods of connections that do
+// not log in, as OpenSSH's LoginGraceTime and MaxStartups do, but by
+// network and without refusing a newcomer: a flood displaces only its
+// own network's oldest connections (see netcap), so a client from
+// another network always gets its turn to log in, and a connection that
+// logged in no longer counts at all.
 type Limits struct {
 	// LoginGrace is how long a connection has to authenticate; it is
 	// closed then. Default 30s.
 	LoginGrace time.Duration
-	// Unauthenticated connections beyond StartupsBegin are dropped at
-	// random, with probability StartupsRate percent rising linearly to
-	// 100 at StartupsFull (OpenSSH's MaxStartups 10:30:100).
-	StartupsBegin, StartupsRate, StartupsFull int
-	// PerAddress caps the unauthenticated connections from one address.
-	// Default 10.
-	PerAddress int
+	// MaxStartups caps the connections not logged in yet, in all; at the
+	// cap, the oldest of the network holding the most is closed. Default
+	// 100.
+	MaxStartups int
+	// PerNetwork caps them by network (a /24 of IPv4, a /64 of IPv6); at
+	// the cap, the network's oldest is closed. Default 10.
+	PerNetwork int
 }
 
 // withDefaults fills the zero fields.
@@ -30,84 +34,63 @@ func (l Limits) withDefaults() Limits {
 	if l.LoginGrace <= 0 {
 		l.LoginGrace = 30 * time.Second
 	}
-	if l.StartupsFull <= 0 {
-		l.StartupsBegin, l.StartupsRate, l.StartupsFull = 10, 30, 100
+	if l.MaxStartups <= 0 {
+		l.MaxStartups = 100
 	}
-	l.StartupsBegin = min(max(l.StartupsBegin, 1), l.StartupsFull)
-	if l.PerAddress <= 0 {
-		l.PerAddress = 10
+	if l.PerNetwork <= 0 {
+		l.PerNetwork = 10
 	}
+	l.PerNetwork = min(l.PerNetwork, l.MaxStartups)
 	return l
 }
 
-// gate admits ssh connections within the limits and ends those that do
-// not authenticate in time.
+// gate counts the ssh connections that have not logged in and ends those
+// that do not in time.
 type gate struct {
-	limits Limits
-
-	mu      sync.Mutex
-	unauth  int            // connections not authenticated yet
-	byAddr  map[string]int // of them, by client address
-	dropped atomic.Int64
+	limits  Limits
+	pending netcap.Table
 }
 
-func newGate(l Limits) *gate { return &gate{limits: l.withDefaults(), byAddr: map[string]int{}} }
+func newGate(l Limits) *gate {
+	g := &gate{limits: l.withDefaults()}
+	g.pending.Total, g.pending.PerNetwork = g.limits.MaxStartups, g.limits.PerNetwork
+	return g
+}
 
 // pendingKey is the ssh.Context key of a connection's pending login.
 type pendingKey struct{}
 
-// pending is one connection that has yet to authenticate.
+// pending is one connection that has yet to log in.
 type pending struct {
-	g     *gate
-	addr  string
+	entry *netcap.Entry
 	once  sync.Once
 	timer *time.Timer
 }
 
-// release stops counting the connection as unauthenticated.
+// release stops counting the connection as not logged in.
 func (p *pending) release() {
 	p.once.Do(func() {
 		p.timer.Stop()
-		g := p.g
-		g.mu.Lock()
-		g.unauth--
-		if g.byAddr[p.addr]--; g.byAddr[p.addr] <= 0 {
-			delete(g.byAddr, p.addr)
-		}
-		g.mu.Unlock()
+		p.entry.Remove()
 	})
 }
 
-// admit is the server's ConnCallback: nil drops the connection.
+// admit is the server's ConnCallback: every connection is let in and
+// counted; the table closes an older one when it needs the room.
 func (g *gate) admit(ctx ssh.Context, c net.Conn) net.Conn {
-	addr, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		addr = c.RemoteAddr().String()
-	}
-	l := g.limits
-	g.mu.Lock()
-	drop := g.byAddr[addr] >= l.PerAddress || g.unauth >= l.StartupsFull
-	if !drop && g.unauth >= l.StartupsBegin {
-		span := max(l.StartupsFull-l.StartupsBegin, 1)
-		p := l.StartupsRate + (100-l.StartupsRate)*(g.unauth-l.StartupsBegin)/span
-		drop = rand.IntN(100) < p
-	}
-	if drop {
-		g.mu.Unlock()
-		g.dropped.Add(1)
-		return nil
-	}
-	g.unauth++
-	g.byAddr[addr]++
-	g.mu.Unlock()
-	p := &pending{g: g, addr: addr}
-	p.timer = time.AfterFunc(l.LoginGrace, func() { c.Close() }) // release follows with Close
+	p := &pending{}
+	p.timer = time.AfterFunc(g.limits.LoginGrace, func() { c.Close() }) // release follows with Close
+	gc := &gatedConn{Conn: c, p: p}
+	p.entry = g.pending.Entry(c.RemoteAddr().String(), func() { gc.Close() })
+	p.entry.Add()
 	ctx.SetValue(pendingKey{}, p)
-	return &gatedConn{Conn: c, p: p}
+	return gc
 }
 
 // authenticated marks ctx's connection as logged in: the grace no longer
-// runs and it leaves the unauthenticated count.
+// runs and it leaves the count. It is called once the connection opens a
+// session, which it can only do logged in: a key offered without its
+// signature (public keys are public) does not count.
 func (g *gate) authenticated(ctx ssh.Context) {
 	if p, ok := ctx.Value(pendingKey{}).(*pending); ok {
 		p.release()

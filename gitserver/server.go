@@ -130,8 +130,9 @@ func New(cfg Config) *Server {
 	}
 }
 
-// Dropped returns how many connections the limits have refused.
-func (s *Server) Dropped() int64 { return s.gate.dropped.Load() }
+// Dropped returns how many connections not logged in the limits have
+// closed to make room for others.
+func (s *Server) Dropped() int64 { return s.gate.pending.Evicted() }
 
 // ReposDir is where the bare repositories live.
 func (s *Server) ReposDir() string { return s.layout().ReposDir() }
@@ -170,14 +171,12 @@ func (s *Server) Start() error {
 		// stops unknown keys early.
 		PublicKeyHandler: func(ctx ssh.Context, key ssh.PublicKey) bool {
 			_, ok := s.keys.lookup(key)
-			if ok {
-				s.gate.authenticated(ctx)
-			}
 			return ok
 		},
-		// Unauthenticated connections are capped, in all and by address,
+		// Connections not logged in are capped, in all and by network,
 		// and get LoginGrace to log in (OpenSSH's MaxStartups and
-		// LoginGraceTime), so a flood of them cannot starve the others.
+		// LoginGraceTime); a flood displaces its own oldest, so it
+		// cannot starve the others (limits.go).
 		ConnCallback: s.gate.admit,
 		IdleTimeout:  10 * time.Minute,
 		Version:      "slipway",

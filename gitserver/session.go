@@ -27,6 +27,7 @@ var gitProtocolRE = regexp.MustCompile(`^[a-zA-Z0-9=:.,_-]{1,64}$`)
 // handleSession authorizes the session's key and runs its command. Every
 // failure ends in one line on stderr and a non-zero exit status.
 func (s *Server) handleSession(sess ssh.Session) {
+	s.gate.authenticated(sess.Context())
 	pusher, ok := s.keys.lookup(sess.PublicKey())
 	if !ok {
 		s.fail(sess, 255, "permission denied: your ssh key is not in slipway's authorized_keys")

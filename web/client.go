@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/slipway/slipway/internal/stream"
 )
@@ -15,9 +17,31 @@ import (
 // Client talks to a running slipway's admin API, for the local `slipway
 // COMMAND` commands.
 type Client struct {
-	Addr  string // host:port
-	Token string
-	HTTP  *http.Client
+	Addr string // host:port
+	// Socket, when set, is the admin API's unix socket (DATA/run/admin.sock),
+	// reached in place of Addr: HTTP's transport must dial it (UnixClient).
+	Socket string
+	Token  string
+	HTTP   *http.Client
+}
+
+// UnixClient returns an http.Client whose every connection goes to the
+// unix socket at path, with timeout for a whole request.
+func UnixClient(path string, timeout time.Duration) *http.Client {
+	var d net.Dialer
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+}
+
+// where names what the client talks to, for an error.
+func (c *Client) where() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	return c.Addr
 }
 
 // JSON sends a request with body as JSON and decodes a JSON answer into
@@ -25,7 +49,7 @@ type Client struct {
 func (c *Client) JSON(ctx context.Context, method, path string, body, out any) error {
 	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
-		return fmt.Errorf("cannot reach slipway's admin API at %s: is slipway serve running? (--admin-addr)", c.Addr)
+		return fmt.Errorf("cannot reach slipway's admin API at %s: is slipway serve running? (--admin-addr)", c.where())
 	}
 	defer resp.Body.Close()
 	if err := refusal(resp); err != nil {
@@ -48,7 +72,7 @@ func (c *Client) Command(ctx context.Context, name string, args []string, stdin 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("cannot reach slipway's admin API at %s: is slipway serve running? (SLIPWAY_ADMIN_ADDR)", c.Addr)
+		return fmt.Errorf("cannot reach slipway's admin API at %s: is slipway serve running? (SLIPWAY_ADMIN_ADDR)", c.where())
 	}
 	defer resp.Body.Close()
 	if err := refusal(resp); err != nil {
@@ -63,7 +87,11 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.Addr+path, rd)
+	host := c.Addr
+	if c.Socket != "" {
+		host = "localhost" // the socket's transport ignores it
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+host+path, rd)
 	if err != nil {
 		return nil, err
 	}

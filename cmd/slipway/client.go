@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,9 +18,11 @@ import (
 
 // clientFlags adds the flags that find the admin API: --admin-addr and
 // --admin-token, with SLIPWAY_ADMIN_ADDR and SLIPWAY_ADMIN_TOKEN, and
-// --data to read the token slipway generated.
+// --data to read the token slipway generated. Without an address given,
+// the API is reached over DATA/run/admin.sock when it is there (no TCP
+// flood reaches it), else at the default address.
 func clientFlags(fs *flag.FlagSet) func() (*web.Client, error) {
-	addr := fs.String("admin-addr", envOr("SLIPWAY_ADMIN_ADDR", web.DefaultAddr), "admin address of the running slipway (env SLIPWAY_ADMIN_ADDR)")
+	addr := fs.String("admin-addr", os.Getenv("SLIPWAY_ADMIN_ADDR"), "admin address of the running slipway (env SLIPWAY_ADMIN_ADDR; default: DATA/run/admin.sock when there, else "+web.DefaultAddr+")")
 	token := fs.String("admin-token", os.Getenv("SLIPWAY_ADMIN_TOKEN"), "admin token (env SLIPWAY_ADMIN_TOKEN; default: read from DATA/admin_token)")
 	data := fs.String("data", envOr("SLIPWAY_DATA", DefaultDataDir), "slipway's data dir, to read the admin token from (env SLIPWAY_DATA)")
 	return func() (*web.Client, error) {
@@ -32,6 +35,13 @@ func clientFlags(fs *flag.FlagSet) func() (*web.Client, error) {
 			t = strings.TrimSpace(string(b))
 		}
 		a := *addr
+		if a == "" {
+			sock := slipway.Layout{Root: *data}.AdminSocket()
+			if fi, err := os.Stat(sock); sock != "" && err == nil && fi.Mode().Type() == iofs.ModeSocket {
+				return &web.Client{Socket: sock, Token: t, HTTP: web.UnixClient(sock, 5*time.Minute)}, nil
+			}
+			a = web.DefaultAddr
+		}
 		if strings.HasPrefix(a, ":") {
 			a = "127.0.0.1" + a
 		}

@@ -65,8 +65,8 @@ type serveConfig struct {
 	MaxConnsPerIP     int
 	BodyTimeout       time.Duration
 	SSHLoginGrace     time.Duration
-	SSHMaxStartups    string // begin:rate:full
-	SSHMaxPerIP       int
+	SSHMaxStartups    string // a number, or OpenSSH's begin:rate:full
+	SSHMaxPerNetwork  int
 	MaxPushSize       int64
 	MaxTreeFiles      int
 	MaxTreeBytes      int64
@@ -143,7 +143,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	size(&c.MaxTreeBytes, "max-tree-bytes", builder.DefaultMaxTreeBytes, "the most file content a pushed tree may hold once exported")
 	dur(&c.BodyTimeout, "body-timeout", 60*time.Second, "a request whose body stops arriving for this long ends with 408")
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
-	str(&c.SSHMaxStartups, "ssh-max-startups", "10:30:100", "unauthenticated ssh connections: from BEGIN on, drop new ones with RATE percent chance, rising to all at FULL (OpenSSH's MaxStartups)")
+	str(&c.SSHMaxStartups, "ssh-max-startups", "100", "ssh connections not logged in at most, in all: beyond, the oldest of the network holding the most is closed (OpenSSH's MaxStartups; its BEGIN:RATE:FULL form is taken as FULL)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
 	str(&c.HTTPServer, "http-server", "lean", "what serves plain HTTP: lean (slipway's HTTP/1.1 server, less CPU a request and no buffers held by idle connections) or net/http (Go's)")
 	str(&c.UpstreamTransport, "upstream-transport", "lean", "what carries requests to the apps: lean, the router's own transport, the only one (net/http was removed: see docs)")
@@ -189,8 +189,17 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err := num(&c.MaxTreeFiles, "max-tree-files", builder.DefaultMaxTreeFiles, 1, "the most files and directories a pushed tree may have"); err != nil {
 		return c, err
 	}
-	if err := num(&c.SSHMaxPerIP, "ssh-max-per-address", 10, 1, "unauthenticated ssh connections from one address at most"); err != nil {
+	if err := num(&c.SSHMaxPerNetwork, "ssh-max-per-network", 10, 1, "ssh connections not logged in from one network (a /24 of IPv4, a /64 of IPv6) at most: beyond, its oldest is closed"); err != nil {
 		return c, err
+	}
+	// The flag's name before connections were counted by network.
+	fs.Func("ssh-max-per-address", "the old name of --ssh-max-per-network (env SLIPWAY_SSH_MAX_PER_ADDRESS)", func(s string) error {
+		return fs.Set("ssh-max-per-network", s)
+	})
+	if v := getenv("SLIPWAY_SSH_MAX_PER_ADDRESS"); v != "" && getenv("SLIPWAY_SSH_MAX_PER_NETWORK") == "" {
+		if err := fs.Set("ssh-max-per-network", v); err != nil {
+			return c, fmt.Errorf("SLIPWAY_SSH_MAX_PER_ADDRESS=%q: %v", v, err)
+		}
 	}
 	if err := num(&c.UIDBase, "uid-base", 0, 0, fmt.Sprintf("as root: the first of the %d uids this data dir gives its apps (each app gets its own, never reused); 0: the first range from %d that no other data dir has in --uid-registry", apps.UIDsPerDataDir, apps.DefaultUIDBase)); err != nil {
 		return c, err
@@ -216,7 +225,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
-	if _, _, _, err := parseStartups(c.SSHMaxStartups); err != nil {
+	if _, err := parseStartups(c.SSHMaxStartups); err != nil {
 		return c, err
 	}
 	if c.UIDBase != 0 && c.UIDBase < 100000 {
@@ -257,21 +266,26 @@ func envName(flag string) string {
 	return "SLIPWAY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// parseStartups reads --ssh-max-startups BEGIN:RATE:FULL.
-func parseStartups(s string) (begin, rate, full int, err error) {
+// parseStartups reads --ssh-max-startups: a number, or OpenSSH's
+// BEGIN:RATE:FULL, of which FULL is the cap (slipway drops nothing at
+// random: a flood displaces its own network's oldest connections).
+func parseStartups(s string) (full int, err error) {
 	parts := strings.Split(s, ":")
-	bad := fmt.Errorf("--ssh-max-startups %q: give BEGIN:RATE:FULL, like 10:30:100 (RATE a percentage, BEGIN at most FULL)", s)
-	if len(parts) != 3 {
-		return 0, 0, 0, bad
+	bad := fmt.Errorf("--ssh-max-startups %q: give the most connections not logged in, like 100 (or OpenSSH's BEGIN:RATE:FULL, like 10:30:100)", s)
+	if len(parts) != 1 && len(parts) != 3 {
+		return 0, bad
 	}
 	var n [3]int
 	for i, p := range parts {
 		if n[i], err = strconv.Atoi(p); err != nil || n[i] < 1 {
-			return 0, 0, 0, bad
+			return 0, bad
 		}
 	}
-	if n[1] > 100 || n[0] > n[2] {
-		return 0, 0, 0, bad
+	if len(parts) == 1 {
+		return n[0], nil
 	}
-	return n[0], n[1], n[2], nil
+	if n[1] > 100 || n[0] > n[2] {
+		return 0, bad
+	}
+	return n[2], nil
 }

@@ -60,3 +60,38 @@ func TestParseServeFlags_HelpNeverShowsASecret(t *testing.T) {
 		t.Errorf("token from the environment = %q, %v", c.AdminToken, err)
 	}
 }
+
+// The ssh caps' old spellings keep working: --ssh-max-per-address (and
+// its variable) set the cap by network, and OpenSSH's BEGIN:RATE:FULL
+// gives FULL.
+func TestParseServeFlags_SSHCapsOldSpellings(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, tc := range []struct {
+		args     []string
+		env      map[string]string
+		perNet   int
+		startups int
+	}{
+		{nil, nil, 10, 100},
+		{[]string{"--ssh-max-per-address", "5"}, nil, 5, 100},
+		{[]string{"--ssh-max-per-network", "7", "--ssh-max-startups", "10:30:60"}, nil, 7, 60},
+		{nil, map[string]string{"SLIPWAY_SSH_MAX_PER_ADDRESS": "4"}, 4, 100},
+		{nil, map[string]string{"SLIPWAY_SSH_MAX_PER_ADDRESS": "4", "SLIPWAY_SSH_MAX_PER_NETWORK": "6"}, 6, 100},
+	} {
+		getenv := none
+		if tc.env != nil {
+			getenv = func(k string) string { return tc.env[k] }
+		}
+		c, err := parseServeFlags(tc.args, getenv, io.Discard)
+		if err != nil {
+			t.Fatalf("%v %v: %v", tc.args, tc.env, err)
+		}
+		full, _ := parseStartups(c.SSHMaxStartups)
+		if c.SSHMaxPerNetwork != tc.perNet || full != tc.startups {
+			t.Errorf("%v %v: per network %d, startups %d; want %d, %d", tc.args, tc.env, c.SSHMaxPerNetwork, full, tc.perNet, tc.startups)
+		}
+	}
+	if _, err := parseServeFlags([]string{"--ssh-max-startups", "10:30"}, none, io.Discard); err == nil || !strings.Contains(err.Error(), "like 100") {
+		t.Errorf("--ssh-max-startups 10:30: %v", err)
+	}
+}

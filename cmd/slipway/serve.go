@@ -31,6 +31,7 @@ import (
 	"github.com/slipway/slipway/internal/pausable"
 	"github.com/slipway/slipway/internal/secret"
 	"github.com/slipway/slipway/metrics"
+	"github.com/slipway/slipway/netfilter"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
@@ -138,6 +139,22 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	adminLn := pausable.New(adminInner)
+	handedOver := false // set once a new process serves the sockets
+	// The local CLI's way in, which no TCP flood reaches: the same API on
+	// DATA/run/admin.sock, for root and slipway's own user only.
+	var adminSock *pausable.Listener
+	if path := layout.AdminSocket(); path != "" {
+		ln, err := listenUnix(upg, path)
+		if err != nil {
+			return err
+		}
+		adminSock = pausable.New(ln)
+		defer func() {
+			if !handedOver { // else the new process serves it
+				os.Remove(path)
+			}
+		}()
+	}
 	sshLn, err := listen(upg, passed, "ssh", cfg.SSHAddr)
 	if err != nil {
 		return err
@@ -170,6 +187,22 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	if err := ids.ClaimUIDs(ctx, cfg.UIDRegistry, cfg.UIDBase); err != nil {
 		return err
+	}
+	if os.Geteuid() == 0 {
+		r := ids.UIDs()
+		door := netfilter.Door{Chain: netfilter.ChainFor(cfg.DataDir), First: r.Base, Last: r.Last(), Ports: tcpPorts(sshLn, adminInner)}
+		if err := door.Shut(ctx); err != nil {
+			logger.Warn("apps can connect to slipway's own ssh and admin listeners: the rule that keeps them off could not be made", "err", err)
+		} else {
+			logger.Info("apps kept off slipway's own listeners", "chain", door.Chain, "ports", door.Ports)
+			defer func() {
+				if !handedOver { // else the new process keeps it
+					if err := door.Open(context.Background()); err != nil {
+						logger.Error("remove the rule that kept apps off slipway's listeners", "err", err)
+					}
+				}
+			}()
+		}
 	}
 	if err := ids.PrepareLauncher(); err != nil {
 		return err
@@ -213,17 +246,24 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Unknown: commands.Unknown, Listener: sshLn, Limits: caps.ssh, MaxPushSize: cfg.MaxPushSize, Logger: logger,
 	})
-	up := &handover{upg: upg, svc: svc, git: git, admin: adminLn, data: cfg.DataDir, ctx: ctx, logger: logger,
+	up := &handover{upg: upg, svc: svc, git: git, admin: []*pausable.Listener{adminLn, adminSock}, data: cfg.DataDir, ctx: ctx, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
-	adminSrv := httpserver.New("admin", cfg.AdminAddr, web.New(web.Config{
+	adminHandler := web.New(web.Config{
 		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,
 		Commands: func(ctx context.Context, name string, args []string, in io.Reader, out io.Writer) error {
 			return commands.Run(ctx, svc, name, args, in, out)
 		},
 		Upgrade:  func(context.Context) (int, error) { return up.upgrade() },
 		Sessions: db,
-	}), logger)
+	})
+	adminSrv := httpserver.New("admin", cfg.AdminAddr, adminHandler, logger)
 	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout
+	servers := []*httpserver.Server{httpSrv, adminSrv, httpsSrv}
+	if adminSock != nil {
+		sockSrv := httpserver.New("admin socket", "", adminHandler, logger)
+		sockSrv.Listener, sockSrv.BodyTimeout = httpserver.PeerUIDs(adminSock, 0, os.Geteuid()), cfg.BodyTimeout
+		servers = append(servers, sockSrv)
+	}
 	jobs := cron.New()
 	jobs.AddFunc(cfg.PruneSchedule, func() {
 		if err := svc.Prune(context.Background(), cfg.KeepReleases, builder.Remove); err != nil {
@@ -238,27 +278,23 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	// The apps first: the sockets queue connections until they serve.
 	svc.Start(ctx)
-	if err := httpSrv.Start(); err != nil {
+	stopAll := func() {
+		for _, srv := range servers {
+			srv.Shutdown(context.Background()) // nothing for one not started
+		}
 		stopApps()
-		return err
 	}
-	if err := adminSrv.Start(); err != nil {
-		httpSrv.Shutdown(context.Background())
-		stopApps()
-		return err
-	}
-	if httpsLn != nil {
-		if err := httpsSrv.Start(); err != nil {
-			httpSrv.Shutdown(context.Background())
-			adminSrv.Shutdown(context.Background())
-			stopApps()
+	for _, srv := range servers {
+		if srv == httpsSrv && httpsLn == nil {
+			continue
+		}
+		if err := srv.Start(); err != nil {
+			stopAll()
 			return err
 		}
 	}
 	if err := git.Start(); err != nil {
-		httpSrv.Shutdown(context.Background())
-		adminSrv.Shutdown(context.Background())
-		stopApps()
+		stopAll()
 		return err
 	}
 	jobs.Start()
@@ -293,7 +329,6 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			}
 		}
 	}()
-	handedOver := false
 	select {
 	case <-ctx.Done():
 		upg.Stop()
@@ -309,9 +344,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 1+len(servers))
 	wg.Go(func() { errs[0] = git.Shutdown(sctx) })
-	for i, srv := range []*httpserver.Server{httpSrv, adminSrv, httpsSrv} {
+	for i, srv := range servers {
 		if handedOver { // the new process serves the same sockets
 			wg.Go(func() { errs[i+1] = srv.Drain(sctx, drainWindow) })
 		} else {
@@ -372,17 +407,27 @@ func listenerCaps(cfg serveConfig, files int, logger *slog.Logger) caps {
 	if total <= 0 {
 		total = max(budget*3/4, 16)
 	}
-	begin, rate, full, _ := parseStartups(cfg.SSHMaxStartups)
+	full, _ := parseStartups(cfg.SSHMaxStartups)
 	full = min(full, max(budget/8, 4))
 	c := caps{
 		router: &httpserver.ConnLimit{Total: total, PerAddress: min(cfg.MaxConnsPerIP, total)},
-		admin:  &httpserver.ConnLimit{Total: 64, PerAddress: 16},
-		ssh: gitserver.Limits{LoginGrace: cfg.SSHLoginGrace, StartupsBegin: min(begin, full), StartupsRate: rate,
-			StartupsFull: full, PerAddress: cfg.SSHMaxPerIP},
+		admin:  &httpserver.ConnLimit{Total: 64, PerNetwork: 16},
+		ssh:    gitserver.Limits{LoginGrace: cfg.SSHLoginGrace, MaxStartups: full, PerNetwork: cfg.SSHMaxPerNetwork},
 	}
 	logger.Info("connection caps", "file_limit", files, "router", total, "router_per_address", c.router.PerAddress,
-		"ssh_unauthenticated", full, "ssh_per_address", cfg.SSHMaxPerIP, "admin", c.admin.Total)
+		"ssh_unauthenticated", full, "ssh_per_network", cfg.SSHMaxPerNetwork, "admin", c.admin.Total, "admin_per_network", c.admin.PerNetwork)
 	return c
+}
+
+// tcpPorts returns the TCP ports the listeners listen on.
+func tcpPorts(lns ...net.Listener) []int {
+	var ports []int
+	for _, ln := range lns {
+		if a, ok := ln.Addr().(*net.TCPAddr); ok {
+			ports = append(ports, a.Port)
+		}
+	}
+	return ports
 }
 
 // authorizedKeysPath is the file of who may push: --authorized-keys, else

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,10 +31,10 @@ type handover struct {
 	upg    *tableflip.Upgrader
 	svc    *apps.Service
 	git    *gitserver.Server
-	admin  *pausable.Listener
-	quiet  time.Duration   // how long deploys in progress may take to finish
-	data   string          // the data dir, whose pid file names the serving process
-	ctx    context.Context // ends at SIGTERM: an upgrade waiting for deploys gives up
+	admin  []*pausable.Listener // the admin API's TCP and unix listeners (nil for none)
+	quiet  time.Duration        // how long deploys in progress may take to finish
+	data   string               // the data dir, whose pid file names the serving process
+	ctx    context.Context      // ends at SIGTERM: an upgrade waiting for deploys gives up
 	logger *slog.Logger
 
 	mu sync.Mutex // one upgrade at a time
@@ -57,11 +59,19 @@ func (h *handover) upgrade() (int, error) {
 		}
 	}
 	h.git.Pause()
-	h.admin.Pause()
+	for _, ln := range h.admin {
+		if ln != nil {
+			ln.Pause()
+		}
+	}
 	exe, _ := os.Executable()
 	h.logger.Info("upgrade: handing over to a new slipway process", "executable", exe)
 	resume := func() {
-		h.admin.Resume()
+		for _, ln := range h.admin {
+			if ln != nil {
+				ln.Resume()
+			}
+		}
 		h.git.Resume()
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.quiet)
@@ -96,6 +106,36 @@ func listen(upg *tableflip.Upgrader, passed map[string]net.Listener, name, addr 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s listen: %w", name, err)
+	}
+	return ln, nil
+}
+
+// listenUnix returns the unix socket listener at path: the one inherited
+// from the slipway process that handed over, else a new one, made
+// readable and writable by slipway's user only (a stale file left by a
+// crash is replaced). It is passed on at the next upgrade.
+func listenUnix(upg *tableflip.Upgrader, path string) (net.Listener, error) {
+	ln, err := upg.ListenWithCallback("unix", path, func(network, addr string) (net.Listener, error) {
+		if err := os.MkdirAll(filepath.Dir(addr), 0o700); err != nil {
+			return nil, err
+		}
+		if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() == fs.ModeSocket {
+			os.Remove(addr) // no slipway serves this data dir: checked before
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		// DATA/run is slipway's only (0700); the mode and the peer's
+		// credentials (httpserver.PeerUIDs) are further walls.
+		if err := os.Chmod(addr, 0o600); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return ln, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin socket listen: %w", err)
 	}
 	return ln, nil
 }

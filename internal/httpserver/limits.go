@@ -9,23 +9,44 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/slipway/slipway/internal/netcap"
 )
 
 // ConnLimit caps open connections in all and by client address, so that a
 // flood from a few clients cannot take every file descriptor: a connection
 // beyond either cap is closed as soon as it is accepted. One ConnLimit may
 // serve several servers (the router's HTTP and HTTPS listeners).
+//
+// With PerNetwork set, it counts by network instead and never refuses a
+// newcomer: at a cap, the oldest connection of the network over its
+// share is closed (netcap), so that a flood, however many addresses it
+// comes from, cannot lock out a client of another network (the admin
+// listener). PerAddress is then unused.
 type ConnLimit struct {
 	Total, PerAddress int
+	PerNetwork        int
 
 	mu      sync.Mutex
 	open    int
 	byAddr  map[string]int
 	refused atomic.Int64
+	room    netcap.Table
+	once    sync.Once
 }
 
 // Refused returns how many connections the caps have closed.
-func (l *ConnLimit) Refused() int64 { return l.refused.Load() }
+func (l *ConnLimit) Refused() int64 { return l.refused.Load() + l.room.Evicted() }
+
+// table returns the make-room table, or nil when connections are counted
+// by address.
+func (l *ConnLimit) table() *netcap.Table {
+	if l.PerNetwork <= 0 {
+		return nil
+	}
+	l.once.Do(func() { l.room.Total, l.room.PerNetwork = l.Total, l.PerNetwork })
+	return &l.room
+}
 
 // take counts a new connection from addr, unless a cap is reached.
 func (l *ConnLimit) take(addr string) bool {
@@ -63,6 +84,12 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t := ln.l.table(); t != nil {
+			lc := &limitedConn{Conn: c}
+			lc.entry = t.Entry(c.RemoteAddr().String(), func() { lc.Close() })
+			lc.entry.Add()
+			return lc, nil
+		}
 		addr, _, err := net.SplitHostPort(c.RemoteAddr().String())
 		if err != nil {
 			addr = c.RemoteAddr().String()
@@ -79,9 +106,10 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 // limitedConn gives its place back when it closes.
 type limitedConn struct {
 	net.Conn
-	l    *ConnLimit
-	addr string
-	once sync.Once
+	l     *ConnLimit // counted by address, or
+	entry *netcap.Entry
+	addr  string
+	once  sync.Once
 }
 
 // NetConn returns the connection it wraps (h1 parks idle ones by their
@@ -89,7 +117,13 @@ type limitedConn struct {
 func (c *limitedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *limitedConn) Close() error {
-	c.once.Do(func() { c.l.give(c.addr) })
+	c.once.Do(func() {
+		if c.entry != nil {
+			c.entry.Remove()
+			return
+		}
+		c.l.give(c.addr)
+	})
 	return c.Conn.Close()
 }
 
