@@ -31,6 +31,7 @@ func TestServe_TakesSocketsFromTheServiceManager(t *testing.T) {
 		addrs[name] = ln.Addr().String()
 	}
 	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: os.Geteuid()}
+	cleanUpHost(t, s.dataDir)
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, _ := os.ReadFile(s.key + ".pub")
 	os.MkdirAll(s.dataDir, 0o755)

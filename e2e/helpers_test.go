@@ -119,12 +119,7 @@ func startServerAs(t testing.TB, uid int, extraArgs ...string) *server {
 func newServer(t testing.TB, uid int) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: newDataDir(t), home: t.TempDir(), uid: uid}
-	t.Cleanup(func() { // after the server stops, even by kill -9
-		removeUsersOf(s.dataDir)
-		if os.Geteuid() == 0 {
-			netfilter.Door{Chain: netfilter.ChainFor(s.dataDir)}.Open(context.Background())
-		}
-	})
+	cleanUpHost(t, s.dataDir)
 	s.key = newKey(t, s.home, "id_ed25519")
 	pub, err := os.ReadFile(s.key + ".pub")
 	if err != nil {
@@ -300,6 +295,18 @@ func (s *server) upgrade(trigger func(pid int)) int {
 	}
 	s.pid = pid
 	return pid
+}
+
+// cleanUpHost removes, at the end of the test and after the server
+// stopped (even by kill -9), what slipway made on the host for the data
+// dir: its apps' users and its iptables chain.
+func cleanUpHost(t testing.TB, dataDir string) {
+	t.Cleanup(func() {
+		removeUsersOf(dataDir)
+		if os.Geteuid() == 0 {
+			netfilter.Door{Chain: netfilter.ChainFor(dataDir)}.Open(context.Background())
+		}
+	})
 }
 
 // removeUsersOf removes the users slipway made for the apps of the data

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,6 +96,11 @@ attempt("list the victim's HOME", lambda: os.listdir(E["VICTIM_HOME"]))
 attempt("signal slipway", lambda: os.kill(int(E["DAEMON_PID"]), signal.SIGCONT))
 attempt("signal the victim", lambda: os.kill(int(E["VICTIM_PID"]), signal.SIGCONT))
 attempt("bind another port", lambda: bind(int(E["FREE_PORT"])))
+attempt("read the host's /dev/shm", lambda: read("/dev/shm/" + E["SHM_SECRET"]))
+try:  # the test looks for it in the host's /dev/shm
+    write("/dev/shm/" + E["SHM_PLANT"], "x")
+except Exception:
+    pass
 r["read the victim's environment"] = found("victim-secret-value", glob.glob("/proc/[0-9]*/environ"))
 r["read slipway's environment"] = found("operator-secret-value", ["/proc/%s/environ" % E["DAEMON_PID"]])
 r["see slipway's environment in its own"] = "done" if "operator-secret-value" in str(dict(E)) else "refused: absent"
@@ -162,6 +168,14 @@ func attackFromInside(t *testing.T, s *server, ownIdentity bool) {
 	free := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 
+	// What another process left in /dev/shm, and a name for the app to
+	// leave there: the host's /dev/shm must be out of its reach.
+	shmSecret := fmt.Sprintf("slipway-e2e-secret-%d", free)
+	shmPlant := fmt.Sprintf("slipway-e2e-plant-%d", free)
+	if err := os.WriteFile("/dev/shm/"+shmSecret, []byte("shared secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove("/dev/shm/" + shmSecret); os.Remove("/dev/shm/" + shmPlant) })
 	if out, err := s.ssh(s.key, "apps:create", "hostile"); err != nil {
 		t.Fatalf("apps:create: %v\n%s", err, out)
 	}
@@ -172,6 +186,8 @@ func attackFromInside(t *testing.T, s *server, ownIdentity bool) {
 		"VICTIM_PID":     m[1],
 		"DAEMON_PID":     strconv.Itoa(s.cmd.Process.Pid),
 		"FREE_PORT":      strconv.Itoa(free),
+		"SHM_SECRET":     shmSecret,
+		"SHM_PLANT":      shmPlant,
 	}
 	args := []string{"config:set", "hostile", "--no-restart"}
 	for k, v := range targets {
@@ -211,6 +227,9 @@ func attackFromInside(t *testing.T, s *server, ownIdentity bool) {
 		if len(report) < 20 || t.Failed() {
 			t.Errorf("%s: %d results:\n%s", path, len(report), body)
 		}
+	}
+	if _, err := os.Stat("/dev/shm/" + shmPlant); err == nil {
+		t.Error("the app left a file in the host's /dev/shm")
 	}
 	s.wantServes("victim", "/env/VICTIM_SECRET", "victim-secret-value")
 	want := "Landlock sandbox, slipway's user (not root)"

@@ -68,18 +68,23 @@ func TestIdentities_TwoSlipwaysOnOneHostNeverShareAUID(t *testing.T) {
 	a.mustGit(dir, "push", a.remote("first"), "main")
 	first := a.appUID("first")
 
-	// A user of the host's own takes the uid a's next app would get.
+	// A user of the host's own takes the uid a's next app would get: the
+	// next one no user has.
+	next := first + 1
+	for passwdLine(t, next) != "" {
+		next++
+	}
 	foreign := "e2e-foreign-" + strconv.Itoa(os.Getpid())
-	if out, err := exec.Command("useradd", "-M", "-N", "-u", strconv.Itoa(first+1), "-d", "/nonexistent/e2e", "-s", "/usr/sbin/nologin", foreign).CombinedOutput(); err != nil {
+	if out, err := exec.Command("useradd", "-M", "-N", "-u", strconv.Itoa(next), "-d", "/nonexistent/e2e", "-s", "/usr/sbin/nologin", foreign).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("userdel", foreign).Run() })
-	foreignLine := passwdLine(t, first+1)
+	foreignLine := passwdLine(t, next)
 
 	a.mustGit(dir, "push", a.remote("second"), "main")
 	second := a.appUID("second")
-	if second == first+1 || second == first {
-		t.Errorf("a's second app runs as uid %d (the first has %d, %s has %d)", second, first, foreign, first+1)
+	if second == next || second == first {
+		t.Errorf("a's second app runs as uid %d (the first has %d, %s has %d)", second, first, foreign, next)
 	}
 	dirB := b.newApp(staticApp("b"))
 	b.mustGit(dirB, "push", b.remote("first"), "main")
@@ -99,7 +104,7 @@ func TestIdentities_TwoSlipwaysOnOneHostNeverShareAUID(t *testing.T) {
 	if got := passwdLine(t, first); got != before || got == "" {
 		t.Errorf("a's user changed when b destroyed its app: %q, was %q", got, before)
 	}
-	if got := passwdLine(t, first+1); got != foreignLine {
+	if got := passwdLine(t, next); got != foreignLine {
 		t.Errorf("the host's own user changed: %q, was %q", got, foreignLine)
 	}
 	if _, err := user.LookupId(strconv.Itoa(other)); err == nil {

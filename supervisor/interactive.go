@@ -73,7 +73,7 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 	} else {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = t.Stdin, t.Stdout, t.Stderr
 	}
-	cmd.Env = env
+	l.setEnv(env)
 	if err := cmd.Start(); err != nil {
 		l.abort()
 		return 0, fmt.Errorf("start: %w", err)

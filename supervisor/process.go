@@ -102,7 +102,7 @@ func Start(s Spec) (*Process, error) {
 	}
 	cmd := l.cmd
 	cmd.Dir = s.Dir
-	cmd.Env = append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
+	l.setEnv(append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session, not only its own group: nothing slipway's terminal
 	// or service manager sends slipway's group reaches it.
@@ -372,10 +372,22 @@ func (p *Process) LogTail(n int) []string {
 // cgroup, the cgroup and the pipe that holds the sandbox launcher until
 // it is in it.
 type launch struct {
-	cmd   *exec.Cmd
-	group *group
-	hold  *os.File // the write end; the launcher waits for one byte
-	holdR *os.File // the read end, the launcher's fd 3
+	cmd       *exec.Cmd
+	sandboxed bool // cmd is the sandbox launcher
+	group     *group
+	hold      *os.File // the write end; the launcher waits for one byte
+	holdR     *os.File // the read end, the launcher's fd 3
+}
+
+// setEnv gives the command env. A sandbox launcher gets it hidden from
+// its own dynamic loader and Go runtime (sealEnv): the launcher runs
+// before the sandbox is in place, so an app's LD_PRELOAD or
+// GLIBC_TUNABLES must reach only the app's program.
+func (l *launch) setEnv(env []string) {
+	if l.sandboxed {
+		env = sealEnv(env)
+	}
+	l.cmd.Env = env
 }
 
 // command returns the launch of argv in its own process group, inside sb
@@ -417,7 +429,7 @@ func command(ctx context.Context, sb *Sandbox, tmp string, argv []string) (*laun
 		return nil, err
 	}
 	l.cmd = exec.CommandContext(ctx, full[0], full[1:]...)
-	l.cmd.SysProcAttr = attr
+	l.cmd.SysProcAttr, l.sandboxed = attr, true
 	if l.holdR != nil {
 		l.cmd.ExtraFiles = []*os.File{l.holdR} // fd 3 of the launcher
 	}

@@ -63,7 +63,8 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 		defer l.group.delete() // whatever the command left running, detached or not
 	}
 	cmd := l.cmd
-	cmd.Dir, cmd.Env = c.Dir, env
+	cmd.Dir = c.Dir
+	l.setEnv(env)
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout

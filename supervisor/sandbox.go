@@ -1,17 +1,22 @@
 package supervisor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
 )
 
 // Sandbox confines a process to what its app may touch. Every app process
@@ -45,6 +50,43 @@ type Sandbox struct {
 	// Hold makes the launcher wait for a byte on fd 3 before it confines
 	// itself: slipway sends it once the launcher is in its cgroup.
 	Hold bool `json:"hold,omitempty"`
+	// Shm, set by launch where the host allows it, gives the process a
+	// /dev/shm of its own: the launcher starts in a user and mount
+	// namespace of its own (its uid mapped to itself, nothing else), with
+	// CAP_SYS_ADMIN there only, mounts a tmpfs of ShmSize on /dev/shm and
+	// drops the capability before it confines itself. Without it /dev/shm
+	// is out of the process's reach.
+	Shm bool `json:"shm,omitempty"`
+}
+
+// ShmSize is the size of a process's own /dev/shm, Docker's default; what
+// is in it counts against the process's memory limit.
+const ShmSize = "64m"
+
+// sealedPrefix hides each variable of the command's environment from the
+// launcher itself (sealEnv): the launcher is a dynamically linked Go
+// program that runs before the sandbox is in place, so an app's
+// LD_PRELOAD, LD_AUDIT, GLIBC_TUNABLES or GODEBUG must reach only the
+// program it executes.
+const sealedPrefix = "SLIPWAY_SANDBOXED_"
+
+// sealEnv hides env from the launcher; unsealEnv gives it back.
+func sealEnv(env []string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		out[i] = sealedPrefix + kv
+	}
+	return out
+}
+
+func unsealEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if rest, ok := strings.CutPrefix(kv, sealedPrefix); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 // SystemRead is what every app process may read and execute: the
@@ -92,15 +134,79 @@ func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error)
 			return nil, nil, fmt.Errorf("find slipway's executable for the sandbox: %w", err)
 		}
 	}
-	spec, err := json.Marshal(sb)
-	if err != nil {
-		return nil, nil, err
-	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	if sb.UID != 0 {
 		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
 	}
+	if privateShm() {
+		uid, gid := sb.UID, sb.GID
+		if uid == 0 {
+			uid, gid = uint32(os.Geteuid()), uint32(os.Getegid())
+		}
+		ownNamespaces(attr, uid, gid)
+		c := *sb
+		c.Shm = true
+		sb = &c
+	}
+	spec, err := json.Marshal(sb)
+	if err != nil {
+		return nil, nil, err
+	}
 	return append([]string{exe, reexecArg, string(spec), "--"}, argv...), attr, nil
+}
+
+// ownNamespaces starts the process in a user namespace where only uid and
+// gid exist, mapped to themselves, and a mount namespace of its own, with
+// CAP_SYS_ADMIN in them (nowhere else) for the launcher to mount its
+// /dev/shm. The identity change (Credential) happens inside; setgroups
+// is allowed there only when slipway, root, makes the namespace, to clear
+// the supplementary groups.
+func ownNamespaces(attr *syscall.SysProcAttr, uid, gid uint32) {
+	attr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: int(uid), HostID: int(uid), Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: int(gid), HostID: int(gid), Size: 1}}
+	attr.GidMappingsEnableSetgroups = attr.Credential != nil
+	attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
+}
+
+var (
+	shmOnce sync.Once
+	shmOK   bool
+)
+
+// privateShm reports whether processes can have a /dev/shm of their own
+// here: whether a user and mount namespace can be made (a kernel or a
+// policy may forbid them), tried once with /bin/true.
+func privateShm() bool {
+	shmOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "/bin/true")
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+		if os.Geteuid() == 0 {
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+			ownNamespaces(cmd.SysProcAttr, 65534, 65534)
+		} else {
+			ownNamespaces(cmd.SysProcAttr, uint32(os.Geteuid()), uint32(os.Getegid()))
+		}
+		shmOK = cmd.Run() == nil
+	})
+	return shmOK
+}
+
+// mountShm, in the launcher, mounts its own /dev/shm and drops the
+// capability that allowed it from the thread that will execute the
+// command (the others end with the exec). It reports whether /dev/shm
+// is now the process's own.
+func mountShm() bool {
+	err := unix.Mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size="+ShmSize+",mode=1777")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "slipway sandbox: no /dev/shm of its own (%v): /dev/shm is out of reach\n", err)
+	}
+	unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	var none [2]unix.CapUserData // version 3 takes two
+	unix.Capset(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &none[0])
+	return err == nil
 }
 
 // withTmp returns a copy of sb that may also write tmp.
@@ -128,21 +234,25 @@ func confineAndExec(args []string) error {
 		}
 		hold.Close()
 	}
-	// The restriction and the exec must happen on one thread; go-landlock
-	// applies the policy to every thread anyway.
+	// Dropping the capability, the restriction and the exec must happen
+	// on one thread; go-landlock applies the policy to every thread anyway.
 	runtime.LockOSThread()
+	if sb.Shm {
+		sb.Shm = mountShm()
+	}
 	if err := sb.restrict(); err != nil {
 		return err
 	}
+	env := unsealEnv(os.Environ())
 	prog := argv[0]
 	if !strings.ContainsRune(prog, '/') {
-		path, err := lookPath(prog)
+		path, err := lookPath(prog, env)
 		if err != nil {
 			return err
 		}
 		prog = path
 	}
-	return syscall.Exec(prog, argv, os.Environ())
+	return syscall.Exec(prog, argv, env)
 }
 
 // restrict applies sb to this process with Landlock, as far as the kernel
@@ -158,8 +268,10 @@ func (sb *Sandbox) restrict() error {
 	rules := []landlock.Rule{
 		landlock.RODirs(SystemRead...).IgnoreIfMissing(),
 		landlock.RWFiles(systemDevices...).IgnoreIfMissing(),
-		landlock.RWDirs("/dev/shm").IgnoreIfMissing(),
 		landlock.BindTCP(0),
+	}
+	if sb.Shm { // its own; else, shared with the host, out of reach
+		rules = append(rules, landlock.RWDirs("/dev/shm"))
 	}
 	if len(sb.Read) > 0 {
 		rules = append(rules, landlock.RODirs(sb.Read...).IgnoreIfMissing())
@@ -176,9 +288,15 @@ func (sb *Sandbox) restrict() error {
 	return nil
 }
 
-// lookPath finds prog in $PATH as a shell would.
-func lookPath(prog string) (string, error) {
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+// lookPath finds prog in env's PATH as a shell would.
+func lookPath(prog string, env []string) (string, error) {
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
 		p := filepath.Join(dir, prog)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 			return p, nil

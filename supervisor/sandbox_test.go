@@ -21,6 +21,23 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// runToEnd runs s and returns the last lines of its output once it has
+// exited.
+func runToEnd(t *testing.T, s Spec) string {
+	t.Helper()
+	p, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Exited():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sandboxed script did not finish")
+	}
+	p.Stop(time.Second)
+	return strings.Join(p.LogTail(20), "\n")
+}
+
 // TestSandbox_ConfinesFilesPortsAndSignals runs, inside a sandbox, the
 // moves a hostile app makes and checks each one's outcome.
 func TestSandbox_ConfinesFilesPortsAndSignals(t *testing.T) {
@@ -51,17 +68,7 @@ func TestSandbox_ConfinesFilesPortsAndSignals(t *testing.T) {
 	s := spec(t, script)
 	s.Dir = release
 	s.Sandbox = &Sandbox{Read: []string{release}, Write: []string{home}, Ports: []int{own}}
-	p, err := Start(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Exited():
-	case <-time.After(20 * time.Second):
-		t.Fatal("the sandboxed script did not finish")
-	}
-	p.Stop(time.Second)
-	out := strings.Join(p.LogTail(20), "\n")
+	out := runToEnd(t, s)
 	for _, want := range []string{
 		"read a secret: no", "hard link a secret: no", "read the release: yes", "write the release: no",
 		"write TMPDIR: yes", "write HOME: yes", "list /tmp: no", "signal slipway: no",
@@ -77,5 +84,47 @@ func TestReadablePath_KeepsSystemDirs(t *testing.T) {
 	got := ReadablePath("/usr/local/go/bin:/root/.pyenv/shims:/home/me/bin:/usr/bin:/bin:/opt/node/bin")
 	if want := "/usr/local/go/bin:/usr/bin:/bin:/opt/node/bin"; got != want {
 		t.Errorf("ReadablePath = %q, want %q", got, want)
+	}
+}
+
+// A sandboxed process has a /dev/shm of its own, bounded, that neither the
+// host nor another process sees (POSIX semaphores work in it); and the
+// environment it is given reaches the program, not the launcher's own
+// dynamic loader.
+func TestSandbox_OwnShmAndTheEnvironmentPastTheLauncher(t *testing.T) {
+	if !privateShm() {
+		t.Skip("this host forbids user namespaces: /dev/shm is out of reach instead")
+	}
+	home := t.TempDir()
+	token := fmt.Sprintf("slipway-test-%d", time.Now().UnixNano())
+	script := fmt.Sprintf(`echo hi > /dev/shm/%[1]s && echo "write shm: yes"
+ls /dev/shm | grep -q . && echo "own shm holds: $(ls /dev/shm)"
+if dd if=/dev/zero of=/dev/shm/big bs=1M count=100 2>/dev/null; then echo "fill shm: yes"; else echo "fill shm: no"; fi
+rm -f /dev/shm/big
+python3 -c 'import multiprocessing; multiprocessing.Lock(); print("semaphore: yes")'
+echo "env: $GREETING"
+`, token)
+	s := spec(t, script)
+	s.Env = append(s.Env, "GREETING=hello", "LD_DEBUG=files", "LD_DEBUG_OUTPUT="+filepath.Join(home, "ld"))
+	s.Sandbox = &Sandbox{Write: []string{home}}
+	out := runToEnd(t, s)
+	for _, want := range []string{"write shm: yes", "own shm holds: " + token, "fill shm: no", "semaphore: yes", "env: hello"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q; the sandbox reported:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat("/dev/shm/" + token); err == nil {
+		os.Remove("/dev/shm/" + token)
+		t.Error("the process's /dev/shm file is in the host's /dev/shm")
+	}
+	exe, _ := os.Executable()
+	logs, _ := filepath.Glob(filepath.Join(home, "ld.*"))
+	if len(logs) == 0 {
+		t.Fatal("LD_DEBUG never reached the program: the test proves nothing")
+	}
+	for _, l := range logs {
+		if b, _ := os.ReadFile(l); strings.Contains(string(b), filepath.Base(exe)) {
+			t.Errorf("the launcher's dynamic loader saw the program's LD_ variables (%s)", l)
+		}
 	}
 }

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The host's uid registry of the slipways this run starts: a file of
+	// the run's own, not the real one in /etc.
+	os.Setenv("SLIPWAY_UID_REGISTRY", filepath.Join(dir, "uid-ranges"))
 	slipwayBin, err = buildSlipway(context.Background(), dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -126,6 +129,7 @@ func tempDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		removeUsersUnder(dir)
 		if t.Failed() {
 			t.Logf("work directory kept: %s", dir)
 			return
@@ -135,6 +139,22 @@ func tempDir(t *testing.T) string {
 		}
 	})
 	return dir
+}
+
+// removeUsersUnder removes the users (and their groups) that slipway, as
+// root, made for the apps of a data dir under dir: those whose HOME is
+// there.
+func removeUsersUnder(dir string) {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil || os.Geteuid() != 0 {
+		return
+	}
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Split(line, ":"); len(f) > 5 && strings.HasPrefix(f[5], dir+"/") {
+			exec.Command("userdel", f[0]).Run()
+			exec.Command("groupdel", f[0]).Run()
+		}
+	}
 }
 
 // killIfRunning ends p, by its pid, if run left it running: SIGTERM, then
