@@ -42,6 +42,9 @@ type Release struct {
 	FinishedAt    time.Time     `json:"finished_at,omitzero"` // when it failed or retired
 	BuildDuration time.Duration `json:"build_duration_ns,omitempty"`
 	Failure       string        `json:"failure,omitempty"`
+	// Note says what the other fields cannot, in a line: that the push's
+	// connection was cut after it went live, say.
+	Note string `json:"note,omitempty"`
 
 	// RollbackOf is the release a rollback reuses (its build and config).
 	RollbackOf Version `json:"rollback_of,omitempty"`
@@ -103,12 +106,18 @@ type ReleaseUpdate struct {
 	FinishedAt    *time.Time
 	BuildDuration *time.Duration
 	Failure       *string
+	Note          *string
 	Config        *map[string]string
 	Dir           *string
 	Pruned        *bool
 	LogPath       *string
 	Spec          *[]byte
 }
+
+// NoteConnectionCut is the note of a release whose push went live but
+// whose connection was cut before git moved the branch: the pusher saw a
+// failure, and the branch was moved to it at the next start.
+const NoteConnectionCut = "push connection cut; branch moved at restart"
 
 // Failed returns the update that marks a release failed now with reason.
 func Failed(now time.Time, reason string) ReleaseUpdate {

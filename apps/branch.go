@@ -66,6 +66,9 @@ func (s *Service) restoreBranch(ctx context.Context, app string, live *slipway.R
 	detail := "The push of " + slipway.ShortSHA(u.New, 7) + " (" + live.Version.String() + ") went live but its connection was cut before git moved the branch: " +
 		u.Ref + " moved to it at the start"
 	s.event(ctx, app, slipway.EventBranch, detail)
+	if _, err := s.store.UpdateRelease(ctx, app, live.Version, slipway.ReleaseUpdate{Note: slipway.Set(slipway.NoteConnectionCut)}); err != nil {
+		s.logger.Error("note the cut push on its release", "app", app, "release", live.Version.String(), "err", err)
+	}
 	s.logger.Warn("branch moved to the live release's commit: its push was cut off", "app", app, "release", live.Version.String(), "ref", u.Ref)
 }
 

@@ -1,6 +1,8 @@
 package apps
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,6 +114,47 @@ func TestRestoreChange_UndoesAChangeThatDidNotGoLive(t *testing.T) {
 		t.Errorf("a change the live release carries was undone: %v", cfg)
 	}
 	if rec, _ := f.db.AppSetting(ctx, "app", slipway.SettingConfigChange); rec != "" {
+		t.Errorf("the change's record is left: %s", rec)
+	}
+}
+
+// cancelOn is output that cancels a context once it sees a line with
+// text: the client went away at that point.
+type cancelOn struct {
+	strings.Builder
+	text   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.text) {
+		c.cancel()
+	}
+	return c.Builder.Write(p)
+}
+
+// A rollback changes the config with its release or not at all: one cut
+// off before its switch leaves the config as it was.
+func TestRollback_CutOffLeavesTheConfigAsItWas(t *testing.T) {
+	f := newFixture(t, releaser.Config{})
+	f.push(appFiles(t), "v1")
+	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi"}, nil, false, "ssh", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f.push(appFiles(t), "v3") // v1's pool is no longer warm
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &cancelOn{text: "Rolling back", cancel: cancel}
+	if _, err := f.svc.Rollback(ctx, "app", 1, "ssh", out); err == nil {
+		t.Fatalf("a rollback whose client went away went live:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "Config of app left as it was") {
+		t.Errorf("the output does not say the config was left as it was:\n%s", out.String())
+	}
+	if cfg, _ := f.svc.Config(t.Context(), "app"); cfg["GREETING"] != "hi" {
+		t.Errorf("config after the cut-off rollback = %v, want GREETING=hi", cfg)
+	}
+	if rec, _ := f.db.AppSetting(t.Context(), "app", slipway.SettingConfigChange); rec != "" {
 		t.Errorf("the change's record is left: %s", rec)
 	}
 }

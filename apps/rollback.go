@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"time"
 
@@ -44,7 +45,16 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 			unset = append(unset, k)
 		}
 	}
-	if _, err := s.store.SetAppConfig(ctx, app, target.Config, unset); err != nil {
+	set := maps.Clone(target.Config)
+	maps.DeleteFunc(set, func(k, v string) bool { old, ok := current[k]; return ok && old == v })
+	// As a config release's: the change goes live with the rollback or
+	// is undone, even across a crash (configchange.go).
+	change := newConfigChange(current, set, unset)
+	if err := s.recordChange(ctx, app, change); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.SetAppConfig(ctx, app, set, unset); err != nil {
+		s.undoChange(app, change, "the rollback could not store it", out)
 		return nil, err
 	}
 	rel := &slipway.Release{
@@ -54,6 +64,7 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	}
 	out, closeLog, err := s.create(rel, out)
 	if err != nil {
+		s.undoChange(app, change, "the rollback's release could not be made", out)
 		return nil, err
 	}
 	defer closeLog()
@@ -62,17 +73,21 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	warm, err := s.rel.Promote(ctx, app, target.Version, rel.Version, out)
 	if err != nil {
 		s.fail(app, rel.Version, err)
+		s.undoChange(app, change, rel.Version.String()+" did not go live", out)
 		return nil, err
 	}
 	if warm {
+		s.settleChange(app)
 		fmt.Fprintf(out, "-----> %s is live: %s's instances were still running (%s)\n", rel.Version, target.Version, time.Since(start).Round(time.Millisecond))
 		s.refreshMaintenance(ctx, app)
 		return s.store.FindRelease(ctx, app, rel.Version)
 	}
 	spec.Version = rel.Version
 	if err := s.release(ctx, spec, false, out); err != nil {
+		s.undoChange(app, change, rel.Version.String()+" did not go live", out)
 		return nil, err
 	}
+	s.settleChange(app)
 	fmt.Fprintf(out, "-----> %s is live (%s)\n", rel.Version, time.Since(start).Round(time.Millisecond))
 	s.refreshMaintenance(ctx, app)
 	if s.stopped(ctx, app) { // a rollback runs a stopped app again

@@ -72,6 +72,9 @@ func WriteReleases(out io.Writer, rels []web.ReleaseJSON, asJSON bool, now time.
 		if r.Pruned {
 			status += " (pruned)"
 		}
+		if r.Note != "" {
+			status += " (" + r.Note + ")"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, r.Name, status, r.Kind, slipway.ShortSHA(r.Commit, 7),
 			slipway.OneLine(r.Subject, 50), slipway.OneLine(r.Author, 40), Age(now.Sub(r.CreatedAt)))
 	}

@@ -483,6 +483,10 @@ func TestServe_KillNineAfterTheSwitchMovesTheBranch(t *testing.T) {
 			t.Errorf("the app page's activity does not say the push's connection was cut (%d)", res.StatusCode)
 		}
 	}
+	// `releases` says it went live and its push was cut.
+	if out := s.mustSSH("releases", "cut"); !regexp.MustCompile(`\* +v2 +live \(push connection cut; branch moved at restart\)`).MatchString(out) {
+		t.Errorf("releases does not say v2 went live with its push cut:\n%s", out)
+	}
 	// The next push builds on it as on any.
 	s.commit(dir, "v3", staticApp("v3"))
 	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v3 is live") {

@@ -208,12 +208,12 @@ func createRelease(ctx context.Context, tx *writeTx, r *slipway.Release) (slipwa
 	if _, err := tx.ExecContext(ctx, `INSERT INTO releases (
 			app_id, version, kind, status,
 			commit_sha, subject, author, pusher_fingerprint, pusher_comment,
-			created_at, started_at, finished_at, build_duration_ns, failure,
+			created_at, started_at, finished_at, build_duration_ns, failure, note,
 			rollback_of, config, dir, pruned, log_path, spec
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		appID, v, r.Kind, r.Status,
 		r.Commit, r.Subject, r.Author, r.PusherFingerprint, r.PusherComment,
-		formatTime(tx.now), formatTime(r.StartedAt), formatTime(r.FinishedAt), int64(r.BuildDuration), r.Failure,
+		formatTime(tx.now), formatTime(r.StartedAt), formatTime(r.FinishedAt), int64(r.BuildDuration), r.Failure, r.Note,
 		r.RollbackOf, config, r.Dir, r.Pruned, r.LogPath, blob(r.Spec),
 	); err != nil {
 		return 0, err
@@ -244,6 +244,9 @@ func updateRelease(ctx context.Context, tx *writeTx, app string, v slipway.Versi
 	}
 	if u.Failure != nil {
 		add("failure", *u.Failure)
+	}
+	if u.Note != nil {
+		add("note", *u.Note)
 	}
 	if u.Config != nil {
 		config, err := marshalConfig(*u.Config)
@@ -285,7 +288,7 @@ func updateRelease(ctx context.Context, tx *writeTx, app string, v slipway.Versi
 // with apps a.
 const releaseColumns = `a.name, r.version, r.kind, r.status,
 	r.commit_sha, r.subject, r.author, r.pusher_fingerprint, r.pusher_comment,
-	r.created_at, r.started_at, r.finished_at, r.build_duration_ns, r.failure,
+	r.created_at, r.started_at, r.finished_at, r.build_duration_ns, r.failure, r.note,
 	r.rollback_of, r.config, r.dir, r.pruned, r.log_path, r.spec`
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -301,7 +304,7 @@ func scanRelease(s scanner) (*slipway.Release, error) {
 	)
 	if err := s.Scan(&r.App, &r.Version, &r.Kind, &r.Status,
 		&r.Commit, &r.Subject, &r.Author, &r.PusherFingerprint, &r.PusherComment,
-		&created, &started, &finished, &buildDuration, &r.Failure,
+		&created, &started, &finished, &buildDuration, &r.Failure, &r.Note,
 		&r.RollbackOf, &config, &r.Dir, &r.Pruned, &r.LogPath, &r.Spec,
 	); err != nil {
 		return nil, err

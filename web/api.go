@@ -31,6 +31,7 @@ type ReleaseJSON struct {
 	FinishedAt      time.Time `json:"finished_at,omitzero"`
 	BuildDurationMS int64     `json:"build_duration_ms"`
 	Failure         string    `json:"failure,omitempty"`
+	Note            string    `json:"note,omitempty"`
 	RollbackOf      *int      `json:"rollback_of"` // null unless a rollback
 	Pruned          bool      `json:"pruned"`
 }
@@ -45,6 +46,7 @@ func NewReleaseJSON(r *slipway.Release) ReleaseJSON {
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		BuildDurationMS: r.BuildDuration.Milliseconds(),
 		Failure:         r.Failure,
+		Note:            r.Note,
 		Pruned:          r.Pruned,
 	}
 	if out.Pusher == "" {
