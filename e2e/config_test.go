@@ -246,6 +246,7 @@ func TestConfig_FullDiskSaysWhichPathAndKeepsServing(t *testing.T) {
 	keys, _ := os.ReadFile(filepath.Join(s.dataDir, "authorized_keys"))
 	os.WriteFile(filepath.Join(data, "authorized_keys"), keys, 0o600)
 	s.dataDir = data
+	cleanUpHost(t, data)
 	s.start()
 	s.mustGit(s.newApp(envApp()), "push", s.remote("full"), "main")
 

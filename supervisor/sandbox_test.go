@@ -128,3 +128,36 @@ echo "env: $GREETING"
 		}
 	}
 }
+
+// BenchmarkSandboxStart is what a process's own /dev/shm costs at start:
+// a sandboxed `true` from Start to its exit, with the user and mount
+// namespace and the tmpfs (shm) and without (noshm), side by side.
+//
+//	go test -run '^$' -bench SandboxStart -count 5 ./supervisor
+func BenchmarkSandboxStart(b *testing.B) {
+	if !privateShm() {
+		b.Skip("this host forbids user namespaces")
+	}
+	for _, shm := range []bool{true, false} {
+		name := "noshm"
+		if shm {
+			name = "shm"
+		}
+		b.Run(name, func(b *testing.B) {
+			shmOK = shm
+			defer func() { shmOK = true }()
+			dir := b.TempDir()
+			for i := 0; b.Loop(); i++ {
+				s := Spec{ID: "web.1", Command: "true", Dir: dir, Env: AppEnv(dir, nil),
+					TmpDir: filepath.Join(dir, "tmp", fmt.Sprint(i)), LogPath: filepath.Join(dir, "logs", "web.1.log"),
+					Release: "v1", Sandbox: &Sandbox{}}
+				p, err := Start(s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				<-p.Exited()
+				p.Stop(time.Second)
+			}
+		})
+	}
+}
