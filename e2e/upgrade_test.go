@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/netfilter"
 )
 
 // appPIDs returns the pids of the processes whose command line holds one
@@ -241,6 +243,17 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 	s.upgrade(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })
 	if after := appPIDs("http.server"); !slices.Equal(after, before) {
 		t.Errorf("app processes changed: before %v, after %v", before, after)
+	}
+	// The process that handed over left the new one its admin socket and,
+	// as root, the rule that keeps apps off.
+	waitFor(t, "the old slipway to exit", func() bool { return !processAlive(old) })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if out, err := s.localCLI(ctx, "apps:list"); err != nil || !strings.Contains(string(out), "steady") {
+		t.Errorf("the local CLI over the admin socket after the upgrade: %v\n%s", err, out)
+	}
+	if os.Geteuid() == 0 && exec.Command("iptables", "-w", "5", "-L", netfilter.ChainFor(s.dataDir), "-n").Run() != nil {
+		t.Error("the rule that keeps apps off slipway's listeners is gone after the upgrade")
 	}
 	s.commit(dir, "v2", staticApp("v2"))
 	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v2 is live") {

@@ -139,7 +139,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	adminLn := pausable.New(adminInner)
-	handedOver := false // set once a new process serves the sockets
+	// What this process leaves on the host (the admin socket's file, the
+	// rule that keeps apps off) is removed at its stop unless it handed
+	// over to a new process, or failed to start while taking over from
+	// one, which still serves with them.
+	served, handedOver := false, false
 	// The local CLI's way in, which no TCP flood reaches: the same API on
 	// DATA/run/admin.sock, for root and slipway's own user only.
 	var adminSock *pausable.Listener
@@ -150,7 +154,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		}
 		adminSock = pausable.New(ln)
 		defer func() {
-			if !handedOver { // else the new process serves it
+			if !handedOver && (served || !upg.HasParent()) {
 				os.Remove(path)
 			}
 		}()
@@ -196,7 +200,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		} else {
 			logger.Info("apps kept off slipway's own listeners", "chain", door.Chain, "ports", door.Ports)
 			defer func() {
-				if !handedOver { // else the new process keeps it
+				if !handedOver && (served || !upg.HasParent()) {
 					if err := door.Open(context.Background()); err != nil {
 						logger.Error("remove the rule that kept apps off slipway's listeners", "err", err)
 					}
@@ -312,6 +316,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		logger.Error("tell the slipway that handed over that this one is ready", "err", err)
 	}
 	logger.Info("slipway ready", "data", cfg.DataDir, "domain", cfg.Domain)
+	served = true
 
 	hupDone := make(chan struct{})
 	go func() { // SIGHUP: upgrade in place
