@@ -115,3 +115,42 @@ func TestGate_AFloodDisplacesOnlyItsOwnNetwork(t *testing.T) {
 		t.Errorf("the other network's connection: %v (want the server's banner)", err)
 	}
 }
+
+// A connection that logged in leaves the count: a flood from its own
+// network, however long, never closes it.
+func TestGate_ALoggedInConnectionIsNeverDisplaced(t *testing.T) {
+	s, signer := startTestServer(t, Limits{LoginGrace: time.Minute, MaxStartups: 4, PerNetwork: 2})
+	c, err := gossh.Dial("tcp", s.Addr().String(), &gossh.ClientConfig{User: "git",
+		Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	session := func() {
+		t.Helper()
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatalf("a session on the logged-in connection: %v", err)
+		}
+		defer sess.Close()
+		sess.Run("no-such-command") // refused, but the session ran: logged in
+	}
+	session()
+	if n := s.gate.pending.Len(); n != 0 {
+		t.Fatalf("%d connections count as not logged in after a session ran, want 0", n)
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	for range 20 { // the same network as the logged-in one
+		f, err := d.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.Dropped() < 18; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the flood displaced %d of its own, want 18", s.Dropped())
+		}
+	}
+	session()
+}
