@@ -14,6 +14,15 @@ import (
 // Describe says in the log how isolated apps are, and returns it in a
 // few words for apps:info.
 func (ids *Identities) Describe() string {
+	shm := ", own /dev/shm"
+	if !supervisor.PrivateShm() {
+		ids.logger.Warn("apps have no /dev/shm: this host forbids the user namespaces that give each process its own")
+		shm = ", no /dev/shm"
+	}
+	return ids.describe() + shm
+}
+
+func (ids *Identities) describe() string {
 	logger := ids.logger
 	abi := supervisor.LandlockABI()
 	switch {

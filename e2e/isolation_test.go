@@ -232,9 +232,9 @@ func attackFromInside(t *testing.T, s *server, ownIdentity bool) {
 		t.Error("the app left a file in the host's /dev/shm")
 	}
 	s.wantServes("victim", "/env/VICTIM_SECRET", "victim-secret-value")
-	want := "Landlock sandbox, slipway's user (not root)"
+	want := "Landlock sandbox, slipway's user (not root), own /dev/shm"
 	if ownIdentity {
-		want = "own user, Landlock sandbox"
+		want = "own user, Landlock sandbox, own /dev/shm"
 	}
 	if info, _ := s.ssh(s.key, "apps:info", "hostile"); !strings.Contains(info, "Isolation:") || !strings.Contains(info, want) {
 		t.Errorf("apps:info does not say %q:\n%s", want, info)

@@ -169,6 +169,10 @@ func ownNamespaces(attr *syscall.SysProcAttr, uid, gid uint32) {
 	attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
 }
 
+// PrivateShm reports whether app processes get a /dev/shm of their own
+// on this host (else /dev/shm is out of their reach).
+func PrivateShm() bool { return privateShm() }
+
 var (
 	shmOnce sync.Once
 	shmOK   bool
