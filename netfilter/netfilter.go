@@ -47,16 +47,14 @@ func ChainFor(dataDir string) string {
 	return "SLIPWAY-" + hex.EncodeToString(sum[:4])
 }
 
-// tools are the two filters: IPv4's, which must work, and IPv6's, which
-// may be missing (a host without IPv6).
-var tools = []string{"iptables", "ip6tables"}
-
 // Shut puts the rule in place, replacing what the chain held (from a
 // crash, the slipway that handed over, or an earlier version of the
-// rule), and makes sure OUTPUT jumps to it. It fails when iptables is missing or refuses.
-func (d Door) Shut(ctx context.Context) error {
+// rule), and makes sure OUTPUT jumps to it. It fails when iptables is
+// missing or refuses; ipv6 says why ip6tables did (a host without IPv6),
+// in which case only IPv4 connections are kept off.
+func (d Door) Shut(ctx context.Context) (ipv6, err error) {
 	if len(d.Ports) == 0 {
-		return nil
+		return nil, nil
 	}
 	ports := make([]string, len(d.Ports))
 	for i, p := range d.Ports {
@@ -66,33 +64,34 @@ func (d Door) Shut(ctx context.Context) error {
 		"-m", "addrtype", "--dst-type", "LOCAL", "-m", "multiport", "--dports", strings.Join(ports, ","),
 		"-m", "comment", "--comment", "slipway: apps may not reach slipway's ssh and admin listeners",
 		"-j", "REJECT", "--reject-with", "tcp-reset"}
-	var errs []error
-	for i, tool := range tools {
-		run(ctx, tool, "-N", d.Chain) // fails when it exists
-		// Replaced in place when there (a restart or an upgrade: no
-		// instant without it), else added; anything after it goes.
-		err := run(ctx, tool, append([]string{"-R", d.Chain, "1"}, rule...)...)
-		if err != nil {
-			err = run(ctx, tool, append([]string{"-A", d.Chain}, rule...)...)
-		}
-		for err == nil && run(ctx, tool, "-D", d.Chain, "2") == nil {
-		}
-		if err == nil && run(ctx, tool, "-C", "OUTPUT", "-j", d.Chain) != nil {
-			err = run(ctx, tool, "-I", "OUTPUT", "1", "-j", d.Chain)
-		}
-		if err != nil && i == 0 {
-			return err
-		}
-		errs = append(errs, err)
+	if err := d.shut(ctx, "iptables", rule); err != nil {
+		return nil, err
 	}
-	return errors.Join(errs...)
+	return d.shut(ctx, "ip6tables", rule), nil
+}
+
+// shut puts rule in the chain of tool.
+func (d Door) shut(ctx context.Context, tool string, rule []string) error {
+	run(ctx, tool, "-N", d.Chain) // fails when it exists
+	// Replaced in place when there (a restart or an upgrade: no instant
+	// without it), else added; anything after it goes.
+	err := run(ctx, tool, append([]string{"-R", d.Chain, "1"}, rule...)...)
+	if err != nil {
+		err = run(ctx, tool, append([]string{"-A", d.Chain}, rule...)...)
+	}
+	for err == nil && run(ctx, tool, "-D", d.Chain, "2") == nil {
+	}
+	if err == nil && run(ctx, tool, "-C", "OUTPUT", "-j", d.Chain) != nil {
+		err = run(ctx, tool, "-I", "OUTPUT", "1", "-j", d.Chain)
+	}
+	return err
 }
 
 // Open removes the rule and its chain (a clean stop). Nothing is left
 // behind when it succeeds; removing what is not there is no error.
 func (d Door) Open(ctx context.Context) error {
 	var errs []error
-	for _, tool := range tools {
+	for _, tool := range []string{"iptables", "ip6tables"} {
 		if run(ctx, tool, "-L", d.Chain, "-n") != nil {
 			continue // no chain, or no tool
 		}

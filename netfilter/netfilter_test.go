@@ -29,7 +29,7 @@ func dialAs(t *testing.T, uid int, addr string, port int) bool {
 
 func listen(t *testing.T) (net.Listener, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	ln, err := net.Listen("tcp", ":0") // IPv4 and IPv6
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +64,18 @@ func TestDoor_KeepsTheAppsUIDsOffThePorts(t *testing.T) {
 	if !dialAs(t, app, "127.0.0.1", shut) {
 		t.Fatal("before the rule, the app could not connect at all: the test proves nothing")
 	}
-	if err := d.Shut(ctx); err != nil {
+	if _, err := d.Shut(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Shut(ctx); err != nil { // again, as a restart does
+	ipv6, err := d.Shut(ctx) // again, as a restart does
+	if err != nil {
 		t.Fatalf("a second Shut: %v", err)
 	}
-	for _, addr := range []string{"127.0.0.1", "127.0.77.3"} {
+	addrs := []string{"127.0.0.1", "127.0.77.3"}
+	if ipv6 == nil && dialAs(t, 0, "::1", shut) {
+		addrs = append(addrs, "::1")
+	}
+	for _, addr := range addrs {
 		if dialAs(t, app, addr, shut) {
 			t.Errorf("an app's uid connected to %s:%d", addr, shut)
 		}

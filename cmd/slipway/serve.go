@@ -195,10 +195,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if os.Geteuid() == 0 {
 		r := ids.UIDs()
 		door := netfilter.Door{Chain: netfilter.ChainFor(cfg.DataDir), First: r.Base, Last: r.Last(), Ports: tcpPorts(sshLn, adminInner)}
-		if err := door.Shut(ctx); err != nil {
+		if ipv6, err := door.Shut(ctx); err != nil {
 			logger.Warn("apps can connect to slipway's own ssh and admin listeners: the rule that keeps them off could not be made", "err", err)
 		} else {
 			logger.Info("apps kept off slipway's own listeners", "chain", door.Chain, "ports", door.Ports)
+			if ipv6 != nil {
+				logger.Warn("over IPv6, apps can connect to slipway's own ssh and admin listeners: ip6tables refused the rule", "err", ipv6)
+			}
 			defer func() {
 				if !handedOver && (served || !upg.HasParent()) {
 					if err := door.Open(context.Background()); err != nil {
