@@ -98,11 +98,7 @@ func (s *server) operatorAnswered(what string) {
 		if err != nil || !strings.Contains(string(out), "flooder") {
 			s.t.Errorf("%s, round %d: the operator's slipway apps:list: %v\n%s", what, round, err, out)
 		}
-		args := append(strings.Fields(sshCommand(s.key))[1:], "-p", s.sshPort(), "git@127.0.0.1", "apps:list")
-		ssh := exec.CommandContext(ctx, "ssh", args...)
-		ssh.Env = append(os.Environ(), "HOME="+s.home)
-		out, err = ssh.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "flooder") {
+		if out, err := s.sshContext(ctx, s.key, "apps:list"); err != nil || !strings.Contains(out, "flooder") {
 			s.t.Errorf("%s, round %d: ssh apps:list: %v\n%s", what, round, err, out)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.adminAddr+"/healthz", nil)

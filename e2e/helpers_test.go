@@ -367,8 +367,13 @@ func (s *server) git(dir string, args ...string) (string, error) {
 	return s.gitWithKey(s.key, dir, args...)
 }
 
+// gitWithKey runs git in dir with key for at most ten minutes (a push
+// builds).
 func (s *server) gitWithKey(key, dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.WaitDelay = 10 * time.Second // git's ssh child may hold the output
 	cmd.Dir = dir
 	cmd.Env = s.gitEnv(key)
 	out, err := cmd.CombinedOutput()
@@ -385,11 +390,19 @@ func (s *server) mustGit(dir string, args ...string) string {
 	return out
 }
 
-// ssh runs an ssh command against slipway with the test key.
+// ssh runs an ssh command against slipway with key, for at most five
+// minutes (a deploy's worth).
 func (s *server) ssh(key string, command ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return s.sshContext(ctx, key, command...)
+}
+
+// sshContext runs an ssh command against slipway with key until ctx ends.
+func (s *server) sshContext(ctx context.Context, key string, command ...string) (string, error) {
 	args := append(strings.Fields(sshCommand(key))[1:], "-p", s.sshPort(), "git@127.0.0.1")
 	args = append(args, command...)
-	cmd := exec.Command("ssh", args...)
+	cmd := exec.CommandContext(ctx, "ssh", args...)
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

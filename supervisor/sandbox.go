@@ -138,7 +138,7 @@ func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error)
 	if sb.UID != 0 {
 		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
 	}
-	if privateShm() {
+	if PrivateShm() {
 		uid, gid := sb.UID, sb.GID
 		if uid == 0 {
 			uid, gid = uint32(os.Geteuid()), uint32(os.Getegid())
@@ -169,19 +169,15 @@ func ownNamespaces(attr *syscall.SysProcAttr, uid, gid uint32) {
 	attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
 }
 
-// PrivateShm reports whether app processes get a /dev/shm of their own
-// on this host (else /dev/shm is out of their reach).
-func PrivateShm() bool { return privateShm() }
-
 var (
 	shmOnce sync.Once
 	shmOK   bool
 )
 
-// privateShm reports whether processes can have a /dev/shm of their own
-// here: whether a user and mount namespace can be made (a kernel or a
+// PrivateShm reports whether processes can have a /dev/shm of their own
+// here (else /dev/shm is out of their reach): whether a user and mount namespace can be made (a kernel or a
 // policy may forbid them), tried once with /bin/true.
-func privateShm() bool {
+func PrivateShm() bool {
 	shmOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -92,7 +92,7 @@ func TestReadablePath_KeepsSystemDirs(t *testing.T) {
 // environment it is given reaches the program, not the launcher's own
 // dynamic loader.
 func TestSandbox_OwnShmAndTheEnvironmentPastTheLauncher(t *testing.T) {
-	if !privateShm() {
+	if !PrivateShm() {
 		t.Skip("this host forbids user namespaces: /dev/shm is out of reach instead")
 	}
 	home := t.TempDir()
@@ -135,7 +135,7 @@ echo "env: $GREETING"
 //
 //	go test -run '^$' -bench SandboxStart -count 5 ./supervisor
 func BenchmarkSandboxStart(b *testing.B) {
-	if !privateShm() {
+	if !PrivateShm() {
 		b.Skip("this host forbids user namespaces")
 	}
 	for _, shm := range []bool{true, false} {

@@ -144,8 +144,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// over to a new process, or failed to start while taking over from
 	// one, which still serves with them.
 	served, handedOver := false, false
+	leftToUs := func() bool { return !handedOver && (served || !upg.HasParent()) }
 	// The local CLI's way in, which no TCP flood reaches: the same API on
 	// DATA/run/admin.sock, for root and slipway's own user only.
+	admins := []*pausable.Listener{adminLn} // paused while handing over
 	var adminSock *pausable.Listener
 	if path := layout.AdminSocket(); path != "" {
 		ln, err := listenUnix(upg, path)
@@ -153,8 +155,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			return err
 		}
 		adminSock = pausable.New(ln)
+		admins = append(admins, adminSock)
 		defer func() {
-			if !handedOver && (served || !upg.HasParent()) {
+			if leftToUs() {
 				os.Remove(path)
 			}
 		}()
@@ -203,7 +206,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 				logger.Warn("over IPv6, apps can connect to slipway's own ssh and admin listeners: ip6tables refused the rule", "err", ipv6)
 			}
 			defer func() {
-				if !handedOver && (served || !upg.HasParent()) {
+				if leftToUs() {
 					if err := door.Open(context.Background()); err != nil {
 						logger.Error("remove the rule that kept apps off slipway's listeners", "err", err)
 					}
@@ -253,7 +256,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Unknown: commands.Unknown, Listener: sshLn, Limits: caps.ssh, MaxPushSize: cfg.MaxPushSize, Logger: logger,
 	})
-	up := &handover{upg: upg, svc: svc, git: git, admin: []*pausable.Listener{adminLn, adminSock}, data: cfg.DataDir, ctx: ctx, logger: logger,
+	up := &handover{upg: upg, svc: svc, git: git, admin: admins, data: cfg.DataDir, ctx: ctx, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
 	adminHandler := web.New(web.Config{
 		Backend: svc, Token: token, Domain: cfg.Domain, Metrics: mets.Handler(), Logger: logger,

@@ -31,7 +31,7 @@ type handover struct {
 	upg    *tableflip.Upgrader
 	svc    *apps.Service
 	git    *gitserver.Server
-	admin  []*pausable.Listener // the admin API's TCP and unix listeners (nil for none)
+	admin  []*pausable.Listener // the admin API's TCP and unix listeners
 	quiet  time.Duration        // how long deploys in progress may take to finish
 	data   string               // the data dir, whose pid file names the serving process
 	ctx    context.Context      // ends at SIGTERM: an upgrade waiting for deploys gives up
@@ -60,17 +60,13 @@ func (h *handover) upgrade() (int, error) {
 	}
 	h.git.Pause()
 	for _, ln := range h.admin {
-		if ln != nil {
-			ln.Pause()
-		}
+		ln.Pause()
 	}
 	exe, _ := os.Executable()
 	h.logger.Info("upgrade: handing over to a new slipway process", "executable", exe)
 	resume := func() {
 		for _, ln := range h.admin {
-			if ln != nil {
-				ln.Resume()
-			}
+			ln.Resume()
 		}
 		h.git.Resume()
 	}
