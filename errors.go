@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"syscall"
 )
 
@@ -71,6 +72,11 @@ func diskFullMessage(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Path != "" {
 		where = pe.Path
+	}
+	if _, rest, ok := strings.Cut(where, "/apps/"); ok {
+		app, _, _ := strings.Cut(rest, "/")
+		return "no space left on the disk holding " + where + ": " + app + "'s disk (apps:info " + app + " says which and how full): " +
+			"free space in its HOME or TMPDIR (run " + app + " …); nothing was changed and the live release keeps serving"
 	}
 	return "no space left on the disk holding " + where + ": free space there (old releases' builds and logs " +
 		"are under the data directory's apps/); nothing was changed and the live release keeps serving"

@@ -17,6 +17,7 @@ import (
 //	  hooks/pre-receive  run/hook.sock  repos/NAME.git  bin/slipway (as root: the sandbox launcher)
 //	  apps/NAME/releases/vN  apps/NAME/cache  apps/NAME/home  apps/NAME/tmp
 //	  apps/NAME/logs/app.log  apps/NAME/logs/vN/web.1.log  apps/NAME/logs/releases/vN.log
+//	  disks/UID.img  disks/UID (as root: the app of uid UID's own filesystem; apps/NAME links to it)
 type Layout struct{ Root string }
 
 // DB is the history database.
@@ -88,8 +89,20 @@ func (l Layout) ReposDir() string { return filepath.Join(l.Root, "repos") }
 // Repo is app's bare repository.
 func (l Layout) Repo(app string) string { return filepath.Join(l.ReposDir(), app+".git") }
 
-// AppDir holds everything of app but its repository.
+// AppDir holds everything of app but its repository. As root it is a
+// symlink to the app's own filesystem (Disk), unless the app was made
+// without one.
 func (l Layout) AppDir(app string) string { return filepath.Join(l.Root, "apps", app) }
+
+// DisksDir holds the apps' own filesystems (package appdisk).
+func (l Layout) DisksDir() string { return filepath.Join(l.Root, "disks") }
+
+// Disk is the image of the filesystem of the app whose uid is uid, and
+// where it is mounted; the app's AppDir is a symlink to that.
+func (l Layout) Disk(uid int) (image, dir string) {
+	dir = filepath.Join(l.DisksDir(), strconv.Itoa(uid))
+	return dir + ".img", dir
+}
 
 // LegacyState is the per-app state file of slipway before the history
 // held the scale; read once to carry it over.

@@ -129,6 +129,10 @@ func TestErrorMessage_SaysWhichDiskIsFull(t *testing.T) {
 	if !strings.Contains(got, "no space left on the disk holding /var/lib/slipway/slipway.db") || !strings.Contains(got, "free space there") {
 		t.Errorf("ErrorMessage = %q", got)
 	}
+	err = &fs.PathError{Op: "write", Path: "/var/lib/slipway/apps/shop/home/big", Err: syscall.ENOSPC}
+	if got := ErrorMessage(err); !strings.Contains(got, "shop's disk (apps:info shop says which and how full)") {
+		t.Errorf("ErrorMessage of a full app disk = %q", got)
+	}
 	if got := ErrorMessage(errors.New("boom")); got != "internal error (see the slipway log)" {
 		t.Errorf("ErrorMessage of another error = %q", got)
 	}

@@ -142,6 +142,15 @@ func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + 5*time.
 // Isolation says how isolated apps are.
 func (s *Service) Isolation() string { return s.cfg.Isolation }
 
+// DiskUsage says what app writes on: how much of its own filesystem it
+// uses, or the data dir's filesystem.
+func (s *Service) DiskUsage(app string) string {
+	if s.cfg.Identities == nil {
+		return ""
+	}
+	return s.cfg.Identities.DiskUsage(app)
+}
+
 // Running returns the running state of every app, for metrics.
 func (s *Service) Running() []releaser.AppStatus { return s.rel.Apps() }
 

@@ -19,7 +19,14 @@ func (ids *Identities) Describe() string {
 		ids.logger.Warn("apps have no /dev/shm: this host forbids the user namespaces that give each process its own")
 		shm = ", no /dev/shm"
 	}
-	return ids.describe() + shm
+	disk := ""
+	if ids.root {
+		disk = ", data dir's disk shared"
+		if ids.diskSize > 0 {
+			disk = ", own " + slipway.FormatBytes(ids.diskSize) + " disk"
+		}
+	}
+	return ids.describe() + shm + disk
 }
 
 func (ids *Identities) describe() string {

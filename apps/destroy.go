@@ -66,6 +66,11 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 	if err := s.store.DeleteApp(ctx, app); err != nil && slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		return err
 	}
+	if s.cfg.Identities != nil {
+		if err := s.cfg.Identities.RemoveDisk(app); err != nil {
+			return err
+		}
+	}
 	if err := builder.Remove(s.layout.AppDir(app)); err != nil && !os.IsNotExist(err) {
 		return err
 	}

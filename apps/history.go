@@ -71,12 +71,25 @@ func (s *Service) create(rel *slipway.Release, out io.Writer) (*teeWriter, func(
 	if err := s.store.CreateRelease(ctx, rel); err != nil {
 		return nil, nil, fmt.Errorf("record release of %s: %w", rel.App, err)
 	}
+	if err := s.prepareDir(rel.App); err != nil {
+		s.update(rel.App, rel.Version, slipway.Failed(time.Now(), slipway.ErrorMessage(err)))
+		return nil, nil, err
+	}
 	w, path, closeLog := s.openLog(rel.App, rel.Version, out)
 	if path != "" {
 		rel.LogPath = path
 		s.update(rel.App, rel.Version, slipway.ReleaseUpdate{LogPath: &path})
 	}
 	return w, closeLog, nil
+}
+
+// prepareDir gives app its identity and its own filesystem before
+// anything is written in its directory (the first release's log).
+func (s *Service) prepareDir(app string) error {
+	if s.cfg.Identities == nil {
+		return nil
+	}
+	return s.cfg.Identities.Prepare(app)
 }
 
 // liveRelease returns the app's live release from the history, or nil.

@@ -42,6 +42,8 @@ type Identities struct {
 
 	launcher string // slipway's executable, where apps' users may run it
 
+	diskSize int64 // of each new app's own filesystem; 0: none (UseDisks)
+
 	mu    sync.Mutex
 	uids  slipway.UIDRange // what the apps' uids come from (ClaimUIDs)
 	ready map[string]*supervisor.Sandbox
@@ -120,12 +122,22 @@ func (ids *Identities) identity(app string) (*supervisor.Sandbox, error) {
 		}
 		sb.UID, sb.GID = uint32(uid), uint32(uid)
 		ids.passwd(app, uid)
+		if err := ids.disk(app, uid); err != nil {
+			return nil, err
+		}
 	}
 	if err := ids.prepare(app, sb); err != nil {
 		return nil, fmt.Errorf("prepare the directories of %s: %w", app, err)
 	}
 	ids.ready[app] = sb
 	return sb, nil
+}
+
+// Prepare gives app its identity, its own filesystem and its directories
+// if it has none yet: before anything is written in its directory.
+func (ids *Identities) Prepare(app string) error {
+	_, err := ids.identity(app)
+	return err
 }
 
 // Renamed drops what Sandbox remembers of app old, renamed: its identity
@@ -204,7 +216,7 @@ func (ids *Identities) SecureDataDir() error {
 	}
 	for path, perm := range map[string]fs.FileMode{
 		l.Root: through, filepath.Join(l.Root, "apps"): through,
-		l.ReposDir(): 0o700, l.HooksDir(): 0o700, filepath.Join(l.Root, "run"): 0o700,
+		l.ReposDir(): 0o700, l.HooksDir(): 0o700, filepath.Join(l.Root, "run"): 0o700, l.DisksDir(): through,
 	} {
 		if err := os.MkdirAll(path, perm); err != nil {
 			return err
@@ -243,8 +255,12 @@ func (ids *Identities) prepare(app string, sb *supervisor.Sandbox) error {
 		perm     fs.FileMode
 		tree     bool
 	}
+	appDir := l.AppDir(app)
+	if real, err := filepath.EvalSymlinks(appDir); err == nil {
+		appDir = real // the root of the app's own filesystem, not the link to it
+	}
 	dirs := []dir{
-		{l.AppDir(app), 0, gid, 0o750, false},
+		{appDir, 0, gid, 0o750, false},
 		{l.ReleasesDir(app), 0, gid, 0o750, false},
 		{l.TmpRoot(app), 0, gid, 0o750, false},
 		{l.Home(app), uid, gid, 0o700, true},

@@ -74,6 +74,12 @@ func (s *Service) Create(ctx context.Context, app string) error {
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return err
 	}
+	if err := s.prepareDir(app); err != nil {
+		if derr := s.store.DeleteApp(ctx, app); derr != nil {
+			s.logger.Error("undo apps:create", "app", app, "err", derr)
+		}
+		return err
+	}
 	// Made on purpose: a first push that fails does not take it away.
 	if err := s.store.SetAppSetting(ctx, app, slipway.SettingCreated, "apps:create"); err != nil {
 		return err

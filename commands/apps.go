@@ -121,6 +121,9 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if iso := a.Isolation(); iso != "" {
 		fmt.Fprintf(tw, "Isolation:\t%s\n", iso)
 	}
+	if disk := a.DiskUsage(name); disk != "" {
+		fmt.Fprintf(tw, "Disk:\t%s\n", disk)
+	}
 	return tw.Flush()
 }
 

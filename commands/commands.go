@@ -38,6 +38,7 @@ type Apps interface {
 	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
 	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
 	Isolation() string
+	DiskUsage(app string) string
 	Resources(ctx context.Context, app string) (map[string]slipway.Limits, error)
 	SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error
 	Domains(ctx context.Context, app string) ([]string, error)

@@ -247,7 +247,10 @@ func TestConfig_FullDiskSaysWhichPathAndKeepsServing(t *testing.T) {
 	os.WriteFile(filepath.Join(data, "authorized_keys"), keys, 0o600)
 	s.dataDir = data
 	cleanUpHost(t, data)
-	s.start()
+	// The app on the data dir's filesystem, as without root: with a disk
+	// of its own the release's log and records would still fit (the
+	// database reuses its WAL's pages), and nothing would be refused.
+	s.start("--app-disk", "0")
 	s.mustGit(s.newApp(envApp()), "push", s.remote("full"), "main")
 
 	filler := filepath.Join(mnt, "filler")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway/slipway/appdisk"
 	"github.com/slipway/slipway/netfilter"
 )
 
@@ -87,6 +88,7 @@ type server struct {
 // own must reach their app dirs inside it.
 func newDataDir(t testing.TB) string {
 	dir := t.TempDir()
+	t.Cleanup(func() { appdisk.DetachUnder(dir) }) // the apps' disks, before the temp dir goes
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o711); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,8 @@ import (
 
 // hungryApp answers GET /eat by allocating 256 MiB, GET /bomb by forking
 // 200 children and GET /threads by starting 1,500 threads, each saying how
-// many it got.
+// many it got, and GET /fill by writing its HOME full, saying how many
+// bytes it wrote and what stopped it.
 func hungryApp() map[string]string {
 	return map[string]string{
 		"Procfile": "web: python3 app.py\n",
@@ -38,6 +39,16 @@ class H(BaseHTTPRequestHandler):
             for t in started:
                 t.join()
             body = b"forked %d" % len(started)
+        if self.path == "/fill":
+            n, why = 0, "nothing"
+            try:
+                with open(os.path.join(os.environ["HOME"], "fill"), "wb", buffering=0) as f:
+                    chunk = b"x" * (1 << 20)
+                    while n < (1 << 30):
+                        n += f.write(chunk)
+            except OSError as e:
+                why = e.strerror
+            body = b"filled %d: %s" % (n, why.encode())
         if self.path == "/bomb":
             n = 0
             for _ in range(200):

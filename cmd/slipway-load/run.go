@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slipway/slipway/appdisk"
 )
 
 // domain is what slipway serves the app under: Host loadapp.load.test.
@@ -378,9 +380,11 @@ func cpuTimes() (busy, total uint64, ok bool) {
 	return busy, total, true
 }
 
-// removeAll removes dir, first making the read-only release directories
-// slipway leaves in it writable.
+// removeAll removes dir, first detaching the apps' disks mounted in it
+// and making the read-only release directories slipway leaves in it
+// writable.
 func removeAll(dir string) error {
+	appdisk.DetachUnder(dir)
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			os.Chmod(path, 0o755)

@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/appdisk"
 	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/certs"
@@ -54,6 +55,7 @@ type serveConfig struct {
 	KeepReleases      int
 	UIDBase           int
 	UIDRegistry       string
+	AppDisk           int64 // bytes of each new app's own filesystem, 0 for none
 	LogFormat         string
 	ACMEEmail         string
 	ACMEDirectory     string
@@ -203,6 +205,25 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if err := num(&c.UIDBase, "uid-base", 0, 0, fmt.Sprintf("as root: the first of the %d uids this data dir gives its apps (each app gets its own, never reused); 0: the first range from %d that no other data dir has in --uid-registry", apps.UIDsPerDataDir, apps.DefaultUIDBase)); err != nil {
 		return c, err
+	}
+	appDisk := func(s string) error {
+		if s == "0" || s == "off" {
+			c.AppDisk = 0
+			return nil
+		}
+		n, err := slipway.ParseBytes(s)
+		if err != nil || n < appdisk.MinSize {
+			return fmt.Errorf("want a size of at least 16M such as 1G, or 0 for none")
+		}
+		c.AppDisk = n
+		return nil
+	}
+	fs.Func("app-disk", fmt.Sprintf("as root: the size of the filesystem of its own each new app gets, holding its HOME, TMPDIRs, build cache, releases and logs, preallocated in DATA/disks; 0: apps write on the data dir's filesystem (default %s, env %s)", slipway.FormatBytes(appdisk.DefaultSize), envName("app-disk")), appDisk)
+	c.AppDisk = appdisk.DefaultSize
+	if v := getenv(envName("app-disk")); v != "" {
+		if err := appDisk(v); err != nil {
+			return c, fmt.Errorf("%s=%q: %v", envName("app-disk"), v, err)
+		}
 	}
 	str(&c.UIDRegistry, "uid-registry", apps.DefaultUIDRegistry, "as root: the host's file of which data dir has which uids, shared by every slipway of the host")
 	if err := fs.Parse(args); err != nil {

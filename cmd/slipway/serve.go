@@ -217,6 +217,16 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err := ids.PrepareLauncher(); err != nil {
 		return err
 	}
+	if os.Geteuid() == 0 {
+		if err := ids.UseDisks(ctx, cfg.AppDisk); err != nil && cfg.AppDisk > 0 {
+			logger.Warn("apps write on the data dir's filesystem, so one app can fill it for all: no disk of their own", "err", err)
+		}
+		defer func() { // after the apps stopped
+			if leftToUs() {
+				ids.UnmountDisks()
+			}
+		}()
+	}
 	isolation := ids.Describe()
 	sandbox := ids.Sandbox
 	svc := apps.New(apps.Config{
