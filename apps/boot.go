@@ -19,6 +19,13 @@ func (ids *Identities) Describe() string {
 		ids.logger.Warn("apps have no /dev/shm: this host forbids the user namespaces that give each process its own")
 		shm = ", no /dev/shm"
 	}
+	if ids.root {
+		if err := supervisor.CgroupsUnavailable(); err != nil {
+			ids.logger.Warn("resource limits are stored but not enforced, and a process that detaches outlives its stop", "err", err)
+		} else {
+			ids.logger.Info("each app process runs in a cgroup of its own", "cgroups", supervisor.CgroupVersion())
+		}
+	}
 	disk := ""
 	if ids.root {
 		disk = ", data dir's disk shared"

@@ -56,7 +56,7 @@ func (s *Service) SetResources(ctx context.Context, app, process string, set, un
 	fmt.Fprintf(out, "Limits of %s for %s: %s (from the next start: ps:restart applies them now)\n", app, which, l)
 	s.event(ctx, app, slipway.EventResources, which+": "+l.String())
 	if !s.limitsEnforced() {
-		fmt.Fprintln(out, "Note: limits need slipway to run as root with cgroups (v1 memory, cpu and pids): they are stored, and until then the sandbox confines the app but nothing bounds its memory, CPU or processes")
+		fmt.Fprintln(out, "Note: limits need slipway to run as root with cgroups (v1 memory, cpu, pids and freezer, or v2 with memory, cpu and pids delegated to slipway): they are stored, and until then the sandbox confines the app but nothing bounds its memory, CPU or processes")
 	}
 	return nil
 }

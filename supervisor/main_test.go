@@ -9,5 +9,8 @@ import (
 // start, as slipway's own binary is.
 func TestMain(m *testing.M) {
 	Reexec()
+	if dir := os.Getenv(superviseEnv); dir != "" {
+		superviseForTest(dir)
+	}
 	os.Exit(m.Run())
 }
