@@ -1,9 +1,13 @@
-// The disconnect watch's timer: one a connection, which starts the watch of
-// a request still running after disconnectWatchAfter.
+// The disconnect watch: the connection's timer, which starts it for a
+// request still running after disconnectWatchAfter, and the watch itself, a
+// background read that cancels the request when the client goes away.
 
 package h1
 
 import (
+	"errors"
+	"net"
+	"sync"
 	"time"
 )
 
@@ -59,4 +63,84 @@ func (c *conn) fireWatch() {
 	if w != nil {
 		w.watchDisconnect()
 	}
+}
+
+// watchDisconnect runs once a request has taken disconnectWatchAfter: it
+// reads the connection in the background, as http.Server does for every
+// request, and cancels the request's context when the client goes away.
+// A byte that arrives meanwhile (a pipelined request) is kept for the
+// next request.
+func (w *response) watchDisconnect() {
+	w.watch.mu.Lock()
+	defer w.watch.mu.Unlock()
+	if !w.body.done() {
+		return // the handler still reads the body (it reads c.br): not now
+	}
+	w.watch.start(w.conn, w.cancel)
+}
+
+// stopWatching ends a disconnect watch, if one runs, and keeps what it
+// read for the next request.
+func (w *response) stopWatching() { w.watch.stop(w.conn) }
+
+// watchState is the disconnect watch of one request (see
+// response.watchDisconnect).
+type watchState struct {
+	mu       sync.Mutex
+	off      bool          // the handler is done or took the connection: no watch starts
+	watching bool          // a disconnect watch reads the connection
+	end      chan struct{} // closed when that read returned
+	got      int           // bytes it read (0 or 1), to hand to the next request
+	b        [1]byte
+}
+
+// start starts the watch, with s.mu held, unless it is off or a next
+// request is buffered already; cancel runs if the client goes away.
+func (s *watchState) start(c *conn, cancel func()) {
+	if s.off || c.br.Buffered() > 0 {
+		return
+	}
+	s.watching = true
+	s.end = make(chan struct{})
+	go func() {
+		defer close(s.end)
+		n, err := c.rwc.Read(s.b[:])
+		s.got = n
+		if n == 0 && err != nil && !isTimeout(err) {
+			cancel()
+		}
+	}()
+}
+
+// reset readies s for the next request of a reused Exchange.
+func (s *watchState) reset() {
+	s.mu.Lock()
+	s.off, s.watching, s.end, s.got = false, false, nil, 0
+	s.mu.Unlock()
+}
+
+// stop ends the watch, if one runs, and keeps what it read for the next
+// request; no watch starts after it.
+func (s *watchState) stop(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.off = true
+	if !s.watching {
+		return
+	}
+	s.watching = false
+	c.rwc.SetReadDeadline(aLongTimeAgo)
+	<-s.end
+	c.rwc.SetReadDeadline(time.Time{})
+	if s.got == 1 {
+		c.lr.pending = true
+		c.first[0] = s.b[0]
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
