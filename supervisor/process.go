@@ -1,10 +1,3 @@
-// Package supervisor is slipway's process layer: the one place that starts
-// a process, whether a build step, the release phase, a web or worker
-// instance or a cron job. It owns what every process gets (environment,
-// working directory, TMPDIR, process group), where its output goes, how it
-// is stopped (SIGTERM, a grace period, SIGKILL to the whole group, its
-// TMPDIR removed) and how a long-running one is kept running (Supervised).
-// It knows nothing of releases, pools or routing.
 package supervisor
 
 import (
