@@ -23,6 +23,8 @@ import (
 	"github.com/slipway/slipway/releaser"
 )
 
+var _ slipway.AppService = (*Service)(nil)
+
 // Store is what the application layer needs of the history (package
 // sqlite).
 type Store interface {

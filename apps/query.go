@@ -14,14 +14,11 @@ import (
 	"github.com/slipway/slipway/internal/termsafe"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
-	"github.com/slipway/slipway/web"
 )
 
-var _ web.Backend = (*Service)(nil)
-
-// Apps implements web.Backend: every app of the history with its live
+// Apps implements slipway.AppService: every app of the history with its live
 // release and running instances, sorted by name.
-func (s *Service) Apps(ctx context.Context) ([]web.AppSummary, error) {
+func (s *Service) Apps(ctx context.Context) ([]slipway.AppSummary, error) {
 	names, err := s.store.ListApps(ctx)
 	if err != nil {
 		return nil, err
@@ -30,9 +27,9 @@ func (s *Service) Apps(ctx context.Context) ([]web.AppSummary, error) {
 	for _, st := range s.rel.Apps() {
 		running[st.Name] = st
 	}
-	out := make([]web.AppSummary, 0, len(names))
+	out := make([]slipway.AppSummary, 0, len(names))
 	for _, name := range names {
-		sum := web.AppSummary{Name: name, URL: s.URL(name), Domains: []string{}}
+		sum := slipway.AppSummary{Name: name, URL: s.URL(name), Domains: []string{}}
 		if own, err := s.store.AppDomains(ctx, name); err == nil {
 			sum.Domains = own
 		}
@@ -55,7 +52,7 @@ func (s *Service) Apps(ctx context.Context) ([]web.AppSummary, error) {
 	return out, nil
 }
 
-// Releases implements web.Backend.
+// Releases implements slipway.AppService.
 func (s *Service) Releases(ctx context.Context, app string) ([]*slipway.Release, error) {
 	if err := slipway.ValidateAppName(app); err != nil {
 		return nil, err
@@ -63,7 +60,7 @@ func (s *Service) Releases(ctx context.Context, app string) ([]*slipway.Release,
 	return s.store.ListReleases(ctx, app)
 }
 
-// Release implements web.Backend.
+// Release implements slipway.AppService.
 func (s *Service) Release(ctx context.Context, app string, v slipway.Version) (*slipway.Release, error) {
 	if err := slipway.ValidateAppName(app); err != nil {
 		return nil, err
@@ -71,7 +68,7 @@ func (s *Service) Release(ctx context.Context, app string, v slipway.Version) (*
 	return s.store.FindRelease(ctx, app, v)
 }
 
-// BuildLog implements web.Backend.
+// BuildLog implements slipway.AppService.
 func (s *Service) BuildLog(ctx context.Context, app string, v slipway.Version) ([]byte, error) {
 	rel, err := s.Release(ctx, app, v)
 	if err != nil {
@@ -124,15 +121,15 @@ func (s *Service) Draining(ctx context.Context, app string) ([]releaser.DrainSta
 // logLinesShown is how many lines of the app's log the app page shows.
 const logLinesShown = 30
 
-// App implements web.Backend: the app's running processes, draining
+// App implements slipway.AppService: the app's running processes, draining
 // pools, domains, scale, config keys, settings, newest events and the end
 // of its log.
-func (s *Service) App(ctx context.Context, app string) (*web.AppDetail, error) {
+func (s *Service) App(ctx context.Context, app string) (*slipway.AppDetail, error) {
 	if err := s.exists(ctx, app); err != nil {
 		return nil, err
 	}
-	d := &web.AppDetail{Name: app, URL: s.URL(app), GitRemote: s.GitRemote(app), Domains: []string{},
-		Processes: []web.Process{}, Draining: []web.Drain{}, Config: []web.ConfigKey{}}
+	d := &slipway.AppDetail{Name: app, URL: s.URL(app), GitRemote: s.GitRemote(app), Domains: []string{},
+		Processes: []slipway.AppProcess{}, Draining: []slipway.AppDrain{}, Config: []slipway.ConfigKey{}}
 	var err error
 	if d.Domains, err = s.store.AppDomains(ctx, app); err != nil {
 		return nil, err
@@ -141,11 +138,11 @@ func (s *Service) App(ctx context.Context, app string) (*web.AppDetail, error) {
 		return nil, err
 	}
 	for _, p := range s.rel.Processes(app) {
-		d.Processes = append(d.Processes, web.Process{ID: p.ID, Release: p.Release, Live: p.Live, State: p.State,
+		d.Processes = append(d.Processes, slipway.AppProcess{ID: p.ID, Release: p.Release, Live: p.Live, State: p.State,
 			LastExit: p.LastExit, Since: p.Since, Restarts: p.Restarts, PID: p.PID, Port: p.Port})
 	}
 	for _, dr := range s.rel.Draining(app) {
-		d.Draining = append(d.Draining, web.Drain{Release: dr.Release, Since: dr.Since, Sessions: dr.Sessions,
+		d.Draining = append(d.Draining, slipway.AppDrain{Release: dr.Release, Since: dr.Since, Sessions: dr.Sessions,
 			LastSeen: dr.LastSeen, IdleRetire: dr.IdleRetire, RetireBy: dr.RetireBy})
 	}
 	for _, st := range s.rel.Apps() {
@@ -167,11 +164,11 @@ func (s *Service) App(ctx context.Context, app string) (*web.AppDetail, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(stored)) {
 		v, ok := running[k]
-		d.Config = append(d.Config, web.ConfigKey{Key: k, Pending: running != nil && (!ok || v != stored[k])})
+		d.Config = append(d.Config, slipway.ConfigKey{Key: k, Pending: running != nil && (!ok || v != stored[k])})
 	}
 	for _, k := range slices.Sorted(maps.Keys(running)) {
 		if _, ok := stored[k]; !ok {
-			d.Config = append(d.Config, web.ConfigKey{Key: k, Pending: true, Removed: true})
+			d.Config = append(d.Config, slipway.ConfigKey{Key: k, Pending: true, Removed: true})
 		}
 	}
 	d.Maintenance = s.maintenance(ctx, app)

@@ -14,7 +14,7 @@ func TestRestore_StartsTheLiveReleaseAndTellsTheTruth(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
 	f.push(appFiles(t), "v2") // v1 drains
-	if err := f.svc.Scale(t.Context(), "app", []ScaleChange{{"web", 2}}, &strings.Builder{}); err != nil {
+	if err := f.svc.Scale(t.Context(), "app", []ScaleChange{{Type: "web", Count: 2}}, &strings.Builder{}); err != nil {
 		t.Fatal(err)
 	}
 	cut := &slipway.Release{App: "app", Kind: slipway.KindPush, Status: slipway.StatusBuilding}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/releaser"
-	"github.com/slipway/slipway/supervisor"
 )
 
 // runs numbers one-off processes, run.1, run.2, …, for the whole daemon.
@@ -19,7 +18,7 @@ var runs atomic.Int64
 // caller's input, output and, with a terminal, a pty; never routed. Its
 // start, who ran it and its exit status go to the app's log. The caller
 // going away ends it.
-func (s *Service) Run(ctx context.Context, app string, argv []string, by string, t supervisor.Terminal) (int, error) {
+func (s *Service) Run(ctx context.Context, app string, argv []string, by string, t slipway.Terminal) (int, error) {
 	if err := s.exists(ctx, app); err != nil {
 		return 0, err
 	}

@@ -8,11 +8,8 @@ import (
 	"github.com/slipway/slipway"
 )
 
-// ScaleChange is one TYPE=N of ps:scale.
-type ScaleChange struct {
-	Type  string
-	Count int
-}
+// ScaleChange is one TYPE=N of ps:scale (slipway.ScaleChange).
+type ScaleChange = slipway.ScaleChange
 
 // Scale sets instance counts of the app's process types and applies them
 // to the live release at once, without a new release. Every change is

@@ -14,14 +14,14 @@ func TestScale_KeepsCountsAndChecksAllFirst(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
 	var out strings.Builder
-	if err := f.svc.Scale(t.Context(), "app", []ScaleChange{{"web", 2}}, &out); err != nil {
+	if err := f.svc.Scale(t.Context(), "app", []ScaleChange{{Type: "web", Count: 2}}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(f.processes()); n != 2 {
 		t.Errorf("%d instances after web=2", n)
 	}
 	// A bad change among good ones applies none of them.
-	err := f.svc.Scale(t.Context(), "app", []ScaleChange{{"web", 3}, {"worker", 1}}, &out)
+	err := f.svc.Scale(t.Context(), "app", []ScaleChange{{Type: "web", Count: 3}, {Type: "worker", Count: 1}}, &out)
 	if slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), `no process type "worker"`) {
 		t.Errorf("err = %v, want the missing worker type", err)
 	}
@@ -37,7 +37,7 @@ func TestScale_KeepsCountsAndChecksAllFirst(t *testing.T) {
 	if len(seen) != 2 {
 		t.Errorf("v2 answered from %d instances, want the 2 kept from ps:scale: %v", len(seen), seen)
 	}
-	if err := f.svc.Scale(t.Context(), "nope", []ScaleChange{{"web", 2}}, &out); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+	if err := f.svc.Scale(t.Context(), "nope", []ScaleChange{{Type: "web", Count: 2}}, &out); slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		t.Errorf("scale of unknown app: err = %v, want ENOTFOUND", err)
 	}
 }

@@ -197,17 +197,8 @@ func (m *Manager) loadManual() {
 	}
 }
 
-// Status is where a domain's certificate comes from and how it stands, as
-// `certs NAME` shows it.
-type Status struct {
-	Domain  string    `json:"domain"`
-	Source  string    `json:"source"` // "manual", "auto" or "" for none
-	Issuer  string    `json:"issuer,omitempty"`
-	Expires time.Time `json:"expires,omitzero"`
-	// State is "valid", "renewing", "expired", "failed: REASON", or for a
-	// domain without one what will happen.
-	State string `json:"state"`
-}
+// Status is a domain's certificate (slipway.CertStatus).
+type Status = slipway.CertStatus
 
 // Status returns the certificate of each of domains.
 func (m *Manager) Status(domains []string) []Status {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/gitserver"
-	"github.com/slipway/slipway/web"
 )
 
 func appsList(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -22,7 +20,7 @@ func appsList(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if err != nil {
 		return err
 	}
-	key, byKey := gitserver.CallerKey(ctx)
+	key, byKey := slipway.CallerKey(ctx)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tLIVE\tINSTANCES\tDRAINING\tURL")
 	for _, app := range list {
@@ -128,7 +126,7 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 }
 
 // instances shows an app's web instances with what is not up.
-func instances(app web.AppSummary) string {
+func instances(app slipway.AppSummary) string {
 	s := strconv.Itoa(app.Instances)
 	switch {
 	case app.CrashLoop:

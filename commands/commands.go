@@ -14,55 +14,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/apps"
-	"github.com/slipway/slipway/certs"
-	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/version"
-	"github.com/slipway/slipway/releaser"
-	"github.com/slipway/slipway/supervisor"
-	"github.com/slipway/slipway/web"
 )
 
-// Apps is what the commands need of the application layer
-// (*apps.Service).
-type Apps interface {
-	web.Backend
-	Config(ctx context.Context, app string) (map[string]string, error)
-	SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, by string, out io.Writer) (*slipway.Release, error)
-	Scale(ctx context.Context, app string, changes []apps.ScaleChange, out io.Writer) error
-	Restart(ctx context.Context, app string, out io.Writer) error
-	Create(ctx context.Context, app string) error
-	Destroy(ctx context.Context, app string, out io.Writer) error
-	Processes(ctx context.Context, app string) ([]releaser.ProcessStatus, error)
-	Draining(ctx context.Context, app string) ([]releaser.DrainStatus, error)
-	CronList(ctx context.Context, app string) ([]releaser.CronEntry, error)
-	Logs(ctx context.Context, app string, opt supervisor.LogOptions, out io.Writer) error
-	Isolation() string
-	DiskUsage(app string) string
-	Resources(ctx context.Context, app string) (map[string]slipway.Limits, error)
-	SetResources(ctx context.Context, app, process string, set, unset []string, out io.Writer) error
-	Domains(ctx context.Context, app string) ([]string, error)
-	AddDomains(ctx context.Context, app string, domains []string, out io.Writer) error
-	RemoveDomains(ctx context.Context, app string, domains []string, out io.Writer) error
-	ClearDomains(ctx context.Context, app string, out io.Writer) error
-	Certificates(ctx context.Context, app string) ([]certs.Status, error)
-	AddCertificate(ctx context.Context, app string, bundle io.Reader, out io.Writer) error
-	RemoveCertificate(ctx context.Context, app string, out io.Writer) error
-	SetRedirect(ctx context.Context, app string, on bool, out io.Writer) error
-	GitRemote(app string) string
-	SetMaintenance(ctx context.Context, app string, on bool, out io.Writer) error
-	RetireRelease(ctx context.Context, app string, v slipway.Version, out io.Writer) error
-	SSHKeys(ctx context.Context) ([]gitserver.KeyInfo, error)
-	AddSSHKey(ctx context.Context, name string, key []byte, apps []string) (gitserver.KeyInfo, error)
-	RemoveSSHKey(ctx context.Context, name string) error
-	Run(ctx context.Context, app string, argv []string, by string, t supervisor.Terminal) (int, error)
-	RunDetached(ctx context.Context, app, command, by string) (string, error)
-	Rename(ctx context.Context, old, new string, out io.Writer) error
-	Stop(ctx context.Context, app string, out io.Writer) error
-	StartStopped(ctx context.Context, app string, out io.Writer) error
-}
-
-var _ Apps = (*apps.Service)(nil)
+// Apps is what the commands need of the application layer: the domain's
+// AppService, which package apps implements.
+type Apps = slipway.AppService
 
 // Command is one management command.
 type Command struct {
@@ -88,7 +45,7 @@ var (
 // allowed checks that the key running ctx's command may run it on args: a
 // key limited to some apps finds every other app "not found".
 func allowed(ctx context.Context, name string, args []string) error {
-	key, ok := gitserver.CallerKey(ctx)
+	key, ok := slipway.CallerKey(ctx)
 	if !ok || !key.Restricted() || slices.Contains(anyKey, name) {
 		return nil
 	}
@@ -191,8 +148,8 @@ func Run(ctx context.Context, a Apps, name string, args []string, in io.Reader, 
 }
 
 // Funcs returns the table bound to a, as the ssh endpoint runs it.
-func Funcs(a Apps) map[string]gitserver.CommandFunc {
-	m := make(map[string]gitserver.CommandFunc, len(table))
+func Funcs(a Apps) map[string]slipway.CommandFunc {
+	m := make(map[string]slipway.CommandFunc, len(table))
 	for _, c := range table {
 		m[c.Name] = func(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
 			return Run(ctx, a, c.Name, args, in, out)
@@ -369,16 +326,16 @@ func run(ctx context.Context, a Apps, u string, args []string, in io.Reader, out
 	if len(words) == 1 {
 		argv = []string{"/bin/sh", "-c", words[0]}
 	}
-	t, ok := gitserver.TerminalOf(ctx)
+	t, ok := slipway.TerminalOf(ctx)
 	if !ok { // slipway run on the host: its input and output
-		t = supervisor.Terminal{Stdin: in, Stdout: out, Stderr: out}
+		t = slipway.Terminal{Stdin: in, Stdout: out, Stderr: out}
 	}
-	code, err := a.Run(ctx, name, argv, gitserver.Caller(ctx, "slipway on the host"), t)
+	code, err := a.Run(ctx, name, argv, slipway.CallerName(ctx, "slipway on the host"), t)
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		return gitserver.ExitStatus(code)
+		return slipway.ExitStatus(code)
 	}
 	return nil
 }
@@ -402,7 +359,7 @@ func runDetached(ctx context.Context, a Apps, u string, args []string, out io.Wr
 		}
 		command = strings.Join(quoted, " ")
 	}
-	id, err := a.RunDetached(ctx, name, command, gitserver.Caller(ctx, "slipway on the host"))
+	id, err := a.RunDetached(ctx, name, command, slipway.CallerName(ctx, "slipway on the host"))
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/apps"
-	"github.com/slipway/slipway/supervisor"
 )
 
 // Every command answers --help with its usage, and none lacks one.
@@ -42,14 +40,14 @@ type recorder struct {
 // method.
 type unexpected = Apps
 
-func (r *recorder) Scale(_ context.Context, app string, changes []apps.ScaleChange, _ io.Writer) error {
+func (r *recorder) Scale(_ context.Context, app string, changes []slipway.ScaleChange, _ io.Writer) error {
 	for _, c := range changes {
 		r.calls = append(r.calls, app+" "+c.Type+"="+string(rune('0'+c.Count)))
 	}
 	return nil
 }
 
-func (r *recorder) Logs(_ context.Context, app string, opt supervisor.LogOptions, _ io.Writer) error {
+func (r *recorder) Logs(_ context.Context, app string, opt slipway.LogOptions, _ io.Writer) error {
 	r.calls = append(r.calls, app+" "+opt.Process+" "+string(rune('0'+opt.Lines))+" "+map[bool]string{true: "follow", false: "once"}[opt.Follow])
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/gitserver"
 )
 
 func config(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -129,6 +128,6 @@ func changeConfig(ctx context.Context, a Apps, u string, args []string, out io.W
 	if err != nil {
 		return err
 	}
-	_, err = a.SetConfig(ctx, app, set, unset, noRestart, gitserver.Caller(ctx, "slipway on the host"), out)
+	_, err = a.SetConfig(ctx, app, set, unset, noRestart, slipway.CallerName(ctx, "slipway on the host"), out)
 	return err
 }

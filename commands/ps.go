@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/apps"
 	"github.com/slipway/slipway/internal/termsafe"
-	"github.com/slipway/slipway/releaser"
-	"github.com/slipway/slipway/supervisor"
 )
 
 func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -48,7 +45,7 @@ func sessionsSeen(n int) string {
 }
 
 // writePS prints instances as an aligned table.
-func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
+func writePS(out io.Writer, procs []slipway.ProcessStatus, now time.Time) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tRELEASE\tSTATE\tPID\tPORT\tUPTIME\tRESTARTS")
 	for _, p := range procs {
@@ -61,7 +58,7 @@ func writePS(out io.Writer, procs []releaser.ProcessStatus, now time.Time) {
 		state := p.State
 		switch {
 		case p.LastExit == "":
-		case state == releaser.StateCrashed:
+		case state == slipway.StateCrashed:
 			state += " (" + p.LastExit + ")"
 		default:
 			state += " (last exit: " + p.LastExit + ")"
@@ -84,14 +81,14 @@ func psScale(ctx context.Context, a Apps, u string, args []string, out io.Writer
 	if err := slipway.ValidateAppName(name); err != nil {
 		return err
 	}
-	var changes []apps.ScaleChange
+	var changes []slipway.ScaleChange
 	for _, arg := range args[1:] {
 		typ, count, ok := strings.Cut(arg, "=")
 		n, err := strconv.Atoi(count)
 		if !ok || err != nil || typ == "" {
 			return slipway.Errorf(slipway.EINVALID, "%q: want TYPE=COUNT such as web=3 (usage: %s)", arg, u)
 		}
-		changes = append(changes, apps.ScaleChange{Type: typ, Count: n})
+		changes = append(changes, slipway.ScaleChange{Type: typ, Count: n})
 	}
 	return a.Scale(ctx, name, changes, out)
 }
@@ -126,7 +123,7 @@ func cronList(ctx context.Context, a Apps, u string, args []string, out io.Write
 }
 
 func logs(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
-	var opt supervisor.LogOptions
+	var opt slipway.LogOptions
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		switch arg := args[i]; arg {

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
-	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/termsafe"
-	"github.com/slipway/slipway/web"
 )
 
 func releases(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -28,9 +26,9 @@ func releases(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if err != nil {
 		return err
 	}
-	js := make([]web.ReleaseJSON, 0, len(rels))
+	js := make([]slipway.ReleaseJSON, 0, len(rels))
 	for _, r := range rels {
-		js = append(js, web.NewReleaseJSON(r))
+		js = append(js, slipway.NewReleaseJSON(r))
 	}
 	return WriteReleases(out, js, asJSON, time.Now())
 }
@@ -49,13 +47,13 @@ func rollback(ctx context.Context, a Apps, u string, args []string, out io.Write
 			return err
 		}
 	}
-	_, err = a.Rollback(ctx, name, to, gitserver.Caller(ctx, "slipway on the host"), out)
+	_, err = a.Rollback(ctx, name, to, slipway.CallerName(ctx, "slipway on the host"), out)
 	return err
 }
 
 // WriteReleases prints the history as an aligned table, newest first, with
 // the live release marked; or as JSON (the admin API's shape).
-func WriteReleases(out io.Writer, rels []web.ReleaseJSON, asJSON bool, now time.Time) error {
+func WriteReleases(out io.Writer, rels []slipway.ReleaseJSON, asJSON bool, now time.Time) error {
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -122,7 +120,7 @@ func releasesInfo(ctx context.Context, a Apps, u string, args []string, out io.W
 	if err != nil {
 		return err
 	}
-	js := web.NewReleaseJSON(r)
+	js := slipway.NewReleaseJSON(r)
 	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")

@@ -21,9 +21,9 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
+	"github.com/slipway/slipway/internal/procfs"
 	"github.com/slipway/slipway/internal/stream"
 	"github.com/slipway/slipway/internal/termsafe"
-	"github.com/slipway/slipway/supervisor"
 )
 
 // The pre-receive hook is a two-line script that runs `slipway hook
@@ -144,7 +144,7 @@ func removeStaleSockets(dir string) {
 	socks, _ := filepath.Glob(filepath.Join(dir, "hook.*.sock"))
 	for _, sock := range socks {
 		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(sock), "hook."), ".sock"))
-		if err == nil && supervisor.ParentPID(pid) < 0 {
+		if err == nil && procfs.ParentPID(pid) < 0 {
 			os.Remove(sock)
 		}
 	}
@@ -218,7 +218,7 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 	// Only the hook git started for this push speaks for it: anyone else
 	// who can reach the socket (an app sharing slipway's user) is refused,
 	// even with the right id.
-	if !ok || push.gitPID == 0 || supervisor.ParentPID(peerPID(r.Context())) != push.gitPID {
+	if !ok || push.gitPID == 0 || procfs.ParentPID(peerPID(r.Context())) != push.gitPID {
 		http.Error(w, "unknown push", http.StatusForbidden)
 		return
 	}

@@ -43,13 +43,8 @@ func keyApps(options []string) []string {
 	return nil
 }
 
-// KeyInfo is one authorized key as ssh-keys:list shows it.
-type KeyInfo struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"`
-	Fingerprint string   `json:"fingerprint"`
-	Apps        []string `json:"apps,omitempty"` // nil: every app
-}
+// KeyInfo is one authorized key (slipway.KeyInfo).
+type KeyInfo = slipway.KeyInfo
 
 // KeyFile manages the authorized_keys file slipway reads (ssh-keys:add,
 // ssh-keys:list, ssh-keys:remove). Names are the keys' comments.

@@ -2,7 +2,6 @@ package gitserver
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -12,86 +11,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/atomicfile"
-	"github.com/slipway/slipway/supervisor"
 )
 
-// Pusher identifies who pushed: the SHA256 fingerprint of the ssh key and the
-// comment that follows it in authorized_keys (often user@host).
-type Pusher struct {
-	Fingerprint string `json:"fingerprint"`
-	Comment     string `json:"comment,omitempty"`
-	// Apps, when set, are the only apps the key may push to and manage
-	// (ssh-keys:add NAME --app APP); every other app is "not found" to it.
-	Apps []string `json:"apps,omitempty"`
-}
-
-// May reports whether the key may push to and manage app.
-func (p Pusher) May(app string) bool { return p.Apps == nil || slices.Contains(p.Apps, app) }
-
-// Restricted reports whether the key is limited to some apps.
-func (p Pusher) Restricted() bool { return p.Apps != nil }
-
-// String returns "comment (fingerprint)", or the fingerprint alone.
-func (p Pusher) String() string {
-	if p.Comment == "" {
-		return p.Fingerprint
-	}
-	return p.Comment + " (" + p.Fingerprint + ")"
-}
-
-// terminalKey is the context key of a command's terminal.
-type terminalKey struct{}
-
-// WithTerminal returns ctx carrying the terminal of the ssh session a
-// command runs in (for run).
-func WithTerminal(ctx context.Context, t supervisor.Terminal) context.Context {
-	return context.WithValue(ctx, terminalKey{}, t)
-}
-
-// TerminalOf returns the terminal of ctx's command, if it has one.
-func TerminalOf(ctx context.Context) (supervisor.Terminal, bool) {
-	t, ok := ctx.Value(terminalKey{}).(supervisor.Terminal)
-	return t, ok
-}
-
-// ExitStatus is a command's error that is only its exit status: the ssh
-// client gets the status, and no message (run passes a process's status
-// through).
-type ExitStatus int
-
-func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// callerKey is the context key of who runs a management command.
-type callerKey struct{}
-
-// WithCaller returns ctx saying whose key runs the command in it, for
-// the history of what the command changes and for what the key may do.
-func WithCaller(ctx context.Context, p Pusher) context.Context {
-	return context.WithValue(ctx, callerKey{}, p)
-}
-
-// Caller returns who runs the command in ctx ("comment (fingerprint)"),
-// or def when unknown (slipway COMMAND on the host).
-func Caller(ctx context.Context, def string) string {
-	if p, ok := ctx.Value(callerKey{}).(Pusher); ok {
-		return p.String()
-	}
-	return def
-}
-
-// CallerKey returns the key that runs the command in ctx; false on the
-// host, where the operator may do everything.
-func CallerKey(ctx context.Context) (Pusher, bool) {
-	p, ok := ctx.Value(callerKey{}).(Pusher)
-	return p, ok
-}
+// Pusher identifies who pushed (slipway.Pusher).
+type Pusher = slipway.Pusher
 
 // authorizedKeys holds the keys allowed to push, re-read whenever the file
 // they come from changes. When the configured file does not exist it falls

@@ -70,7 +70,7 @@ type Discarder interface {
 // CommandFunc runs one management command with its arguments, writing its
 // output to out. A returned error is shown to the user as one line (see
 // userMessage) and the command exits non-zero.
-type CommandFunc func(ctx context.Context, args []string, in io.Reader, out io.Writer) error
+type CommandFunc = slipway.CommandFunc
 
 // Config configures a Server.
 type Config struct {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/internal/termsafe"
-	"github.com/slipway/slipway/supervisor"
 )
 
 // gitProtocolRE is what a GIT_PROTOCOL value sent by a client may look like
@@ -60,9 +59,9 @@ func (s *Server) handleSession(sess ssh.Session) {
 			return
 		}
 		log.Info("ssh command", "command", cmd.Name, "args", len(cmd.Args))
-		ctx := WithTerminal(WithCaller(sess.Context(), pusher), terminal(sess))
+		ctx := slipway.WithTerminal(slipway.WithCaller(sess.Context(), pusher), terminal(sess))
 		if err := run(ctx, cmd.Args, sess, sess); err != nil {
-			var status ExitStatus
+			var status slipway.ExitStatus
 			if errors.As(err, &status) {
 				sess.Exit(int(status))
 				return
@@ -77,20 +76,20 @@ func (s *Server) handleSession(sess ssh.Session) {
 
 // terminal is the session's terminal: its streams and, when the client
 // asked for one, its pty's type and size, following its resizes.
-func terminal(sess ssh.Session) supervisor.Terminal {
-	t := supervisor.Terminal{Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
+func terminal(sess ssh.Session) slipway.Terminal {
+	t := slipway.Terminal{Stdin: sess, Stdout: sess, Stderr: sess.Stderr()}
 	p, windows, ok := sess.Pty()
 	if !ok {
 		return t
 	}
 	t.Pty, t.Term = true, p.Term
-	t.Size = supervisor.WindowSize{Cols: p.Window.Width, Rows: p.Window.Height}
-	resize := make(chan supervisor.WindowSize, 1)
+	t.Size = slipway.WindowSize{Cols: p.Window.Width, Rows: p.Window.Height}
+	resize := make(chan slipway.WindowSize, 1)
 	go func() { // ends when the session does: gliderlabs closes windows
 		defer close(resize)
 		for w := range windows {
 			select {
-			case resize <- supervisor.WindowSize{Cols: w.Width, Rows: w.Height}:
+			case resize <- slipway.WindowSize{Cols: w.Width, Rows: w.Height}:
 			default: // a resize is pending; this one is newer, but the next wins
 			}
 		}

@@ -109,13 +109,8 @@ func (r *Releaser) runCron(app string, spec Spec, version slipway.Version, id st
 	log.Line(id, version.String(), []byte(fmt.Sprintf("%s %s (%s)", job.Command, in.ExitText(), time.Since(in.Started()).Round(time.Millisecond))))
 }
 
-// CronEntry is one scheduled job, as cron:list shows it.
-type CronEntry struct {
-	ID       string    `json:"id"`
-	Schedule string    `json:"schedule"`
-	Command  string    `json:"command"`
-	Next     time.Time `json:"next"`
-}
+// CronEntry is one scheduled job (slipway.CronEntry).
+type CronEntry = slipway.CronEntry
 
 // CronList returns the app's scheduled jobs with their next run times.
 func (r *Releaser) CronList(name string) []CronEntry {

@@ -105,22 +105,8 @@ func (r *Releaser) RetireNow(app string, v slipway.Version) error {
 	return slipway.Errorf(slipway.EINVALID, "%s of %s is not draining (ps %s shows the draining releases)", v, app, app)
 }
 
-// DrainStatus is one draining pool, as ps shows it: since when it drains,
-// when a session pinned to it was last seen, and when it is retired at the
-// latest.
-type DrainStatus struct {
-	Release  slipway.Version `json:"release"`
-	Since    time.Time       `json:"since"`
-	LastSeen time.Time       `json:"last_seen"`
-	// IdleRetire is when it is retired if no session comes back (LastSeen
-	// and the session TTL); RetireBy when it is retired whatever they do
-	// (the drain timeout).
-	IdleRetire time.Time `json:"idle_retire"`
-	RetireBy   time.Time `json:"retire_by"`
-	// Sessions counts the sessions pinned to it that the router has seen
-	// since it drains (router.Pool.Sessions).
-	Sessions int `json:"sessions"`
-}
+// DrainStatus is one draining pool (slipway.DrainStatus).
+type DrainStatus = slipway.DrainStatus
 
 // Draining returns app's draining pools, newest first.
 func (r *Releaser) Draining(name string) []DrainStatus {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/supervisor"
@@ -64,18 +63,8 @@ const (
 	StateStopped  = supervisor.StateStopped
 )
 
-// ProcessStatus is one running process, as `ps` shows it.
-type ProcessStatus struct {
-	ID       string          `json:"id"`
-	Release  slipway.Version `json:"release"`
-	Live     bool            `json:"live"`
-	PID      int             `json:"pid"`
-	Port     int             `json:"port"`
-	State    string          `json:"state"`
-	LastExit string          `json:"last_exit,omitempty"` // how its last process ended
-	Since    time.Time       `json:"since"`
-	Restarts int             `json:"restarts"`
-}
+// ProcessStatus is one running process (slipway.ProcessStatus).
+type ProcessStatus = slipway.ProcessStatus
 
 // Processes lists the app's instances: the live pool's, then the draining
 // pools', newest first.

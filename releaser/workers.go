@@ -174,7 +174,7 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 // RunOneOff runs argv once as process id (run.N) of spec's release: its
 // directory, config, HOME, sandbox and limits, no port, attached to t; it
 // returns the exit status. Nothing routes to it.
-func (r *Releaser) RunOneOff(ctx context.Context, spec Spec, id string, argv []string, t supervisor.Terminal) (int, error) {
+func (r *Releaser) RunOneOff(ctx context.Context, spec Spec, id string, argv []string, t slipway.Terminal) (int, error) {
 	ps, err := r.processSpec(spec, id, "", 0)
 	if err != nil {
 		return 0, err

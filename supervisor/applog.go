@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // appLogMax is the size at which an app's log is rotated to app.log.1.
@@ -233,12 +235,8 @@ func (t *tailer) emit(line []byte) {
 	t.log.Line(t.id, t.release, line)
 }
 
-// LogOptions selects what Logs prints.
-type LogOptions struct {
-	Lines   int    // the last Lines lines (default 100)
-	Process string // only this process type ("web") or instance ("web.1")
-	Follow  bool   // keep printing new lines until ctx is done
-}
+// LogOptions selects what Logs prints (slipway.LogOptions).
+type LogOptions = slipway.LogOptions
 
 // Tail writes the app log kept in path to out: the last lines, then, with
 // Follow, new lines as they come, across deploys, until ctx is done.

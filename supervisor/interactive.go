@@ -11,22 +11,16 @@ import (
 	"syscall"
 
 	"github.com/creack/pty"
+
+	"github.com/slipway/slipway"
 )
 
-// WindowSize is a terminal's size in characters.
-type WindowSize struct{ Cols, Rows int }
-
-// Terminal is what a one-off process is attached to: its caller's
-// standard streams and, when the caller asked for one (ssh -t), a pseudo
-// terminal of the given size that follows the caller's resizes.
-type Terminal struct {
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	Pty            bool
-	Term           string // the caller's TERM, with a pty
-	Size           WindowSize
-	Resize         <-chan WindowSize // nil: the size never changes
-}
+// WindowSize and Terminal are the domain's (slipway.Terminal): what a
+// one-off process is attached to.
+type (
+	WindowSize = slipway.WindowSize
+	Terminal   = slipway.Terminal
+)
 
 // Interactive runs argv in s's environment, directory, sandbox and
 // cgroup, attached to t, until it exits or ctx is done (the caller went

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slipway/slipway/internal/procfs"
 )
 
 // OwnsListener reports whether the TCP sockets listening on port all
@@ -120,29 +122,10 @@ type stat struct {
 	start uint64 // clock ticks since boot
 }
 
-// procStat reads /proc/PID/stat. Its second field, the command name, may
-// hold spaces and parentheses: the fields after it are counted from the
-// last ')'.
+// procStat reads /proc/PID/stat (procfs.ReadStat).
 func procStat(pid int) (stat, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return stat{}, false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return stat{}, false
-	}
-	fields := strings.Fields(s[i+1:]) // from field 3, state
-	if len(fields) < 20 {
-		return stat{}, false
-	}
-	ppid, err1 := strconv.Atoi(fields[1])
-	start, err2 := strconv.ParseUint(fields[19], 10, 64)
-	if err1 != nil || err2 != nil {
-		return stat{}, false
-	}
-	return stat{state: fields[0][0], ppid: ppid, start: start}, true
+	st, ok := procfs.ReadStat(pid)
+	return stat{state: st.State, ppid: st.PPID, start: st.Start}, ok
 }
 
 // StartTicks returns the kernel's start time of process pid (field 22 of
@@ -174,12 +157,7 @@ func startTime(ticks uint64) time.Time {
 }
 
 // ParentPID returns the parent of process pid, or -1 when it is gone.
-func ParentPID(pid int) int {
-	if st, ok := procStat(pid); ok && pid > 0 {
-		return st.ppid
-	}
-	return -1
-}
+func ParentPID(pid int) int { return procfs.ParentPID(pid) }
 
 // Alive reports whether pid still names the process that started at
 // ticks and it has not exited.

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // Restart backoff of a crashed process: it doubles from restartMin to
@@ -18,12 +20,12 @@ const (
 	crashLoopAfter = 3
 )
 
-// Process states, as `ps` shows them.
+// Process states, as `ps` shows them: the domain's.
 const (
-	StateStarting = "starting"
-	StateUp       = "up"
-	StateCrashed  = "crashed" // exited; a restart is scheduled
-	StateStopped  = "stopped"
+	StateStarting = slipway.StateStarting
+	StateUp       = slipway.StateUp
+	StateCrashed  = slipway.StateCrashed
+	StateStopped  = slipway.StateStopped
 )
 
 // Hooks tell a Supervised what to do around a restart. Every field may be

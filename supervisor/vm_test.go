@@ -157,4 +157,3 @@ func pad(w *bytes.Buffer) {
 		w.WriteByte(0)
 	}
 }
-

@@ -12,52 +12,11 @@ import (
 	"github.com/slipway/slipway"
 )
 
-// ReleaseJSON is a release as the JSON API and `releases --json` show it.
-type ReleaseJSON struct {
-	App             string    `json:"app"`
-	Version         int       `json:"version"`
-	Name            string    `json:"name"` // "v3"
-	Kind            string    `json:"kind"`
-	Status          string    `json:"status"`
-	Live            bool      `json:"live"`
-	Commit          string    `json:"commit"`
-	Subject         string    `json:"subject"`
-	Author          string    `json:"author"`
-	Pusher          string    `json:"pusher"` // the key's comment, else its fingerprint
-	PusherComment   string    `json:"pusher_comment"`
-	PusherFP        string    `json:"pusher_fingerprint"`
-	CreatedAt       time.Time `json:"created_at"`
-	StartedAt       time.Time `json:"started_at,omitzero"`
-	FinishedAt      time.Time `json:"finished_at,omitzero"`
-	BuildDurationMS int64     `json:"build_duration_ms"`
-	Failure         string    `json:"failure,omitempty"`
-	Note            string    `json:"note,omitempty"`
-	RollbackOf      *int      `json:"rollback_of"` // null unless a rollback
-	Pruned          bool      `json:"pruned"`
-}
+// ReleaseJSON is a release as the JSON API shows it (slipway.ReleaseJSON).
+type ReleaseJSON = slipway.ReleaseJSON
 
-// NewReleaseJSON converts a release for the JSON API.
-func NewReleaseJSON(r *slipway.Release) ReleaseJSON {
-	out := ReleaseJSON{
-		App: r.App, Version: int(r.Version), Name: r.Version.String(), Kind: r.Kind,
-		Status: r.Status, Live: r.Status == slipway.StatusLive,
-		Commit: r.Commit, Subject: r.Subject, Author: r.Author,
-		Pusher: r.PusherComment, PusherComment: r.PusherComment, PusherFP: r.PusherFingerprint,
-		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-		BuildDurationMS: r.BuildDuration.Milliseconds(),
-		Failure:         r.Failure,
-		Note:            r.Note,
-		Pruned:          r.Pruned,
-	}
-	if out.Pusher == "" {
-		out.Pusher = r.PusherFingerprint
-	}
-	if r.RollbackOf > 0 {
-		n := int(r.RollbackOf)
-		out.RollbackOf = &n
-	}
-	return out
-}
+// NewReleaseJSON converts a release for the JSON API (slipway.NewReleaseJSON).
+func NewReleaseJSON(r *slipway.Release) ReleaseJSON { return slipway.NewReleaseJSON(r) }
 
 // apps returns the Backend's apps with every URL filled in.
 func (h *Handler) apps(r *http.Request) ([]AppSummary, error) {
