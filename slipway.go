@@ -1,8 +1,3 @@
-// Package slipway holds the domain types shared by slipway's parts: app
-// names, releases, process types, the app.json manifest, error codes and
-// the data-dir layout. It imports only the standard library; every other
-// package imports it (see the README's architecture section for the
-// direction of the rest).
 package slipway
 
 import (

@@ -1,10 +1,3 @@
-// Package apps is slipway's application layer: every use case on an app
-// lives here once (deploy a push, config release, rollback, scale, rolling
-// restart, destroy, prune, restore on boot), each taking the app's lock
-// itself, and it is the one writer of the history. Transports (gitserver,
-// web, the management commands) call it; it drives the builder and the
-// releaser. Every use case goes the same way: persist, then switch the
-// router (through the releaser), then report.
 package apps
 
 import (

@@ -1,7 +1,3 @@
-// Package metrics exposes slipway's own metrics in the Prometheus text
-// format (client_golang): requests and upstream latency by app from the
-// router, pools and instances per app, deploys by result, build duration
-// and instance restarts.
 package metrics
 
 import (

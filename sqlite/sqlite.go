@@ -1,5 +1,3 @@
-// Package sqlite keeps slipway's release history in a SQLite database. It
-// implements slipway.ReleaseStore.
 package sqlite
 
 import (

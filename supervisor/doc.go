@@ -23,4 +23,6 @@
 // Of slipway's packages it may import only the root package (the domain
 // types) and leaf helpers under internal/ that import none of slipway's;
 // the packages that start processes import it, never the other way round.
+//
+// Imports: slipway, internal/*.
 package supervisor

@@ -1,6 +1,3 @@
-// Package atomicfile writes files so that readers see the old content or the
-// new, never a mix: write a temporary file beside the target, fsync, rename,
-// fsync the directory.
 package atomicfile
 
 import (

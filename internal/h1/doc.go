@@ -35,4 +35,6 @@
 // only internal/httphead; beyond the standard library, golang.org/x/net's
 // httpguts and, for parking, golang.org/x/sys/unix. Nothing here knows of
 // apps or routes.
+//
+// Imports: internal/*.
 package h1

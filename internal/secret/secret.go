@@ -1,5 +1,3 @@
-// Package secret keeps the secrets slipway makes itself in its data dir:
-// the key that signs affinity cookies and the admin token.
 package secret
 
 import (

@@ -1,0 +1,7 @@
+// Package metrics exposes slipway's own metrics in the Prometheus text
+// format (client_golang): requests and upstream latency by app from the
+// router, pools and instances per app, deploys by result, build duration
+// and instance restarts.
+//
+// Imports: internal/*.
+package metrics
