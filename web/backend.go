@@ -7,8 +7,9 @@ import (
 	"github.com/slipway/slipway"
 )
 
-// Backend is what the admin pages and API read and do. The wiring in
-// cmd/slipway implements it with the release store and the releaser.
+// Backend is what the admin pages and API read and do: the first six
+// methods of the domain's slipway.AppService, which package apps
+// implements (cmd/slipway hands it to the Handler).
 type Backend interface {
 	// Apps lists every app with its live release, sorted by name.
 	Apps(ctx context.Context) ([]AppSummary, error)
