@@ -1,0 +1,76 @@
+package testutil
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Timeout is how long WaitFor polls before it fails the test: long enough
+// for a loaded machine, so that reaching it means the condition will not
+// hold.
+const Timeout = 30 * time.Second
+
+// WaitFor polls cond until it holds, failing the test after Timeout with
+// "timed out waiting for " what. It checks at once, then every millisecond
+// at first and less often the longer it waits (at most every 20ms).
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	pause := time.Millisecond
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 20*time.Millisecond)
+	}
+}
+
+// PrivateHome gives the test a HOME of its own, empty, for as long as it
+// runs, and returns it: nothing the test runs reads the real user's ssh
+// keys or git config. XDG_CONFIG_HOME, where git also looks, goes with it.
+// Like t.Setenv, it cannot be used in a parallel test.
+func PrivateHome(t testing.TB) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", home+"/.config")
+	return home
+}
+
+// Command is exec.Command for a program a test runs (git, ssh), killed
+// when timeout has passed or the test ends, whichever is first, so that
+// it can neither hang the test nor outlive it. After the kill, Wait gives
+// the program's children holding its output ten seconds to let go.
+func Command(t testing.TB, timeout time.Duration, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// EachHTTPServer runs test once behind each HTTP/1 server slipway can
+// serve with, as the subtests "net/http" (Go's net/http server) and
+// "lean" (internal/h1, slipway's own, lean true), so that a failure names
+// the server it happened with.
+func EachHTTPServer(t *testing.T, test func(t *testing.T, lean bool)) {
+	t.Helper()
+	for _, s := range []struct {
+		name string
+		lean bool
+	}{{"net/http", false}, {"lean", true}} {
+		t.Run(s.name, func(t *testing.T) { test(t, s.lean) })
+	}
+}
+
+// SkipIfShortCompile skips the test under go test -short: it compiles a
+// Go app, which takes long on a cold build cache. The full suite runs it.
+func SkipIfShortCompile(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: compiles a Go app")
+	}
+}
