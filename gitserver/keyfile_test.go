@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway/slipway/internal/testutil"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -25,8 +26,10 @@ func newPub(t *testing.T) []byte {
 }
 
 // A rename follows in the keys limited to the app, and leaves every other
-// line as it was.
+// line as it was. The private HOME keeps the running user's own keys (the
+// fallback while the file does not exist) out of the file.
 func TestKeyFile_RenameApp(t *testing.T) {
+	testutil.PrivateHome(t)
 	f := NewKeyFile(filepath.Join(t.TempDir(), "authorized_keys"))
 	for _, k := range []struct {
 		name string

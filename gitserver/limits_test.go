@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway/slipway/internal/testutil"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -33,6 +34,7 @@ func (s *slowSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
 
 func startTestServer(t *testing.T, l Limits) (*Server, gossh.Signer) {
 	t.Helper()
+	testutil.PrivateHome(t) // no fallback to the running user's own keys
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
