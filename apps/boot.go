@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
+	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/supervisor"
 )
 
@@ -149,11 +150,8 @@ func (s *Service) cleanAfterRestart() survivors {
 	keepCgroup := func(name string) bool { return cgroups[name] }
 	if s.cfg.Handover {
 		// No deploy runs during a handover: what is not recorded is a
-		// cron run or a one-off, which finish on their own (their names
-		// end in "-cron.N.ID", "-run.N.ID").
-		keepCgroup = func(name string) bool {
-			return cgroups[name] || strings.Contains(name, "-cron.") || strings.Contains(name, "-run.")
-		}
+		// cron run or a one-off, which finish on their own.
+		keepCgroup = func(name string) bool { return cgroups[name] || releaser.OneOff(name) }
 	}
 	if ended > 0 {
 		s.logger.Warn("ended processes an earlier slipway left running for releases that no longer serve", "processes", ended)

@@ -56,6 +56,13 @@ func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervi
 	}, nil
 }
 
+// OneOff reports whether cgroup, the name of a process's cgroup that
+// sandbox gave (PREFIX+APP-vN-ID.STAMP), is a cron run's or a one-off
+// run's: those are not recorded, and finish on their own.
+func OneOff(cgroup string) bool {
+	return strings.Contains(cgroup, "-cron.") || strings.Contains(cgroup, "-run.")
+}
+
 // sandbox returns the sandbox of a process of spec's release: its
 // identity from Config.Sandbox, the release to read, HOME to write and
 // the port to listen on. Nil when processes run unconfined.
