@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 func runSh(t *testing.T, ctx context.Context, script string) (string, error) {
@@ -59,15 +63,19 @@ func TestRun_RunsInDirWithPWD(t *testing.T) {
 }
 
 func TestRun_KillsBackgroundProcessesWhenTheStepEnds(t *testing.T) {
-	start := time.Now()
 	// The background sleep keeps the output pipe open: the step is only
 	// over once run has killed it with the rest of the group.
-	_, err := runSh(t, context.Background(), "sleep 30 & echo started")
+	out, err := runSh(t, context.Background(), "sleep 300 & echo $!")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if elapsed := time.Since(start); elapsed > outputGrace {
-		t.Errorf("run took %v: the background process was not killed", elapsed)
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(out, "-----> Running test step\n")))
+	if err != nil {
+		t.Fatalf("the step printed %q, want the sleep's pid", out)
+	}
+	if testutil.ProcessAlive(t, pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the background sleep (pid %d) outlived the step: run did not kill it (and waited up to %v for the output it held)", pid, outputGrace)
 	}
 }
 

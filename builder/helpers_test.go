@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // files is a repository's content: path → body. A body starting with "#!"
@@ -62,14 +62,14 @@ func writeFiles(t *testing.T, dir string, fs files) {
 }
 
 // git runs git in dir with a fixed identity and no user or system config,
-// and returns its stdout.
+// for at most a minute, and returns its stdout.
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	args = append([]string{
 		"-c", "user.name=Test", "-c", "user.email=test@example.com",
 		"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
 	}, args...)
-	cmd := exec.Command("git", args...)
+	cmd := testutil.Command(t, time.Minute, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
 	var stderr bytes.Buffer
@@ -82,9 +82,12 @@ func git(t *testing.T, dir string, args ...string) string {
 }
 
 // newBuilder returns a Builder with a fresh data directory that is removed,
-// read-only releases and all, when the test ends.
+// read-only releases and all, when the test ends. The test gets a HOME of
+// its own: the git that reads a pushed commit runs with slipway's
+// environment, and must not see the running user's config.
 func newBuilder(t *testing.T, timeout time.Duration) *Builder {
 	t.Helper()
+	testutil.PrivateHome(t)
 	dataDir := t.TempDir()
 	// Registered after TempDir, so it runs first and restores write bits.
 	t.Cleanup(func() {

@@ -1,8 +1,14 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,4 +79,30 @@ func SkipIfShortCompile(t testing.TB) {
 	if testing.Short() {
 		t.Skip("-short: compiles a Go app")
 	}
+}
+
+// ProcessAlive reports whether pid is a process that runs: neither gone,
+// nor a zombie, nor on its way out (the kernel's PF_EXITING, set before a
+// process closes its files), going by /proc/PID/stat. A process that has
+// closed a pipe by dying is no longer alive, even before it is reaped.
+func ProcessAlive(t testing.TB, pid int) bool {
+	t.Helper()
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After "(comm)": state ppid pgrp session tty_nr tpgid flags …
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 7 {
+		t.Fatalf("cannot parse /proc/%d/stat: %q", pid, stat)
+	}
+	flags, err := strconv.ParseUint(fields[6], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pfExiting = 0x4 // PF_EXITING in the kernel's task flags
+	return fields[0] != "Z" && fields[0] != "X" && flags&pfExiting == 0
 }
