@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // spec returns a Spec running command in a temp dir, logging to files
@@ -21,17 +23,8 @@ func spec(t *testing.T, command string) Spec {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds, failing the test after testutil.Timeout.
+var waitFor = testutil.WaitFor
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
