@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/internal/testutil"
 	"github.com/slipway/slipway/router"
 )
 
@@ -114,17 +115,8 @@ func (f *fixture) get(client *http.Client, app string) string {
 	return fmt.Sprintf("%d %s", resp.StatusCode, body)
 }
 
-// waitFor polls cond until it holds, failing the test after 20 seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds, failing the test after testutil.Timeout.
+var waitFor = testutil.WaitFor
 
 // alive reports whether a process with pid exists.
 func alive(pid int) bool {
