@@ -45,18 +45,20 @@ func TestTransport_ReusesOneConnection(t *testing.T) {
 }
 
 func TestRouter_ReusesConnectionsToInstance(t *testing.T) {
-	r, srv, _ := front(t)
-	app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "web") }))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
-	c := client(t)
-	for range 20 {
-		if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web" {
-			t.Fatalf("got %d %q, want 200 web", res.code, res.body)
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "web") }))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
+		c := client(t)
+		for range 20 {
+			if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web" {
+				t.Fatalf("got %d %q, want 200 web", res.code, res.body)
+			}
 		}
-	}
-	if got := app.accepts.Load(); got != 1 {
-		t.Errorf("20 sequential requests took %d connections to the instance, want 1", got)
-	}
+		if got := app.accepts.Load(); got != 1 {
+			t.Errorf("20 sequential requests took %d connections to the instance, want 1", got)
+		}
+	})
 }
 
 // An instance may close a keep-alive connection while it sits idle in the
@@ -172,32 +174,36 @@ func TestTransport_BoundsIdleConnections(t *testing.T) {
 }
 
 func TestRouter_CloseClosesIdleConnections(t *testing.T) {
-	r, srv, _ := front(t)
-	app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "web") }))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
-	c := client(t)
-	get(t, c, srv, "web.apps.test", "/")
-	r.Close()
-	eventually(t, "the idle connection to the instance to close", func() bool { return app.closed.Load() == 1 })
-	if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web" {
-		t.Errorf("after Close: %d %q, want 200 web", res.code, res.body)
-	}
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "web") }))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
+		c := client(t)
+		get(t, c, srv, "web.apps.test", "/")
+		r.Close()
+		eventually(t, "the idle connection to the instance to close", func() bool { return app.closed.Load() == 1 })
+		if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusOK || res.body != "web" {
+			t.Errorf("after Close: %d %q, want 200 web", res.code, res.body)
+		}
+	})
 }
 
 // An app with a short keep-alive timeout closes the router's idle
 // connections to it between requests; its clients never see that.
 func TestRouter_SurvivesAppClosingIdleConnections(t *testing.T) {
-	r, srv, logs := front(t)
-	app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, req.Method) }))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
-	c := client(t)
-	for _, method := range []string{http.MethodGet, http.MethodGet, http.MethodPost, http.MethodPost, http.MethodDelete} {
-		if res := do(t, c, srv, method, "web.apps.test", "/", nil); res.code != http.StatusOK || res.body != method {
-			t.Fatalf("%s: got %d %q, want 200 %s", method, res.code, res.body, method)
+	eachServer(t, func(t *testing.T) {
+		r, srv, logs := front(t)
+		app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { io.WriteString(w, req.Method) }))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.Listener.Addr().String()}}})
+		c := client(t)
+		for _, method := range []string{http.MethodGet, http.MethodGet, http.MethodPost, http.MethodPost, http.MethodDelete} {
+			if res := do(t, c, srv, method, "web.apps.test", "/", nil); res.code != http.StatusOK || res.body != method {
+				t.Fatalf("%s: got %d %q, want 200 %s", method, res.code, res.body, method)
+			}
+			app.closeIdle(t)
 		}
-		app.closeIdle(t)
-	}
-	if strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("closed idle connections were logged as problems:\n%s", logs)
-	}
+		if strings.Contains(logs.String(), "level=WARN") {
+			t.Errorf("closed idle connections were logged as problems:\n%s", logs)
+		}
+	})
 }

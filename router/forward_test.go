@@ -79,52 +79,54 @@ var forwardResponses = []struct{ name, raw string }{
 }
 
 func TestForward_SameAsReverseProxy(t *testing.T) {
-	type pair struct{ name, req, res string }
-	var cases []pair
-	for _, rq := range forwardRequests {
-		cases = append(cases, pair{"request " + rq.name, rq.raw, forwardResponses[0].raw})
-	}
-	for _, rs := range forwardResponses[1:] {
-		cases = append(cases, pair{"response " + rs.name, forwardRequests[0].raw, rs.raw})
-	}
-	cases = append(cases, pair{"head with length", "HEAD /h HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"})
+	eachServer(t, func(t *testing.T) {
+		type pair struct{ name, req, res string }
+		var cases []pair
+		for _, rq := range forwardRequests {
+			cases = append(cases, pair{"request " + rq.name, rq.raw, forwardResponses[0].raw})
+		}
+		for _, rs := range forwardResponses[1:] {
+			cases = append(cases, pair{"response " + rs.name, forwardRequests[0].raw, rs.raw})
+		}
+		cases = append(cases, pair{"head with length", "HEAD /h HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"})
 
-	own := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
-	t.Cleanup(own.Close)
-	tr := &http.Transport{DisableCompression: true}
-	t.Cleanup(tr.CloseIdleConnections)
-	viaRP := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
-	t.Cleanup(viaRP.Close)
-	counted := &servedSimple{Router: own}
-	ownSrv, rpSrv := serveRouter(t, counted), serveRouter(t, referenceProxy(viaRP, tr))
+		own := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
+		t.Cleanup(own.Close)
+		tr := &http.Transport{DisableCompression: true}
+		t.Cleanup(tr.CloseIdleConnections)
+		viaRP := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey})
+		t.Cleanup(viaRP.Close)
+		counted := &servedSimple{Router: own}
+		ownSrv, rpSrv := serveRouter(t, counted), serveRouter(t, referenceProxy(viaRP, tr))
 
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			app := newRawBackend(t, c.res)
-			pool := func() *Pool {
-				return &Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}}
-			}
-			own.SetLive(pool())
-			viaRP.SetLive(pool())
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				app := newRawBackend(t, c.res)
+				pool := func() *Pool {
+					return &Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}}
+				}
+				own.SetLive(pool())
+				viaRP.SetLive(pool())
 
-			offered, std := counted.offered.Load(), counted.std.Load()
-			gotOwn, sentOwn := rawExchange(t, ownSrv.Listener.Addr().String(), c.req, app)
-			// (Both count before the response goes out: ServeHTTP is
-			// called for a declined exchange before it answers.)
-			raw := counted.offered.Load() > offered && counted.std.Load() == std
-			if lean && c.req == forwardRequests[0].raw && !raw {
-				t.Error("the lean server's plain GET did not take the raw path (ServeSimple)")
-			}
-			gotRP, sentRP := rawExchange(t, rpSrv.Listener.Addr().String(), c.req, app)
-			if sentOwn != sentRP {
-				t.Errorf("the app got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", sentOwn, sentRP)
-			}
-			if gotOwn != gotRP {
-				t.Errorf("the client got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", gotOwn, gotRP)
-			}
-		})
-	}
+				offered, std := counted.offered.Load(), counted.std.Load()
+				gotOwn, sentOwn := rawExchange(t, ownSrv.Listener.Addr().String(), c.req, app)
+				// (Both count before the response goes out: ServeHTTP is
+				// called for a declined exchange before it answers.)
+				raw := counted.offered.Load() > offered && counted.std.Load() == std
+				if lean && c.req == forwardRequests[0].raw && !raw {
+					t.Error("the lean server's plain GET did not take the raw path (ServeSimple)")
+				}
+				gotRP, sentRP := rawExchange(t, rpSrv.Listener.Addr().String(), c.req, app)
+				if sentOwn != sentRP {
+					t.Errorf("the app got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", sentOwn, sentRP)
+				}
+				if gotOwn != gotRP {
+					t.Errorf("the client got, through the router's own path:\n%s\nthrough ReverseProxy:\n%s", gotOwn, gotRP)
+				}
+			})
+		}
+	})
 }
 
 // servedSimple counts the exchanges its Router is offered
@@ -148,18 +150,20 @@ func (s *servedSimple) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // A client's Connection: close is about its own connection: the router
 // keeps its connection to the instance for the next request.
 func TestForward_ClientCloseKeepsInstanceConnection(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newRawBackend(t, forwardResponses[0].raw)
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
-	for range 3 {
-		got, _ := rawExchange(t, srv.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n", app)
-		if !strings.HasPrefix(got, "200 OK") {
-			t.Fatalf("got %s", got)
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := newRawBackend(t, forwardResponses[0].raw)
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+		for range 3 {
+			got, _ := rawExchange(t, srv.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n", app)
+			if !strings.HasPrefix(got, "200 OK") {
+				t.Fatalf("got %s", got)
+			}
 		}
-	}
-	if n := app.accepts.Load(); n != 1 {
-		t.Errorf("the instance got %d connections for 3 requests, want 1", n)
-	}
+		if n := app.accepts.Load(); n != 1 {
+			t.Errorf("the instance got %d connections for 3 requests, want 1", n)
+		}
+	})
 }
 
 // An instance that dies in the middle of a response body: the client's
@@ -167,39 +171,41 @@ func TestForward_ClientCloseKeepsInstanceConnection(t *testing.T) {
 // closes, before or after the head went out), never look complete, with a chunked body (which a clean end would terminate) as with
 // a Content-Length.
 func TestForward_BodyCutShortAbortsResponse(t *testing.T) {
-	responses := map[string]string{
-		"chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
-		"length":  "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
-	}
-	requests := map[string]string{
-		"own path":     "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
-		"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
-	}
-	for rsName, res := range responses {
-		for rqName, req := range requests {
-			t.Run(rsName+" via "+rqName, func(t *testing.T) {
-				r, srv, _ := front(t)
-				app := newRawBackend(t, res)
-				app.cut = true
-				r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
-				c, err := net.Dial("tcp", srv.Listener.Addr().String())
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.WriteString(c, req)
-				got, err := http.ReadResponse(bufio.NewReader(c), nil)
-				if err != nil {
-					return // the head had not gone out yet: the connection closed without it
-				}
-				body, err := io.ReadAll(got.Body)
-				if err == nil {
-					t.Errorf("the client read %q and a clean end of a body the instance cut short", body)
-				}
-			})
+	eachServer(t, func(t *testing.T) {
+		responses := map[string]string{
+			"chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+			"length":  "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
 		}
-	}
+		requests := map[string]string{
+			"own path":     "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+			"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+		}
+		for rsName, res := range responses {
+			for rqName, req := range requests {
+				t.Run(rsName+" via "+rqName, func(t *testing.T) {
+					r, srv, _ := front(t)
+					app := newRawBackend(t, res)
+					app.cut = true
+					r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+					c, err := net.Dial("tcp", srv.Listener.Addr().String())
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					io.WriteString(c, req)
+					got, err := http.ReadResponse(bufio.NewReader(c), nil)
+					if err != nil {
+						return // the head had not gone out yet: the connection closed without it
+					}
+					body, err := io.ReadAll(got.Body)
+					if err == nil {
+						t.Errorf("the client read %q and a clean end of a body the instance cut short", body)
+					}
+				})
+			}
+		}
+	})
 }
 
 // A client that leaves while the instance has not answered: the router
@@ -207,32 +213,34 @@ func TestForward_BodyCutShortAbortsResponse(t *testing.T) {
 // either server (the lean one tells the transport through its request
 // context's AfterCancel, net/http's through context.AfterFunc).
 func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
-	r, srv, _ := front(t)
-	arrived, closed := make(chan struct{}), make(chan struct{})
-	addr := rawServer(t, func(c net.Conn) {
-		close(arrived)
-		// Never answer: wait for the router to close the connection.
-		if _, err := c.Read(make([]byte, 1)); err != nil {
-			close(closed)
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		arrived, closed := make(chan struct{}), make(chan struct{})
+		addr := rawServer(t, func(c net.Conn) {
+			close(arrived)
+			// Never answer: wait for the router to close the connection.
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				close(closed)
+			}
+		})
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: addr}}})
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: web.apps.test\r\n\r\n")
+		select { // once the request is at the instance, the client leaves
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request did not reach the instance")
+		}
+		c.Close()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the router kept its connection to the instance after the client left")
 		}
 	})
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: addr}}})
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: web.apps.test\r\n\r\n")
-	select { // once the request is at the instance, the client leaves
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the request did not reach the instance")
-	}
-	c.Close()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the router kept its connection to the instance after the client left")
-	}
 }
 
 // A 103 Early Hints from the app reaches the client with the app's Link
@@ -240,33 +248,35 @@ func TestForward_ClientGoneClosesInstanceConnection(t *testing.T) {
 // browsers take it (ReverseProxy put it in the 103 and dropped it from the
 // final one).
 func TestForward_EarlyHintsKeepCookieForFinalResponse(t *testing.T) {
-	for name, req := range map[string]string{
-		"own path": "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
-		// A chunked body goes through ReverseProxy.
-		"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
-	} {
-		t.Run(name, func(t *testing.T) {
-			r, srv, _ := front(t)
-			app := newRawBackend(t, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"+
-				"HTTP/1.1 103 Early Hints\r\nLink: </t.js>; rel=preload\r\n\r\n"+
-				"HTTP/1.1 200 OK\r\nSet-Cookie: app=1\r\nContent-Length: 2\r\n\r\nok")
-			r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
-			got, _ := rawExchange(t, srv.Listener.Addr().String(), req, app)
-			hints, final, ok := strings.Cut(got, "200 OK\n")
-			first, second, two := strings.Cut(hints, "103 Early Hints\n")
-			if !ok || first != "" || !two || !strings.Contains(second, "103 Early Hints\n") {
-				t.Fatalf("got %s, want two 103s and then a 200", got)
-			}
-			if !strings.Contains(hints, "Link: </s.css>; rel=preload") || !strings.Contains(hints, "Link: </t.js>; rel=preload") ||
-				strings.Contains(hints, CookieName) {
-				t.Errorf("the 103s were %q, want the app's Link headers and no affinity cookie", hints)
-			}
-			if !strings.Contains(final, "Set-Cookie: "+CookieName+"=X") || !strings.Contains(final, "Set-Cookie: app=1") ||
-				strings.Contains(final, "Link:") {
-				t.Errorf("the final response was %q, want the affinity cookie and the app's, no Link", final)
-			}
-		})
-	}
+	eachServer(t, func(t *testing.T) {
+		for name, req := range map[string]string{
+			"own path": "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n",
+			// A chunked body goes through ReverseProxy.
+			"ReverseProxy": "POST / HTTP/1.1\r\nHost: web.apps.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+		} {
+			t.Run(name, func(t *testing.T) {
+				r, srv, _ := front(t)
+				app := newRawBackend(t, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"+
+					"HTTP/1.1 103 Early Hints\r\nLink: </t.js>; rel=preload\r\n\r\n"+
+					"HTTP/1.1 200 OK\r\nSet-Cookie: app=1\r\nContent-Length: 2\r\n\r\nok")
+				r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: app.addr()}}})
+				got, _ := rawExchange(t, srv.Listener.Addr().String(), req, app)
+				hints, final, ok := strings.Cut(got, "200 OK\n")
+				first, second, two := strings.Cut(hints, "103 Early Hints\n")
+				if !ok || first != "" || !two || !strings.Contains(second, "103 Early Hints\n") {
+					t.Fatalf("got %s, want two 103s and then a 200", got)
+				}
+				if !strings.Contains(hints, "Link: </s.css>; rel=preload") || !strings.Contains(hints, "Link: </t.js>; rel=preload") ||
+					strings.Contains(hints, CookieName) {
+					t.Errorf("the 103s were %q, want the app's Link headers and no affinity cookie", hints)
+				}
+				if !strings.Contains(final, "Set-Cookie: "+CookieName+"=X") || !strings.Contains(final, "Set-Cookie: app=1") ||
+					strings.Contains(final, "Link:") {
+					t.Errorf("the final response was %q, want the affinity cookie and the app's, no Link", final)
+				}
+			})
+		}
+	})
 }
 
 // rawBackend is an app instance that answers every request with one raw

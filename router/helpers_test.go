@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway/internal/h1"
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 const testDomain = "apps.test"
@@ -46,32 +45,39 @@ func front(t *testing.T) (*Router, *httptest.Server, *syncBuffer) {
 	return r, srv, logs
 }
 
-// lean makes serveRouter serve the router with the lean HTTP/1 server
-// slipway's cleartext listener uses (internal/h1) instead of net/http's:
-// TestMain runs every test both ways.
-var lean bool
+// lean, in a test run by eachServer, says which server serveRouter serves
+// the router with: the lean HTTP/1 server slipway's cleartext listener
+// uses (internal/h1) or net/http's. inMatrix says such a test runs; a
+// router served outside one would not say which server it had. The
+// router's tests do not run in parallel, so one variable serves them all.
+var lean, inMatrix bool
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		// Benchmarks run once, with slipway's own server: a second run
-		// would overwrite their -cpuprofile and -memprofile.
-		lean = true
-		os.Exit(m.Run())
+// eachServer runs test behind net/http's server and then behind the lean
+// one, as the subtests "net/http" and "lean".
+func eachServer(t *testing.T, test func(t *testing.T)) {
+	t.Helper()
+	testutil.EachHTTPServer(t, func(t *testing.T, l bool) {
+		lean, inMatrix = l, true
+		defer func() { lean, inMatrix = false, false }()
+		test(t)
+	})
+}
+
+// leanServer reports whether the test serves with the lean server, and
+// fails it when it does not run in eachServer.
+func leanServer(t *testing.T) bool {
+	t.Helper()
+	if !inMatrix {
+		t.Fatal("a router served outside eachServer: wrap the test in eachServer(t, func(t *testing.T) { … })")
 	}
-	code := m.Run()
-	if code == 0 {
-		lean = true
-		code = m.Run()
-	}
-	os.Exit(code)
+	return lean
 }
 
 // serveRouter serves r over HTTP on 127.0.0.1 until the test ends, with
 // net/http's server or, when lean, internal/h1's.
 func serveRouter(t *testing.T, r http.Handler) *httptest.Server {
 	t.Helper()
-	if !lean {
+	if !leanServer(t) {
 		srv := httptest.NewServer(r)
 		t.Cleanup(srv.Close)
 		return srv
@@ -271,19 +277,8 @@ func get(t *testing.T, c *http.Client, srv *httptest.Server, host, path string) 
 	return do(t, c, srv, http.MethodGet, host, path, nil)
 }
 
-// eventually polls cond until it holds, failing the test after a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
+// eventually polls cond until it holds, failing the test after testutil.Timeout.
+var eventually = testutil.WaitFor
 
 // recv returns the next value from ch, failing the test after a deadline.
 func recv[T any](t *testing.T, ch <-chan T, what string) T {

@@ -67,24 +67,26 @@ func TestRouter_OwnsExactIsWhatMayGetACertificate(t *testing.T) {
 }
 
 func TestRouter_MaintenanceAnswers503WithThePage(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "app") }))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
-	c := browser(t, srv)
-	get := func() (int, string, string) {
-		res := visit(t, c, "web."+testDomain, "/")
-		return res.code, res.body, res.header.Get("Retry-After")
-	}
-	r.SetMaintenance("web", true, []byte("<h1>back soon</h1>"))
-	if code, body, retry := get(); code != http.StatusServiceUnavailable || body != "<h1>back soon</h1>" || retry == "" {
-		t.Errorf("in maintenance: %d %q Retry-After %q", code, body, retry)
-	}
-	r.SetMaintenance("web", true, nil)
-	if code, body, _ := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "down for maintenance") {
-		t.Errorf("in maintenance without a page: %d %q", code, body)
-	}
-	r.SetMaintenance("web", false, nil)
-	if code, body, _ := get(); code != http.StatusOK || body != "app" {
-		t.Errorf("out of maintenance: %d %q", code, body)
-	}
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "app") }))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+		c := browser(t, srv)
+		get := func() (int, string, string) {
+			res := visit(t, c, "web."+testDomain, "/")
+			return res.code, res.body, res.header.Get("Retry-After")
+		}
+		r.SetMaintenance("web", true, []byte("<h1>back soon</h1>"))
+		if code, body, retry := get(); code != http.StatusServiceUnavailable || body != "<h1>back soon</h1>" || retry == "" {
+			t.Errorf("in maintenance: %d %q Retry-After %q", code, body, retry)
+		}
+		r.SetMaintenance("web", true, nil)
+		if code, body, _ := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "down for maintenance") {
+			t.Errorf("in maintenance without a page: %d %q", code, body)
+		}
+		r.SetMaintenance("web", false, nil)
+		if code, body, _ := get(); code != http.StatusOK || body != "app" {
+			t.Errorf("out of maintenance: %d %q", code, body)
+		}
+	})
 }

@@ -284,7 +284,7 @@ func slipwayEdge(t *testing.T, apps []*scriptedApp) string {
 		r.SetLive(&Pool{App: name, Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: a.addr()}}})
 	}
 	srv := httpserver.New("http", "127.0.0.1:0", r, log)
-	srv.Lean = lean
+	srv.Lean = leanServer(t)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -357,96 +357,98 @@ func runCase(t *testing.T, app *scriptedApp, addr, host, stream, victim string) 
 }
 
 func TestRouter_AsSafeAsNginx(t *testing.T) {
-	type testCase struct {
-		name   string
-		stream string
-		script appScript
-		// compare: the app is well-behaved, so the requests it reads
-		// through each proxy are compared.
-		compare bool
-	}
-	var cases []testCase
-	for _, s := range clientStreams {
-		cases = append(cases, testCase{"client/" + s.name, s.stream + endStream, wellBehaved, true})
-	}
-	for _, script := range appScripts {
-		for _, s := range streamsForScripts {
-			cases = append(cases, testCase{"app/" + script.name + "/" + s.name, s.stream + endStream, script, false})
+	eachServer(t, func(t *testing.T) {
+		type testCase struct {
+			name   string
+			stream string
+			script appScript
+			// compare: the app is well-behaved, so the requests it reads
+			// through each proxy are compared.
+			compare bool
 		}
-	}
-	if len(clientStreams) < 150 || len(appScripts) < 30 {
-		t.Errorf("the corpus has %d client streams and %d app scripts, want at least 150 and 30", len(clientStreams), len(appScripts))
-	}
-	// Each case has its app and its host, so that cases run side by
-	// side (most of a case is waiting) and none inherits another's
-	// connections.
-	apps := make([]*scriptedApp, len(cases), len(cases)+1)
-	for i, c := range cases {
-		apps[i] = newScriptedApp(t, c.script)
-	}
-	apps = append(apps, newScriptedApp(t, wellBehaved)) // for nginx's requests for other hosts
-	nginx := nginxProxy(t, apps)
-	slipway := slipwayEdge(t, apps)
+		var cases []testCase
+		for _, s := range clientStreams {
+			cases = append(cases, testCase{"client/" + s.name, s.stream + endStream, wellBehaved, true})
+		}
+		for _, script := range appScripts {
+			for _, s := range streamsForScripts {
+				cases = append(cases, testCase{"app/" + script.name + "/" + s.name, s.stream + endStream, script, false})
+			}
+		}
+		if len(clientStreams) < 150 || len(appScripts) < 30 {
+			t.Errorf("the corpus has %d client streams and %d app scripts, want at least 150 and 30", len(clientStreams), len(appScripts))
+		}
+		// Each case has its app and its host, so that cases run side by
+		// side (most of a case is waiting) and none inherits another's
+		// connections.
+		apps := make([]*scriptedApp, len(cases), len(cases)+1)
+		for i, c := range cases {
+			apps[i] = newScriptedApp(t, c.script)
+		}
+		apps = append(apps, newScriptedApp(t, wellBehaved)) // for nginx's requests for other hosts
+		nginx := nginxProxy(t, apps)
+		slipway := slipwayEdge(t, apps)
 
-	run := func(i int, c testCase) {
-		t.Run(c.name, func(t *testing.T) {
-			// As long as the corpus's cxxx.apps.test, so that every
-			// Content-Length stays true.
-			host := fmt.Sprintf("c%03d.apps.test", i)
-			stream := strings.ReplaceAll(c.stream, "cxxx.apps.test", host)
-			victim := fmt.Sprintf("/victim-%d", i)
-			viaS := runCase(t, apps[i], slipway, host, stream, victim)
-			viaN := runCase(t, apps[i], nginx, host, stream, victim)
-			for _, tag := range tags(viaS.client) {
-				if strings.HasPrefix(tag, "/victim") {
-					t.Errorf("through slipway the client got the victim's answer:\n%q", viaS.client)
-				}
-			}
-			for _, tag := range tags(viaS.victim) {
-				if tag != victim {
-					t.Errorf("through slipway the victim got another's answer %q:\n%q\n(through nginx: %q)", tag, viaS.victim, viaN.victim)
-				}
-			}
-			if c.compare {
-				passed := map[string]int{}
-				for _, r := range viaN.requests {
-					passed[normalTarget(r)]++
-				}
-				for _, r := range viaS.requests {
-					// The stream's last request is the client's own,
-					// whole: passing it after one nginx refused (and
-					// closed the connection at) hides nothing.
-					if r == "GET /end" {
-						continue
+		run := func(i int, c testCase) {
+			t.Run(c.name, func(t *testing.T) {
+				// As long as the corpus's cxxx.apps.test, so that every
+				// Content-Length stays true.
+				host := fmt.Sprintf("c%03d.apps.test", i)
+				stream := strings.ReplaceAll(c.stream, "cxxx.apps.test", host)
+				victim := fmt.Sprintf("/victim-%d", i)
+				viaS := runCase(t, apps[i], slipway, host, stream, victim)
+				viaN := runCase(t, apps[i], nginx, host, stream, victim)
+				for _, tag := range tags(viaS.client) {
+					if strings.HasPrefix(tag, "/victim") {
+						t.Errorf("through slipway the client got the victim's answer:\n%q", viaS.client)
 					}
-					if passed[normalTarget(r)] == 0 {
-						t.Errorf("through slipway the app read %q, which nginx did not pass\nslipway: %q\nnginx:   %q\nclient through slipway got %q\nthrough nginx %q",
-							r, viaS.requests, viaN.requests, viaS.client, viaN.client)
-					}
-					passed[normalTarget(r)]--
 				}
-			}
-			if testing.Verbose() && (statusLines(viaS.client) != statusLines(viaN.client) || statusLines(viaS.victim) != statusLines(viaN.victim)) {
-				t.Logf("differs: slipway: app read %q; client got %s, victim %s\nnginx:   app read %q; client got %s, victim %s",
-					viaS.requests, statusLines(viaS.client), statusLines(viaS.victim), viaN.requests, statusLines(viaN.client), statusLines(viaN.victim))
-			}
-		})
-	}
-	// t.Run may be called from several goroutines at once.
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Go(func() {
-			for i := range next {
-				run(i, cases[i])
-			}
-		})
-	}
-	for i := range cases {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+				for _, tag := range tags(viaS.victim) {
+					if tag != victim {
+						t.Errorf("through slipway the victim got another's answer %q:\n%q\n(through nginx: %q)", tag, viaS.victim, viaN.victim)
+					}
+				}
+				if c.compare {
+					passed := map[string]int{}
+					for _, r := range viaN.requests {
+						passed[normalTarget(r)]++
+					}
+					for _, r := range viaS.requests {
+						// The stream's last request is the client's own,
+						// whole: passing it after one nginx refused (and
+						// closed the connection at) hides nothing.
+						if r == "GET /end" {
+							continue
+						}
+						if passed[normalTarget(r)] == 0 {
+							t.Errorf("through slipway the app read %q, which nginx did not pass\nslipway: %q\nnginx:   %q\nclient through slipway got %q\nthrough nginx %q",
+								r, viaS.requests, viaN.requests, viaS.client, viaN.client)
+						}
+						passed[normalTarget(r)]--
+					}
+				}
+				if testing.Verbose() && (statusLines(viaS.client) != statusLines(viaN.client) || statusLines(viaS.victim) != statusLines(viaN.victim)) {
+					t.Logf("differs: slipway: app read %q; client got %s, victim %s\nnginx:   app read %q; client got %s, victim %s",
+						viaS.requests, statusLines(viaS.client), statusLines(viaS.victim), viaN.requests, statusLines(viaN.client), statusLines(viaN.victim))
+				}
+			})
+		}
+		// t.Run may be called from several goroutines at once.
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() {
+				for i := range next {
+					run(i, cases[i])
+				}
+			})
+		}
+		for i := range cases {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	})
 }
 
 // normalTarget is a request the app read as "METHOD target", the target

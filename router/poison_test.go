@@ -109,32 +109,34 @@ func routerFor(t *testing.T) (*Router, *Transport, string) {
 }
 
 func TestRouter_BodyTheAppTakesForARequestNeverReachesAnotherClient(t *testing.T) {
-	for _, lazy := range []bool{false, true} {
-		for _, a := range attacks {
-			t.Run(fmt.Sprintf("lazy=%v/%s", lazy, a.name), func(t *testing.T) {
-				answered := make(chan string, 4096)
-				r, _, srv := routerFor(t)
-				r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: naiveApp(t, lazy, answered)}}})
-				if got := clientExchange(t, srv, a.request); !strings.HasPrefix(got, "path=/a ") {
-					t.Fatalf("attacker got %q, want its own answer", got)
-				}
-				if !lazy {
-					// The app has answered the smuggled request (its
-					// answer waits on the router's connection, if
-					// kept), or its connection has ended.
-					for p := "/a"; p != "/smuggled" && p != ""; p = recv(t, answered, "the app's answers") {
+	eachServer(t, func(t *testing.T) {
+		for _, lazy := range []bool{false, true} {
+			for _, a := range attacks {
+				t.Run(fmt.Sprintf("lazy=%v/%s", lazy, a.name), func(t *testing.T) {
+					answered := make(chan string, 4096)
+					r, _, srv := routerFor(t)
+					r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: naiveApp(t, lazy, answered)}}})
+					if got := clientExchange(t, srv, a.request); !strings.HasPrefix(got, "path=/a ") {
+						t.Fatalf("attacker got %q, want its own answer", got)
 					}
-				}
-				victim := "GET /account HTTP/1.1\r\nHost: web.apps.test\r\nCookie: session=VICTIM\r\n\r\n"
-				if got, want := clientExchange(t, srv, victim), "path=/account cookie=session=VICTIM"; got != want {
-					t.Fatalf("victim got %q, want %q", got, want)
-				}
-				if got := clientExchange(t, srv, "GET /again HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"); got != "path=/again cookie=" {
-					t.Fatalf("attacker's next request got %q, want its own answer", got)
-				}
-			})
+					if !lazy {
+						// The app has answered the smuggled request (its
+						// answer waits on the router's connection, if
+						// kept), or its connection has ended.
+						for p := "/a"; p != "/smuggled" && p != ""; p = recv(t, answered, "the app's answers") {
+						}
+					}
+					victim := "GET /account HTTP/1.1\r\nHost: web.apps.test\r\nCookie: session=VICTIM\r\n\r\n"
+					if got, want := clientExchange(t, srv, victim), "path=/account cookie=session=VICTIM"; got != want {
+						t.Fatalf("victim got %q, want %q", got, want)
+					}
+					if got := clientExchange(t, srv, "GET /again HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"); got != "path=/again cookie=" {
+						t.Fatalf("attacker's next request got %q, want its own answer", got)
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 // overrunApp answers every request with "path=PATH" and, after the body its
@@ -168,54 +170,58 @@ func overrunApp(t *testing.T, late bool, goOn <-chan struct{}, written chan<- st
 }
 
 func TestRouter_AppSendingMoreThanItDeclaredReachesNoOtherClient(t *testing.T) {
-	for _, late := range []bool{false, true} {
-		t.Run(fmt.Sprintf("late=%v", late), func(t *testing.T) {
-			goOn, written := make(chan struct{}, 100), make(chan struct{}, 100)
-			r, own, srv := routerFor(t)
-			r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: overrunApp(t, late, goOn, written)}}})
-			for i := range 5 {
-				path := fmt.Sprintf("/%d", i)
-				if got, want := clientExchange(t, srv, "GET "+path+" HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"), "path="+path; got != want {
-					t.Fatalf("request %d got %q, want %q", i, got, want)
+	eachServer(t, func(t *testing.T) {
+		for _, late := range []bool{false, true} {
+			t.Run(fmt.Sprintf("late=%v", late), func(t *testing.T) {
+				goOn, written := make(chan struct{}, 100), make(chan struct{}, 100)
+				r, own, srv := routerFor(t)
+				r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: overrunApp(t, late, goOn, written)}}})
+				for i := range 5 {
+					path := fmt.Sprintf("/%d", i)
+					if got, want := clientExchange(t, srv, "GET "+path+" HTTP/1.1\r\nHost: web.apps.test\r\n\r\n"), "path="+path; got != want {
+						t.Fatalf("request %d got %q, want %q", i, got, want)
+					}
+					if late {
+						goOn <- struct{}{}
+						recv(t, written, "the app's extra response")
+					}
 				}
-				if late {
-					goOn <- struct{}{}
-					recv(t, written, "the app's extra response")
+				if got := own.Errors().Unsolicited; got == 0 {
+					t.Errorf("Errors().Unsolicited = 0 after 5 overrunning responses, want it counted")
 				}
-			}
-			if got := own.Errors().Unsolicited; got == 0 {
-				t.Errorf("Errors().Unsolicited = 0 after 5 overrunning responses, want it counted")
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // What an instance does wrong is counted by kind, for the metrics: a
 // connection ended before the response, and a response that cannot be
 // framed.
 func TestTransport_CountsResetsAndMalformedResponses(t *testing.T) {
-	r, own, srv := routerFor(t)
-	hangUp := rawApp(t, func(c net.Conn) { http.ReadRequest(bufio.NewReader(c)) })
-	garbage := rawApp(t, func(c net.Conn) {
-		http.ReadRequest(bufio.NewReader(c))
-		io.WriteString(c, "HTTP/1.1 abc\r\nContent-Length: 2\r\n\r\nok")
+	eachServer(t, func(t *testing.T) {
+		r, own, srv := routerFor(t)
+		hangUp := rawApp(t, func(c net.Conn) { http.ReadRequest(bufio.NewReader(c)) })
+		garbage := rawApp(t, func(c net.Conn) {
+			http.ReadRequest(bufio.NewReader(c))
+			io.WriteString(c, "HTTP/1.1 abc\r\nContent-Length: 2\r\n\r\nok")
+		})
+		for _, tc := range []struct {
+			app   string
+			addr  string
+			count func(UpstreamErrors) uint64
+		}{
+			{"hangup", hangUp, func(e UpstreamErrors) uint64 { return e.Reset }},
+			{"garbage", garbage, func(e UpstreamErrors) uint64 { return e.Malformed }},
+		} {
+			r.SetLive(&Pool{App: tc.app, Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: tc.addr}}})
+			before := tc.count(own.Errors())
+			got := converse(t, srv, "GET / HTTP/1.1\r\nHost: "+tc.app+".apps.test\r\nConnection: close\r\n\r\n")
+			if !strings.HasPrefix(got, "HTTP/1.1 502") {
+				t.Errorf("%s: the client got %q, want 502", tc.app, got)
+			}
+			if after := tc.count(own.Errors()); after != before+1 {
+				t.Errorf("%s: counted %d, want %d", tc.app, after, before+1)
+			}
+		}
 	})
-	for _, tc := range []struct {
-		app   string
-		addr  string
-		count func(UpstreamErrors) uint64
-	}{
-		{"hangup", hangUp, func(e UpstreamErrors) uint64 { return e.Reset }},
-		{"garbage", garbage, func(e UpstreamErrors) uint64 { return e.Malformed }},
-	} {
-		r.SetLive(&Pool{App: tc.app, Release: "v1", Instances: []*Instance{{ID: "web.1", Addr: tc.addr}}})
-		before := tc.count(own.Errors())
-		got := converse(t, srv, "GET / HTTP/1.1\r\nHost: "+tc.app+".apps.test\r\nConnection: close\r\n\r\n")
-		if !strings.HasPrefix(got, "HTTP/1.1 502") {
-			t.Errorf("%s: the client got %q, want 502", tc.app, got)
-		}
-		if after := tc.count(own.Errors()); after != before+1 {
-			t.Errorf("%s: counted %d, want %d", tc.app, after, before+1)
-		}
-	}
 }

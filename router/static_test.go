@@ -42,60 +42,66 @@ func site(t *testing.T) string {
 }
 
 func TestRouter_StaticServesIndexAndFiles(t *testing.T) {
-	r, srv, _ := front(t)
-	c := client(t)
-	pool := &Pool{App: "www", Release: "v1", StaticDir: site(t)}
-	r.SetLive(pool)
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		c := client(t)
+		pool := &Pool{App: "www", Release: "v1", StaticDir: site(t)}
+		r.SetLive(pool)
 
-	for path, want := range map[string]string{
-		"/":               "home",
-		"/docs/":          "docs",
-		"/style.css":      "css",
-		"/inner":          "css", // a symlink inside the site is fine
-		"/empty/data.txt": "data",
-	} {
-		res := get(t, c, srv, "www.apps.test", path)
-		if res.code != http.StatusOK || res.body != want {
-			t.Errorf("GET %s: got %d %q, want 200 %q", path, res.code, res.body, want)
+		for path, want := range map[string]string{
+			"/":               "home",
+			"/docs/":          "docs",
+			"/style.css":      "css",
+			"/inner":          "css", // a symlink inside the site is fine
+			"/empty/data.txt": "data",
+		} {
+			res := get(t, c, srv, "www.apps.test", path)
+			if res.code != http.StatusOK || res.body != want {
+				t.Errorf("GET %s: got %d %q, want 200 %q", path, res.code, res.body, want)
+			}
 		}
-	}
-	if got := r.InFlight(pool); got != 0 {
-		t.Errorf("InFlight = %d after static requests, want 0", got)
-	}
+		if got := r.InFlight(pool); got != 0 {
+			t.Errorf("InFlight = %d after static requests, want 0", got)
+		}
+	})
 }
 
 func TestRouter_StaticRefusesListingAndEscapes(t *testing.T) {
-	r, srv, _ := front(t)
-	c := client(t)
-	r.SetLive(&Pool{App: "www", Release: "v1", StaticDir: site(t)})
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		c := client(t)
+		r.SetLive(&Pool{App: "www", Release: "v1", StaticDir: site(t)})
 
-	for _, path := range []string{
-		"/empty/",
-		"/empty",
-		"/../secret.txt",
-		"/%2e%2e/secret.txt",
-		"/docs/../../secret.txt",
-		"/leak",
-		"/leakdir/secret.txt",
-		"/leakdir/",
-	} {
-		res := get(t, c, srv, "www.apps.test", path)
-		if res.code != http.StatusNotFound {
-			t.Errorf("GET %s: status %d, want 404", path, res.code)
+		for _, path := range []string{
+			"/empty/",
+			"/empty",
+			"/../secret.txt",
+			"/%2e%2e/secret.txt",
+			"/docs/../../secret.txt",
+			"/leak",
+			"/leakdir/secret.txt",
+			"/leakdir/",
+		} {
+			res := get(t, c, srv, "www.apps.test", path)
+			if res.code != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 404", path, res.code)
+			}
+			if strings.Contains(res.body, "secret") || strings.Contains(res.body, "data.txt") {
+				t.Errorf("GET %s: leaked %q", path, res.body)
+			}
 		}
-		if strings.Contains(res.body, "secret") || strings.Contains(res.body, "data.txt") {
-			t.Errorf("GET %s: leaked %q", path, res.body)
-		}
-	}
+	})
 }
 
 func TestRouter_StaticMissingDirGets503(t *testing.T) {
-	r, srv, logs := front(t)
-	r.SetLive(&Pool{App: "www", Release: "v1", StaticDir: filepath.Join(t.TempDir(), "gone")})
-	if res := get(t, client(t), srv, "www.apps.test", "/"); res.code != http.StatusServiceUnavailable {
-		t.Errorf("status %d, want 503", res.code)
-	}
-	if !strings.Contains(logs.String(), "static pool unusable") {
-		t.Errorf("no log line for the missing directory:\n%s", logs)
-	}
+	eachServer(t, func(t *testing.T) {
+		r, srv, logs := front(t)
+		r.SetLive(&Pool{App: "www", Release: "v1", StaticDir: filepath.Join(t.TempDir(), "gone")})
+		if res := get(t, client(t), srv, "www.apps.test", "/"); res.code != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503", res.code)
+		}
+		if !strings.Contains(logs.String(), "static pool unusable") {
+			t.Errorf("no log line for the missing directory:\n%s", logs)
+		}
+	})
 }

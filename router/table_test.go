@@ -31,29 +31,31 @@ func TestRouter_SetLiveReturnsReplacedPool(t *testing.T) {
 }
 
 func TestRouter_RemoveForgetsApp(t *testing.T) {
-	r, srv, _ := front(t)
-	c := client(t)
-	v1 := &Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "v1", nil, nil))}}
-	r.SetLive(v1)
-	r.SetLive(&Pool{App: "api", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "api", nil, nil))}})
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		c := client(t)
+		v1 := &Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "v1", nil, nil))}}
+		r.SetLive(v1)
+		r.SetLive(&Pool{App: "api", Release: "v1", Instances: []*Instance{instance("web.1", backend(t, "api", nil, nil))}})
 
-	r.Remove("Web")
-	r.Remove("never-existed")
-	if got := r.Live("web"); got != nil {
-		t.Fatalf("Live after Remove = %v, want nil", got)
-	}
-	if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusNotFound {
-		t.Fatalf("status after Remove %d, want 404", res.code)
-	}
-	if res := get(t, c, srv, "api.apps.test", "/"); res.body != "api" {
-		t.Fatalf("other app after Remove: %q, want api", res.body)
-	}
-	if old := r.SetLive(v1); old != nil {
-		t.Fatalf("SetLive after Remove = %v, want nil: the app starts afresh", old)
-	}
-	if res := get(t, c, srv, "web.apps.test", "/"); res.body != "v1" {
-		t.Fatalf("after re-adding: %q, want v1", res.body)
-	}
+		r.Remove("Web")
+		r.Remove("never-existed")
+		if got := r.Live("web"); got != nil {
+			t.Fatalf("Live after Remove = %v, want nil", got)
+		}
+		if res := get(t, c, srv, "web.apps.test", "/"); res.code != http.StatusNotFound {
+			t.Fatalf("status after Remove %d, want 404", res.code)
+		}
+		if res := get(t, c, srv, "api.apps.test", "/"); res.body != "api" {
+			t.Fatalf("other app after Remove: %q, want api", res.body)
+		}
+		if old := r.SetLive(v1); old != nil {
+			t.Fatalf("SetLive after Remove = %v, want nil: the app starts afresh", old)
+		}
+		if res := get(t, c, srv, "web.apps.test", "/"); res.body != "v1" {
+			t.Fatalf("after re-adding: %q, want v1", res.body)
+		}
+	})
 }
 
 func TestApp_AcquireFailsOnChangedState(t *testing.T) {
@@ -133,39 +135,41 @@ func TestAppState_Find(t *testing.T) {
 }
 
 func TestRouter_SetLiveOfSameReleaseReplacesWithoutDraining(t *testing.T) {
-	r, srv, _ := front(t)
-	v1 := pool(t, "web", "v1", 2)
-	r.SetLive(v1)
-	c := browser(t, srv)
-	first := visit(t, c, "web.apps.test", "/").body
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		v1 := pool(t, "web", "v1", 2)
+		r.SetLive(v1)
+		c := browser(t, srv)
+		first := visit(t, c, "web.apps.test", "/").body
 
-	// Scaling up: a new view of v1 with the same instances and one more.
-	scaled := &Pool{App: "web", Release: "v1", Instances: append(v1.Instances[:2:2], instance("web.3", backend(t, "v1/web.3", nil, nil)))}
-	if old := r.SetLive(scaled); old != v1 {
-		t.Fatalf("SetLive(scaled v1) = %v, want the old v1", old)
-	}
-	if got := r.Draining("web"); len(got) != 0 {
-		t.Fatalf("Draining after replacing v1 with v1 = %v, want none", got)
-	}
-	if v1.DrainingSince().IsZero() {
-		t.Error("DrainingSince of the replaced view is zero")
-	}
-	res := visit(t, c, "web.apps.test", "/")
-	if res.body != first || affinityCookie(t, res) != nil {
-		t.Errorf("pinned client got %s with cookie %v after scaling, want %s and no new cookie", res.body, affinityCookie(t, res), first)
-	}
+		// Scaling up: a new view of v1 with the same instances and one more.
+		scaled := &Pool{App: "web", Release: "v1", Instances: append(v1.Instances[:2:2], instance("web.3", backend(t, "v1/web.3", nil, nil)))}
+		if old := r.SetLive(scaled); old != v1 {
+			t.Fatalf("SetLive(scaled v1) = %v, want the old v1", old)
+		}
+		if got := r.Draining("web"); len(got) != 0 {
+			t.Fatalf("Draining after replacing v1 with v1 = %v, want none", got)
+		}
+		if v1.DrainingSince().IsZero() {
+			t.Error("DrainingSince of the replaced view is zero")
+		}
+		res := visit(t, c, "web.apps.test", "/")
+		if res.body != first || affinityCookie(t, res) != nil {
+			t.Errorf("pinned client got %s with cookie %v after scaling, want %s and no new cookie", res.body, affinityCookie(t, res), first)
+		}
 
-	// A new view of a draining release replaces it too.
-	v2 := pool(t, "web", "v2", 1)
-	r.SetLive(v2)
-	again := &Pool{App: "web", Release: "v1", Instances: scaled.Instances}
-	if old := r.SetLive(again); old != v2 {
-		t.Fatalf("SetLive(v1 again) = %v, want v2", old)
-	}
-	if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2}) {
-		t.Fatalf("Draining = %v, want [v2]: the old view of v1 is gone", got)
-	}
-	if got := visit(t, c, "web.apps.test", "/").body; got != first {
-		t.Errorf("pinned client got %s, want %s", got, first)
-	}
+		// A new view of a draining release replaces it too.
+		v2 := pool(t, "web", "v2", 1)
+		r.SetLive(v2)
+		again := &Pool{App: "web", Release: "v1", Instances: scaled.Instances}
+		if old := r.SetLive(again); old != v2 {
+			t.Fatalf("SetLive(v1 again) = %v, want v2", old)
+		}
+		if got := r.Draining("web"); !slices.Equal(got, []*Pool{v2}) {
+			t.Fatalf("Draining = %v, want [v2]: the old view of v1 is gone", got)
+		}
+		if got := visit(t, c, "web.apps.test", "/").body; got != first {
+			t.Errorf("pinned client got %s, want %s", got, first)
+		}
+	})
 }

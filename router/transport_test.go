@@ -174,32 +174,34 @@ func TestTransport_ChunkedBodiesAndTrailers(t *testing.T) {
 }
 
 func TestRouter_PassesBodiesAndTrailers(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		got, _ := io.ReadAll(req.Body)
-		w.Header().Set("Trailer", "X-Len")
-		w.Write(got)
-		w.Header().Set("X-Len", fmt.Sprint(len(got)))
-	}))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
-	c := client(t)
-	for _, n := range []int{1, DefaultMaxBufferedBody, DefaultMaxBufferedBody + 1, 1 << 20} {
-		body := strings.Repeat("x", n)
-		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader(body))
-		req.Host = "web.apps.test"
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			got, _ := io.ReadAll(req.Body)
+			w.Header().Set("Trailer", "X-Len")
+			w.Write(got)
+			w.Header().Set("X-Len", fmt.Sprint(len(got)))
+		}))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+		c := client(t)
+		for _, n := range []int{1, DefaultMaxBufferedBody, DefaultMaxBufferedBody + 1, 1 << 20} {
+			body := strings.Repeat("x", n)
+			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader(body))
+			req.Host = "web.apps.test"
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil || string(got) != body {
+				t.Fatalf("%d bytes: echoed %d bytes, %v", n, len(got), err)
+			}
+			if got, want := res.Trailer.Get("X-Len"), fmt.Sprint(n); got != want {
+				t.Errorf("%d bytes: trailer X-Len %q, want %q", n, got, want)
+			}
 		}
-		got, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil || string(got) != body {
-			t.Fatalf("%d bytes: echoed %d bytes, %v", n, len(got), err)
-		}
-		if got, want := res.Trailer.Get("X-Len"), fmt.Sprint(n); got != want {
-			t.Errorf("%d bytes: trailer X-Len %q, want %q", n, got, want)
-		}
-	}
+	})
 }
 
 func TestTransport_HeadLeavesConnectionReusable(t *testing.T) {
@@ -274,77 +276,81 @@ func TestTransport_ClosingBodyEarlyClosesConnection(t *testing.T) {
 // the router reads the body; an app that answers before it reads the body
 // (413) is heard, held or streamed.
 func TestRouter_ExpectContinue(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path == "/reject" {
-			http.Error(w, "too big", http.StatusRequestEntityTooLarge) // without reading the body
-			return
-		}
-		b, _ := io.ReadAll(req.Body)
-		fmt.Fprintf(w, "%d", len(b))
-	}))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
-	// A client that waits for 100 Continue before its body, as curl does.
-	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Transport: tr}
-	for _, tc := range []struct {
-		path string
-		n    int
-		code int
-		body string
-	}{
-		{"/", 10, http.StatusOK, "10"},                                      // held
-		{"/", 1 << 20, http.StatusOK, fmt.Sprint(1 << 20)},                  // streamed
-		{"/reject", 10, http.StatusRequestEntityTooLarge, "too big\n"},      // held
-		{"/reject", 8 << 20, http.StatusRequestEntityTooLarge, "too big\n"}, // streamed: the app never reads it
-	} {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tc.path, bytes.NewReader(make([]byte, tc.n)))
-		req.Host = "web.apps.test"
-		req.Header.Set("Expect", "100-continue")
-		res, err := c.Do(req)
-		if err != nil {
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/reject" {
+				http.Error(w, "too big", http.StatusRequestEntityTooLarge) // without reading the body
+				return
+			}
+			b, _ := io.ReadAll(req.Body)
+			fmt.Fprintf(w, "%d", len(b))
+		}))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+		// A client that waits for 100 Continue before its body, as curl does.
+		tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+		t.Cleanup(tr.CloseIdleConnections)
+		c := &http.Client{Transport: tr}
+		for _, tc := range []struct {
+			path string
+			n    int
+			code int
+			body string
+		}{
+			{"/", 10, http.StatusOK, "10"},                                      // held
+			{"/", 1 << 20, http.StatusOK, fmt.Sprint(1 << 20)},                  // streamed
+			{"/reject", 10, http.StatusRequestEntityTooLarge, "too big\n"},      // held
+			{"/reject", 8 << 20, http.StatusRequestEntityTooLarge, "too big\n"}, // streamed: the app never reads it
+		} {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tc.path, bytes.NewReader(make([]byte, tc.n)))
+			req.Host = "web.apps.test"
+			req.Header.Set("Expect", "100-continue")
+			res, err := c.Do(req)
+			if err != nil {
+				cancel()
+				t.Fatalf("%s with %d bytes: %v", tc.path, tc.n, err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
 			cancel()
-			t.Fatalf("%s with %d bytes: %v", tc.path, tc.n, err)
+			if res.StatusCode != tc.code || string(b) != tc.body {
+				t.Errorf("%s with %d bytes: %d %q, want %d %q", tc.path, tc.n, res.StatusCode, b, tc.code, tc.body)
+			}
 		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		cancel()
-		if res.StatusCode != tc.code || string(b) != tc.body {
-			t.Errorf("%s with %d bytes: %d %q, want %d %q", tc.path, tc.n, res.StatusCode, b, tc.code, tc.body)
-		}
-	}
+	})
 }
 
 func TestRouter_PassesEarlyHints(t *testing.T) {
-	r, srv, _ := front(t)
-	app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Link", "</app.css>; rel=preload")
-		w.WriteHeader(http.StatusEarlyHints)
-		w.Header().Del("Link")
-		io.WriteString(w, "page")
-	}))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
-	var hints []string
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		hints = append(hints, fmt.Sprint(code, " ", h.Get("Link")))
-		return nil
-	}}
-	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, srv.URL+"/", nil)
-	req.Host = "web.apps.test"
-	res, err := client(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(b) != "page" {
-		t.Errorf("got %d %q, want 200 page", res.StatusCode, b)
-	}
-	if want := []string{"103 </app.css>; rel=preload"}; fmt.Sprint(hints) != fmt.Sprint(want) {
-		t.Errorf("client saw interim responses %q, want %q", hints, want)
-	}
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Link", "</app.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Del("Link")
+			io.WriteString(w, "page")
+		}))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{instance("web.1", app)}})
+		var hints []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, fmt.Sprint(code, " ", h.Get("Link")))
+			return nil
+		}}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, srv.URL+"/", nil)
+		req.Host = "web.apps.test"
+		res, err := client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || string(b) != "page" {
+			t.Errorf("got %d %q, want 200 page", res.StatusCode, b)
+		}
+		if want := []string{"103 </app.css>; rel=preload"}; fmt.Sprint(hints) != fmt.Sprint(want) {
+			t.Errorf("client saw interim responses %q, want %q", hints, want)
+		}
+	})
 }
 
 func TestTransport_DialErrorIsDialOpError(t *testing.T) {
@@ -371,47 +377,49 @@ func TestTransport_RejectsHugeResponseHeaders(t *testing.T) {
 }
 
 func TestRouter_ConcurrentRequestsOnDirectPath(t *testing.T) {
-	r, srv, _ := front(t)
-	app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		w.Header().Set("X-Method", req.Method)
-		w.Write(b)
-	}))
-	r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{
-		{ID: "web.1", Addr: app.Listener.Addr().String()},
-		{ID: "web.2", Addr: app.Listener.Addr().String()},
-	}})
-	c := client(t)
-	const workers, each = 8, 50
-	var wg sync.WaitGroup
-	var posts atomic.Int32
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				method, body := http.MethodGet, ""
-				switch (w + i) % 3 {
-				case 1:
-					method, body = http.MethodPost, fmt.Sprintf("%d-%d", w, i)
-					posts.Add(1)
-				case 2:
-					method = http.MethodHead
+	eachServer(t, func(t *testing.T) {
+		r, srv, _ := front(t)
+		app := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			b, _ := io.ReadAll(req.Body)
+			w.Header().Set("X-Method", req.Method)
+			w.Write(b)
+		}))
+		r.SetLive(&Pool{App: "web", Release: "v1", Instances: []*Instance{
+			{ID: "web.1", Addr: app.Listener.Addr().String()},
+			{ID: "web.2", Addr: app.Listener.Addr().String()},
+		}})
+		c := client(t)
+		const workers, each = 8, 50
+		var wg sync.WaitGroup
+		var posts atomic.Int32
+		for w := range workers {
+			wg.Go(func() {
+				for i := range each {
+					method, body := http.MethodGet, ""
+					switch (w + i) % 3 {
+					case 1:
+						method, body = http.MethodPost, fmt.Sprintf("%d-%d", w, i)
+						posts.Add(1)
+					case 2:
+						method = http.MethodHead
+					}
+					res, err := try(c, srv, method, "web.apps.test", "/", strings.NewReader(body))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if res.code != http.StatusOK || res.body != body || res.header.Get("X-Method") != method {
+						t.Errorf("%s %q: got %d %q %q", method, body, res.code, res.body, res.header.Get("X-Method"))
+						return
+					}
 				}
-				res, err := try(c, srv, method, "web.apps.test", "/", strings.NewReader(body))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if res.code != http.StatusOK || res.body != body || res.header.Get("X-Method") != method {
-					t.Errorf("%s %q: got %d %q %q", method, body, res.code, res.body, res.header.Get("X-Method"))
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	// Each POST's connection ends with it (see
-	// TestTransport_ReusesOneConnection); the others are reused.
-	if got, most := app.accepts.Load(), workers+posts.Load(); got > most {
-		t.Errorf("%d connections for %d concurrent clients and %d POSTs, want at most %d", got, workers, posts.Load(), most)
-	}
+			})
+		}
+		wg.Wait()
+		// Each POST's connection ends with it (see
+		// TestTransport_ReusesOneConnection); the others are reused.
+		if got, most := app.accepts.Load(), workers+posts.Load(); got > most {
+			t.Errorf("%d connections for %d concurrent clients and %d POSTs, want at most %d", got, workers, posts.Load(), most)
+		}
+	})
 }
