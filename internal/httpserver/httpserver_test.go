@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,20 +16,8 @@ import (
 	"time"
 
 	"github.com/slipway/slipway/internal/h1"
+	"github.com/slipway/slipway/internal/testutil"
 )
-
-// lean runs every test with the lean HTTP/1 server (internal/h1) after
-// net/http's: TestMain runs them both ways.
-var lean bool
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		lean = true
-		code = m.Run()
-	}
-	os.Exit(code)
-}
 
 // send writes raw to the server and returns the status line of the answer
 // and whether the server closed the connection after it.
@@ -74,19 +61,21 @@ func (simpleOK) ServeSimple(x *h1.Exchange) bool {
 
 // The limits hold for a handler that serves plain GETs as exchanges too.
 func TestServer_HeaderLimits(t *testing.T) {
-	for name, h := range map[string]http.Handler{
-		"handler": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
-		"simple":  simpleOK{},
-	} {
-		// A head longer than the read buffer (4 KB) is never an
-		// exchange: 1000 has the exchange's check the lines too.
-		for _, line := range []int{DefaultMaxHeaderLine, 1000} {
-			t.Run(fmt.Sprint(name, line), func(t *testing.T) { testHeaderLimits(t, h, line) })
+	testutil.EachHTTPServer(t, func(t *testing.T, lean bool) {
+		for name, h := range map[string]http.Handler{
+			"handler": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+			"simple":  simpleOK{},
+		} {
+			// A head longer than the read buffer (4 KB) is never an
+			// exchange: 1000 has the exchange's check the lines too.
+			for _, line := range []int{DefaultMaxHeaderLine, 1000} {
+				t.Run(fmt.Sprint(name, line), func(t *testing.T) { testHeaderLimits(t, h, line, lean) })
+			}
 		}
-	}
+	})
 }
 
-func testHeaderLimits(t *testing.T, h http.Handler, line int) {
+func testHeaderLimits(t *testing.T, h http.Handler, line int, lean bool) {
 	s := New("test", "127.0.0.1:0", h, slog.New(slog.DiscardHandler))
 	s.Lean = lean
 	s.MaxHeaderLine = line
@@ -125,42 +114,44 @@ func testHeaderLimits(t *testing.T, h http.Handler, line int) {
 // While the server drains, every answer closes its connection, a plain
 // GET's to a handler that serves exchanges too.
 func TestServer_DrainClosesEachConnectionAfterItsAnswer(t *testing.T) {
-	s := New("test", "127.0.0.1:0", simpleOK{}, slog.New(slog.DiscardHandler))
-	s.Lean = lean
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(t.Context()) })
-	c, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	get := func() *http.Response {
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-		res, err := http.ReadResponse(br, nil)
+	testutil.EachHTTPServer(t, func(t *testing.T, lean bool) {
+		s := New("test", "127.0.0.1:0", simpleOK{}, slog.New(slog.DiscardHandler))
+		s.Lean = lean
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Shutdown(t.Context()) })
+		c, err := net.Dial("tcp", s.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, res.Body)
-		return res
-	}
-	if res := get(); res.Close {
-		t.Fatal("closed before the drain")
-	}
-	drained := make(chan error, 1)
-	go func() { drained <- s.Drain(context.Background(), 10*time.Second) }()
-	for !s.draining.Load() {
-		runtime.Gosched()
-	}
-	if res := get(); !res.Close {
-		t.Error("an answer while draining did not close its connection")
-	}
-	if err := <-drained; err != nil {
-		t.Errorf("drain: %v", err)
-	}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		get := func() *http.Response {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			return res
+		}
+		if res := get(); res.Close {
+			t.Fatal("closed before the drain")
+		}
+		drained := make(chan error, 1)
+		go func() { drained <- s.Drain(context.Background(), 10*time.Second) }()
+		for !s.draining.Load() {
+			runtime.Gosched()
+		}
+		if res := get(); !res.Close {
+			t.Error("an answer while draining did not close its connection")
+		}
+		if err := <-drained; err != nil {
+			t.Errorf("drain: %v", err)
+		}
+	})
 }
 
 // exchange writes raw on one connection and returns the status lines of
@@ -193,77 +184,79 @@ func exchange(t *testing.T, addr, raw string) ([]string, bool) {
 // router, and the app behind it), and the connection closed where it must
 // be.
 func TestServer_SmugglingCases(t *testing.T) {
-	var mu sync.Mutex
-	var seen []string
-	s := New("test", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		seen = append(seen, r.Method+" "+r.URL.Path+" "+string(body))
-		mu.Unlock()
-	}), slog.New(slog.DiscardHandler))
-	s.Lean = lean
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(t.Context()) })
-	next := "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
-	for name, tc := range map[string]struct {
-		raw      string
-		statuses string
-		reached  string // what the handler saw, ; between requests
-		closed   bool
-	}{
-		"CL.TE": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"TE.CL": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n1\r\nx\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"TE.TE obfuscated": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n" + next,
-			"501", "", true},
-		"TE with a space before the colon": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"duplicate CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy" + next,
-			"400", "", true},
-		"chunk-size overflow": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nx\r\n0\r\n\r\n" + next,
-			"200", "POST /a ", true},
-		"chunked, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next,
-			"200 200", "POST /a abc;GET /smuggled ", false},
-		"bare LF": {"GET /lf HTTP/1.1\nHost: a\n\n" + next,
-			"200 200", "GET /lf ;GET /smuggled ", false},
-		"bare LF hiding a CL.TE": {"POST /a HTTP/1.1\nHost: a\nContent-Length: 6\nTransfer-Encoding: chunked\n\n0\n\n" + next,
-			"400", "", true},
-		"CL, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + next,
-			"200 200", "POST /a abc;GET /smuggled ", false},
-		// nginx answers 400 to each of these; net/http takes the first
-		// two (it ignores Transfer-Encoding on HTTP/1.0, so the chunks
-		// would be the next request, and it keeps one of two equal
-		// lengths).
-		"HTTP/1.0 with TE": {"POST /a HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(next), next),
-			"400", "", true},
-		"HTTP/1.0 with TE, then CL.TE": {"GET /a HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
-			"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"folded header": {"GET /a HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n" + next,
-			"400", "", true},
-		"folded TE": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"TE with a tab": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n" + next,
-			"400", "", true},
-		"duplicate equal CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + next,
-			"400", "", true},
-	} {
-		mu.Lock()
-		seen = nil
-		mu.Unlock()
-		statuses, closed := exchange(t, s.Addr(), tc.raw)
-		mu.Lock()
-		reached := strings.Join(seen, ";")
-		mu.Unlock()
-		if strings.Join(statuses, " ") != tc.statuses || reached != tc.reached || closed != tc.closed {
-			t.Errorf("%s: answers %v, handler saw %q, closed %v; want %s, %q, %v", name, statuses, reached, closed, tc.statuses, tc.reached, tc.closed)
+	testutil.EachHTTPServer(t, func(t *testing.T, lean bool) {
+		var mu sync.Mutex
+		var seen []string
+		s := New("test", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			seen = append(seen, r.Method+" "+r.URL.Path+" "+string(body))
+			mu.Unlock()
+		}), slog.New(slog.DiscardHandler))
+		s.Lean = lean
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// The ambiguous ones are counted, for slipway_proxy_errors_total.
-	if s.FramingRefused() == 0 {
-		t.Error("FramingRefused() = 0 after the ambiguous requests")
-	}
+		t.Cleanup(func() { s.Shutdown(t.Context()) })
+		next := "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+		for name, tc := range map[string]struct {
+			raw      string
+			statuses string
+			reached  string // what the handler saw, ; between requests
+			closed   bool
+		}{
+			"CL.TE": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"TE.CL": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n1\r\nx\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"TE.TE obfuscated": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n" + next,
+				"501", "", true},
+			"TE with a space before the colon": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"duplicate CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy" + next,
+				"400", "", true},
+			"chunk-size overflow": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nx\r\n0\r\n\r\n" + next,
+				"200", "POST /a ", true},
+			"chunked, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + next,
+				"200 200", "POST /a abc;GET /smuggled ", false},
+			"bare LF": {"GET /lf HTTP/1.1\nHost: a\n\n" + next,
+				"200 200", "GET /lf ;GET /smuggled ", false},
+			"bare LF hiding a CL.TE": {"POST /a HTTP/1.1\nHost: a\nContent-Length: 6\nTransfer-Encoding: chunked\n\n0\n\n" + next,
+				"400", "", true},
+			"CL, then pipelined": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + next,
+				"200 200", "POST /a abc;GET /smuggled ", false},
+			// nginx answers 400 to each of these; net/http takes the first
+			// two (it ignores Transfer-Encoding on HTTP/1.0, so the chunks
+			// would be the next request, and it keeps one of two equal
+			// lengths).
+			"HTTP/1.0 with TE": {"POST /a HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(next), next),
+				"400", "", true},
+			"HTTP/1.0 with TE, then CL.TE": {"GET /a HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+				"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"folded header": {"GET /a HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n" + next,
+				"400", "", true},
+			"folded TE": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"TE with a tab": {"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n" + next,
+				"400", "", true},
+			"duplicate equal CL": {"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + next,
+				"400", "", true},
+		} {
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			statuses, closed := exchange(t, s.Addr(), tc.raw)
+			mu.Lock()
+			reached := strings.Join(seen, ";")
+			mu.Unlock()
+			if strings.Join(statuses, " ") != tc.statuses || reached != tc.reached || closed != tc.closed {
+				t.Errorf("%s: answers %v, handler saw %q, closed %v; want %s, %q, %v", name, statuses, reached, closed, tc.statuses, tc.reached, tc.closed)
+			}
+		}
+		// The ambiguous ones are counted, for slipway_proxy_errors_total.
+		if s.FramingRefused() == 0 {
+			t.Error("FramingRefused() = 0 after the ambiguous requests")
+		}
+	})
 }
