@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/internal/testutil"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
@@ -62,8 +62,11 @@ type fixture struct {
 	repo    string // the app's bare repository
 }
 
+// newFixture returns a fixture for the test, which gets a HOME of its own:
+// neither its git nor the builder's reads the running user's config.
 func newFixture(t *testing.T, rc releaser.Config) *fixture {
 	t.Helper()
+	testutil.PrivateHome(t)
 	f := &fixture{t: t, dataDir: t.TempDir(), app: "app"}
 	f.db = sqlite.NewDB(filepath.Join(f.dataDir, "slipway.db"))
 	if err := f.db.Open(); err != nil {
@@ -109,12 +112,13 @@ func (f *fixture) stop() {
 	}
 }
 
-// gitIn runs git in dir and returns its trimmed output.
+// gitIn runs git in dir, for at most a minute, and returns its trimmed
+// output.
 func (f *fixture) gitIn(dir string, args ...string) string {
 	f.t.Helper()
-	cmd := exec.Command("git", args...)
+	cmd := testutil.Command(f.t, time.Minute, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -214,17 +218,8 @@ func (f *fixture) processes() []releaser.ProcessStatus {
 	return procs
 }
 
-// waitFor polls cond until it holds, failing the test after 20 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds, failing the test after testutil.Timeout.
+var waitFor = testutil.WaitFor
 
 // testLogger logs to stderr when APPS_TEST_LOG is set.
 func testLogger() *slog.Logger {
