@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // A static site is served by slipway itself, with no process.
@@ -25,6 +27,7 @@ func TestPush_StaticSiteIsServedBySlipway(t *testing.T) {
 
 // A Go app is built with go build and run as its binary.
 func TestPush_GoAppIsBuiltAndRun(t *testing.T) {
+	testutil.SkipIfShortCompile(t)
 	s := startServer(t)
 	dir := s.newApp(map[string]string{
 		"go.mod": "module example.com/goapp\n\ngo 1.22\n",

@@ -193,7 +193,7 @@ func TestConfig_KillNineDuringAConfigReleaseUndoesIt(t *testing.T) {
 		_, err := s.ssh(s.key, "config:set", "cut", "GREETING=new")
 		done <- err
 	}()
-	waitFor(t, "the config release's instance to start", func() bool { return countRunning("sleep 3607") > 0 })
+	waitFor(t, "the config release's instance to start", func() bool { return s.countRunning("sleep 3607") > 0 })
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	select {
@@ -215,7 +215,7 @@ func TestConfig_KillNineDuringAConfigReleaseUndoesIt(t *testing.T) {
 	if rels, _ := s.ssh(s.key, "releases", "cut", "--json"); !strings.Contains(rels, `"failure": "interrupted: slipway stopped during the deploy"`) {
 		t.Errorf("the cut-off config release is not failed as interrupted:\n%s", rels)
 	}
-	if n := countRunning("sleep 3607"); n != 0 {
+	if n := s.countRunning("sleep 3607"); n != 0 {
 		t.Errorf("%d processes of the cut-off release run after the start", n)
 	}
 	// The next release runs with the config as it was.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway/appdisk"
+	"github.com/slipway/slipway/internal/testutil"
 	"github.com/slipway/slipway/netfilter"
 )
 
@@ -42,9 +44,11 @@ func TestMain(m *testing.M) {
 	os.Setenv("SLIPWAY_UID_REGISTRY", filepath.Join(dir, "uid-ranges"))
 	// -buildvcs=true: the commit goes into the binary (slipway version)
 	// even where the Go environment turns that off.
-	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if head, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output(); err == nil {
 		builtFrom = strings.TrimSpace(string(head))
 	}
+	cancel()
 	build := exec.Command("go", "build", "-buildvcs=true", "-o", slipwayBin, "../cmd/slipway")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
@@ -331,12 +335,57 @@ func removeUsersOf(dataDir string) {
 func newKey(t testing.TB, dir, name string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name+"@e2e", "-f", path).CombinedOutput()
+	out, err := testutil.Command(t, time.Minute, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name+"@e2e", "-f", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
 	return path
 }
+
+// appPIDs returns the pids, sorted, of the processes of the apps of s's
+// data dir whose command line holds one of markers. A process is the data
+// dir's when its HOME is inside it, as every app process's and build
+// step's is: another slipway on the host (another test run's) may run the
+// very same commands, and its processes are not counted.
+func (s *server) appPIDs(markers ...string) []string {
+	var pids []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		line := strings.ReplaceAll(string(b), "\x00", " ")
+		if slices.ContainsFunc(markers, func(m string) bool { return strings.Contains(line, m) }) && s.homeInDataDir(filepath.Dir(p)) {
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// homeInDataDir reports whether the process of /proc/PID dir started with
+// a HOME inside s's data dir.
+func (s *server) homeInDataDir(dir string) bool {
+	env, err := os.ReadFile(filepath.Join(dir, "environ"))
+	if err != nil {
+		return false
+	}
+	for v := range strings.SplitSeq(string(env), "\x00") {
+		if home, ok := strings.CutPrefix(v, "HOME="); ok {
+			return strings.HasPrefix(home, s.dataDir+"/")
+		}
+	}
+	return false
+}
+
+// countRunning counts the processes of s's apps whose command line holds
+// marker.
+func (s *server) countRunning(marker string) int { return len(s.appPIDs(marker)) }
+
+// running reports whether a process of s's apps whose command line holds
+// marker runs.
+func (s *server) running(marker string) bool { return s.countRunning(marker) > 0 }
 
 // sshPort returns the port of the ssh address.
 func (s *server) sshPort() string {
@@ -490,14 +539,5 @@ func staticApp(version string) map[string]string {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after 30 seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds, failing the test after testutil.Timeout.
+var waitFor = testutil.WaitFor

@@ -401,9 +401,7 @@ func testCert(t *testing.T, names []string, from, until time.Time) (*x509.CertPo
 
 // sshInput runs an ssh command with stdin.
 func (s *server) sshInput(stdin []byte, command ...string) (string, error) {
-	args := append(strings.Fields(sshCommand(s.key))[1:], "-p", s.sshPort(), "git@127.0.0.1")
-	cmd := exec.Command("ssh", append(args, command...)...)
-	cmd.Env = append(os.Environ(), "HOME="+s.home)
+	cmd := s.sshCmd(nil, command...)
 	cmd.Stdin = strings.NewReader(string(stdin))
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +27,7 @@ func TestLogs_ShowsAndFollowsAcrossDeploys(t *testing.T) {
 	}
 
 	// -t follows the log across a deploy.
-	args := append(strings.Fields(sshCommand(s.key))[1:], "-p", s.sshPort(), "git@127.0.0.1", "logs", "logged", "-t", "-n", "1")
-	follow := exec.Command("ssh", args...)
-	follow.Env = append(follow.Environ(), "HOME="+s.home)
+	follow := s.sshCmd(nil, "logs", "logged", "-t", "-n", "1")
 	stdout, err := follow.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

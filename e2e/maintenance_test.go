@@ -97,7 +97,7 @@ func TestPs_StopAndStart(t *testing.T) {
 	if out, err := s.ssh(s.key, "ps:stop", "nap"); err != nil || !strings.Contains(out, "Stopped nap") {
 		t.Fatalf("ps:stop: %v\n%s", err, out)
 	}
-	if n := countRunning("sleep 4646"); n != 0 {
+	if n := s.countRunning("sleep 4646"); n != 0 {
 		t.Errorf("%d workers run after ps:stop", n)
 	}
 	if code, body := s.get("nap", "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "is stopped") {
@@ -105,14 +105,14 @@ func TestPs_StopAndStart(t *testing.T) {
 	}
 	s.stop()
 	s.start()
-	if code, _ := s.get("nap", "/"); code != http.StatusServiceUnavailable || countRunning("sleep 4646") != 0 {
-		t.Errorf("the app did not stay stopped across a restart: %d, %d workers", code, countRunning("sleep 4646"))
+	if code, _ := s.get("nap", "/"); code != http.StatusServiceUnavailable || s.countRunning("sleep 4646") != 0 {
+		t.Errorf("the app did not stay stopped across a restart: %d, %d workers", code, s.countRunning("sleep 4646"))
 	}
 	if out, err := s.ssh(s.key, "ps:start", "nap"); err != nil || !strings.Contains(out, "Started nap: v1 is live") {
 		t.Fatalf("ps:start: %v\n%s", err, out)
 	}
 	s.wantServes("nap", "/", "hello from v1")
-	if n := countRunning("sleep 4646"); n != 1 {
+	if n := s.countRunning("sleep 4646"); n != 1 {
 		t.Errorf("%d workers after ps:start, want 1", n)
 	}
 	if out, err := s.ssh(s.key, "ps:start", "nap"); err == nil || !strings.Contains(out, "is not stopped") {

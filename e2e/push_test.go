@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // A user pushes v1, then v2, then a broken build: v2 keeps serving.
@@ -34,6 +36,8 @@ func TestPush_DeploysNewVersionsAndRejectsBrokenBuild(t *testing.T) {
 	s.wantServes("hello", "/", "hello from v2")
 
 	// A Go app that does not compile: the build fails, the push is rejected.
+	// (Under -short the test ends here, skipped, as the rest compiles Go.)
+	testutil.SkipIfShortCompile(t)
 	s.commit(dir, "broken", map[string]string{
 		"go.mod":  "module hello\n\ngo 1.22\n",
 		"main.go": "package main\n\nfunc main() { this is not go }\n",
@@ -216,7 +220,7 @@ func killNine(t *testing.T, s *server) {
 	dir := s.newApp(app)
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("crashy"))
 	s.mustGit(dir, "push", "deploy", "main")
-	if !running("sleep 4242") {
+	if !s.running("sleep 4242") {
 		t.Fatal("the worker did not start")
 	}
 	if data, err := os.ReadFile(filepath.Join(s.dataDir, "slipway.pid")); err != nil || strings.TrimSpace(string(data)) != strconv.Itoa(s.cmd.Process.Pid) {
@@ -236,7 +240,7 @@ func killNine(t *testing.T, s *server) {
 		pushed <- err
 	}()
 	waitFor(t, "the build to start", func() bool { return strings.Contains(s.logText(), `msg="build started" app=crashy release=v2`) })
-	before := appPIDs("sleep 4242", "http.server")
+	before := s.appPIDs("sleep 4242", "http.server")
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	if err := <-pushed; err == nil {
@@ -244,10 +248,10 @@ func killNine(t *testing.T, s *server) {
 	}
 
 	s.start()
-	if n := countRunning("sleep 4242"); n != 1 {
+	if n := s.countRunning("sleep 4242"); n != 1 {
 		t.Errorf("%d workers run after the restart, want 1", n)
 	}
-	if after := appPIDs("sleep 4242", "http.server"); !slices.Equal(after, before) {
+	if after := s.appPIDs("sleep 4242", "http.server"); !slices.Equal(after, before) {
 		t.Errorf("the live release's processes were not taken back: before %v, after %v", before, after)
 	}
 	s.wantServes("crashy", "/", "hello from v1")
@@ -264,18 +268,6 @@ func killNine(t *testing.T, s *server) {
 		t.Errorf("the next push did not go live:\n%s", out)
 	}
 	s.wantServes("crashy", "/", "hello from v2")
-}
-
-// countRunning counts the processes whose command line holds marker.
-func countRunning(marker string) int {
-	n := 0
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), marker) {
-			n++
-		}
-	}
-	return n
 }
 
 // A second slipway on a data dir that one serves would take the first

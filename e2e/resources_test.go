@@ -74,9 +74,6 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 	}
 }
 
-// running reports whether a process whose command line holds marker runs.
-func running(marker string) bool { return countRunning(marker) > 0 }
-
 // Resource limits hold for an app's processes: a memory limit kills a
 // hungry instance, which ps and the app's log then report, and the
 // supervisor restarts it.
@@ -161,19 +158,19 @@ func TestResources_NoProcessOutlivesItsApp(t *testing.T) {
 	if out, err := s.git(s.newApp(bad), "push", s.remote("leaky"), "main"); err == nil {
 		t.Fatalf("the failing build was accepted:\n%s", out)
 	}
-	if running("3131") {
+	if s.running("3131") {
 		t.Error("the rejected build's detached child still runs")
 	}
 	app := staticApp("v1")
 	app["Procfile"] = "web: setsid sleep 3132 & exec python3 -m http.server --bind 127.0.0.1 $PORT\n"
 	s.mustGit(s.newApp(app), "push", s.remote("leaky"), "main")
-	if !running("3132") {
+	if !s.running("3132") {
 		t.Fatal("the instance's detached child did not start")
 	}
 	if out, err := s.ssh(s.key, "apps:destroy", "leaky", "--confirm", "leaky"); err != nil {
 		t.Fatalf("apps:destroy: %v\n%s", err, out)
 	}
-	if running("3132") {
+	if s.running("3132") {
 		t.Error("the destroyed app's detached child still runs")
 	}
 }

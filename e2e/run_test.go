@@ -5,14 +5,18 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // sshCmd is the ssh command that runs command on s, with extra ssh
-// options first (-tt for a terminal).
+// options first (-tt for a terminal), killed after five minutes (a
+// deploy's worth) or when the test ends.
 func (s *server) sshCmd(opts []string, command ...string) *exec.Cmd {
 	args := append(strings.Fields(sshCommand(s.key))[1:], opts...)
 	args = append(args, "-p", s.sshPort(), "git@127.0.0.1")
-	cmd := exec.Command("ssh", append(args, command...)...)
+	cmd := testutil.Command(s.t, 5*time.Minute, "ssh", append(args, command...)...)
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
 	return cmd
 }
@@ -58,10 +62,10 @@ func TestRun_OneOffProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the one-off process", func() bool { return countRunning("sleep 4747") > 0 })
+	waitFor(t, "the one-off process", func() bool { return s.countRunning("sleep 4747") > 0 })
 	cmd.Process.Kill()
 	cmd.Wait()
-	waitFor(t, "the one-off process to end with its client", func() bool { return countRunning("sleep 4747") == 0 })
+	waitFor(t, "the one-off process to end with its client", func() bool { return s.countRunning("sleep 4747") == 0 })
 }
 
 func errorsAs(err error, target **exec.ExitError) bool {

@@ -17,30 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway/slipway/internal/testutil"
 	"github.com/slipway/slipway/netfilter"
 )
-
-// appPIDs returns the pids of the processes whose command line holds one
-// of markers, sorted.
-func appPIDs(markers ...string) []string {
-	var pids []string
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		line := strings.ReplaceAll(string(b), "\x00", " ")
-		for _, m := range markers {
-			if strings.Contains(line, m) {
-				pids = append(pids, filepath.Base(filepath.Dir(p)))
-				break
-			}
-		}
-	}
-	slices.Sort(pids)
-	return pids
-}
 
 // load sends requests to app through the router from sessions that keep
 // their cookie, until stop: it counts the requests, the failures and the
@@ -156,7 +135,7 @@ func TestUpgrade_UnderLoadKeepsEveryRequestSessionAndProcess(t *testing.T) {
 		t.Fatalf("ps before the upgrade: %v", got)
 	}
 	fresh := s.startLoad(t, "shop", 4) // sessions on v2
-	before := appPIDs("http.server", "sleep 4343")
+	before := s.appPIDs("http.server", "sleep 4343")
 	if len(before) < 5 { // 2 web of v2, 2 of v1, one worker
 		t.Fatalf("app processes before the upgrade: %v", before)
 	}
@@ -171,10 +150,10 @@ func TestUpgrade_UnderLoadKeepsEveryRequestSessionAndProcess(t *testing.T) {
 	waitFor(t, "requests through the new slipway", func() bool { return fresh.requests.Load() > 200 })
 	pinned.end(t, s)
 	fresh.end(t, s)
-	if after := appPIDs("http.server", "sleep 4343"); !slices.Equal(after, before) {
+	if after := s.appPIDs("http.server", "sleep 4343"); !slices.Equal(after, before) {
 		t.Errorf("app processes changed across the upgrades:\nbefore %v\nafter  %v\n%s", before, after, s.logText())
 	}
-	if n := countRunning("sleep 4343"); n != 1 {
+	if n := s.countRunning("sleep 4343"); n != 1 {
 		t.Errorf("%d workers run, want 1", n)
 	}
 	if got := s.psReleases("shop"); !slices.Equal(got, []string{"v2 (live)", "v1 (draining)"}) {
@@ -209,7 +188,7 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 	dir := s.newApp(staticApp("v1"))
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("steady"))
 	s.mustGit(dir, "push", "deploy", "main")
-	before := appPIDs("http.server")
+	before := s.appPIDs("http.server")
 	old := s.pid
 
 	// A new "version" that exits at once.
@@ -241,7 +220,7 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.upgrade(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })
-	if after := appPIDs("http.server"); !slices.Equal(after, before) {
+	if after := s.appPIDs("http.server"); !slices.Equal(after, before) {
 		t.Errorf("app processes changed: before %v, after %v", before, after)
 	}
 	// The process that handed over left the new one its admin socket and,
@@ -280,15 +259,15 @@ func TestServe_KillNineThenStartAdoptsPoolsPinsAndWorkers(t *testing.T) {
 	v2["Procfile"] += "worker: exec sleep 4545\n"
 	s.commit(dir, "v2", v2)
 	s.mustGit(dir, "push", "deploy", "main")
-	before := appPIDs("http.server", "sleep 4545")
+	before := s.appPIDs("http.server", "sleep 4545")
 
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	s.start()
-	if after := appPIDs("http.server", "sleep 4545"); !slices.Equal(after, before) {
+	if after := s.appPIDs("http.server", "sleep 4545"); !slices.Equal(after, before) {
 		t.Errorf("app processes changed across kill -9 and start:\nbefore %v\nafter  %v\n%s", before, after, s.logText())
 	}
-	if n := countRunning("sleep 4545"); n != 1 {
+	if n := s.countRunning("sleep 4545"); n != 1 {
 		t.Errorf("%d workers run, want 1", n)
 	}
 	if got := s.release(pinned, "keep"); got != "v1" {
@@ -346,13 +325,13 @@ func TestServe_KillNineDuringEachDeployStep(t *testing.T) {
 			var out strings.Builder
 			pushed := make(chan error, 1)
 			go func() {
-				cmd := exec.Command("git", "push", "deploy", "main")
+				cmd := testutil.Command(t, 10*time.Minute, "git", "push", "deploy", "main")
 				cmd.Dir, cmd.Env = dir, s.gitEnv(s.key)
 				cmd.Stdout, cmd.Stderr = &out, &out
 				pushed <- cmd.Run()
 			}()
 			marker := "cut-" + strings.Fields(step.name)[0]
-			waitFor(t, step.name+" to start", func() bool { return countRunning(marker) > 0 })
+			waitFor(t, step.name+" to start", func() bool { return s.countRunning(marker) > 0 })
 			s.cmd.Process.Kill()
 			s.cmd.Wait()
 			select {
@@ -365,7 +344,7 @@ func TestServe_KillNineDuringEachDeployStep(t *testing.T) {
 			}
 
 			s.start()
-			if n := countRunning(marker); n != 0 {
+			if n := s.countRunning(marker); n != 0 {
 				t.Errorf("%d processes of the cut-off release run after the start", n)
 			}
 			s.wantServes("cut", "/", "hello from v1")
