@@ -1,11 +1,13 @@
-// Package testutil holds the helpers that tests of several packages share,
+// Package testutil owns the helpers that tests of several packages share,
 // so that they are hermetic and bounded the same way everywhere: polling
-// for a condition with a deadline (WaitFor), a private HOME (PrivateHome),
-// commands under a deadline (Command), the two HTTP/1 servers a handler is
-// tested behind, as named subtests (EachHTTPServer), and the -short skip of
-// tests that compile a Go app (SkipIfShortCompile).
+// for a condition under a deadline (WaitFor), a private HOME (PrivateHome),
+// commands under a deadline (Command), whether a process still runs, a
+// zombie being gone (ProcessAlive), the two HTTP/1 servers a handler is
+// tested behind as named subtests (EachHTTPServer), and the -short skip of
+// the tests that compile a Go app (SkipIfShortCompile).
 //
-// It is imported by _test.go files only, never by slipway itself.
+// Only _test.go files import it, never slipway itself. It may import the
+// standard library only, so that any package's tests can use it.
 //
-// Imports: the standard library only.
+// Imports: none (the standard library only).
 package testutil
