@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +12,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // slipwayBin is the slipway binary under test, built once by TestMain.
 var slipwayBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // the load tests, which need the binaries, skip themselves
+	}
 	dir, err := os.MkdirTemp("", "slipway-load-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -25,7 +32,16 @@ func TestMain(m *testing.M) {
 	// The host's uid registry of the slipways this run starts: a file of
 	// the run's own, not the real one in /etc.
 	os.Setenv("SLIPWAY_UID_REGISTRY", filepath.Join(dir, "uid-ranges"))
-	slipwayBin, err = buildSlipway(context.Background(), dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	slipwayBin, err = buildSlipway(ctx, dir)
+	if err == nil {
+		// The test app is compiled here, once, before any test starts its
+		// clock: each run builds it again, and then finds every package in
+		// the build cache and only links, so a test's budget is for the
+		// load, not for the compiler.
+		_, err = buildApp(ctx, dir)
+	}
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -59,6 +75,7 @@ func TestLoad_UpgradeAndKill9KeepEveryProcess(t *testing.T) {
 }
 
 func testLoadLosesNothing(t *testing.T, action string) {
+	testutil.SkipIfShortCompile(t)
 	for _, tool := range []string{"git", "ssh", "ssh-keygen"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
@@ -82,6 +99,8 @@ func testLoadLosesNothing(t *testing.T, action string) {
 		t.Cleanup(func() { killIfRunning(t, p) })
 	}
 
+	// 90 seconds for the run: the load and its deploys, and a build of
+	// the test app that TestMain's compile left only to link.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out strings.Builder
