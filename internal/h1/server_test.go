@@ -67,8 +67,10 @@ func TestServer_Timeouts(t *testing.T) {
 	if !closedWithin(silent, 5*time.Second) {
 		t.Fatal("a silent connection was not closed")
 	}
-	if d := time.Since(t0); d < 250*time.Millisecond || d > 2*time.Second {
-		t.Errorf("a silent connection was closed after %v, want about ReadHeaderTimeout", d)
+	// Not before its timeout: a lower bound, which no load on the machine
+	// can break (closedWithin bounds the wait).
+	if d := time.Since(t0); d < 250*time.Millisecond {
+		t.Errorf("a silent connection was closed after %v, before ReadHeaderTimeout", d)
 	}
 	c, _ := net.Dial("tcp", addr)
 	defer c.Close()
@@ -80,8 +82,8 @@ func TestServer_Timeouts(t *testing.T) {
 	if !closedWithin(c, 5*time.Second) {
 		t.Fatal("an idle connection was not closed")
 	}
-	if d := time.Since(t1); d < 550*time.Millisecond || d > 2*time.Second {
-		t.Errorf("an idle connection was closed after %v, want about IdleTimeout (600ms)", d)
+	if d := time.Since(t1); d < 550*time.Millisecond {
+		t.Errorf("an idle connection was closed after %v, before IdleTimeout (600ms)", d)
 	}
 }
 
