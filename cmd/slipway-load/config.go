@@ -35,6 +35,7 @@ const (
 // config is one run of the tool.
 type config struct {
 	Slipway         string        // slipway binary; built from this module when empty
+	App             string        // the test app's binary; built from appSource when empty
 	Strategy        string        // "both", blueGreen or stopStart
 	Instances       int           // web instances of the app
 	Sessions        int           // concurrent client sessions

@@ -16,8 +16,9 @@ import (
 	"github.com/slipway/slipway/internal/testutil"
 )
 
-// slipwayBin is the slipway binary under test, built once by TestMain.
-var slipwayBin string
+// slipwayBin and appBin are the slipway binary under test and the test
+// app, built once by TestMain.
+var slipwayBin, appBin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -35,11 +36,10 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	slipwayBin, err = buildSlipway(ctx, dir)
 	if err == nil {
-		// The test app is compiled here, once, before any test starts its
-		// clock: each run builds it again, and then finds every package in
-		// the build cache and only links, so a test's budget is for the
-		// load, not for the compiler.
-		_, err = buildApp(ctx, dir)
+		// The test app is built here, once, before any test starts its
+		// clock, and every run uses it: a test's budget is for the load,
+		// not for the compiler.
+		appBin, err = buildApp(ctx, dir)
 	}
 	cancel()
 	if err != nil {
@@ -82,7 +82,7 @@ func testLoadLosesNothing(t *testing.T, action string) {
 		}
 	}
 	cfg := defaultConfig()
-	cfg.Slipway = slipwayBin
+	cfg.Slipway, cfg.App = slipwayBin, appBin
 	cfg.Strategy = blueGreen
 	cfg.Rate = 300
 	cfg.Sessions = 30

@@ -52,9 +52,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 			return rep, err
 		}
 	}
-	appBin, err := buildApp(ctx, dir)
-	if err != nil {
-		return rep, err
+	appBin := cfg.App
+	if appBin == "" {
+		if appBin, err = buildApp(ctx, dir); err != nil {
+			return rep, err
+		}
 	}
 	fmt.Fprintf(out, "load: %.0f req/s open loop over %d sessions of %d requests, %d instances, "+
 		"%d deploys %s apart after %s warmup, %s cooldown, session TTL %s\n",
