@@ -42,12 +42,27 @@ func WithCaller(ctx context.Context, p Pusher) context.Context {
 	return context.WithValue(ctx, callerKey{}, p)
 }
 
-// CallerName returns who runs the use case in ctx ("comment
-// (fingerprint)"), or def when no key does (slipway COMMAND on the host,
-// the admin page).
+// callerNameKey is the context key of who runs a use case without a key.
+type callerNameKey struct{}
+
+// WithCallerName returns ctx saying who runs the use case in it when no
+// key does ("admin" for the admin page and its API).
+func WithCallerName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, callerNameKey{}, name)
+}
+
+// HostCaller is who runs a use case that neither a key nor a name claims:
+// the operator, with slipway COMMAND on the host.
+const HostCaller = "slipway on the host"
+
+// CallerName returns who runs the use case in ctx: the key's "comment
+// (fingerprint)", the name WithCallerName gave, or def.
 func CallerName(ctx context.Context, def string) string {
 	if p, ok := ctx.Value(callerKey{}).(Pusher); ok {
 		return p.String()
+	}
+	if name, ok := ctx.Value(callerNameKey{}).(string); ok {
+		return name
 	}
 	return def
 }

@@ -25,12 +25,12 @@ type AppService interface {
 	// config (to = 0: the release before the live one that was live) and
 	// switches to it, writing progress to out. Refusals (pruned, failed,
 	// already live) have code EINVALID or ECONFLICT.
-	Rollback(ctx context.Context, app string, to Version, by string, out io.Writer) (*Release, error)
+	Rollback(ctx context.Context, app string, to Version, out io.Writer) (*Release, error)
 	// App returns what runs of the app and what was done to it
 	// (ENOTFOUND for an unknown app).
 	App(ctx context.Context, app string) (*AppDetail, error)
 	Config(ctx context.Context, app string) (map[string]string, error)
-	SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, by string, out io.Writer) (*Release, error)
+	SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, out io.Writer) (*Release, error)
 	Scale(ctx context.Context, app string, changes []ScaleChange, out io.Writer) error
 	Restart(ctx context.Context, app string, out io.Writer) error
 	Create(ctx context.Context, app string) error
@@ -57,8 +57,8 @@ type AppService interface {
 	SSHKeys(ctx context.Context) ([]KeyInfo, error)
 	AddSSHKey(ctx context.Context, name string, key []byte, apps []string) (KeyInfo, error)
 	RemoveSSHKey(ctx context.Context, name string) error
-	Run(ctx context.Context, app string, argv []string, by string, t Terminal) (int, error)
-	RunDetached(ctx context.Context, app, command, by string) (string, error)
+	Run(ctx context.Context, app string, argv []string, t Terminal) (int, error)
+	RunDetached(ctx context.Context, app, command string) (string, error)
 	Rename(ctx context.Context, old, new string, out io.Writer) error
 	Stop(ctx context.Context, app string, out io.Writer) error
 	StartStopped(ctx context.Context, app string, out io.Writer) error

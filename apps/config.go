@@ -24,7 +24,8 @@ func (s *Service) Config(ctx context.Context, app string) (map[string]string, er
 // started, health checked and switched to like a push, the old pool
 // draining. With noRestart the change waits for the next release. by names
 // who asked, for the history.
-func (s *Service) SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, by string, out io.Writer) (*slipway.Release, error) {
+func (s *Service) SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, out io.Writer) (*slipway.Release, error) {
+	by := slipway.CallerName(ctx, slipway.HostCaller)
 	unlock, err := s.acquire(ctx, app, out)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ func TestSetConfig_MakesAConfigReleaseWithItsOwnLog(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
 	var out strings.Builder
-	rel, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi there"}, nil, false, "ssh", &out)
+	rel, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi there"}, nil, false, &out)
 	if err != nil {
 		t.Fatalf("config:set: %v\n%s", err, out.String())
 	}
@@ -34,7 +34,7 @@ func TestSetConfig_NoRestartStoresForTheNextRelease(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
 	var out strings.Builder
-	if rel, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "later"}, nil, true, "ssh", &out); err != nil || rel != nil {
+	if rel, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "later"}, nil, true, &out); err != nil || rel != nil {
 		t.Fatalf("config:set --no-restart = %v, %v", rel, err)
 	}
 	if got := f.statuses(); got != "v1:live" {
@@ -44,7 +44,7 @@ func TestSetConfig_NoRestartStoresForTheNextRelease(t *testing.T) {
 	if got := f.get(http.DefaultClient); got != "200 release v2 web.1 later" {
 		t.Errorf("got %q, want the stored config in the next push", got)
 	}
-	if _, err := f.svc.SetConfig(t.Context(), "nope", nil, []string{"A"}, false, "ssh", &out); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+	if _, err := f.svc.SetConfig(t.Context(), "nope", nil, []string{"A"}, false, &out); slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		t.Errorf("config of an unknown app: err = %v", err)
 	}
 }
@@ -55,11 +55,11 @@ func TestSetConfig_FailedReleaseLeavesTheConfigAsItWas(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
 	var out strings.Builder
-	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi", "OTHER": "o"}, nil, false, "ssh", &out); err != nil {
+	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi", "OTHER": "o"}, nil, false, &out); err != nil {
 		t.Fatalf("config:set: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	_, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "crash", "NEW": "n"}, []string{"OTHER"}, false, "ssh", &out)
+	_, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "crash", "NEW": "n"}, []string{"OTHER"}, false, &out)
 	if err == nil {
 		t.Fatalf("a config that crashes the app went live:\n%s", out.String())
 	}
@@ -138,14 +138,14 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 func TestRollback_CutOffLeavesTheConfigAsItWas(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
 	f.push(appFiles(t), "v1")
-	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi"}, nil, false, "ssh", io.Discard); err != nil {
+	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"GREETING": "hi"}, nil, false, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	f.push(appFiles(t), "v3") // v1's pool is no longer warm
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	out := &cancelOn{text: "Rolling back", cancel: cancel}
-	if _, err := f.svc.Rollback(ctx, "app", 1, "ssh", out); err == nil {
+	if _, err := f.svc.Rollback(ctx, "app", 1, out); err == nil {
 		t.Fatalf("a rollback whose client went away went live:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "Config of app left as it was") {

@@ -26,7 +26,7 @@ func TestDestroy_RemovesEverythingAndWaitersFindNoApp(t *testing.T) {
 	waitFor(t, "the destroy to wait", func() bool { return f.svc.lockRefs("app") == 2 })
 	configured := make(chan error)
 	go func() {
-		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "1"}, nil, false, "ssh", &strings.Builder{})
+		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "1"}, nil, false, &strings.Builder{})
 		configured <- err
 	}()
 	waitFor(t, "the config change to wait", func() bool { return f.svc.lockRefs("app") == 3 })

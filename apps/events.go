@@ -15,7 +15,7 @@ const maxActivity = 50
 // host) did to app, for the admin page's activity list. A failure to
 // record is logged: the change itself has happened.
 func (s *Service) event(ctx context.Context, app, kind, detail string) {
-	e := &slipway.Event{App: app, Kind: kind, By: slipway.CallerName(ctx, "slipway on the host"), Detail: detail}
+	e := &slipway.Event{App: app, Kind: kind, By: slipway.CallerName(ctx, slipway.HostCaller), Detail: detail}
 	if err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
 		s.logger.Warn("could not record an event", "app", app, "kind", kind, "err", err)
 	}

@@ -50,7 +50,7 @@ func TestFreeze_WaitsHoldsAndHandsOver(t *testing.T) {
 	}
 	held := make(chan error, 1)
 	go func() {
-		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "1"}, nil, true, "ssh", &strings.Builder{})
+		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "1"}, nil, true, &strings.Builder{})
 		held <- err
 	}()
 	select {
@@ -68,7 +68,7 @@ func TestFreeze_WaitsHoldsAndHandsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "2"}, nil, true, "ssh", &strings.Builder{})
+		_, err := f.svc.SetConfig(context.Background(), "app", map[string]string{"A": "2"}, nil, true, &strings.Builder{})
 		held <- err
 	}()
 	waitFor(t, "the config change to wait", func() bool { return len(held) == 0 && f.svc.lockRefs("app") == 0 })

@@ -18,7 +18,8 @@ import (
 // instances are health checked and re-promoted at once; otherwise a fresh
 // pool starts from the kept directory. by names who asked, for the
 // history.
-func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, by string, out io.Writer) (*slipway.Release, error) {
+func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, out io.Writer) (*slipway.Release, error) {
+	by := slipway.CallerName(ctx, slipway.HostCaller)
 	unlock, err := s.acquire(ctx, app, out)
 	if err != nil {
 		return nil, err

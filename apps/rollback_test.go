@@ -27,7 +27,7 @@ func TestRollback_RepromotesWarmDrainingPool(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	rel, err := f.svc.Rollback(t.Context(), "app", 0, "test", &out)
+	rel, err := f.svc.Rollback(t.Context(), "app", 0, &out)
 	if err != nil {
 		t.Fatalf("rollback: %v\n%s", err, out.String())
 	}
@@ -57,7 +57,7 @@ func TestRollback_StartsFreshPoolWhenTargetRetired(t *testing.T) {
 	f.push(appFiles(t), "v1")
 	f.push(appFiles(t), "v2")
 	waitFor(t, "v1 to retire", func() bool { return f.statuses() == "v2:live v1:retired" })
-	rel, err := f.svc.Rollback(t.Context(), "app", 1, "", io.Discard)
+	rel, err := f.svc.Rollback(t.Context(), "app", 1, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestRollback_RefusesLiveFailedPrunedAndUnknown(t *testing.T) {
 		{2, slipway.EINVALID, "failed"},
 		{9, slipway.ENOTFOUND, "no release v9"},
 	} {
-		_, err := f.svc.Rollback(t.Context(), "app", tc.to, "", io.Discard)
+		_, err := f.svc.Rollback(t.Context(), "app", tc.to, io.Discard)
 		if slipway.ErrorCode(err) != tc.code || !strings.Contains(slipway.ErrorMessage(err), tc.want) {
 			t.Errorf("rollback to %v: err = %v, want %s with %q", tc.to, err, tc.code, tc.want)
 		}
@@ -95,13 +95,13 @@ func TestRollback_RefusesLiveFailedPrunedAndUnknown(t *testing.T) {
 	if err := builder.Remove(v1.Dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Rollback(t.Context(), "app", 1, "", io.Discard); slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), "pruned") {
+	if _, err := f.svc.Rollback(t.Context(), "app", 1, io.Discard); slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), "pruned") {
 		t.Errorf("rollback to a pruned release: err = %v", err)
 	}
 	if got := f.get(http.DefaultClient); !strings.HasPrefix(got, "200 release v3") {
 		t.Errorf("refused rollbacks changed what is live: %q", got)
 	}
-	if _, err := f.svc.Rollback(context.Background(), "nope", 0, "", io.Discard); slipway.ErrorCode(err) != slipway.ENOTFOUND {
+	if _, err := f.svc.Rollback(context.Background(), "nope", 0, io.Discard); slipway.ErrorCode(err) != slipway.ENOTFOUND {
 		t.Errorf("rollback of an unknown app: err = %v, want ENOTFOUND", err)
 	}
 }

@@ -18,7 +18,8 @@ var runs atomic.Int64
 // caller's input, output and, with a terminal, a pty; never routed. Its
 // start, who ran it and its exit status go to the app's log. The caller
 // going away ends it.
-func (s *Service) Run(ctx context.Context, app string, argv []string, by string, t slipway.Terminal) (int, error) {
+func (s *Service) Run(ctx context.Context, app string, argv []string, t slipway.Terminal) (int, error) {
+	by := slipway.CallerName(ctx, slipway.HostCaller)
 	if err := s.exists(ctx, app); err != nil {
 		return 0, err
 	}
@@ -63,7 +64,8 @@ func (s *Service) liveSpec(app string, rels []*slipway.Release) (*slipway.Releas
 // RunDetached runs command once in the live release of app in the
 // background (run:detached): its output and how it ended go to the app's
 // log, and it returns its name (run.N) at once.
-func (s *Service) RunDetached(ctx context.Context, app, command, by string) (string, error) {
+func (s *Service) RunDetached(ctx context.Context, app, command string) (string, error) {
+	by := slipway.CallerName(ctx, slipway.HostCaller)
 	if err := s.exists(ctx, app); err != nil {
 		return "", err
 	}

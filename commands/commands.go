@@ -325,7 +325,7 @@ func run(ctx context.Context, a Apps, u string, args []string, in io.Reader, out
 	if !ok { // slipway run on the host: its input and output
 		t = slipway.Terminal{Stdin: in, Stdout: out, Stderr: out}
 	}
-	code, err := a.Run(ctx, name, argv, slipway.CallerName(ctx, "slipway on the host"), t)
+	code, err := a.Run(ctx, name, argv, t)
 	if err != nil {
 		return err
 	}
@@ -354,7 +354,7 @@ func runDetached(ctx context.Context, a Apps, u string, args []string, out io.Wr
 		}
 		command = strings.Join(quoted, " ")
 	}
-	id, err := a.RunDetached(ctx, name, command, slipway.CallerName(ctx, "slipway on the host"))
+	id, err := a.RunDetached(ctx, name, command)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (r *recorder) Logs(_ context.Context, app string, opt slipway.LogOptions, _
 	return nil
 }
 
-func (r *recorder) SetConfig(_ context.Context, app string, set map[string]string, unset []string, noRestart bool, _ string, _ io.Writer) (*slipway.Release, error) {
+func (r *recorder) SetConfig(_ context.Context, app string, set map[string]string, unset []string, noRestart bool, _ io.Writer) (*slipway.Release, error) {
 	r.calls = append(r.calls, app+" set="+set["K"]+" unset="+strings.Join(unset, ",")+" "+map[bool]string{true: "stored", false: "released"}[noRestart])
 	return nil, nil
 }

@@ -128,6 +128,6 @@ func changeConfig(ctx context.Context, a Apps, u string, args []string, out io.W
 	if err != nil {
 		return err
 	}
-	_, err = a.SetConfig(ctx, app, set, unset, noRestart, slipway.CallerName(ctx, "slipway on the host"), out)
+	_, err = a.SetConfig(ctx, app, set, unset, noRestart, out)
 	return err
 }

@@ -47,7 +47,7 @@ func rollback(ctx context.Context, a Apps, u string, args []string, out io.Write
 			return err
 		}
 	}
-	_, err = a.Rollback(ctx, name, to, slipway.CallerName(ctx, "slipway on the host"), out)
+	_, err = a.Rollback(ctx, name, to, out)
 	return err
 }
 

@@ -56,7 +56,7 @@ func (h *Handler) rollback(r *http.Request, app string, to slipway.Version, via 
 	ctx := context.WithoutCancel(r.Context())
 	var out bytes.Buffer
 	start := time.Now()
-	rel, err := h.cfg.Backend.Rollback(ctx, app, to, "admin", &out)
+	rel, err := h.cfg.Backend.Rollback(slipway.WithCallerName(ctx, "admin"), app, to, &out)
 	switch {
 	case err == nil:
 		h.log.Info("rollback", "app", app, "release", rel.Version, "of", rel.RollbackOf, "via", via,

@@ -24,7 +24,7 @@ type Backend interface {
 	// config (to = 0: the release before the live one that was live) and
 	// switches to it, writing progress to out. Refusals (pruned, failed,
 	// already live) have code EINVALID or ECONFLICT.
-	Rollback(ctx context.Context, app string, to slipway.Version, by string, out io.Writer) (*slipway.Release, error)
+	Rollback(ctx context.Context, app string, to slipway.Version, out io.Writer) (*slipway.Release, error)
 	// App returns what runs of the app and what was done to it
 	// (ENOTFOUND for an unknown app).
 	App(ctx context.Context, app string) (*AppDetail, error)

@@ -142,10 +142,10 @@ func (f *fakeBackend) BuildLog(ctx context.Context, app string, v slipway.Versio
 
 // Rollback makes the new release live on top of the history; to = 0 picks
 // the newest release that could be rolled back to.
-func (f *fakeBackend) Rollback(ctx context.Context, app string, to slipway.Version, by string, out io.Writer) (*slipway.Release, error) {
+func (f *fakeBackend) Rollback(ctx context.Context, app string, to slipway.Version, out io.Writer) (*slipway.Release, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rollbacks = append(f.rollbacks, rollbackCall{App: app, To: to, By: by})
+	f.rollbacks = append(f.rollbacks, rollbackCall{App: app, To: to, By: slipway.CallerName(ctx, "")})
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -172,7 +172,7 @@ func (f *fakeBackend) Rollback(ctx context.Context, app string, to slipway.Versi
 	n := &slipway.Release{
 		App: app, Version: rels[0].Version + 1, Kind: slipway.KindRollback, Status: slipway.StatusLive,
 		Commit: target.Commit, Subject: target.Subject, Author: target.Author,
-		PusherComment: by, CreatedAt: t0, RollbackOf: target.Version,
+		PusherComment: slipway.CallerName(ctx, ""), CreatedAt: t0, RollbackOf: target.Version,
 	}
 	f.releases[app] = append([]*slipway.Release{n}, rels...)
 	return n, nil
