@@ -5,29 +5,35 @@ import (
 	"time"
 )
 
-// Release kinds: what made a release.
+// ReleaseKind says what made a release.
+type ReleaseKind string
+
+// Release kinds.
 const (
-	KindPush     = "push"     // a git push
-	KindRollback = "rollback" // a rollback to an earlier release's build and config
-	KindConfig   = "config"   // a config change: same build, new config
+	KindPush     ReleaseKind = "push"     // a git push
+	KindRollback ReleaseKind = "rollback" // a rollback to an earlier release's build and config
+	KindConfig   ReleaseKind = "config"   // a config change: same build, new config
 )
+
+// ReleaseStatus is where a release stands.
+type ReleaseStatus string
 
 // Release statuses, in the order a release goes through them.
 const (
-	StatusBuilding = "building" // being built, started and health checked
-	StatusFailed   = "failed"   // the build, the release phase or the health check failed
-	StatusLive     = "live"     // serving new sessions
-	StatusDraining = "draining" // replaced, still serving the sessions pinned to it
-	StatusRetired  = "retired"  // stopped
+	StatusBuilding ReleaseStatus = "building" // being built, started and health checked
+	StatusFailed   ReleaseStatus = "failed"   // the build, the release phase or the health check failed
+	StatusLive     ReleaseStatus = "live"     // serving new sessions
+	StatusDraining ReleaseStatus = "draining" // replaced, still serving the sessions pinned to it
+	StatusRetired  ReleaseStatus = "retired"  // stopped
 )
 
 // Release is one entry of an app's history. Releases are never deleted;
 // a pruned release keeps its row and loses its directory.
 type Release struct {
-	App     string  `json:"app"`
-	Version Version `json:"version"`
-	Kind    string  `json:"kind"`
-	Status  string  `json:"status"`
+	App     string        `json:"app"`
+	Version Version       `json:"version"`
+	Kind    ReleaseKind   `json:"kind"`
+	Status  ReleaseStatus `json:"status"`
 
 	Commit  string `json:"commit"`
 	Subject string `json:"subject"`
@@ -101,7 +107,7 @@ type ReleaseStore interface {
 // field is set, every other one is left as it is, so that two writers
 // changing different fields never undo each other.
 type ReleaseUpdate struct {
-	Status        *string
+	Status        *ReleaseStatus
 	StartedAt     *time.Time
 	FinishedAt    *time.Time
 	BuildDuration *time.Duration

@@ -105,8 +105,8 @@ type ReleaseJSON struct {
 // NewReleaseJSON converts a release for the JSON API.
 func NewReleaseJSON(r *Release) ReleaseJSON {
 	out := ReleaseJSON{
-		App: r.App, Version: int(r.Version), Name: r.Version.String(), Kind: r.Kind,
-		Status: r.Status, Live: r.Status == StatusLive,
+		App: r.App, Version: int(r.Version), Name: r.Version.String(), Kind: string(r.Kind),
+		Status: string(r.Status), Live: r.Status == StatusLive,
 		Commit: r.Commit, Subject: r.Subject, Author: r.Author,
 		Pusher: r.PusherComment, PusherComment: r.PusherComment, PusherFP: r.PusherFingerprint,
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,

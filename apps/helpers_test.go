@@ -203,7 +203,7 @@ func (f *fixture) statuses() string {
 	}
 	var parts []string
 	for _, r := range rels {
-		parts = append(parts, r.Version.String()+":"+r.Status)
+		parts = append(parts, r.Version.String()+":"+string(r.Status))
 	}
 	return strings.Join(parts, " ")
 }

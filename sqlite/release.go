@@ -352,7 +352,7 @@ func releaseNotFound(app string, v slipway.Version) error {
 	return slipway.Errorf(slipway.ENOTFOUND, "app %q has no release %s", app, v)
 }
 
-func validateKind(kind string) error {
+func validateKind(kind slipway.ReleaseKind) error {
 	switch kind {
 	case slipway.KindPush, slipway.KindRollback, slipway.KindConfig:
 		return nil
@@ -360,7 +360,7 @@ func validateKind(kind string) error {
 	return slipway.Errorf(slipway.EINVALID, "invalid release kind %q: want push, rollback or config", kind)
 }
 
-func validateStatus(status string) error {
+func validateStatus(status slipway.ReleaseStatus) error {
 	switch status {
 	case slipway.StatusBuilding, slipway.StatusFailed, slipway.StatusLive, slipway.StatusDraining, slipway.StatusRetired:
 		return nil

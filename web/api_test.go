@@ -110,7 +110,7 @@ func TestAPI_Rollback(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &rel); err != nil {
 			t.Fatal(err)
 		}
-		if rel.Version != 5 || rel.Kind != slipway.KindRollback || !rel.Live || rel.RollbackOf == nil || *rel.RollbackOf != 2 {
+		if rel.Version != 5 || rel.Kind != string(slipway.KindRollback) || !rel.Live || rel.RollbackOf == nil || *rel.RollbackOf != 2 {
 			t.Errorf("body %q: new release = %+v, want v5, a live rollback of v2", tt.body, rel)
 		}
 		if calls := fb.calls(); len(calls) != 1 || calls[0] != (rollbackCall{App: "hello", To: tt.wantTo, By: "admin"}) {

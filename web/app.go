@@ -195,7 +195,7 @@ func activities(rels []*slipway.Release, events []slipway.Event, changes map[sli
 		if by == "" {
 			by = rel.PusherFingerprint
 		}
-		a := activity{At: rel.CreatedAt, Kind: rel.Kind, By: by}
+		a := activity{At: rel.CreatedAt, Kind: string(rel.Kind), By: by}
 		switch rel.Kind {
 		case slipway.KindPush:
 			a.What = "pushed " + v.Short() + " " + slipway.OneLine(rel.Subject, 80) + " as " + rel.Version.String()
@@ -207,7 +207,7 @@ func activities(rels []*slipway.Release, events []slipway.Event, changes map[sli
 				a.What += ": " + c.String()
 			}
 		default:
-			a.What = rel.Kind + " " + rel.Version.String()
+			a.What = string(rel.Kind) + " " + rel.Version.String()
 		}
 		if rel.Status == slipway.StatusFailed {
 			a.What += " (failed)"

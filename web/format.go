@@ -54,10 +54,10 @@ func duration(d time.Duration) string {
 
 // statusClass returns the CSS class of a release status, "unknown" for a
 // status this page does not know.
-func statusClass(status string) string {
+func statusClass(status slipway.ReleaseStatus) string {
 	switch status {
 	case slipway.StatusBuilding, slipway.StatusFailed, slipway.StatusLive, slipway.StatusDraining, slipway.StatusRetired:
-		return status
+		return string(status)
 	}
 	return "unknown"
 }
@@ -110,7 +110,7 @@ func (v releaseView) KindLabel() string {
 	if v.Kind == slipway.KindRollback && v.RollbackOf > 0 {
 		return "Rollback to " + v.RollbackOf.String()
 	}
-	return v.Kind
+	return string(v.Kind)
 }
 
 // Pusher names who made the release: the key's comment, else its
@@ -148,7 +148,7 @@ func canRollback(r *slipway.Release) bool {
 func releasesState(rels []*slipway.Release) string {
 	parts := make([]string, len(rels))
 	for i, r := range rels {
-		parts[i] = strconv.Itoa(int(r.Version)) + ":" + r.Status
+		parts[i] = strconv.Itoa(int(r.Version)) + ":" + string(r.Status)
 		if r.Pruned {
 			parts[i] += ":pruned"
 		}

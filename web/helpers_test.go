@@ -44,7 +44,7 @@ var _ Backend = (*fakeBackend)(nil)
 // tries to inject a script), v2 draining, v1 retired and pruned, and a
 // failed v4 on top.
 func newFakeBackend() *fakeBackend {
-	rel := func(v int, status, subject string) *slipway.Release {
+	rel := func(v int, status slipway.ReleaseStatus, subject string) *slipway.Release {
 		return &slipway.Release{
 			App: "hello", Version: slipway.Version(v), Kind: slipway.KindPush, Status: status,
 			Commit: fmt.Sprintf("c0ffee%d%033d", v, 0), Subject: subject, Author: "Ada <ada@example.com>",
