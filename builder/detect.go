@@ -40,7 +40,30 @@ func detect(dir string, app *slipway.AppJSON) (detection, error) {
 	if sd := findStaticDir(dir); sd != "" {
 		return detection{kind: KindStatic, label: "static site", staticDir: sd}, nil
 	}
-	return detection{}, errNothingToBuild
+	return detection{}, nothingToBuild(has)
+}
+
+// unbuilt are the kinds of app slipway finds but has no builder for, by
+// the file that gives them away, with what to do about each.
+var unbuilt = []struct{ file, what, todo string }{
+	{"Dockerfile", "a Dockerfile", "slipway does not build images yet: add a Procfile (web: COMMAND) that runs the app, and an app.json scripts.build for a build step"},
+	{"Gemfile", "a Gemfile (a Ruby app)", "slipway has no Ruby builder: add an app.json scripts.build (bundle config set path vendor/bundle && bundle install) and a Procfile (web: bundle exec rackup -p $PORT), with Ruby on the host"},
+	{"composer.json", "composer.json (a PHP app)", "slipway has no PHP builder: add an app.json scripts.build (composer install) and a Procfile (web: php -S 127.0.0.1:$PORT -t public), with PHP on the host"},
+	{"pom.xml", "pom.xml (a Java app)", "slipway has no Java builder: add an app.json scripts.build (mvn package) and a Procfile (web: java -jar target/APP.jar)"},
+	{"build.gradle", "build.gradle (a Java app)", "slipway has no Java builder: add an app.json scripts.build (gradle build) and a Procfile (web: java -jar build/libs/APP.jar)"},
+	{"mix.exs", "mix.exs (an Elixir app)", "slipway has no Elixir builder: add an app.json scripts.build (mix release) and a Procfile that runs the release"},
+	{"Cargo.toml", "Cargo.toml (a Rust app)", "slipway has no Rust builder: add an app.json scripts.build (cargo build --release) and a Procfile (web: target/release/APP)"},
+}
+
+// nothingToBuild is the detection failure: what was found and what to do
+// about it, or errNothingToBuild.
+func nothingToBuild(has func(string) bool) error {
+	for _, u := range unbuilt {
+		if has(u.file) {
+			return errors.New("found " + u.what + " and no Procfile, go.mod, package.json, requirements.txt, pyproject.toml or index.html: " + u.todo)
+		}
+	}
+	return errNothingToBuild
 }
 
 // findStaticDir returns "." when dir has an index.html, else "public" when

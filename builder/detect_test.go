@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/slipway/slipway"
@@ -40,6 +41,25 @@ func TestDetect_FirstMatchWins(t *testing.T) {
 				t.Errorf("detect = %+v, %v, want kind %q, static dir %q", det, err, tt.kind, tt.staticDir)
 			}
 		})
+	}
+}
+
+// An app of a kind slipway has no builder for is named, with what to do.
+func TestDetect_SaysWhatItFoundAndCannotBuild(t *testing.T) {
+	for file, want := range map[string]string{
+		"Dockerfile":    "found a Dockerfile and no Procfile",
+		"Gemfile":       "found a Gemfile (a Ruby app) and no Procfile, go.mod, package.json, requirements.txt, pyproject.toml or index.html: slipway has no Ruby builder: add an app.json scripts.build",
+		"composer.json": "composer.json (a PHP app)",
+		"pom.xml":       "pom.xml (a Java app)",
+		"build.gradle":  "build.gradle (a Java app)",
+		"mix.exs":       "mix.exs (an Elixir app)",
+		"Cargo.toml":    "Cargo.toml (a Rust app)",
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, files{file: "", "config.ru": ""})
+		if _, err := detect(dir, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: detect = %v, want %q", file, err, want)
+		}
 	}
 }
 
