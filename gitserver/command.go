@@ -3,6 +3,7 @@ package gitserver
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/slipway/slipway"
@@ -26,10 +27,21 @@ const (
 )
 
 // shellMetachars are refused outside quotes. A shell would give each of them a
-// meaning (redirection, globbing, expansion, comments, command lists), and we
-// never run a shell, so accepting them would silently mean something else than
-// what the user typed.
-const shellMetachars = ";&|<>$`(){}*?[]!~#\n\r"
+// meaning (redirection, expansion, comments, command lists), and we never run
+// a shell, so accepting them would silently mean something else than what the
+// user typed.
+const shellMetachars = ";&|<>$`(){}!~#\n\r"
+
+// globChars are taken as they are outside quotes: a client's shell that
+// could have globbed them did not (nothing matched, or the user quoted
+// them for it), and the server has no files to glob against, so
+// domains:add NAME *.example.com means what it says. In run's command
+// they are the app's shell's to glob.
+const globChars = "*?[]"
+
+// runPrefix is the start of a run or run:detached command: the command,
+// the app and an optional "--"; the rest is the command to run.
+var runPrefix = regexp.MustCompile(`^[ \t]*(run|run:detached)[ \t]+([a-z][a-z0-9-]{0,62})[ \t]+(?:--[ \t]+)?`)
 
 // ParseCommand splits raw the way a POSIX shell would split plain words, but
 // strictly: single quotes, double quotes and backslash escapes are honoured,
@@ -44,8 +56,14 @@ func ParseCommand(raw string) (Command, error) {
 	if strings.IndexByte(raw, 0) >= 0 {
 		return Command{}, badf("command contains a NUL byte: remove it")
 	}
-	words, err := splitWords(raw)
+	if cmd, ok := parseRun(raw); ok {
+		return cmd, nil
+	}
+	words, err := splitWords(raw, shellMetachars)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), ErrBadCommand.Error()+": unquoted") {
+			err = fmt.Errorf("%w (slipway received: %s)", err, received(raw))
+		}
 		return Command{}, err
 	}
 	if len(words) == 0 || words[0] == "" {
@@ -61,8 +79,40 @@ func ParseCommand(raw string) (Command, error) {
 	return cmd, nil
 }
 
-// splitWords does ParseCommand's word splitting; raw has no NUL bytes.
-func splitWords(raw string) ([]string, error) {
+// parseRun parses run NAME [--] COMMAND whose COMMAND is a shell command
+// line, as ssh delivers `ssh HOST run NAME 'echo $PORT && ls'` once the
+// client's shell took the quotes away: COMMAND is then one word, the
+// script for the app's shell, as heroku run and dokku run take it. A
+// COMMAND of plain words (or quoted ones) is left to the strict parser,
+// as before.
+func parseRun(raw string) (Command, bool) {
+	m := runPrefix.FindStringSubmatchIndex(raw)
+	if m == nil {
+		return Command{}, false
+	}
+	rest := strings.TrimRight(raw[m[1]:], " \t")
+	if rest == "" {
+		return Command{}, false
+	}
+	if _, err := splitWords(rest, shellMetachars+globChars); err == nil {
+		return Command{}, false
+	}
+	return Command{Name: raw[m[2]:m[3]], Args: []string{raw[m[4]:m[5]], rest}}, true
+}
+
+// received shows the command slipway received, on one line, for an error
+// that refuses it.
+func received(raw string) string {
+	raw = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(raw)
+	if len(raw) > 200 {
+		raw = raw[:200] + "…"
+	}
+	return raw
+}
+
+// splitWords does ParseCommand's word splitting, refusing the bytes of
+// refused outside quotes; raw has no NUL bytes.
+func splitWords(raw, refused string) ([]string, error) {
 	var (
 		words  []string
 		word   strings.Builder
@@ -111,7 +161,7 @@ func splitWords(raw string) ([]string, error) {
 				word.WriteByte(raw[i])
 				inWord = true
 			}
-		case strings.IndexByte(shellMetachars, c) >= 0:
+		case strings.IndexByte(refused, c) >= 0:
 			return nil, badf("unquoted %s is not allowed: put the word in single quotes", describeByte(c))
 		default:
 			word.WriteByte(c)
