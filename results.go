@@ -140,6 +140,9 @@ type AppSummary struct {
 	// CrashLoop is set while one keeps crashing.
 	Crashed   int  `json:"crashed"`
 	CrashLoop bool `json:"crash_loop"`
+	// State is what the app is doing, in a word: running, crashed,
+	// stopped (ps:stop), maintenance or undeployed (no live release).
+	State string `json:"state"`
 }
 
 // AppDetail is what the app page shows of the running system beside the

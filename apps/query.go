@@ -47,6 +47,18 @@ func (s *Service) Apps(ctx context.Context) ([]slipway.AppSummary, error) {
 			sum.Instances, sum.Draining = st.Instances, len(st.Draining)
 			sum.Crashed, sum.CrashLoop = st.Crashed, st.CrashLoop
 		}
+		switch {
+		case s.stopped(ctx, name):
+			sum.State = "stopped"
+		case s.maintenance(ctx, name):
+			sum.State = "maintenance"
+		case sum.Live == 0:
+			sum.State = "undeployed"
+		case sum.CrashLoop || sum.Crashed > 0:
+			sum.State = "crashed"
+		default:
+			sum.State = "running"
+		}
 		out = append(out, sum)
 	}
 	return out, nil

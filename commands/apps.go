@@ -21,17 +21,24 @@ func appsList(ctx context.Context, a Apps, u string, args []string, out io.Write
 		return err
 	}
 	key, byKey := slipway.CallerKey(ctx)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "APP\tLIVE\tINSTANCES\tDRAINING\tURL")
+	shown := list[:0:0]
 	for _, app := range list {
-		if byKey && !key.May(app.Name) {
-			continue // as if it did not exist, for a key limited to other apps
+		if !byKey || key.May(app.Name) { // a key limited to other apps sees only its own
+			shown = append(shown, app)
 		}
+	}
+	if len(shown) == 0 {
+		fmt.Fprintf(out, "No apps yet: git push ssh://git@HOST:2222/NAME main makes app NAME (or apps:create NAME)\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tLIVE\tINSTANCES\tDRAINING\tURL\tSTATE")
+	for _, app := range shown {
 		live := "-"
 		if app.Live > 0 {
 			live = app.Live.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", app.Name, live, instances(app), app.Draining, app.URL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", app.Name, live, instances(app), app.Draining, app.URL, app.State)
 	}
 	return tw.Flush()
 }

@@ -23,6 +23,9 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 		return err
 	}
 	now := time.Now()
+	if len(procs) == 0 {
+		return noProcesses(ctx, a, name, now, out)
+	}
 	writePS(out, procs, now)
 	drains, err := a.Draining(ctx, name)
 	if err != nil {
@@ -34,6 +37,42 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 			d.RetireBy.UTC().Format("2006-01-02 15:04:05 UTC"), name, d.Release)
 	}
 	return nil
+}
+
+// noProcesses says why app runs no process: stopped (since when, by
+// whom), not deployed yet, or scaled to none.
+func noProcesses(ctx context.Context, a Apps, name string, now time.Time, out io.Writer) error {
+	d, err := a.App(ctx, name)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d.Stopped:
+		since := ""
+		for _, e := range d.Events { // newest first
+			if e.Kind == slipway.EventStop {
+				since = fmt.Sprintf(" (since %s ago, by %s)", Age(now.Sub(e.At)), termsafe.Clean(e.By))
+				break
+			}
+		}
+		fmt.Fprintf(out, "%s is stopped%s: no process runs; ps:start %s starts it\n", name, since, name)
+	case !hasLive(ctx, a, name):
+		fmt.Fprintf(out, "%s has no live release: git push to %s deploys it\n", name, d.GitRemote)
+	default:
+		fmt.Fprintf(out, "%s runs no process: ps:scale %s web=1 starts one\n", name, name)
+	}
+	return nil
+}
+
+// hasLive reports whether app has a live release.
+func hasLive(ctx context.Context, a Apps, name string) bool {
+	rels, _ := a.Releases(ctx, name)
+	for _, r := range rels {
+		if r.Status == slipway.StatusLive {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionsSeen is "1 session seen", "3 sessions seen".

@@ -112,6 +112,9 @@ func TestPs_StopAndStart(t *testing.T) {
 		t.Fatalf("ps:start: %v\n%s", err, out)
 	}
 	s.wantServes("nap", "/", "hello from v1")
+	// The worker starts beside the web pool: it may still be on its way
+	// to exec sleep when ps:start answers.
+	waitFor(t, "the worker after ps:start", func() bool { return s.countRunning("sleep 4646") >= 1 })
 	if n := s.countRunning("sleep 4646"); n != 1 {
 		t.Errorf("%d workers after ps:start, want 1", n)
 	}
