@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -24,22 +25,59 @@ func newClient(t *testing.T) *http.Client {
 // release fetches / of app with client and returns the version it names.
 func (s *server) release(client *http.Client, app string) string {
 	s.t.Helper()
+	v, err := s.fetchRelease(client, app)
+	if err != nil {
+		s.t.Fatalf("%v\nslipway log:\n%s", err, s.logText())
+	}
+	return v
+}
+
+// fetchRelease is release for any goroutine: it returns what went wrong.
+func (s *server) fetchRelease(client *http.Client, app string) (string, error) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+s.httpAddr+"/", nil)
 	if err != nil {
-		s.t.Fatal(err)
+		return "", err
 	}
 	req.Host = app + "." + testDomain
 	resp, err := client.Do(req)
 	if err != nil {
-		s.t.Fatalf("GET %s: %v", req.Host, err)
+		return "", fmt.Errorf("GET %s: %v", req.Host, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	m := regexp.MustCompile(`hello from (v\d+)`).FindStringSubmatch(string(body))
 	if resp.StatusCode != http.StatusOK || m == nil {
-		s.t.Fatalf("GET %s = %d %q\nslipway log:\n%s", req.Host, resp.StatusCode, body, s.logText())
+		return "", fmt.Errorf("GET %s = %d %q", req.Host, resp.StatusCode, body)
 	}
-	return m[1]
+	return m[1], nil
+}
+
+// keepAlive uses client on app every 300ms until the returned stop is
+// called, which returns the versions it got: a session pinned to a
+// release stays busy while a push takes longer than its TTL (a loaded
+// machine), as a user's would.
+func (s *server) keepAlive(client *http.Client, app string) (stop func() []string) {
+	done, got := make(chan struct{}), make(chan []string)
+	go func() {
+		var seen []string
+		for {
+			select {
+			case <-done:
+				got <- seen
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+			v, err := s.fetchRelease(client, app)
+			if err != nil {
+				v = err.Error()
+			}
+			seen = append(seen, v)
+		}
+	}()
+	return func() []string {
+		close(done)
+		return <-got
+	}
 }
 
 // psReleases returns the releases `ssh ps` lists, with their (live) or
@@ -74,7 +112,13 @@ func TestAffinity_OldSessionsStayUntilIdle(t *testing.T) {
 		t.Fatalf("first client got %s, want v1", got)
 	}
 	s.commit(dir, "v2", staticApp("v2"))
+	stop := s.keepAlive(old, "sticky")
 	s.mustGit(dir, "push", "deploy", "main")
+	for _, v := range stop() {
+		if v != "v1" {
+			t.Fatalf("the pinned client got %s during the push, want v1", v)
+		}
+	}
 
 	fresh := newClient(t)
 	for i := 0; i < 5; i++ {
