@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -40,13 +42,17 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	if err != nil {
 		return nil, err
 	}
-	var unset []string // the app's config becomes exactly the target's
+	// The app's config becomes the target's, with what config:set
+	// --no-restart stored and the live release does not run yet kept on
+	// top: still pending, for the next release.
+	stored, pending := withPending(target.Config, current, s.liveConfig(ctx, app))
+	var unset []string
 	for k := range current {
-		if _, ok := target.Config[k]; !ok {
+		if _, ok := stored[k]; !ok {
 			unset = append(unset, k)
 		}
 	}
-	set := maps.Clone(target.Config)
+	set := maps.Clone(stored)
 	maps.DeleteFunc(set, func(k, v string) bool { old, ok := current[k]; return ok && old == v })
 	// As a config release's: the change goes live with the rollback or
 	// is undone, even across a crash (configchange.go).
@@ -77,9 +83,15 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 		s.undoChange(app, change, rel.Version.String()+" did not go live", out)
 		return nil, err
 	}
+	notePending := func() {
+		if len(pending) > 0 {
+			fmt.Fprintf(out, "-----> Pending config stays pending (config:set --no-restart): %s; it goes live with the next release\n", strings.Join(pending, ", "))
+		}
+	}
 	if warm {
 		s.settleChange(app)
 		fmt.Fprintf(out, "-----> %s is live: %s's instances were still running (%s)\n", rel.Version, target.Version, time.Since(start).Round(time.Millisecond))
+		notePending()
 		s.refreshMaintenance(ctx, app)
 		return s.store.FindRelease(ctx, app, rel.Version)
 	}
@@ -90,11 +102,50 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 	}
 	s.settleChange(app)
 	fmt.Fprintf(out, "-----> %s is live (%s)\n", rel.Version, time.Since(start).Round(time.Millisecond))
+	notePending()
 	s.refreshMaintenance(ctx, app)
 	if s.stopped(ctx, app) { // a rollback runs a stopped app again
 		s.setStopped(ctx, app, false)
 	}
 	return s.store.FindRelease(ctx, app, rel.Version)
+}
+
+// liveConfig returns the config the app's live release runs with, nil
+// when none is live.
+func (s *Service) liveConfig(ctx context.Context, app string) map[string]string {
+	rels, _ := s.store.ListReleases(ctx, app)
+	if live := liveRelease(rels); live != nil {
+		return live.Config
+	}
+	return nil
+}
+
+// withPending returns target's config with the pending changes of stored
+// (what differs from running, the live release's config) on top, and
+// the keys of those changes, sorted.
+func withPending(target, stored, running map[string]string) (map[string]string, []string) {
+	out := maps.Clone(target)
+	if out == nil {
+		out = map[string]string{}
+	}
+	var pending []string
+	if running == nil {
+		return out, nil
+	}
+	for k, v := range stored {
+		if old, ok := running[k]; !ok || old != v {
+			out[k] = v
+			pending = append(pending, k)
+		}
+	}
+	for k := range running {
+		if _, ok := stored[k]; !ok {
+			delete(out, k)
+			pending = append(pending, k)
+		}
+	}
+	slices.Sort(pending)
+	return out, pending
 }
 
 // rollbackTarget finds the release to roll back to and refuses one that

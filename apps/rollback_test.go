@@ -105,3 +105,32 @@ func TestRollback_RefusesLiveFailedPrunedAndUnknown(t *testing.T) {
 		t.Errorf("rollback of an unknown app: err = %v, want ENOTFOUND", err)
 	}
 }
+
+// A value stored with config:set --no-restart (pending) survives a
+// rollback, still pending, and the rollback says so; the rollback runs
+// with its target's config.
+func TestRollback_KeepsPendingConfigPending(t *testing.T) {
+	f := newFixture(t, releaser.Config{})
+	f.push(appFiles(t), "v1")
+	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"LIVE": "yes"}, nil, false, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetConfig(t.Context(), "app", map[string]string{"LATER": "1"}, nil, true, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rel, err := f.svc.Rollback(t.Context(), "app", 1, &out)
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out.String())
+	}
+	if _, ok := rel.Config["LATER"]; ok || rel.Config["LIVE"] != "" {
+		t.Errorf("the rollback runs with %v, want v1's config", rel.Config)
+	}
+	stored, _ := f.svc.Config(t.Context(), "app")
+	if stored["LATER"] != "1" || stored["LIVE"] != "" {
+		t.Errorf("stored config after the rollback = %v, want v1's with LATER=1 pending", stored)
+	}
+	if !strings.Contains(out.String(), "Pending config stays pending (config:set --no-restart): LATER; it goes live with the next release") {
+		t.Errorf("the rollback does not say LATER stays pending:\n%s", out.String())
+	}
+}
