@@ -52,14 +52,14 @@ type KeyFile struct {
 	// Path is the file; while it does not exist the keys come from the
 	// running user's own (Fallback), which the first change copies in.
 	Path     string
-	Fallback []string
+	Fallback []string // nil: the running user's ~/.ssh keys as they are now
 	mu       sync.Mutex
 }
 
 // NewKeyFile returns the KeyFile of path, with the running user's own
 // keys as the fallback the server reads too.
 func NewKeyFile(path string) *KeyFile {
-	return &KeyFile{Path: path, Fallback: newAuthorizedKeys(path, nil).fallback}
+	return &KeyFile{Path: path}
 }
 
 // line is one key line of the file.
@@ -70,11 +70,19 @@ type keyLine struct {
 	apps []string
 }
 
+// fallback returns the files of keys in force while Path does not exist.
+func (f *KeyFile) fallback() []string {
+	if f.Fallback != nil {
+		return f.Fallback
+	}
+	return newAuthorizedKeys(f.Path, nil).fallbackFiles()
+}
+
 // read returns the key lines in force: the file's, or the fallback's.
 func (f *KeyFile) read() ([]keyLine, error) {
 	files := []string{f.Path}
 	if _, err := os.Stat(f.Path); errors.Is(err, fs.ErrNotExist) {
-		files = f.Fallback
+		files = f.fallback()
 	}
 	var out []keyLine
 	for _, file := range files {

@@ -28,24 +28,55 @@ type Pusher = slipway.Pusher
 // back to the running user's own keys, so a laptop quick start works with no
 // extra step.
 type authorizedKeys struct {
-	path     string   // the configured authorized_keys file
-	fallback []string // ~/.ssh/authorized_keys and ~/.ssh/id_*.pub
-	logger   *slog.Logger
+	path   string // the configured authorized_keys file
+	home   string // the running user's HOME, whose ~/.ssh is the fallback
+	logger *slog.Logger
 
-	mu     sync.Mutex
-	stamp  string // paths, sizes and mtimes of what keys was read from
-	keys   map[string]Pusher
-	warned bool
+	mu      sync.Mutex
+	stamp   string // paths, sizes and mtimes of what keys was read from
+	keys    map[string]Pusher
+	warned  bool
+	refused map[string]bool // fingerprints of refused keys, logged once each
+	tooMany bool            // more refused keys than are logged, said once
 }
 
+// maxRefusedLogged bounds the refused keys logged one by one: a client
+// can offer any number of keys.
+const maxRefusedLogged = 256
+
 func newAuthorizedKeys(path string, logger *slog.Logger) *authorizedKeys {
-	a := &authorizedKeys{path: path, logger: logger}
+	a := &authorizedKeys{path: path, logger: logger, refused: map[string]bool{}}
 	if home, err := os.UserHomeDir(); err == nil {
-		a.fallback = append(a.fallback, filepath.Join(home, ".ssh", "authorized_keys"))
-		pubs, _ := filepath.Glob(filepath.Join(home, ".ssh", "id_*.pub"))
-		a.fallback = append(a.fallback, pubs...)
+		a.home = home
 	}
 	return a
+}
+
+// fallbackFiles are the running user's ~/.ssh/authorized_keys and
+// ~/.ssh/id_*.pub as they are now: a key made after slipway started
+// counts.
+func (a *authorizedKeys) fallbackFiles() []string {
+	if a.home == "" {
+		return nil
+	}
+	pubs, _ := filepath.Glob(filepath.Join(a.home, ".ssh", "id_*.pub"))
+	return append([]string{filepath.Join(a.home, ".ssh", "authorized_keys")}, pubs...)
+}
+
+// noteRefused logs a key that may not push, once per key, with what to
+// run to let it.
+func (a *authorizedKeys) noteRefused(key gossh.PublicKey) {
+	fp := gossh.FingerprintSHA256(key)
+	switch {
+	case a.refused[fp]:
+	case len(a.refused) < maxRefusedLogged:
+		a.refused[fp] = true
+		a.logger.Warn("ssh key refused: it may not push or run commands; to let it, run on this host  slipway ssh-keys:add NAME < KEY.pub  (KEY.pub holding this key)",
+			"fingerprint", fp, "type", key.Type())
+	case !a.tooMany:
+		a.tooMany = true
+		a.logger.Warn("ssh keys refused: more keys than are logged one by one were refused", "logged", maxRefusedLogged)
+	}
 }
 
 // lookup reports whether key may push and, if so, who it belongs to.
@@ -57,6 +88,9 @@ func (a *authorizedKeys) lookup(key gossh.PublicKey) (Pusher, bool) {
 	defer a.mu.Unlock()
 	a.reloadLocked()
 	p, ok := a.keys[string(key.Marshal())]
+	if !ok {
+		a.noteRefused(key)
+	}
 	return p, ok
 }
 
@@ -72,7 +106,7 @@ func (a *authorizedKeys) sources() []string {
 	if _, err := os.Stat(a.path); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return []string{a.path}
 	}
-	return a.fallback
+	return a.fallbackFiles()
 }
 
 func (a *authorizedKeys) reloadLocked() {
@@ -104,13 +138,14 @@ func (a *authorizedKeys) reloadLocked() {
 		}
 	}
 	a.keys, a.stamp = keys, stamp.String()
-	if len(files) > 0 && files[0] != a.path && !a.warned {
+	switch fallback := len(files) == 0 || files[0] != a.path; {
+	case len(keys) == 0:
+		a.logger.Warn("no ssh key may push yet: make one where you push from (ssh-keygen -t ed25519) and, on this host, run  slipway ssh-keys:add NAME < ~/.ssh/id_ed25519.pub  (or put the key in "+a.path+")", "file", files)
+	case fallback && !a.warned:
 		a.warned = true
-		a.logger.Warn("no authorized_keys file in the data dir: using the running user's own ssh keys",
-			"missing", a.path, "keys", len(keys))
-	} else if len(keys) == 0 {
-		a.logger.Warn("no ssh key may push yet: on this host, run  slipway ssh-keys:add NAME < ~/.ssh/id_ed25519.pub  (or put the key in "+a.path+")", "file", files)
-	} else {
+		a.logger.Warn("no authorized_keys file in the data dir: using the running user's own ssh keys, re-read when they change",
+			"missing", a.path, "file", files, "keys", len(keys))
+	default:
 		a.logger.Info("authorized keys loaded", "file", files, "keys", len(keys))
 	}
 }
