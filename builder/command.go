@@ -36,7 +36,14 @@ func run(ctx context.Context, c command, out *stream, limit time.Duration) error
 	if c.header != "" {
 		out.header("%s", c.header)
 	}
+	quiet, talked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(talked)
+		out.keepTalking(time.Now(), quiet)
+	}()
 	err := supervisor.Run(ctx, supervisor.Command{Args: c.args, Dir: c.dir, Env: c.env, Stdout: c.stdout, Nice: BuildNice, Sandbox: c.sandbox, TmpDir: c.tmpDir}, out)
+	close(quiet)
+	<-talked
 	out.endLine()
 	switch {
 	case err == nil:

@@ -95,3 +95,18 @@ func TestRun_MissingProgram(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A step that prints nothing for a while is said to be still building,
+// and one that talks is left alone.
+func TestRun_SaysStillBuildingWhenQuiet(t *testing.T) {
+	defer func(d time.Duration) { quietAfter = d }(quietAfter)
+	quietAfter = 20 * time.Millisecond
+	out, err := runSh(t, t.Context(), "sleep 0.3; echo done")
+	if err != nil || !strings.Contains(out, "       still building (") || !strings.HasSuffix(out, "       done\n") {
+		t.Errorf("a quiet step: %v\n%s", err, out)
+	}
+	quietAfter = time.Hour
+	if out, _ := runSh(t, t.Context(), "echo talking"); strings.Contains(out, "still building") {
+		t.Errorf("a talking step:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // indent starts every line of a build command's output, as on Heroku, so
@@ -20,6 +21,7 @@ type stream struct {
 	lineEnd bool  // the next byte starts a line, so it gets the indent
 	open    bool  // a line has been started and not ended with \n
 	buf     []byte
+	last    time.Time // when something was last written
 }
 
 func newStream(w io.Writer) *stream {
@@ -86,5 +88,31 @@ func (s *stream) emit(p []byte) {
 	if s.err != nil || len(p) == 0 {
 		return
 	}
+	s.last = time.Now()
 	_, s.err = s.w.Write(p)
+}
+
+// quietAfter is how long a build step may print nothing before slipway
+// says it is still building.
+var quietAfter = 10 * time.Second
+
+// keepTalking writes "still building (Ns)…" whenever the step begun at
+// start has printed nothing for quietAfter, until stop is closed: a
+// first Go build or a big npm install is silent for minutes otherwise.
+func (s *stream) keepTalking(start time.Time, stop <-chan struct{}) {
+	tick := time.NewTicker(quietAfter / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			s.mu.Lock()
+			quiet := now.Sub(s.last) >= quietAfter
+			s.mu.Unlock()
+			if quiet {
+				s.printf(indent+"still building (%s)…\n", now.Sub(start).Round(time.Second))
+			}
+		}
+	}
 }
