@@ -24,6 +24,9 @@ type command struct {
 	sandbox *supervisor.Sandbox
 	// tmpDir names the step's TMPDIR (made fresh, removed after it).
 	tmpDir string
+	// hint ends the step's failure: what to do when the cause is outside
+	// the app (an index this host cannot reach).
+	hint string
 }
 
 // run runs c through the process layer, streaming its output to out line
@@ -51,5 +54,5 @@ func run(ctx context.Context, c command, out *stream, limit time.Duration) error
 	case ctx.Err() != nil:
 		return interrupted(ctx, c.step, limit)
 	}
-	return failf(err, "%s: %v", c.step, err)
+	return failf(err, "%s: %v%s", c.step, err, c.hint)
 }

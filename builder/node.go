@@ -13,22 +13,30 @@ import (
 // lock file, then runs its build script if it has one. npm's cache lives
 // in the app's cache directory.
 func (s *session) buildNode(ctx context.Context) error {
-	env := s.env(
-		"npm_config_cache="+filepath.Join(s.cache, "npm"),
+	// Packages already in the cache are not fetched again, even without
+	// a lock file; a registry that cannot be reached fails within
+	// seconds, not after npm's minutes of retries.
+	env := s.env(append([]string{
+		"npm_config_cache=" + filepath.Join(s.cache, "npm"),
 		"npm_config_update_notifier=false",
-	)
+	}, s.unlessSet("npm_config_prefer_offline=true", "npm_config_fetch_retries=1",
+		"npm_config_fetch_retry_mintimeout=1000", "npm_config_fetch_retry_maxtimeout=2000", "npm_config_fetch_timeout=10000")...)...)
 	install := []string{"npm", "install", "--no-audit", "--no-fund"}
 	if isFile(filepath.Join(s.tmp, "package-lock.json")) || isFile(filepath.Join(s.tmp, "npm-shrinkwrap.json")) {
 		install = []string{"npm", "ci", "--no-audit", "--no-fund"}
 	}
 	steps := [][]string{install, {"npm", "run", "build", "--if-present"}}
 	for _, args := range steps {
-		err := s.run(ctx, command{
+		c := command{
 			step:   strings.Join(args[:2], " "), // "npm ci"
 			header: "Running " + strings.Join(args, " "),
 			args:   args,
 			env:    env,
-		})
+		}
+		if args[1] != "run" {
+			c.hint = indexHint(s.req.App, "NPM_CONFIG_REGISTRY")
+		}
+		err := s.run(ctx, c)
 		if err != nil {
 			return err
 		}

@@ -21,7 +21,9 @@ const pythonNoWeb = "no web process: Python apps have no default web command: ad
 // requirements into it (or the app itself, for a pyproject.toml). pip's
 // cache lives under HOME, in the app's cache directory.
 func (s *session) buildPython(ctx context.Context) error {
-	env := s.env("PIP_DISABLE_PIP_VERSION_CHECK=1")
+	// An index that cannot be reached fails within seconds, not after
+	// pip's five retries.
+	env := s.env(append([]string{"PIP_DISABLE_PIP_VERSION_CHECK=1"}, s.unlessSet("PIP_RETRIES=1", "PIP_TIMEOUT=5")...)...)
 	err := s.run(ctx, command{
 		step:   "python3 -m venv",
 		header: "Running python3 -m venv " + venvDir,
@@ -43,6 +45,7 @@ func (s *session) buildPython(ctx context.Context) error {
 		header: "Running pip install " + shown,
 		args:   args,
 		env:    env,
+		hint:   indexHint(s.req.App, "PIP_INDEX_URL"),
 	})
 }
 

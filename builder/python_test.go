@@ -75,3 +75,19 @@ func TestSessionRelocateVenv_FollowsSymlinkedDataDir(t *testing.T) {
 		}
 	}
 }
+
+// A package index this host cannot reach fails the build within a retry,
+// with one line naming the config var that points builds at another.
+func TestBuild_UnreachableIndexNamesTheVar(t *testing.T) {
+	repo, sha := newRepo(t, files{"requirements.txt": "slipway-no-such-package\n", "Procfile": "web: true\n"})
+	b := newBuilder(t, 0)
+	var out syncBuffer
+	_, err := b.Build(t.Context(), Request{App: "hello", Version: 1, Commit: sha, RepoDir: repo,
+		Env: map[string]string{"PIP_INDEX_URL": "http://127.0.0.1:9/simple"}}, &out)
+	if err == nil || !strings.Contains(err.Error(), "point builds at one this host reaches: config:set hello PIP_INDEX_URL=URL") {
+		t.Fatalf("Build = %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "Retrying"); n > 1 {
+		t.Errorf("pip retried %d times, want at most once:\n%s", n, out.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -48,6 +49,30 @@ func (s *session) env(extra ...string) []string {
 	vars := append(slipway.EnvList(s.req.Env), "SLIPWAY_APP="+s.req.App, "SLIPWAY_RELEASE="+s.req.Version.String(),
 		"SLIPWAY_COMMIT="+s.req.Commit, "SOURCE_VERSION="+s.req.Commit, "GIT_TERMINAL_PROMPT=0")
 	return supervisor.AppEnv(s.home(), nil, append(vars, extra...)...)
+}
+
+// unlessSet returns those KEY=VALUE of defaults whose key the app's
+// config does not set, in any case (npm reads npm_config_* and
+// NPM_CONFIG_* alike): slipway's defaults, which the app's config wins
+// over.
+func (s *session) unlessSet(defaults ...string) []string {
+	var out []string
+	for _, kv := range defaults {
+		key, _, _ := strings.Cut(kv, "=")
+		set := false
+		for k := range s.req.Env {
+			set = set || strings.EqualFold(k, key)
+		}
+		if !set {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// indexHint ends the failure of a step that fetches packages.
+func indexHint(app, variable string) string {
+	return "; if it could not reach the package index, point builds at one this host reaches: config:set " + app + " " + variable + "=URL (see docs on builds without internet)"
 }
 
 // home is the HOME of build steps: inside the cache, so what tools keep
