@@ -220,9 +220,9 @@ func killNine(t *testing.T, s *server) {
 	dir := s.newApp(app)
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("crashy"))
 	s.mustGit(dir, "push", "deploy", "main")
-	if !s.running("sleep 4242") {
-		t.Fatal("the worker did not start")
-	}
+	// The worker starts beside the web pool: the push may answer before
+	// it has exec'd sleep.
+	waitFor(t, "the worker to start", func() bool { return s.running("sleep 4242") })
 	if data, err := os.ReadFile(filepath.Join(s.dataDir, "slipway.pid")); err != nil || strings.TrimSpace(string(data)) != strconv.Itoa(s.cmd.Process.Pid) {
 		t.Errorf("slipway.pid = %q, %v; want %d", data, err, s.cmd.Process.Pid)
 	}

@@ -164,9 +164,7 @@ func TestResources_NoProcessOutlivesItsApp(t *testing.T) {
 	app := staticApp("v1")
 	app["Procfile"] = "web: setsid sleep 3132 & exec python3 -m http.server --bind 127.0.0.1 $PORT\n"
 	s.mustGit(s.newApp(app), "push", s.remote("leaky"), "main")
-	if !s.running("3132") {
-		t.Fatal("the instance's detached child did not start")
-	}
+	waitFor(t, "the instance's detached child to start", func() bool { return s.running("3132") })
 	if out, err := s.ssh(s.key, "apps:destroy", "leaky", "--confirm", "leaky"); err != nil {
 		t.Fatalf("apps:destroy: %v\n%s", err, out)
 	}
