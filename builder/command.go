@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"io"
 	"os"
 	"time"
 
@@ -27,6 +28,9 @@ type command struct {
 	// hint ends the step's failure: what to do when the cause is outside
 	// the app (an index this host cannot reach).
 	hint string
+	// progress, when set, turns the step's output into progress lines
+	// (go build -v's package names, shown a few at a time).
+	progress func(io.Writer) io.Writer
 }
 
 // run runs c through the process layer, streaming its output to out line
@@ -44,7 +48,11 @@ func run(ctx context.Context, c command, out *stream, limit time.Duration) error
 		defer close(talked)
 		out.keepTalking(time.Now(), quiet)
 	}()
-	err := supervisor.Run(ctx, supervisor.Command{Args: c.args, Dir: c.dir, Env: c.env, Stdout: c.stdout, Nice: BuildNice, Sandbox: c.sandbox, TmpDir: c.tmpDir}, out)
+	var w io.Writer = out
+	if c.progress != nil {
+		w = c.progress(out)
+	}
+	err := supervisor.Run(ctx, supervisor.Command{Args: c.args, Dir: c.dir, Env: c.env, Stdout: c.stdout, Nice: BuildNice, Sandbox: c.sandbox, TmpDir: c.tmpDir}, w)
 	close(quiet)
 	<-talked
 	out.endLine()

@@ -1,11 +1,14 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // buildGo builds every main package of the module into bin/. The build
@@ -24,9 +27,48 @@ func (s *session) buildGo(ctx context.Context) error {
 	return s.run(ctx, command{
 		step:   "go build",
 		header: "Running " + strings.Join(args, " "),
-		args:   args,
+		args:   append(args[:2:2], append([]string{"-v"}, args[2:]...)...),
 		env:    env,
+		progress: func(w io.Writer) io.Writer {
+			return &packageProgress{w: w, every: progressEvery}
+		},
 	})
+}
+
+// progressEvery is how often a Go build says which package it compiles.
+var progressEvery = 2 * time.Second
+
+// packageProgress shows go build -v's output as progress: of the package
+// names it prints, one every so often with the count so far, so that a
+// first build (hundreds of packages) says what it does in a few lines.
+// Every other line (a compile error) passes as it is.
+type packageProgress struct {
+	w       io.Writer
+	every   time.Duration
+	partial []byte
+	count   int
+	last    time.Time
+}
+
+func (p *packageProgress) Write(b []byte) (int, error) {
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := string(p.partial[:i])
+		p.partial = p.partial[i+1:]
+		if line == "" || strings.ContainsAny(line, " \t:") {
+			fmt.Fprintln(p.w, line)
+			continue
+		}
+		p.count++
+		if now := time.Now(); now.Sub(p.last) >= p.every {
+			p.last = now
+			fmt.Fprintf(p.w, "compiling %s (%d packages so far)\n", line, p.count)
+		}
+	}
 }
 
 // goDefaultWeb returns the default web command of a built Go app: its

@@ -3,6 +3,7 @@ package builder
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGoDefaultWeb_OnlyForASingleBinary(t *testing.T) {
@@ -25,5 +26,19 @@ func TestGoDefaultWeb_OnlyForASingleBinary(t *testing.T) {
 				t.Errorf("goDefaultWeb = %q, %q, want %q and a hint containing %q", web, hint, tt.web, tt.hint)
 			}
 		})
+	}
+}
+
+// go build -v's package names become a few progress lines; what is not a
+// package name (an error) passes as it is.
+func TestPackageProgress(t *testing.T) {
+	var out strings.Builder
+	p := &packageProgress{w: &out, every: time.Hour}
+	for _, line := range []string{"internal/abi", "runtime", "net/http", "./main.go:3:2: undefined: x", "example.com/app"} {
+		p.Write([]byte(line + "\n"))
+	}
+	want := "compiling internal/abi (1 packages so far)\n./main.go:3:2: undefined: x\n"
+	if out.String() != want {
+		t.Errorf("progress = %q, want %q", out.String(), want)
 	}
 }
