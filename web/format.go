@@ -160,7 +160,7 @@ func releasesState(rels []*slipway.Release) string {
 func appsState(apps []AppSummary) string {
 	parts := make([]string, len(apps))
 	for i, a := range apps {
-		parts[i] = fmt.Sprintf("%s:%d:%d:%d:%s:%d:%t", a.Name, a.Live, a.Instances, a.Draining, strings.Join(a.Domains, " "), a.Crashed, a.CrashLoop)
+		parts[i] = fmt.Sprintf("%s:%d:%d:%d:%s:%d:%t:%s", a.Name, a.Live, a.Instances, a.Draining, strings.Join(a.Domains, " "), a.Crashed, a.CrashLoop, a.State)
 	}
 	return strings.Join(parts, ",")
 }
@@ -169,6 +169,19 @@ func appsState(apps []AppSummary) string {
 type appView struct {
 	AppSummary
 	now time.Time
+}
+
+// StateClass is the CSS class of the app's state badge.
+func (v appView) StateClass() string {
+	switch v.State {
+	case "running":
+		return "live"
+	case "crashed":
+		return "failed"
+	case "maintenance":
+		return "draining"
+	}
+	return "retired"
 }
 
 // LastDeployAgo is how long ago the app last deployed.

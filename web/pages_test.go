@@ -176,12 +176,13 @@ func TestPages_NotFound(t *testing.T) {
 
 func TestAppsPage(t *testing.T) {
 	fb := newFakeBackend()
-	fb.apps = append(fb.apps, AppSummary{Name: "quiet"})
+	fb.apps = append(fb.apps, AppSummary{Name: "quiet", State: "stopped"})
 	h := newTestHandler(t, fb)
 	body := h.do(req{path: "/", bearer: testToken}).Body.String()
 	for _, want := range []string{
 		`href="/apps/hello"`, `class="badge live"`, ">v3<", "1 draining", "3m ago",
-		`href="http://hello.example.test:8080/"`, `href="http://quiet.example.test/"`, `data-state="hello:3:2:1::0:false,quiet:0:0:0::0:false"`,
+		`href="http://hello.example.test:8080/"`, `href="http://quiet.example.test/"`, `data-state="hello:3:2:1::0:false:,quiet:0:0:0::0:false:stopped"`,
+		`<th>State</th>`, `<span class="badge retired">stopped</span>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the apps page lacks %q:\n%s", want, body)

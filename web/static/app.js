@@ -21,7 +21,7 @@
     },
     app: function (detail) { return detail.state; }, // detailState in app.go
     apps: function (list) {
-      return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" ") + ":" + (a.crashed || 0) + ":" + !!a.crash_loop; }).join(",");
+      return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" ") + ":" + (a.crashed || 0) + ":" + !!a.crash_loop + ":" + (a.state || ""); }).join(",");
     }
   };
 
