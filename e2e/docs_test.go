@@ -93,7 +93,7 @@ func TestDocs_ExamplesRunAsWritten(t *testing.T) {
 	if out, err := exec.Command("useradd", "-M", "-N", "-d", home, "-s", "/bin/sh", name).CombinedOutput(); err != nil {
 		t.Skipf("useradd: %v %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	t.Cleanup(func() { testutil.RemoveUsersUnder(base) })
 	u, err := user.Lookup(name)
 	if err != nil {
 		t.Fatal(err)

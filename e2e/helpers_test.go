@@ -308,27 +308,11 @@ func (s *server) upgrade(trigger func(pid int)) int {
 // dir: its apps' users and its iptables chain.
 func cleanUpHost(t testing.TB, dataDir string) {
 	t.Cleanup(func() {
-		removeUsersOf(dataDir)
+		testutil.RemoveUsersUnder(dataDir)
 		if os.Geteuid() == 0 {
 			netfilter.Door{Chain: netfilter.ChainFor(dataDir)}.Open(context.Background())
 		}
 	})
-}
-
-// removeUsersOf removes the users slipway made for the apps of the data
-// dir dataDir (their HOMEs are inside it), and their groups.
-func removeUsersOf(dataDir string) {
-	data, err := os.ReadFile("/etc/passwd")
-	if err != nil || os.Geteuid() != 0 {
-		return
-	}
-	for line := range strings.Lines(string(data)) {
-		f := strings.Split(line, ":")
-		if len(f) > 5 && strings.HasPrefix(f[5], dataDir+"/") {
-			exec.Command("userdel", f[0]).Run()
-			exec.Command("groupdel", f[0]).Run()
-		}
-	}
 }
 
 // newKey generates an ed25519 key pair in dir and returns the private key path.

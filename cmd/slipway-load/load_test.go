@@ -148,7 +148,7 @@ func tempDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		removeUsersUnder(dir)
+		testutil.RemoveUsersUnder(dir)
 		if t.Failed() {
 			t.Logf("work directory kept: %s", dir)
 			return
@@ -158,22 +158,6 @@ func tempDir(t *testing.T) string {
 		}
 	})
 	return dir
-}
-
-// removeUsersUnder removes the users (and their groups) that slipway, as
-// root, made for the apps of a data dir under dir: those whose HOME is
-// there.
-func removeUsersUnder(dir string) {
-	data, err := os.ReadFile("/etc/passwd")
-	if err != nil || os.Geteuid() != 0 {
-		return
-	}
-	for line := range strings.Lines(string(data)) {
-		if f := strings.Split(line, ":"); len(f) > 5 && strings.HasPrefix(f[5], dir+"/") {
-			exec.Command("userdel", f[0]).Run()
-			exec.Command("groupdel", f[0]).Run()
-		}
-	}
 }
 
 // killIfRunning ends p, by its pid, if run left it running: SIGTERM, then

@@ -106,3 +106,33 @@ func ProcessAlive(t testing.TB, pid int) bool {
 	const pfExiting = 0x4 // PF_EXITING in the kernel's task flags
 	return fields[0] != "Z" && fields[0] != "X" && flags&pfExiting == 0
 }
+
+// RemoveUsersUnder removes, as root, the users (and their groups) whose
+// HOME is below dir: the apps' users a slipway made for a test's data
+// dir. userdel and groupdel are retried while another holds the passwd
+// lock (their exit status 10), as tests of several packages run at once.
+func RemoveUsersUnder(dir string) {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil || os.Geteuid() != 0 {
+		return
+	}
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Split(line, ":"); len(f) > 5 && strings.HasPrefix(f[5], dir+"/") {
+			userTool("userdel", f[0])
+			userTool("groupdel", f[0])
+		}
+	}
+}
+
+// userTool runs a user-management command, again while the passwd lock
+// is held elsewhere (for milliseconds).
+func userTool(name, arg string) {
+	for attempt := 0; attempt < 50; attempt++ {
+		err := exec.Command(name, arg).Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 10 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
