@@ -99,18 +99,18 @@ func (ids *Identities) disk(app string, uid int) error {
 	return os.Symlink(filepath.Join("..", "disks", strconv.Itoa(uid)), link)
 }
 
-// KeepFree is what slipway keeps free on the data dir's filesystem of
+// keepFree is what slipway keeps free on the data dir's filesystem of
 // size bytes when it makes an app's disk: a tenth of it, at most 1G.
-func KeepFree(size int64) int64 { return min(size/10, 1<<30) }
+func keepFree(size int64) int64 { return min(size/10, 1<<30) }
 
 // roomFor returns a one-line error when a new disk for app would leave
-// less than KeepFree on the data dir's filesystem.
+// less than keepFree on the data dir's filesystem.
 func (ids *Identities) roomFor(app string) error {
 	free, total, err := appdisk.Room(ids.layout.Root)
 	if err != nil {
 		return err
 	}
-	if keep := KeepFree(total); free-ids.diskSize < keep {
+	if keep := keepFree(total); free-ids.diskSize < keep {
 		return slipway.Errorf(slipway.EINVALID, "no room for the disk of %s: each app gets %s of its own (--app-disk), the data dir's filesystem has %s free and slipway keeps %s of it: free space there, destroy an app, or start slipway with a smaller --app-disk",
 			app, slipway.FormatBytes(ids.diskSize), roughBytes(free), roughBytes(keep))
 	}
@@ -129,33 +129,42 @@ func roughBytes(n int64) string {
 	return strconv.FormatInt(n>>10, 10) + "K"
 }
 
-// RemoveDisk unmounts and removes app's own filesystem, with all it holds,
-// and the link to it: the app is being destroyed, its processes stopped.
-func (ids *Identities) RemoveDisk(app string) error {
+// diskOfApp returns app's own filesystem, when its directory links to one;
+// an error when it links elsewhere.
+func (ids *Identities) diskOfApp(app string) (appdisk.Disk, bool, error) {
 	link := ids.layout.AppDir(app)
 	target, err := os.Readlink(link)
 	if err != nil {
-		return nil // no link: no disk of its own
+		return appdisk.Disk{}, false, nil // no link: no disk of its own
 	}
 	uid, err := strconv.Atoi(filepath.Base(target))
 	if err != nil || target != filepath.Join("..", "disks", filepath.Base(target)) {
-		return fmt.Errorf("%s links to %s, not to an app's disk", link, target)
+		return appdisk.Disk{}, false, fmt.Errorf("%s links to %s, not to an app's disk", link, target)
 	}
-	if err := ids.diskOf(uid).Remove(); err != nil {
+	return ids.diskOf(uid), true, nil
+}
+
+// RemoveDisk unmounts and removes app's own filesystem, with all it holds,
+// and the link to it: the app is being destroyed, its processes stopped.
+func (ids *Identities) RemoveDisk(app string) error {
+	d, ok, err := ids.diskOfApp(app)
+	if !ok {
 		return err
 	}
-	return os.Remove(link)
+	if err := d.Remove(); err != nil {
+		return err
+	}
+	return os.Remove(ids.layout.AppDir(app))
 }
 
 // DiskUsage says how much of its own filesystem app uses, or that it
 // writes on the data dir's, for apps:info.
 func (ids *Identities) DiskUsage(app string) string {
-	target, err := os.Readlink(ids.layout.AppDir(app))
-	uid, aerr := strconv.Atoi(filepath.Base(target))
-	if err != nil || aerr != nil {
+	d, ok, _ := ids.diskOfApp(app)
+	if !ok {
 		return "the data dir's filesystem, shared with slipway and the other apps"
 	}
-	used, size, err := ids.diskOf(uid).Usage()
+	used, size, err := d.Usage()
 	if err != nil {
 		return "its own filesystem, not mounted"
 	}

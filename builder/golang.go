@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,11 +24,12 @@ func (s *session) buildGo(ctx context.Context) error {
 	)
 	// -buildvcs=false: the tree has no .git, and a DataDir inside some
 	// other checkout must not stamp that checkout into the binaries.
+	// -v names each package compiled, which packageProgress shows.
 	args := []string{"go", "build", "-buildvcs=false", "-o", "bin/", "./..."}
 	return s.run(ctx, command{
 		step:   "go build",
 		header: "Running " + strings.Join(args, " "),
-		args:   append(args[:2:2], append([]string{"-v"}, args[2:]...)...),
+		args:   slices.Insert(slices.Clone(args), 2, "-v"),
 		env:    env,
 		progress: func(w io.Writer) io.Writer {
 			return &packageProgress{w: w, every: progressEvery}

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
@@ -34,20 +32,13 @@ func (s *server) release(client *http.Client, app string) string {
 
 // fetchRelease is release for any goroutine: it returns what went wrong.
 func (s *server) fetchRelease(client *http.Client, app string) (string, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+s.httpAddr+"/", nil)
+	code, body, err := s.fetch(client, app+"."+testDomain, "/")
 	if err != nil {
 		return "", err
 	}
-	req.Host = app + "." + testDomain
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("GET %s: %v", req.Host, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`hello from (v\d+)`).FindStringSubmatch(string(body))
-	if resp.StatusCode != http.StatusOK || m == nil {
-		return "", fmt.Errorf("GET %s = %d %q", req.Host, resp.StatusCode, body)
+	m := regexp.MustCompile(`hello from (v\d+)`).FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
+		return "", fmt.Errorf("GET %s.%s/ = %d %q", app, testDomain, code, body)
 	}
 	return m[1], nil
 }

@@ -489,20 +489,43 @@ func (s *server) get(app, path string) (int, string) {
 // status and body.
 func (s *server) getHost(host, path string) (int, string) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+s.httpAddr+path, nil)
+	code, body, err := s.fetch(http.DefaultClient, host, path)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Host = host
+	return code, body
+}
+
+// getWith is get with client (its cookie jar).
+func (s *server) getWith(client *http.Client, app, path string) (int, string) {
+	s.t.Helper()
+	code, body, err := s.fetch(client, app+"."+testDomain, path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return code, body
+}
+
+// fetch GETs path with Host host through the router with client, within
+// 10 s, from any goroutine.
+func (s *server) fetch(client *http.Client, host, path string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.httpAddr+path, nil)
 	if err != nil {
-		s.t.Fatalf("GET %s%s: %v", req.Host, path, err)
+		return 0, "", err
+	}
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("GET %s%s: %v", host, path, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", fmt.Errorf("GET %s%s: read the body: %v", host, path, err)
+	}
+	return resp.StatusCode, string(body), nil
 }
 
 // wantServes fails the test unless app answers path with 200 and body.

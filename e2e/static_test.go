@@ -1,28 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"io"
-	"net/http"
 	"testing"
 )
-
-// getWith fetches path of app with client, returning status and body.
-func (s *server) getWith(client *http.Client, app, path string) (int, string) {
-	s.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+s.httpAddr+path, nil)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Host = app + "." + testDomain
-	resp, err := client.Do(req)
-	if err != nil {
-		s.t.Fatalf("GET %s%s: %v", req.Host, path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 // A page of a static site's v1 gets its assets from v1 after v2 goes
 // live: the affinity cookie holds for static sites too, so a browser

@@ -75,7 +75,8 @@ func (f *KeyFile) fallback() []string {
 	if f.Fallback != nil {
 		return f.Fallback
 	}
-	return newAuthorizedKeys(f.Path, nil).fallbackFiles()
+	home, _ := os.UserHomeDir()
+	return userKeyFiles(home)
 }
 
 // read returns the key lines in force: the file's, or the fallback's.

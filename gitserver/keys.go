@@ -52,15 +52,17 @@ func newAuthorizedKeys(path string, logger *slog.Logger) *authorizedKeys {
 	return a
 }
 
-// fallbackFiles are the running user's ~/.ssh/authorized_keys and
-// ~/.ssh/id_*.pub as they are now: a key made after slipway started
-// counts.
-func (a *authorizedKeys) fallbackFiles() []string {
-	if a.home == "" {
+// fallbackFiles are the running user's key files as they are now.
+func (a *authorizedKeys) fallbackFiles() []string { return userKeyFiles(a.home) }
+
+// userKeyFiles are home's ~/.ssh/authorized_keys and ~/.ssh/id_*.pub as
+// they are now: a key made after slipway started counts.
+func userKeyFiles(home string) []string {
+	if home == "" {
 		return nil
 	}
-	pubs, _ := filepath.Glob(filepath.Join(a.home, ".ssh", "id_*.pub"))
-	return append([]string{filepath.Join(a.home, ".ssh", "authorized_keys")}, pubs...)
+	pubs, _ := filepath.Glob(filepath.Join(home, ".ssh", "id_*.pub"))
+	return append([]string{filepath.Join(home, ".ssh", "authorized_keys")}, pubs...)
 }
 
 // noteRefused logs a key that may not push, once per key, with what to

@@ -19,8 +19,9 @@ import (
 // Limits bound what one process, with everything it starts, may use.
 type Limits = slipway.Limits
 
-// cgroupsAvailable is CgroupsAvailable, asked of the host once.
-var cgroupsAvailable = sync.OnceValue(CgroupsAvailable)
+// cgroupsAvailable is CgroupsAvailable: the host is asked once, by
+// cgroupHost.
+func cgroupsAvailable() bool { return CgroupsAvailable() }
 
 // CgroupsAvailable reports whether this host lets slipway put each process
 // in a cgroup of its own with memory, cpu and pids limits, as root: the
