@@ -18,6 +18,7 @@ import (
 //	  apps/NAME/releases/vN  apps/NAME/cache  apps/NAME/home  apps/NAME/tmp
 //	  apps/NAME/logs/app.log  apps/NAME/logs/vN/web.1.log  apps/NAME/logs/releases/vN.log
 //	  disks/UID.img  disks/UID (as root: the app of uid UID's own filesystem; apps/NAME links to it)
+//	  services/NAME/data  services/NAME/backups  services/NAME/logs/server.log  services/NAME/tmp
 type Layout struct{ Root string }
 
 // DB is the history database.
@@ -144,4 +145,30 @@ func (l Layout) ProcessLog(app string, v Version, id string) string {
 // ReleaseLog is the build and deploy output of app's release v.
 func (l Layout) ReleaseLog(app string, v Version) string {
 	return filepath.Join(l.AppDir(app), "logs", "releases", v.String()+".log")
+}
+
+// ServicesDir holds every backing service's directory.
+func (l Layout) ServicesDir() string { return filepath.Join(l.Root, "services") }
+
+// ServiceDir is backing service name's directory: slipway's, the service
+// reaching only its data, logs and tmp below it.
+func (l Layout) ServiceDir(name string) string { return filepath.Join(l.ServicesDir(), name) }
+
+// ServiceData is the server's own data dir (PostgreSQL's PGDATA, Redis's
+// dir), the service user's alone.
+func (l Layout) ServiceData(name string) string { return filepath.Join(l.ServiceDir(name), "data") }
+
+// ServiceBackups holds the service's backups, slipway's alone.
+func (l Layout) ServiceBackups(name string) string {
+	return filepath.Join(l.ServiceDir(name), "backups")
+}
+
+// ServiceLog is the raw output of the service's server process.
+func (l Layout) ServiceLog(name string) string {
+	return filepath.Join(l.ServiceDir(name), "logs", "server.log")
+}
+
+// ServiceTmp is the TMPDIR prefix of the service's server process.
+func (l Layout) ServiceTmp(name string) string {
+	return filepath.Join(l.ServiceDir(name), "tmp", "server")
 }
