@@ -41,6 +41,11 @@ type Spec struct {
 	// Sandbox, when set, confines the process (see Sandbox); nil runs it
 	// as slipway itself.
 	Sandbox *Sandbox
+	// StopSignal, when set, is what Stop sends the process alone (not its
+	// group) to end it: a server that stops its own children in order, as
+	// PostgreSQL does on SIGINT (its fast shutdown). The group gets SIGKILL
+	// after the grace as always. Zero: SIGTERM to the whole group.
+	StopSignal syscall.Signal
 }
 
 // Process is one started process. It owns its process group: Stop ends
@@ -260,9 +265,10 @@ func (p *Process) Alive() bool {
 	}
 }
 
-// Stop sends SIGTERM to the process group, waits up to grace for the
-// process to exit, then sends SIGKILL to the group, so nothing the command
-// started is left behind. It removes the process's TMPDIR.
+// Stop sends SIGTERM to the process group (or Spec.StopSignal to the
+// process), waits up to grace for the process to exit, then sends SIGKILL
+// to the group, so nothing the command started is left behind. It removes
+// the process's TMPDIR.
 func (p *Process) Stop(grace time.Duration) {
 	defer os.RemoveAll(p.tmpDir)
 	defer p.endGroup()
@@ -273,7 +279,11 @@ func (p *Process) Stop(grace time.Duration) {
 		p.endGroup()                        // and those that left the process group
 		return
 	}
-	syscall.Kill(pgid, syscall.SIGTERM)
+	if p.spec.StopSignal != 0 {
+		syscall.Kill(p.pid, p.spec.StopSignal)
+	} else {
+		syscall.Kill(pgid, syscall.SIGTERM)
+	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {

@@ -77,6 +77,30 @@ func TestStop_KillsTheGroupAndRemovesTmpDir(t *testing.T) {
 	}
 }
 
+// A server that stops its own children in order (PostgreSQL on SIGINT)
+// gets StopSignal alone: its children see nothing from slipway until it
+// has had its grace.
+func TestStop_StopSignalGoesToTheProcessAlone(t *testing.T) {
+	s := spec(t, `sleep 60 & child=$!; trap 'echo "got INT"; kill $child; exit 0' INT; touch "$TMPDIR/ready"; wait`)
+	s.StopSignal = syscall.SIGINT
+	p, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the process to be ready", func() bool {
+		_, err := os.Stat(filepath.Join(p.tmpDir, "ready"))
+		return err == nil
+	})
+	p.Stop(testutil.Timeout)
+	raw, _ := os.ReadFile(s.LogPath)
+	if !strings.Contains(string(raw), "got INT") {
+		t.Errorf("log = %q, want the process's own SIGINT handler to have run", raw)
+	}
+	if got := p.ExitText(); got != "exited with status 0" {
+		t.Errorf("ExitText = %q, want a clean exit of its own", got)
+	}
+}
+
 func TestLogTail_LastLines(t *testing.T) {
 	p, err := Start(spec(t, `for i in 1 2 3 4 5; do echo line $i; done; exit 3`))
 	if err != nil {
