@@ -23,6 +23,8 @@ type Command struct {
 	Env  []string // whole environment (AppEnv)
 	// Stdout, when set, gets standard output instead of out.
 	Stdout *os.File
+	// Stdin, when set, is the command's standard input; else it is empty.
+	Stdin io.Reader
 	// Nice is the scheduling priority of the command's process group.
 	Nice int
 	// Sandbox, when set, confines the command; nil runs it as slipway.
@@ -32,7 +34,7 @@ type Command struct {
 	TmpDir string
 }
 
-// Run runs c in its own process group with an empty stdin, copying its
+// Run runs c in its own process group (stdin empty unless c.Stdin), copying its
 // stdout and stderr to out as they are produced. When ctx is done the
 // whole process group is killed, and so is anything the command left
 // running after it exited, so no orphan outlives it. The error is
@@ -69,6 +71,7 @@ func Run(ctx context.Context, c Command, out io.Writer) error {
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout
 	}
+	cmd.Stdin = c.Stdin
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	err = startNiced(cmd, c.Nice)
 	w.Close() // the children hold their own copies
