@@ -9,18 +9,29 @@ import (
 	"strings"
 )
 
+// npmDefaults are slipway's npm settings, which the app's config wins
+// over. Packages already in the cache are not fetched again, even without
+// a lock file. A registry that cannot be reached, or takes the connection
+// and never answers, fails the install within 10 s, not after npm's
+// minutes of retries: two tries of 3 s, a second apart, and npm's own
+// start. (fetch-timeout also bounds reading a packument whole: a slow
+// link to a huge one needs NPM_CONFIG_FETCH_TIMEOUT in the app's config.)
+var npmDefaults = []string{
+	"npm_config_prefer_offline=true",
+	"npm_config_fetch_retries=1",
+	"npm_config_fetch_retry_mintimeout=1000",
+	"npm_config_fetch_retry_maxtimeout=1000",
+	"npm_config_fetch_timeout=3000",
+}
+
 // buildNode installs the app's dependencies, with npm ci when there is a
 // lock file, then runs its build script if it has one. npm's cache lives
 // in the app's cache directory.
 func (s *session) buildNode(ctx context.Context) error {
-	// Packages already in the cache are not fetched again, even without
-	// a lock file; a registry that cannot be reached fails within
-	// seconds, not after npm's minutes of retries.
 	env := s.env(append([]string{
 		"npm_config_cache=" + filepath.Join(s.cache, "npm"),
 		"npm_config_update_notifier=false",
-	}, s.unlessSet("npm_config_prefer_offline=true", "npm_config_fetch_retries=1",
-		"npm_config_fetch_retry_mintimeout=1000", "npm_config_fetch_retry_maxtimeout=2000", "npm_config_fetch_timeout=10000")...)...)
+	}, s.unlessSet(npmDefaults...)...)...)
 	install := []string{"npm", "install", "--no-audit", "--no-fund"}
 	if isFile(filepath.Join(s.tmp, "package-lock.json")) || isFile(filepath.Join(s.tmp, "npm-shrinkwrap.json")) {
 		install = []string{"npm", "ci", "--no-audit", "--no-fund"}
