@@ -14,6 +14,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/services"
 )
 
 var _ slipway.AppService = (*Service)(nil)
@@ -28,6 +29,7 @@ type Store interface {
 	slipway.DomainStore
 	slipway.SettingStore
 	slipway.EventStore
+	slipway.ServiceStore
 }
 
 // Builder builds a push into a release directory (package builder).
@@ -84,11 +86,15 @@ type Service struct {
 	layout slipway.Layout
 	store  Store
 	rel    *releaser.Releaser
+	svcs   *services.Runtime // the backing services' servers
 	locks  locks
 	logger *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]refUpdate // by app: deployed pushes git has yet to write
+
+	background     sync.WaitGroup // scheduled backups
+	stopBackground context.CancelFunc
 
 	noRedirect atomic.Pointer[map[string]bool] // apps whose plain HTTP is not redirected to HTTPS
 }
@@ -111,6 +117,8 @@ func New(cfg Config) *Service {
 		rc.Logger = cfg.Logger
 	}
 	s.rel = releaser.New(rc)
+	s.svcs = services.NewRuntime(services.RuntimeConfig{Record: s.recordService, StopGrace: serviceStopGrace,
+		Logger: cfg.Logger.With("component", "services")})
 	return s
 }
 
@@ -123,16 +131,39 @@ func (s *Service) Start(ctx context.Context) {
 	s.rel.Start()
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
+	s.restoreServices(ctx) // before the apps, which need them
 	s.Restore(ctx, found)
 	s.restoreMaintenance(ctx)
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBackground = cancel
+	s.background.Go(func() { s.backupSchedules(bg) })
 }
 
-// Shutdown stops every app's processes, within ctx.
-func (s *Service) Shutdown(ctx context.Context) error { return s.rel.Shutdown(ctx) }
+// Shutdown stops every app's processes, within ctx, then the services'
+// servers (the apps' last requests may still write).
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.endBackground()
+	err := s.rel.Shutdown(ctx)
+	s.svcs.StopAll()
+	return err
+}
 
-// StopBound is how long stopping every app may take: the grace of a
-// SIGTERM and a margin.
-func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + 5*time.Second }
+// endBackground stops the background work (scheduled backups) and waits
+// for it.
+func (s *Service) endBackground() {
+	if s.stopBackground != nil {
+		s.stopBackground()
+	}
+	s.background.Wait()
+}
+
+// StopBound is how long stopping every app and service may take: the
+// grace of a SIGTERM, a server's clean stop and a margin.
+func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + serviceStopGrace + 5*time.Second }
+
+// serviceStopGrace is how long a service's server has to stop cleanly
+// (PostgreSQL's fast shutdown writes a checkpoint) before SIGKILL.
+const serviceStopGrace = 30 * time.Second
 
 // Isolation says how isolated apps are.
 func (s *Service) Isolation() string { return s.cfg.Isolation }
@@ -194,14 +225,23 @@ func background() (context.Context, context.CancelFunc) {
 // Detach leaves every app running, unsupervised, for the slipway process
 // that takes over (an upgrade); call it frozen (Freeze). Resume undoes it
 // when that process did not start.
-func (s *Service) Detach() { s.rel.Detach() }
+func (s *Service) Detach() {
+	s.rel.Detach()
+	s.svcs.Detach()
+}
 
 // Resume supervises the apps again after Detach.
-func (s *Service) Resume() { s.rel.Resume() }
+func (s *Service) Resume() {
+	s.svcs.Resume()
+	s.rel.Resume()
+}
 
 // Abandon stops the background work of this slipway process but none of
-// the apps, which the process that took over supervises now.
-func (s *Service) Abandon() { s.rel.Abandon() }
+// the apps or services, which the process that took over supervises now.
+func (s *Service) Abandon() {
+	s.endBackground()
+	s.rel.Abandon()
+}
 
 // SSHKeys returns the authorized keys.
 func (s *Service) SSHKeys(context.Context) ([]gitserver.KeyInfo, error) {

@@ -147,6 +147,7 @@ func (s *Service) cleanAfterRestart() survivors {
 			cgroups[rec.Cgroup], tmps[rec.TmpDir] = true, true
 		}
 	}
+	s.serviceSurvivors(ctx, cgroups, tmps)
 	keepCgroup := func(name string) bool { return cgroups[name] }
 	if s.cfg.Handover {
 		// No deploy runs during a handover: what is not recorded is a

@@ -7,9 +7,14 @@
 // builder and the releaser. Every use case goes the same way: persist,
 // then switch the router (through the releaser), then report.
 //
+// It also implements slipway.BackingServices: the PostgreSQL and Redis
+// services' use cases (create, link as a config release, backups and
+// restores, stop and start), whose server processes package services runs,
+// started before the apps at boot and stopped after them.
+//
 // It still imports gitserver, a transport, for what gitserver knows of a
 // repository (a push, its refs and commits) and of authorized_keys; those
 // belong in a package of their own below both.
 //
-// Imports: slipway, appdisk, builder, certs, gitserver, releaser, supervisor, internal/*.
+// Imports: slipway, appdisk, builder, certs, gitserver, releaser, services, supervisor, internal/*.
 package apps

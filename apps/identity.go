@@ -319,16 +319,21 @@ func owned(path string, uid, gid int) bool {
 // that look their user up then see a bare number, which is said once. A
 // user slipway did not make for this data dir is never changed.
 func (ids *Identities) passwd(app string, uid int) {
+	ids.passwdEntry(uid, ids.layout.Home(app), "slipway app "+app)
+}
+
+// passwdEntry gives uid a passwd entry named slipway-UID with home, unless
+// it has one; one of slipway's whose home moved (a rename) is updated.
+func (ids *Identities) passwdEntry(uid int, home, comment string) {
 	id := strconv.Itoa(uid)
 	name := "slipway-" + id
-	home := ids.layout.Home(app)
 	if u, err := user.LookupId(id); err == nil {
 		switch {
 		case u.HomeDir == home:
 		case ids.ours(u): // the app was renamed
 			ids.run("usermod", "-d", home, u.Username)
 		default:
-			ids.logger.Warn("the app's uid belongs to a user slipway did not make for this data dir: left as it is", "app", app, "uid", uid, "user", u.Username, "home", u.HomeDir)
+			ids.logger.Warn("the uid belongs to a user slipway did not make for this data dir: left as it is", "for", comment, "uid", uid, "user", u.Username, "home", u.HomeDir)
 		}
 		return
 	}
@@ -338,15 +343,17 @@ func (ids *Identities) passwd(app string, uid int) {
 			return
 		}
 	}
-	if err := ids.run("useradd", "-M", "-N", "-u", id, "-g", id, "-d", home, "-s", "/usr/sbin/nologin", "-c", "slipway app "+app, name); err != nil {
+	if err := ids.run("useradd", "-M", "-N", "-u", id, "-g", id, "-d", home, "-s", "/usr/sbin/nologin", "-c", comment, name); err != nil {
 		ids.warnNoPasswd(err)
 	}
 }
 
-// ours reports whether u is a user slipway made for an app of this data
-// dir: named slipway-UID, with its HOME in the data dir's apps.
+// ours reports whether u is a user slipway made for an app or a service
+// of this data dir: named slipway-UID, with its HOME in the data dir's
+// apps or services.
 func (ids *Identities) ours(u *user.User) bool {
-	return u.Username == "slipway-"+u.Uid && strings.HasPrefix(u.HomeDir, filepath.Join(ids.layout.Root, "apps")+"/")
+	return u.Username == "slipway-"+u.Uid && (strings.HasPrefix(u.HomeDir, filepath.Join(ids.layout.Root, "apps")+"/") ||
+		strings.HasPrefix(u.HomeDir, ids.layout.ServicesDir()+"/"))
 }
 
 // run runs a user-management command, retrying while another holds the
