@@ -84,7 +84,10 @@ type BackingService struct {
 	// BackupKeep how many scheduled backups are kept.
 	BackupSchedule string
 	BackupKeep     int
-	CreatedAt      time.Time
+	// Limits bound its server (resources:set NAME); the zero value sets
+	// none but the default pids limit.
+	Limits    Limits
+	CreatedAt time.Time
 	// Running is its server process as the process layer recorded it, for
 	// the slipway that adopts it; zero when none runs.
 	Running ServiceProcess
@@ -126,6 +129,7 @@ type ServiceUpdate struct {
 	Stopped        *bool
 	BackupSchedule *string
 	BackupKeep     *int
+	Limits         *Limits
 	Running        *ServiceProcess
 }
 

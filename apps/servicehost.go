@@ -28,7 +28,7 @@ func (ids *Identities) ServiceHost(svc *slipway.BackingService) (services.Host, 
 		sb.UID, sb.GID = uint32(uid), uint32(uid)
 		ids.passwdEntry(uid, l.ServiceData(svc.Name), "slipway "+string(svc.Kind)+" service "+svc.Name)
 		sb.Cgroup = ids.CgroupPrefix() + ServiceCgroup(svc.Name)
-		sb.Limits = slipway.Limits{}.WithDefaults()
+		sb.Limits = svc.Limits.WithDefaults()
 	}
 	through := fs.FileMode(0o700)
 	if uid != 0 {

@@ -116,6 +116,11 @@ func (db *DB) UpdateService(ctx context.Context, name string, u slipway.ServiceU
 	if u.BackupKeep != nil {
 		add("backup_keep", *u.BackupKeep)
 	}
+	if l := u.Limits; l != nil {
+		add("memory", l.Memory)
+		add("cpu", l.CPU)
+		add("pids", l.PIDs)
+	}
 	if p := u.Running; p != nil {
 		add("pid", p.PID)
 		add("start_ticks", int64(p.StartTicks))
@@ -381,7 +386,7 @@ func findAppID(ctx context.Context, tx *writeTx, app string) (int64, error) {
 
 // serviceColumns are the columns scanService reads, from services.
 const serviceColumns = `name, kind, version, uid, port, password, stopped, backup_schedule, backup_keep, created_at,
-	pid, start_ticks, cgroup, tmp_dir, log_offset`
+	pid, start_ticks, cgroup, tmp_dir, log_offset, memory, cpu, pids`
 
 // scanService reads one row of serviceColumns.
 func scanService(sc scanner) (*slipway.BackingService, error) {
@@ -392,6 +397,7 @@ func scanService(sc scanner) (*slipway.BackingService, error) {
 	)
 	if err := sc.Scan(&s.Name, &s.Kind, &s.Version, &uid, &s.Port, &s.Password, &s.Stopped, &s.BackupSchedule, &s.BackupKeep, &created,
 		&s.Running.PID, &s.Running.StartTicks, &s.Running.Cgroup, &s.Running.TmpDir, &s.Running.LogOffset,
+		&s.Limits.Memory, &s.Limits.CPU, &s.Limits.PIDs,
 	); err != nil {
 		return nil, err
 	}

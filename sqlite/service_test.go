@@ -109,6 +109,9 @@ func TestDB_UpdateServiceSetsOnlyItsFields(t *testing.T) {
 		{"running", slipway.ServiceUpdate{Running: &slipway.ServiceProcess{PID: 7, StartTicks: 1 << 50}}, func(s *slipway.BackingService) {
 			s.Running = slipway.ServiceProcess{PID: 7, StartTicks: 1 << 50}
 		}},
+		{"limits", slipway.ServiceUpdate{Limits: &slipway.Limits{Memory: 256 << 20, CPU: 0.5, PIDs: 64}}, func(s *slipway.BackingService) {
+			s.Limits = slipway.Limits{Memory: 256 << 20, CPU: 0.5, PIDs: 64}
+		}},
 		{"none running", slipway.ServiceUpdate{Running: &slipway.ServiceProcess{}}, func(s *slipway.BackingService) { s.Running = slipway.ServiceProcess{} }},
 		{"started", slipway.ServiceUpdate{Stopped: slipway.Set(false), Running: &slipway.ServiceProcess{PID: 8, Cgroup: "/cg2"}}, func(s *slipway.BackingService) {
 			s.Stopped, s.Running = false, slipway.ServiceProcess{PID: 8, Cgroup: "/cg2"}
