@@ -13,8 +13,12 @@ import (
 )
 
 // Apps is what the commands need of the application layer: the domain's
-// AppService, which package apps implements.
-type Apps = slipway.AppService
+// use cases on apps and on backing services, which package apps
+// implements.
+type Apps interface {
+	slipway.AppService
+	slipway.BackingServices
+}
 
 // Command is one management command.
 type Command struct {
@@ -33,7 +37,9 @@ type Command struct {
 var (
 	// everyone may run these, whatever its key may reach.
 	anyKey = []string{"apps:list", "help", "version"}
-	// only a key that may reach every app runs these.
+	// only a key that may reach every app runs these, and the backing
+	// services' commands (isServiceCommand): a service holds the password
+	// of every app linked to it.
 	adminOnly = []string{"apps:create", "apps:rename", "ssh-keys:add", "ssh-keys:list", "ssh-keys:remove"}
 )
 
@@ -44,7 +50,7 @@ func allowed(ctx context.Context, name string, args []string) error {
 	if !ok || !key.Restricted() || slices.Contains(anyKey, name) {
 		return nil
 	}
-	if slices.Contains(adminOnly, name) {
+	if slices.Contains(adminOnly, name) || isServiceCommand(name) {
 		return slipway.Errorf(slipway.EINVALID, "%s needs a key that may reach every app; this one may reach %s", name, strings.Join(key.Apps, ", "))
 	}
 	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -63,8 +69,10 @@ func allowed(ctx context.Context, name string, args []string) error {
 // ReadsInput reports whether the command reads standard input.
 func (c Command) ReadsInput() bool { return c.input != nil }
 
-// table is every command, in the order `slipway help` lists them.
-var table = []Command{
+// table is every command, in the order `slipway help` lists them: the
+// apps', the backing services' for each kind (services.go), then
+// slipway's own.
+var table = slices.Concat([]Command{
 	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList, nil},
 	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate, nil},
 	{"apps:info", "apps:info NAME", "show an app's URL, live release, instances and config count", appsInfo, nil},
@@ -101,12 +109,13 @@ var table = []Command{
 	{"releases:log", "releases:log NAME vN", "one release's build and deploy log", releasesLog, nil},
 	{"releases:retire", "releases:retire NAME vN", "retire a draining release now: its sessions move to the live one", releasesRetire, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
+}, serviceCommands(slipway.ServiceKinds...), []Command{
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 	{Name: "ssh-keys:add", Usage: "ssh-keys:add NAME [--app APP]... < key.pub", Help: "authorize a public key; with --app it may push to and manage only those apps", input: sshKeysAdd},
 	{"ssh-keys:list", "ssh-keys:list", "the authorized keys: name, type, fingerprint, apps", sshKeysList, nil},
 	{"ssh-keys:remove", "ssh-keys:remove NAME", "take a key's access away (never the last one that may reach every app)", sshKeysRemove, nil},
 	{"help", "help", "every command with what it does", nil, nil}, // run set by init: help reads the table
-}
+})
 
 // All returns every command, in the order help lists them.
 func All() []Command { return slices.Clone(table) }
@@ -175,10 +184,15 @@ func Names(indent string, width int, except ...string) string {
 
 // oneApp checks that args is exactly one valid app name.
 func oneApp(usage string, args []string) (string, error) {
+	return oneName(usage, args, slipway.ValidateAppName)
+}
+
+// oneName checks that args is exactly one name that validate takes.
+func oneName(usage string, args []string, validate func(string) error) (string, error) {
 	if len(args) != 1 {
 		return "", usageError(usage)
 	}
-	if err := slipway.ValidateAppName(args[0]); err != nil {
+	if err := validate(args[0]); err != nil {
 		return "", err
 	}
 	return args[0], nil
@@ -321,11 +335,21 @@ func run(ctx context.Context, a Apps, u string, args []string, in io.Reader, out
 	if len(words) == 1 {
 		argv = []string{"/bin/sh", "-c", words[0]}
 	}
-	t, ok := slipway.TerminalOf(ctx)
-	if !ok { // slipway run on the host: its input and output
-		t = slipway.Terminal{Stdin: in, Stdout: out, Stderr: out}
+	return exitStatus(a.Run(ctx, name, argv, callerTerminal(ctx, in, out)))
+}
+
+// callerTerminal is the terminal of ctx's command (the ssh session's), or
+// on the host, where the admin API runs it, its input and output.
+func callerTerminal(ctx context.Context, in io.Reader, out io.Writer) slipway.Terminal {
+	if t, ok := slipway.TerminalOf(ctx); ok {
+		return t
 	}
-	code, err := a.Run(ctx, name, argv, t)
+	return slipway.Terminal{Stdin: in, Stdout: out, Stderr: out}
+}
+
+// exitStatus passes an attached process's exit status through to the
+// caller: run's and SERVICE:connect's.
+func exitStatus(code int, err error) error {
 	if err != nil {
 		return err
 	}

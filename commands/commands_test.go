@@ -57,12 +57,33 @@ func (r *recorder) SetConfig(_ context.Context, app string, set map[string]strin
 	return nil, nil
 }
 
+// wordsCase is a command's words and the calls they make (joined by |),
+// or the error they get.
+type wordsCase struct {
+	name string
+	args []string
+	want string // the call, or the error
+}
+
+// checkWords runs each case's command on a new fake, with empty input,
+// and checks that the calls it recorded, or the error, hold want.
+func checkWords(t *testing.T, fake func() (Apps, *[]string), cases []wordsCase) {
+	t.Helper()
+	for _, tc := range cases {
+		a, calls := fake()
+		err := Run(t.Context(), a, tc.name, tc.args, strings.NewReader(""), io.Discard)
+		got := strings.Join(*calls, "|")
+		if err != nil {
+			got = slipway.ErrorMessage(err)
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s %q: got %q, want %q", tc.name, tc.args, got, tc.want)
+		}
+	}
+}
+
 func TestCommands_ParseTheirWords(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string // the call, or the error
-	}{
+	checkWords(t, func() (Apps, *[]string) { r := &recorder{}; return r, &r.calls }, []wordsCase{
 		{"ps:scale", []string{"shop", "web=3", "worker=2"}, "shop web=3|shop worker=2"},
 		{"ps:scale", []string{"shop", "web"}, `"web": want TYPE=COUNT such as web=3 (usage: ps:scale NAME TYPE=N...)`},
 		{"ps:scale", []string{"Shop", "web=1"}, "invalid app name"},
@@ -77,17 +98,7 @@ func TestCommands_ParseTheirWords(t *testing.T) {
 		{"rollback", []string{"shop", "three"}, `"three" is not a release version`},
 		{"apps:destroy", []string{"shop", "--confirm", "other"}, `--confirm "other" does not match "shop"`},
 		{"nope", nil, `unknown command "nope"`},
-	} {
-		r := &recorder{}
-		err := Run(t.Context(), r, tc.name, tc.args, nil, io.Discard)
-		got := strings.Join(r.calls, "|")
-		if err != nil {
-			got = slipway.ErrorMessage(err)
-		}
-		if !strings.Contains(got, tc.want) {
-			t.Errorf("%s %q: got %q, want %q", tc.name, tc.args, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestNames_WrapsAndLeavesOut(t *testing.T) {

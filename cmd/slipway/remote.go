@@ -3,14 +3,32 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 
 	"github.com/slipway/slipway/commands"
 )
 
 // maxStdin bounds what a command reads from standard input.
 const maxStdin = 1 << 20
+
+// errStdin refuses standard input that the admin API would not pass on
+// unchanged: it carries it in a JSON string, which holds text only (other
+// bytes would arrive as U+FFFD), and reads a bounded body.
+func errStdin(name string, stdin []byte) error {
+	why := ""
+	switch {
+	case len(stdin) > maxStdin:
+		why = fmt.Sprintf("is longer than the %d KiB slipway %s can pass", maxStdin>>10, name)
+	case !utf8.Valid(stdin):
+		why = fmt.Sprintf("is not text (a binary dump?), and slipway %s can pass only text", name)
+	default:
+		return nil
+	}
+	return fmt.Errorf("standard input %s to the admin API: run it over ssh, ssh -p 2222 git@HOST %s ... < FILE", why, name)
+}
 
 // runRemote is `slipway COMMAND ARGS…` for the management commands
 // (apps:list, config:set, logs, ps:scale, …): it runs the command in the
@@ -27,7 +45,10 @@ func runRemote(ctx context.Context, name string, args []string) int {
 	client.HTTP.Timeout = 0 // logs -t follows until interrupted
 	var stdin []byte
 	if c, _ := commands.Find(name); c.ReadsInput() {
-		if stdin, err = io.ReadAll(io.LimitReader(os.Stdin, maxStdin)); err != nil {
+		if stdin, err = io.ReadAll(io.LimitReader(os.Stdin, maxStdin+1)); err != nil {
+			return cliFail(err)
+		}
+		if err := errStdin(name, stdin); err != nil {
 			return cliFail(err)
 		}
 	}
