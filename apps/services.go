@@ -232,13 +232,21 @@ func (s *Service) LinkService(ctx context.Context, kind slipway.ServiceKind, nam
 		return "", err
 	}
 	fmt.Fprintf(out, "-----> Linking %s to %s: %s\n", name, app, key)
-	if _, err := s.SetConfig(ctx, app, map[string]string{key: svc.URL(true)}, nil, false, out); err != nil {
+	if _, err := s.SetConfig(ctx, app, map[string]string{key: svc.URL(true)}, nil, !s.hasLive(ctx, app), out); err != nil {
 		ctx, cancel := background()
 		defer cancel()
 		s.store.RemoveServiceLink(ctx, name, app)
 		return "", err
 	}
 	return key, nil
+}
+
+// hasLive reports whether app has a live release, which a link's config
+// release replaces; one that has none takes the config with its first
+// push.
+func (s *Service) hasLive(ctx context.Context, app string) bool {
+	rels, err := s.store.ListReleases(ctx, app)
+	return err == nil && liveRelease(rels) != nil
 }
 
 func (s *Service) UnlinkService(ctx context.Context, kind slipway.ServiceKind, name, app string, out io.Writer) error {
@@ -259,7 +267,7 @@ func (s *Service) UnlinkService(ctx context.Context, kind slipway.ServiceKind, n
 		return slipway.Errorf(slipway.ENOTFOUND, "%s is not linked to %s", app, name)
 	}
 	fmt.Fprintf(out, "-----> Unlinking %s from %s: %s\n", name, app, links[i].Var)
-	if _, err := s.SetConfig(ctx, app, nil, []string{links[i].Var}, false, out); err != nil {
+	if _, err := s.SetConfig(ctx, app, nil, []string{links[i].Var}, !s.hasLive(ctx, app), out); err != nil {
 		return err
 	}
 	return s.store.RemoveServiceLink(ctx, name, app)
