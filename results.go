@@ -162,15 +162,26 @@ type AppDetail struct {
 	// value. Pending marks a key whose stored value the live release does
 	// not run with yet (config:set --no-restart or config:unset
 	// --no-restart).
-	Config      []ConfigKey `json:"config"`
-	Maintenance bool        `json:"maintenance"`
-	Stopped     bool        `json:"stopped"`
-	CrashLoop   bool        `json:"crash_loop"`
+	Config []ConfigKey `json:"config"`
+	// Services are the backing services linked to the app.
+	Services    []LinkedService `json:"services"`
+	Maintenance bool            `json:"maintenance"`
+	Stopped     bool            `json:"stopped"`
+	CrashLoop   bool            `json:"crash_loop"`
 	// Events are the app's newest changes that made no release.
 	Events []Event `json:"events"`
 	// Log is the last lines of the app's log, cleaned of anything that is
 	// not printable text.
 	Log string `json:"log"`
+}
+
+// LinkedService is a backing service an app is linked to: the var its
+// link sets and the service's state.
+type LinkedService struct {
+	Name  string      `json:"name"`
+	Kind  ServiceKind `json:"kind"`
+	Var   string      `json:"var"`
+	State string      `json:"state"`
 }
 
 // AppProcess is one running instance or worker.

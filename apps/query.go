@@ -141,7 +141,7 @@ func (s *Service) App(ctx context.Context, app string) (*slipway.AppDetail, erro
 		return nil, err
 	}
 	d := &slipway.AppDetail{Name: app, URL: s.URL(app), GitRemote: s.GitRemote(app), Domains: []string{},
-		Processes: []slipway.AppProcess{}, Draining: []slipway.AppDrain{}, Config: []slipway.ConfigKey{}}
+		Processes: []slipway.AppProcess{}, Draining: []slipway.AppDrain{}, Config: []slipway.ConfigKey{}, Services: []slipway.LinkedService{}}
 	var err error
 	if d.Domains, err = s.store.AppDomains(ctx, app); err != nil {
 		return nil, err
@@ -162,6 +162,7 @@ func (s *Service) App(ctx context.Context, app string) (*slipway.AppDetail, erro
 			d.CrashLoop = st.CrashLoop
 		}
 	}
+	d.Services = s.linkedServices(ctx, app)
 	stored, err := s.store.AppConfig(ctx, app)
 	if err != nil {
 		return nil, err

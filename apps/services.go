@@ -322,6 +322,24 @@ func (s *Service) serviceStatus(ctx context.Context, svc *slipway.BackingService
 	return st
 }
 
+// linkedServices are the services app is linked to, with their state.
+func (s *Service) linkedServices(ctx context.Context, app string) []slipway.LinkedService {
+	out := []slipway.LinkedService{}
+	links, _ := s.store.AppServiceLinks(ctx, app)
+	for _, l := range links {
+		svc, err := s.store.FindService(ctx, l.Service)
+		if err != nil {
+			continue
+		}
+		state := slipway.StateStopped
+		if info, ok := s.svcs.Info(svc.Name); ok {
+			state = info.State
+		}
+		out = append(out, slipway.LinkedService{Name: svc.Name, Kind: svc.Kind, Var: l.Var, State: state})
+	}
+	return out
+}
+
 // dirSize is how many bytes the files below dir take on disk.
 func dirSize(dir string) int64 {
 	var n int64

@@ -129,6 +129,13 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if disk := a.DiskUsage(name); disk != "" {
 		fmt.Fprintf(tw, "Disk:\t%s\n", disk)
 	}
+	if d, err := a.App(ctx, name); err == nil && d != nil && len(d.Services) > 0 {
+		var linked []string
+		for _, l := range d.Services {
+			linked = append(linked, fmt.Sprintf("%s (%s, %s) as %s", l.Name, l.Kind, l.State, l.Var))
+		}
+		fmt.Fprintf(tw, "Services:\t%s\n", strings.Join(linked, ", "))
+	}
 	return tw.Flush()
 }
 
