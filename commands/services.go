@@ -214,7 +214,7 @@ func serviceLink(ctx context.Context, a Apps, k slipway.ServiceKind, u string, a
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Linked %s to %s as %s, in a config release of %s (config %s shows it masked)\n", name, app, v, app, app)
+	fmt.Fprintf(out, "Linked %s to %s as %s (config %s shows it masked)\n", name, app, v, app)
 	return nil
 }
 
