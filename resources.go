@@ -73,6 +73,24 @@ func FormatBytes(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// HumanBytes is a size as people read it: 512B, 8.5K, 23M, 1.2G.
+func HumanBytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	f := float64(n)
+	for _, unit := range []string{"K", "M", "G", "T"} {
+		f /= 1024
+		if f < 1024 || unit == "T" {
+			if f < 10 {
+				return strconv.FormatFloat(f, 'f', 1, 64) + unit
+			}
+			return strconv.FormatFloat(f, 'f', 0, 64) + unit
+		}
+	}
+	return "" // not reached
+}
+
 // SetLimit sets one KEY=VALUE of resources:set in l: memory=512M (K, M,
 // G or bytes, at least 4M), cpu=1.5 (cores, 0.01 to 1024), pids=256 (at
 // least 8).

@@ -510,7 +510,7 @@ func (s *Service) BackupService(ctx context.Context, kind slipway.ServiceKind, n
 	if err != nil {
 		return b, err
 	}
-	fmt.Fprintf(out, "=====> Backed up %s: %s (%s), checked readable\n", name, b.Name, slipway.FormatBytes(b.Size))
+	fmt.Fprintf(out, "=====> Backed up %s: %s (%s), checked readable\n", name, b.Name, slipway.HumanBytes(b.Size))
 	return b, nil
 }
 
@@ -642,7 +642,11 @@ func (s *Service) DestroyService(ctx context.Context, kind slipway.ServiceKind, 
 		return err
 	}
 	if len(links) > 0 {
-		return slipway.Errorf(slipway.ECONFLICT, "%s is still linked to %s: unlink them first (%s:unlink %s APP)", name, linkedApps(links), kind, name)
+		them := "them"
+		if len(links) == 1 {
+			them = "it"
+		}
+		return slipway.Errorf(slipway.ECONFLICT, "%s is still linked to %s: unlink %s first (%s:unlink %s APP)", name, linkedApps(links), them, kind, name)
 	}
 	s.svcs.Stop(name)
 	if err := s.store.DeleteService(ctx, name); err != nil {

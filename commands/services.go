@@ -271,7 +271,7 @@ func serviceList(ctx context.Context, a Apps, k slipway.ServiceKind, u string, a
 		if s.LastBackup != nil {
 			last = Age(now.Sub(s.LastBackup.Taken)) + " ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Version, s.State, linked, humanBytes(s.Size), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Version, s.State, linked, slipway.HumanBytes(s.Size), last)
 	}
 	return tw.Flush()
 }
@@ -305,7 +305,7 @@ func serviceInfo(ctx context.Context, a Apps, k slipway.ServiceKind, u string, a
 		row("Since", fmt.Sprintf("%s (%s ago)", s.Since.UTC().Format(time.RFC3339), Age(now.Sub(s.Since))))
 	}
 	row("Restarts", strconv.Itoa(s.Restarts))
-	row("Size", humanBytes(s.Size))
+	row("Size", slipway.HumanBytes(s.Size))
 	links := make([]string, 0, len(s.Links))
 	for _, l := range s.Links {
 		links = append(links, l.App+" ("+l.Var+")")
@@ -320,7 +320,7 @@ func serviceInfo(ctx context.Context, a Apps, k slipway.ServiceKind, u string, a
 	}
 	row("URL", url)
 	if b := s.LastBackup; b != nil {
-		row("Last backup", fmt.Sprintf("%s (%s, %s ago)", b.Name, humanBytes(b.Size), Age(now.Sub(b.Taken))))
+		row("Last backup", fmt.Sprintf("%s (%s, %s ago)", b.Name, slipway.HumanBytes(b.Size), Age(now.Sub(b.Taken))))
 	} else {
 		row("Last backup", fmt.Sprintf("none (%s:backup %s takes one)", k, name))
 	}
@@ -398,7 +398,7 @@ func serviceBackups(ctx context.Context, a Apps, k slipway.ServiceKind, u string
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tTAKEN")
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s (%s ago)\n", slipway.OneLine(b.Name, 100), humanBytes(b.Size), b.Taken.UTC().Format("2006-01-02 15:04:05 UTC"), Age(now.Sub(b.Taken)))
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s ago)\n", slipway.OneLine(b.Name, 100), slipway.HumanBytes(b.Size), b.Taken.UTC().Format("2006-01-02 15:04:05 UTC"), Age(now.Sub(b.Taken)))
 	}
 	return tw.Flush()
 }
@@ -454,22 +454,4 @@ func serviceDestroy(ctx context.Context, a Apps, k slipway.ServiceKind, u string
 		return slipway.Errorf(slipway.EINVALID, "--confirm %q does not match %q: type the service's name to destroy it", slipway.OneLine(args[2], 40), name)
 	}
 	return a.DestroyService(ctx, k, name, out)
-}
-
-// humanBytes is a size as people read it: 512B, 8.5K, 23M, 1.2G.
-func humanBytes(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + "B"
-	}
-	f := float64(n)
-	for _, unit := range []string{"K", "M", "G", "T"} {
-		f /= 1024
-		if f < 1024 || unit == "T" {
-			if f < 10 {
-				return strconv.FormatFloat(f, 'f', 1, 64) + unit
-			}
-			return strconv.FormatFloat(f, 'f', 0, 64) + unit
-		}
-	}
-	return "" // not reached
 }
