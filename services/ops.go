@@ -25,7 +25,11 @@ func Import(ctx context.Context, h Host, svc *slipway.BackingService, r io.Reade
 	if svc.Kind != slipway.Postgres {
 		return slipway.Errorf(slipway.EINVALID, "%s is a %s service: %s:restore %s BACKUP restores a snapshot", svc.Name, svc.Kind, svc.Kind, svc.Name)
 	}
-	return postgres{}.Load(ctx, h, svc, svc.Name, r)
+	err := postgres{}.Load(ctx, h, svc, svc.Name, r)
+	if slipway.ErrorCode(err) == slipway.EINVALID {
+		return slipway.Errorf(slipway.EINVALID, "import into %s failed and changed nothing: %s (give it what postgres:export or pg_dump -Fc wrote)", svc.Name, slipway.ErrorMessage(err))
+	}
+	return err
 }
 
 // Restore makes svc's data what the backup at path holds, and says what
