@@ -22,7 +22,7 @@ import (
 // to run there. As root the server runs as nobody (PostgreSQL refuses
 // root), confined by the sandbox, from a copy of the test binary that
 // nobody may execute; otherwise as the test's own user.
-func testHost(t *testing.T, kind slipway.ServiceKind) (Host, *slipway.BackingService) {
+func testHost(t testing.TB, kind slipway.ServiceKind) (Host, *slipway.BackingService) {
 	t.Helper()
 	srv, err := For(kind)
 	if err != nil {
@@ -72,7 +72,7 @@ func testHost(t *testing.T, kind slipway.ServiceKind) (Host, *slipway.BackingSer
 	return Host{Layout: l, Sandbox: sb}, svc
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,7 +83,7 @@ func freePort(t *testing.T) int {
 }
 
 // startService initialises and starts svc, stopping it when the test ends.
-func startService(t *testing.T, rt *Runtime, h Host, svc *slipway.BackingService) {
+func startService(t testing.TB, rt *Runtime, h Host, svc *slipway.BackingService) {
 	t.Helper()
 	srv, _ := For(svc.Kind)
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
