@@ -3,6 +3,7 @@ package services
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -168,6 +169,37 @@ func TestPostgres_StartsBacksUpRestoresAndStopsCleanly(t *testing.T) {
 	}
 	if last := recorded[len(recorded)-1]; last.PID != 0 {
 		t.Errorf("last record %+v, want none once stopped", last)
+	}
+}
+
+// The superuser of a service, which every linked app is, cannot reach
+// past the service's sandbox: a file every user may read by its mode, in
+// slipway's data dir, stays out of reach of the server and the programs it
+// runs (COPY FROM PROGRAM).
+func TestPostgres_TheSuperuserStaysInTheSandbox(t *testing.T) {
+	if supervisor.LandlockABI() == 0 {
+		t.Skip("this kernel has no Landlock")
+	}
+	h, svc := testHost(t, slipway.Postgres)
+	rt := NewRuntime(RuntimeConfig{})
+	startService(t, rt, h, svc)
+	secret := filepath.Join(h.Layout.Root, "slipway.db")
+	if err := os.WriteFile(secret, []byte("slipway's own\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+	defer cancel()
+	for _, q := range []string{
+		fmt.Sprintf("SELECT pg_read_file('%s')", secret),
+		fmt.Sprintf("CREATE TEMP TABLE x (l text); COPY x FROM PROGRAM 'cat %s'", secret),
+	} {
+		out, err := postgres{}.query(ctx, h, svc, svc.Name, q)
+		if err == nil || strings.Contains(out, "slipway's own") || !strings.Contains(err.Error(), "ermission denied") {
+			t.Errorf("%s: %q, %v: want it refused", q, out, err)
+		}
+	}
+	if got := psql(t, h, svc, "SELECT 1"); got != "1" {
+		t.Errorf("the service after the refusals: %q", got)
 	}
 }
 
