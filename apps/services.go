@@ -506,7 +506,7 @@ func (s *Service) BackupService(ctx context.Context, kind slipway.ServiceKind, n
 	if err != nil {
 		return slipway.BackupInfo{}, err
 	}
-	b, err := s.backup(ctx, svc, false)
+	b, err := s.backup(ctx, svc, false, time.Now())
 	if err != nil {
 		return b, err
 	}
@@ -518,8 +518,8 @@ func (s *Service) BackupService(ctx context.Context, kind slipway.ServiceKind, n
 // prunes; those taken by hand are kept until removed.
 const scheduledSuffix = "-scheduled"
 
-// backup takes a backup of svc into its backups dir.
-func (s *Service) backup(ctx context.Context, svc *slipway.BackingService, scheduled bool) (slipway.BackupInfo, error) {
+// backup takes a backup of svc into its backups dir, named after at.
+func (s *Service) backup(ctx context.Context, svc *slipway.BackingService, scheduled bool, at time.Time) (slipway.BackupInfo, error) {
 	srv, err := services.For(svc.Kind)
 	if err != nil {
 		return slipway.BackupInfo{}, err
@@ -528,7 +528,7 @@ func (s *Service) backup(ctx context.Context, svc *slipway.BackingService, sched
 	if err != nil {
 		return slipway.BackupInfo{}, err
 	}
-	now := time.Now().UTC()
+	now := at.UTC()
 	name := svc.Name + "-" + now.Format("20060102T150405Z")
 	if scheduled {
 		name += scheduledSuffix

@@ -71,42 +71,48 @@ func (s *Service) restoreServices(ctx context.Context) {
 // service with a schedule is backed up when it is due, and its scheduled
 // backups beyond its BackupKeep are removed, the oldest first.
 func (s *Service) backupSchedules(ctx context.Context) {
-	next := map[string]time.Time{} // by service: when its next backup is due
+	next := map[string]time.Time{} // by service and schedule: when its next backup is due
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
 	for {
-		now := time.Now()
-		all, _ := s.store.ListServices(ctx)
-		for _, svc := range all {
-			key := svc.Name + " " + svc.BackupSchedule
-			sched, err := cron.ParseStandard(svc.BackupSchedule)
-			if svc.BackupSchedule == "" || err != nil {
-				continue
-			}
-			due, ok := next[key]
-			if !ok {
-				next[key] = sched.Next(now)
-				continue
-			}
-			if now.Before(due) {
-				continue
-			}
-			next[key] = sched.Next(now)
-			if _, running := s.svcs.Info(svc.Name); !running {
-				s.logger.Warn("scheduled backup skipped: the service is stopped", "service", svc.Name)
-				continue
-			}
-			if _, err := s.backup(ctx, svc, true); err != nil {
-				s.logger.Error("scheduled backup failed", "service", svc.Name, "err", err)
-				continue
-			}
-			s.pruneBackups(svc)
-		}
+		s.dueBackups(ctx, time.Now(), next)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// dueBackups takes the backups due at now: a service seen for the first
+// time (or with a new schedule) is due at its schedule's next time after
+// now.
+func (s *Service) dueBackups(ctx context.Context, now time.Time, next map[string]time.Time) {
+	all, _ := s.store.ListServices(ctx)
+	for _, svc := range all {
+		sched, err := cron.ParseStandard(svc.BackupSchedule)
+		if svc.BackupSchedule == "" || err != nil {
+			continue
+		}
+		key := svc.Name + " " + svc.BackupSchedule
+		due, ok := next[key]
+		if !ok {
+			next[key] = sched.Next(now)
+			continue
+		}
+		if now.Before(due) {
+			continue
+		}
+		next[key] = sched.Next(now)
+		if _, running := s.svcs.Info(svc.Name); !running {
+			s.logger.Warn("scheduled backup skipped: the service is stopped", "service", svc.Name)
+			continue
+		}
+		if _, err := s.backup(ctx, svc, true, now); err != nil {
+			s.logger.Error("scheduled backup failed", "service", svc.Name, "err", err)
+			continue
+		}
+		s.pruneBackups(svc)
 	}
 }
 
