@@ -32,18 +32,9 @@ func (db *DB) AppUID(ctx context.Context, app string, uids slipway.UIDRange) (in
 	if uid.Valid {
 		return int(uid.Int64), nil
 	}
-	var next int
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(uid) FROM identities) + 1, ?), ?)`, uids.Base, uids.Base).Scan(&next); err != nil {
-		return 0, fmt.Errorf("app identity: %w", err)
-	}
-	for uids.Free != nil && next <= uids.Last() && !uids.Free(next) {
-		next++ // another user or process has it: never share it
-	}
-	if next > uids.Last() {
-		return 0, slipway.Errorf(slipway.EINVALID, "no uid left for %s: this data dir's apps have had every uid of %d-%d (see --uid-base)", app, uids.Base, uids.Last())
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO identities (uid, app, created_at) VALUES (?, ?, ?)`, next, app, formatTime(tx.now)); err != nil {
-		return 0, fmt.Errorf("app identity: %w", err)
+	next, err := allocUID(ctx, tx, app, app, uids)
+	if err != nil {
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO app_identity (app_id, uid) VALUES (?, ?)`, appID, next); err != nil {
 		return 0, fmt.Errorf("app identity: %w", err)
