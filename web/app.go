@@ -99,6 +99,9 @@ func detailState(d *AppDetail) string {
 	for _, c := range d.Config {
 		fmt.Fprintf(h, "c%s:%t:%t;", c.Key, c.Pending, c.Removed)
 	}
+	for _, s := range d.Services {
+		fmt.Fprintf(h, "s%s:%s:%s;", s.Name, s.State, s.Var)
+	}
 	fmt.Fprintf(h, "%s|%v|%t%t%t|%d|", strings.Join(d.Domains, ","), d.Scale, d.Maintenance, d.Stopped, d.CrashLoop, len(d.Events))
 	if len(d.Events) > 0 {
 		fmt.Fprint(h, d.Events[0].At.UnixNano())
@@ -281,17 +284,7 @@ func (v processView) Uptime() string { return since(v.Since, v.now) }
 func (v processView) SinceAt() string { return v.Since.UTC().Format(time.RFC3339) }
 
 // StateClass is the badge class of its state.
-func (v processView) StateClass() string {
-	switch v.State {
-	case "up":
-		return "live"
-	case "starting":
-		return "building"
-	case "stopped":
-		return "retired"
-	}
-	return "failed"
-}
+func (v processView) StateClass() string { return stateClass(v.State) }
 
 // PortText is its port, "—" for a worker.
 func (v processView) PortText() string {

@@ -16,7 +16,7 @@ import (
 
 func TestAuth_APIWithoutTokenIs401JSON(t *testing.T) {
 	h := newTestHandler(t, newFakeBackend())
-	for _, path := range []string{"/api/apps", "/api/apps/hello/releases", "/api/apps/hello/releases/v3/log"} {
+	for _, path := range []string{"/api/apps", "/api/apps/hello/releases", "/api/apps/hello/releases/v3/log", "/api/services"} {
 		w := h.do(req{path: path})
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("GET %s = %d, want 401", path, w.Code)
@@ -49,7 +49,7 @@ func TestAuth_PageWithoutTokenRedirectsToLogin(t *testing.T) {
 
 func TestAuth_BearerWorksOnPagesAndAPI(t *testing.T) {
 	h := newTestHandler(t, newFakeBackend())
-	for _, path := range []string{"/", "/apps/hello", "/apps/hello/releases/v3", "/api/apps", "/api/apps/hello/releases"} {
+	for _, path := range []string{"/", "/apps/hello", "/apps/hello/releases/v3", "/api/apps", "/api/apps/hello/releases", "/api/services"} {
 		if w := h.do(req{path: path, bearer: testToken}); w.Code != http.StatusOK {
 			t.Errorf("GET %s with Bearer = %d, want 200\n%s", path, w.Code, w.Body)
 		}
@@ -59,7 +59,7 @@ func TestAuth_BearerWorksOnPagesAndAPI(t *testing.T) {
 func TestAuth_WrongBearerIs401(t *testing.T) {
 	h := newTestHandler(t, newFakeBackend())
 	good := signIn(t, h)
-	for _, path := range []string{"/apps/hello", "/api/apps"} {
+	for _, path := range []string{"/apps/hello", "/api/apps", "/api/services"} {
 		// A wrong token is refused even next to a good cookie.
 		w := h.do(req{path: path, bearer: "wrong", cookies: []*http.Cookie{good}})
 		if w.Code != http.StatusUnauthorized {

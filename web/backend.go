@@ -8,8 +8,9 @@ import (
 )
 
 // Backend is what the admin pages and API read and do: the first six
-// methods of the domain's slipway.AppService, which package apps
-// implements (cmd/slipway hands it to the Handler).
+// methods of the domain's slipway.AppService and Services of its
+// slipway.BackingServices, which package apps implements (cmd/slipway
+// hands it to the Handler).
 type Backend interface {
 	// Apps lists every app with its live release, sorted by name.
 	Apps(ctx context.Context) ([]AppSummary, error)
@@ -28,6 +29,9 @@ type Backend interface {
 	// App returns what runs of the app and what was done to it
 	// (ENOTFOUND for an unknown app).
 	App(ctx context.Context, app string) (*AppDetail, error)
+	// Services lists the backing services of one kind, sorted by name,
+	// each URL masked.
+	Services(ctx context.Context, kind slipway.ServiceKind) ([]slipway.ServiceStatus, error)
 }
 
 // AppSummary is the domain's slipway.AppSummary.

@@ -30,6 +30,9 @@ type fakeBackend struct {
 	logs      map[string]string // "app/vN"
 	err       error             // if set, every method fails with it
 	rollbacks []rollbackCall
+	services  map[slipway.ServiceKind][]slipway.ServiceStatus
+	// servicesErr, if set, fails Services alone.
+	servicesErr error
 }
 
 type rollbackCall struct {
@@ -42,7 +45,8 @@ var _ Backend = (*fakeBackend)(nil)
 
 // newFakeBackend has one app, "hello", with v3 live (a push whose subject
 // tries to inject a script), v2 draining, v1 retired and pruned, and a
-// failed v4 on top.
+// failed v4 on top; and two services: "main-db", a PostgreSQL 16 linked
+// to hello and backed up, and "cache", a crashed Redis 7 never backed up.
 func newFakeBackend() *fakeBackend {
 	rel := func(v int, status slipway.ReleaseStatus, subject string) *slipway.Release {
 		return &slipway.Release{
@@ -69,7 +73,40 @@ func newFakeBackend() *fakeBackend {
 			v1,
 		}},
 		logs: map[string]string{"hello/v3": "-----> building\n<script>alert('log')</script>\n"},
+		services: map[slipway.ServiceKind][]slipway.ServiceStatus{
+			slipway.Postgres: {{
+				Name: "main-db", Kind: slipway.Postgres, Version: "16", State: slipway.StateUp, PID: 300,
+				Since: t0.Add(-2 * time.Hour), Size: 25 << 20,
+				Links: []slipway.ServiceLink{{Service: "main-db", App: "hello", Var: "DATABASE_URL"}},
+				URL:   "postgres://postgres:********@127.0.0.1:7001/main-db",
+				LastBackup: &slipway.BackupInfo{Name: "main-db-20260301T090000Z.dump", Size: 3 << 20,
+					Taken: t0.Add(-3 * time.Hour)},
+				BackupSchedule: "0 9 * * *", BackupKeep: 7,
+			}},
+			slipway.Redis: {{
+				Name: "cache", Kind: slipway.Redis, Version: "7", State: slipway.StateCrashed,
+				Since: t0.Add(-time.Minute), Restarts: 4, Size: 1536,
+				Links: []slipway.ServiceLink{}, URL: "redis://:********@127.0.0.1:7002",
+			}},
+		},
 	}
+}
+
+// Services returns the services of kind; an unknown kind is EINVALID, as
+// package apps has it.
+func (f *fakeBackend) Services(ctx context.Context, kind slipway.ServiceKind) ([]slipway.ServiceStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.servicesErr != nil {
+		return nil, f.servicesErr
+	}
+	if kind != slipway.Postgres && kind != slipway.Redis {
+		return nil, slipway.Errorf(slipway.EINVALID, "unknown kind of service %q", kind)
+	}
+	return append([]slipway.ServiceStatus{}, f.services[kind]...), nil
 }
 
 func (f *fakeBackend) Apps(ctx context.Context) ([]AppSummary, error) {
@@ -108,6 +145,7 @@ func (f *fakeBackend) App(ctx context.Context, app string) (*AppDetail, error) {
 		Draining:    []Drain{{Release: 2, Since: t0.Add(-5 * time.Minute), Sessions: 7, LastSeen: t0.Add(-time.Minute), IdleRetire: t0.Add(29 * time.Minute), RetireBy: t0.Add(time.Hour)}},
 		Scale:       map[string]int{"web": 2},
 		Config:      []ConfigKey{{Key: "DATABASE_URL"}, {Key: "SECRET_KEY", Pending: true}},
+		Services:    []slipway.LinkedService{{Name: "main-db", Kind: slipway.Postgres, Var: "DATABASE_URL", State: slipway.StateUp}},
 		Maintenance: true,
 		Events:      []slipway.Event{{App: app, At: t0.Add(-30 * time.Second), Kind: slipway.EventScale, By: "ops@laptop", Detail: "web=2"}},
 		Log:         "web.1 | listening <script>x</script>\n",

@@ -13,8 +13,9 @@ const maxLogShown = 1 << 20
 
 type appsPage struct {
 	basePage
-	Apps  []appView
-	State string
+	Apps     []appView
+	State    string
+	Services servicesSection
 }
 
 type releasePage struct {
@@ -39,7 +40,8 @@ type errorPage struct {
 	Message string
 }
 
-// appsPage serves GET /: every app with its live release.
+// appsPage serves GET /: every app with its live release, and every
+// backing service.
 func (h *Handler) appsPage(w http.ResponseWriter, r *http.Request, a auth) {
 	apps, err := h.apps(r)
 	if err != nil {
@@ -51,7 +53,8 @@ func (h *Handler) appsPage(w http.ResponseWriter, r *http.Request, a auth) {
 	for i, app := range apps {
 		views[i] = appView{AppSummary: app, now: now}
 	}
-	h.render(w, r, http.StatusOK, "apps.html", &appsPage{basePage: h.base(a, "Apps"), Apps: views, State: appsState(apps)})
+	h.render(w, r, http.StatusOK, "apps.html", &appsPage{basePage: h.base(a, "Apps"), Apps: views, State: appsState(apps),
+		Services: h.servicesSection(r)})
 }
 
 // releasePage serves GET /apps/NAME/releases/vN: one release and its

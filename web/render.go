@@ -24,7 +24,7 @@ var staticFS embed.FS
 var pages = parsePages("apps.html", "app.html", "release.html", "login.html", "error.html")
 
 func parsePages(names ...string) map[string]*template.Template {
-	funcs := template.FuncMap{"static": staticURL}
+	funcs := template.FuncMap{"static": staticURL, "stateClass": stateClass}
 	m := make(map[string]*template.Template, len(names))
 	for _, name := range names {
 		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name))

@@ -111,6 +111,7 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("GET /api/apps/{app}/releases", h.api(h.apiReleases))
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}", h.api(h.apiRelease))
 	mux.HandleFunc("GET /api/apps/{app}/releases/{version}/log", h.api(h.apiLog))
+	mux.HandleFunc("GET /api/services", h.api(h.apiServices))
 	mux.HandleFunc("POST /api/apps/{app}/rollback", h.api(h.apiRollback))
 	mux.HandleFunc("POST /api/commands/{name}", h.api(h.apiCommand))
 	mux.HandleFunc("POST /api/upgrade", h.api(h.apiUpgrade))

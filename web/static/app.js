@@ -1,6 +1,7 @@
 // slipway admin: confirm before a rollback, and keep the page current
-// during a deploy by polling the JSON API every 2 seconds. The pages work
-// without this file; it only saves the reload.
+// during a deploy by polling the JSON API every 2 seconds (a section's
+// data-every sets its own period in seconds). The pages work without this
+// file; it only saves the reload.
 (function () {
   "use strict";
 
@@ -14,7 +15,8 @@
     if (button) { button.disabled = true; button.textContent = "Rolling back…"; }
   });
 
-  // The same strings as releasesState and appsState in format.go.
+  // The same strings as releasesState and appsState in format.go, and
+  // servicesState in services.go.
   var states = {
     releases: function (list) {
       return list.map(function (r) { return r.version + ":" + r.status + (r.pruned ? ":pruned" : ""); }).join(",");
@@ -22,6 +24,12 @@
     app: function (detail) { return detail.state; }, // detailState in app.go
     apps: function (list) {
       return list.map(function (a) { return a.name + ":" + (a.live_version || 0) + ":" + a.instances + ":" + a.draining + ":" + (a.domains || []).join(" ") + ":" + (a.crashed || 0) + ":" + !!a.crash_loop + ":" + (a.state || ""); }).join(",");
+    },
+    services: function (list) {
+      return list.map(function (s) {
+        var apps = (s.links || []).map(function (l) { return l.app; }).join(" ");
+        return [s.name, s.kind, s.version, s.state, s.restarts || 0, apps, s.last_backup ? s.last_backup.name : "", s.backup_schedule || ""].join(":");
+      }).join(",");
     }
   };
 
@@ -55,6 +63,7 @@
     var id = section.id, url = section.getAttribute("data-poll");
     var ids = [id].concat((section.getAttribute("data-also") || "").split(" ").filter(Boolean));
     var state = states[section.getAttribute("data-kind")], busy = false, last = Date.now();
+    var every = (Number(section.getAttribute("data-every")) || 2) * 1000;
     var timer = setInterval(function () {
       if (busy || document.hidden) return;
       // A confirm is open or a rollback is being sent: leave the form be.
@@ -70,7 +79,7 @@
       }).catch(function (err) {
         if (String(err.message) === "401") clearInterval(timer); // signed out
       }).then(function () { busy = false; });
-    }, 2000);
+    }, every);
   }
 
   // The log of a release that is still building grows; follow it. Once
