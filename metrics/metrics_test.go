@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -23,14 +24,7 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 	m.WatchProxyErrors(func() ProxyErrors {
 		return ProxyErrors{UpstreamReset: 1, UpstreamMalformed: 2, UnsolicitedResponse: 3, FramingRefused: 4}
 	})
-	srv := httptest.NewServer(m.Handler())
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := scrape(t, m)
 	for _, want := range []string{
 		`slipway_http_requests_total{app="shop",code="2xx"} 2`,
 		`slipway_http_requests_total{app="shop",code="5xx"} 1`,
@@ -47,10 +41,27 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 		`slipway_instances{app="shop",state="live"} 3`,
 		`go_goroutines`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// scrape returns what Prometheus gets from m's handler.
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape = %d (%v)\n%s", resp.StatusCode, err, body)
+	}
+	return string(body)
 }
 
 func BenchmarkMetrics_Upstream(b *testing.B) {

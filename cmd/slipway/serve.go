@@ -239,6 +239,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
+	mets.WatchServices(src.Services)
 	if httpsLn != nil {
 		src.certs = tlsEdge
 		mets.WatchCertificates(src)

@@ -95,8 +95,8 @@ func certsOf(m *certs.Manager, https bool) apps.Certs {
 	return m
 }
 
-// poolSource reports the apps' pools and certificates to the metrics at
-// scrape time.
+// poolSource reports the apps' pools, certificates and services to the
+// metrics at scrape time.
 type poolSource struct {
 	svc   *apps.Service
 	certs *certs.Manager
@@ -117,6 +117,18 @@ func (s *poolSource) Certificates() []metrics.CertExpiry {
 				out = append(out, metrics.CertExpiry{Domain: st.Domain, Source: st.Source, Expires: st.Expires})
 			}
 		}
+	}
+	return out
+}
+
+// Services reports the backing services of every kind.
+func (s *poolSource) Services() []slipway.ServiceStatus {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []slipway.ServiceStatus
+	for _, kind := range slipway.ServiceKinds {
+		list, _ := s.svc.Services(ctx, kind)
+		out = append(out, list...)
 	}
 	return out
 }
