@@ -2,6 +2,7 @@ package releaser
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -29,9 +30,14 @@ func (r *Releaser) drainLoop(ctx context.Context) {
 	}
 }
 
-// retireIdle retires every draining pool that none of its sessions has
-// used for SessionTTL and that has no request in flight (an open
-// websocket counts), and every pool that has drained for DrainTimeout.
+// retireIdle retires every draining pool that no session can come back
+// to and that has no request in flight (an open websocket counts), every
+// pool that has drained for DrainTimeout, and the oldest beyond
+// MaxDraining of an app. The router issues a pool's cookies only on
+// requests to it, and they expire SessionTTL after issue, so SessionTTL
+// after its last request (LastSeen) no client holds a way back to it: a
+// pool that saw no request for SessionTTL before it stopped being live
+// (an idle app) is retired at once.
 func (r *Releaser) retireIdle(now time.Time) {
 	r.drainMu.Lock() // Detach waits for a pass in progress
 	defer r.drainMu.Unlock()
@@ -49,19 +55,18 @@ func (r *Releaser) retireIdle(now time.Time) {
 		var keep []*pool
 		for _, p := range a.draining {
 			rp := p.routePool()
-			since := rp.DrainingSince()
-			seen := rp.LastSeen()
-			if seen.Before(since) {
-				seen = since
-			}
 			switch {
-			case now.Sub(since) >= r.cfg.DrainTimeout:
+			case now.Sub(rp.DrainingSince()) >= r.cfg.DrainTimeout:
 				r.retire(p, "drain timeout")
-			case now.Sub(seen) >= r.cfg.SessionTTL && rp.InFlight() == 0:
+			case now.Sub(rp.LastSeen()) >= r.cfg.SessionTTL && rp.InFlight() == 0:
 				r.retire(p, "sessions idle")
 			default:
 				keep = append(keep, p)
 			}
+		}
+		for len(keep) > r.cfg.MaxDraining { // oldest first
+			r.retire(keep[0], fmt.Sprintf("more than %d draining releases (--max-draining): its sessions move to the live release", r.cfg.MaxDraining))
+			keep = keep[1:]
 		}
 		a.draining = keep
 		a.mu.Unlock()
@@ -118,9 +123,6 @@ func (r *Releaser) Draining(name string) []DrainStatus {
 	for i := len(pools) - 1; i >= 0; i-- {
 		rp := pools[i].routePool()
 		since, seen := rp.DrainingSince(), rp.LastSeen()
-		if seen.Before(since) {
-			seen = since
-		}
 		out = append(out, DrainStatus{Release: pools[i].version, Since: since, LastSeen: seen,
 			IdleRetire: seen.Add(r.cfg.SessionTTL), RetireBy: since.Add(r.cfg.DrainTimeout), Sessions: rp.Sessions()})
 	}

@@ -22,6 +22,7 @@ const (
 	DefaultStopGrace     = 10 * time.Second
 	DefaultSessionTTL    = 30 * time.Minute
 	DefaultDrainTimeout  = 2 * time.Hour
+	DefaultMaxDraining   = 3
 )
 
 // Deploy strategies. StrategyBlueGreen is slipway's; StrategyStopStart
@@ -81,6 +82,9 @@ type Config struct {
 	// DrainTimeout retires a draining pool this long after it stopped
 	// being live, whatever its sessions do.
 	DrainTimeout time.Duration
+	// MaxDraining is how many draining pools an app keeps at most: beyond
+	// it the oldest is retired, its sessions moving to the live pool.
+	MaxDraining int
 	// Strategy is StrategyBlueGreen when empty.
 	Strategy string
 	// Sandbox, when set, returns the sandbox of app's processes of type
@@ -155,6 +159,9 @@ func New(cfg Config) *Releaser {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.MaxDraining <= 0 {
+		cfg.MaxDraining = DefaultMaxDraining
 	}
 	if cfg.Strategy == "" {
 		cfg.Strategy = StrategyBlueGreen

@@ -104,7 +104,7 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	res.logPath = filepath.Join(dir, "slipway.log")
 	srv, err := startServer(ctx, serverConfig{
 		Bin: bin, DataDir: data, Home: home, LogPath: res.logPath, Domain: domain,
-		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, Strategy: strategy, Started: cfg.started,
+		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.Deploys + 1, Strategy: strategy, Started: cfg.started,
 		Activation: cfg.Activation,
 	})
 	if err != nil {

@@ -54,7 +54,10 @@ type serverConfig struct {
 	Domain       string
 	SessionTTL   time.Duration
 	DrainTimeout time.Duration
-	Strategy     string
+	// MaxDraining is slipway serve --max-draining: the run keeps every
+	// release's sessions (its deploys and one more).
+	MaxDraining int
+	Strategy    string
 	// Activation passes listening sockets the tool holds, as systemd's
 	// the slipway-*.socket units do, instead of letting slipway listen.
 	Activation bool
@@ -112,7 +115,8 @@ func (s *server) start(ctx context.Context) error {
 	args := []string{"serve", "--data", c.DataDir,
 		"--ssh-addr", addr("ssh"), "--http-addr", addr("http"), "--admin-addr", addr("admin"),
 		"--domain", c.Domain, "--session-ttl", c.SessionTTL.String(),
-		"--drain-timeout", c.DrainTimeout.String(), "--deploy-strategy", c.Strategy}
+		"--drain-timeout", c.DrainTimeout.String(), "--deploy-strategy", c.Strategy,
+		"--max-draining", strconv.Itoa(max(c.MaxDraining, 1))}
 	cmd := exec.Command(c.Bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+c.Home)
 	if s.sockets != nil {

@@ -44,6 +44,7 @@ type serveConfig struct {
 	DeployTimeout  time.Duration
 	SessionTTL     time.Duration
 	DrainTimeout   time.Duration
+	MaxDraining    int
 	DeployStrategy string
 	HTTPServer     string // "lean" (internal/h1) or "net/http", for plain HTTP
 	// UpstreamTransport is "lean", the only value left: the flag is kept
@@ -174,6 +175,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return nil
 	}
 	if err := num(&c.KeepReleases, "keep-releases", apps.DefaultKeepReleases, 1, "release directories kept per app"); err != nil {
+		return c, err
+	}
+	if err := num(&c.MaxDraining, "max-draining", releaser.DefaultMaxDraining, 1, "draining releases kept per app at most: beyond, the oldest is retired and its sessions move to the live release"); err != nil {
 		return c, err
 	}
 	if err := num(&c.MaxHeaderBytes, "max-header-bytes", httpserver.DefaultMaxHeaderBytes, 1024, "the router's limit on a request's line and headers in all, in bytes (431 beyond)"); err != nil {
