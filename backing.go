@@ -174,7 +174,8 @@ type ServiceStatus struct {
 	Name    string      `json:"name"`
 	Kind    ServiceKind `json:"kind"`
 	Version string      `json:"version"`
-	// State is running, starting, crashed or stopped.
+	// State is up, starting, crashed or stopped (the states of an app's
+	// processes).
 	State    string        `json:"state"`
 	PID      int           `json:"pid,omitempty"`
 	Since    time.Time     `json:"since"`

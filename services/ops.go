@@ -46,7 +46,15 @@ func Restore(ctx context.Context, rt *Runtime, h Host, svc *slipway.BackingServi
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("restored into a database of its own while the apps ran, then swapped in; the %d connections open at the swap were closed, and the apps' next ones reach the restored data", closed), nil
+		conns := "no connection was open at the swap"
+		switch closed {
+		case 0:
+		case 1:
+			conns = "the 1 connection open at the swap was closed, and the apps' next ones reach the restored data"
+		default:
+			conns = fmt.Sprintf("the %d connections open at the swap were closed, and the apps' next ones reach the restored data", closed)
+		}
+		return "restored into a database of its own while the apps ran, then swapped in; " + conns, nil
 	case slipway.Redis:
 		if err := checkRDB(path); err != nil {
 			return "", slipway.Errorf(slipway.EINVALID, "%s: %v", path, err)

@@ -160,10 +160,7 @@ func (rt *Runtime) supervise(srv Server, svc *slipway.BackingService, spec super
 		},
 		CheckTimeout: rt.cfg.StartTimeout,
 		Up:           func() { rt.record(name, s.sup.Current()) },
-		Exited: func(exit string, in time.Duration, loop int) {
-			log.Warn("service's server exited: restarting", "exit", exit, "in", in.String(), "crash_loop", loop)
-		},
-		StopGrace: rt.cfg.StopGrace,
+		StopGrace:    rt.cfg.StopGrace,
 		Logger:    log,
 	})
 	rt.mu.Lock()
