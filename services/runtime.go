@@ -161,7 +161,7 @@ func (rt *Runtime) supervise(srv Server, svc *slipway.BackingService, spec super
 		CheckTimeout: rt.cfg.StartTimeout,
 		Up:           func() { rt.record(name, s.sup.Current()) },
 		StopGrace:    rt.cfg.StopGrace,
-		Logger:    log,
+		Logger:       log,
 	})
 	rt.mu.Lock()
 	rt.servers[name] = s
