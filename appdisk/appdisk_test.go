@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 func newDisk(t *testing.T) Disk {
 	t.Helper()
 	if err := Supported(); err != nil {
+		needTools(t)
 		t.Skip(err)
 	}
 	dir := t.TempDir()
@@ -33,6 +36,17 @@ func newDisk(t *testing.T) Disk {
 	return Disk{Image: filepath.Join(dir, "1900000000.img"), Dir: filepath.Join(dir, "1900000000")}
 }
 
+// needTools ends the test with testutil.Missing when root lacks a program
+// a disk needs: under CI that fails, where not being root or having no
+// loop devices only skips.
+func needTools(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		testutil.NeedTool(t, "mkfs.ext4", "e2fsprogs")
+		testutil.NeedTool(t, "mount", "mount")
+	}
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -44,6 +58,7 @@ func testContext(t *testing.T) context.Context {
 // there (the logs slipway keeps of the app).
 func TestDisk_AFillerStopsAtItsSize(t *testing.T) {
 	d := newDisk(t)
+	setpriv := testutil.NeedTool(t, "setpriv", "util-linux")
 	ctx := testContext(t)
 	const size = 32 << 20
 	if err := d.Create(ctx, size); err != nil {
@@ -59,7 +74,7 @@ func TestDisk_AFillerStopsAtItsSize(t *testing.T) {
 	if err := os.Chown(d.Dir, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	filler := exec.CommandContext(ctx, "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
+	filler := exec.CommandContext(ctx, setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
 		"dd", "if=/dev/zero", "of="+filepath.Join(d.Dir, "fill"), "bs=1M", "count=64")
 	out, err := filler.CombinedOutput()
 	if err == nil {

@@ -3,7 +3,6 @@ package apps
 import (
 	"context"
 	"io"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,7 @@ import (
 // time, and keeps the last BackupKeep scheduled ones; those taken by hand
 // stay.
 func TestDueBackups_TakesThemAndKeepsTheLastN(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("no redis-server on this host")
-	}
+	testutil.NeedTool(t, "redis-server", "redis-server")
 	f := newFixture(t, releaser.Config{})
 	s := f.svc
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
@@ -37,7 +34,7 @@ func TestDueBackups_TakesThemAndKeepsTheLastN(t *testing.T) {
 	next := map[string]time.Time{}
 	y, m, d := time.Now().Date()
 	night := time.Date(y, m, d, 2, 0, 0, 0, time.Local) // the kept ones are days later than the one by hand
-	s.dueBackups(ctx, night, next) // seen: due at 03:00
+	s.dueBackups(ctx, night, next)                      // seen: due at 03:00
 	s.dueBackups(ctx, night.Add(59*time.Minute), next)
 	if n := scheduled(s, t); n != 0 {
 		t.Fatalf("%d scheduled backups before 03:00", n)

@@ -189,6 +189,7 @@ func TestBuild_StaticSiteServedFromItsDirectory(t *testing.T) {
 }
 
 func TestBuild_PythonVenvWorksAtTheFinalPath(t *testing.T) {
+	testutil.NeedVenv(t, os.Getenv("PATH")) // not sandboxed: the python3 first on PATH
 	repo, sha := newRepo(t, files{
 		"requirements.txt": "",
 		"Procfile":         "web: python3 -m http.server $PORT\n",
@@ -241,9 +242,7 @@ func TestBuild_PythonAppWithoutWebLineFails(t *testing.T) {
 }
 
 func TestBuild_NodeAppGetsNpmStart(t *testing.T) {
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed")
-	}
+	skipWithoutNPM(t)
 	repo, sha := newRepo(t, files{
 		"package.json": `{"name": "hello", "version": "1.0.0", "private": true,
 			"scripts": {"start": "node server.js", "build": "node build.js"}}`,

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -163,11 +162,11 @@ func silentListener(t *testing.T) (addr string, accepted func() int) {
 	}
 }
 
+// skipWithoutNPM skips the test (fails it under CI) without npm and node.
 func skipWithoutNPM(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed")
-	}
+	testutil.NeedTool(t, "npm", "npm")
+	testutil.NeedTool(t, "node", "nodejs")
 }
 
 // A second push of an app without a lock file installs its dependencies

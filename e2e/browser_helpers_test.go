@@ -10,6 +10,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // chromiumPath is Debian's chromium (apt-get install chromium); .ci/run
@@ -36,10 +38,7 @@ func newBrowser(t *testing.T) *browser {
 		path = p
 	}
 	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no browser at %s: apt-get install chromium", path)
-		}
-		t.Skipf("no browser at %s: apt-get install chromium", path)
+		testutil.Missing(t, "no browser at %s: apt-get install chromium", path)
 	}
 	profile := t.TempDir() // made before the cleanup below, so removed after it
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/slipway/slipway/appdisk"
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // An app filling its HOME fills its own disk and nothing else. With the
@@ -21,6 +22,8 @@ func TestDisk_AHomeFillerIsContained(t *testing.T) {
 		t.Skip("an app's own disk needs slipway to run as root")
 	}
 	if err := appdisk.Supported(); err != nil {
+		testutil.NeedTool(t, "mkfs.ext4", "e2fsprogs")
+		testutil.NeedTool(t, "mount", "mount")
 		t.Skip(err)
 	}
 	s := newServer(t, os.Geteuid())

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/appdisk"
 	"github.com/slipway/slipway/internal/testutil"
+	"github.com/slipway/slipway/services"
 )
 
 // example is one ```sh block of the README or a page of docs/.
@@ -72,6 +74,19 @@ func TestDocs_ExamplesRunAsWritten(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the test makes a user of its own, the new reader, which needs root")
 	}
+	useradd := testutil.NeedTool(t, "useradd", "passwd")
+	setpriv := testutil.NeedTool(t, "setpriv", "util-linux")
+	testutil.NeedTool(t, "curl", "curl") // the quick start's
+	// docs/services.md's servers, as slipway finds them.
+	for _, kind := range []slipway.ServiceKind{slipway.Postgres, slipway.Redis} {
+		srv, err := services.For(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Version(""); err != nil {
+			testutil.Missing(t, "docs/services.md's examples need %s: %v", kind, err)
+		}
+	}
 	all := examples(t)
 	var run []example
 	for _, ex := range all {
@@ -90,7 +105,7 @@ func TestDocs_ExamplesRunAsWritten(t *testing.T) {
 	os.Chmod(filepath.Dir(base), 0o755)
 	home, work, bin := filepath.Join(base, "home"), filepath.Join(base, "work"), filepath.Join(base, "bin")
 	name := "slipway-reader-" + strconv.Itoa(os.Getpid())
-	if out, err := exec.Command("useradd", "-M", "-N", "-d", home, "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+	if out, err := exec.Command(useradd, "-M", "-N", "-d", home, "-s", "/bin/sh", name).CombinedOutput(); err != nil {
 		t.Skipf("useradd: %v %s", err, out)
 	}
 	t.Cleanup(func() { testutil.RemoveUsersUnder(base) })
@@ -112,7 +127,7 @@ func TestDocs_ExamplesRunAsWritten(t *testing.T) {
 	os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte("Host localhost 127.0.0.1\n  StrictHostKeyChecking accept-new\n"), 0o600)
 	os.Chown(filepath.Join(home, ".ssh"), uid, gid)
 	os.Chown(filepath.Join(home, ".ssh", "config"), uid, gid)
-	asReader := []string{"setpriv", "--reuid", u.Uid, "--regid", u.Gid, "--clear-groups", "--inh-caps=-all", "--"}
+	asReader := []string{setpriv, "--reuid", u.Uid, "--regid", u.Gid, "--clear-groups", "--inh-caps=-all", "--"}
 	env := append(os.Environ(), "HOME="+home, "USER="+name, "LOGNAME="+name, "PATH="+bin+":"+os.Getenv("PATH"),
 		"GIT_AUTHOR_NAME=Docs Reader", "GIT_AUTHOR_EMAIL=reader@example.com",
 		"GIT_COMMITTER_NAME=Docs Reader", "GIT_COMMITTER_EMAIL=reader@example.com", "GIT_CONFIG_NOSYSTEM=1")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // flooderApp is a web app that, on GET /flood?port=P&n=N, opens N
@@ -120,6 +122,7 @@ func TestDoor_TheOperatorGetsInWhileAppsAndNeighboursFlood(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the rule that keeps apps off needs root: TestDoor_AsUnprivileged covers this user")
 	}
+	testutil.NeedTool(t, "iptables", "iptables", "/usr/sbin/iptables")
 	s := startServer(t)
 	if !strings.Contains(s.logText(), "apps kept off slipway's own listeners") {
 		t.Fatalf("slipway did not keep the apps off its listeners:\n%s", s.logText())

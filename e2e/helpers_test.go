@@ -160,7 +160,7 @@ func (s *server) start(extraArgs ...string) {
 	cmd := exec.Command(bin, args...)
 	if s.uid != os.Geteuid() {
 		id := strconv.Itoa(s.uid)
-		cmd = exec.Command("setpriv", append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", bin}, args...)...)
+		cmd = exec.Command(testutil.NeedTool(t, "setpriv", "util-linux"), append([]string{"--reuid", id, "--regid", id, "--clear-groups", "--inh-caps=-all", "--", bin}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "HOME="+s.home)
 	if s.prepare != nil {

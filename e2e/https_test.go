@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // pebble is a running Let's Encrypt test ACME server (Debian's pebble),
@@ -125,9 +127,7 @@ func newPebble(t *testing.T) (*pebble, func(httpPort, tlsPort string)) {
 // (pebble's default when 0).
 func newPebbleValid(t *testing.T, validity time.Duration) (*pebble, func(httpPort, tlsPort string)) {
 	t.Helper()
-	if _, err := exec.LookPath("pebble"); err != nil {
-		t.Fatal("pebble is not installed: apt-get install pebble (.ci/run does)")
-	}
+	bin := testutil.NeedTool(t, "pebble", "pebble")
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeCA(t, dir)
 	api, mgmt := freePort(t), freePort(t)
@@ -154,7 +154,7 @@ func newPebbleValid(t *testing.T, validity time.Duration) (*pebble, func(httpPor
 		data, _ := json.Marshal(config)
 		cfgFile := filepath.Join(dir, "pebble.json")
 		os.WriteFile(cfgFile, data, 0o644)
-		cmd := exec.Command("pebble", "-config", cfgFile, "-dnsserver", dnsAddr)
+		cmd := exec.Command(bin, "-config", cfgFile, "-dnsserver", dnsAddr)
 		cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
 		log, _ := os.Create(filepath.Join(dir, "pebble.log"))
 		cmd.Stdout, cmd.Stderr = log, log
@@ -239,6 +239,7 @@ func (s *server) httpsClient(roots *x509.CertPool, h2 bool) *http.Client {
 // affinity cookie Secure and X-Forwarded-Proto https; a name no app owns
 // gets no certificate and no ACME order; a restart keeps the certificate.
 func TestHTTPS_ACMECertificateOnFirstHandshake(t *testing.T) {
+	curl := testutil.NeedTool(t, "curl", "curl")
 	p, startPebble := newPebble(t)
 	s := startServer(t, "--https-addr", "127.0.0.1:0", "--acme-email", "e2e@example.com",
 		"--acme-directory", p.dir, "--acme-ca", p.caFile)
@@ -268,7 +269,7 @@ func TestHTTPS_ACMECertificateOnFirstHandshake(t *testing.T) {
 	// curl, with the root as its only CA.
 	rootFile := filepath.Join(t.TempDir(), "root.pem")
 	os.WriteFile(rootFile, rootPEM, 0o644)
-	out, err := exec.Command("curl", "-sS", "--http2", "--cacert", rootFile,
+	out, err := exec.Command(curl, "-sS", "--http2", "--cacert", rootFile,
 		"--resolve", "shop.example.com:"+portOf(s.httpsAddr)+":127.0.0.1",
 		"-w", " %{http_version}", "https://shop.example.com:"+portOf(s.httpsAddr)+"/env/SLIPWAY_APP").CombinedOutput()
 	if err != nil || string(out) != "shop 2" {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // dialFrom opens n TCP connections to addr from the loopback address src
@@ -72,10 +74,11 @@ func TestLimits_SSHFloodIsCappedAndTimedOut(t *testing.T) {
 // cap to the router gets only its cap; other clients, the admin page and
 // ssh keep being answered, and a push still deploys.
 func TestLimits_RouterFloodLeavesTheRestAnswered(t *testing.T) {
+	prlimit := testutil.NeedTool(t, "prlimit", "util-linux")
 	s := newServer(t, os.Geteuid())
 	s.prepare = func(cmd *exec.Cmd) {
 		cmd.Args = append([]string{"prlimit", "--nofile=512:512", "--", cmd.Path}, cmd.Args[1:]...)
-		cmd.Path, _ = exec.LookPath("prlimit")
+		cmd.Path = prlimit
 	}
 	s.start("--max-conns-per-address", "40", "--max-conns", "100")
 	if !strings.Contains(s.logText(), "file_limit=512") {

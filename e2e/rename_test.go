@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slipway/slipway/internal/testutil"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // renameApp is a Python app (built with a virtualenv, whose scripts name
@@ -23,6 +26,7 @@ func renameApp() map[string]string {
 // name; the old name stops routing; pushes go to the new remote; it
 // holds across a restart.
 func TestApps_Rename(t *testing.T) {
+	testutil.NeedVenv(t, supervisor.ReadablePath(os.Getenv("PATH")))
 	s := startServer(t)
 	dir := s.newApp(renameApp())
 	s.mustGit(dir, "push", s.remote("old"), "main")

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // appUID returns the uid app runs as on s: the owner of its HOME.
@@ -63,6 +65,7 @@ func TestIdentities_TwoSlipwaysOnOneHostNeverShareAUID(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("apps have users of their own only when slipway is root")
 	}
+	useradd := testutil.NeedTool(t, "useradd", "passwd")
 	a, b := startServer(t), startServer(t)
 	dir := a.newApp(staticApp("a"))
 	a.mustGit(dir, "push", a.remote("first"), "main")
@@ -75,7 +78,7 @@ func TestIdentities_TwoSlipwaysOnOneHostNeverShareAUID(t *testing.T) {
 		next++
 	}
 	foreign := "e2e-foreign-" + strconv.Itoa(os.Getpid())
-	if out, err := exec.Command("useradd", "-M", "-N", "-u", strconv.Itoa(next), "-d", "/nonexistent/e2e", "-s", "/usr/sbin/nologin", foreign).CombinedOutput(); err != nil {
+	if out, err := exec.Command(useradd, "-M", "-N", "-u", strconv.Itoa(next), "-d", "/nonexistent/e2e", "-s", "/usr/sbin/nologin", foreign).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("userdel", foreign).Run() })

@@ -173,6 +173,10 @@ func TestUpgrade_UnderLoadKeepsEveryRequestSessionAndProcess(t *testing.T) {
 // slipway serving; `slipway upgrade` says why and exits non-zero. The
 // next upgrade, to a good executable, works.
 func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
+	iptables := "" // as root, the rule that keeps apps off is iptables'
+	if os.Geteuid() == 0 {
+		iptables = testutil.NeedTool(t, "iptables", "iptables", "/usr/sbin/iptables")
+	}
 	bin := filepath.Join(t.TempDir(), "slipway")
 	good, err := os.ReadFile(slipwayBin)
 	if err != nil {
@@ -231,7 +235,7 @@ func TestUpgrade_FailedNewExecutableLeavesTheOldOneServing(t *testing.T) {
 	if out, err := s.localCLI(ctx, "apps:list"); err != nil || !strings.Contains(string(out), "steady") {
 		t.Errorf("the local CLI over the admin socket after the upgrade: %v\n%s", err, out)
 	}
-	if os.Geteuid() == 0 && exec.Command("iptables", "-w", "5", "-L", netfilter.ChainFor(s.dataDir), "-n").Run() != nil {
+	if iptables != "" && exec.Command(iptables, "-w", "5", "-L", netfilter.ChainFor(s.dataDir), "-n").Run() != nil {
 		t.Error("the rule that keeps apps off slipway's listeners is gone after the upgrade")
 	}
 	s.commit(dir, "v2", staticApp("v2"))

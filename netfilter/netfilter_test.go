@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // dialAs connects to port on addr as uid, from bash, and reports whether
@@ -53,7 +55,7 @@ func TestDoor_KeepsTheAppsUIDsOffThePorts(t *testing.T) {
 		t.Skip("needs root (iptables)")
 	}
 	if _, err := exec.LookPath(find("iptables")); err != nil {
-		t.Skip("no iptables")
+		testutil.Missing(t, "no iptables: apt-get install iptables")
 	}
 	const app = 1_999_000_123 // no user has it; the rule is by number
 	_, shut := listen(t)

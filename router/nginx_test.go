@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway/internal/httpserver"
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // The router held to nginx: the same client byte streams go through
@@ -149,13 +150,7 @@ func (a *scriptedApp) serve(c net.Conn) {
 // apps[NNN].
 func nginxProxy(t *testing.T, apps []*scriptedApp) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
-			t.Skip("no nginx: apt-get install nginx (.ci/run does)")
-		}
-		bin = "/usr/sbin/nginx"
-	}
+	bin := testutil.NeedTool(t, "nginx", "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
 	// The listening socket is made here and handed over (nginx takes
 	// inherited sockets from $NGINX), so no port is guessed.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // vmDir holds what the cgroup v2 VM boots: Debian's kernel and
@@ -55,11 +57,11 @@ poweroff -f
 // bomb, a stop ends a setsid child (cgroup.kill), a process is adopted by
 // its cgroup's path after its supervisor was killed.
 func TestCgroupV2_InAVM(t *testing.T) {
+	qemu := testutil.NeedTool(t, "qemu-system-x86_64", "qemu-system-x86")
 	kernels, _ := filepath.Glob(filepath.Join(vmDir(), "x", "boot", "vmlinuz-*"))
 	busybox := filepath.Join(vmDir(), "x", "bin", "busybox")
-	qemu, qerr := exec.LookPath("qemu-system-x86_64")
-	if _, err := os.Stat(busybox); len(kernels) == 0 || err != nil || qerr != nil {
-		t.Skipf("no VM for the cgroup v2 tests: .ci/run installs qemu-system-x86 and unpacks Debian's kernel and busybox-static in %s", vmDir())
+	if _, err := os.Stat(busybox); len(kernels) == 0 || err != nil {
+		testutil.Missing(t, "no kernel and busybox for the cgroup v2 VM in %s/x: .ci/run unpacks Debian's linux-image-amd64 and busybox-static there (apt-get download, dpkg-deb -x)", vmDir())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

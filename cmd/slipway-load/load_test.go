@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -76,11 +75,9 @@ func TestLoad_UpgradeAndKill9KeepEveryProcess(t *testing.T) {
 
 func testLoadLosesNothing(t *testing.T, action string) {
 	testutil.SkipIfShortCompile(t)
-	for _, tool := range []string{"git", "ssh", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	testutil.NeedTool(t, "git", "git")
+	testutil.NeedTool(t, "ssh", "openssh-client")
+	testutil.NeedTool(t, "ssh-keygen", "openssh-client")
 	cfg := defaultConfig()
 	cfg.Slipway, cfg.App = slipwayBin, appBin
 	cfg.Strategy = blueGreen

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // Only a peer running as one of the uids is handed on; another is closed
@@ -17,6 +19,7 @@ func TestPeerUIDs_LetsInOnlyTheGivenUsers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to connect as another user")
 	}
+	python := testutil.NeedTool(t, "/usr/bin/python3", "python3")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	os.Chmod(filepath.Dir(dir), 0o755)
@@ -48,7 +51,7 @@ func TestPeerUIDs_LetsInOnlyTheGivenUsers(t *testing.T) {
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 sys.stdout.write(repr(s.recv(16)))`
-	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-c", py, path)
+	cmd := exec.CommandContext(ctx, python, "-c", py, path)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 12345, Gid: 12345}}
 	out, err := cmd.CombinedOutput()
