@@ -29,6 +29,9 @@ type DrainStatus struct {
 	// Sessions counts the sessions pinned to it that the router has seen
 	// since it drains (router.Pool.Sessions).
 	Sessions int `json:"sessions"`
+	// SleepingSince is since when it sleeps, its processes stopped until
+	// a pinned request wakes it; zero while awake.
+	SleepingSince time.Time `json:"sleeping_since"`
 }
 
 // CronEntry is one scheduled job, as cron:list shows it.
@@ -207,6 +210,9 @@ type AppDrain struct {
 	LastSeen   time.Time `json:"last_seen"`
 	IdleRetire time.Time `json:"idle_retire"` // retired then if no session comes back
 	RetireBy   time.Time `json:"retire_by"`   // retired then whatever they do
+	// SleepingSince is since when it sleeps (its processes stopped until
+	// a pinned request wakes it); zero while awake.
+	SleepingSince time.Time `json:"sleeping_since"`
 }
 
 // ConfigKey is one config var, without its value.

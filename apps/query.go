@@ -155,7 +155,7 @@ func (s *Service) App(ctx context.Context, app string) (*slipway.AppDetail, erro
 	}
 	for _, dr := range s.rel.Draining(app) {
 		d.Draining = append(d.Draining, slipway.AppDrain{Release: dr.Release, Since: dr.Since, Sessions: dr.Sessions,
-			LastSeen: dr.LastSeen, IdleRetire: dr.IdleRetire, RetireBy: dr.RetireBy})
+			LastSeen: dr.LastSeen, IdleRetire: dr.IdleRetire, RetireBy: dr.RetireBy, SleepingSince: dr.SleepingSince})
 	}
 	for _, st := range s.rel.Apps() {
 		if st.Name == app {

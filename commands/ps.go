@@ -36,6 +36,9 @@ func ps(ctx context.Context, a Apps, u string, args []string, out io.Writer) err
 		if !d.LastSeen.IsZero() {
 			seen = "last seen " + Age(now.Sub(d.LastSeen)) + " ago"
 		}
+		if !d.SleepingSince.IsZero() {
+			seen += "; sleeping since " + Age(now.Sub(d.SleepingSince)) + " ago (its processes stopped: the next request pinned to it wakes it)"
+		}
 		fmt.Fprintf(out, "%s drains since %s ago for the sessions pinned to it (%s since), %s: retired once they have been idle until %s, by %s at the latest (releases:retire %s %s ends it now)\n",
 			d.Release, Age(now.Sub(d.Since)), sessionsSeen(d.Sessions), seen, d.IdleRetire.UTC().Format(time.TimeOnly),
 			d.RetireBy.UTC().Format("2006-01-02 15:04:05 UTC"), name, d.Release)

@@ -34,6 +34,9 @@ type Metrics struct {
 	build    prometheus.Histogram
 	restarts *prometheus.CounterVec
 	certs    *prometheus.CounterVec
+	sleeps   *prometheus.CounterVec
+	wakes    *prometheus.CounterVec
+	wake     prometheus.Histogram
 
 	perApp sync.Map // app name → *appMetrics, so a request costs no label lookup
 }
@@ -76,10 +79,32 @@ func New(src Source) *Metrics {
 			Help: "Certificates obtained from the ACME server, by result (ok or failed) and whether it was a renewal.",
 		}, []string{"result", "renewal"}),
 	}
-	m.reg.MustRegister(m.requests, m.upstream, m.deploys, m.build, m.restarts, m.certs,
+	m.sleeps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "slipway_pool_sleeps_total",
+		Help: "Draining pools put to sleep (their processes stopped until a pinned request wakes them), by app.",
+	}, []string{"app"})
+	m.wakes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "slipway_pool_wakes_total",
+		Help: "Sleeping pools woken by a request pinned to them, by app.",
+	}, []string{"app"})
+	m.wake = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "slipway_pool_wake_duration_seconds",
+		Help:    "Time a sleeping pool took to wake: its instances started and healthy.",
+		Buckets: []float64{.05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 30, 60},
+	})
+	m.reg.MustRegister(m.requests, m.upstream, m.deploys, m.build, m.restarts, m.certs, m.sleeps, m.wakes, m.wake,
 		&poolCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Sleep counts a draining pool of app put to sleep.
+func (m *Metrics) Sleep(app string) { m.sleeps.WithLabelValues(app).Inc() }
+
+// Wake counts a sleeping pool of app woken, and how long that took.
+func (m *Metrics) Wake(app string, took time.Duration) {
+	m.wakes.WithLabelValues(app).Inc()
+	m.wake.Observe(took.Seconds())
 }
 
 // Certificate records one issuance or renewal and its result.

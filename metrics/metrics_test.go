@@ -21,6 +21,8 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 	m.Deploy(true, 2*time.Second)
 	m.Deploy(false, time.Second)
 	m.Restart("shop")
+	m.Sleep("shop")
+	m.Wake("shop", 250*time.Millisecond)
 	m.WatchProxyErrors(func() ProxyErrors {
 		return ProxyErrors{UpstreamReset: 1, UpstreamMalformed: 2, UnsolicitedResponse: 3, FramingRefused: 4}
 	})
@@ -33,6 +35,9 @@ func TestMetrics_ServesWhatWasRecorded(t *testing.T) {
 		`slipway_deploys_total{result="failed"} 1`,
 		`slipway_build_duration_seconds_count 2`,
 		`slipway_instance_restarts_total{app="shop"} 1`,
+		`slipway_pool_sleeps_total{app="shop"} 1`,
+		`slipway_pool_wakes_total{app="shop"} 1`,
+		`slipway_pool_wake_duration_seconds_bucket{le="0.3"} 1`,
 		`slipway_proxy_errors_total{kind="upstream_reset"} 1`,
 		`slipway_proxy_errors_total{kind="upstream_malformed"} 2`,
 		`slipway_proxy_errors_total{kind="unsolicited_response"} 3`,

@@ -62,6 +62,9 @@ func (r *Releaser) retireIdle(now time.Time) {
 				r.retire(p, "sessions idle")
 			default:
 				keep = append(keep, p)
+				if r.sleepy(p, now) {
+					r.sleep(a, p)
+				}
 			}
 		}
 		for len(keep) > r.cfg.MaxDraining { // oldest first
@@ -123,7 +126,7 @@ func (r *Releaser) Draining(name string) []DrainStatus {
 	for i := len(pools) - 1; i >= 0; i-- {
 		rp := pools[i].routePool()
 		since, seen := rp.DrainingSince(), rp.LastSeen()
-		out = append(out, DrainStatus{Release: pools[i].version, Since: since, LastSeen: seen,
+		out = append(out, DrainStatus{Release: pools[i].version, Since: since, LastSeen: seen, SleepingSince: pools[i].sleepingSince(),
 			IdleRetire: seen.Add(r.cfg.SessionTTL), RetireBy: since.Add(r.cfg.DrainTimeout), Sessions: rp.Sessions()})
 	}
 	return out

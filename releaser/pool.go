@@ -24,7 +24,15 @@ type pool struct {
 
 	mu        sync.Mutex
 	instances []*instance
-	route     *router.Pool // what the router routes by; replaced when scaling
+	route     *router.Pool // what the router routes by; replaced when scaling, sleeping and waking
+	asleep    time.Time    // since when it sleeps (its processes stopped); zero while awake
+}
+
+// sleepingSince returns since when p sleeps, or the zero time.
+func (p *pool) sleepingSince() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.asleep
 }
 
 // members returns the pool's instances.

@@ -23,6 +23,9 @@ const (
 	DefaultSessionTTL    = 30 * time.Minute
 	DefaultDrainTimeout  = 2 * time.Hour
 	DefaultMaxDraining   = 3
+	// DefaultDrainSleepAfter is how long a draining pool waits for a
+	// request before it sleeps.
+	DefaultDrainSleepAfter = 60 * time.Second
 )
 
 // Deploy strategies. StrategyBlueGreen is slipway's; StrategyStopStart
@@ -43,6 +46,11 @@ type Router interface {
 	Remove(app string)
 	// WaitIdle returns when no request is in flight on p, or ctx is done.
 	WaitIdle(ctx context.Context, p *router.Pool) error
+	// Sleep puts a draining pool to sleep, wake to be called by its first
+	// pinned request; Replace swaps a draining pool for another of its
+	// release (the awake one).
+	Sleep(p *router.Pool, wake func(sleeping *router.Pool) error) *router.Pool
+	Replace(old, next *router.Pool) bool
 }
 
 var _ Router = (*router.Router)(nil)
@@ -85,6 +93,14 @@ type Config struct {
 	// MaxDraining is how many draining pools an app keeps at most: beyond
 	// it the oldest is retired, its sessions moving to the live pool.
 	MaxDraining int
+	// DrainSleepAfter: a draining pool that no request reached for this
+	// long sleeps (its processes stop; a pinned request wakes it); 0 takes
+	// DefaultDrainSleepAfter, a negative value never sleeps one.
+	DrainSleepAfter time.Duration
+	// OnSleep and OnWake, when set, hear of every pool that sleeps and
+	// every one that wakes, with how long the wake took (for metrics).
+	OnSleep func(app string)
+	OnWake  func(app string, took time.Duration)
 	// Strategy is StrategyBlueGreen when empty.
 	Strategy string
 	// Sandbox, when set, returns the sandbox of app's processes of type
@@ -162,6 +178,9 @@ func New(cfg Config) *Releaser {
 	}
 	if cfg.MaxDraining <= 0 {
 		cfg.MaxDraining = DefaultMaxDraining
+	}
+	if cfg.DrainSleepAfter == 0 {
+		cfg.DrainSleepAfter = DefaultDrainSleepAfter
 	}
 	if cfg.Strategy == "" {
 		cfg.Strategy = StrategyBlueGreen

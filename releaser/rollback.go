@@ -23,8 +23,8 @@ func (r *Releaser) Promote(ctx context.Context, name string, target, v slipway.V
 		}
 	}
 	a.mu.Unlock()
-	if p == nil {
-		return false, nil
+	if p == nil || !p.sleepingSince().IsZero() {
+		return false, nil // none, or asleep: a fresh pool starts as fast
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

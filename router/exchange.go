@@ -41,7 +41,7 @@ func (r *Router) ServeSimple(x *h1.Exchange) bool {
 	switch {
 	case rt.pool == nil:
 		return false
-	case rt.pool.static != nil:
+	case rt.pool.static != nil || rt.wake:
 		rt.pool.inflight.Add(-1) // served by ServeHTTP
 		return false
 	}

@@ -47,6 +47,7 @@ type Pool struct {
 	cookies       []atomic.Pointer[issuedCookie] // [2*i+tls]: last cookie for instance i (0 when static)
 	drainingSince atomic.Int64                   // unix ns when it stopped being live; 0 while live
 	sessions      sessionSet                     // the sessions seen since it drains
+	sleep         *sleeper                       // set on a sleeping pool (Sleep): no instances, woken by a pinned request
 }
 
 // InFlight returns how many requests are being served by p right now,

@@ -6,6 +6,7 @@ type route struct {
 	inst   int   // index into pool.Instances; -1 for a static pool
 	issue  bool  // the response sets a new affinity cookie
 	pinned int64 // the issue second of the cookie that chose pool; 0 if none did
+	wake   bool  // pool sleeps: wake it, then route again
 }
 
 // choose picks the pool and instance for a request from state s. t is the
@@ -20,6 +21,9 @@ type route struct {
 func (s *appState) choose(t *ticket, now, refresh int64) route {
 	if t != nil {
 		if p := s.find(t.release); p != nil {
+			if p.sleep != nil {
+				return route{pool: p, inst: -1, pinned: t.issued, wake: true}
+			}
 			stale := now-t.issued > refresh
 			if p.static != nil {
 				return route{pool: p, inst: -1, issue: stale, pinned: t.issued}

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"crypto/rand"
 	"log"
 	"log/slog"
@@ -151,6 +152,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		pin = &t
 	}
 	rt, found := r.route(name, pin, sec)
+	if found && rt.wake {
+		rt = r.wakeRoute(req.Context(), name, rt, pin, sec)
+	}
 	switch {
 	case !found && (*r.stopped.Load())[name]:
 		writeStopped(w, name)
@@ -182,6 +186,21 @@ func (r *Router) route(name string, pin *ticket, sec int64) (rt route, found boo
 		}
 		// The app's pools changed while we looked; route again.
 	}
+}
+
+// wakeRoute wakes rt.pool, a sleeping pool the request's pin binds to,
+// and routes the request again: to the awake pool, or, when it did not
+// wake, as if the pool had gone (to the live pool, with a new cookie).
+func (r *Router) wakeRoute(ctx context.Context, name string, rt route, pin *ticket, sec int64) route {
+	p := rt.pool
+	p.inflight.Add(-1) // a sleeping pool serves nothing; its wake-up is not a request on it
+	if r.awaken(ctx, p) == nil {
+		if again, found := r.route(name, pin, sec); found && !again.wake {
+			return again
+		}
+	}
+	again, _ := r.route(name, nil, sec) // as a client without a pin
+	return again
 }
 
 // visit records a request from remote (host:port) on rt.pool as of now:

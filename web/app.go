@@ -302,8 +302,16 @@ type drainView struct {
 
 func (v drainView) DrainingFor() string { return since(v.Since, v.now) }
 func (v drainView) LastSeenAgo() string { return ago(v.LastSeen, v.now) }
-func (v drainView) IdleAt() string      { return clock(v.IdleRetire) }
-func (v drainView) ByAt() string        { return clock(v.RetireBy) }
+
+// Sleeping says since when the pool sleeps, "" while it is awake.
+func (v drainView) Sleeping() string {
+	if v.SleepingSince.IsZero() {
+		return ""
+	}
+	return since(v.SleepingSince, v.now)
+}
+func (v drainView) IdleAt() string { return clock(v.IdleRetire) }
+func (v drainView) ByAt() string   { return clock(v.RetireBy) }
 
 // Processes are the app's processes for the template.
 func (p *appPage) Processes() []processView {

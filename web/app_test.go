@@ -34,6 +34,7 @@ func TestAppPage_ShowsTheRunningSystem(t *testing.T) {
 		`<tr data-process="web.2" data-release="v3" data-state="crashed">`,
 		`exited with status 3 &lt;b&gt;`, // escaped
 		`<td class="num sessions">7</td>`,
+		`>sleeping for 3m</span>`,
 		`<li data-key="SECRET_KEY"><code>SECRET_KEY</code>`,
 		`title="stored; the live release does not run with it yet">pending</span>`,
 		`web.1 | listening &lt;script&gt;x&lt;/script&gt;`,

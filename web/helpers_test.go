@@ -142,7 +142,7 @@ func (f *fakeBackend) App(ctx context.Context, app string) (*AppDetail, error) {
 			{ID: "web.2", Release: 3, Live: true, State: "crashed", LastExit: "exited with status 3 <b>", Since: t0.Add(-time.Minute), Restarts: 4, PID: 101, Port: 5001},
 			{ID: "web.1", Release: 2, State: "up", Since: t0.Add(-2 * time.Hour), PID: 90, Port: 5002},
 		},
-		Draining:    []Drain{{Release: 2, Since: t0.Add(-5 * time.Minute), Sessions: 7, LastSeen: t0.Add(-time.Minute), IdleRetire: t0.Add(29 * time.Minute), RetireBy: t0.Add(time.Hour)}},
+		Draining:    []Drain{{Release: 2, Since: t0.Add(-5 * time.Minute), Sessions: 7, LastSeen: t0.Add(-time.Minute), IdleRetire: t0.Add(29 * time.Minute), RetireBy: t0.Add(time.Hour), SleepingSince: t0.Add(-3 * time.Minute)}},
 		Scale:       map[string]int{"web": 2},
 		Config:      []ConfigKey{{Key: "DATABASE_URL"}, {Key: "SECRET_KEY", Pending: true}},
 		Services:    []slipway.LinkedService{{Name: "main-db", Kind: slipway.Postgres, Var: "DATABASE_URL", State: slipway.StateUp}},

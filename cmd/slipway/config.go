@@ -33,20 +33,21 @@ const (
 // serveConfig is `slipway serve`'s configuration: every flag also reads an
 // environment variable named SLIPWAY_ and the flag in upper case.
 type serveConfig struct {
-	DataDir        string
-	SSHAddr        string
-	HTTPAddr       string
-	HTTPSAddr      string
-	AdminAddr      string
-	Domain         string
-	AuthorizedKeys string
-	BuildTimeout   time.Duration
-	DeployTimeout  time.Duration
-	SessionTTL     time.Duration
-	DrainTimeout   time.Duration
-	MaxDraining    int
-	DeployStrategy string
-	HTTPServer     string // "lean" (internal/h1) or "net/http", for plain HTTP
+	DataDir         string
+	SSHAddr         string
+	HTTPAddr        string
+	HTTPSAddr       string
+	AdminAddr       string
+	Domain          string
+	AuthorizedKeys  string
+	BuildTimeout    time.Duration
+	DeployTimeout   time.Duration
+	SessionTTL      time.Duration
+	DrainTimeout    time.Duration
+	MaxDraining     int
+	DrainSleepAfter time.Duration
+	DeployStrategy  string
+	HTTPServer      string // "lean" (internal/h1) or "net/http", for plain HTTP
 	// UpstreamTransport is "lean", the only value left: the flag is kept
 	// so that scripts that pass it still start.
 	UpstreamTransport string
@@ -148,6 +149,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
 	str(&c.SSHMaxStartups, "ssh-max-startups", "100", "ssh connections not logged in at most, in all: beyond, the oldest of the network holding the most is closed (OpenSSH's MaxStartups; its BEGIN:RATE:FULL form is taken as FULL)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
+	dur(&c.DrainSleepAfter, "drain-sleep-after", releaser.DefaultDrainSleepAfter, "a draining release that no request reached for this long sleeps: its processes stop, and the next request pinned to it wakes it (0: never)")
 	str(&c.HTTPServer, "http-server", "lean", "what serves plain HTTP: lean (slipway's HTTP/1.1 server, less CPU a request and no buffers held by idle connections) or net/http (Go's)")
 	str(&c.UpstreamTransport, "upstream-transport", "lean", "what carries requests to the apps: lean, the router's own transport, the only one (net/http was removed: see docs)")
 	str(&c.DeployStrategy, "deploy-strategy", releaser.StrategyBlueGreen, "blue-green, or stop-start (the naive deploy, only for comparison with the load tool)")

@@ -233,8 +233,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox,
 			MaxTreeFiles: cfg.MaxTreeFiles, MaxTreeBytes: cfg.MaxTreeBytes, Logger: logger}),
 		Releaser: releaser.Config{
-			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining,
-			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, Sandbox: sandbox,
+			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining, DrainSleepAfter: sleepAfter(cfg.DrainSleepAfter),
+			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, OnSleep: mets.Sleep, OnWake: mets.Wake, Sandbox: sandbox,
 		},
 		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
@@ -395,4 +395,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// sleepAfter is --drain-sleep-after as the releaser takes it: 0, never,
+// is negative there.
+func sleepAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A draining release no request reached for --drain-sleep-after sleeps:
+// its processes end, clients without a pin to it stay on the live
+// release and never wake it, and a client pinned to it gets it back,
+// woken, with no error and no other release in between.
+func TestSleep_APinnedClientWakesItsOldRelease(t *testing.T) {
+	s := startServer(t, "--drain-sleep-after", "1s", "--session-ttl", "1h")
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("nap"))
+	s.mustGit(dir, "push", "deploy", "main")
+	pinned := newClient(t)
+	if got := s.release(pinned, "nap"); got != "v1" {
+		t.Fatalf("the first client got %s", got)
+	}
+	v1 := s.appPIDs("http.server")
+	s.commit(dir, "v2", staticApp("v2"))
+	s.mustGit(dir, "push", "deploy", "main")
+	sleeping := func() bool {
+		out, _ := s.ssh(s.key, "ps", "nap")
+		return strings.Contains(out, "sleeping since")
+	}
+	waitFor(t, "v1 to sleep", sleeping)
+	waitFor(t, "v1's processes to end", func() bool { // as many as v1 had, now v2's
+		now := s.appPIDs("http.server")
+		return len(now) == len(v1) && !slices.Contains(now, v1[0])
+	})
+	for range 5 {
+		if got := s.release(newClient(t), "nap"); got != "v2" {
+			t.Fatalf("a new client got %s, want the live v2", got)
+		}
+	}
+	if !sleeping() {
+		t.Fatal("a client without a pin to v1 woke it")
+	}
+	start := time.Now()
+	if got := s.release(pinned, "nap"); got != "v1" {
+		t.Fatalf("the client pinned to v1 got %s after v1 slept, want v1 woken", got)
+	}
+	t.Logf("the pinned request that woke v1 took %s", time.Since(start).Round(time.Millisecond))
+	if sleeping() {
+		t.Error("ps still says v1 sleeps after it woke")
+	}
+	if got := s.appPIDs("http.server"); len(got) != 2*len(v1) || slices.Contains(got, v1[0]) {
+		t.Errorf("app processes %v after the wake, want v2's and new ones of v1 (v1's were %v)", got, v1)
+	}
+	if got := s.release(pinned, "nap"); got != "v1" {
+		t.Errorf("the pinned client's next request got %s", got)
+	}
+	if log := s.logText(); !strings.Contains(log, `msg="release sleeping"`) || !strings.Contains(log, `msg="release woken"`) {
+		t.Errorf("the log does not say v1 slept and woke")
+	}
+}

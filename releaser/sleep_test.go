@@ -1,0 +1,85 @@
+package releaser
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A draining pool no request reached for DrainSleepAfter sleeps: its
+// processes end, and clients without a pin to it never wake it. The next
+// request pinned to it wakes it and is answered by it, never by the live
+// release.
+func TestSleep_APinnedRequestWakesItsPool(t *testing.T) {
+	f := newFixture(t, Config{SessionTTL: time.Hour, DrainSleepAfter: 100 * time.Millisecond})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	pinned := jarClient(t)
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("got %q, want v1", got)
+	}
+	v1 := f.rel.Processes("app")[0].PID
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "v1 to sleep and its process to end", func() bool {
+		d := f.rel.Draining("app")
+		return len(d) == 1 && !d[0].SleepingSince.IsZero() && !alive(v1)
+	})
+	for range 5 {
+		if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v2") {
+			t.Fatalf("a client without a pin got %q, want v2", got)
+		}
+	}
+	if d := f.rel.Draining("app"); len(d) != 1 || d[0].SleepingSince.IsZero() {
+		t.Fatalf("draining %+v: a client without a pin woke v1", d)
+	}
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("the pinned client got %q after v1 slept, want v1 woken", got)
+	}
+	if d := f.rel.Draining("app"); len(d) != 1 || !d[0].SleepingSince.IsZero() {
+		t.Errorf("draining %+v, want v1 awake", d)
+	}
+	procs := f.rel.Processes("app")
+	if len(procs) != 2 || procs[1].Release != 1 || procs[1].PID == v1 {
+		t.Errorf("processes %+v, want v2's and a new one of v1", procs)
+	}
+	// It sleeps again, and wakes again.
+	waitFor(t, "v1 to sleep again", func() bool {
+		d := f.rel.Draining("app")
+		return len(d) == 1 && !d[0].SleepingSince.IsZero()
+	})
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Errorf("the pinned client got %q at the second wake, want v1", got)
+	}
+}
+
+// A pool that cannot wake (its release no longer starts) is retired: the
+// request pinned to it goes to the live release with a new cookie.
+func TestSleep_APoolThatDoesNotWakeIsRetired(t *testing.T) {
+	f := newFixture(t, Config{SessionTTL: time.Hour, DrainSleepAfter: 100 * time.Millisecond, DeployTimeout: 2 * time.Second})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	pinned := jarClient(t)
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("got %q, want v1", got)
+	}
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "v1 to sleep", func() bool {
+		d := f.rel.Draining("app")
+		return len(d) == 1 && !d[0].SleepingSince.IsZero()
+	})
+	a := f.rel.app("app")
+	a.mu.Lock()
+	a.draining[0].command = "exit 3" // its release no longer starts
+	a.mu.Unlock()
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v2") {
+		t.Errorf("the pinned client of a pool that did not wake got %q, want v2", got)
+	}
+	waitFor(t, "v1 to be retired", func() bool { return len(f.rel.Draining("app")) == 0 })
+}
