@@ -43,9 +43,12 @@ type Release struct {
 	PusherFingerprint string `json:"pusher_fingerprint,omitempty"`
 	PusherComment     string `json:"pusher_comment,omitempty"`
 
-	CreatedAt     time.Time     `json:"created_at"`
-	StartedAt     time.Time     `json:"started_at,omitzero"`  // when it went live
-	FinishedAt    time.Time     `json:"finished_at,omitzero"` // when it failed or retired
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`  // when it went live
+	FinishedAt time.Time `json:"finished_at,omitzero"` // when it failed or retired
+	// SleepingSince is since when a draining release's pool sleeps: its
+	// processes stopped until a request pinned to it wakes it.
+	SleepingSince time.Time     `json:"sleeping_since,omitzero"`
 	BuildDuration time.Duration `json:"build_duration_ns,omitempty"`
 	Failure       string        `json:"failure,omitempty"`
 	// Note says what the other fields cannot, in a line: that the push's
@@ -118,6 +121,9 @@ type ReleaseUpdate struct {
 	Pruned        *bool
 	LogPath       *string
 	Spec          *[]byte
+	// SleepingSince is set when a draining release's pool sleeps, and set
+	// to the zero time when it wakes.
+	SleepingSince *time.Time
 }
 
 // NoteConnectionCut is the note of a release whose push went live but

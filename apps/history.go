@@ -38,6 +38,11 @@ func (h history) Retired(app string, v slipway.Version) {
 	h.s.update(app, v, slipway.Retired(time.Now()))
 }
 
+// Sleeping implements releaser.Recorder.
+func (h history) Sleeping(app string, v slipway.Version, since time.Time) {
+	h.s.update(app, v, slipway.ReleaseUpdate{SleepingSince: &since})
+}
+
 // Instances implements releaser.Recorder.
 func (h history) Instances(app string, v slipway.Version, recs []slipway.InstanceRecord) {
 	ctx, cancel := background()

@@ -58,7 +58,7 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 	for _, rel := range slices.Backward(rels) { // oldest first
 		switch rel.Status {
 		case slipway.StatusDraining:
-			if spec, ok := specOf(rel); ok && s.rel.AdoptDraining(ctx, spec, found[rel.Version]) == nil {
+			if spec, ok := specOf(rel); ok && s.rel.AdoptDraining(ctx, spec, found[rel.Version], rel.SleepingSince) == nil {
 				continue
 			}
 			for _, rec := range found[rel.Version] { // any it could not take back

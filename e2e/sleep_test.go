@@ -40,6 +40,13 @@ func TestSleep_APinnedClientWakesItsOldRelease(t *testing.T) {
 	if !sleeping() {
 		t.Fatal("a client without a pin to v1 woke it")
 	}
+	// kill -9 of slipway, and a new start: v1 is taken back asleep.
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.start()
+	if !sleeping() {
+		t.Fatalf("after kill -9 and a start, v1 is not sleeping:\n%s", s.logText())
+	}
 	start := time.Now()
 	if got := s.release(pinned, "nap"); got != "v1" {
 		t.Fatalf("the client pinned to v1 got %s after v1 slept, want v1 woken", got)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/supervisor"
@@ -198,6 +199,7 @@ func (r *Releaser) Adopt(ctx context.Context, spec Spec, recs []slipway.Instance
 		stopInstances(got, n) // instances above the scale
 		p.setMembers(members)
 	}
+	p.routePool().Seen(time.Now()) // its pins outlive the restart
 	a.mu.Lock()
 	if a.live != nil { // the newest draining pool AdoptDraining took back
 		a.draining = append(a.draining, a.live)
@@ -267,11 +269,15 @@ var ErrNothingToAdopt = errors.New("no instance of the pool runs")
 // ErrNothingToAdopt when none is left, and the release is retired. Call
 // it for every draining release, oldest first, before Adopt. Callers hold
 // the app's lock.
-func (r *Releaser) AdoptDraining(ctx context.Context, spec Spec, recs []slipway.InstanceRecord) error {
+func (r *Releaser) AdoptDraining(ctx context.Context, spec Spec, recs []slipway.InstanceRecord, asleep time.Time) error {
 	a := r.app(spec.App)
 	p, err := r.newPool(spec)
 	if err != nil || p.command == "" || spec.StaticDir != "" {
 		return ErrNothingToAdopt
+	}
+	if !asleep.IsZero() && len(recs) == 0 {
+		r.adoptSleeping(a, p, asleep)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
@@ -283,7 +289,7 @@ func (r *Releaser) AdoptDraining(ctx context.Context, spec Spec, recs []slipway.
 	for _, n := range slices.Sorted(maps.Keys(got)) {
 		members = append(members, got[n])
 	}
-	p.setMembers(members)
+	p.setMembers(members).Seen(time.Now()) // its pins outlive the restart
 	a.mu.Lock()
 	if a.live != nil {
 		a.draining = append(a.draining, a.live)

@@ -70,6 +70,10 @@ type Recorder interface {
 	// Instances is called with the instances of release v whenever they
 	// change; nil once its pool has stopped.
 	Instances(app string, v slipway.Version, recs []slipway.InstanceRecord)
+	// Sleeping is called when the draining pool of release v sleeps
+	// (since when) and when it wakes (the zero time), so that a restart
+	// takes it back as it was.
+	Sleeping(app string, v slipway.Version, since time.Time)
 }
 
 // Config configures a Releaser.
@@ -368,6 +372,7 @@ type noRecorder struct{}
 func (noRecorder) Live(string, slipway.Version, Spec, []slipway.InstanceRecord) error { return nil }
 func (noRecorder) Retired(string, slipway.Version)                                    {}
 func (noRecorder) Instances(string, slipway.Version, []slipway.InstanceRecord)        {}
+func (noRecorder) Sleeping(string, slipway.Version, time.Time)                         {}
 
 func firstErr(errs []error) error {
 	for _, err := range errs {

@@ -30,10 +30,12 @@ func (r *Releaser) sleep(a *app, p *pool) {
 	if s == nil {
 		return
 	}
+	now := time.Now()
 	p.mu.Lock()
 	members := p.instances
-	p.instances, p.route, p.asleep = nil, s, time.Now()
+	p.instances, p.route, p.asleep = nil, s, now
 	p.mu.Unlock()
+	r.cfg.Recorder.Sleeping(a.name, p.version, now)
 	r.logger.Info("release sleeping", "app", a.name, "release", p.version.String(), "instances", n)
 	if r.cfg.OnSleep != nil {
 		r.cfg.OnSleep(a.name)
@@ -93,6 +95,7 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 		return errors.New("the release was retired while it woke")
 	}
 	r.recordInstances(a.name, p)
+	r.cfg.Recorder.Sleeping(a.name, p.version, time.Time{})
 	took := time.Since(start)
 	r.logger.Info("release woken", "app", a.name, "release", p.version.String(), "instances", len(members), "took", took.Round(time.Millisecond).String())
 	r.appLog(a.name).Line("slipway", p.version.String(), []byte(fmt.Sprintf("slipway: %s woke for a session pinned to it (%s)", p.version, took.Round(time.Millisecond))))
@@ -120,4 +123,26 @@ func (r *Releaser) sleepy(p *pool, now time.Time) bool {
 		last = d
 	}
 	return now.Sub(last) >= r.cfg.DrainSleepAfter
+}
+
+// adoptSleeping takes back p, a draining pool of a that slept (since
+// asleep) when the slipway before this one stopped: the router gets it
+// asleep, its pins kept, and its first pinned request wakes it as if
+// nothing had restarted. It is made live for the moment, as AdoptDraining
+// does, and drains when the next pool is taken back.
+func (r *Releaser) adoptSleeping(a *app, p *pool, asleep time.Time) {
+	n := a.scale("web", p.spec.AppJSON.Quantity("web", 1))
+	s := router.NewSleeping(p.spec.App, p.version.String(), func(sleeping *router.Pool) error { return r.wake(a, p, sleeping, n) })
+	s.Seen(time.Now())
+	p.mu.Lock()
+	p.route, p.asleep = s, asleep
+	p.mu.Unlock()
+	a.mu.Lock()
+	if a.live != nil {
+		a.draining = append(a.draining, a.live)
+	}
+	a.live = p
+	r.cfg.Router.SetLive(s)
+	a.mu.Unlock()
+	r.logger.Info("sleeping release taken back", "app", a.name, "release", p.version.String())
 }

@@ -41,13 +41,24 @@ func (p *Pool) Sleeping() bool { return p.sleep != nil }
 // awake one, or Retire it. Nil when p is not draining. The caller then
 // waits for p's requests in flight (WaitIdle) and stops its processes.
 func (r *Router) Sleep(p *Pool, wake func(sleeping *Pool) error) *Pool {
-	s := &Pool{App: p.App, Release: p.Release, sleep: &sleeper{wake: wake, done: make(chan struct{})}}
+	s := NewSleeping(p.App, p.Release, wake)
 	if !r.Replace(p, s) {
 		return nil
 	}
 	r.log.Info("router: pool sleeping", "app", strings.ToLower(p.App), "release", p.Release)
 	return s
 }
+
+// NewSleeping returns a sleeping pool of app's release, not yet in a
+// router, that wake wakes (see Sleep): one a restart takes back asleep.
+func NewSleeping(app, release string, wake func(sleeping *Pool) error) *Pool {
+	return &Pool{App: app, Release: release, sleep: &sleeper{wake: wake, done: make(chan struct{})}}
+}
+
+// Seen records a request at t on p: a pool taken back after a restart
+// counts as seen then, since the requests its sessions made before are
+// not known, and its pins must outlive the restart by the session TTL.
+func (p *Pool) Seen(t time.Time) { p.seen(t.UnixNano()) }
 
 // Replace puts pool next in the place of the draining pool old, with
 // old's pins, last request and sessions: a sleeping pool for an awake one

@@ -248,6 +248,9 @@ func updateRelease(ctx context.Context, tx *writeTx, app string, v slipway.Versi
 	if u.Note != nil {
 		add("note", *u.Note)
 	}
+	if u.SleepingSince != nil {
+		add("sleeping_since", formatTime(*u.SleepingSince))
+	}
 	if u.Config != nil {
 		config, err := marshalConfig(*u.Config)
 		if err != nil {
@@ -289,7 +292,7 @@ func updateRelease(ctx context.Context, tx *writeTx, app string, v slipway.Versi
 const releaseColumns = `a.name, r.version, r.kind, r.status,
 	r.commit_sha, r.subject, r.author, r.pusher_fingerprint, r.pusher_comment,
 	r.created_at, r.started_at, r.finished_at, r.build_duration_ns, r.failure, r.note,
-	r.rollback_of, r.config, r.dir, r.pruned, r.log_path, r.spec`
+	r.rollback_of, r.config, r.dir, r.pruned, r.log_path, r.spec, r.sleeping_since`
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
@@ -299,13 +302,14 @@ func scanRelease(s scanner) (*slipway.Release, error) {
 	var (
 		r                          slipway.Release
 		created, started, finished sql.NullString
+		sleeping                   sql.NullString
 		config                     string
 		buildDuration              int64
 	)
 	if err := s.Scan(&r.App, &r.Version, &r.Kind, &r.Status,
 		&r.Commit, &r.Subject, &r.Author, &r.PusherFingerprint, &r.PusherComment,
 		&created, &started, &finished, &buildDuration, &r.Failure, &r.Note,
-		&r.RollbackOf, &config, &r.Dir, &r.Pruned, &r.LogPath, &r.Spec,
+		&r.RollbackOf, &config, &r.Dir, &r.Pruned, &r.LogPath, &r.Spec, &sleeping,
 	); err != nil {
 		return nil, err
 	}
@@ -317,6 +321,9 @@ func scanRelease(s scanner) (*slipway.Release, error) {
 		return nil, err
 	}
 	if r.FinishedAt, err = parseTime(finished); err != nil {
+		return nil, err
+	}
+	if r.SleepingSince, err = parseTime(sleeping); err != nil {
 		return nil, err
 	}
 	r.BuildDuration = time.Duration(buildDuration)
