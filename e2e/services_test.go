@@ -167,16 +167,16 @@ func wantNotes(t *testing.T, s *server, app, when string, notes []string, count 
 func needServiceServers(t *testing.T) {
 	t.Helper()
 	if found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres"); len(found) == 0 {
-		t.Skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): apt-get install postgresql")
+		testutil.Missing(t, "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): apt-get install postgresql")
 	}
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed: apt-get install redis-server", bin)
+			testutil.Missing(t, "%s is not installed: apt-get install redis-server", bin)
 		}
 	}
 	out, err := testutil.Command(t, time.Minute, "/usr/bin/python3", "-c", "import psycopg2, redis").CombinedOutput()
 	if err != nil {
-		t.Skipf("/usr/bin/python3 cannot import psycopg2 and redis (apt-get install python3-psycopg2 python3-redis): %v: %s", err, strings.TrimSpace(string(out)))
+		testutil.Missing(t, "/usr/bin/python3 cannot import psycopg2 and redis (apt-get install python3-psycopg2 python3-redis): %v: %s", err, strings.TrimSpace(string(out)))
 	}
 }
 
