@@ -19,6 +19,7 @@ const (
 	EventResources   = "resources"   // resources:set/unset
 	EventRename      = "rename"      // apps:rename
 	EventCreate      = "create"      // apps:create
+	EventAutosleep   = "autosleep"   // ps:autosleep
 	EventBranch      = "branch"      // the branch moved to the live release's commit at a start, after a cut-off push
 )
 

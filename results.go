@@ -166,6 +166,11 @@ type AppDetail struct {
 	// not run with yet (config:set --no-restart or config:unset
 	// --no-restart).
 	Config []ConfigKey `json:"config"`
+	// SleepingSince is since when the app sleeps (ps:autosleep): its web
+	// processes stopped until the next request; Autosleep says after how
+	// long without a request it does ("15m", "15m, workers too"; "" off).
+	SleepingSince time.Time `json:"sleeping_since,omitzero"`
+	Autosleep     string    `json:"autosleep,omitempty"`
 	// Services are the backing services linked to the app.
 	Services    []LinkedService `json:"services"`
 	Maintenance bool            `json:"maintenance"`
@@ -228,4 +233,7 @@ const (
 	StateUp       = "up"
 	StateCrashed  = "crashed" // exited; a restart is scheduled
 	StateStopped  = "stopped"
+	// StateSleeping is an app's that sleeps when idle (ps:autosleep):
+	// its web processes stopped until the next request.
+	StateSleeping = "sleeping"
 )

@@ -3,6 +3,7 @@ package slipway
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // AppService is every use case on apps that the transports call: the
@@ -62,4 +63,8 @@ type AppService interface {
 	Rename(ctx context.Context, old, new string, out io.Writer) error
 	Stop(ctx context.Context, app string, out io.Writer) error
 	StartStopped(ctx context.Context, app string, out io.Writer) error
+	// SetAutosleep makes the app's web processes stop after after without
+	// a request and start again on the next one (its workers too with
+	// workers); after 0 turns it off. Kept across restarts.
+	SetAutosleep(ctx context.Context, app string, after time.Duration, workers bool, out io.Writer) error
 }

@@ -26,6 +26,10 @@ const (
 	// pre-receive hook has answered: if slipway was cut off in between,
 	// the next start moves the branch to the live release's commit.
 	SettingBranchUpdate = "branch-update"
+	// SettingAutosleep is set while the app sleeps when idle (ps:autosleep
+	// NAME on): how long without a request ("15m"), with " workers" when
+	// its workers sleep too.
+	SettingAutosleep = "autosleep"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

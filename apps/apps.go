@@ -132,6 +132,7 @@ func (s *Service) Start(ctx context.Context) {
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
 	s.restoreServices(ctx) // before the apps, which need them
+	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)
 	s.restoreMaintenance(ctx)
 	bg, cancel := context.WithCancel(context.Background())

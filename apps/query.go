@@ -47,6 +47,7 @@ func (s *Service) Apps(ctx context.Context) ([]slipway.AppSummary, error) {
 			sum.Instances, sum.Draining = st.Instances, len(st.Draining)
 			sum.Crashed, sum.CrashLoop = st.Crashed, st.CrashLoop
 		}
+		sleeping := running[name].SleepingSince
 		switch {
 		case s.stopped(ctx, name):
 			sum.State = "stopped"
@@ -56,6 +57,8 @@ func (s *Service) Apps(ctx context.Context) ([]slipway.AppSummary, error) {
 			sum.State = "undeployed"
 		case sum.CrashLoop || sum.Crashed > 0:
 			sum.State = "crashed"
+		case !sleeping.IsZero():
+			sum.State = slipway.StateSleeping
 		default:
 			sum.State = "running"
 		}
@@ -159,8 +162,11 @@ func (s *Service) App(ctx context.Context, app string) (*slipway.AppDetail, erro
 	}
 	for _, st := range s.rel.Apps() {
 		if st.Name == app {
-			d.CrashLoop = st.CrashLoop
+			d.CrashLoop, d.SleepingSince = st.CrashLoop, st.SleepingSince
 		}
+	}
+	if v, _ := s.store.AppSetting(ctx, app, slipway.SettingAutosleep); v != "" {
+		d.Autosleep = autosleepText(v)
 	}
 	d.Services = s.linkedServices(ctx, app)
 	stored, err := s.store.AppConfig(ctx, app)

@@ -101,6 +101,9 @@ func (s *Service) restore(ctx context.Context, app string, found map[slipway.Ver
 		return err
 	}
 	spec.Scale = scale
+	if !live.SleepingSince.IsZero() && s.rel.AdoptAsleep(spec, found[live.Version], live.SleepingSince) {
+		return nil
+	}
 	_, err = s.rel.Adopt(ctx, spec, found[live.Version])
 	return err
 }

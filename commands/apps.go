@@ -129,6 +129,13 @@ func appsInfo(ctx context.Context, a Apps, u string, args []string, out io.Write
 	if disk := a.DiskUsage(name); disk != "" {
 		fmt.Fprintf(tw, "Disk:\t%s\n", disk)
 	}
+	if d, err := a.App(ctx, name); err == nil && d != nil && d.Autosleep != "" {
+		sleeping := "awake"
+		if !d.SleepingSince.IsZero() {
+			sleeping = "sleeping since " + Age(time.Since(d.SleepingSince)) + " ago"
+		}
+		fmt.Fprintf(tw, "Autosleep:\tafter %s without a request (%s)\n", d.Autosleep, sleeping)
+	}
 	if d, err := a.App(ctx, name); err == nil && d != nil && len(d.Services) > 0 {
 		var linked []string
 		for _, l := range d.Services {

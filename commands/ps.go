@@ -65,6 +65,9 @@ func noProcesses(ctx context.Context, a Apps, name string, now time.Time, out io
 		fmt.Fprintf(out, "%s is stopped%s: no process runs; ps:start %s starts it\n", name, since, name)
 	case !hasLive(ctx, a, name):
 		fmt.Fprintf(out, "%s has no live release: git push to %s deploys it\n", name, d.GitRemote)
+	case !d.SleepingSince.IsZero():
+		fmt.Fprintf(out, "%s is sleeping (since %s ago, idle for %s): the next request starts it; ps:autosleep %s off keeps it running\n",
+			name, Age(now.Sub(d.SleepingSince)), d.Autosleep, name)
 	default:
 		fmt.Fprintf(out, "%s runs no process: ps:scale %s web=1 starts one\n", name, name)
 	}
@@ -204,4 +207,34 @@ func logs(ctx context.Context, a Apps, u string, args []string, out io.Writer) e
 	safe := termsafe.NewWriter(out)
 	defer safe.Flush()
 	return a.Logs(ctx, name, opt, safe)
+}
+
+func psAutosleep(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	args, workers := cutFlag(args, "--workers")
+	after := 15 * time.Minute
+	for i := 0; i < len(args); i++ {
+		if args[i] != "--after" {
+			continue
+		}
+		if i+1 == len(args) {
+			return usageError(u)
+		}
+		d, err := time.ParseDuration(args[i+1])
+		if err != nil || d <= 0 {
+			return slipway.Errorf(slipway.EINVALID, "--after %q: want a duration such as 90s, 15m or 1h", slipway.OneLine(args[i+1], 20))
+		}
+		after = d
+		args = append(args[:i:i], args[i+2:]...)
+		i--
+	}
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		return usageError(u)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return err
+	}
+	if args[1] == "off" {
+		after, workers = 0, false
+	}
+	return a.SetAutosleep(ctx, args[0], after, workers, out)
 }

@@ -65,3 +65,45 @@ func TestSleep_APinnedClientWakesItsOldRelease(t *testing.T) {
 		t.Errorf("the log does not say v1 slept and woke")
 	}
 }
+
+// ps:autosleep: an idle app's web processes stop, apps:list and ps say it
+// sleeps, a kill -9 and a start of slipway keep it asleep, and the next
+// request starts it and is answered, waiting for the health check.
+func TestAutosleep_AnIdleAppSleepsAndWakesOnARequest(t *testing.T) {
+	s := startServer(t)
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "push", s.remote("idle"), "main")
+	running := s.appPIDs("http.server")
+	if out, err := s.ssh(s.key, "ps:autosleep", "idle", "on", "--after", "1s"); err != nil || !strings.Contains(out, "idle sleeps after 1s without a request") {
+		t.Fatalf("ps:autosleep: %v\n%s", err, out)
+	}
+	asleep := func() bool {
+		out, _ := s.ssh(s.key, "ps", "idle")
+		return strings.Contains(out, "idle is sleeping")
+	}
+	waitFor(t, "the app to sleep", asleep)
+	waitFor(t, "its processes to end", func() bool { return len(s.appPIDs("http.server")) == 0 })
+	if out, _ := s.ssh(s.key, "apps:list"); !strings.Contains(out, "sleeping") {
+		t.Errorf("apps:list does not say the app sleeps:\n%s", out)
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.start()
+	if !asleep() {
+		t.Fatalf("after kill -9 and a start the app does not sleep:\n%s", s.logText())
+	}
+	start := time.Now()
+	if got := s.release(newClient(t), "idle"); got != "v1" {
+		t.Fatalf("the request that woke the app got %s", got)
+	}
+	t.Logf("the request that woke the app took %s", time.Since(start).Round(time.Millisecond))
+	if now := s.appPIDs("http.server"); len(now) != len(running) {
+		t.Errorf("app processes %v after the wake, want as many as before it slept (%v)", now, running)
+	}
+	if out, err := s.ssh(s.key, "ps:autosleep", "idle", "off"); err != nil || !strings.Contains(out, "no longer sleeps") {
+		t.Errorf("ps:autosleep off: %v\n%s", err, out)
+	}
+	if out, err := s.ssh(s.key, "ps:autosleep", "idle", "on", "--after", "soon"); err == nil || !strings.Contains(out, "--after \"soon\"") {
+		t.Errorf("a bad --after: %v\n%s", err, out)
+	}
+}

@@ -62,7 +62,7 @@ func (r *Releaser) retireIdle(now time.Time) {
 				r.retire(p, "sessions idle")
 			default:
 				keep = append(keep, p)
-				if r.sleepy(p, now) {
+				if r.sleepy(p, now, r.cfg.DrainSleepAfter) {
 					r.sleep(a, p)
 				}
 			}
@@ -72,6 +72,9 @@ func (r *Releaser) retireIdle(now time.Time) {
 			keep = keep[1:]
 		}
 		a.draining = keep
+		if a.live != nil && r.sleepy(a.live, now, a.autosleep) { // an idle app (ps:autosleep)
+			r.sleep(a, a.live)
+		}
 		a.mu.Unlock()
 	}
 }

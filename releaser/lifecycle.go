@@ -77,6 +77,14 @@ type AppStatus struct {
 	// are not up; CrashLoop is set when one keeps crashing.
 	Crashed   int  `json:"crashed"`
 	CrashLoop bool `json:"crash_loop,omitempty"`
+	// SleepingSince is since when the live pool sleeps (ps:autosleep);
+	// zero while it runs.
+	SleepingSince time.Time `json:"sleeping_since,omitzero"`
+	// Autosleep is how long the app may go without a request before it
+	// sleeps (0: never), and AutosleepWorkers whether its workers sleep
+	// with it.
+	Autosleep        time.Duration `json:"autosleep,omitempty"`
+	AutosleepWorkers bool          `json:"autosleep_workers,omitempty"`
 }
 
 // Apps lists the running state of every app that has run here since the
@@ -99,7 +107,9 @@ func (r *Releaser) Apps() []AppStatus {
 			st.Instances = len(a.live.members())
 			st.Static = a.live.spec.StaticDir != ""
 			st.LiveSince = a.live.started
+			st.SleepingSince = a.live.sleepingSince()
 		}
+		st.Autosleep, st.AutosleepWorkers = a.autosleep, a.sleepWorkers
 		for _, p := range a.draining {
 			st.Draining = append(st.Draining, p.version)
 			st.DrainingInstances += len(p.members())

@@ -26,6 +26,7 @@ type pool struct {
 	instances []*instance
 	route     *router.Pool // what the router routes by; replaced when scaling, sleeping and waking
 	asleep    time.Time    // since when it sleeps (its processes stopped); zero while awake
+	woke      time.Time    // when it last woke: an idle live pool counts from then
 }
 
 // sleepingSince returns since when p sleeps, or the zero time.

@@ -51,6 +51,8 @@ type Router interface {
 	// release (the awake one).
 	Sleep(p *router.Pool, wake func(sleeping *router.Pool) error) *router.Pool
 	Replace(old, next *router.Pool) bool
+	// Wake wakes a sleeping pool as its next request would.
+	Wake(ctx context.Context, p *router.Pool) error
 }
 
 var _ Router = (*router.Router)(nil)
@@ -153,6 +155,11 @@ type app struct {
 	draining []*pool // older releases still serving the sessions pinned to them
 	workers  *workerSet
 	log      *supervisor.AppLog
+	// autosleep, when set, puts the live pool to sleep after that long
+	// without a request (ps:autosleep), and its workers with it when
+	// sleepWorkers is set.
+	autosleep    time.Duration
+	sleepWorkers bool
 }
 
 // appLog returns the log all of app's processes write to.

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/router"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // A draining pool that no request reached for DrainSleepAfter sleeps: the
@@ -36,6 +38,11 @@ func (r *Releaser) sleep(a *app, p *pool) {
 	p.instances, p.route, p.asleep = nil, s, now
 	p.mu.Unlock()
 	r.cfg.Recorder.Sleeping(a.name, p.version, now)
+	var workers []*worker
+	if p == a.live && a.sleepWorkers { // an idle app's workers sleep too
+		workers = a.workers.list()
+		a.workers = &workerSet{version: p.version}
+	}
 	r.logger.Info("release sleeping", "app", a.name, "release", p.version.String(), "instances", n)
 	if r.cfg.OnSleep != nil {
 		r.cfg.OnSleep(a.name)
@@ -49,6 +56,7 @@ func (r *Releaser) sleep(a *app, p *pool) {
 			wg.Go(in.stop)
 		}
 		wg.Wait()
+		r.stopAll(workers)
 		r.recordInstances(a.name, p)
 	})
 }
@@ -63,10 +71,21 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 	defer cancel()
 	members, err := r.startInstances(ctx, p, 1, max(n, 1), io.Discard)
 	if err != nil {
-		r.logger.Warn("sleeping release did not wake: retiring it", "app", a.name, "release", p.version.String(), "err", err)
 		r.drainMu.Lock()
 		a.mu.Lock()
-		if i := slices.Index(a.draining, p); i >= 0 && !r.detached.Load() {
+		switch i := slices.Index(a.draining, p); {
+		case p == a.live:
+			// The app's own pool is not retired: it sleeps on, and the
+			// next request tries again.
+			r.logger.Warn("sleeping app did not wake: the next request tries again", "app", a.name, "release", p.version.String(), "err", err)
+			fresh := router.NewSleeping(sleeping.App, sleeping.Release, func(s *router.Pool) error { return r.wake(a, p, s, n) })
+			if r.cfg.Router.Replace(sleeping, fresh) {
+				p.mu.Lock()
+				p.route = fresh
+				p.mu.Unlock()
+			}
+		case i >= 0 && !r.detached.Load():
+			r.logger.Warn("sleeping release did not wake: retiring it", "app", a.name, "release", p.version.String(), "err", err)
 			a.draining = slices.Delete(a.draining, i, i+1)
 			r.retire(p, "did not wake")
 		}
@@ -80,14 +99,19 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 	}
 	r.drainMu.Lock() // not during a Detach, nor a retire pass
 	a.mu.Lock()
-	ok := !r.detached.Load() && slices.Contains(a.draining, p) && r.cfg.Router.Replace(sleeping, rp)
+	live := p == a.live
+	ok := !r.detached.Load() && (live || slices.Contains(a.draining, p)) && r.cfg.Router.Replace(sleeping, rp)
 	if ok {
 		p.mu.Lock()
-		p.instances, p.route, p.asleep = members, rp, time.Time{}
+		p.instances, p.route, p.asleep, p.woke = members, rp, time.Time{}, time.Now()
 		p.mu.Unlock()
 	}
+	wakeWorkers := ok && live && a.sleepWorkers
 	a.mu.Unlock()
 	r.drainMu.Unlock()
+	if wakeWorkers {
+		r.swapWorkers(a, p.spec, p.version, io.Discard)
+	}
 	if !ok {
 		for _, in := range members {
 			in.stop()
@@ -105,24 +129,45 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 	return nil
 }
 
-// sleepy reports whether p, draining, should sleep at now: it has
-// processes, none of its requests is in flight, and none came for
-// DrainSleepAfter since it drains.
-func (r *Releaser) sleepy(p *pool, now time.Time) bool {
-	if r.cfg.DrainSleepAfter <= 0 || p.command == "" {
+// sleepy reports whether p should sleep at now: it has processes, none
+// of its requests is in flight, and none came for after since it drains
+// (or, live, since it started or last woke).
+func (r *Releaser) sleepy(p *pool, now time.Time, after time.Duration) bool {
+	if after <= 0 || p.command == "" {
 		return false
 	}
 	p.mu.Lock()
-	asleep, rp := !p.asleep.IsZero(), p.route
+	asleep, rp, last := !p.asleep.IsZero(), p.route, p.started
+	if p.woke.After(last) {
+		last = p.woke
+	}
 	p.mu.Unlock()
 	if asleep || rp.Sleeping() || rp.InFlight() != 0 {
 		return false
 	}
-	last := rp.LastSeen()
-	if d := rp.DrainingSince(); d.After(last) {
-		last = d
+	for _, t := range []time.Time{rp.LastSeen(), rp.DrainingSince()} {
+		if t.After(last) {
+			last = t
+		}
 	}
-	return now.Sub(last) >= r.cfg.DrainSleepAfter
+	return now.Sub(last) >= after
+}
+
+// SetAutosleep makes app's live pool sleep after that long without a
+// request, its workers too when workers is set (ps:autosleep); after 0
+// turns it off, waking a live pool that sleeps.
+func (r *Releaser) SetAutosleep(app string, after time.Duration, workers bool) {
+	a := r.app(app)
+	a.mu.Lock()
+	a.autosleep, a.sleepWorkers = after, workers
+	p := a.live
+	a.mu.Unlock()
+	if after > 0 || p == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.DeployTimeout)
+	defer cancel()
+	r.cfg.Router.Wake(ctx, p.routePool())
 }
 
 // adoptSleeping takes back p, a draining pool of a that slept (since
@@ -145,4 +190,34 @@ func (r *Releaser) adoptSleeping(a *app, p *pool, asleep time.Time) {
 	r.cfg.Router.SetLive(s)
 	a.mu.Unlock()
 	r.logger.Info("sleeping release taken back", "app", a.name, "release", p.version.String())
+}
+
+// AdoptAsleep takes back the live pool of an idle app that slept (since
+// asleep) when the slipway before this one stopped, as it was: asleep,
+// its workers adopted unless they slept with it. It reports false, doing
+// nothing, when any of its web instances runs (Adopt takes them back).
+func (r *Releaser) AdoptAsleep(spec Spec, recs []slipway.InstanceRecord, asleep time.Time) bool {
+	for _, rec := range recs {
+		if _, ok := webNumber(rec.ID); ok && supervisor.Alive(rec.PID, rec.StartTicks) {
+			return false
+		}
+	}
+	a := r.app(spec.App)
+	a.mu.Lock()
+	a.scaleSet = spec.Scale
+	a.mu.Unlock()
+	p, err := r.newPool(spec)
+	if err != nil || p.command == "" || spec.StaticDir != "" {
+		return false
+	}
+	r.adoptSleeping(a, p, asleep)
+	a.mu.Lock()
+	sleepWorkers := a.sleepWorkers
+	a.mu.Unlock()
+	if !sleepWorkers {
+		r.adoptWorkers(a, spec, recs)
+	}
+	r.recordLive(a)
+	r.schedule(a.name, spec, spec.Version, io.Discard)
+	return true
 }

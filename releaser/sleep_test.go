@@ -83,3 +83,30 @@ func TestSleep_APoolThatDoesNotWakeIsRetired(t *testing.T) {
 	}
 	waitFor(t, "v1 to be retired", func() bool { return len(f.rel.Draining("app")) == 0 })
 }
+
+// An app with autosleep stops its web processes once idle; the next
+// request, pinned or not, starts them and is answered by them.
+func TestAutosleep_AnIdleAppSleepsAndTheNextRequestWakesIt(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	first := f.rel.Processes("app")[0].PID
+	f.rel.SetAutosleep("app", 200*time.Millisecond, false)
+	asleep := func() bool { return !f.rel.Apps()[0].SleepingSince.IsZero() }
+	waitFor(t, "the app to sleep and its process to end", func() bool { return asleep() && !alive(first) })
+	if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("the request that woke the app got %q", got)
+	}
+	if asleep() {
+		t.Error("the app still sleeps after a request")
+	}
+	if procs := f.rel.Processes("app"); len(procs) != 1 || procs[0].PID == first {
+		t.Errorf("processes %+v, want a new web.1", procs)
+	}
+	waitFor(t, "the app to sleep again", asleep)
+	f.rel.SetAutosleep("app", 0, false) // off: it wakes
+	if asleep() || len(f.rel.Processes("app")) != 1 {
+		t.Errorf("turning autosleep off left the app asleep: %+v", f.rel.Apps()[0])
+	}
+}

@@ -40,6 +40,9 @@ func (s *appState) choose(t *ticket, now, refresh int64) route {
 	if p == nil {
 		return route{}
 	}
+	if p.sleep != nil {
+		return route{pool: p, inst: -1, wake: true}
+	}
 	if p.static != nil {
 		return route{pool: p, inst: -1, issue: true}
 	}

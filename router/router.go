@@ -188,18 +188,32 @@ func (r *Router) route(name string, pin *ticket, sec int64) (rt route, found boo
 	}
 }
 
-// wakeRoute wakes rt.pool, a sleeping pool the request's pin binds to,
-// and routes the request again: to the awake pool, or, when it did not
-// wake, as if the pool had gone (to the live pool, with a new cookie).
+// wakeRoute wakes rt.pool, a sleeping pool the request's pin binds to
+// (or the live pool of an app that sleeps), and routes the request again:
+// to the awake pool, or, when it did not wake, as if the pool had gone
+// (to the live pool, with a new cookie); a route with no pool when the
+// live pool itself did not wake.
 func (r *Router) wakeRoute(ctx context.Context, name string, rt route, pin *ticket, sec int64) route {
 	p := rt.pool
 	p.inflight.Add(-1) // a sleeping pool serves nothing; its wake-up is not a request on it
-	if r.awaken(ctx, p) == nil {
+	woke := r.awaken(ctx, p) == nil
+	if woke {
 		if again, found := r.route(name, pin, sec); found && !again.wake {
 			return again
+		} else if found && again.wake && again.pool != p {
+			return r.wakeRoute(ctx, name, again, pin, sec) // the live pool, asleep too
+		} else if found && again.pool != nil {
+			again.pool.inflight.Add(-1)
 		}
 	}
 	again, _ := r.route(name, nil, sec) // as a client without a pin
+	if again.wake {
+		if again.pool != p && !woke { // a pinned request whose pool did not wake, to an app asleep
+			return r.wakeRoute(ctx, name, again, nil, sec)
+		}
+		again.pool.inflight.Add(-1)
+		return route{} // the live pool did not wake: 503
+	}
 	return again
 }
 

@@ -16,8 +16,9 @@ import (
 // sleeping pool wakes it: the waker (the releaser's) starts the release
 // again, health-checks it and swaps the awake pool in (Replace), and the
 // request, with every other that arrived meanwhile, is then routed to it.
-// Only pinned requests reach a sleeping pool, so a client that holds no
-// pin to it never wakes it. A pool that does not wake is retired by the
+// Only pinned requests reach a sleeping draining pool, so a client that
+// holds no pin to it never wakes it; a sleeping live pool (an idle app
+// that sleeps, ps:autosleep) is woken by any request. A pool that does not wake is retired by the
 // waker, and its requests go to the live pool with a new cookie, as when
 // a pool has gone.
 
@@ -34,11 +35,12 @@ type sleeper struct {
 // Sleeping reports whether p is a sleeping pool.
 func (p *Pool) Sleeping() bool { return p.sleep != nil }
 
-// Sleep puts the draining pool p to sleep: a pool of p's Release with no
-// instance takes its place, with p's pins, last request and sessions,
+// Sleep puts p, a draining pool or the live pool of an idle app, to sleep:
+// a pool of p's Release with no instance takes its place, with p's pins, last request and sessions,
 // and is returned; wake, called once with it by the first pinned request,
 // must start the release again and Replace the sleeping pool with the
-// awake one, or Retire it. Nil when p is not draining. The caller then
+// awake one, or Retire it. Nil when p is neither draining nor live. A
+// live pool that sleeps is woken by any request. The caller then
 // waits for p's requests in flight (WaitIdle) and stops its processes.
 func (r *Router) Sleep(p *Pool, wake func(sleeping *Pool) error) *Pool {
 	s := NewSleeping(p.App, p.Release, wake)
@@ -60,10 +62,11 @@ func NewSleeping(app, release string, wake func(sleeping *Pool) error) *Pool {
 // not known, and its pins must outlive the restart by the session TTL.
 func (p *Pool) Seen(t time.Time) { p.seen(t.UnixNano()) }
 
-// Replace puts pool next in the place of the draining pool old, with
-// old's pins, last request and sessions: a sleeping pool for an awake one
-// and back. It reports false, and changes nothing, when old is not
-// draining (retired meanwhile). next must have old's App and Release.
+// Replace puts pool next in the place of old, a draining pool or the live
+// one, with old's pins, last request and sessions: a sleeping pool for an
+// awake one and back. It reports false, and changes nothing, when old is
+// neither (retired or replaced meanwhile). next must have old's App and
+// Release.
 func (r *Router) Replace(old, next *Pool) bool {
 	name := strings.ToLower(old.App)
 	next.prepared.Do(func() { r.prepare(next) })
@@ -74,17 +77,31 @@ func (r *Router) Replace(old, next *Pool) bool {
 		return false
 	}
 	s := a.state.Load()
+	next.drainingSince.Store(old.drainingSince.Load())
+	next.seen(old.lastSeen.Load())
+	if s.live == old { // an idle app's live pool (autosleep)
+		next.sessions.take(&old.sessions)
+		a.state.Store(&appState{live: next, draining: s.draining})
+		return true
+	}
 	i := slices.Index(s.draining, old)
 	if i < 0 {
 		return false
 	}
-	next.drainingSince.Store(old.drainingSince.Load())
-	next.seen(old.lastSeen.Load())
 	next.sessions.take(&old.sessions)
 	draining := slices.Clone(s.draining)
 	draining[i] = next
 	a.state.Store(&appState{live: s.live, draining: draining})
 	return true
+}
+
+// Wake wakes p if it sleeps, as its next request would, and returns when
+// it is awake or did not wake, or ctx is done.
+func (r *Router) Wake(ctx context.Context, p *Pool) error {
+	if p.sleep == nil {
+		return nil
+	}
+	return r.awaken(ctx, p)
 }
 
 // errAsleep is a sleeping pool's when its wake-up did not end in time for
