@@ -48,6 +48,15 @@ func (b *requestBody) Close() error {
 	return nil
 }
 
+// state returns whether the body was read to its end and whether it was
+// closed, under its lock: a handler (a reverse proxy's transport) may
+// still read it on a goroutine of its own while the response is written.
+func (b *requestBody) state() (sawEOF, closed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sawEOF, b.closed
+}
+
 // done reports whether nothing more is to be read of the body.
 func (b *requestBody) done() bool {
 	b.mu.Lock()

@@ -266,12 +266,16 @@ func (w *response) writeHeaderNow(p []byte) {
 	if h.Get("Connection") == "close" || w.conn.srv.shutdown.Load() {
 		w.closeAfterReply = true
 	}
-	if w.body != nil && w.body.expectContinue && !w.body.sawEOF {
+	var sawEOF, closed bool
+	if w.body != nil {
+		sawEOF, closed = w.body.state()
+	}
+	if w.body != nil && w.body.expectContinue && !sawEOF {
 		w.closeAfterReply = true // the client may still send what we did not ask for
 	}
-	if w.req.ContentLength != 0 && !w.closeAfterReply && w.body != nil && !w.body.sawEOF {
+	if w.req.ContentLength != 0 && !w.closeAfterReply && w.body != nil && !sawEOF {
 		switch {
-		case w.body.closed:
+		case closed:
 			w.closeAfterReply = true
 		default:
 			if !w.body.discard() {
@@ -388,8 +392,8 @@ func (w *response) finish() {
 	if err := bw.Flush(); err != nil {
 		w.closeAfterReply = true
 	}
-	if !w.closeAfterReply && w.body != nil && !w.body.sawEOF && w.req.ContentLength != 0 {
-		if w.body.closed || !w.body.discard() {
+	if !w.closeAfterReply && w.body != nil && w.req.ContentLength != 0 {
+		if sawEOF, closed := w.body.state(); !sawEOF && (closed || !w.body.discard()) {
 			w.closeAfterReply = true
 		}
 	}
