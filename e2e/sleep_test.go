@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -105,5 +106,33 @@ func TestAutosleep_AnIdleAppSleepsAndWakesOnARequest(t *testing.T) {
 	}
 	if out, err := s.ssh(s.key, "ps:autosleep", "idle", "on", "--after", "soon"); err == nil || !strings.Contains(out, "--after \"soon\"") {
 		t.Errorf("a bad --after: %v\n%s", err, out)
+	}
+}
+
+// --max-draining: beyond it the oldest draining release is retired, and
+// the sessions pinned to it move to the live release.
+func TestMaxDraining_TheOldestIsRetiredBeyondIt(t *testing.T) {
+	s := startServer(t, "--max-draining", "2")
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("cap"))
+	var clients []*http.Client
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		s.commit(dir, v, staticApp(v))
+		s.mustGit(dir, "push", "deploy", "main")
+		c := newClient(t)
+		if got := s.release(c, "cap"); got != v {
+			t.Fatalf("the client after the push of %s got %s", v, got)
+		}
+		clients = append(clients, c)
+	}
+	want := []string{"v4 (live)", "v3 (draining)", "v2 (draining)"}
+	waitFor(t, "two releases draining", func() bool { return slices.Equal(s.psReleases("cap"), want) })
+	for i, want := range []string{"v4", "v2", "v3", "v4"} {
+		if got := s.release(clients[i], "cap"); got != want {
+			t.Errorf("the client pinned to v%d got %s, want %s", i+1, got, want)
+		}
+	}
+	if log := s.logText(); !strings.Contains(log, "more than 2 draining releases") {
+		t.Errorf("the log does not say why v1 was retired")
 	}
 }
