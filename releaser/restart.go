@@ -67,5 +67,14 @@ func (r *Releaser) livePool(name, verb string, web bool) (*app, *pool, error) {
 	if web && p.spec.StaticDir != "" {
 		return nil, nil, slipway.Errorf(slipway.EINVALID, "%s is a static site served by slipway itself: nothing to %s", name, verb)
 	}
+	if web {
+		// An idle app that sleeps (ps:autosleep) wakes first, as for a
+		// request: what is scaled or restarted is what runs.
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.DeployTimeout)
+		defer cancel()
+		if err := r.cfg.Router.Wake(ctx, p.routePool()); err != nil {
+			return nil, nil, slipway.Errorf(slipway.EINVALID, "%s sleeps and did not wake to %s: %v", name, verb, err)
+		}
+	}
 	return a, p, nil
 }

@@ -1,6 +1,7 @@
 package releaser
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,5 +109,22 @@ func TestAutosleep_AnIdleAppSleepsAndTheNextRequestWakesIt(t *testing.T) {
 	f.rel.SetAutosleep("app", 0, false) // off: it wakes
 	if asleep() || len(f.rel.Processes("app")) != 1 {
 		t.Errorf("turning autosleep off left the app asleep: %+v", f.rel.Apps()[0])
+	}
+}
+
+// ps:scale and ps:restart of an app that sleeps wake it first.
+func TestAutosleep_ScaleWakesTheApp(t *testing.T) {
+	f := newFixture(t, Config{})
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.rel.SetAutosleep("app", 100*time.Millisecond, false)
+	waitFor(t, "the app to sleep", func() bool { return !f.rel.Apps()[0].SleepingSince.IsZero() })
+	f.rel.SetAutosleep("app", time.Hour, false) // no second sleep during the test
+	if err := f.rel.Scale(t.Context(), "app", "web", 2, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.rel.Apps()[0]; !st.SleepingSince.IsZero() || st.Instances != 2 {
+		t.Errorf("after ps:scale web=2: %+v, want 2 instances awake", st)
 	}
 }
