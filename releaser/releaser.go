@@ -379,7 +379,7 @@ type noRecorder struct{}
 func (noRecorder) Live(string, slipway.Version, Spec, []slipway.InstanceRecord) error { return nil }
 func (noRecorder) Retired(string, slipway.Version)                                    {}
 func (noRecorder) Instances(string, slipway.Version, []slipway.InstanceRecord)        {}
-func (noRecorder) Sleeping(string, slipway.Version, time.Time)                         {}
+func (noRecorder) Sleeping(string, slipway.Version, time.Time)                        {}
 
 func firstErr(errs []error) error {
 	for _, err := range errs {
