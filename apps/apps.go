@@ -160,7 +160,9 @@ func (s *Service) endBackground() {
 
 // StopBound is how long stopping every app and service may take: the
 // grace of a SIGTERM, a server's clean stop and a margin.
-func (s *Service) StopBound() time.Duration { return s.rel.StopGrace() + serviceStopGrace + 5*time.Second }
+func (s *Service) StopBound() time.Duration {
+	return s.rel.StopGrace() + serviceStopGrace + 5*time.Second
+}
 
 // serviceStopGrace is how long a service's server has to stop cleanly
 // (PostgreSQL's fast shutdown writes a checkpoint) before SIGKILL.
