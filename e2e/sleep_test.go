@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,32 @@ func TestMaxDraining_TheOldestIsRetiredBeyondIt(t *testing.T) {
 	}
 	if log := s.logText(); !strings.Contains(log, "more than 2 draining releases") {
 		t.Errorf("the log does not say why v1 was retired")
+	}
+}
+
+// Pushes and config changes with a session pinned to every release, then
+// no traffic: soon only the live release's processes run (the oldest
+// beyond --max-draining retired, the rest asleep).
+func TestSleep_OnlyTheLiveReleaseRunsOnceTrafficStops(t *testing.T) {
+	s := startServer(t, "--drain-sleep-after", "1s")
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("busy"))
+	s.mustGit(dir, "push", "deploy", "main")
+	live := len(s.appPIDs("http.server"))
+	pin := func() { s.release(newClient(t), "busy") } // a session on the release live now
+	pin()
+	for i := range 3 {
+		s.commit(dir, "push "+strconv.Itoa(i), staticApp("v1"))
+		s.mustGit(dir, "push", "deploy", "main")
+		pin()
+		if out, err := s.ssh(s.key, "config:set", "busy", "N="+strconv.Itoa(i)); err != nil {
+			t.Fatalf("config:set: %v\n%s", err, out)
+		}
+		pin()
+	}
+	waitFor(t, "only the live release's processes", func() bool { return len(s.appPIDs("http.server")) == live })
+	ps, _ := s.ssh(s.key, "ps", "busy")
+	if strings.Count(ps, " drains since ") != 3 || strings.Count(ps, "sleeping since") != 3 {
+		t.Errorf("ps, want 3 draining releases (--max-draining), all asleep:\n%s", ps)
 	}
 }
