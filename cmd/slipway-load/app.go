@@ -81,6 +81,36 @@ func buildApp(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
+// goAppFiles are the work tree of the Go test app: the prebuilt binary
+// appBin, a Procfile, and an app.json asking for instances web processes.
+func goAppFiles(appBin string, instances int) ([]repoFile, error) {
+	bin, err := os.ReadFile(appBin)
+	if err != nil {
+		return nil, err
+	}
+	return []repoFile{
+		{"app", bin, 0o755},
+		{"Procfile", []byte("web: ./app\n"), 0o644},
+		appJSON(instances),
+	}, nil
+}
+
+// pythonAppFiles are the work tree of the sleep run's app: Python's
+// http.server serving the work tree, with instances web processes. GET
+// /VERSION answers the release's commit number, which tells which release
+// answered.
+func pythonAppFiles(instances int) []repoFile {
+	return []repoFile{
+		{"Procfile", []byte("web: python3 -m http.server --bind 127.0.0.1 $PORT\n"), 0o644},
+		appJSON(instances),
+	}
+}
+
+// appJSON asks for instances web processes.
+func appJSON(instances int) repoFile {
+	return repoFile{"app.json", []byte(fmt.Sprintf(`{"formation":{"web":{"quantity":%d}}}`+"\n", instances)), 0o644}
+}
+
 // buildSlipway compiles this module's slipway command into dir.
 func buildSlipway(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "slipway")

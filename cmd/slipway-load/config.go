@@ -26,6 +26,28 @@ const (
 	DefaultRequestTimeout  = 10 * time.Second
 )
 
+// Modes of the tool: a load with deploys under it, or pinned sessions
+// whose draining pools sleep and wake (see sleep.go).
+const (
+	modeLoad  = "load"
+	modeSleep = "sleep"
+)
+
+// Defaults of --mode sleep, where they differ from a load's.
+const (
+	DefaultReleases        = 5
+	DefaultCycles          = 3
+	DefaultSleepSessions   = 10 // per release
+	DefaultFollowUps       = 5
+	DefaultDrainSleepAfter = 2 * time.Second
+	// The pins must outlive every quiet spell: a pool no request reached
+	// for the session TTL is retired, not put to sleep.
+	DefaultSleepSessionTTL = 10 * time.Minute
+)
+
+// loadOnly are the flags that mean nothing to --mode sleep.
+var loadOnly = []string{"session-requests", "rate", "max-in-flight", "warmup", "deploys", "interval", "cooldown", "control", "action", "activation"}
+
 // Deploy strategies, as `slipway serve --deploy-strategy` spells them.
 const (
 	blueGreen = "blue-green"
@@ -55,6 +77,15 @@ type config struct {
 	Action          string        // what each "deploy" is: push, config, scale, restart, upgrade or kill9
 	Activation      bool          // pass slipway listening sockets the tool holds (systemd's socket activation)
 
+	// --mode sleep: Sessions are pinned to each of Releases releases, and
+	// Cycles times every pool sleeps and each session comes back for
+	// 1+FollowUps requests.
+	Mode            string        // modeLoad or modeSleep
+	Releases        int           // releases with sessions pinned to them
+	Cycles          int           // quiet spells, each followed by the wakes
+	FollowUps       int           // requests of a session after the one that waits for the wake
+	DrainSleepAfter time.Duration // slipway serve --drain-sleep-after; 0: slipway's default
+
 	// started, when non-nil, is called with every long-running process
 	// the tool starts (slipway), so that a test can make sure it ends.
 	started func(*os.Process)
@@ -77,7 +108,23 @@ func defaultConfig() config {
 		SessionTTL:      DefaultSessionTTL,
 		DrainTimeout:    DefaultDrainTimeout,
 		RequestTimeout:  DefaultRequestTimeout,
+		Mode:            modeLoad,
+		Releases:        DefaultReleases,
+		Cycles:          DefaultCycles,
+		FollowUps:       DefaultFollowUps,
 	}
+}
+
+// defaultSleepConfig returns the configuration of `slipway-load --mode
+// sleep` without other flags.
+func defaultSleepConfig() config {
+	c := defaultConfig()
+	c.Mode = modeSleep
+	c.Strategy = blueGreen
+	c.Sessions = DefaultSleepSessions
+	c.SessionTTL = DefaultSleepSessionTTL
+	c.DrainSleepAfter = DefaultDrainSleepAfter
+	return c
 }
 
 // parseFlags fills a config from args on top of the defaults.
@@ -86,9 +133,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("slipway-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Slipway, "slipway", "", "slipway binary to test (default: build ./cmd/slipway)")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "load: deploys under a steady load; sleep: sessions pinned to --releases releases, whose draining pools sleep and wake --cycles times, each wake timed (defaults then: --sessions 10 per release, --session-ttl 10m, --drain-sleep-after 2s, --strategy blue-green)")
+	fs.IntVar(&c.Releases, "releases", c.Releases, "--mode sleep: releases with sessions pinned to them; one more is deployed after them, live, so that every pinned one drains")
+	fs.IntVar(&c.Cycles, "cycles", c.Cycles, "--mode sleep: how many times every pinned pool is let sleep and then woken by its sessions")
+	fs.IntVar(&c.FollowUps, "follow-ups", c.FollowUps, "--mode sleep: requests each session sends after the one that waited for the wake")
+	fs.DurationVar(&c.DrainSleepAfter, "drain-sleep-after", c.DrainSleepAfter, "slipway serve --drain-sleep-after (default: slipway's own, or 2s with --mode sleep)")
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "deploy strategy: both, blue-green or stop-start")
 	fs.IntVar(&c.Instances, "instances", c.Instances, "web instances of the app (app.json formation)")
-	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "concurrent client sessions, each with its own affinity cookie")
+	fs.IntVar(&c.Sessions, "sessions", c.Sessions, "concurrent client sessions, each with its own affinity cookie (--mode sleep: sessions pinned to each release)")
 	fs.IntVar(&c.SessionRequests, "session-requests", c.SessionRequests, "requests after which a session ends and a new one (without cookie) replaces it")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "requests per second over all sessions (open loop)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "requests in flight at most; a request due when the limit is reached is counted late and not sent")
@@ -109,6 +161,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q: slipway-load takes only flags", fs.Arg(0))
+	}
+	if c.Mode == modeSleep {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, name := range loadOnly {
+			if set[name] {
+				return c, fmt.Errorf("--%s does not apply to --mode sleep", name)
+			}
+		}
+		d := defaultSleepConfig()
+		if !set["strategy"] {
+			c.Strategy = d.Strategy
+		}
+		if !set["sessions"] {
+			c.Sessions = d.Sessions
+		}
+		if !set["session-ttl"] {
+			c.SessionTTL = d.SessionTTL
+		}
+		if !set["drain-sleep-after"] {
+			c.DrainSleepAfter = d.DrainSleepAfter
+		}
 	}
 	return c, c.validate()
 }
@@ -134,6 +208,24 @@ func (c config) validate() error {
 		return fmt.Errorf("--deploys, --warmup, --interval and --cooldown cannot be negative")
 	case c.SessionTTL <= 0 || c.DrainTimeout <= 0 || c.RequestTimeout <= 0:
 		return fmt.Errorf("--session-ttl, --drain-timeout and --request-timeout must be positive")
+	case c.Mode != modeLoad && c.Mode != modeSleep:
+		return fmt.Errorf("--mode %q: use %s or %s", c.Mode, modeLoad, modeSleep)
+	case c.DrainSleepAfter < 0:
+		return fmt.Errorf("--drain-sleep-after cannot be negative")
+	}
+	if c.Mode == modeSleep {
+		switch {
+		case c.Strategy == stopStart:
+			return fmt.Errorf("--mode sleep: a %s deploy leaves no draining pool to sleep", stopStart)
+		case c.Releases < 1 || c.Cycles < 1:
+			return fmt.Errorf("--releases and --cycles must be at least 1")
+		case c.FollowUps < 0:
+			return fmt.Errorf("--follow-ups cannot be negative")
+		case c.DrainSleepAfter == 0:
+			return fmt.Errorf("--mode sleep needs a --drain-sleep-after")
+		case c.SessionTTL <= 2*c.DrainSleepAfter:
+			return fmt.Errorf("--session-ttl %s must be well above --drain-sleep-after %s: a pool idle for the session TTL is retired, not put to sleep", c.SessionTTL, c.DrainSleepAfter)
+		}
 	}
 	return nil
 }

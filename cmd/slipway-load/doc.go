@@ -12,5 +12,15 @@
 // request, no flipped session, p99 during switches at most twice the steady
 // p99), 1 when it does not, and 2 for bad flags.
 //
+// With --mode sleep it times instead the wake of sleeping draining pools:
+// sessions pinned to each of several releases of a Python http.server app
+// come back, again and again, after every pool has slept, and each
+// session's first request waits for its pool's wake. It exits with 0 when
+// no request failed, no session got another release than its own, every
+// pool slept and woke each time, and the wake's p50 and p99 are within
+// 300 ms and 1 s.
+//
+//	go run ./cmd/slipway-load --mode sleep [flags]
+//
 // Imports: appdisk, internal/*.
 package main

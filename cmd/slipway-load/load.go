@@ -224,34 +224,18 @@ func (g *generator) do(ctx context.Context, s *session, seq int) {
 	defer func() { <-g.sem }()
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.cfg.URL, nil)
-	if err != nil {
-		panic(err) // the URL is ours
-	}
-	req.Host = g.cfg.Host
 	s.mu.Lock()
 	cookie := s.cookie
 	s.mu.Unlock()
-	if cookie != "" {
-		req.Header.Set("Cookie", cookieName+"="+cookie)
-	}
-
 	start := time.Now()
-	resp, err := g.client.Do(req)
-	var body []byte
-	if err == nil {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-	}
+	resp, body, err := fetch(ctx, g.client, g.cfg.URL, g.cfg.Host, cookie)
 	rec := record{start: start, dur: time.Since(start), session: s.id, seq: seq}
 
 	release := ""
 	s.mu.Lock()
 	if err == nil {
-		for _, c := range resp.Cookies() {
-			if c.Name == cookieName && c.Value != "" {
-				s.cookie = c.Value
-			}
+		if c := affinityCookie(resp); c != "" {
+			s.cookie = c
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			rec.kind = "status " + resp.Status
@@ -294,6 +278,37 @@ func (g *generator) do(ctx context.Context, s *session, seq int) {
 		}
 		g.failures = append(g.failures, f)
 	}
+}
+
+// fetch sends GET url with Host host and the affinity cookie, if any,
+// and reads up to 4 KiB of the answer.
+func fetch(ctx context.Context, client *http.Client, url, host, cookie string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		panic(err) // the URL is ours
+	}
+	req.Host = host
+	if cookie != "" {
+		req.Header.Set("Cookie", cookieName+"="+cookie)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	return resp, body, err
+}
+
+// affinityCookie returns the affinity cookie resp sets, or "".
+func affinityCookie(resp *http.Response) string {
+	v := ""
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieName && c.Value != "" {
+			v = c.Value
+		}
+	}
+	return v
 }
 
 // bodyText is the text of an error page on one line: tags dropped,

@@ -91,20 +91,10 @@ func testLoadLosesNothing(t *testing.T, action string) {
 	cfg.Action = action
 	cfg.Activation = action == "kill9"
 	cfg.SessionRequests = 1000 // sessions pinned to the draining pool last through the restarts
-	cfg.Dir = tempDir(t)
-	cfg.started = func(p *os.Process) {
-		t.Cleanup(func() { killIfRunning(t, p) })
-	}
 
 	// 90 seconds for the run: the load and its deploys, and a build of
 	// the test app that TestMain's compile left only to link.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	var out strings.Builder
-	rep, err := run(ctx, cfg, &out)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	rep, out := runForTest(t, cfg, 90*time.Second)
 	if len(rep.results) != 1 {
 		t.Fatalf("got %d results, want 1\n%s", len(rep.results), out.String())
 	}
@@ -128,9 +118,28 @@ func testLoadLosesNothing(t *testing.T, action string) {
 		t.Errorf("deploys = %d, want %d", got, want)
 	}
 	if t.Failed() {
-		r.writeDetails(&out, true)
+		r.writeDetails(out, true)
 		t.Logf("output:\n%s", out.String())
 	}
+}
+
+// runForTest runs cfg within limit in a work directory of the test's,
+// and makes sure that slipway ends with the test. It returns the report
+// and what the run wrote.
+func runForTest(t *testing.T, cfg config, limit time.Duration) (report, *strings.Builder) {
+	t.Helper()
+	cfg.Dir = tempDir(t)
+	cfg.started = func(p *os.Process) {
+		t.Cleanup(func() { killIfRunning(t, p) })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	out := &strings.Builder{}
+	rep, err := run(ctx, cfg, out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	return rep, out
 }
 
 // tempDir is a work directory removed at the end of the test, read-only

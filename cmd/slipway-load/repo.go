@@ -30,11 +30,17 @@ type repo struct {
 	version int // content of VERSION at the last commit
 }
 
-// newRepo makes a git work tree in dir with the prebuilt app binary,
-// a Procfile, an app.json asking for instances web processes and a VERSION
-// file, committed on main. home is HOME for git and ssh, key the private
-// key to push with.
-func newRepo(ctx context.Context, dir, appBin, home, key, sshAddr string, instances int) (*repo, error) {
+// repoFile is one file of the app's work tree.
+type repoFile struct {
+	name string
+	data []byte
+	mode os.FileMode
+}
+
+// newRepo makes a git work tree in dir with files and a VERSION file,
+// committed on main. home is HOME for git and ssh, key the private key to
+// push with.
+func newRepo(ctx context.Context, dir string, files []repoFile, home, key, sshAddr string) (*repo, error) {
 	r := &repo{
 		dir: dir,
 		env: append(os.Environ(),
@@ -48,19 +54,6 @@ func newRepo(ctx context.Context, dir, appBin, home, key, sshAddr string, instan
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
-	}
-	bin, err := os.ReadFile(appBin)
-	if err != nil {
-		return nil, err
-	}
-	files := []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{"app", bin, 0o755},
-		{"Procfile", []byte("web: ./app\n"), 0o644},
-		{"app.json", []byte(fmt.Sprintf(`{"formation":{"web":{"quantity":%d}}}`+"\n", instances)), 0o644},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {

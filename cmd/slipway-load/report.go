@@ -18,10 +18,12 @@ const switchTail = time.Second
 // report says the latencies are not slipway's alone.
 const busyOthers = 0.05
 
-// report is the outcome of a run: one result per strategy.
+// report is the outcome of a run: one result per strategy, or the sleep
+// run's.
 type report struct {
 	cfg     config
 	results []result
+	sleep   *sleepResult // --mode sleep
 }
 
 // push is one deploy under load.
@@ -208,8 +210,12 @@ func (r *result) misses(wantDeploys int) []string {
 	return m
 }
 
-// pass reports whether the blue-green run, if any, met the targets.
+// pass reports whether the blue-green run, if any, or the sleep run met
+// the targets.
 func (rep report) pass() bool {
+	if rep.sleep != nil && len(rep.sleep.misses()) > 0 {
+		return false
+	}
 	for _, r := range rep.results {
 		if r.strategy == blueGreen && len(r.misses(rep.cfg.Deploys)) > 0 {
 			return false

@@ -21,7 +21,8 @@ import (
 const domain = "load.test"
 
 // run builds what it needs and runs the load for each strategy of cfg,
-// writing progress and the final table to out.
+// or the sleep run of --mode sleep, writing progress and the final table
+// to out.
 func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error) {
 	if err := cfg.validate(); err != nil {
 		return rep, err
@@ -51,6 +52,15 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 		if bin, err = buildSlipway(ctx, dir); err != nil {
 			return rep, err
 		}
+	}
+	if cfg.Mode == modeSleep {
+		res, err := runSleep(ctx, cfg, bin, filepath.Join(dir, modeSleep), out)
+		if err != nil {
+			return rep, fmt.Errorf("sleep: %w", err)
+		}
+		rep.sleep = &res
+		res.write(out, !rep.pass() || cfg.Keep || cfg.Dir != "")
+		return rep, nil
 	}
 	appBin := cfg.App
 	if appBin == "" {
@@ -83,44 +93,22 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(out, "[%s] %s\n", res.name(), fmt.Sprintf(format, args...))
 	}
-	home := filepath.Join(dir, "home")
-	data := filepath.Join(dir, "data")
-	for _, d := range []string{home, data} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return res, err
-		}
-	}
-	key, err := newKey(ctx, home)
-	if err != nil {
-		return res, err
-	}
-	pub, err := os.ReadFile(key + ".pub")
-	if err != nil {
-		return res, err
-	}
-	if err := os.WriteFile(filepath.Join(data, "authorized_keys"), pub, 0o600); err != nil {
-		return res, err
-	}
 	res.logPath = filepath.Join(dir, "slipway.log")
-	srv, err := startServer(ctx, serverConfig{
-		Bin: bin, DataDir: data, Home: home, LogPath: res.logPath, Domain: domain,
-		SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.Deploys + 1, Strategy: strategy, Started: cfg.started,
+	srv, home, key, err := setUp(ctx, dir, serverConfig{
+		Bin: bin, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.Deploys + 1, Strategy: strategy, Started: cfg.started,
 		Activation: cfg.Activation,
 	})
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		if serr := srv.stop(); serr != nil && err == nil {
-			err = fmt.Errorf("stop slipway: %w", serr)
-		}
-		if err != nil {
-			err = fmt.Errorf("%w\nslipway log: %s", err, res.logPath)
-		}
-	}()
+	defer srv.finish(&err)
 	logf("slipway ready: ssh %s, http %s, admin %s; log %s", srv.addr("ssh"), srv.addr("http"), srv.addr("admin"), res.logPath)
 
-	r, err := newRepo(ctx, filepath.Join(dir, "app"), appBin, home, key, srv.addr("ssh"), cfg.Instances)
+	files, err := goAppFiles(appBin, cfg.Instances)
+	if err != nil {
+		return res, err
+	}
+	r, err := newRepo(ctx, filepath.Join(dir, "app"), files, home, key, srv.addr("ssh"))
 	if err != nil {
 		return res, err
 	}
@@ -234,6 +222,32 @@ func runStrategy(ctx context.Context, cfg config, strategy, bin, appBin, dir str
 	logf("load stopped: %d requests, %d failed, %d flipped sessions, at most %d draining pools",
 		res.sent, res.failed, res.flipped, res.maxDraining)
 	return res, nil
+}
+
+// setUp starts slipway in dir, as sc says but for its data dir, HOME, log
+// (dir/slipway.log) and domain, which it fills in, and a key that may
+// push to it. It returns the server, HOME and the private key's path.
+func setUp(ctx context.Context, dir string, sc serverConfig) (srv *server, home, key string, err error) {
+	home = filepath.Join(dir, "home")
+	data := filepath.Join(dir, "data")
+	for _, d := range []string{home, data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, "", "", err
+		}
+	}
+	if key, err = newKey(ctx, home); err != nil {
+		return nil, "", "", err
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := os.WriteFile(filepath.Join(data, "authorized_keys"), pub, 0o600); err != nil {
+		return nil, "", "", err
+	}
+	sc.DataDir, sc.Home, sc.LogPath, sc.Domain = data, home, filepath.Join(dir, "slipway.log"), domain
+	srv, err = startServer(ctx, sc)
+	return srv, home, key, err
 }
 
 // deployUnderLoad pushes cfg.Deploys new versions, cfg.Interval apart

@@ -57,7 +57,10 @@ type serverConfig struct {
 	// MaxDraining is slipway serve --max-draining: the run keeps every
 	// release's sessions (its deploys and one more).
 	MaxDraining int
-	Strategy    string
+	// DrainSleepAfter is slipway serve --drain-sleep-after; 0 leaves
+	// slipway's default.
+	DrainSleepAfter time.Duration
+	Strategy        string
 	// Activation passes listening sockets the tool holds, as systemd's
 	// the slipway-*.socket units do, instead of letting slipway listen.
 	Activation bool
@@ -117,6 +120,9 @@ func (s *server) start(ctx context.Context) error {
 		"--domain", c.Domain, "--session-ttl", c.SessionTTL.String(),
 		"--drain-timeout", c.DrainTimeout.String(), "--deploy-strategy", c.Strategy,
 		"--max-draining", strconv.Itoa(max(c.MaxDraining, 1))}
+	if c.DrainSleepAfter > 0 {
+		args = append(args, "--drain-sleep-after", c.DrainSleepAfter.String())
+	}
 	cmd := exec.Command(c.Bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+c.Home)
 	if s.sockets != nil {
@@ -326,6 +332,17 @@ func (s *server) stop() error {
 		cmd.Process.Kill()
 		<-waited
 		return fmt.Errorf("slipway did not stop within %s of SIGTERM and was killed (log: %s)", stopTimeout, s.logPath)
+	}
+}
+
+// finish stops the server at the end of a run whose error is *err: a
+// stop that fails becomes the run's error, and any error names the log.
+func (s *server) finish(err *error) {
+	if serr := s.stop(); serr != nil && *err == nil {
+		*err = fmt.Errorf("stop slipway: %w", serr)
+	}
+	if *err != nil {
+		*err = fmt.Errorf("%w\nslipway log: %s", *err, s.logPath)
 	}
 }
 
