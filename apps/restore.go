@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/slipway/slipway"
@@ -24,22 +25,38 @@ const interrupted = "interrupted: slipway stopped during the deploy"
 // to them. What is gone is started again (live) or retired (draining).
 // Deploys in progress were cut off (failed). An app whose release fails to
 // start is logged and left without a live pool; its history still names
-// the release that should run.
+// the release that should run. Apps are restored restoreParallel at a
+// time: each is independent of the others, and most of a restore waits
+// on the apps' own processes (a port probed, a release started).
 func (s *Service) Restore(ctx context.Context, found survivors) {
 	names, err := s.store.ListApps(ctx)
 	if err != nil {
 		s.logger.Error("read history", "err", err)
 		return
 	}
+	next := make(chan string)
+	var wg sync.WaitGroup
+	for range min(restoreParallel, len(names)) {
+		wg.Go(func() {
+			for app := range next {
+				if err := s.restore(ctx, app, found[app]); err != nil {
+					s.logger.Error("restore app", "app", app, "err", err)
+				}
+			}
+		})
+	}
 	for _, app := range names {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		if err := s.restore(ctx, app, found[app]); err != nil {
-			s.logger.Error("restore app", "app", app, "err", err)
-		}
+		next <- app
 	}
+	close(next)
+	wg.Wait()
 }
+
+// restoreParallel is how many apps Restore takes back at once.
+const restoreParallel = 8
 
 func (s *Service) restore(ctx context.Context, app string, found map[slipway.Version][]slipway.InstanceRecord) error {
 	unlock, err := s.lock(ctx, app, io.Discard)
