@@ -61,15 +61,18 @@ func (r *Releaser) sleep(a *app, p *pool) {
 	})
 }
 
-// wake starts n web instances of p, asleep as sleeping in the router, and
-// swaps them in; on failure p is retired. The router calls it once, for
-// the first request pinned to p, and holds every such request until it
+// wake starts web.1 of p, asleep as sleeping in the router, and swaps it
+// in, then starts the rest of its n instances in the background (growPool):
+// the requests that wait pay for one start, not for n on a few cores. A
+// session pinned to web.2 is served by web.1 meanwhile, of the same
+// release. On failure p is retired. The router calls it once, for the
+// first request pinned to p, and holds every such request until it
 // returns.
 func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.DeployTimeout)
 	defer cancel()
-	members, err := r.startInstances(ctx, p, 1, max(n, 1), io.Discard)
+	members, err := r.startInstances(ctx, p, 1, 1, io.Discard)
 	if err != nil {
 		r.drainMu.Lock()
 		a.mu.Lock()
@@ -120,6 +123,9 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 	}
 	r.recordInstances(a.name, p)
 	r.cfg.Recorder.Sleeping(a.name, p.version, time.Time{})
+	if n > 1 {
+		r.retiring.Go(func() { r.growPool(a, p, rp, n) })
+	}
 	took := time.Since(start)
 	r.logger.Info("release woken", "app", a.name, "release", p.version.String(), "instances", len(members), "took", took.Round(time.Millisecond).String())
 	r.appLog(a.name).Line("slipway", p.version.String(), []byte(fmt.Sprintf("slipway: %s woke for a session pinned to it (%s)", p.version, took.Round(time.Millisecond))))
@@ -127,6 +133,41 @@ func (r *Releaser) wake(a *app, p *pool, sleeping *router.Pool, n int) error {
 		r.cfg.OnWake(a.name, took)
 	}
 	return nil
+}
+
+// growPool starts web.2 … web.n of p, just woken with web.1 as rp, and
+// swaps the whole pool in, unless p changed meanwhile (it slept again, was
+// retired, or scaled): then the new instances stop.
+func (r *Releaser) growPool(a *app, p *pool, rp *router.Pool, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.DeployTimeout)
+	defer cancel()
+	more, err := r.startInstances(ctx, p, 2, n, io.Discard)
+	if err != nil {
+		r.logger.Warn("a woken release runs fewer instances than its scale", "app", a.name, "release", p.version.String(), "err", err)
+		return
+	}
+	r.drainMu.Lock()
+	a.mu.Lock()
+	p.mu.Lock()
+	members := append(slices.Clone(p.instances), more...)
+	grown := &router.Pool{App: rp.App, Release: rp.Release}
+	for _, in := range members {
+		grown.Instances = append(grown.Instances, in.route)
+	}
+	ok := !r.detached.Load() && p.route == rp && (p == a.live || slices.Contains(a.draining, p)) && r.cfg.Router.Replace(rp, grown)
+	if ok {
+		p.instances, p.route = members, grown
+	}
+	p.mu.Unlock()
+	a.mu.Unlock()
+	r.drainMu.Unlock()
+	if !ok {
+		for _, in := range more {
+			in.stop()
+		}
+		return
+	}
+	r.recordInstances(a.name, p)
 }
 
 // sleepy reports whether p should sleep at now: it has processes, none

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // A draining pool no request reached for DrainSleepAfter sleeps: its
@@ -127,4 +129,40 @@ func TestAutosleep_ScaleWakesTheApp(t *testing.T) {
 	if st := f.rel.Apps()[0]; !st.SleepingSince.IsZero() || st.Instances != 2 {
 		t.Errorf("after ps:scale web=2: %+v, want 2 instances awake", st)
 	}
+}
+
+// A pool of two wakes with web.1, which answers at once, and gets web.2
+// back in the background.
+func TestSleep_APoolWakesWithOneInstanceThenGrows(t *testing.T) {
+	f := newFixture(t, Config{SessionTTL: time.Hour, DrainSleepAfter: 500 * time.Millisecond})
+	if _, err := f.release("app", "1", &slipway.AppJSON{Formation: map[string]slipway.Formation{"web": {Quantity: ptr(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	pinned := jarClient(t)
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("got %q, want v1", got)
+	}
+	if _, err := f.release("app", "1", nil); err != nil {
+		t.Fatal(err)
+	}
+	f.rel.SetAutosleep("app", 0, false)
+	waitFor(t, "v1 to sleep", func() bool {
+		d := f.rel.Draining("app")
+		return len(d) == 1 && !d[0].SleepingSince.IsZero()
+	})
+	if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("the pinned client got %q, want v1 woken", got)
+	}
+	waitFor(t, "v1 back to two instances", func() bool {
+		if got := f.get(pinned, "app"); !strings.HasPrefix(got, "200 release v1") { // and awake
+			t.Fatalf("the pinned client got %q while v1 grew, want v1", got)
+		}
+		n := 0
+		for _, p := range f.rel.Processes("app") {
+			if p.Release == 1 && p.State == StateUp {
+				n++
+			}
+		}
+		return n == 2
+	})
 }
