@@ -1,6 +1,7 @@
 package releaser
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -165,4 +166,38 @@ func TestSleep_APoolWakesWithOneInstanceThenGrows(t *testing.T) {
 		}
 		return n == 2
 	})
+}
+
+// With workers, an app that sleeps stops its workers too, and the request
+// that wakes it starts them again.
+func TestAutosleep_WorkersSleepWithTheApp(t *testing.T) {
+	f := newFixture(t, Config{})
+	err := f.rel.Release(context.Background(), Spec{
+		App: "app", Version: 1, Commit: strings.Repeat("a", 40), Dir: t.TempDir(),
+		Procfile: slipway.Procfile{{Type: "web", Command: appCommand(t, "1")}, {Type: "worker", Command: "exec sleep 4747"}},
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := func() int {
+		n := 0
+		for _, p := range f.rel.Processes("app") {
+			if strings.HasPrefix(p.ID, "worker.") && p.State == StateUp {
+				n++
+			}
+		}
+		return n
+	}
+	if workers() != 1 {
+		t.Fatalf("processes %+v, want a worker", f.rel.Processes("app"))
+	}
+	f.rel.SetAutosleep("app", 200*time.Millisecond, true)
+	waitFor(t, "the app and its worker to sleep", func() bool {
+		return !f.rel.Apps()[0].SleepingSince.IsZero() && workers() == 0
+	})
+	f.rel.SetAutosleep("app", time.Hour, true) // no second sleep during the test
+	if got := f.get(http.DefaultClient, "app"); !strings.HasPrefix(got, "200 release v1") {
+		t.Fatalf("the request that woke the app got %q", got)
+	}
+	waitFor(t, "the worker to run again", func() bool { return workers() == 1 })
 }
