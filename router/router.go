@@ -191,30 +191,33 @@ func (r *Router) route(name string, pin *ticket, sec int64) (rt route, found boo
 // wakeRoute wakes rt.pool, a sleeping pool the request's pin binds to
 // (or the live pool of an app that sleeps), and routes the request again:
 // to the awake pool, or, when it did not wake, as if the pool had gone
-// (to the live pool, with a new cookie); a route with no pool when the
-// live pool itself did not wake.
+// (to the live pool, with a new cookie, waking it too if the app sleeps);
+// a route with no pool (503) when the live pool itself did not wake. A
+// request wakes at most two pools, and none once its client has gone.
 func (r *Router) wakeRoute(ctx context.Context, name string, rt route, pin *ticket, sec int64) route {
+	return r.wakeRouteN(ctx, name, rt, pin, sec, 2)
+}
+
+func (r *Router) wakeRouteN(ctx context.Context, name string, rt route, pin *ticket, sec int64, wakes int) route {
 	p := rt.pool
 	p.inflight.Add(-1) // a sleeping pool serves nothing; its wake-up is not a request on it
 	woke := r.awaken(ctx, p) == nil
-	if woke {
-		if again, found := r.route(name, pin, sec); found && !again.wake {
-			return again
-		} else if found && again.wake && again.pool != p {
-			return r.wakeRoute(ctx, name, again, pin, sec) // the live pool, asleep too
-		} else if found && again.pool != nil {
+	wakes--
+	again, found := r.route(name, pin, sec)
+	if !woke || !found || again.wake {
+		if again.pool != nil {
 			again.pool.inflight.Add(-1)
 		}
+		again, found = r.route(name, nil, sec) // as a client without a pin
 	}
-	again, _ := r.route(name, nil, sec) // as a client without a pin
-	if again.wake {
-		if again.pool != p && !woke { // a pinned request whose pool did not wake, to an app asleep
-			return r.wakeRoute(ctx, name, again, nil, sec)
-		}
-		again.pool.inflight.Add(-1)
-		return route{} // the live pool did not wake: 503
+	switch {
+	case !found || !again.wake:
+		return again
+	case wakes > 0 && again.pool != p && ctx.Err() == nil:
+		return r.wakeRouteN(ctx, name, again, nil, sec, wakes) // the live pool, asleep too
 	}
-	return again
+	again.pool.inflight.Add(-1)
+	return route{} // the live pool did not wake: 503
 }
 
 // visit records a request from remote (host:port) on rt.pool as of now:
