@@ -441,12 +441,9 @@ func (s *Service) startService(ctx context.Context, svc *slipway.BackingService,
 }
 
 func (s *Service) ConnectService(ctx context.Context, kind slipway.ServiceKind, name string, t slipway.Terminal) (int, error) {
-	svc, err := s.findService(ctx, kind, name)
+	svc, err := s.runningService(ctx, kind, name)
 	if err != nil {
 		return 0, err
-	}
-	if _, ok := s.svcs.Info(name); !ok {
-		return 0, slipway.Errorf(slipway.EINVALID, "%s is stopped: %s:start %s first", name, kind, name)
 	}
 	h, err := s.serviceHost(svc)
 	if err != nil {
@@ -474,8 +471,8 @@ func (s *Service) ImportService(ctx context.Context, kind slipway.ServiceKind, n
 		return err
 	}
 	defer unlock()
-	if _, ok := s.svcs.Info(name); !ok {
-		return slipway.Errorf(slipway.EINVALID, "%s is stopped: %s:start %s first", name, kind, name)
+	if err := s.running(svc); err != nil {
+		return err
 	}
 	h, err := s.serviceHost(svc)
 	if err != nil {
@@ -495,10 +492,16 @@ func (s *Service) runningService(ctx context.Context, kind slipway.ServiceKind, 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := s.svcs.Info(name); !ok {
-		return nil, slipway.Errorf(slipway.EINVALID, "%s is stopped: %s:start %s first", name, kind, name)
+	return svc, s.running(svc)
+}
+
+// running returns nil when svc's server runs, else the error that says
+// how to start it.
+func (s *Service) running(svc *slipway.BackingService) error {
+	if _, ok := s.svcs.Info(svc.Name); !ok {
+		return slipway.Errorf(slipway.EINVALID, "%s is stopped: %s:start %s first", svc.Name, svc.Kind, svc.Name)
 	}
-	return svc, nil
+	return nil
 }
 
 func (s *Service) BackupService(ctx context.Context, kind slipway.ServiceKind, name string, out io.Writer) (slipway.BackupInfo, error) {
