@@ -185,7 +185,7 @@ func (s *Server) Start() error {
 		s.hooks.shutdown(context.Background())
 		return fmt.Errorf("ssh listen: %w", err)
 	}
-	s.ln = pausable.New(ln)
+	s.ln = pausable.New(quickAckListener{ln})
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.ssh.Serve(s.ln) }()
 	s.keys.load()

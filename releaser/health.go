@@ -58,7 +58,7 @@ func checkHealth(ctx context.Context, in target, checks []slipway.Healthcheck, o
 	return nil
 }
 
-// waitListening polls, from 5 ms up to every 25 ms, until the instance's
+// waitListening polls, from 2 ms up to every 10 ms, until the instance's
 // port accepts a connection, the process exits, or ctx is done. With
 // owned, the listener must be the instance's own, not a process that took
 // the port over (a look through /proc that costs a few milliseconds: done
@@ -87,9 +87,9 @@ func waitListening(ctx context.Context, in target, owned bool) error {
 // pause stays short: a start is on the critical path of a deploy, a wake
 // and a rollback, and a dial to a port on loopback that refuses costs
 // microseconds, where a pause grown to 200 ms cost up to that much after
-// the app was ready.
+// the app was ready (and one grown to 25 ms, 12 ms on average).
 func pollUntil(ctx context.Context, in target, try func(context.Context) error) error {
-	pause := 5 * time.Millisecond
+	pause := 2 * time.Millisecond
 	for {
 		err := try(ctx)
 		if err == nil {
@@ -105,7 +105,7 @@ func pollUntil(ctx context.Context, in target, try func(context.Context) error) 
 			return fmt.Errorf("%w: %s: %v (gave up when the deploy timed out)", slipway.ErrHealthCheck, in.p.ID(), err)
 		case <-t.C:
 		}
-		pause = min(pause*3/2, 25*time.Millisecond)
+		pause = min(pause*3/2, 10*time.Millisecond)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,8 +21,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pages holds one template set per page, each with the shared layout.
-var pages = parsePages("apps.html", "app.html", "release.html", "login.html", "error.html")
+// pages holds one template set per page, each with the shared layout,
+// parsed at the first page served: every slipway process pays for its
+// package initialisation, and most (the sandbox launcher, the git hook)
+// serve no page.
+var pages = sync.OnceValue(func() map[string]*template.Template {
+	return parsePages("apps.html", "app.html", "release.html", "login.html", "error.html")
+})
 
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"static": staticURL, "stateClass": stateClass}
@@ -83,7 +89,7 @@ func (h *Handler) base(a auth, title string) basePage {
 // is a clean 500 and not half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
 	var buf bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := pages()[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 		h.log.Error("render admin page", "page", name, "path", r.URL.Path, "err", err)
 		http.Error(w, "internal error (see the slipway log)", http.StatusInternalServerError)
 		return
