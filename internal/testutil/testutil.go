@@ -125,12 +125,16 @@ func RemoveUsersUnder(dir string) {
 }
 
 // userTool runs a user-management command, again while the passwd lock
-// is held elsewhere (for milliseconds).
+// is held elsewhere (exit 10, for milliseconds) or, for userdel, while a
+// process of the user is still ending (exit 8: a test's cleanup can run
+// while the last of its app's processes exits), for up to 10 s.
 func userTool(name, arg string) {
-	for attempt := 0; attempt < 50; attempt++ {
-		err := exec.Command(name, arg).Run()
+	for attempt := 0; attempt < 500; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := exec.CommandContext(ctx, name, arg).Run()
+		cancel()
 		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != 10 {
+		if !errors.As(err, &exit) || (exit.ExitCode() != 10 && exit.ExitCode() != 8) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
