@@ -57,6 +57,13 @@ type Sandbox struct {
 	// drops the capability before it confines itself. Without it /dev/shm
 	// is out of the process's reach.
 	Shm bool `json:"shm,omitempty"`
+	// OwnMounts is for a program that makes a mount namespace of its own
+	// and confines what it runs there: an OCI runtime (runc) or an image
+	// build. A process confined on files may not mount, so Landlock
+	// confines only its network (Ports) and signals; Read and Write are
+	// not used, and the launcher makes no namespaces (the runtime, as
+	// root, needs the host's).
+	OwnMounts bool `json:"ownMounts,omitempty"`
 }
 
 // ShmSize is the size of a process's own /dev/shm, Docker's default; what
@@ -138,7 +145,7 @@ func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error)
 	if sb.UID != 0 {
 		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
 	}
-	if PrivateShm() {
+	if !sb.OwnMounts && PrivateShm() {
 		uid, gid := sb.UID, sb.GID
 		if uid == 0 {
 			uid, gid = uint32(os.Geteuid()), uint32(os.Getegid())
@@ -260,6 +267,9 @@ func confineAndExec(args []string) error {
 // unix sockets to processes outside the sandbox. It also sets
 // no_new_privs, so no setuid program can lift it.
 func (sb *Sandbox) restrict() error {
+	if sb.OwnMounts {
+		return sb.restrictNetwork()
+	}
 	cfg := landlock.Config{
 		HandledAccessFS:  landlock.V9.HandledAccessFS,
 		HandledAccessNet: llsys.AccessNetBindTCP,
@@ -279,6 +289,23 @@ func (sb *Sandbox) restrict() error {
 	if len(sb.Write) > 0 {
 		rules = append(rules, landlock.RWDirs(sb.Write...).WithRefer().IgnoreIfMissing())
 	}
+	for _, p := range sb.Ports {
+		rules = append(rules, landlock.BindTCP(uint16(p)))
+	}
+	if err := cfg.Restrict(rules...); err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	return nil
+}
+
+// restrictNetwork is restrict for a program that mounts (OwnMounts): TCP
+// bind to its ports, signals and abstract unix sockets, no files.
+func (sb *Sandbox) restrictNetwork() error {
+	cfg := landlock.Config{
+		HandledAccessNet: llsys.AccessNetBindTCP,
+		Scoped:           llsys.ScopeSignal | llsys.ScopeAbstractUnixSocket,
+	}.BestEffort()
+	rules := []landlock.Rule{landlock.BindTCP(0)}
 	for _, p := range sb.Ports {
 		rules = append(rules, landlock.BindTCP(uint16(p)))
 	}
