@@ -27,9 +27,11 @@ import (
 )
 
 // The pre-receive hook is a two-line script that runs `slipway hook
-// pre-receive`, which posts the ref updates and git's quarantine
+// pre-receive`, which sends the ref updates and git's quarantine
 // environment to the running daemon over a unix socket in the data dir and
-// relays the streamed answer. The deploy runs inside the daemon; the hook's
+// relays the streamed answer: from C before the Go runtime starts, on the
+// raw socket (hookfast.c, hookraw.go), or, for a daemon of before that
+// has none, from Go over HTTP (RunHook). The deploy runs inside the daemon; the hook's
 // exit status (the verdict in the answer's trailers, package stream)
 // accepts or rejects the push.
 
@@ -82,6 +84,7 @@ type hookServer struct {
 
 	srv  *http.Server
 	done chan struct{}
+	raw  *rawHooks // the fast hook's socket (hookraw.go)
 }
 
 func newHookServer(l slipway.Layout, exe string, d Deployer, logger *slog.Logger) *hookServer {
@@ -122,6 +125,10 @@ func (h *hookServer) start() error {
 		defer close(h.done)
 		h.srv.Serve(ln)
 	}()
+	if err := h.startRaw(); err != nil {
+		h.shutdown(context.Background())
+		return err
+	}
 	return nil
 }
 
@@ -129,21 +136,27 @@ func (h *hookServer) shutdown(ctx context.Context) error {
 	if h.srv == nil {
 		return nil
 	}
+	var wg sync.WaitGroup
+	var rawErr error
+	wg.Go(func() { rawErr = h.shutdownRaw(ctx) })
 	err := h.srv.Shutdown(ctx)
 	if err != nil {
 		h.srv.Close()
 	}
 	<-h.done
+	wg.Wait()
 	os.Remove(h.socket)
-	return err
+	return errors.Join(err, rawErr)
 }
 
 // removeStaleSockets removes the hook sockets in dir of slipway processes
 // that are gone (a crash).
 func removeStaleSockets(dir string) {
 	socks, _ := filepath.Glob(filepath.Join(dir, "hook.*.sock"))
-	for _, sock := range socks {
-		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(sock), "hook."), ".sock"))
+	raws, _ := filepath.Glob(filepath.Join(dir, "hook.*.raw"))
+	for _, sock := range append(socks, raws...) {
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(sock), ".sock"), ".raw")
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, "hook."))
 		if err == nil && procfs.ParentPID(pid) < 0 {
 			os.Remove(sock)
 		}
@@ -201,7 +214,7 @@ func (h *hookServer) unregister(id string) {
 }
 
 func hookEnv(socket, id string) []string {
-	return []string{envHookSocket + "=" + socket, envPushID + "=" + id}
+	return []string{envHookSocket + "=" + socket, envHookRawSocket + "=" + rawSocketPath(socket), envPushID + "=" + id}
 }
 
 // preReceive deploys the pushed deploy branch, streaming progress, and
@@ -226,20 +239,25 @@ func (h *hookServer) preReceive(w http.ResponseWriter, r *http.Request) {
 		// Build output reaches the pusher's terminal: it must not drive it.
 		out := termsafe.NewWriter(raw)
 		defer out.Flush()
-		err := h.handlePush(r.Context(), push, req, out)
-		if err == nil {
-			h.setDeployed(req.PushID)
-		}
-		if err != nil {
-			h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
-			after := "the live release keeps serving"
-			if errors.Is(err, ErrNoLiveRelease) {
-				after = "the app has no live release yet"
-			}
-			fmt.Fprintf(out, "\n !     %s\n !     Push rejected: %s.\n\n", userMessage(err), after)
-		}
-		return err
+		return h.answer(r.Context(), req, push, out)
 	}, userMessage)
+}
+
+// answer deploys what push req brings, with its output, and the verdict
+// in a line when it is refused: for both hook sockets.
+func (h *hookServer) answer(ctx context.Context, req hookRequest, push pushInfo, out io.Writer) error {
+	err := h.handlePush(ctx, push, req, out)
+	if err == nil {
+		h.setDeployed(req.PushID)
+		return nil
+	}
+	h.logger.Info("push rejected", "app", push.App, "pusher", push.Pusher.String(), "err", err)
+	after := "the live release keeps serving"
+	if errors.Is(err, ErrNoLiveRelease) {
+		after = "the app has no live release yet"
+	}
+	fmt.Fprintf(out, "\n !     %s\n !     Push rejected: %s.\n\n", userMessage(err), after)
+	return err
 }
 
 // errRefRefused rejects a ref update slipway will not take.
@@ -371,13 +389,19 @@ type peerKey struct{}
 // withPeer is the hook server's ConnContext: it records the pid of the
 // process on the other end of the unix socket (SO_PEERCRED).
 func withPeer(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, peerKey{}, peerPIDOf(c))
+}
+
+// peerPIDOf returns the pid of the process on the other end of unix
+// socket c (SO_PEERCRED), 0 if it cannot be told.
+func peerPIDOf(c net.Conn) int {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return ctx
+		return 0
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return ctx
+		return 0
 	}
 	pid := 0
 	raw.Control(func(fd uintptr) {
@@ -385,7 +409,7 @@ func withPeer(ctx context.Context, c net.Conn) context.Context {
 			pid = int(cred.Pid)
 		}
 	})
-	return context.WithValue(ctx, peerKey{}, pid)
+	return pid
 }
 
 func peerPID(ctx context.Context) int {
