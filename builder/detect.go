@@ -66,6 +66,31 @@ func nothingToBuild(has func(string) bool) error {
 	return errNothingToBuild
 }
 
+// detectWith is detect with builder:set's choice (BuilderAuto when empty),
+// and Dockerfile builds: as Dokku does, a Dockerfile at the root wins over
+// every host builder, except an app.json scripts.build, which says how to
+// build on the host. BuilderDockerfile builds the Dockerfile even then;
+// BuilderHost ignores it.
+func detectWith(dir string, app *slipway.AppJSON, builder string) (detection, error) {
+	dockerfile := detection{kind: KindDockerfile, label: "Dockerfile app (built with buildah)"}
+	switch builder {
+	case "", BuilderAuto:
+		custom := app != nil && strings.TrimSpace(app.Scripts.Build) != ""
+		if !custom && isFile(filepath.Join(dir, "Dockerfile")) {
+			return dockerfile, nil
+		}
+	case BuilderDockerfile:
+		if !isFile(filepath.Join(dir, "Dockerfile")) {
+			return detection{}, errors.New("the app's builder is dockerfile (builder:set) and there is no Dockerfile at the repository root: add one, or builder:set APP auto")
+		}
+		return dockerfile, nil
+	case BuilderHost:
+	default:
+		return detection{}, errors.New("unknown builder " + builder + ": want auto, dockerfile or host")
+	}
+	return detect(dir, app)
+}
+
 // findStaticDir returns "." when dir has an index.html, else "public" when
 // dir/public has one, else "".
 func findStaticDir(dir string) string {

@@ -5,5 +5,9 @@
 // makes the tree read-only and renames it into place. A release directory is
 // either complete or absent: nothing is left half-written.
 //
-// Imports: slipway, supervisor, internal/*.
+// A tree with a Dockerfile is built into an OCI image instead
+// (BuildDockerfile): buildah, rootless as the app's user, with its layer
+// cache kept per app and base images from slipway's registries.
+//
+// Imports: slipway, supervisor, internal/*; go-containerregistry (pkg/v1/layout) to read the built image.
 package builder
