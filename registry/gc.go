@@ -53,7 +53,8 @@ func (r *Registry) Delete(ctx context.Context, repo, tag string) error {
 
 // GC removes what no tag reaches: untagged manifests, the blobs no kept
 // manifest references and repositories' links to them, with
-// distribution's MarkAndSweep. It reports the bytes of blobs it removed.
+// distribution's MarkAndSweep, and uploads left unfinished. It reports
+// the bytes of blobs it removed.
 //
 // It holds the registry's write lock: pushes wait while it runs rather
 // than fail, since it takes seconds on the filesystem. A push spans
@@ -62,21 +63,32 @@ func (r *Registry) Delete(ctx context.Context, repo, tag string) error {
 func (r *Registry) GC(ctx context.Context) (freed int64, err error) {
 	r.gc.Lock()
 	defer r.gc.Unlock()
-	if _, err := os.Stat(filepath.Join(r.cfg.Root, v2Root, "repositories")); errors.Is(err, fs.ErrNotExist) {
+	if !r.exists("repositories") {
 		return 0, nil // nothing was ever pushed
 	}
 	cutoff := time.Now().Add(-r.cfg.GCGrace)
-	recent, err := r.recentLinks(cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("registry: gc: %w", err)
+	s := &sweeper{StorageDriver: r.driver, cutoff: cutoff}
+	// MarkAndSweep fails where no blob was ever stored.
+	if r.exists("blobs") {
+		if s.recent, err = r.recentLinks(cutoff); err != nil {
+			return 0, fmt.Errorf("registry: gc: %w", err)
+		}
+		err = storage.MarkAndSweep(ctx, s, r.ns, storage.GCOpts{RemoveUntagged: true, Quiet: true})
 	}
-	s := &sweeper{StorageDriver: r.driver, cutoff: cutoff, recent: recent}
-	err = storage.MarkAndSweep(ctx, s, r.ns, storage.GCOpts{RemoveUntagged: true, Quiet: true})
+	// Uploads their clients abandoned, which distribution's own purger
+	// removes only after a week.
+	_, purgeErrs := storage.PurgeUploads(ctx, r.driver, cutoff, true)
+	err = errors.Join(append([]error{err}, purgeErrs...)...)
 	r.log.Info("registry: gc", "freed", s.freed, "kept_recent", s.kept, "err", err)
 	if err != nil {
 		return s.freed, fmt.Errorf("registry: gc: %w", err)
 	}
 	return s.freed, nil
+}
+
+func (r *Registry) exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(r.cfg.Root, v2Root, dir))
+	return err == nil
 }
 
 // v2Root is where the filesystem driver keeps distribution's layout.

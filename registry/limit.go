@@ -9,9 +9,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"strings"
 
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 )
@@ -50,7 +53,7 @@ func (r *Registry) limit(w http.ResponseWriter, req *http.Request) bool {
 func (r *Registry) limitUpload(w http.ResponseWriter, req *http.Request, name, uuid string) {
 	left := r.cfg.MaxImageSize - r.uploaded(name, uuid)
 	if req.ContentLength > left {
-		r.refuseUpload(w, req)
+		r.refuseUpload(w, req, name, uuid)
 		return
 	}
 	body := &cappedBody{ReadCloser: req.Body, left: left}
@@ -58,30 +61,41 @@ func (r *Registry) limitUpload(w http.ResponseWriter, req *http.Request, name, u
 	cw := &cappedWriter{ResponseWriter: w, body: body}
 	r.app.ServeHTTP(cw, req)
 	if body.over {
-		r.refuseUpload(w, req)
+		r.refuseUpload(w, req, name, uuid)
 	}
 }
 
-func (r *Registry) refuseUpload(w http.ResponseWriter, req *http.Request) {
-	// Distribution's own DELETE of the upload removes its data.
-	del, err := http.NewRequestWithContext(req.Context(), http.MethodDelete, req.URL.String(), nil)
-	if err == nil {
-		del = del.WithContext(context.WithValue(req.Context(), grantKey{}, grant{user: "slipway", access: Push}))
-		r.app.ServeHTTP(discardWriter{header: http.Header{}}, del)
+func (r *Registry) refuseUpload(w http.ResponseWriter, req *http.Request, name, uuid string) {
+	// Distribution's own DELETE of the upload would refuse it now that
+	// its size and its state disagree, so remove its data directly.
+	if dir, ok := uploadDir(name, uuid); ok {
+		if err := r.driver.Delete(req.Context(), dir); err != nil && !errors.As(err, new(storagedriver.PathNotFoundError)) {
+			r.log.Warn("registry: remove a refused upload", "path", dir, "err", err)
+		}
 	}
-	r.log.Info("registry: upload refused: over the size limit", "path", req.URL.Path, "limit", r.cfg.MaxImageSize)
+	r.log.Info("registry: upload refused: over the size limit", "repo", name, "limit", r.cfg.MaxImageSize)
 	writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID",
 		fmt.Sprintf("blob larger than the registry's limit of %s (--max-image-size)", humanBytes(r.cfg.MaxImageSize)))
+}
+
+// uploadDir is where the storage driver keeps an upload in progress, if
+// name and uuid are well-formed.
+func uploadDir(name, uuid string) (string, bool) {
+	if _, err := reference.WithName(name); err != nil || strings.Trim(uuid, ".") == "" {
+		return "", false
+	}
+	return path.Join("/", v2Root, "repositories", name, "_uploads", uuid), true
 }
 
 // uploaded is how much an upload in progress already holds, from the
 // filesystem driver's layout; 0 when unknown (distribution then refuses
 // the upload itself).
 func (r *Registry) uploaded(name, uuid string) int64 {
-	if _, err := reference.WithName(name); err != nil || uuid == "." || uuid == ".." {
+	dir, ok := uploadDir(name, uuid)
+	if !ok {
 		return 0
 	}
-	fi, err := os.Stat(filepath.Join(r.cfg.Root, "docker/registry/v2/repositories", name, "_uploads", uuid, "data"))
+	fi, err := os.Stat(filepath.Join(r.cfg.Root, filepath.FromSlash(dir), "data"))
 	if err != nil {
 		return 0
 	}
