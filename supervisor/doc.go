@@ -17,8 +17,11 @@
 // pids), its output (a long-running one's own log file, copied line by
 // line into the app log), its stop (the process group, then whatever is
 // left in its cgroup), its supervision with backoff (Supervised) and its
-// adoption by a later slipway (Running, Adopt). slipway's own tools (git,
-// iptables and the like) are run by the packages that use them.
+// adoption by a later slipway (Running, Adopt). A long-running process may
+// also run from an unpacked image (Spec.Image, image.go): the process is
+// then `runc run`, started and confined the same way, whose container runs
+// the image's command as the app. slipway's own tools (git, iptables and
+// the like) are run by the packages that use them.
 //
 // Of slipway's packages it may import only the root package (the domain
 // types) and leaf helpers under internal/ that import none of slipway's;

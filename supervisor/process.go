@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,9 @@ type Spec struct {
 	// PostgreSQL does on SIGINT (its fast shutdown). The group gets SIGKILL
 	// after the grace as always. Zero: SIGTERM to the whole group.
 	StopSignal syscall.Signal
+	// Image, when set, runs the process from an unpacked image with runc
+	// (see ImageRun), instead of Command in Dir.
+	Image *ImageRun
 }
 
 // Process is one started process. It owns its process group: Stop ends
@@ -68,6 +72,8 @@ type Process struct {
 	mu   sync.Mutex
 	tail *tailer // copies its log file into the app log; nil once stopped
 	spec Spec    // what it was started from, for a tailer started again
+
+	killedInit atomic.Bool // Stop sent SIGKILL to its container's init (an image's)
 }
 
 // Start runs s.Command with /bin/sh in a session of its own. Its output
@@ -92,14 +98,18 @@ func Start(s Spec) (*Process, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	l, err := command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command})
+	var l *launch
+	if s.Image != nil {
+		l, err = startImage(s, tmp)
+	} else if l, err = command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command}); err == nil {
+		l.cmd.Dir = s.Dir
+		l.setEnv(append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp))
+	}
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
 	cmd := l.cmd
-	cmd.Dir = s.Dir
-	l.setEnv(append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session, not only its own group: nothing slipway's terminal
 	// or service manager sends slipway's group reaches it.
@@ -272,17 +282,21 @@ func (p *Process) Alive() bool {
 func (p *Process) Stop(grace time.Duration) {
 	defer os.RemoveAll(p.tmpDir)
 	defer p.endGroup()
+	defer p.endImage() // before its cgroup goes: the container's is inside
 	defer p.endTail()
 	pgid := -p.pid
 	if !p.Alive() {
 		syscall.Kill(pgid, syscall.SIGKILL) // children the shell left behind
-		p.endGroup()                        // and those that left the process group
+		p.endImage()
+		p.endGroup() // and those that left the process group
 		return
 	}
 	if p.spec.StopSignal != 0 {
 		syscall.Kill(p.pid, p.spec.StopSignal)
+		p.signalImage(p.spec.StopSignal)
 	} else {
 		syscall.Kill(pgid, syscall.SIGTERM)
+		p.signalImage(syscall.SIGTERM)
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -314,7 +328,7 @@ func (p *Process) endGroup() {
 	if p.group == nil {
 		return
 	}
-	p.oom = p.oom || p.group.oomKills() > 0
+	p.oom = p.oom || p.group.oomKills() > 0 || p.imageOOM()
 	p.limit = p.group.limits.Memory
 	p.group.delete()
 	p.group = nil
@@ -324,7 +338,7 @@ func (p *Process) endGroup() {
 // "exited with status 3", "was stopped by a signal (killed)", or "was
 // killed: out of memory (limit 512M)".
 func (p *Process) ExitText() string {
-	if p.group != nil && p.group.oomKills() > 0 {
+	if p.group != nil && (p.group.oomKills() > 0 || p.imageOOM()) {
 		return "was killed: out of memory (limit " + slipway.FormatBytes(p.group.limits.Memory) + ")"
 	}
 	if p.oom {
