@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,5 +104,35 @@ func TestRegistry_GCOnAnEmptyRegistry(t *testing.T) {
 	}
 	if repos, err := r.Repositories(ctxT(t)); err != nil || len(repos) != 0 {
 		t.Errorf("Repositories of an empty registry: %q, %v", repos, err)
+	}
+}
+
+// GC waits for the writes in flight and they for it, and the grace period
+// keeps the layers of pushes whose manifest has not come yet: pushes that
+// run alongside collections all land whole.
+func TestRegistry_GCAlongsidePushes(t *testing.T) {
+	r := newTestRegistry(t, Config{})
+	const n = 6
+	imgs := make([]v1.Image, n)
+	for i := range imgs {
+		imgs[i] = imageOf(t, randomLayer(t, 64<<10, uint64(100+i)), randomLayer(t, 32<<10, uint64(200+i)))
+	}
+	errs := make(chan error, 2*n)
+	for i, img := range imgs {
+		go func() { errs <- push(t, fmt.Sprintf("%s/app%d:v1", r.host, i), img, remote.WithAuth(pusher)) }()
+		go func() {
+			_, err := r.GC(ctxT(t))
+			errs <- err
+		}()
+	}
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for i, img := range imgs {
+		if got, err := pull(t, fmt.Sprintf("%s/app%d:v1", r.host, i), remote.WithAuth(puller)); err != nil || got != digestOf(t, img) {
+			t.Errorf("app%d: %s, %v", i, got, err)
+		}
 	}
 }

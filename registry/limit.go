@@ -200,12 +200,6 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-type discardWriter struct{ header http.Header }
-
-func (d discardWriter) Header() http.Header         { return d.header }
-func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d discardWriter) WriteHeader(int)             {}
-
 // humanBytes prints a size the way --max-image-size is given.
 func humanBytes(n int64) string {
 	const unit = 1024

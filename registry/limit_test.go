@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -127,7 +126,7 @@ func TestRegistry_RefusesAnImageOverMaxImageSize(t *testing.T) {
 	// Each layer fits, together they do not.
 	img := imageOf(t, randomLayer(t, 600<<10, 16), randomLayer(t, 600<<10, 17))
 	err := push(t, "slipway.internal/app:v1", img, remote.WithTransport(r.Transport()))
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("image app:v1 is 1.172 MiB, over the registry's limit of 1 MiB")) {
+	if err == nil || !strings.Contains(err.Error(), "image app:v1 is 1.172 MiB, over the registry's limit of 1 MiB") {
 		t.Fatalf("push of an image over the limit: %v", err)
 	}
 	if tags, _ := r.Tags(ctxT(t), "app"); len(tags) > 0 {
