@@ -82,9 +82,7 @@ func ctxT(t testing.TB) context.Context {
 func ref(t testing.TB, s string) name.Reference {
 	t.Helper()
 	r, err := name.ParseReference(s, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	return r
 }
 
@@ -101,18 +99,21 @@ func randomLayer(t testing.TB, size int, seed uint64) v1.Layer {
 func imageOf(t testing.TB, layers ...v1.Layer) v1.Image {
 	t.Helper()
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
 }
 
-func digestOf(t testing.TB, img v1.Image) v1.Hash {
+// must fails the test on a setup error.
+func must(t testing.TB, err error) {
 	t.Helper()
-	d, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func digestOf(t testing.TB, img v1.Image) v1.Hash {
+	d, err := img.Digest()
+	must(t, err)
 	return d
 }
 
