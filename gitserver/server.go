@@ -185,9 +185,9 @@ func (s *Server) Start() error {
 		s.hooks.shutdown(context.Background())
 		return fmt.Errorf("ssh listen: %w", err)
 	}
-	s.ln = pausable.New(quickAckListener{ln})
+	s.ln = pausable.New(ln) // on the listener itself: Pause sets its deadline
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.ssh.Serve(s.ln) }()
+	go func() { s.done <- s.ssh.Serve(quickAckListener{s.ln}) }()
 	s.keys.load()
 	return nil
 }
