@@ -73,7 +73,13 @@ func imageSpec(t testing.TB, args ...string) imageTest {
 		t.Skip("no cgroups for slipway here:", err)
 	}
 	testutil.NeedTool(t, "runc", "runc")
-	dir := t.TempDir()
+	// Not t.TempDir, whose parent only root may enter: the directory run
+	// of BenchmarkImageStart reads the rootfs as the app.
+	dir, err := os.MkdirTemp("", "slipway-image-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	home := filepath.Join(dir, "home")
 	os.Mkdir(home, 0o700)
@@ -333,6 +339,46 @@ func TestImage_StopAfterRuncWasKilled(t *testing.T) {
 	checkStopped(t, it, p, init, cgroups)
 }
 
+// SweepContainers ends and deletes what a killed runc left, and keeps
+// the containers it is told to keep.
+func TestSweepContainers_DeletesWhatAKilledRuncLeft(t *testing.T) {
+	it := imageSpec(t, webArgs...)
+	p := startImageTest(t, it.Spec)
+	init, _ := serving(t, it, p)
+	syscall.Kill(p.PID(), syscall.SIGKILL)
+	<-p.Exited()
+	keepAll := func(string) bool { return true }
+	if n, err := SweepContainers(*it.Image, "slipway-test-", keepAll); n != 0 || err != nil {
+		t.Fatalf("SweepContainers keeping all = %d, %v", n, err)
+	}
+	if n, err := SweepContainers(*it.Image, "slipway-test-", func(string) bool { return false }); n != 1 || err != nil {
+		t.Fatalf("SweepContainers = %d, %v, want the one container deleted", n, err)
+	}
+	if entries, _ := os.ReadDir(it.Image.StateDir); len(entries) > 0 {
+		t.Errorf("runc's state dir holds %s after the sweep", entries[0].Name())
+	}
+	if get(it.port) != "" || testutil.ProcessAlive(t, init) {
+		t.Error("the container runs after the sweep")
+	}
+}
+
+// A command the image lacks fails the start with runc's reason in the
+// process's log, for the pusher.
+func TestImage_MissingCommandSaysWhy(t *testing.T) {
+	it := imageSpec(t, "/bin/no-such-server")
+	p := startImageTest(t, it.Spec)
+	select {
+	case <-p.Exited():
+	case <-time.After(testutil.Timeout):
+		t.Fatal("the process did not end")
+	}
+	out := strings.Join(p.LogTail(5), "\n")
+	t.Logf("the log says: %s", out)
+	if !strings.Contains(out, "no-such-server") || !strings.Contains(out, "no such file") {
+		t.Errorf("the log says %q", out)
+	}
+}
+
 // The process's memory limit holds for the container.
 func TestImage_MemoryLimitHolds(t *testing.T) {
 	it := imageSpec(t, "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=200M count=1 && echo allocated")
@@ -372,6 +418,17 @@ func TestImage_WithoutRuncSaysWhatToInstall(t *testing.T) {
 //	go test -run '^$' -bench ImageStart -count 5 ./supervisor
 func BenchmarkImageStart(b *testing.B) {
 	it := imageSpec(b)
+	// The launcher of the directory's httpd runs as the app's uid, which
+	// must be able to execute it.
+	exe, _ := os.Executable()
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	launcher := filepath.Join(filepath.Dir(it.Image.Rootfs), "launcher")
+	if err := os.WriteFile(launcher, data, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	for _, image := range []bool{false, true} {
 		name := "dir"
 		if image {
@@ -385,7 +442,7 @@ func BenchmarkImageStart(b *testing.B) {
 					s.Image.Args = []string{"httpd", "-f", "-p", "127.0.0.1:" + strconv.Itoa(it.port), "-h", "/www"}
 				} else {
 					sb := *s.Sandbox
-					sb.Read = []string{s.Image.Rootfs}
+					sb.Read, sb.Launcher = []string{s.Image.Rootfs}, launcher
 					s.Sandbox, s.Image = &sb, nil
 					s.Dir = it.Image.Rootfs
 					s.Command = fmt.Sprintf("exec %s/bin/httpd -f -p 127.0.0.1:%d -h %s/www", it.Image.Rootfs, it.port, it.Image.Rootfs)
