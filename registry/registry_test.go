@@ -1,14 +1,17 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sirupsen/logrus"
 )
@@ -194,5 +197,27 @@ func TestNew_RefusesAMissingCheckOrRoot(t *testing.T) {
 	}
 	if _, err := New(ctxT(t), Config{Check: check}); err == nil {
 		t.Error("New without Root succeeded")
+	}
+}
+
+// Neither slipway's lines nor distribution's, at debug level, carry a
+// password, whether it was right or wrong.
+func TestRegistry_LogsNoPassword(t *testing.T) {
+	var buf bytes.Buffer
+	r := newTestRegistry(t, Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	img := imageOf(t, randomLayer(t, 1000, 20))
+	if err := push(t, r.host+"/app:v1", img, remote.WithAuth(pusher)); err != nil {
+		t.Fatal(err)
+	}
+	_ = push(t, r.host+"/app:v2", imageOf(t, randomLayer(t, 1000, 21)), remote.WithAuth(puller))
+	_ = push(t, r.host+"/app:v3", img, remote.WithAuth(&authn.Basic{Username: "slipway", Password: "wrong-secret"}))
+	r.do(t, http.MethodGet, "/v2/app/manifests/nope", "node1", pullToken)
+	if !strings.Contains(buf.String(), "credentials refused") {
+		t.Errorf("no line for the refused credentials in:\n%s", buf.String())
+	}
+	for _, secret := range []string{pushToken, pullToken, "wrong-secret"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the log holds the password %q:\n%s", secret, buf.String())
+		}
 	}
 }
