@@ -141,7 +141,12 @@ func testAppUser(t testing.TB, root string) *supervisor.Sandbox {
 	if err := os.WriteFile(launcher, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &supervisor.Sandbox{UID: uint32(uid), GID: uint32(uid), Launcher: launcher}
+	sb := &supervisor.Sandbox{UID: uint32(uid), GID: uint32(uid), Launcher: launcher}
+	if supervisor.CgroupsAvailable() { // the app's build cgroup, with its limits
+		sb.Cgroup = "slipway-test-dockerfile-" + strconv.Itoa(uid)
+		sb.Limits = slipway.Limits{Memory: 1 << 30, PIDs: 512}
+	}
+	return sb
 }
 
 // busyboxImage is a base image made of Debian's static busybox and a few
@@ -277,6 +282,7 @@ func TestBuildDockerfile_BuildsTheImageAndItsCacheServesTheNextBuild(t *testing.
 	dir := e.tree(t, files{
 		"Dockerfile": "FROM busybox\n" +
 			"RUN echo hi > /x && id -u > /uid && cat /proc/self/uid_map\n" +
+			"RUN cat /proc/self/cgroup\n" +
 			"RUN wget -q -T 3 -O /dev/null http://" + ln.Addr().String() + "/ && echo network:reached || echo network:unreachable\n" +
 			"COPY . /app\nWORKDIR /app\nEXPOSE 8080\nUSER 1000\n" +
 			`CMD ["httpd","-f","-p","8080"]` + "\n",
@@ -305,6 +311,9 @@ func TestBuildDockerfile_BuildsTheImageAndItsCacheServesTheNextBuild(t *testing.
 	if want := fmt.Sprintf("0 %d 1", e.uid); !strings.Contains(strings.Join(strings.Fields(out.String()), " "), want) {
 		t.Errorf("uid_map %q not in the output:\n%s", want, out.String())
 	}
+	if e.sandbox != nil && e.sandbox.Cgroup != "" && !strings.Contains(out.String(), e.sandbox.Cgroup) {
+		t.Errorf("the RUN steps ran outside the app's cgroup %s:\n%s", e.sandbox.Cgroup, out.String())
+	}
 	owner := -1
 	filepath.WalkDir(filepath.Join(e.root, "cache"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Name() == "uid" && filepath.Base(filepath.Dir(p)) == "diff" {
@@ -326,8 +335,8 @@ func TestBuildDockerfile_BuildsTheImageAndItsCacheServesTheNextBuild(t *testing.
 	if err != nil {
 		t.Fatalf("second build: %v\n%s", err, again.String())
 	}
-	if img2.CachedSteps != 7 {
-		t.Errorf("second build took %d steps from the cache, want 7:\n%s", img2.CachedSteps, again.String())
+	if img2.CachedSteps != 8 {
+		t.Errorf("second build took %d steps from the cache, want 8:\n%s", img2.CachedSteps, again.String())
 	}
 	if a, b := diffIDs(t, img.Dir), diffIDs(t, img2.Dir); !slices.Equal(a, b) {
 		t.Errorf("layers differ between two builds of one tree: %v, %v", a, b)
