@@ -278,11 +278,7 @@ n=$(ls -d /proc/[0-9]* | wc -l); [ $n -lt 10 ] && echo "few processes: $n"
 		"grep ' /proc/sys ' /proc/self/mountinfo\n"
 	it.Image.Args = []string{"/bin/sh", "-c", script}
 	p := startImageTest(t, it.Spec)
-	select {
-	case <-p.Exited():
-	case <-time.After(testutil.Timeout):
-		t.Fatal("the script did not finish")
-	}
+	waitExit(t, p)
 	p.Stop(time.Second)
 	out := strings.Join(p.LogTail(30), "\n")
 	t.Logf("the container reported:\n%s", out)
@@ -347,12 +343,14 @@ func TestSweepContainers_DeletesWhatAKilledRuncLeft(t *testing.T) {
 	init, _ := serving(t, it, p)
 	syscall.Kill(p.PID(), syscall.SIGKILL)
 	<-p.Exited()
-	keepAll := func(string) bool { return true }
-	if n, err := SweepContainers(*it.Image, "slipway-test-", keepAll); n != 0 || err != nil {
-		t.Fatalf("SweepContainers keeping all = %d, %v", n, err)
-	}
-	if n, err := SweepContainers(*it.Image, "slipway-test-", func(string) bool { return false }); n != 1 || err != nil {
-		t.Fatalf("SweepContainers = %d, %v, want the one container deleted", n, err)
+	for _, c := range []struct {
+		keep bool
+		want int
+	}{{true, 0}, {false, 1}} {
+		n, err := SweepContainers(*it.Image, "slipway-test-", func(string) bool { return c.keep })
+		if n != c.want || err != nil {
+			t.Fatalf("SweepContainers keeping %v = %d, %v, want %d deleted", c.keep, n, err, c.want)
+		}
 	}
 	if entries, _ := os.ReadDir(it.Image.StateDir); len(entries) > 0 {
 		t.Errorf("runc's state dir holds %s after the sweep", entries[0].Name())
@@ -367,11 +365,7 @@ func TestSweepContainers_DeletesWhatAKilledRuncLeft(t *testing.T) {
 func TestImage_MissingCommandSaysWhy(t *testing.T) {
 	it := imageSpec(t, "/bin/no-such-server")
 	p := startImageTest(t, it.Spec)
-	select {
-	case <-p.Exited():
-	case <-time.After(testutil.Timeout):
-		t.Fatal("the process did not end")
-	}
+	waitExit(t, p)
 	out := strings.Join(p.LogTail(5), "\n")
 	t.Logf("the log says: %s", out)
 	if !strings.Contains(out, "no-such-server") || !strings.Contains(out, "no such file") {
@@ -383,11 +377,7 @@ func TestImage_MissingCommandSaysWhy(t *testing.T) {
 func TestImage_MemoryLimitHolds(t *testing.T) {
 	it := imageSpec(t, "/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=200M count=1 && echo allocated")
 	p := startImageTest(t, it.Spec)
-	select {
-	case <-p.Exited():
-	case <-time.After(testutil.Timeout):
-		t.Fatal("the process did not end")
-	}
+	waitExit(t, p)
 	p.Stop(time.Second)
 	if out := strings.Join(p.LogTail(5), "\n"); strings.Contains(out, "allocated") {
 		t.Errorf("200M allocated under a 64M limit: %s", out)
