@@ -117,6 +117,11 @@ func startImage(s Spec, tmp string) (*launch, error) {
 	if len(im.Args) == 0 {
 		return nil, fmt.Errorf("start %s: the image has no command to run", s.ID)
 	}
+	// An image's WORKDIR is the pusher's: one in /proc (a descriptor runc
+	// leaked, CVE-2024-21626) would open the host's files.
+	if w := im.WorkDir; w != "" && (!filepath.IsAbs(w) || filepath.Clean(w) == "/proc" || strings.HasPrefix(filepath.Clean(w), "/proc/")) {
+		return nil, fmt.Errorf("start %s: the image's working directory %q is not an absolute path outside /proc", s.ID, w)
+	}
 	runc, err := im.runtimePath()
 	if err != nil {
 		return nil, err
@@ -159,7 +164,7 @@ func startImage(s Spec, tmp string) (*launch, error) {
 	}
 	id := containerID(cgroup, tmp)
 	l.cmd.Args[len(l.cmd.Args)-1] = id
-	config, err := json.MarshalIndent(containerSpec(s, user, tmp, id), "", "\t")
+	config, err := json.MarshalIndent(containerSpec(s, user, tmp, id, containerCgroup(l.group, id)), "", "\t")
 	if err == nil {
 		err = os.WriteFile(filepath.Join(bundle, "config.json"), config, 0o600)
 	}
@@ -173,13 +178,28 @@ func startImage(s Spec, tmp string) (*launch, error) {
 	return l, nil
 }
 
+// containerCgroup is the cgroupsPath of container id, whose process's
+// cgroup is g: a cgroup of runc's own below g, with no limits of its own,
+// so that g's hold for the container, and that runc can remove it as the
+// container ends (g holds runc itself). On cgroup v1 the path is relative:
+// runc makes it below its own cgroup in each hierarchy, g in those slipway
+// uses (whose paths differ from one hierarchy to another), slipway's in
+// the others. On cgroup v2 runc takes a relative path from its cgroup's
+// parent, so it is g's, whole.
+func containerCgroup(g *group, id string) string {
+	if g != nil {
+		if v2, ok := g.cg.(*v2Group); ok {
+			return strings.TrimPrefix(v2.dir, cgroup2Root) + "/" + id
+		}
+	}
+	return id
+}
+
 // containerSpec is the OCI runtime config of s's container: the app's
 // identity without capabilities or new privileges, the image's root
 // read-only, the host's network, a pid, ipc, uts and mount namespace of its
-// own, and a cgroup below the process's (runc's, named id, relative to
-// runc's own), with no limits of its own: the process's cgroup's limits
-// hold for it.
-func containerSpec(s Spec, user Sandbox, tmp, id string) *specs.Spec {
+// own, and the cgroup cgroupsPath (containerCgroup).
+func containerSpec(s Spec, user Sandbox, tmp, id, cgroupsPath string) *specs.Spec {
 	im := s.Image
 	cwd := im.WorkDir
 	if cwd == "" {
@@ -208,7 +228,7 @@ func containerSpec(s Spec, user Sandbox, tmp, id string) *specs.Spec {
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
-			CgroupsPath: id,
+			CgroupsPath: cgroupsPath,
 			// No device but runc's standard ones (null, zero, full, tty,
 			// random, urandom, the pts); nothing else of resources: the
 			// limits are the process's cgroup's.

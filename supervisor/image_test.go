@@ -400,6 +400,21 @@ func TestImage_WithoutRuncSaysWhatToInstall(t *testing.T) {
 	}
 }
 
+// An image whose working directory is in /proc (where a descriptor runc
+// leaked would open the host's files) or relative is refused.
+func TestImage_RefusesAWorkDirInProc(t *testing.T) {
+	it := imageSpec(t, "true")
+	for _, dir := range []string{"/proc/self/fd/7", "/proc", "www"} {
+		it.Image.WorkDir = dir
+		if _, err := Start(it.Spec); err == nil || !strings.Contains(err.Error(), "working directory") {
+			t.Errorf("Start with WorkDir %q = %v", dir, err)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(it.TmpDir)); len(entries) > 0 {
+		t.Errorf("a refused start left %s", entries[0].Name())
+	}
+}
+
 // BenchmarkImageStart compares, side by side, the time from Start until
 // busybox httpd accepts on its port: run from a directory (dir) and from
 // the same files as an image's root with runc (image), both sandboxed as
