@@ -28,7 +28,10 @@ import (
 )
 
 // ImageRun says how to run a process from an unpacked image: set as
-// Spec.Image, it replaces Spec.Command and Spec.Dir.
+// Spec.Image, it replaces Spec.Command and Spec.Dir. The container runs as
+// Spec.Sandbox's UID and GID, with its ports, cgroup and limits (runc
+// itself as root); without a Sandbox, as root without capabilities, and
+// unconfined on ports.
 type ImageRun struct {
 	// Rootfs is the unpacked image's root, mounted read-only as the
 	// container's /. runc makes the mount points it lacks in it (/proc,
