@@ -10,5 +10,5 @@
 // It starts no process and keeps no state: the registry, the history and
 // the runtime belong to other packages, which call it.
 //
-// Imports: none of slipway's; go-containerregistry (pkg/v1, pkg/name, pkg/authn).
+// Imports: none of slipway's; go-containerregistry (pkg/v1, pkg/name, pkg/authn), golang.org/x/sys/unix.
 package images

@@ -11,11 +11,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultMaxSize is the most an image may hold, imported or unpacked,
@@ -54,13 +54,26 @@ func UnpackWithin(ctx context.Context, img v1.Image, dir string, limit int64) er
 		os.RemoveAll(tmp)
 		return fmt.Errorf("unpack image into %s: %w", dir, err)
 	}
-	// One sync(2), as builder's seal does, rather than an fsync per file.
-	syscall.Sync()
+	if err := syncFS(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("unpack image: %w", err)
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("unpack image: %w", err)
 	}
 	return nil
+}
+
+// syncFS flushes the filesystem holding dir: one syncfs(2) rather than
+// an fsync per file, and unlike sync(2) it waits for no other disk.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 // meta is what is set on a directory once everything in it is written:
