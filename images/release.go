@@ -145,9 +145,11 @@ func releaseConfig(c *v1.Config, r ReleaseImage, workDir string) error {
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
-	labels[LabelRevision] = r.Commit
-	labels[LabelApp] = r.App
-	labels[LabelVersion] = r.Version
+	for k, v := range map[string]string{LabelRevision: r.Commit, LabelApp: r.App, LabelVersion: r.Version} {
+		if v != "" {
+			labels[k] = v
+		}
+	}
 	labels[LabelProcesses] = string(procs)
 	c.Labels = labels
 	return nil

@@ -235,3 +235,36 @@ func TestFromRelease_RefusesABadWorkDirOrAMissingDir(t *testing.T) {
 		t.Errorf("missing dir: %v, want ErrNotExist", err)
 	}
 }
+
+func TestFromRelease_OnADockerBaseTheLayerIsDockers(t *testing.T) {
+	base := mutate.MediaType(busybox(t), types.DockerManifestSchema2)
+	img, err := FromRelease(context.Background(), ReleaseImage{Dir: releaseDir(t), Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	if mt, _ := layers[1].MediaType(); mt != types.DockerLayer {
+		t.Errorf("release layer media type %s on a Docker base, want %s", mt, types.DockerLayer)
+	}
+	ic, err := Config(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ic.Labels[LabelRevision]; ok || len(ic.Processes) != 0 {
+		t.Errorf("labels %q: want no revision without a commit, and no process types", ic.Labels)
+	}
+}
+
+func TestBusyboxImage_IsTheSameEachTime(t *testing.T) {
+	a, b := busybox(t), busybox(t)
+	if digestOf(t, a) != digestOf(t, b) {
+		t.Error("two BusyboxImage calls made two images")
+	}
+	ic, err := Config(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ic.Cmd, []string{"/bin/sh"}) || len(ic.Env) != 1 {
+		t.Errorf("config %+v, want /bin/sh with PATH", ic)
+	}
+}
