@@ -124,6 +124,12 @@ func TestImport_RefusesBadInput(t *testing.T) {
 	oci := ociLayoutTar(t, img, "busybox:test")
 	layers, _ := img.Layers()
 	layerDigest, _ := layers[0].Digest()
+	// A header that declares a terabyte and holds a few bytes.
+	var huge bytes.Buffer
+	tw := tar.NewWriter(&huge)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "manifest.json", Mode: 0o644, Size: 1 << 40})
+	tw.Write([]byte("[]"))
+	tw.Flush()
 	cases := map[string]struct {
 		data []byte
 		max  int64
@@ -136,6 +142,7 @@ func TestImport_RefusesBadInput(t *testing.T) {
 		"dot-dot":          {makeTar(t, tarEntry{name: "../../etc/cron.d/x", data: "* * * * * root sh"}), DefaultMaxSize, "leaves the archive"},
 		"absolute":         {makeTar(t, tarEntry{name: "/etc/x", data: "x"}), DefaultMaxSize, "leaves the archive"},
 		"symlink out":      {makeTar(t, tarEntry{name: "layer.tar", typ: tar.TypeSymlink, link: "../../etc/shadow"}), DefaultMaxSize, "leaves the archive"},
+		"huge entry":       {append(huge.Bytes(), make([]byte, 1024)...), DefaultMaxSize, "truncated tar"},
 		"truncated":        {oci[:len(oci)/2], DefaultMaxSize, "truncated tar"},
 		"bad OCI layer":    {rewriteTar(t, oci, "blobs/sha256/"+layerDigest.Hex, flipLastByte), DefaultMaxSize, "does not match its digest"},
 		"bad docker layer": {dockerWithAlteredLayer(t, img), DefaultMaxSize, "does not match its digest"},
