@@ -172,3 +172,10 @@ func (l Layout) ServiceLog(name string) string {
 func (l Layout) ServiceTmp(name string) string {
 	return filepath.Join(l.ServiceDir(name), "tmp", "server")
 }
+
+// Registry is the storage of slipway's image registry.
+func (l Layout) Registry() string { return filepath.Join(l.Root, "registry") }
+
+// PullTokens is the file of the registry's read-only pull tokens (their
+// hashes and labels), slipway's alone.
+func (l Layout) PullTokens() string { return filepath.Join(l.Root, "registry_pull_tokens") }

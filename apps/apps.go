@@ -13,6 +13,7 @@ import (
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/gitserver"
+	"github.com/slipway/slipway/registry"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/services"
 )
@@ -77,7 +78,15 @@ type Config struct {
 	// OnDeploy, when set, hears of every push deploy's result and build
 	// time (for metrics).
 	OnDeploy func(ok bool, build time.Duration)
-	Logger   *slog.Logger // slog.Default when nil
+	// Registry, when set, is slipway's image registry: imports, the
+	// releases' images and their garbage collection.
+	Registry *registry.Registry
+	// MaxImageSize bounds an imported image.
+	MaxImageSize int64
+	// Stack is the base image of the releases' images (NAME:TAG of the
+	// registry); none when empty.
+	Stack  string
+	Logger *slog.Logger // slog.Default when nil
 }
 
 // Service runs the use cases on apps.
@@ -97,6 +106,11 @@ type Service struct {
 	stopBackground context.CancelFunc
 
 	noRedirect atomic.Pointer[map[string]bool] // apps whose plain HTTP is not redirected to HTTPS
+
+	tokensOnce sync.Once
+	tokens     *pullTokens // the registry's pull tokens
+
+	publishing chan releaser.Spec // releases waiting for their image (releaseimage.go)
 }
 
 // New returns a Service for cfg, with its releaser. Start restores the
@@ -138,6 +152,7 @@ func (s *Service) Start(ctx context.Context) {
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBackground = cancel
 	s.background.Go(func() { s.backupSchedules(bg) })
+	s.startPublishing(bg)
 }
 
 // Shutdown stops every app's processes, within ctx, then the services'
@@ -149,8 +164,8 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// endBackground stops the background work (scheduled backups) and waits
-// for it.
+// endBackground stops the background work (scheduled backups, the
+// releases' images) and waits for it.
 func (s *Service) endBackground() {
 	if s.stopBackground != nil {
 		s.stopBackground()

@@ -127,6 +127,7 @@ func (s *Service) release(ctx context.Context, spec releaser.Spec, phase bool, o
 		return err
 	}
 	s.setUndeployed(spec.App, false)
+	s.publish(spec)
 	return nil
 }
 

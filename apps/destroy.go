@@ -77,6 +77,7 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 	if err := os.RemoveAll(s.layout.Repo(app)); err != nil {
 		return err
 	}
+	s.untagAll(ctx, app) // the next prune's collection frees them
 	s.logger.Info("app destroyed", "app", app)
 	return nil
 }

@@ -16,5 +16,5 @@
 // repository (a push, its refs and commits) and of authorized_keys; those
 // belong in a package of their own below both.
 //
-// Imports: slipway, appdisk, builder, certs, gitserver, releaser, services, supervisor, internal/*.
+// Imports: slipway, appdisk, builder, certs, gitserver, images, registry, releaser, services, supervisor, internal/*.
 package apps

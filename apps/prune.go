@@ -25,6 +25,7 @@ func (s *Service) Prune(ctx context.Context, keep int, remove func(dir string) e
 			s.logger.Error("prune", "app", app, "err", err)
 		}
 	}
+	s.collectImages(ctx) // the pruned releases' images, and destroyed apps'
 	return nil
 }
 
@@ -72,6 +73,7 @@ func (s *Service) pruneApp(ctx context.Context, app string, keep int, remove fun
 		if _, err := s.store.UpdateRelease(ctx, app, rel.Version, slipway.ReleaseUpdate{Pruned: slipway.Set(true)}); err != nil {
 			return err
 		}
+		s.untag(ctx, app, rel.Version)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 type Apps interface {
 	slipway.AppService
 	slipway.BackingServices
+	slipway.ImageService
 }
 
 // Command is one management command.
@@ -50,7 +51,7 @@ func allowed(ctx context.Context, name string, args []string) error {
 	if !ok || !key.Restricted() || slices.Contains(anyKey, name) {
 		return nil
 	}
-	if slices.Contains(adminOnly, name) || isServiceCommand(name) {
+	if slices.Contains(adminOnly, name) || slices.Contains(imageCommands, name) || isServiceCommand(name) {
 		return slipway.Errorf(slipway.EINVALID, "%s needs a key that may reach every app; this one may reach %s", name, strings.Join(key.Apps, ", "))
 	}
 	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
@@ -110,7 +111,7 @@ var table = slices.Concat([]Command{
 	{"releases:log", "releases:log NAME vN", "one release's build and deploy log", releasesLog, nil},
 	{"releases:retire", "releases:retire NAME vN", "retire a draining release now: its sessions move to the live one", releasesRetire, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
-}, serviceCommands(slipway.ServiceKinds...), []Command{
+}, serviceCommands(slipway.ServiceKinds...), imageTable, []Command{
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 	{Name: "ssh-keys:add", Usage: "ssh-keys:add NAME [--app APP]... < key.pub", Help: "authorize a public key; with --app it may push to and manage only those apps", input: sshKeysAdd},
 	{"ssh-keys:list", "ssh-keys:list", "the authorized keys: name, type, fingerprint, apps", sshKeysList, nil},

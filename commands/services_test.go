@@ -160,8 +160,8 @@ func TestServiceCommands_InTheTableWithHelp(t *testing.T) {
 		t.Errorf("service commands = %q, want %q", names, want)
 	}
 	i := slices.IndexFunc(table, func(c Command) bool { return c.Name == want[0] })
-	if i < 1 || table[i-1].Name != "rollback" || table[i+len(want)].Name != "version" {
-		t.Errorf("the service commands stand at %d, not between rollback and version", i)
+	if i < 1 || table[i-1].Name != "rollback" || table[i+len(want)].Name != "images:list" {
+		t.Errorf("the service commands stand at %d, not between rollback and the images' commands", i)
 	}
 	for _, name := range want {
 		var out strings.Builder

@@ -20,4 +20,25 @@ type Spec struct {
 	// Scale is the app's instance counts set with ps:scale, by process
 	// type; types it lacks run app.json's quantity.
 	Scale map[string]int `json:"-"`
+	// Image, for an image release (a Dockerfile's, git:from-image), is
+	// the unpacked image its processes run in, with runc; nil for a
+	// release that runs from its directory on the host.
+	Image *ImageSpec `json:"image,omitempty"`
+}
+
+// ImageSpec is how an image release runs: its image unpacked in
+// Dir/rootfs, and the image's own command and settings.
+type ImageSpec struct {
+	Rootfs     string   `json:"rootfs"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	Env        []string `json:"env,omitempty"`
+	WorkDir    string   `json:"workdir,omitempty"`
+	// Digest is the image's manifest digest in slipway's registry.
+	Digest string `json:"digest,omitempty"`
+}
+
+// DefaultArgs is the image's own command: its ENTRYPOINT and CMD.
+func (im *ImageSpec) DefaultArgs() []string {
+	return append(append([]string(nil), im.Entrypoint...), im.Cmd...)
 }

@@ -28,6 +28,8 @@ const (
 	DefaultDataDir  = "./slipway-data"
 	DefaultHTTPAddr = ":8080"
 	DefaultDomain   = "localhost"
+	// DefaultMaxImageSize bounds an image: its layers and config together.
+	DefaultMaxImageSize = 4 << 30
 )
 
 // serveConfig is `slipway serve`'s configuration: every flag also reads an
@@ -74,6 +76,13 @@ type serveConfig struct {
 	MaxPushSize       int64
 	MaxTreeFiles      int
 	MaxTreeBytes      int64
+	// RegistryAddr is where slipway's image registry listens; "" for
+	// nowhere (the releases' images are still kept, in DATA/registry).
+	RegistryAddr string
+	MaxImageSize int64
+	// Stack is the base image of every release's image ("" for none: the
+	// release layer alone).
+	Stack string
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -144,6 +153,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 	}
 	size(&c.MaxPushSize, "max-push-size", gitserver.DefaultMaxPushSize, "the largest pack a push may send; a bigger one is refused while it arrives")
+	size(&c.MaxImageSize, "max-image-size", DefaultMaxImageSize, "the largest image slipway's registry, images:import and a Dockerfile build accept")
+	str(&c.RegistryAddr, "registry-addr", "", "address of slipway's image registry (the OCI distribution API; docker login HOST -u slipway -p ADMIN-TOKEN), e.g. 127.0.0.1:5000; TLS with the router's certificates when not on loopback; none when empty")
+	str(&c.Stack, "stack", "", "base image of every release's image, like Heroku's stack (an image in slipway's registry, e.g. debian:bookworm imported with images:import); none when empty: the release layer alone")
 	size(&c.MaxTreeBytes, "max-tree-bytes", builder.DefaultMaxTreeBytes, "the most file content a pushed tree may hold once exported")
 	dur(&c.BodyTimeout, "body-timeout", 60*time.Second, "a request whose body stops arriving for this long ends with 408")
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")

@@ -125,7 +125,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			return fmt.Errorf("another slipway (pid %d) serves the data dir %s: stop it first, or use another --data", pid, cfg.DataDir)
 		}
 	}
-	passed, err := activation.Listeners([]string{"ssh", "http", "admin", "https"})
+	passed, err := activation.Listeners([]string{"ssh", "http", "admin", "https", "registry"})
 	if err != nil {
 		return fmt.Errorf("socket activation: %w", err)
 	}
@@ -168,6 +168,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	var httpsLn net.Listener
 	if cfg.HTTPSAddr != "" {
 		if httpsLn, err = listen(upg, passed, "https", cfg.HTTPSAddr); err != nil {
+			return err
+		}
+	}
+	var registryLn net.Listener
+	if cfg.RegistryAddr != "" {
+		if registryLn, err = listen(upg, passed, "registry", cfg.RegistryAddr); err != nil {
 			return err
 		}
 	}
@@ -228,7 +234,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	isolation := ids.Describe()
 	sandbox := ids.Sandbox
-	svc := apps.New(apps.Config{
+	var svc *apps.Service
+	reg, err := openRegistry(ctx, cfg, layout, token, func(t string) bool { return svc.CheckPullToken(t) }, logger)
+	if err != nil {
+		return fmt.Errorf("image registry: %w", err)
+	}
+	defer reg.Close()
+	svc = apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
 		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox,
 			MaxTreeFiles: cfg.MaxTreeFiles, MaxTreeBytes: cfg.MaxTreeBytes, Logger: logger}),
@@ -236,6 +248,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining, DrainSleepAfter: sleepAfter(cfg.DrainSleepAfter),
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, OnSleep: mets.Sleep, OnWake: mets.Wake, Sandbox: sandbox,
 		},
+		Registry: reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
 		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
@@ -279,6 +292,15 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, adminHandler, logger)
 	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout
 	servers := []*httpserver.Server{httpSrv, adminSrv, httpsSrv}
+	if registryLn != nil {
+		regSrv := httpserver.New("registry", cfg.RegistryAddr, reg.Handler(), logger)
+		regSrv.Listener, regSrv.BodyTimeout = registryLn, cfg.BodyTimeout
+		regSrv.Limit = &httpserver.ConnLimit{Total: 256, PerNetwork: 64}
+		if !onLoopback(registryLn.Addr()) { // tokens cross the network: TLS, with the router's certificates
+			regSrv.TLSConfig = tlsEdge.TLSConfig()
+		}
+		servers = append(servers, regSrv)
+	}
 	if adminSock != nil {
 		sockSrv := httpserver.New("admin socket", "", adminHandler, logger)
 		sockSrv.Listener, sockSrv.BodyTimeout = httpserver.PeerUIDs(adminSock, 0, os.Geteuid()), cfg.BodyTimeout

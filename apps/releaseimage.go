@@ -1,0 +1,148 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/images"
+	"github.com/slipway/slipway/registry"
+	"github.com/slipway/slipway/releaser"
+)
+
+// Every release is an image NAME:vN in slipway's registry: its release
+// directory as one layer on the stack (--stack), its process types and
+// labels, never its config. The image is made after the release went
+// live, in the background: a push goes live as fast as before, and the
+// image follows within a second or so (images.FromRelease and a push in
+// process). An image release (a Dockerfile's) is in the registry already.
+
+// publishQueue bounds the releases waiting for their image.
+const publishQueue = 64
+
+// publish queues spec's image; a full queue drops it, logged, and the
+// next start makes what is missing.
+func (s *Service) publish(spec releaser.Spec) {
+	if s.cfg.Registry == nil || s.publishing == nil {
+		return
+	}
+	select {
+	case s.publishing <- spec:
+	default:
+		s.logger.Warn("release image not made: too many waiting; the next start makes it", "app", spec.App, "release", spec.Version.String())
+	}
+}
+
+// startPublishing runs the worker that makes the releases' images, and
+// queues the live releases' that are missing (a slipway of before made
+// none).
+func (s *Service) startPublishing(ctx context.Context) {
+	if s.cfg.Registry == nil {
+		return
+	}
+	s.publishing = make(chan releaser.Spec, publishQueue)
+	s.background.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case spec := <-s.publishing:
+				if err := s.makeReleaseImage(ctx, spec); err != nil && ctx.Err() == nil {
+					s.logger.Error("release image", "app", spec.App, "release", spec.Version.String(), "err", err)
+				}
+			}
+		}
+	})
+	names, err := s.store.ListApps(ctx)
+	if err != nil {
+		return
+	}
+	for _, app := range names {
+		rels, err := s.store.ListReleases(ctx, app)
+		if err != nil {
+			continue
+		}
+		if live := liveRelease(rels); live != nil && live.Dir != "" && !live.Pruned {
+			if _, err := s.cfg.Registry.Image(ctx, app, live.Version.String()); errors.Is(err, registry.ErrNotFound) {
+				if spec, ok := specOf(live); ok {
+					s.publish(spec)
+				}
+			}
+		}
+	}
+}
+
+// makeReleaseImage makes and pushes spec's image.
+func (s *Service) makeReleaseImage(ctx context.Context, spec releaser.Spec) error {
+	if spec.Image != nil {
+		return nil // a Dockerfile's image, pushed as it was built
+	}
+	start := time.Now()
+	ri := images.ReleaseImage{Dir: spec.Dir, App: spec.App, Version: spec.Version.String(), Commit: spec.Commit,
+		Processes: map[string]string{}}
+	for _, p := range spec.Procfile {
+		ri.Processes[p.Type] = p.Command
+	}
+	if s.cfg.Stack != "" {
+		base, err := images.Pull(ctx, registryHost+"/"+s.cfg.Stack, s.cfg.Registry.Transport(), nil)
+		if err != nil {
+			return err
+		}
+		ri.Base = base
+	}
+	img, err := images.FromRelease(ctx, ri)
+	if err != nil {
+		return err
+	}
+	ref := registryHost + "/" + spec.App + ":" + spec.Version.String()
+	if err := images.Push(ctx, img, ref, s.cfg.Registry.Transport(), nil); err != nil {
+		return err
+	}
+	s.logger.Info("release image made", "image", spec.App+":"+spec.Version.String(), "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// untag removes app's image of release v, if there is one.
+func (s *Service) untag(ctx context.Context, app string, v slipway.Version) {
+	if s.cfg.Registry == nil {
+		return
+	}
+	err := s.cfg.Registry.Delete(ctx, app, v.String())
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		s.logger.Error("remove a release's image", "app", app, "release", v.String(), "err", err)
+	}
+}
+
+// untagAll removes every image of app (apps:destroy).
+func (s *Service) untagAll(ctx context.Context, app string) {
+	if s.cfg.Registry == nil {
+		return
+	}
+	tags, err := s.cfg.Registry.Tags(ctx, app)
+	if err != nil {
+		return
+	}
+	sort.Strings(tags)
+	for _, t := range tags {
+		if err := s.cfg.Registry.Delete(ctx, app, t); err != nil && !errors.Is(err, registry.ErrNotFound) {
+			s.logger.Error("remove an app's image", "app", app, "tag", t, "err", err)
+		}
+	}
+}
+
+// collectImages frees what no tag reaches any more (after a prune).
+func (s *Service) collectImages(ctx context.Context) {
+	if s.cfg.Registry == nil {
+		return
+	}
+	freed, err := s.cfg.Registry.GC(ctx)
+	if err != nil {
+		s.logger.Error("registry garbage collection", "err", err)
+		return
+	}
+	if freed > 0 {
+		s.logger.Info("registry garbage collected", "freed", slipway.HumanBytes(freed))
+	}
+}
