@@ -20,6 +20,7 @@ const (
 	EventRename      = "rename"      // apps:rename
 	EventCreate      = "create"      // apps:create
 	EventAutosleep   = "autosleep"   // ps:autosleep
+	EventBuilder     = "builder"     // builder:set
 	EventBranch      = "branch"      // the branch moved to the live release's commit at a start, after a cut-off push
 )
 

@@ -49,4 +49,8 @@ type ImageService interface {
 	PullTokens(ctx context.Context) ([]PullToken, error)
 	// RevokePullToken removes the pull token labelled label.
 	RevokePullToken(ctx context.Context, label string) error
+	// SetBuilder sets how the app's pushes are built: "dockerfile" (its
+	// Dockerfile, with buildah), "host" (detected, never the Dockerfile)
+	// or "auto" (a Dockerfile at the root wins, as in Dokku).
+	SetBuilder(ctx context.Context, app, builder string) error
 }

@@ -30,6 +30,9 @@ const (
 	// NAME on): how long without a request ("15m"), with " workers" when
 	// its workers sleep too.
 	SettingAutosleep = "autosleep"
+	// SettingBuilder is how the app's pushes are built when not detected:
+	// "dockerfile" or "host" (builder:set NAME dockerfile|host|auto).
+	SettingBuilder = "builder"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

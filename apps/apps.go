@@ -111,6 +111,7 @@ type Service struct {
 	tokens     *pullTokens // the registry's pull tokens
 
 	publishing chan releaser.Spec // releases waiting for their image (releaseimage.go)
+	builds     buildCreds         // the registry credentials of the Dockerfile builds in progress
 }
 
 // New returns a Service for cfg, with its releaser. Start restores the

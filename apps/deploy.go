@@ -63,9 +63,14 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	log := s.logger.With("app", p.App, "release", v.String(), "commit", p.NewSHA)
 	log.Info("deploy started", "pusher", p.Pusher.String(), "ref", p.Ref)
 	fmt.Fprintf(out, "-----> Deploying %s %s as %s: %s\n", p.App, slipway.ShortSHA(commit.SHA, 7), v, slipway.OneLine(commit.Subject, 72))
+	how, _ := s.store.AppSetting(ctx, p.App, slipway.SettingBuilder)
 	built, err := s.cfg.Builder.Build(ctx, builder.Request{
-		App: p.App, Version: v, Commit: p.NewSHA, RepoDir: p.RepoDir, GitEnv: p.GitEnv, Env: config,
+		App: p.App, Version: v, Commit: p.NewSHA, RepoDir: p.RepoDir, GitEnv: p.GitEnv, Env: config, Builder: how,
 	}, out)
+	var image *releaser.ImageSpec
+	if err == nil && built.Image != nil {
+		image, err = s.pushBuiltImage(ctx, p.App, v, built.Image, out)
+	}
 	took := time.Since(start)
 	if err != nil {
 		log.Info("deploy failed", "step", "build", "err", err)
@@ -85,7 +90,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	err = s.release(ctx, releaser.Spec{
 		App: p.App, Version: v, Commit: p.NewSHA, Dir: built.Dir,
 		Procfile: built.Procfile, AppJSON: built.AppJSON, StaticDir: built.StaticDir, Path: built.Path,
-		Env: config,
+		Env: config, Image: image,
 	}, true, out)
 	if err != nil {
 		log.Info("deploy failed", "step", "release", "err", err)

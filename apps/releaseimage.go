@@ -2,11 +2,20 @@ package apps
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/images"
 	"github.com/slipway/slipway/registry"
 	"github.com/slipway/slipway/releaser"
@@ -145,4 +154,101 @@ func (s *Service) collectImages(ctx context.Context) {
 	if freed > 0 {
 		s.logger.Info("registry garbage collected", "freed", slipway.HumanBytes(freed))
 	}
+}
+
+// pushBuiltImage pushes a Dockerfile build's image to the registry as
+// app:vN and returns how its release runs; the build's layout goes.
+func (s *Service) pushBuiltImage(ctx context.Context, app string, v slipway.Version, im *builder.ImageRelease, out io.Writer) (*releaser.ImageSpec, error) {
+	defer os.RemoveAll(im.Layout)
+	spec := &releaser.ImageSpec{Rootfs: im.Rootfs, Entrypoint: im.Entrypoint, Cmd: im.Cmd, Env: im.Env, WorkDir: im.WorkDir, Digest: im.Digest}
+	if s.cfg.Registry == nil {
+		return spec, nil
+	}
+	img, err := images.FromLayout(im.Layout)
+	if err != nil {
+		return nil, err
+	}
+	if err := images.Push(ctx, img, registryHost+"/"+app+":"+v.String(), s.cfg.Registry.Transport(), nil); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "-----> Image %s:%s (%s) in slipway's registry\n", app, v, slipway.ShortSHA(strings.TrimPrefix(im.Digest, "sha256:"), 12))
+	return spec, nil
+}
+
+// buildCreds are the registry credentials of the Dockerfile builds in
+// progress: user build-APP, a fresh token each build, which may pull the
+// app's own images and the imported ones, never another app's.
+type buildCreds struct {
+	mu sync.Mutex
+	m  map[string]string // user → token
+}
+
+// buildUserPrefix starts the registry user name of an app's build.
+const buildUserPrefix = "build-"
+
+// BuildRegistries gives app's Dockerfile build slipway's registry at addr
+// (a loopback address) with a credential of its own, and the func that
+// ends it.
+func (s *Service) BuildRegistries(app, addr string) ([]builder.Registry, func()) {
+	if addr == "" {
+		return nil, func() {}
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	user, token := buildUserPrefix+app, hex.EncodeToString(b)
+	s.builds.mu.Lock()
+	if s.builds.m == nil {
+		s.builds.m = map[string]string{}
+	}
+	s.builds.m[user] = token
+	s.builds.mu.Unlock()
+	return []builder.Registry{{Host: addr, Insecure: true, Username: user, Password: token}}, func() {
+		s.builds.mu.Lock()
+		if s.builds.m[user] == token {
+			delete(s.builds.m, user)
+		}
+		s.builds.mu.Unlock()
+	}
+}
+
+// CheckBuildToken reports whether user and token are a build's in
+// progress.
+func (s *Service) CheckBuildToken(user, token string) bool {
+	s.builds.mu.Lock()
+	want, ok := s.builds.m[user]
+	s.builds.mu.Unlock()
+	return ok && subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
+}
+
+// RegistryReach limits what a registry user may pull: a build's, the
+// app's own images and those that are no app's; others, every one.
+func (s *Service) RegistryReach(user string) func(repo string) bool {
+	app, ok := strings.CutPrefix(user, buildUserPrefix)
+	if !ok {
+		return nil
+	}
+	return func(repo string) bool {
+		return repo == app || !s.isApp(context.Background(), repo)
+	}
+}
+
+// SetBuilder sets how the app's pushes are built (builder:set).
+func (s *Service) SetBuilder(ctx context.Context, app, how string) error {
+	if how != builder.BuilderAuto && how != builder.BuilderDockerfile && how != builder.BuilderHost {
+		return slipway.Errorf(slipway.EINVALID, "builder %q: use dockerfile, host or auto", slipway.OneLine(how, 20))
+	}
+	unlock, err := s.acquire(ctx, app, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	value := how
+	if how == builder.BuilderAuto {
+		value = ""
+	}
+	if err := s.store.SetAppSetting(ctx, app, slipway.SettingBuilder, value); err != nil {
+		return err
+	}
+	s.event(ctx, app, slipway.EventBuilder, how)
+	return nil
 }

@@ -96,11 +96,22 @@ func (s *session) build(ctx context.Context) (*Release, error) {
 	if err != nil {
 		return nil, err
 	}
-	det, err := detect(tmp, app)
+	det, err := detectWith(tmp, app, s.req.Builder)
 	if err != nil {
 		return nil, failf(err, "%v", err)
 	}
 	s.out.header("Detected %s", det.label)
+	if det.kind == KindDockerfile {
+		im, procfile, err := s.buildImage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := sealImage(tmp, s.final); err != nil {
+			return nil, failf(err, "seal release: %v", err)
+		}
+		done = true
+		return &Release{Dir: s.final, Kind: det.kind, AppJSON: app, Procfile: procfile, Image: im}, nil
+	}
 	if _, ok := procfile.Command("web"); !ok && det.kind == KindPython {
 		return nil, failf(nil, pythonNoWeb) // before a long pip install
 	}

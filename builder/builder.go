@@ -33,6 +33,10 @@ type Config struct {
 	// (entries, and bytes of file content); 0 means the defaults.
 	MaxTreeFiles int
 	MaxTreeBytes int64
+	// Registries, when set, returns the registries a Dockerfile app's
+	// FROM lines are looked up in, slipway's own first, with a credential
+	// for the build that the returned func revokes.
+	Registries func(app string) ([]Registry, func())
 	// Logger receives one line per build event; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -50,12 +54,15 @@ type Builder struct {
 	timeout time.Duration
 	limits  treeLimits
 	sandbox func(app, process string) (*supervisor.Sandbox, error)
-	log     *slog.Logger
+	// registries gives a Dockerfile build the registries its FROM lines
+	// are looked up in, and ends their credential when it is done.
+	registries func(app string) ([]Registry, func())
+	log        *slog.Logger
 }
 
 // New returns a Builder configured by cfg.
 func New(cfg Config) *Builder {
-	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, sandbox: cfg.Sandbox, log: cfg.Logger,
+	b := &Builder{dataDir: cfg.DataDir, timeout: cfg.Timeout, sandbox: cfg.Sandbox, registries: cfg.Registries, log: cfg.Logger,
 		limits: treeLimits{files: cfg.MaxTreeFiles, bytes: cfg.MaxTreeBytes}}
 	if b.limits.files <= 0 {
 		b.limits.files = DefaultMaxTreeFiles

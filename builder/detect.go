@@ -46,7 +46,7 @@ func detect(dir string, app *slipway.AppJSON) (detection, error) {
 // unbuilt are the kinds of app slipway finds but has no builder for, by
 // the file that gives them away, with what to do about each.
 var unbuilt = []struct{ file, what, todo string }{
-	{"Dockerfile", "a Dockerfile", "slipway does not build images yet: add a Procfile (web: COMMAND) that runs the app, and an app.json scripts.build for a build step"},
+	{"Dockerfile", "a Dockerfile", "the app builds on the host (builder:set APP host): builder:set APP auto builds the Dockerfile, or add a Procfile (web: COMMAND) that runs the app"},
 	{"Gemfile", "a Gemfile (a Ruby app)", "slipway has no Ruby builder: add an app.json scripts.build (bundle config set path vendor/bundle && bundle install) and a Procfile (web: bundle exec rackup -p $PORT), with Ruby on the host"},
 	{"composer.json", "composer.json (a PHP app)", "slipway has no PHP builder: add an app.json scripts.build (composer install) and a Procfile (web: php -S 127.0.0.1:$PORT -t public), with PHP on the host"},
 	{"pom.xml", "pom.xml (a Java app)", "slipway has no Java builder: add an app.json scripts.build (mvn package) and a Procfile (web: java -jar target/APP.jar)"},

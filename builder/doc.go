@@ -9,5 +9,5 @@
 // (BuildDockerfile): buildah, rootless as the app's user, with its layer
 // cache kept per app and base images from slipway's registries.
 //
-// Imports: slipway, supervisor, internal/*; go-containerregistry (pkg/v1/layout) to read the built image.
+// Imports: slipway, images, supervisor, internal/*; go-containerregistry (pkg/v1/layout) to read the built image.
 package builder

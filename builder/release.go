@@ -32,6 +32,9 @@ type Request struct {
 	// Env is the app's config: build steps see it (GOPROXY, NPM_CONFIG_*,
 	// PIP_INDEX_URL configure them), never slipway's own environment.
 	Env map[string]string
+	// Builder is the app's builder:set: BuilderAuto (or ""),
+	// BuilderDockerfile or BuilderHost.
+	Builder string
 }
 
 // Release is the result of a successful build.
@@ -55,4 +58,6 @@ type Release struct {
 	Path []string
 	// Duration is how long the build took.
 	Duration time.Duration
+	// Image is set for a Dockerfile app: its release is an image.
+	Image *ImageRelease
 }

@@ -22,6 +22,7 @@ var imageTable = []Command{
 	{"registry:tokens", "registry:tokens", "the registry's read-only pull tokens, by label", registryTokens, nil},
 	{"registry:tokens:add", "registry:tokens:add LABEL", "make a read-only pull token (docker login HOST -u LABEL -p TOKEN) and print it, once", registryTokensAdd, nil},
 	{"registry:tokens:revoke", "registry:tokens:revoke LABEL", "remove a pull token", registryTokensRevoke, nil},
+	{"builder:set", "builder:set NAME dockerfile|host|auto", "build the app's pushes from its Dockerfile (with buildah), on the host as detected, or auto: a Dockerfile at the root wins", builderSet, nil},
 }
 
 func imagesList(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
@@ -103,5 +104,16 @@ func registryTokensRevoke(ctx context.Context, a Apps, u string, args []string, 
 		return err
 	}
 	_, err := fmt.Fprintf(out, "pull token %s revoked\n", args[0])
+	return err
+}
+
+func builderSet(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return usageError(u)
+	}
+	if err := a.SetBuilder(ctx, args[0], args[1]); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(out, "%s builds with %s from its next push\n", args[0], args[1])
 	return err
 }

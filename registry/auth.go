@@ -44,6 +44,9 @@ type grantKey struct{}
 type grant struct {
 	user   string
 	access Access
+	// may, when set, limits the grant to the repositories it allows
+	// (Config.Repos); nil allows every one.
+	may func(repo string) bool
 }
 
 func init() {
@@ -64,6 +67,9 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		user, password, hasAuth := req.BasicAuth()
 		if hasAuth {
 			g = grant{user: user, access: r.cfg.Check(user, password)}
+			if g.access != NoAccess && r.cfg.Repos != nil {
+				g.may = r.cfg.Repos(user)
+			}
 		}
 		if g.access == NoAccess {
 			if hasAuth {
@@ -124,6 +130,9 @@ func (accessController) Authorized(req *http.Request, records ...auth.Access) (*
 		return nil, basicChallenge{}
 	}
 	for _, rec := range records {
+		if g.may != nil && (rec.Type != "repository" || !g.may(rec.Name)) {
+			return nil, basicChallenge{} // the catalog, or a repository out of its reach
+		}
 		need := Push
 		if rec.Action == "pull" || rec.Type == "registry" && rec.Name == "catalog" {
 			need = Pull

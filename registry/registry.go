@@ -42,6 +42,11 @@ type Config struct {
 	// Check says what a request's Basic credentials grant. It must
 	// compare secrets in constant time. Required.
 	Check func(user, password string) Access
+	// Repos, when set, limits what an authenticated user may reach: the
+	// repositories its answer for the user allows (nil: every one), and no
+	// catalog when limited. The user name counts only once Check has
+	// accepted its password: give limited users credentials of their own.
+	Repos func(user string) func(repo string) bool
 	// Logger receives the registry's own lines and, at debug level,
 	// distribution's. If nil, slog.Default() is used.
 	Logger *slog.Logger

@@ -221,3 +221,30 @@ func TestRegistry_LogsNoPassword(t *testing.T) {
 		}
 	}
 }
+
+// A user that Config.Repos limits reaches only the repositories it
+// allows, and not the catalog; others are not limited.
+func TestRegistry_ReposLimitAUser(t *testing.T) {
+	r := newTestRegistry(t, Config{Repos: func(user string) func(string) bool {
+		if user != "build-web" {
+			return nil
+		}
+		return func(repo string) bool { return repo == "busybox" || repo == "web" }
+	}})
+	for i, repo := range []string{"busybox", "web", "other"} {
+		must(t, push(t, r.host+"/"+repo+":v1", imageOf(t, randomLayer(t, 1<<10, uint64(i))), remote.WithAuth(pusher)))
+	}
+	build := remote.WithAuth(&authn.Basic{Username: "build-web", Password: pullToken})
+	for repo, want := range map[string]bool{"busybox": true, "web": true, "other": false} {
+		_, err := pull(t, r.host+"/"+repo+":v1", build)
+		if (err == nil) != want {
+			t.Errorf("build-web pulling %s: %v, want allowed %v", repo, err, want)
+		}
+	}
+	if resp := r.do(t, "GET", "/v2/_catalog", "build-web", pullToken); resp.StatusCode == 200 {
+		t.Error("a limited user read the catalog")
+	}
+	if _, err := pull(t, r.host+"/other:v1", remote.WithAuth(puller)); err != nil {
+		t.Errorf("an unlimited pull credential: %v", err)
+	}
+}

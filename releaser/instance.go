@@ -43,7 +43,7 @@ func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervi
 	if err != nil {
 		return supervisor.Spec{}, fmt.Errorf("sandbox of %s: %w", spec.App, err)
 	}
-	return supervisor.Spec{
+	ps := supervisor.Spec{
 		ID:      id,
 		Command: command,
 		Dir:     spec.Dir,
@@ -53,7 +53,36 @@ func (r *Releaser) processSpec(spec Spec, id, command string, port int) (supervi
 		LogPath: r.layout.ProcessLog(spec.App, spec.Version, id),
 		AppLog:  r.appLog(spec.App),
 		Release: spec.Version.String(),
-	}, nil
+	}
+	if spec.Image != nil {
+		ps.Image = imageRun(spec.Image, command, r.home(spec.App))
+		for i, kv := range ps.Env {
+			if strings.HasPrefix(kv, "HOME=") {
+				ps.Env[i] = "HOME=" + imageHome
+			}
+		}
+	}
+	return ps, nil
+}
+
+// imageHome is where an image release's processes find the app's HOME.
+const imageHome = "/home/app"
+
+// imageRun is how a process of an image release runs: a Procfile command
+// with the image's /bin/sh, else the image's own ENTRYPOINT and CMD, with
+// the app's HOME mounted writable.
+func imageRun(im *ImageSpec, command, home string) *supervisor.ImageRun {
+	args := im.DefaultArgs()
+	if command != "" && command != im.DefaultCommand() {
+		args = []string{"/bin/sh", "-c", command}
+	}
+	return &supervisor.ImageRun{
+		Rootfs:  im.Rootfs,
+		Args:    args,
+		WorkDir: im.WorkDir,
+		Env:     im.Env,
+		Mounts:  []supervisor.ImageMount{{Source: home, Destination: imageHome}},
+	}
 }
 
 // OneOff reports whether cgroup, the name of a process's cgroup that

@@ -1,6 +1,10 @@
 package releaser
 
-import "github.com/slipway/slipway"
+import (
+	"strings"
+
+	"github.com/slipway/slipway"
+)
 
 // Spec is a built release, everything needed to run it. The application
 // layer keeps the live one's Spec in the history (Release.Spec) to start
@@ -41,4 +45,11 @@ type ImageSpec struct {
 // DefaultArgs is the image's own command: its ENTRYPOINT and CMD.
 func (im *ImageSpec) DefaultArgs() []string {
 	return append(append([]string(nil), im.Entrypoint...), im.Cmd...)
+}
+
+// DefaultCommand is how the Procfile of an image with none shows the
+// image's own command (its web process): run as DefaultArgs, not by a
+// shell.
+func (im *ImageSpec) DefaultCommand() string {
+	return strings.Join(im.DefaultArgs(), " ")
 }

@@ -211,10 +211,16 @@ func containerSpec(s Spec, user Sandbox, tmp, id, cgroupsPath string) *specs.Spe
 	var nofile unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile) // slipway's, as its other processes inherit
 	none := []string{}
+	// runc takes no symlink in the root's path: an app's directory is
+	// one, to its own disk.
+	rootfs := im.Rootfs
+	if real, err := filepath.EvalSymlinks(rootfs); err == nil {
+		rootfs = real
+	}
 	return &specs.Spec{
 		Version:  specs.Version,
 		Hostname: im.Hostname,
-		Root:     &specs.Root{Path: im.Rootfs, Readonly: true},
+		Root:     &specs.Root{Path: rootfs, Readonly: true},
 		Process: &specs.Process{
 			User: specs.User{UID: user.UID, GID: user.GID},
 			Args: im.Args,

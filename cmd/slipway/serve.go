@@ -235,15 +235,21 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	isolation := ids.Describe()
 	sandbox := ids.Sandbox
 	var svc *apps.Service
-	reg, err := openRegistry(ctx, cfg, layout, token, func(t string) bool { return svc.CheckPullToken(t) }, logger)
+	reg, err := openRegistry(ctx, cfg, layout, token, func() *apps.Service { return svc }, logger)
 	if err != nil {
 		return fmt.Errorf("image registry: %w", err)
 	}
 	defer reg.Close()
+	buildReg, err := buildRegistry(reg, logger)
+	if err != nil {
+		return err
+	}
+	buildAddr := buildReg.Listener.Addr().String()
 	svc = apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
 		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox,
-			MaxTreeFiles: cfg.MaxTreeFiles, MaxTreeBytes: cfg.MaxTreeBytes, Logger: logger}),
+			MaxTreeFiles: cfg.MaxTreeFiles, MaxTreeBytes: cfg.MaxTreeBytes, Logger: logger,
+			Registries: func(app string) ([]builder.Registry, func()) { return svc.BuildRegistries(app, buildAddr) }}),
 		Releaser: releaser.Config{
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining, DrainSleepAfter: sleepAfter(cfg.DrainSleepAfter),
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, OnSleep: mets.Sleep, OnWake: mets.Wake, Sandbox: sandbox,
@@ -291,7 +297,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	})
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, adminHandler, logger)
 	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout
-	servers := []*httpserver.Server{httpSrv, adminSrv, httpsSrv}
+	servers := []*httpserver.Server{httpSrv, adminSrv, httpsSrv, buildReg}
 	if registryLn != nil {
 		regSrv := httpserver.New("registry", cfg.RegistryAddr, reg.Handler(), logger)
 		regSrv.Listener, regSrv.BodyTimeout = registryLn, cfg.BodyTimeout

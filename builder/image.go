@@ -1,0 +1,124 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/images"
+)
+
+// A Dockerfile app's release is its image: built with buildah
+// (dockerfile.go) into an OCI layout in the app's cache, then unpacked
+// into the release directory's rootfs, which the image runtime (runc)
+// mounts read-only. The layout stays in the cache for the application
+// layer, which pushes it to slipway's registry as NAME:vN and removes it.
+
+// ImageRelease is what a Dockerfile build made.
+type ImageRelease struct {
+	// Layout is the OCI image layout the image was built into, in the
+	// app's cache; the caller pushes it and removes it.
+	Layout string
+	Digest string
+	// Rootfs is the unpacked image inside the release directory.
+	Rootfs     string
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	WorkDir    string
+	User       string
+	Exposed    []string
+}
+
+// rootfsDir is where a release directory holds its image's files.
+const rootfsDir = "rootfs"
+
+// buildImage builds s.tmp's Dockerfile and leaves s.tmp holding only the
+// unpacked image (rootfsDir); the source tree is no longer needed.
+func (s *session) buildImage(ctx context.Context) (*ImageRelease, slipway.Procfile, error) {
+	var regs []Registry
+	done := func() {}
+	if s.b.registries != nil {
+		regs, done = s.b.registries(s.req.App)
+	}
+	defer done()
+	out := filepath.Join(s.cache, "images", s.req.Version.String())
+	os.RemoveAll(out) // a build of this version that was cut off
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, nil, failf(err, "prepare: %v", err)
+	}
+	storage := filepath.Join(s.cache, "buildah")
+	if err := os.MkdirAll(storage, 0o700); err != nil {
+		return nil, nil, failf(err, "prepare: %v", err)
+	}
+	if s.sandbox != nil && s.sandbox.UID != 0 {
+		if err := os.Chown(storage, int(s.sandbox.UID), int(s.sandbox.GID)); err != nil {
+			return nil, nil, failf(err, "prepare: %v", err)
+		}
+	}
+	built, err := BuildDockerfile(ctx, DockerfileBuild{
+		App: s.req.App, Dir: s.tmp, StorageDir: storage, Output: out, Registries: regs,
+		Out: s.out, Sandbox: s.sandbox, Timeout: s.b.timeout,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := images.FromLayout(built.Dir)
+	if err != nil {
+		return nil, nil, failf(err, "read the built image: %v", err)
+	}
+	// The release keeps the image's files, not the source tree.
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return nil, nil, failf(err, "prepare: %v", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(s.tmp, e.Name())); err != nil {
+			return nil, nil, failf(err, "prepare: %v", err)
+		}
+	}
+	s.out.header("Unpacking the image")
+	if err := images.Unpack(ctx, img, filepath.Join(s.tmp, rootfsDir)); err != nil {
+		return nil, nil, failf(err, "unpack the image: %v", err)
+	}
+	procfile := built.Procfile
+	rel := &ImageRelease{Layout: built.Dir, Digest: built.Digest, Rootfs: filepath.Join(s.final, rootfsDir),
+		Entrypoint: built.Entrypoint, Cmd: built.Cmd, Env: built.Env, WorkDir: built.WorkingDir, User: built.User, Exposed: built.ExposedPorts}
+	if _, ok := procfile.Command("web"); !ok {
+		if len(rel.Entrypoint)+len(rel.Cmd) == 0 {
+			return nil, nil, failf(nil, "the image has no CMD or ENTRYPOINT and no Procfile in its WORKDIR: add a CMD to the Dockerfile, or a Procfile with a web line")
+		}
+		procfile = append(slipway.Procfile{{Type: "web", Command: joinArgs(rel.Entrypoint, rel.Cmd)}}, procfile...)
+	}
+	return rel, procfile, nil
+}
+
+// joinArgs shows an image's own command as a Procfile line.
+func joinArgs(entrypoint, cmd []string) string {
+	all := append(append([]string(nil), entrypoint...), cmd...)
+	s := ""
+	for i, a := range all {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}
+
+// sealImage turns the unpacked image in tmp into the release final: its
+// files keep the image's owners and modes (runc mounts it read-only), so
+// unlike seal it changes none.
+func sealImage(tmp, final string) error {
+	syscall.Sync()
+	if _, err := os.Lstat(final); err == nil {
+		return fmt.Errorf("%s: exists", final)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(final))
+}

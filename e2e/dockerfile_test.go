@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/slipway/slipway/images"
+	"github.com/slipway/slipway/internal/testutil"
+)
+
+// dockerfileApp is a Dockerfile app on the busybox base the test imports:
+// busybox's httpd serves index.html on $PORT.
+func dockerfileApp(version string) map[string]string {
+	return map[string]string{
+		"Dockerfile": "FROM busybox:latest\n" +
+			"RUN mkdir -p /www && echo built > /www/built.txt\n" +
+			"COPY index.html /www/index.html\n" +
+			`CMD ["/bin/sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]` + "\n",
+		"index.html": "<h1>hello from " + version + "</h1>\n",
+	}
+}
+
+// startImageServer starts a slipway for image releases, with the test's
+// busybox imported as busybox:latest.
+func startImageServer(t *testing.T) *server {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("image releases run with runc, which needs root")
+	}
+	testutil.NeedTool(t, "buildah", "buildah")
+	testutil.NeedTool(t, "runc", "runc")
+	testutil.NeedTool(t, "busybox", "busybox-static")
+	s := startServer(t)
+	importBusybox(t, s)
+	return s
+}
+
+// importBusybox imports the test's busybox-static image as busybox:latest.
+func importBusybox(t *testing.T, s *server) {
+	t.Helper()
+	base, err := images.BusyboxImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("busybox:latest")
+	var tar bytes.Buffer
+	if err := tarball.Write(tag, base, &tar); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sshInput(tar.Bytes(), "images:import"); err != nil {
+		t.Fatalf("images:import: %v\n%s", err, out)
+	}
+}
+
+// psPIDs returns the pids `ps NAME` shows.
+func psPIDs(s *server, app string) []string {
+	return regexp.MustCompile(`(?m)\b(\d{2,})\s+\d{4,5}\b`).FindAllString(s.mustSSH("ps", app), -1)
+}
+
+// A Dockerfile app built FROM an imported image deploys, serves,
+// redeploys, rolls back, and keeps its processes across kill -9 of
+// slipway; its image is NAME:vN in the registry.
+func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
+	s := startImageServer(t)
+	dir := s.newApp(dockerfileApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("docked"))
+	out := s.mustGit(dir, "push", "deploy", "main")
+	for _, want := range []string{"Dockerfile app", "STEP", "v1 is live"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the push's output lacks %q:\n%s", want, out)
+		}
+	}
+	s.wantServes("docked", "/", "hello from v1")
+	s.wantServes("docked", "/built.txt", "built")
+	if list := s.mustSSH("images:list"); !strings.Contains(list, "docked:v1") {
+		t.Errorf("images:list lacks docked:v1:\n%s", list)
+	}
+
+	s.commit(dir, "v2", dockerfileApp("v2"))
+	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v2 is live") || !strings.Contains(out, "Using cache") {
+		t.Errorf("the second push did not go live from the layer cache:\n%s", out)
+	}
+	s.wantServes("docked", "/", "hello from v2")
+	s.mustSSH("rollback", "docked", "v1")
+	s.wantServes("docked", "/", "hello from v1")
+
+	before := psPIDs(s, "docked")
+	if len(before) == 0 {
+		t.Fatalf("ps shows no pid:\n%s", s.mustSSH("ps", "docked"))
+	}
+	syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+	s.cmd.Wait()
+	s.start()
+	s.wantServes("docked", "/", "hello from v1")
+	if after := psPIDs(s, "docked"); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("pids changed across kill -9: %v, then %v", before, after)
+	}
+}
+
+// A Dockerfile whose RUN fails is refused with the step and its last
+// lines; a FROM that no registry has names the image; the live release
+// keeps serving.
+func TestDockerfile_BadInputGetsOneClearLine(t *testing.T) {
+	s := startImageServer(t)
+	dir := s.newApp(dockerfileApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("bad"))
+	s.mustGit(dir, "push", "deploy", "main")
+
+	broken := dockerfileApp("v2")
+	broken["Dockerfile"] = "FROM busybox:latest\nRUN echo compiling && exit 3\n"
+	s.commit(dir, "broken", broken)
+	out, err := s.git(dir, "push", "deploy", "main")
+	if err == nil || !strings.Contains(out, "RUN echo compiling") || !strings.Contains(out, "compiling") {
+		t.Errorf("a failing RUN: %v\n%s", err, out)
+	}
+	missing := dockerfileApp("v3")
+	missing["Dockerfile"] = "FROM nosuchbase:1.0\nCMD [\"true\"]\n"
+	s.commit(dir, "missing base", missing)
+	out, err = s.git(dir, "push", "deploy", "main")
+	if err == nil || !strings.Contains(out, "nosuchbase:1.0") {
+		t.Errorf("a FROM nobody has: %v\n%s", err, out)
+	}
+	s.wantServes("bad", "/", "hello from v1")
+}
