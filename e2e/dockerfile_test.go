@@ -65,7 +65,8 @@ func psPIDs(s *server, app string) []string {
 }
 
 // A Dockerfile app built FROM an imported image deploys, serves,
-// redeploys, rolls back, and keeps its processes across kill -9 of
+// redeploys under load with no request failed and no session flipped,
+// rolls back, and keeps its processes across an upgrade and kill -9 of
 // slipway; its image is NAME:vN in the registry.
 func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 	s := startImageServer(t)
@@ -83,10 +84,13 @@ func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 		t.Errorf("images:list lacks docked:v1:\n%s", list)
 	}
 
+	load := s.startLoad(t, "docked", 4)
+	waitFor(t, "the first sessions", func() bool { return load.requests.Load() > 20 })
 	s.commit(dir, "v2", dockerfileApp("v2"))
 	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v2 is live") || !strings.Contains(out, "Using cache") {
 		t.Errorf("the second push did not go live from the layer cache:\n%s", out)
 	}
+	load.end(t, s) // no request failed, no session saw two releases
 	s.wantServes("docked", "/", "hello from v2")
 	s.mustSSH("rollback", "docked", "v1")
 	s.wantServes("docked", "/", "hello from v1")
@@ -95,8 +99,13 @@ func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 	if len(before) == 0 {
 		t.Fatalf("ps shows no pid:\n%s", s.mustSSH("ps", "docked"))
 	}
-	syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
-	s.cmd.Wait()
+	s.upgrade(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })
+	if after := psPIDs(s, "docked"); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("pids changed across an upgrade: %v, then %v", before, after)
+	}
+	s.wantServes("docked", "/", "hello from v1")
+	syscall.Kill(s.pid, syscall.SIGKILL)
+	waitFor(t, "the killed slipway to be gone", func() bool { return !processAlive(s.pid) })
 	s.start()
 	s.wantServes("docked", "/", "hello from v1")
 	if after := psPIDs(s, "docked"); strings.Join(after, ",") != strings.Join(before, ",") {
