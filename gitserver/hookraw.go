@@ -1,8 +1,5 @@
 package gitserver
 
-// #cgo CFLAGS: -O2 -Wall
-import "C" // hookfast.c: the hook's fast path, before the Go runtime starts
-
 import (
 	"bufio"
 	"context"

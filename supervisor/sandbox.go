@@ -113,10 +113,19 @@ const reexecArg = "__slipway_sandbox"
 // launcher it confines itself and executes the command, and never
 // returns. Otherwise it does nothing.
 func Reexec() {
-	if len(os.Args) < 2 || os.Args[1] != reexecArg {
+	if len(os.Args) < 2 || (os.Args[1] != reexecArg && os.Args[1] != launchArg) {
 		return
 	}
-	err := confineAndExec(os.Args[2:])
+	var err error
+	if os.Args[1] == launchArg { // where launcher.c left it to Go
+		var sb *Sandbox
+		var argv []string
+		if sb, argv, err = decodeLaunch(os.Args[2:]); err == nil {
+			err = sb.confineAndExec(argv)
+		}
+	} else {
+		err = confineAndExec(os.Args[2:])
+	}
 	fmt.Fprintf(os.Stderr, "slipway sandbox: %v\n", err)
 	os.Exit(126)
 }
@@ -155,11 +164,8 @@ func (sb *Sandbox) launch(argv []string) ([]string, *syscall.SysProcAttr, error)
 		c.Shm = true
 		sb = &c
 	}
-	spec, err := json.Marshal(sb)
-	if err != nil {
-		return nil, nil, err
-	}
-	return append([]string{exe, reexecArg, string(spec), "--"}, argv...), attr, nil
+	full := append([]string{exe, launchArg}, encodeLaunch(sb)...)
+	return append(append(full, "--"), argv...), attr, nil
 }
 
 // ownNamespaces starts the process in a user namespace where only uid and
@@ -232,7 +238,12 @@ func confineAndExec(args []string) error {
 	if err := json.Unmarshal([]byte(args[0]), &sb); err != nil {
 		return fmt.Errorf("bad sandbox: %w", err)
 	}
-	argv := args[2:]
+	return sb.confineAndExec(args[2:])
+}
+
+// confineAndExec is the Go launcher's body: confine this process as sb
+// says and execute argv.
+func (sb *Sandbox) confineAndExec(argv []string) error {
 	if sb.Hold {
 		hold := os.NewFile(3, "hold")
 		b := make([]byte, 1)
