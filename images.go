@@ -53,4 +53,8 @@ type ImageService interface {
 	// Dockerfile, with buildah), "host" (detected, never the Dockerfile)
 	// or "auto" (a Dockerfile at the root wins, as in Dokku).
 	SetBuilder(ctx context.Context, app, builder string) error
+	// DeployImage deploys image (NAME:TAG of slipway's registry) as the
+	// app's next release, with history, health-gated as a push
+	// (git:from-image, Dokku's name).
+	DeployImage(ctx context.Context, app, image string, out io.Writer) error
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/images"
@@ -250,5 +252,85 @@ func (s *Service) SetBuilder(ctx context.Context, app, how string) error {
 		return err
 	}
 	s.event(ctx, app, slipway.EventBuilder, how)
+	return nil
+}
+
+// DeployImage deploys image (NAME:TAG of slipway's registry) as app's next
+// release (git:from-image): no build, the image unpacked and run as a
+// Dockerfile app's is, health-gated like any release; its image is also
+// tagged app:vN.
+func (s *Service) DeployImage(ctx context.Context, app, ref string, out io.Writer) error {
+	reg, err := s.registry()
+	if err != nil {
+		return err
+	}
+	repo, tag, err := parseImageRef(ref)
+	if err != nil {
+		return slipway.Errorf(slipway.EINVALID, "%v", err)
+	}
+	if repo != app && s.isApp(ctx, repo) {
+		// A key that may reach this app only must not run another's code.
+		return slipway.Errorf(slipway.EINVALID, "%s:%s is app %s's release: an app deploys its own images (rollback) or imported ones", repo, tag, repo)
+	}
+	unlock, err := s.acquire(ctx, app, out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	img, err := images.Pull(ctx, registryHost+"/"+repo+":"+tag, reg.Transport(), nil)
+	if errors.Is(err, images.ErrNotFound) {
+		return slipway.Errorf(slipway.ENOTFOUND, "no image %s:%s in slipway's registry: images:list shows them, images:import adds one", repo, tag)
+	}
+	if err != nil {
+		return err
+	}
+	config, err := s.store.AppConfig(ctx, app)
+	if err != nil {
+		return err
+	}
+	by := slipway.CallerName(ctx, "admin")
+	rel := &slipway.Release{App: app, Kind: slipway.KindPush, Status: slipway.StatusBuilding,
+		Subject: slipway.Truncate("git:from-image "+repo+":"+tag, slipway.MaxSubjectLen), PusherComment: by, Config: config}
+	out, closeLog, err := s.create(rel, out)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	v := rel.Version
+	fmt.Fprintf(out, "-----> Deploying %s from the image %s:%s as %s\n", app, repo, tag, v)
+	start := time.Now()
+	fb, ok := s.cfg.Builder.(interface {
+		FromImage(ctx context.Context, app string, v slipway.Version, img v1.Image, out io.Writer) (*builder.Release, error)
+	})
+	if !ok {
+		err := slipway.Errorf(slipway.EINVALID, "this slipway's builder cannot deploy images")
+		s.fail(app, v, err)
+		return err
+	}
+	built, err := fb.FromImage(ctx, app, v, img, out)
+	took := time.Since(start)
+	if err != nil {
+		failed := slipway.Failed(time.Now(), slipway.ErrorMessage(err))
+		failed.BuildDuration = &took
+		s.update(app, v, failed)
+		return fmt.Errorf("%s %s: %w", app, v, err)
+	}
+	s.update(app, v, slipway.ReleaseUpdate{BuildDuration: &took, Dir: &built.Dir})
+	if err := images.Push(ctx, img, registryHost+"/"+app+":"+v.String(), reg.Transport(), nil); err != nil {
+		s.fail(app, v, err)
+		return err
+	}
+	im := built.Image
+	err = s.release(ctx, releaser.Spec{App: app, Version: v, Dir: built.Dir, Procfile: built.Procfile, Env: config,
+		Image: &releaser.ImageSpec{Rootfs: im.Rootfs, Entrypoint: im.Entrypoint, Cmd: im.Cmd, Env: im.Env, WorkDir: im.WorkDir, Digest: im.Digest}}, true, out)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", app, v, err)
+	}
+	s.refreshMaintenance(ctx, app)
+	if s.stopped(ctx, app) {
+		s.setStopped(ctx, app, false)
+	}
+	s.logger.Info("image deployed", "app", app, "release", v.String(), "image", repo+":"+tag, "by", by)
+	fmt.Fprintf(out, "-----> %s is live at %s (%.1fs)\n", v, s.URL(app), time.Since(start).Seconds())
 	return nil
 }

@@ -3,9 +3,15 @@ package builder
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/images"
@@ -32,6 +38,9 @@ type ImageRelease struct {
 	User       string
 	Exposed    []string
 }
+
+// KindImage is a release deployed from an image (git:from-image).
+const KindImage = "image"
 
 // rootfsDir is where a release directory holds its image's files.
 const rootfsDir = "rootfs"
@@ -121,4 +130,79 @@ func sealImage(tmp, final string) error {
 		return err
 	}
 	return syncDir(filepath.Dir(final))
+}
+
+// FromImage makes release v of app from img, an image of slipway's
+// registry (git:from-image): no build, the image unpacked into the
+// release's rootfs. Its process types are those of a slipway release's
+// label, else its WORKDIR/Procfile, else web is its ENTRYPOINT and CMD.
+func (b *Builder) FromImage(ctx context.Context, app string, v slipway.Version, img v1.Image, out io.Writer) (*Release, error) {
+	start := time.Now()
+	o := newStream(out)
+	final := b.ReleaseDir(app, v)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, failf(err, "prepare: %v", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), "."+v.String()+".tmp-")
+	if err != nil {
+		return nil, failf(err, "prepare: %v", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			Remove(tmp)
+		}
+	}()
+	os.Chmod(tmp, 0o755)
+	cfg, err := images.Config(img)
+	if err != nil {
+		return nil, failf(err, "read the image: %v", err)
+	}
+	o.header("Unpacking the image")
+	rootfs := filepath.Join(tmp, rootfsDir)
+	if err := images.Unpack(ctx, img, rootfs); err != nil {
+		return nil, failf(err, "unpack the image: %v", err)
+	}
+	var procfile slipway.Procfile
+	for typ, cmd := range cfg.Processes {
+		procfile = append(procfile, slipway.Process{Type: typ, Command: cmd})
+	}
+	if procfile == nil {
+		if procfile, err = imageProcfile(rootfs, cfg.WorkingDir); err != nil {
+			return nil, failf(err, "%v", err)
+		}
+	}
+	digest, _ := img.Digest()
+	im := &ImageRelease{Digest: digest.String(), Rootfs: filepath.Join(final, rootfsDir),
+		Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkDir: cfg.WorkingDir, User: cfg.User, Exposed: cfg.ExposedPorts}
+	if _, ok := procfile.Command("web"); !ok {
+		if len(im.Entrypoint)+len(im.Cmd) == 0 {
+			return nil, failf(nil, "the image has no CMD or ENTRYPOINT and no Procfile in its WORKDIR: nothing to run")
+		}
+		procfile = append(slipway.Procfile{{Type: "web", Command: joinArgs(im.Entrypoint, im.Cmd)}}, procfile...)
+	}
+	sort.Slice(procfile, func(i, j int) bool { return procfile[i].Type < procfile[j].Type })
+	if err := sealImage(tmp, final); err != nil {
+		return nil, failf(err, "seal release: %v", err)
+	}
+	done = true
+	return &Release{Dir: final, Kind: KindImage, Procfile: procfile, Image: im, Duration: time.Since(start)}, nil
+}
+
+// imageProcfile reads WORKDIR/Procfile inside rootfs, never following a
+// link out of it; none is nil.
+func imageProcfile(rootfs, workdir string) (slipway.Procfile, error) {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	if workdir == "" {
+		workdir = "/"
+	}
+	data, err := root.ReadFile(strings.TrimPrefix(filepath.Join(workdir, "Procfile"), "/"))
+	if err != nil {
+		return nil, nil
+	}
+	return slipway.ParseProcfile(data)
 }

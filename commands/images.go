@@ -22,6 +22,7 @@ var imageTable = []Command{
 	{"registry:tokens", "registry:tokens", "the registry's read-only pull tokens, by label", registryTokens, nil},
 	{"registry:tokens:add", "registry:tokens:add LABEL", "make a read-only pull token (docker login HOST -u LABEL -p TOKEN) and print it, once", registryTokensAdd, nil},
 	{"registry:tokens:revoke", "registry:tokens:revoke LABEL", "remove a pull token", registryTokensRevoke, nil},
+	{"git:from-image", "git:from-image NAME IMAGE", "deploy an image of slipway's registry (NAME:TAG, see images:list) as the app's next release", gitFromImage, nil},
 	{"builder:set", "builder:set NAME dockerfile|host|auto", "build the app's pushes from its Dockerfile (with buildah), on the host as detected, or auto: a Dockerfile at the root wins", builderSet, nil},
 }
 
@@ -116,4 +117,11 @@ func builderSet(ctx context.Context, a Apps, u string, args []string, out io.Wri
 	}
 	_, err := fmt.Fprintf(out, "%s builds with %s from its next push\n", args[0], args[1])
 	return err
+}
+
+func gitFromImage(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return usageError(u)
+	}
+	return a.DeployImage(ctx, args[0], args[1], out)
 }

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/slipway/slipway/images"
@@ -137,4 +140,64 @@ func TestDockerfile_BadInputGetsOneClearLine(t *testing.T) {
 		t.Errorf("a FROM nobody has: %v\n%s", err, out)
 	}
 	s.wantServes("bad", "/", "hello from v1")
+}
+
+// git:from-image deploys an imported image as a release with history;
+// bad input gets one line and the live release keeps serving.
+func TestDockerfile_GitFromImage(t *testing.T) {
+	s := startImageServer(t)
+	// An image that serves, made from busybox, imported as web:1.
+	var files bytes.Buffer
+	tw := tar.NewWriter(&files)
+	page := []byte("<h1>hello from the image</h1>\n")
+	tw.WriteHeader(&tar.Header{Name: "www/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "www/index.html", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(page))})
+	tw.Write(page)
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := images.BusyboxImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cfg := cf.Config
+	cfg.Cmd = []string{"/bin/sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"}
+	if img, err = mutate.Config(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("web:1")
+	var tarred bytes.Buffer
+	if err := tarball.Write(tag, img, &tarred); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sshInput(tarred.Bytes(), "images:import"); err != nil {
+		t.Fatalf("images:import: %v\n%s", err, out)
+	}
+	s.mustSSH("apps:create", "fromimg")
+	s.mustSSH("apps:create", "other") // whose images fromimg may not run
+	out := s.mustSSH("git:from-image", "fromimg", "web:1")
+	if !strings.Contains(out, "v1 is live") {
+		t.Fatalf("git:from-image:\n%s", out)
+	}
+	s.wantServes("fromimg", "/", "hello from the image")
+	if rels := s.mustSSH("releases", "fromimg"); !strings.Contains(rels, "git:from-image web:1") {
+		t.Errorf("the history does not say where the release came from:\n%s", rels)
+	}
+	if list := s.mustSSH("images:list"); !strings.Contains(list, "fromimg:v1") {
+		t.Errorf("images:list lacks fromimg:v1:\n%s", list)
+	}
+	for _, bad := range [][]string{{"fromimg", "nosuch:1"}, {"fromimg", "Bad Name"}, {"nosuchapp", "web:1"}, {"fromimg", "other:v1"}} {
+		out, err := s.ssh(s.key, append([]string{"git:from-image"}, bad...)...)
+		if err == nil || strings.Count(strings.TrimSpace(out), "\n") > 0 || strings.Contains(out, "internal error") {
+			t.Errorf("git:from-image %q: %v\n%q: want one clear line", bad, err, out)
+		}
+	}
+	s.wantServes("fromimg", "/", "hello from the image")
 }
