@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -200,6 +201,13 @@ func (ids *Identities) PrepareLauncher() error {
 		return err
 	}
 	ids.launcher = filepath.Join(bin, "slipway")
+	// The same binary as the last start's (a restart, not an upgrade):
+	// nothing to write, and no room needed for a second copy meanwhile.
+	if fi, err := os.Lstat(ids.launcher); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o755 && fi.Size() == int64(len(data)) {
+		if old, err := os.ReadFile(ids.launcher); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
 	return atomicfile.Write(ids.launcher, data, 0o755)
 }
 
