@@ -83,6 +83,13 @@ func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 	}
 	s.wantServes("docked", "/", "hello from v1")
 	s.wantServes("docked", "/built.txt", "built")
+	// run: a one-off process in the image, as the app's user, with its
+	// HOME and config.
+	s.mustSSH("config:set", "docked", "GREETING=hi")
+	if out := s.mustSSH("run", "docked", "--", "sh", "-c", "ls -la /www; cat /www/index.html; echo cat=$?; id -u; echo $HOME $GREETING; touch $HOME/x && echo home-ok"); !strings.Contains(out, "hello from v1") ||
+		!strings.Contains(out, "/home/app hi") || !strings.Contains(out, "home-ok") || strings.Contains(out, "\n0\n") {
+		t.Errorf("run in the image:\n%s", out)
+	}
 	if list := s.mustSSH("images:list"); !strings.Contains(list, "docked:v1") {
 		t.Errorf("images:list lacks docked:v1:\n%s", list)
 	}
@@ -90,7 +97,7 @@ func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 	load := s.startLoad(t, "docked", 4)
 	waitFor(t, "the first sessions", func() bool { return load.requests.Load() > 20 })
 	s.commit(dir, "v2", dockerfileApp("v2"))
-	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v2 is live") || !strings.Contains(out, "Using cache") {
+	if out := s.mustGit(dir, "push", "deploy", "main"); !strings.Contains(out, "v3 is live") || !strings.Contains(out, "Using cache") {
 		t.Errorf("the second push did not go live from the layer cache:\n%s", out)
 	}
 	load.end(t, s) // no request failed, no session saw two releases

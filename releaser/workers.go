@@ -175,9 +175,6 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 // directory, config, HOME, sandbox and limits, no port, attached to t; it
 // returns the exit status. Nothing routes to it.
 func (r *Releaser) RunOneOff(ctx context.Context, spec Spec, id string, argv []string, t slipway.Terminal) (int, error) {
-	if spec.Image != nil {
-		return 0, slipway.Errorf(slipway.EINVALID, "run attached to a terminal is not there yet for an image release: use run:detached %s COMMAND (its output goes to logs)", spec.App)
-	}
 	ps, err := r.processSpec(spec, id, "", 0)
 	if err != nil {
 		return 0, err

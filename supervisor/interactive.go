@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -32,16 +33,42 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 		return 0, err
 	}
 	defer os.RemoveAll(tmp)
-	l, err := command(context.Background(), s.Sandbox, tmp, argv)
+	term := t.Term
+	if term == "" {
+		term = "xterm"
+	}
+	var l *launch
+	if s.Image != nil { // runc runs argv in the image, its stdio passed through
+		im := *s.Image
+		im.Args = argv
+		s.Image = &im
+		if t.Pty {
+			s.Env = append(s.Env[:len(s.Env):len(s.Env)], "TERM="+term)
+		}
+		l, err = startImage(s, tmp)
+		defer os.RemoveAll(bundleDir(tmp))
+	} else {
+		l, err = command(context.Background(), s.Sandbox, tmp, argv)
+	}
 	if err != nil {
 		return 0, err
 	}
 	if l.group != nil {
 		defer l.group.delete() // whatever it left running
 	}
+	if s.Image != nil {
+		id := l.cmd.Args[len(l.cmd.Args)-1]
+		defer func() { // runc removes it as it ends, unless it was killed
+			if _, err := os.Stat(filepath.Join(s.Image.stateDir(), id)); err == nil {
+				deleteContainer(s.Image, id)
+			}
+		}()
+	}
 	cmd := l.cmd
-	cmd.Dir = s.Dir
 	env := append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp)
+	if s.Image == nil {
+		cmd.Dir = s.Dir
+	}
 	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Setsid = false, true
 	var master, tty *os.File
 	if t.Pty {
@@ -56,10 +83,6 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 		if t.Size.Cols > 0 && t.Size.Rows > 0 {
 			pty.Setsize(m, &pty.Winsize{Cols: uint16(t.Size.Cols), Rows: uint16(t.Size.Rows)})
 		}
-		term := t.Term
-		if term == "" {
-			term = "xterm"
-		}
 		env = append(env, "TERM="+term)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0 // the child's stdin
@@ -67,7 +90,9 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 	} else {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = t.Stdin, t.Stdout, t.Stderr
 	}
-	l.setEnv(env)
+	if s.Image == nil { // runc's is set: the container's is in its bundle
+		l.setEnv(env)
+	}
 	if err := cmd.Start(); err != nil {
 		l.abort()
 		return 0, fmt.Errorf("start: %w", err)
