@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -196,19 +197,50 @@ func (ids *Identities) PrepareLauncher() error {
 	if err := os.Chmod(bin, 0o711); err != nil {
 		return err
 	}
-	data, err := os.ReadFile(exe)
-	if err != nil {
-		return err
-	}
 	ids.launcher = filepath.Join(bin, "slipway")
 	// The same binary as the last start's (a restart, not an upgrade):
 	// nothing to write, and no room needed for a second copy meanwhile.
-	if fi, err := os.Lstat(ids.launcher); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o755 && fi.Size() == int64(len(data)) {
-		if old, err := os.ReadFile(ids.launcher); err == nil && bytes.Equal(old, data) {
-			return nil
+	// Both are read a buffer at a time: the binary is tens of megabytes,
+	// which a slipway holding them whole keeps as its own for minutes.
+	if fi, err := os.Lstat(ids.launcher); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o755 && sameFile(exe, ids.launcher) {
+		return nil
+	}
+	src, err := os.Open(exe)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return atomicfile.WriteFrom(ids.launcher, src, 0o755)
+}
+
+// sameFile reports whether files a and b hold the same bytes.
+func sameFile(a, b string) bool {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false
+	}
+	defer fb.Close()
+	if sa, err := fa.Stat(); err != nil {
+		return false
+	} else if sb, err := fb.Stat(); err != nil || sa.Size() != sb.Size() {
+		return false
+	}
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false
+		}
+		if ea != nil || eb != nil {
+			return (ea == io.EOF || ea == io.ErrUnexpectedEOF) && (eb == io.EOF || eb == io.ErrUnexpectedEOF)
 		}
 	}
-	return atomicfile.Write(ids.launcher, data, 0o755)
 }
 
 // SecureDataDir makes what slipway keeps in the data dir its own alone:

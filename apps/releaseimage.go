@@ -87,8 +87,16 @@ func (s *Service) startPublishing(ctx context.Context) {
 
 // makeReleaseImage makes and pushes spec's image.
 func (s *Service) makeReleaseImage(ctx context.Context, spec releaser.Spec) error {
-	if spec.Image != nil {
-		return nil // a Dockerfile's image, pushed as it was built
+	if spec.Image != nil { // an image release: its image is in the registry
+		if _, err := s.cfg.Registry.Image(ctx, spec.App, spec.Version.String()); err == nil || spec.Image.Digest == "" {
+			return nil // pushed as it was built or deployed
+		}
+		// A rollback or config release of it: the same image, its own tag.
+		img, err := images.Pull(ctx, registryHost+"/"+spec.App+"@"+spec.Image.Digest, s.cfg.Registry.Transport(), nil)
+		if err != nil {
+			return err
+		}
+		return images.Push(ctx, img, registryHost+"/"+spec.App+":"+spec.Version.String(), s.cfg.Registry.Transport(), nil)
 	}
 	start := time.Now()
 	ri := images.ReleaseImage{Dir: spec.Dir, App: spec.App, Version: spec.Version.String(), Commit: spec.Commit,

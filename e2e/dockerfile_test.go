@@ -86,6 +86,7 @@ func TestDockerfile_BuildsRunsRedeploysRollsBack(t *testing.T) {
 	// run: a one-off process in the image, as the app's user, with its
 	// HOME and config.
 	s.mustSSH("config:set", "docked", "GREETING=hi")
+	waitFor(t, "docked:v2, the config release's image, in images:list", func() bool { return strings.Contains(s.mustSSH("images:list"), "docked:v2") })
 	if out := s.mustSSH("run", "docked", "--", "sh", "-c", "ls -la /www; cat /www/index.html; echo cat=$?; id -u; echo $HOME $GREETING; touch $HOME/x && echo home-ok"); !strings.Contains(out, "hello from v1") ||
 		!strings.Contains(out, "/home/app hi") || !strings.Contains(out, "home-ok") || strings.Contains(out, "\n0\n") {
 		t.Errorf("run in the image:\n%s", out)

@@ -1,12 +1,20 @@
 package atomicfile
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 )
 
 // Write replaces path with data, creating parent directories as needed.
 func Write(path string, data []byte, perm os.FileMode) error {
+	return WriteFrom(path, bytes.NewReader(data), perm)
+}
+
+// WriteFrom is Write of what r holds, copied a buffer at a time: a big
+// file (slipway's own binary) is never held in memory whole.
+func WriteFrom(path string, r io.Reader, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -16,7 +24,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	defer os.Remove(f.Name()) // fails harmlessly once renamed
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}
