@@ -209,3 +209,28 @@ func TestDockerfile_GitFromImage(t *testing.T) {
 	}
 	s.wantServes("fromimg", "/", "hello from the image")
 }
+
+// A Procfile in the image's WORKDIR gives its process types, as Dokku
+// reads it: the release phase runs in the image before the switch, and
+// one that fails keeps the live release.
+func TestDockerfile_ProcfileInTheImage(t *testing.T) {
+	s := startImageServer(t)
+	app := dockerfileApp("v1")
+	app["Dockerfile"] = "FROM busybox:latest\nWORKDIR /srv\nCOPY index.html /www/index.html\nCOPY Procfile /srv/Procfile\n"
+	app["Procfile"] = "web: exec httpd -f -p 127.0.0.1:$PORT -h /www\nrelease: echo released $SLIPWAY_RELEASE > $HOME/released\n"
+	dir := s.newApp(app)
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("procs"))
+	s.mustGit(dir, "push", "deploy", "main")
+	s.wantServes("procs", "/", "hello from v1")
+	if out := s.mustSSH("run", "procs", "--", "cat", "/home/app/released"); !strings.Contains(out, "released v1") {
+		t.Errorf("the release phase did not run in the image:\n%s", out)
+	}
+	bad := dockerfileApp("v2")
+	bad["Dockerfile"] = app["Dockerfile"]
+	bad["Procfile"] = "web: exec httpd -f -p 127.0.0.1:$PORT -h /www\nrelease: echo migrating; exit 4\n"
+	s.commit(dir, "a failing release phase", bad)
+	if out, err := s.git(dir, "push", "deploy", "main"); err == nil || !strings.Contains(out, "migrating") {
+		t.Errorf("a failing release phase: %v\n%s", err, out)
+	}
+	s.wantServes("procs", "/", "hello from v1")
+}
