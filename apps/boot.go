@@ -159,6 +159,14 @@ func (s *Service) cleanAfterRestart() survivors {
 	}
 	// As root, every process of an app is in a cgroup: none escapes.
 	if s.cfg.Identities != nil {
+		// runc's record of a container an earlier slipway's process left
+		// (a runc killed with it), named as its cgroup is; before the
+		// cgroups go.
+		if n, err := supervisor.SweepContainers(supervisor.ImageRun{}, s.cfg.Identities.CgroupPrefix(), keepCgroup); err != nil {
+			s.logger.Error("remove containers an earlier slipway left", "err", err)
+		} else if n > 0 {
+			s.logger.Warn("removed containers an earlier slipway left that no release needs", "containers", n)
+		}
 		if n, err := supervisor.KillLeftovers(s.cfg.Identities.CgroupPrefix(), keepCgroup); err != nil {
 			s.logger.Error("end processes an earlier slipway left running", "err", err)
 		} else if n > 0 {
@@ -166,5 +174,10 @@ func (s *Service) cleanAfterRestart() survivors {
 		}
 	}
 	s.sweepTemporary(tmps)
+	if spools, _ := filepath.Glob(filepath.Join(s.layout.Root, ".import-*")); len(spools) > 0 {
+		for _, d := range spools { // images:import cut off by a crash
+			os.RemoveAll(d)
+		}
+	}
 	return keep
 }

@@ -165,3 +165,47 @@ func TestImages_ImportAndList(t *testing.T) {
 		t.Errorf("a bad name: %v\n%s", err, out)
 	}
 }
+
+// With --stack, every release's image is its release layer on the stack
+// image: what another host or a cluster can run.
+func TestImages_StackUnderEveryRelease(t *testing.T) {
+	s := startServer(t, "--registry-addr", "127.0.0.1:0", "--stack", "base:1")
+	addr := s.registryAddr()
+	base, err := images.BusyboxImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("base:1")
+	var tar bytes.Buffer
+	if err := tarball.Write(tag, base, &tar); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sshInput(tar.Bytes(), "images:import"); err != nil {
+		t.Fatalf("images:import: %v\n%s", err, out)
+	}
+	dir := s.newApp(staticApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("stacked"))
+	s.mustGit(dir, "push", "deploy", "main")
+	waitFor(t, "stacked:v1 in images:list", func() bool { return strings.Contains(s.mustSSH("images:list"), "stacked:v1") })
+	token, _ := os.ReadFile(filepath.Join(s.dataDir, "admin_token"))
+	ref, _ := name.ParseReference(addr+"/stacked:v1", name.Insecure)
+	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "slipway", Password: strings.TrimSpace(string(token))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	baseLayers, _ := base.Layers()
+	if len(layers) != len(baseLayers)+1 {
+		t.Fatalf("the release's image has %d layers, want the stack's %d and its own", len(layers), len(baseLayers))
+	}
+	for i, l := range baseLayers {
+		want, _ := l.DiffID()
+		if got, _ := layers[i].DiffID(); got != want {
+			t.Errorf("layer %d is %s, want the stack's %s", i, got, want)
+		}
+	}
+	cfg, _ := img.ConfigFile()
+	if cfg.Config.WorkingDir != "/app" || len(cfg.Config.Cmd) == 0 || !strings.Contains(strings.Join(cfg.Config.Cmd, " "), "http.server") {
+		t.Errorf("config = %+v: want WORKDIR /app and the web process as its command", cfg.Config)
+	}
+}
