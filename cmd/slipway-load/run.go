@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipway/slipway/appdisk"
+	"github.com/slipway/slipway/internal/testutil"
 )
 
 // domain is what slipway serves the app under: Host loadapp.load.test.
@@ -39,6 +40,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (rep report, err error)
 			return rep, err
 		}
 		defer func() {
+			// The apps' users are the host's, kept dir or not.
+			testutil.RemoveUsersUnder(dir)
 			if err == nil && rep.pass() && !cfg.Keep {
 				removeAll(dir)
 			} else {
