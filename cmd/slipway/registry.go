@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
@@ -19,7 +20,9 @@ const registryUser = "slipway"
 
 // openRegistry opens slipway's image registry in DATA/registry. The admin
 // token may push and pull; a pull token (registry:tokens:add), under any
-// user name, may pull; tokens reports whether a password is one.
+// user name, may pull, and so may a Dockerfile build's credential, which
+// reaches only some repositories; svc is the application layer, which
+// knows those tokens.
 func openRegistry(ctx context.Context, cfg serveConfig, layout slipway.Layout, adminToken string, svc func() *apps.Service, logger *slog.Logger) (*registry.Registry, error) {
 	return registry.New(ctx, registry.Config{
 		Root: layout.Registry(), MaxImageSize: cfg.MaxImageSize, Logger: logger.With("component", "registry"),
@@ -46,6 +49,10 @@ func buildRegistry(reg *registry.Registry, logger *slog.Logger) (*httpserver.Ser
 	}
 	srv := httpserver.New("registry for builds", ln.Addr().String(), reg.Handler(), logger)
 	srv.Listener = ln
+	// Apps can reach it (their builds must): no more connections than a
+	// few builds need.
+	srv.Limit = &httpserver.ConnLimit{Total: 64, PerNetwork: 64}
+	srv.BodyTimeout = 60 * time.Second
 	return srv, nil
 }
 
