@@ -18,7 +18,8 @@ mkdir -p "$cache"
 lib=v0.${ver#1.}
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-src=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+# Outside any module, so that the repo's go.sum is left as it is.
+src=$(cd "$work" && GOFLAGS= go mod download -json "k8s.io/kubernetes@v$ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 cp -r "$src" "$work/k" && chmod -R u+w "$work/k"
 cd "$work/k"
 # Each ./staging/src/k8s.io/NAME becomes k8s.io/NAME at the release's

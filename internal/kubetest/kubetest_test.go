@@ -1,0 +1,43 @@
+package kubetest
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The API server answers its admin's token, creates and reads objects,
+// and refuses anonymous requests.
+func TestStart_ServesTheAPI(t *testing.T) {
+	c := Start(t)
+	resp, err := c.Client.Post(c.URL+"/api/v1/namespaces", "application/json",
+		strings.NewReader(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"slipway"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create a namespace: %s\n%s", resp.Status, body)
+	}
+	resp, err = c.Client.Get(c.URL + "/api/v1/namespaces/slipway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name":"slipway"`) {
+		t.Errorf("read it back: %s\n%s", resp.Status, body)
+	}
+	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err = anon.Get(c.URL + "/api/v1/namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an anonymous request: %s", resp.Status)
+	}
+}
