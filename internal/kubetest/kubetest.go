@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,7 +51,7 @@ func Start(t testing.TB) *Cluster {
 		testutil.Missing(t, "no kube-apiserver at %s: bash .ci/kube-apiserver.sh builds it (once per machine)", apiserver)
 	}
 	dir := t.TempDir()
-	clientPort, peerPort, apiPort := freePort(t), freePort(t), freePort(t)
+	clientPort, peerPort, apiPort := testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	start(t, filepath.Join(dir, "etcd.log"), etcd, "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
@@ -124,17 +123,6 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 			}
 		}
 	})
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 type bearer struct {
