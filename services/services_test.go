@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -73,15 +72,8 @@ func testHost(t testing.TB, kind slipway.ServiceKind) (Host, *slipway.BackingSer
 	return Host{Layout: l, Sandbox: sb}, svc
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback TCP port that was free a moment ago.
+var freePort = testutil.FreePort
 
 // startService initialises and starts svc, stopping it when the test ends.
 func startService(t testing.TB, rt *Runtime, h Host, svc *slipway.BackingService) {

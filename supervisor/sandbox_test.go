@@ -2,24 +2,17 @@ package supervisor
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway/internal/testutil"
 )
 
-// freePort returns a TCP port nothing listens on.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback TCP port that was free a moment ago.
+var freePort = testutil.FreePort
 
 // runToEnd runs s and returns the last lines of its output once it has
 // exited.
