@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -143,7 +142,6 @@ func (s *Service) untagAll(ctx context.Context, app string) {
 	if err != nil {
 		return
 	}
-	sort.Strings(tags)
 	for _, t := range tags {
 		if err := s.cfg.Registry.Delete(ctx, app, t); err != nil && !errors.Is(err, registry.ErrNotFound) {
 			s.logger.Error("remove an app's image", "app", app, "tag", t, "err", err)

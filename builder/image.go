@@ -96,26 +96,26 @@ func (s *session) buildImage(ctx context.Context) (*ImageRelease, slipway.Procfi
 	procfile := built.Procfile
 	rel := &ImageRelease{Layout: built.Dir, Digest: built.Digest, Rootfs: filepath.Join(s.final, rootfsDir),
 		Entrypoint: built.Entrypoint, Cmd: built.Cmd, Env: built.Env, WorkDir: built.WorkingDir, User: built.User, Exposed: built.ExposedPorts}
-	if _, ok := procfile.Command("web"); !ok {
-		if len(rel.Entrypoint)+len(rel.Cmd) == 0 {
-			return nil, nil, failf(nil, "the image has no CMD or ENTRYPOINT and no Procfile in its WORKDIR: add a CMD to the Dockerfile, or a Procfile with a web line")
-		}
-		procfile = append(slipway.Procfile{{Type: "web", Command: joinArgs(rel.Entrypoint, rel.Cmd)}}, procfile...)
+	procfile, err = rel.withWeb(procfile, "add a CMD to the Dockerfile, or a Procfile with a web line")
+	if err != nil {
+		return nil, nil, err
 	}
 	return rel, procfile, nil
 }
 
-// joinArgs shows an image's own command as a Procfile line.
-func joinArgs(entrypoint, cmd []string) string {
-	all := append(append([]string(nil), entrypoint...), cmd...)
-	s := ""
-	for i, a := range all {
-		if i > 0 {
-			s += " "
-		}
-		s += a
+// withWeb returns procfile with a web process: the image's own command
+// (ENTRYPOINT and CMD, shown as the releaser's ImageSpec.DefaultCommand
+// shows it) when the image's Procfile has none; todo says what to do
+// when the image has no command either.
+func (im *ImageRelease) withWeb(procfile slipway.Procfile, todo string) (slipway.Procfile, error) {
+	if _, ok := procfile.Command("web"); ok {
+		return procfile, nil
 	}
-	return s
+	args := append(append([]string(nil), im.Entrypoint...), im.Cmd...)
+	if len(args) == 0 {
+		return nil, failf(nil, "the image has no CMD or ENTRYPOINT and no Procfile in its WORKDIR: %s", todo)
+	}
+	return append(slipway.Procfile{{Type: "web", Command: strings.Join(args, " ")}}, procfile...), nil
 }
 
 // sealImage turns the unpacked image in tmp into the release final: its
@@ -175,11 +175,8 @@ func (b *Builder) FromImage(ctx context.Context, app string, v slipway.Version, 
 	digest, _ := img.Digest()
 	im := &ImageRelease{Digest: digest.String(), Rootfs: filepath.Join(final, rootfsDir),
 		Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkDir: cfg.WorkingDir, User: cfg.User, Exposed: cfg.ExposedPorts}
-	if _, ok := procfile.Command("web"); !ok {
-		if len(im.Entrypoint)+len(im.Cmd) == 0 {
-			return nil, failf(nil, "the image has no CMD or ENTRYPOINT and no Procfile in its WORKDIR: nothing to run")
-		}
-		procfile = append(slipway.Procfile{{Type: "web", Command: joinArgs(im.Entrypoint, im.Cmd)}}, procfile...)
+	if procfile, err = im.withWeb(procfile, "nothing to run"); err != nil {
+		return nil, err
 	}
 	sort.Slice(procfile, func(i, j int) bool { return procfile[i].Type < procfile[j].Type })
 	if err := sealImage(tmp, final); err != nil {
