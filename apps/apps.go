@@ -46,6 +46,11 @@ type Config struct {
 	// Releaser configures the releaser the Service runs the apps with;
 	// its Recorder is the Service's history.
 	Releaser releaser.Config
+	// NewRuntime, when set, makes the Runtime the apps run on from the
+	// releaser's config (with the Service's history as its Recorder):
+	// kube.New for a Kubernetes cluster. Nil runs them as local processes
+	// (releaser.New).
+	NewRuntime func(releaser.Config) Runtime
 	// Domain and HTTPAddr make an app's URL: http://NAME.DOMAIN:PORT/.
 	Domain   string
 	HTTPAddr func() string
@@ -94,7 +99,7 @@ type Service struct {
 	cfg    Config
 	layout slipway.Layout
 	store  Store
-	rel    *releaser.Releaser
+	rel    Runtime
 	svcs   *services.Runtime // the backing services' servers
 	locks  locks
 	logger *slog.Logger
@@ -131,7 +136,11 @@ func New(cfg Config) *Service {
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
-	s.rel = releaser.New(rc)
+	if cfg.NewRuntime != nil {
+		s.rel = cfg.NewRuntime(rc)
+	} else {
+		s.rel = releaser.New(rc)
+	}
 	s.svcs = services.NewRuntime(services.RuntimeConfig{Record: s.recordService, StopGrace: serviceStopGrace,
 		Logger: cfg.Logger.With("component", "services")})
 	return s

@@ -1,0 +1,53 @@
+package apps
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/releaser"
+)
+
+// Runtime is where an app's releases run: what the use cases need to
+// start a release's pools, wait until they are ready, switch, drain and
+// retire. The releaser (local processes) is one; package kube (a
+// Kubernetes cluster) is the other. Config.NewRuntime picks it.
+type Runtime interface {
+	Start()
+	StopGrace() time.Duration
+	Shutdown(ctx context.Context) error
+
+	// ReleasePhase runs spec's release command, if any, to its end;
+	// Release starts spec's pools and switches to them.
+	ReleasePhase(ctx context.Context, spec releaser.Spec, out io.Writer) error
+	Release(ctx context.Context, spec releaser.Spec, out io.Writer) error
+	Promote(ctx context.Context, name string, target, v slipway.Version, out io.Writer) (bool, error)
+	Restart(ctx context.Context, name string, out io.Writer) error
+	Scale(ctx context.Context, name, typ string, n int, out io.Writer) error
+	CheckScale(name, typ string, n int) error
+	RetireNow(app string, v slipway.Version) error
+	Forget(name string)
+	SetAutosleep(app string, after time.Duration, workers bool)
+
+	// What runs now.
+	Apps() []releaser.AppStatus
+	Processes(name string) []releaser.ProcessStatus
+	Draining(name string) []releaser.DrainStatus
+	CronList(name string) []releaser.CronEntry
+
+	// One-off runs, and their lines in the app's log.
+	RunOneOff(ctx context.Context, spec releaser.Spec, id string, argv []string, t slipway.Terminal) (int, error)
+	RunDetached(spec releaser.Spec, id, command string) error
+	LogLine(app, id, release, text string)
+
+	// Restoring after a restart, and handing over in an upgrade.
+	Adopt(ctx context.Context, spec releaser.Spec, recs []slipway.InstanceRecord) (adopted int, err error)
+	AdoptDraining(ctx context.Context, spec releaser.Spec, recs []slipway.InstanceRecord, asleep time.Time) error
+	AdoptAsleep(spec releaser.Spec, recs []slipway.InstanceRecord, asleep time.Time) bool
+	Detach()
+	Resume()
+	Abandon()
+}
+
+var _ Runtime = (*releaser.Releaser)(nil)
