@@ -53,6 +53,10 @@ type ImageRun struct {
 	Mounts []ImageMount
 	// Hostname is the container's; the host's when empty.
 	Hostname string
+	// NetNS is the path of a network namespace the container joins
+	// (/var/run/netns/NAME, made by `ip netns add`); the host's network
+	// when empty. The caller makes it and removes it.
+	NetNS string
 	// StateDir is runc's state directory (runc --root), where it keeps
 	// each container it runs until it ends; DefaultStateDir when empty. A
 	// later slipway that adopts the process must be given the same one.
@@ -200,8 +204,9 @@ func containerCgroup(g *group, id string) string {
 
 // containerSpec is the OCI runtime config of s's container: the app's
 // identity without capabilities or new privileges, the image's root
-// read-only, the host's network, a pid, ipc, uts and mount namespace of its
-// own, and the cgroup cgroupsPath (containerCgroup).
+// read-only, the host's network (or the namespace ImageRun.NetNS), a pid,
+// ipc, uts and mount namespace of its own, and the cgroup cgroupsPath
+// (containerCgroup).
 func containerSpec(s Spec, user Sandbox, tmp, id, cgroupsPath string) *specs.Spec {
 	im := s.Image
 	cwd := im.WorkDir
@@ -211,6 +216,12 @@ func containerSpec(s Spec, user Sandbox, tmp, id, cgroupsPath string) *specs.Spe
 	var nofile unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile) // slipway's, as its other processes inherit
 	none := []string{}
+	namespaces := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
+	}
+	if im.NetNS != "" {
+		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: im.NetNS})
+	}
 	// runc takes no symlink in the root's path: an app's directory is
 	// one, to its own disk.
 	rootfs := im.Rootfs
@@ -234,9 +245,7 @@ func containerSpec(s Spec, user Sandbox, tmp, id, cgroupsPath string) *specs.Spe
 		},
 		Mounts: containerMounts(im, tmp),
 		Linux: &specs.Linux{
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
-			},
+			Namespaces:  namespaces,
 			CgroupsPath: cgroupsPath,
 			// No device but runc's standard ones (null, zero, full, tty,
 			// random, urandom, the pts); nothing else of resources: the
