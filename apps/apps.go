@@ -158,6 +158,9 @@ func (s *Service) Start(ctx context.Context) {
 	s.restoreServices(ctx) // before the apps, which need them
 	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)
+	if r, ok := s.rel.(reconciler); ok {
+		r.Reconcile(ctx)
+	}
 	s.restoreMaintenance(ctx)
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBackground = cancel

@@ -121,6 +121,14 @@ func (s *Service) release(ctx context.Context, spec releaser.Spec, phase bool, o
 		return err
 	}
 	spec.Scale = scale
+	ir, ok := s.rel.(imageRuntime)
+	imageFirst := ok && ir.RunsImages()
+	if imageFirst {
+		if err := s.releaseImageNow(ctx, spec, out); err != nil {
+			s.fail(spec.App, spec.Version, err)
+			return err
+		}
+	}
 	if phase {
 		err = s.rel.ReleasePhase(ctx, spec, out)
 	}
@@ -132,7 +140,9 @@ func (s *Service) release(ctx context.Context, spec releaser.Spec, phase bool, o
 		return err
 	}
 	s.setUndeployed(spec.App, false)
-	s.publish(spec)
+	if !imageFirst {
+		s.publish(spec)
+	}
 	return nil
 }
 

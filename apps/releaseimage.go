@@ -45,6 +45,20 @@ func (s *Service) publish(spec releaser.Spec) {
 	}
 }
 
+// releaseImageNow makes spec's image before it is released, for a
+// runtime that pulls it.
+func (s *Service) releaseImageNow(ctx context.Context, spec releaser.Spec, out io.Writer) error {
+	if s.cfg.Registry == nil {
+		return slipway.Errorf(slipway.EINVALID, "releases run from slipway's registry here, and it is off: start slipway with --registry-addr")
+	}
+	start := time.Now()
+	if err := s.makeReleaseImage(ctx, spec); err != nil {
+		return fmt.Errorf("the release's image: %w", err)
+	}
+	fmt.Fprintf(out, "-----> Image %s:%s in slipway's registry (%.1fs)\n", spec.App, spec.Version, time.Since(start).Seconds())
+	return nil
+}
+
 // startPublishing runs the worker that makes the releases' images, and
 // queues the live releases' that are missing (a slipway of before made
 // none).

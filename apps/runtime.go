@@ -51,3 +51,11 @@ type Runtime interface {
 }
 
 var _ Runtime = (*releaser.Releaser)(nil)
+
+// imageRuntime is a Runtime whose releases must be images in slipway's
+// registry before they are released (the cluster's nodes pull them).
+type imageRuntime interface{ RunsImages() bool }
+
+// reconciler is a Runtime that removes, once the restore is done, what
+// it runs that no release of the history claims.
+type reconciler interface{ Reconcile(ctx context.Context) }

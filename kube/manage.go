@@ -1,0 +1,272 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/releaser"
+)
+
+// ReleasePhase runs the Procfile's release command as the Job
+// NAME-vN-release, to its end, before any pod of the release starts; its
+// output goes to out. A failure aborts the deploy.
+func (s *Scheduler) ReleasePhase(ctx context.Context, spec releaser.Spec, out io.Writer) error {
+	command, ok := spec.Procfile.Command("release")
+	if !ok {
+		return nil
+	}
+	a := s.app(spec.App)
+	s.claim(a, spec.Version, true)
+	defer s.claim(a, spec.Version, false)
+	fmt.Fprintf(out, "-----> Running release command: %s\n", command)
+	ctx, cancel := context.WithTimeout(ctx, s.rc.DeployTimeout)
+	defer cancel()
+	image, limits, err := s.prepare(ctx, spec)
+	if err != nil {
+		return err
+	}
+	name := ReleaseJobName(spec.App, spec.Version)
+	jobs := s.client.BatchV1().Jobs(s.ns)
+	bg := metav1.DeletePropagationBackground
+	if cur, err := jobs.Get(ctx, name, metav1.GetOptions{}); err == nil && managed(cur) { // one cut off before
+		jobs.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
+		s.waitGone(ctx, func(ctx context.Context) error { _, err := jobs.Get(ctx, name, metav1.GetOptions{}); return err })
+	}
+	j := s.job(spec, name, image, ProcessRelease, command, limitsOf(limits, ProcessRelease), int64(s.rc.DeployTimeout.Seconds()))
+	if _, err := jobs.Create(ctx, j, metav1.CreateOptions{}); err != nil {
+		return kubeErr("create Job "+name, err)
+	}
+	ok, err = s.waitJob(ctx, name)
+	s.jobOutput(name, out)
+	jobs.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{PropagationPolicy: &bg})
+	if err != nil {
+		s.removeRelease(context.WithoutCancel(ctx), spec.App, spec.Version)
+		return slipway.Errorf(slipway.EINVALID, "release command timed out after %s: the deploy is aborted", s.rc.DeployTimeout)
+	}
+	if !ok {
+		s.removeRelease(context.WithoutCancel(ctx), spec.App, spec.Version)
+		return slipway.Errorf(slipway.EINVALID, "release command failed: the deploy is aborted and the live release keeps serving")
+	}
+	return nil
+}
+
+// waitJob waits for Job name to end: true when it succeeded.
+func (s *Scheduler) waitJob(ctx context.Context, name string) (bool, error) {
+	wait := 20 * time.Millisecond
+	for {
+		j, err := s.client.BatchV1().Jobs(s.ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			for _, c := range j.Status.Conditions {
+				if c.Status != corev1.ConditionTrue {
+					continue
+				}
+				switch c.Type {
+				case batchv1.JobComplete:
+					return true, nil
+				case batchv1.JobFailed:
+					return false, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+// jobOutput copies the last lines of Job name's pods to out.
+func (s *Scheduler) jobOutput(name string, out io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pods, err := s.client.CoreV1().Pods(s.ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + name})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		for _, line := range s.logTail(ctx, p.Name, 200) {
+			fmt.Fprintf(out, "       %s\n", line)
+		}
+		if line := podState(&p); p.Status.Phase == corev1.PodFailed {
+			fmt.Fprintf(out, "       %s: %s\n", p.Name, line)
+		}
+	}
+}
+
+// waitGone waits until get says NotFound.
+func (s *Scheduler) waitGone(ctx context.Context, get func(context.Context) error) {
+	wait := 20 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := get(ctx); apierrors.IsNotFound(err) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+// Promote never reuses a draining release's pods on a cluster: a
+// rollback starts the release NAME-vN of its own (the image is there, so
+// it starts as fast as the pods do).
+func (s *Scheduler) Promote(context.Context, string, slipway.Version, slipway.Version, io.Writer) (bool, error) {
+	return false, nil
+}
+
+// liveSpec returns app's live release, or an error a user can act on.
+func (s *Scheduler) liveSpec(name, what string) (releaser.Spec, error) {
+	a := s.app(name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.live == 0 {
+		return releaser.Spec{}, slipway.Errorf(slipway.ENOTFOUND, "%s has nothing running to %s: deploy it first", name, what)
+	}
+	return a.spec, nil
+}
+
+// Restart rolls the live release's pods one at a time: a new pod is
+// Ready before an old one goes.
+func (s *Scheduler) Restart(ctx context.Context, name string, out io.Writer) error {
+	spec, err := s.liveSpec(name, "restart")
+	if err != nil {
+		return err
+	}
+	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{"slipway.dev/restarted-at":%q}}}}}`, time.Now().UTC().Format(time.RFC3339Nano))
+	ctx, cancel := context.WithTimeout(ctx, s.rc.DeployTimeout)
+	defer cancel()
+	deps, err := s.client.AppsV1().Deployments(s.ns).List(ctx, metav1.ListOptions{LabelSelector: releaseSelector(name, spec.Version)})
+	if err != nil {
+		return kubeErr("list Deployments", err)
+	}
+	for _, d := range deps.Items {
+		if _, err := s.client.AppsV1().Deployments(s.ns).Patch(ctx, d.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return kubeErr("restart "+d.Name, err)
+		}
+		fmt.Fprintf(out, "-----> Restarting %s\n", d.Name)
+	}
+	for _, d := range deps.Items {
+		if err := s.waitReady(ctx, d.Name); err != nil {
+			return s.explain(spec, d.Name, err, out)
+		}
+	}
+	fmt.Fprintf(out, "-----> %s restarted\n", name)
+	return nil
+}
+
+// CheckScale says whether typ=n is a scale the live release can take.
+func (s *Scheduler) CheckScale(name, typ string, n int) error {
+	if n < 0 || n > releaser.MaxScale || (typ == "web" && n < 1) {
+		low := 0
+		if typ == "web" {
+			low = 1
+		}
+		return slipway.Errorf(slipway.EINVALID, "%s=%d: use %d to %d", typ, n, low, releaser.MaxScale)
+	}
+	spec, err := s.liveSpec(name, "scale")
+	if err != nil {
+		return err
+	}
+	if _, ok := spec.Procfile.Command(typ); !ok && typ != "web" {
+		return slipway.Errorf(slipway.EINVALID, "%s %s has no process type %q in its Procfile", name, spec.Version, typ)
+	}
+	return nil
+}
+
+// Scale sets the live release's pods of typ to n, and waits for the web
+// pods to be Ready.
+func (s *Scheduler) Scale(ctx context.Context, name, typ string, n int, out io.Writer) error {
+	if err := s.CheckScale(name, typ, n); err != nil {
+		return err
+	}
+	a := s.app(name)
+	s.mu.Lock()
+	if a.scale == nil {
+		a.scale = map[string]int{}
+	}
+	a.scale[typ] = n
+	a.spec.Scale = a.scale
+	spec := a.spec
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, s.rc.DeployTimeout)
+	defer cancel()
+	dname := DeploymentName(name, spec.Version, typ)
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, n)
+	_, err := s.client.AppsV1().Deployments(s.ns).Patch(ctx, dname, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) && n > 0 { // a worker scaled up from 0
+		image, limits, ierr := s.imageAndLimits(ctx, spec)
+		if ierr != nil {
+			return ierr
+		}
+		command, _ := spec.Procfile.Command(typ)
+		err = s.ensureDeployment(ctx, s.deployment(spec, image, typ, command, n, limitsOf(limits, typ)))
+	} else if apierrors.IsNotFound(err) {
+		err = nil
+	}
+	if err != nil {
+		return kubeErr("scale "+dname, err)
+	}
+	fmt.Fprintf(out, "-----> %s: %s=%d\n", dname, typ, n)
+	if typ == "web" {
+		if err := s.waitReady(ctx, dname); err != nil {
+			return s.explain(spec, dname, err, out)
+		}
+	}
+	return nil
+}
+
+// RunOneOff would attach a terminal to a pod; not yet on a cluster.
+func (s *Scheduler) RunOneOff(context.Context, releaser.Spec, string, []string, slipway.Terminal) (int, error) {
+	return 0, slipway.Errorf(slipway.EINVALID, "an attached run is not supported on Kubernetes yet: use run:detached, or kubectl exec into a pod of the live release")
+}
+
+// RunDetached runs command once as a Job of the live release, its output
+// in the pod's log.
+func (s *Scheduler) RunDetached(spec releaser.Spec, id, command string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	image, limits, err := s.prepare(ctx, spec)
+	if err != nil {
+		return err
+	}
+	name := spec.App + "-" + spec.Version.String() + "-" + sanitizeID(id)
+	j := s.job(spec, name, image, ProcessRun, command, limitsOf(limits, ProcessRun), int64(24*3600))
+	_, err = s.client.BatchV1().Jobs(s.ns).Create(ctx, j, metav1.CreateOptions{})
+	return kubeErr("create Job "+name, err)
+}
+
+// sanitizeID turns run.3 into run-3, a name Kubernetes takes.
+func sanitizeID(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// Forget removes everything of app from the cluster (apps:destroy).
+func (s *Scheduler) Forget(name string) {
+	s.mu.Lock()
+	delete(s.apps, name)
+	s.mu.Unlock()
+	ctx := context.Background()
+	s.removeSelected(ctx, appSelector(name))
+	cms := s.client.CoreV1().ConfigMaps(s.ns)
+	if cm, err := cms.Get(ctx, AppConfigMap(name), metav1.GetOptions{}); err == nil && managed(cm) {
+		cms.Delete(ctx, cm.Name, metav1.DeleteOptions{})
+	}
+}
