@@ -19,6 +19,7 @@ import (
 	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/httpserver"
+	"github.com/slipway/slipway/kube"
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/web"
 )
@@ -49,7 +50,13 @@ type serveConfig struct {
 	MaxDraining     int
 	DrainSleepAfter time.Duration
 	DeployStrategy  string
-	HTTPServer      string // "lean" (internal/h1) or "net/http", for plain HTTP
+	// Scheduler is where the apps run: SchedulerLocal (processes on this
+	// host) or SchedulerKubernetes (a cluster, see kube.go).
+	Scheduler    string
+	Kubeconfig   string
+	Namespace    string
+	KubeRegistry string
+	HTTPServer   string // "lean" (internal/h1) or "net/http", for plain HTTP
 	// UpstreamTransport is "lean", the only value left: the flag is kept
 	// so that scripts that pass it still start.
 	UpstreamTransport string
@@ -154,6 +161,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	size(&c.MaxPushSize, "max-push-size", gitserver.DefaultMaxPushSize, "the largest pack a push may send; a bigger one is refused while it arrives")
 	size(&c.MaxImageSize, "max-image-size", DefaultMaxImageSize, "the largest image slipway's registry, images:import and a Dockerfile build accept")
+	str(&c.Scheduler, "scheduler", SchedulerLocal, "where the apps run: local (processes on this host) or kubernetes (a Deployment per release on a cluster; see docs/kubernetes.md)")
+	str(&c.Kubeconfig, "kubeconfig", "", "with --scheduler kubernetes: the cluster's kubeconfig file; the cluster slipway runs in when empty")
+	str(&c.Namespace, "namespace", kube.DefaultNamespace, "with --scheduler kubernetes: the namespace of every object slipway makes (it must exist)")
+	str(&c.KubeRegistry, "kube-registry", "", "with --scheduler kubernetes: HOST:PORT of slipway's registry as the cluster's nodes reach it; --registry-addr when empty")
 	str(&c.RegistryAddr, "registry-addr", "", "address of slipway's image registry (the OCI distribution API; docker login HOST -u slipway -p ADMIN-TOKEN), e.g. 127.0.0.1:5000; TLS with the router's certificates when not on loopback; none when empty")
 	str(&c.Stack, "stack", "", "base image of every release's image, like Heroku's stack (an image in slipway's registry, e.g. debian:bookworm imported with images:import); none when empty: the release layer alone")
 	size(&c.MaxTreeBytes, "max-tree-bytes", builder.DefaultMaxTreeBytes, "the most file content a pushed tree may hold once exported")
@@ -281,6 +292,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.UpstreamTransport != "lean" {
 		return c, fmt.Errorf("--upstream-transport %q: only lean is left (the router has one proxy path); drop the flag", c.UpstreamTransport)
+	}
+	if c.Scheduler != SchedulerLocal && c.Scheduler != SchedulerKubernetes {
+		return c, fmt.Errorf("--scheduler %q: use %s or %s", c.Scheduler, SchedulerLocal, SchedulerKubernetes)
 	}
 	if c.DeployStrategy != releaser.StrategyBlueGreen && c.DeployStrategy != releaser.StrategyStopStart {
 		return c, fmt.Errorf("--deploy-strategy %q: use %s or %s", c.DeployStrategy, releaser.StrategyBlueGreen, releaser.StrategyStopStart)

@@ -30,7 +30,7 @@ func openRegistry(ctx context.Context, cfg serveConfig, layout slipway.Layout, a
 			if user == registryUser && subtle.ConstantTimeCompare([]byte(password), []byte(adminToken)) == 1 {
 				return registry.Push
 			}
-			if svc().CheckPullToken(password) || svc().CheckBuildToken(user, password) {
+			if svc().CheckPullToken(password) || (cfg.Scheduler == SchedulerKubernetes && kubePull(user, password, adminToken)) || svc().CheckBuildToken(user, password) {
 				return registry.Pull
 			}
 			return registry.NoAccess

@@ -105,6 +105,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
+	kw, err := openKube(cfg)
+	if err != nil {
+		return err
+	}
 	src := &poolSource{}
 	mets := metrics.New(src)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
@@ -245,6 +249,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	buildAddr := buildReg.Listener.Addr().String()
+	var newRuntime func(releaser.Config) apps.Runtime
+	if kw != nil {
+		newRuntime = kw.runtime(cfg, reg, func() *apps.Service { return svc }, token, key)
+	}
 	svc = apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,
 		Builder: builder.New(builder.Config{DataDir: cfg.DataDir, Timeout: cfg.BuildTimeout, Sandbox: sandbox,
@@ -254,7 +262,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining, DrainSleepAfter: sleepAfter(cfg.DrainSleepAfter),
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, OnSleep: mets.Sleep, OnWake: mets.Wake, Sandbox: sandbox,
 		},
-		Registry: reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
+		NewRuntime: newRuntime,
+		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
 		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
@@ -326,6 +335,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	// The apps first: the sockets queue connections until they serve.
 	svc.Start(ctx)
+	if kw != nil {
+		kw.startRouter(rt, logger)
+		defer kw.stopRouter()
+	}
 	stopAll := func() {
 		for _, srv := range servers {
 			srv.Shutdown(context.Background()) // nothing for one not started

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/slipway/slipway"
+	"github.com/slipway/slipway/apps"
+	"github.com/slipway/slipway/kube"
+	"github.com/slipway/slipway/registry"
+	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/router"
+)
+
+// Schedulers: where the apps run.
+const (
+	SchedulerLocal      = "local"
+	SchedulerKubernetes = "kubernetes"
+)
+
+var _ apps.Runtime = (*kube.Scheduler)(nil)
+
+// kubeClient talks to the cluster of the kubeconfig file path, or, with
+// none, to the one slipway runs in (its pod's service account).
+func kubeClient(path string) (kubernetes.Interface, error) {
+	var cfg *rest.Config
+	var err error
+	if path == "" {
+		cfg, err = rest.InClusterConfig()
+		if errors.Is(err, rest.ErrNotInCluster) {
+			return nil, errors.New("no cluster: give --kubeconfig FILE, or run slipway in a pod of the cluster")
+		}
+	} else {
+		cfg, err = clientcmd.BuildConfigFromFlags("", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config: %w", err)
+	}
+	cfg.UserAgent = "slipway"
+	return kubernetes.NewForConfig(cfg)
+}
+
+// kubePullUser is the user name of the credential the cluster's nodes
+// pull the releases' images with; its password is derived from the admin
+// token (kubePullPassword), so that it stays the same across restarts
+// without being kept anywhere but in the cluster's pull Secret.
+const kubePullUser = "kubernetes"
+
+func kubePullPassword(adminToken string) string {
+	m := hmac.New(sha256.New, []byte(adminToken))
+	m.Write([]byte("slipway registry pull for the cluster's nodes"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// kubePull reports whether user and password are the nodes' pull
+// credential.
+func kubePull(user, password, adminToken string) bool {
+	return user == kubePullUser && subtle.ConstantTimeCompare([]byte(password), []byte(kubePullPassword(adminToken))) == 1
+}
+
+// kubeWiring runs the apps on a cluster (--scheduler kubernetes): the
+// apps' runtime is a kube.Scheduler, and this process's router is one of
+// the router replicas (a kube.Watcher), beside any `slipway router`.
+type kubeWiring struct {
+	client  kubernetes.Interface
+	ns      string
+	watcher *kube.Watcher
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+func openKube(cfg serveConfig) (*kubeWiring, error) {
+	if cfg.Scheduler != SchedulerKubernetes {
+		return nil, nil
+	}
+	if cfg.RegistryAddr == "" {
+		return nil, errors.New("--scheduler kubernetes runs every release from slipway's registry: give --registry-addr (and --kube-registry, the address the nodes reach it at)")
+	}
+	client, err := kubeClient(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := client.CoreV1().Namespaces().Get(ctx, cfg.Namespace, metav1.GetOptions{}); err != nil {
+		return nil, fmt.Errorf("namespace %s of the cluster: %v (create it: kubectl create namespace %s)", cfg.Namespace, slipway.OneLine(err.Error(), 200), cfg.Namespace)
+	}
+	return &kubeWiring{client: client, ns: cfg.Namespace}, nil
+}
+
+// runtime makes the apps' runtime.
+func (k *kubeWiring) runtime(cfg serveConfig, reg *registry.Registry, svc func() *apps.Service, adminToken string, key []byte) func(releaser.Config) apps.Runtime {
+	host := cfg.KubeRegistry
+	if host == "" {
+		host = cfg.RegistryAddr
+	}
+	return func(rc releaser.Config) apps.Runtime {
+		return kube.New(kube.Config{
+			Client: k.client, Namespace: k.ns, Registry: host, AffinityKey: key,
+			ImageDigest: func(ctx context.Context, app, tag string) (string, error) {
+				img, err := reg.Image(ctx, app, tag)
+				return img.Digest, err
+			},
+			PullAuth: func(context.Context) (string, string, error) {
+				return kubePullUser, kubePullPassword(adminToken), nil
+			},
+			Limits: func(ctx context.Context, app string) (map[string]slipway.Limits, error) {
+				return svc().Resources(ctx, app)
+			},
+		}, rc)
+	}
+}
+
+// startRouter makes rt a router replica until stopRouter.
+func (k *kubeWiring) startRouter(rt *router.Router, logger *slog.Logger) {
+	replica, _ := os.Hostname()
+	if r := os.Getenv("POD_NAME"); r != "" {
+		replica = r
+	}
+	k.watcher = kube.NewWatcher(kube.WatcherConfig{Client: k.client, Namespace: k.ns, Replica: replica + "-control", Router: rt, Logger: logger})
+	ctx, cancel := context.WithCancel(context.Background())
+	k.stop, k.done = cancel, make(chan struct{})
+	go func() {
+		defer close(k.done)
+		if err := k.watcher.Run(ctx); err != nil {
+			logger.Error("router replica", "err", err)
+		}
+	}()
+}
+
+func (k *kubeWiring) stopRouter() {
+	if k == nil || k.stop == nil {
+		return
+	}
+	k.stop()
+	<-k.done
+}
