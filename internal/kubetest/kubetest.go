@@ -14,18 +14,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"github.com/slipway/slipway/internal/testutil"
 )
 
-// DefaultAPIServer is where .ci/kube-apiserver.sh keeps the API server it
-// builds; SLIPWAY_KUBE_APISERVER names another.
-const DefaultAPIServer = "/var/cache/slipway-kube/kube-apiserver-v1.37.2"
+// Where .ci/kube-apiserver.sh keeps the binaries it builds;
+// SLIPWAY_KUBE_APISERVER, SLIPWAY_KUBE_CONTROLLER_MANAGER and
+// SLIPWAY_KUBE_SCHEDULER name others.
+const (
+	DefaultAPIServer         = "/var/cache/slipway-kube/kube-apiserver-v1.37.2"
+	DefaultControllerManager = "/var/cache/slipway-kube/kube-controller-manager-v1.37.2"
+	DefaultScheduler         = "/var/cache/slipway-kube/kube-scheduler-v1.37.2"
+)
 
-// Cluster is a running API server.
+// Cluster is a running control plane: the API server, the controller
+// manager and the scheduler.
 type Cluster struct {
 	// URL is the API server's, https://127.0.0.1:PORT; its certificate
 	// is self-signed (Client trusts it).
@@ -35,21 +49,29 @@ type Cluster struct {
 	// Client is an HTTP client that trusts the API server's certificate
 	// and sends Token.
 	Client *http.Client
+	// Kubeconfig is a kubeconfig file of the admin (Token), which trusts
+	// the API server's certificate: for `--kubeconfig`.
+	Kubeconfig string
+	// Config is the admin's client-go configuration; Clientset its
+	// clients.
+	Config    *rest.Config
+	Clientset *kubernetes.Clientset
+	// CertFile is the API server's self-signed certificate (PEM).
+	CertFile string
+	dir      string
 }
 
-// Start starts etcd and kube-apiserver for t and stops them when t ends.
-// Without them it ends the test with testutil.Missing, saying how to get
-// them.
+// Start starts etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler for t and stops them when t ends. It returns once the API
+// server is ready and the controller manager has made the namespace
+// default's ServiceAccount (pods need one: see Namespace). Without the
+// programs it ends the test with testutil.Missing, saying how to get them.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	etcd := testutil.NeedTool(t, "etcd", "etcd-server")
-	apiserver := os.Getenv("SLIPWAY_KUBE_APISERVER")
-	if apiserver == "" {
-		apiserver = DefaultAPIServer
-	}
-	if _, err := os.Stat(apiserver); err != nil {
-		testutil.Missing(t, "no kube-apiserver at %s: bash .ci/kube-apiserver.sh builds it (once per machine)", apiserver)
-	}
+	apiserver := binary(t, "SLIPWAY_KUBE_APISERVER", DefaultAPIServer, "kube-apiserver")
+	controllers := binary(t, "SLIPWAY_KUBE_CONTROLLER_MANAGER", DefaultControllerManager, "kube-controller-manager")
+	scheduler := binary(t, "SLIPWAY_KUBE_SCHEDULER", DefaultScheduler, "kube-scheduler")
 	dir := t.TempDir()
 	clientPort, peerPort, apiPort := testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
@@ -77,9 +99,14 @@ func Start(t testing.TB) *Cluster {
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(apiPort), "--cert-dir", filepath.Join(dir, "certs"),
 		"--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", keyFile,
 		"--service-account-signing-key-file", keyFile, "--service-cluster-ip-range", "10.96.0.0/24",
-		"--token-auth-file", tokens, "--authorization-mode", "RBAC")
+		"--token-auth-file", tokens, "--authorization-mode", "RBAC",
+		// The API server reaches a test node (StartNode) for pods' logs at
+		// its InternalIP, with a certificate of the node's own.
+		"--kubelet-preferred-address-types", "InternalIP",
+		"--profiling=false")
 
-	c := &Cluster{URL: "https://127.0.0.1:" + strconv.Itoa(apiPort), Token: token}
+	c := &Cluster{URL: "https://127.0.0.1:" + strconv.Itoa(apiPort), Token: token, dir: dir,
+		CertFile: filepath.Join(dir, "certs", "apiserver.crt"), Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
 	c.Client = &http.Client{Timeout: 30 * time.Second, Transport: &bearer{token: token, rt: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // its own self-signed certificate, on loopback
 	}}}
@@ -91,7 +118,89 @@ func Start(t testing.TB) *Cluster {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	if err := c.writeKubeconfig(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	c.Config.QPS, c.Config.Burst = 200, 400 // the client's default 5/s would pace the tests
+	if c.Clientset, err = kubernetes.NewForConfig(c.Config); err != nil {
+		t.Fatal(err)
+	}
+	// Their own HTTPS endpoints (health, metrics) are off: nothing here
+	// asks them, and each would need a port.
+	start(t, filepath.Join(dir, "controller-manager.log"), controllers, "--kubeconfig", c.Kubeconfig,
+		"--leader-elect=false", "--secure-port=0", "--use-service-account-credentials=false",
+		"--service-account-private-key-file", keyFile, "--root-ca-file", c.CertFile,
+		// What slipway's objects need: fewer controllers start sooner.
+		"--controllers", controllerList,
+		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10", "--concurrent-job-syncs=10")
+	start(t, filepath.Join(dir, "scheduler.log"), scheduler, "--kubeconfig", c.Kubeconfig,
+		"--leader-elect=false", "--secure-port=0")
+	c.waitServiceAccount(t, "default")
 	return c
+}
+
+// controllerList are the controllers the controller manager runs: those
+// of workloads (Deployments, ReplicaSets, Jobs, CronJobs, StatefulSets,
+// DaemonSets), ServiceAccounts, garbage collection, namespaces, nodes and
+// pods, endpoints.
+var controllerList = strings.Join([]string{
+	"deployment-controller", "replicaset-controller", "job-controller", "cronjob-controller",
+	"statefulset-controller", "daemonset-controller", "serviceaccount-controller",
+	"root-ca-certificate-publisher-controller", "garbage-collector-controller", "namespace-controller",
+	"node-lifecycle-controller", "taint-eviction-controller", "pod-garbage-collector-controller",
+	"ttl-after-finished-controller", "endpoints-controller", "endpointslice-controller", "disruption-controller",
+}, ",")
+
+// binary returns the path of a control plane program: env names it, or
+// else def; without it the test ends with testutil.Missing.
+func binary(t testing.TB, env, def, name string) string {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		path = def
+	}
+	if _, err := os.Stat(path); err != nil {
+		testutil.Missing(t, "no %s at %s: bash .ci/kube-apiserver.sh %s builds it (once per machine)", name, path, name)
+	}
+	return path
+}
+
+// writeKubeconfig writes c.Kubeconfig: the admin's token, the API
+// server's certificate as its authority.
+func (c *Cluster) writeKubeconfig() error {
+	cert, err := os.ReadFile(c.CertFile)
+	if err != nil {
+		return fmt.Errorf("the API server's certificate: %w", err)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["kubetest"] = &clientcmdapi.Cluster{Server: c.URL, CertificateAuthorityData: cert}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: c.Token}
+	cfg.Contexts["kubetest"] = &clientcmdapi.Context{Cluster: "kubetest", AuthInfo: "admin"}
+	cfg.CurrentContext = "kubetest"
+	return clientcmd.WriteToFile(*cfg, c.Kubeconfig)
+}
+
+// Namespace creates the namespace name and waits for the controller
+// manager to give it its default ServiceAccount, without which the API
+// server admits no pod in it.
+func (c *Cluster) Namespace(t testing.TB, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := c.Clientset.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	c.waitServiceAccount(t, name)
+}
+
+func (c *Cluster) waitServiceAccount(t testing.TB, ns string) {
+	t.Helper()
+	testutil.WaitFor(t, "the controller manager to make namespace "+ns+"'s default ServiceAccount", func() bool {
+		_, err := c.Clientset.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{})
+		return err == nil
+	})
 }
 
 // start runs a server for t with its output in logPath, and stops it
@@ -107,6 +216,7 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // not left by a test binary that dies
 	if err := cmd.Start(); err != nil {
 		cancel()
 		log.Close()

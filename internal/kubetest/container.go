@@ -1,0 +1,319 @@
+package kubetest
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/slipway/slipway/supervisor"
+)
+
+// container is one container of a pod: started, probed, started again
+// or ended by its pod's restartPolicy. Its fields but spec are guarded by
+// its pod's mu.
+type container struct {
+	p    *pod
+	spec corev1.Container
+
+	state, last corev1.ContainerState
+	ready       bool
+	restarts    int32
+	final       bool // ended, and will not run again
+	everStarted bool
+	process     *supervisor.Process
+	runDone     chan struct{} // closed when run returns; nil before
+
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	grace    time.Duration
+}
+
+// setWaiting sets the container waiting for reason; its pod's mu held.
+func (c *container) setWaiting(reason, message string) {
+	if c.state.Running == nil {
+		c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}
+	}
+}
+
+// proc returns the running process, nil when none.
+func (c *container) proc() *supervisor.Process {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	return c.process
+}
+
+// status is the container's status; its pod's mu held.
+func (c *container) status() corev1.ContainerStatus {
+	return corev1.ContainerStatus{
+		Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, State: c.state, LastTerminationState: c.last,
+		Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.state.Running != nil), ContainerID: "runc://" + c.spec.Name,
+	}
+}
+
+// stop ends the container (SIGTERM, SIGKILL after grace) and waits until
+// it has.
+func (c *container) stop(grace time.Duration) {
+	c.stopOnce.Do(func() {
+		c.p.mu.Lock()
+		c.grace = grace
+		c.p.mu.Unlock()
+		close(c.stopCh)
+	})
+	c.p.mu.Lock()
+	done := c.runDone
+	c.p.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// start starts run in the background.
+func (c *container) start(obj *corev1.Pod, s supervisor.Spec) {
+	c.p.mu.Lock()
+	if c.runDone != nil {
+		c.p.mu.Unlock()
+		return
+	}
+	c.runDone = make(chan struct{})
+	c.p.mu.Unlock()
+	go c.run(obj, s)
+}
+
+// run starts the container, watches it and, as the pod's restartPolicy
+// says, starts it again after a backoff, until it is stopped or ends for
+// good.
+func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
+	defer close(c.runDone)
+	rec := c.p.n.record
+	backoff := c.p.n.cfg.Backoff
+	for {
+		proc, err := supervisor.Start(s)
+		if err != nil {
+			c.p.mu.Lock()
+			c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}}
+			c.p.mu.Unlock()
+			rec.Eventf(obj, corev1.EventTypeWarning, "Failed", "Error: %v", err)
+			c.p.changed()
+			if !c.pause(&backoff) {
+				return
+			}
+			continue
+		}
+		started := metav1.Now()
+		c.p.mu.Lock()
+		c.process, c.everStarted, c.ready = proc, true, false
+		c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
+		c.p.mu.Unlock()
+		rec.Eventf(obj, corev1.EventTypeNormal, "Started", "Started container %s", c.spec.Name)
+		c.p.changed()
+
+		stopped := c.watch(obj, proc)
+		c.p.mu.Lock()
+		grace := c.grace
+		c.p.mu.Unlock()
+		proc.Stop(grace) // after an exit, removes what it left
+		code, reason := exitStatus(proc)
+		restart := !stopped && (obj.Spec.RestartPolicy == corev1.RestartPolicyAlways || obj.Spec.RestartPolicy == "" ||
+			obj.Spec.RestartPolicy == corev1.RestartPolicyOnFailure && code != 0)
+		c.p.mu.Lock()
+		c.process, c.ready = nil, false
+		c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: metav1.Now(), ContainerID: "runc://" + c.spec.Name}}
+		c.final = !stopped && !restart
+		if restart {
+			c.last = c.state
+			c.restarts++
+			c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
+				Message: fmt.Sprintf("back-off %s restarting failed container %s", backoff, c.spec.Name)}}
+		}
+		c.p.mu.Unlock()
+		if !restart {
+			c.p.checkEnded()
+			c.p.changed()
+			return
+		}
+		rec.Eventf(obj, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s", c.spec.Name)
+		c.p.changed()
+		if !c.pause(&backoff) {
+			return
+		}
+	}
+}
+
+// pause waits out the backoff, doubling it, and reports whether the
+// container is to start again (it was not stopped meanwhile).
+func (c *container) pause(backoff *time.Duration) bool {
+	t := time.NewTimer(*backoff)
+	defer t.Stop()
+	*backoff = min(2**backoff, 16*c.p.n.cfg.Backoff)
+	select {
+	case <-t.C:
+		return true
+	case <-c.stopCh:
+		return false
+	}
+}
+
+// watch probes the container's readiness while it runs, and returns
+// once it exits (false) or is to stop (true).
+func (c *container) watch(obj *corev1.Pod, proc *supervisor.Process) bool {
+	probe := c.spec.ReadinessProbe
+	if probe == nil {
+		c.setReady(true)
+		select {
+		case <-proc.Exited():
+			return false
+		case <-c.stopCh:
+			return true
+		}
+	}
+	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
+	next := time.NewTimer(time.Duration(probe.InitialDelaySeconds) * time.Second)
+	defer next.Stop()
+	successes, failures := int32(0), int32(0)
+	for {
+		select {
+		case <-proc.Exited():
+			return false
+		case <-c.stopCh:
+			return true
+		case <-next.C:
+		}
+		if err := c.probe(obj, probe); err != nil {
+			successes, failures = 0, failures+1
+			c.p.n.record.Eventf(obj, corev1.EventTypeWarning, "Unhealthy", "Readiness probe failed: %v", err)
+			if failures >= max(probe.FailureThreshold, 1) {
+				c.setReady(false)
+			}
+		} else {
+			successes, failures = successes+1, 0
+			if successes >= max(probe.SuccessThreshold, 1) {
+				c.setReady(true)
+			}
+		}
+		next.Reset(period)
+	}
+}
+
+func (c *container) setReady(ready bool) {
+	c.p.mu.Lock()
+	was := c.ready
+	c.ready = ready
+	c.p.mu.Unlock()
+	if was != ready {
+		c.p.changed()
+	}
+}
+
+// probe runs a readiness probe against the pod's address: an HTTP GET
+// (2xx and 3xx pass) or a TCP connect. Exec and gRPC probes are not run
+// here: they fail, saying so.
+func (c *container) probe(obj *corev1.Pod, pr *corev1.Probe) error {
+	c.p.mu.Lock()
+	host := ""
+	if c.p.net != nil {
+		host = c.p.net.ip
+	}
+	c.p.mu.Unlock()
+	timeout := time.Duration(max(pr.TimeoutSeconds, 1)) * time.Second
+	switch {
+	case pr.HTTPGet != nil:
+		g := pr.HTTPGet
+		port, err := c.port(g.Port)
+		if err != nil {
+			return err
+		}
+		if g.Host != "" {
+			host = g.Host
+		}
+		scheme := "http"
+		if g.Scheme == corev1.URISchemeHTTPS {
+			scheme = "https"
+		}
+		path := g.Path
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		req, err := http.NewRequest(http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", "kube-probe/1.37")
+		for _, h := range g.HTTPHeaders {
+			req.Header.Set(h.Name, h.Value)
+		}
+		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // kubelet does not verify probes either
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+			return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
+		}
+		return nil
+	case pr.TCPSocket != nil:
+		port, err := c.port(pr.TCPSocket.Port)
+		if err != nil {
+			return err
+		}
+		if pr.TCPSocket.Host != "" {
+			host = pr.TCPSocket.Host
+		}
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), timeout)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	return errors.New("kubetest's node runs only httpGet and tcpSocket probes")
+}
+
+// port resolves a probe's port, a number or the name of a containerPort.
+func (c *container) port(p intstr.IntOrString) (int, error) {
+	if p.Type == intstr.Int {
+		return p.IntValue(), nil
+	}
+	for _, cp := range c.spec.Ports {
+		if cp.Name == p.StrVal {
+			return int(cp.ContainerPort), nil
+		}
+	}
+	return 0, fmt.Errorf("no container port named %q", p.StrVal)
+}
+
+// exitStatus is the exit code and reason of an ended container, as
+// kubelet reports them: runc's exit status is its container's, 128+N for
+// a signal N.
+func exitStatus(proc *supervisor.Process) (int32, string) {
+	err := proc.Err()
+	if err == nil {
+		return 0, "Completed"
+	}
+	reason := "Error"
+	if strings.Contains(proc.ExitText(), "out of memory") {
+		reason = "OOMKilled"
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int32(ws.Signal()), reason
+		}
+		return int32(exit.ExitCode()), reason
+	}
+	return 128, reason
+}

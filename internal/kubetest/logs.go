@@ -1,0 +1,93 @@
+package kubetest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// logServer is the part of kubelet's HTTPS API the API server uses for
+// `GET .../pods/NAME/log`: /containerLogs/NS/POD/CONTAINER, with
+// tailLines. It serves on the node's 127.0.0.1, with a self-signed
+// certificate (the API server checks none unless told
+// --kubelet-certificate-authority) and asks no client certificate: it is
+// a test's, on loopback.
+type logServer struct {
+	srv  *http.Server
+	port int
+}
+
+func startLogServer(n *Node) (*logServer, error) {
+	cert, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
+		files := n.logFiles(r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container"))
+		if len(files) == 0 {
+			http.Error(w, "no such container on this node", http.StatusNotFound)
+			return
+		}
+		data, err := os.ReadFile(files[0])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if s := r.URL.Query().Get("tailLines"); s != "" {
+			if k, err := strconv.Atoi(s); err == nil && k >= 0 {
+				lines := strings.SplitAfter(string(data), "\n")
+				if lines[len(lines)-1] == "" {
+					lines = lines[:len(lines)-1]
+				}
+				data = []byte(strings.Join(lines[max(0, len(lines)-k):], ""))
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(data)
+	})
+	s := &logServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
+	go s.srv.ServeTLS(l, "", "")
+	return s, nil
+}
+
+func (s *logServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+}
+
+// selfSigned is a certificate for 127.0.0.1, valid for a day.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubetest-node"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
