@@ -27,6 +27,7 @@ var usage = `slipway: git push to deploy
 
 Usage:
   slipway serve [flags]      run the server (slipway serve --help for flags)
+  slipway router [flags]     a router replica of the apps on Kubernetes (slipway router --help)
   slipway releases NAME      an app's release history (--json for JSON)
   slipway rollback NAME [vN] roll back to vN, or to the release before the live one
   slipway upgrade            hand the running slipway over to the executable at its path
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string) int {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:])
+	case "router":
+		return runRouter(ctx, args[1:])
 	case "hook":
 		return runHook(args[1:])
 	case "releases":
