@@ -22,6 +22,7 @@ import (
 	"github.com/slipway/slipway/appdisk"
 	"github.com/slipway/slipway/internal/testutil"
 	"github.com/slipway/slipway/netfilter"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // slipwayBin is the binary under test, built once by TestMain, from the
@@ -29,6 +30,7 @@ import (
 var slipwayBin, builtFrom string
 
 func TestMain(m *testing.M) {
+	supervisor.Reexec() // the Kubernetes tests' node runs pods as slipway runs instances
 	dir, err := os.MkdirTemp("", "slipway-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -95,17 +95,20 @@ func openKube(cfg serveConfig) (*kubeWiring, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := client.CoreV1().Namespaces().Get(ctx, cfg.Namespace, metav1.GetOptions{}); err != nil {
-		return nil, fmt.Errorf("namespace %s of the cluster: %v (create it: kubectl create namespace %s)", cfg.Namespace, slipway.OneLine(err.Error(), 200), cfg.Namespace)
+	// A namespaced read: slipway's role (docs/kubernetes/rbac.yaml) has
+	// no rights outside its namespace.
+	if _, err := client.CoreV1().ConfigMaps(cfg.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return nil, fmt.Errorf("the cluster, namespace %s: %s (kubectl apply -f docs/kubernetes/rbac.yaml makes the namespace and slipway's role)", cfg.Namespace, slipway.OneLine(err.Error(), 200))
 	}
 	return &kubeWiring{client: client, ns: cfg.Namespace}, nil
 }
 
-// runtime makes the apps' runtime.
-func (k *kubeWiring) runtime(cfg serveConfig, reg *registry.Registry, svc func() *apps.Service, adminToken string, key []byte) func(releaser.Config) apps.Runtime {
+// runtime makes the apps' runtime; registryAddr is where the registry
+// listens, which the nodes reach unless --kube-registry says otherwise.
+func (k *kubeWiring) runtime(cfg serveConfig, registryAddr string, reg *registry.Registry, svc func() *apps.Service, adminToken string, key []byte) func(releaser.Config) apps.Runtime {
 	host := cfg.KubeRegistry
 	if host == "" {
-		host = cfg.RegistryAddr
+		host = registryAddr
 	}
 	return func(rc releaser.Config) apps.Runtime {
 		return kube.New(kube.Config{

@@ -251,7 +251,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	buildAddr := buildReg.Listener.Addr().String()
 	var newRuntime func(releaser.Config) apps.Runtime
 	if kw != nil {
-		newRuntime = kw.runtime(cfg, reg, func() *apps.Service { return svc }, token, key)
+		newRuntime = kw.runtime(cfg, registryLn.Addr().String(), reg, func() *apps.Service { return svc }, token, key)
 	}
 	svc = apps.New(apps.Config{
 		DataDir: cfg.DataDir, Store: db,

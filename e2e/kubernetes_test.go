@@ -1,0 +1,364 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/slipway/slipway/internal/kubetest"
+	"github.com/slipway/slipway/internal/testutil"
+	"github.com/slipway/slipway/kube"
+)
+
+// kubeCluster is a real Kubernetes control plane with one test node,
+// slipway serving with --scheduler kubernetes as the service account of
+// docs/kubernetes/rbac.yaml, and a second router replica (slipway router,
+// as the router's service account).
+type kubeCluster struct {
+	c        *kubetest.Cluster
+	node     *kubetest.Node
+	s        *server
+	replicas []string // the routers' addresses: serve's, then slipway router's
+	kc       string   // slipway's kubeconfig
+}
+
+func startKubeCluster(t *testing.T, extra ...string) *kubeCluster {
+	t.Helper()
+	testutil.NeedTool(t, "runc", "runc")
+	testutil.NeedTool(t, "busybox", "busybox-static")
+	c := kubetest.Start(t)
+	c.Namespace(t, kube.DefaultNamespace)
+	applyManifest(t, c, "../docs/kubernetes/rbac.yaml")
+	k := &kubeCluster{c: c}
+	k.kc = serviceAccountKubeconfig(t, c, "slipway")
+	k.node = kubetest.StartNode(t, c, kubetest.NodeConfig{})
+	args := append([]string{"--scheduler", "kubernetes", "--kubeconfig", k.kc, "--registry-addr", "127.0.0.1:0",
+		"--stack", "busybox:latest", "--deploy-timeout", "40s"}, extra...)
+	k.s = startServer(t, args...)
+	importBusybox(t, k.s)
+	k.replicas = []string{k.s.httpAddr, startRouterReplica(t, serviceAccountKubeconfig(t, c, "slipway-router"), "edge-2")}
+	return k
+}
+
+// applyManifest creates the objects of a YAML file (those that exist
+// already are left).
+func applyManifest(t *testing.T, c *kubetest.Cluster, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var raw runtime.RawExtension
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(bytes.TrimSpace(raw.Raw)) == 0 {
+			continue
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw.Raw, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		cs := c.Clientset
+		switch o := obj.(type) {
+		case *corev1.Namespace:
+			_, err = cs.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.ServiceAccount:
+			_, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("%s: a %T, which the test does not create", path, obj)
+		}
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+}
+
+// serviceAccountKubeconfig writes a kubeconfig with a token of the
+// service account sa of slipway's namespace: its rights are the role
+// rbac.yaml gives it, no more.
+func serviceAccountKubeconfig(t *testing.T, c *kubetest.Cluster, sa string) string {
+	t.Helper()
+	exp := int64(3600)
+	tok, err := c.Clientset.CoreV1().ServiceAccounts(kube.DefaultNamespace).CreateToken(context.Background(), sa,
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token of %s: %v", sa, err)
+	}
+	path := filepath.Join(t.TempDir(), sa+".kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users: [{name: %s, user: {token: %q}}]
+contexts: [{name: test, context: {cluster: test, user: %s, namespace: slipway}}]
+current-context: test
+`, c.URL, c.CertFile, sa, tok.Status.Token, sa)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startRouterReplica runs `slipway router` and returns its address.
+func startRouterReplica(t *testing.T, kubeconfig, replica string) string {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+	cmd := exec.CommandContext(ctx, slipwayBin, "router", "--kubeconfig", kubeconfig, "--namespace", kube.DefaultNamespace,
+		"--http", addr, "--replica", replica, "--domain", testDomain)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	var log bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stdout, cmd.Stderr = lockedWriter{&mu, &log}, lockedWriter{&mu, &log}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("slipway router %s's log:\n%s", replica, log.String())
+			mu.Unlock()
+		}
+	})
+	waitFor(t, "slipway router to listen", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return addr
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// kubeApp is a Procfile app on the busybox stack: busybox's httpd serves
+// index.html, which names its version.
+func kubeApp(version string) map[string]string {
+	return map[string]string{
+		"Procfile":   "web: exec httpd -f -p $PORT -h /app\n",
+		"index.html": "hello from " + version + "\n",
+	}
+}
+
+// client is one browser: its own cookie jar, sending each request to
+// one of the replicas in turn.
+type kubeClient struct {
+	k    *kubeCluster
+	app  string
+	http *http.Client
+	n    int
+}
+
+func (k *kubeCluster) newClient(app string) *kubeClient {
+	jar, _ := cookiejar.New(nil)
+	return &kubeClient{k: k, app: app, http: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// get sends GET / through replica i and returns the status and body. The
+// cookie jar is keyed by the app's host, so every replica gets the same
+// cookie, as behind a load balancer.
+func (c *kubeClient) get(i int) (int, string, error) {
+	req, _ := http.NewRequest("GET", "http://"+c.k.replicas[i]+"/", nil)
+	req.Host = c.app + "." + testDomain
+	// The jar keys by URL: give it the app's, not the replica's.
+	u := *req.URL
+	u.Host = req.Host
+	for _, ck := range c.http.Jar.Cookies(&u) {
+		req.AddCookie(ck)
+	}
+	resp, err := c.http.Transport.(*http.Transport).RoundTrip(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	c.http.Jar.SetCookies(&u, resp.Cookies())
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
+// next sends GET / through the replicas in turn.
+func (c *kubeClient) next() (int, string, error) {
+	c.n++
+	return c.get(c.n % len(c.k.replicas))
+}
+
+// load runs sessions of a few requests each, through both replicas in
+// turn, until stop: each session must always see the release it saw
+// first, and every request must succeed.
+type kubeLoad struct {
+	requests, failed, flipped atomic.Int64
+	mu                        sync.Mutex
+	samples                   []string
+	wg                        sync.WaitGroup
+	stop                      chan struct{}
+}
+
+func (k *kubeCluster) startLoad(app string, clients int) *kubeLoad {
+	l := &kubeLoad{stop: make(chan struct{})}
+	for range clients {
+		l.wg.Go(func() {
+			for {
+				c := k.newClient(app)
+				first := ""
+				for range 20 {
+					select {
+					case <-l.stop:
+						return
+					default:
+					}
+					code, body, err := c.next()
+					l.requests.Add(1)
+					if err != nil || code != 200 {
+						l.failed.Add(1)
+						l.note(fmt.Sprintf("%d %q %v", code, body, err))
+						continue
+					}
+					if first == "" {
+						first = body
+					} else if body != first {
+						l.flipped.Add(1)
+						l.note(fmt.Sprintf("flipped: %q then %q", first, body))
+						break
+					}
+				}
+				c.http.CloseIdleConnections()
+			}
+		})
+	}
+	return l
+}
+
+func (l *kubeLoad) note(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.samples) < 10 {
+		l.samples = append(l.samples, s)
+	}
+}
+
+func (l *kubeLoad) end(t *testing.T) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	t.Logf("load: %d requests, %d failed, %d sessions flipped", l.requests.Load(), l.failed.Load(), l.flipped.Load())
+	if l.failed.Load() > 0 || l.flipped.Load() > 0 {
+		t.Errorf("load: %d failed, %d flipped: %v", l.failed.Load(), l.flipped.Load(), l.samples)
+	}
+}
+
+// deployment returns the Deployment NAME, or nil when there is none.
+func (k *kubeCluster) deployment(name string) bool {
+	_, err := k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).Get(context.Background(), name, metav1.GetOptions{})
+	return err == nil
+}
+
+// liveRelease is what the app's ConfigMap names live.
+func (k *kubeCluster) liveRelease(app string) string {
+	cm, err := k.c.Clientset.CoreV1().ConfigMaps(kube.DefaultNamespace).Get(context.Background(), kube.AppConfigMap(app), metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	return cm.Data[kube.KeyLive]
+}
+
+// A push goes live on the cluster as NAME-v1 once its pods are Ready;
+// three more pushes under load through two router replicas fail no
+// request and flip no session; a client pinned to v1 reaches v1 through
+// either replica until v1 drains, after which NAME-v1 is deleted.
+func TestKubernetes_PushesUnderLoadThroughTwoReplicas(t *testing.T) {
+	k := startKubeCluster(t, "--session-ttl", "4s")
+	s := k.s
+	dir := s.newApp(kubeApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("web"))
+	out := s.mustGit(dir, "push", "deploy", "main")
+	if !strings.Contains(out, "web-v1") {
+		t.Errorf("the push does not name the Deployment web-v1:\n%s", out)
+	}
+	if !k.deployment("web-v1") || k.liveRelease("web") != "v1" {
+		t.Fatalf("after the push: Deployment web-v1 %v, live %q", k.deployment("web-v1"), k.liveRelease("web"))
+	}
+	for i := range k.replicas {
+		waitFor(t, "replica "+strconv.Itoa(i)+" to serve v1", func() bool {
+			code, body, _ := k.newClient("web").get(i)
+			return code == 200 && body == "hello from v1"
+		})
+	}
+	pinned := k.newClient("web")
+	if code, body, err := pinned.get(0); code != 200 || body != "hello from v1" {
+		t.Fatalf("pinned client: %d %q %v", code, body, err)
+	}
+
+	load := k.startLoad("web", 6)
+	for _, v := range []string{"v2", "v3", "v4"} {
+		s.commit(dir, v, kubeApp(v))
+		s.mustGit(dir, "push", "deploy", "main")
+		// The pinned client stays on v1 through either replica.
+		for i := range k.replicas {
+			if code, body, err := pinned.get(i); code != 200 || body != "hello from v1" {
+				t.Errorf("after %s, the client pinned to v1 through replica %d: %d %q %v", v, i, code, body, err)
+			}
+		}
+	}
+	load.end(t)
+	if k.liveRelease("web") != "v4" {
+		t.Errorf("live = %q, want v4", k.liveRelease("web"))
+	}
+	// Idle for the session TTL, v1 is retired: its Deployment goes, and
+	// the pinned client moves to the live release.
+	waitFor(t, "web-v1 to be deleted once idle", func() bool { return !k.deployment("web-v1") })
+	if code, body, _ := pinned.get(1); code != 200 || body != "hello from v4" {
+		t.Errorf("after v1 drained, the pinned client got %d %q, want v4", code, body)
+	}
+	if h := s.mustSSH("releases", "web"); !strings.Contains(h, "v1") {
+		t.Errorf("releases:\n%s", h)
+	}
+}
