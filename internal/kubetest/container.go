@@ -59,9 +59,12 @@ func (c *container) proc() *supervisor.Process {
 func (c *container) status() corev1.ContainerStatus {
 	return corev1.ContainerStatus{
 		Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, State: c.state, LastTerminationState: c.last,
-		Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.state.Running != nil), ContainerID: "runc://" + c.spec.Name,
+		Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.state.Running != nil), ContainerID: c.id(),
 	}
 }
+
+// id names the container in its status.
+func (c *container) id() string { return "runc://" + string(c.p.uid) + "-" + c.spec.Name }
 
 // stop ends the container (SIGTERM, SIGKILL after grace) and waits until
 // it has.
@@ -131,7 +134,7 @@ func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
 		c.p.mu.Lock()
 		c.process, c.ready = nil, false
 		c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: metav1.Now(), ContainerID: "runc://" + c.spec.Name}}
+			ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: metav1.Now(), ContainerID: c.id()}}
 		c.final = !stopped && !restart
 		if restart {
 			c.last = c.state

@@ -72,6 +72,7 @@ func Start(t testing.TB) *Cluster {
 	apiserver := binary(t, "SLIPWAY_KUBE_APISERVER", DefaultAPIServer, "kube-apiserver")
 	controllers := binary(t, "SLIPWAY_KUBE_CONTROLLER_MANAGER", DefaultControllerManager, "kube-controller-manager")
 	scheduler := binary(t, "SLIPWAY_KUBE_SCHEDULER", DefaultScheduler, "kube-scheduler")
+	begun := time.Now()
 	dir := t.TempDir()
 	clientPort, peerPort, apiPort := testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
@@ -139,6 +140,7 @@ func Start(t testing.TB) *Cluster {
 	start(t, filepath.Join(dir, "scheduler.log"), scheduler, "--kubeconfig", c.Kubeconfig,
 		"--leader-elect=false", "--secure-port=0")
 	c.waitServiceAccount(t, "default")
+	t.Logf("control plane ready in %v", time.Since(begun).Round(10*time.Millisecond))
 	return c
 }
 
