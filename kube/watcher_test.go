@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/slipway/slipway/internal/kubetest"
 	"github.com/slipway/slipway/internal/testutil"
@@ -182,19 +183,38 @@ func makePodIn(t *testing.T, cs kubernetes.Interface, ns, rel, name string, port
 	labels[LabelApp], labels[LabelRelease], labels[LabelProcess] = testApp, rel, "web"
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.invalid/shop:" + rel,
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port)}}}}},
+		Spec: corev1.PodSpec{
+			// No scheduler of the cluster's takes it: the test is its kubelet.
+			SchedulerName: "slipway-test-none",
+			Containers: []corev1.Container{{Name: "web", Image: "registry.invalid/shop:" + rel,
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port)}}}}},
 	}
-	pod, err := cs.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{})
-	if err != nil {
+	if _, err := cs.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}}}
-	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateStatus(t, cs, ns, name, func(s *corev1.PodStatus) {
+		s.Phase, s.PodIP, s.PodIPs = corev1.PodRunning, "127.0.0.1", []corev1.PodIP{{IP: "127.0.0.1"}}
+	})
 	if ready {
 		setReadyIn(t, cs, ns, name)
+	}
+}
+
+// updateStatus changes pod name's status with change, as a kubelet does.
+func updateStatus(t *testing.T, cs kubernetes.Interface, ns, name string, change func(*corev1.PodStatus)) {
+	t.Helper()
+	pods := cs.CoreV1().Pods(ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pod, err := pods.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(&pod.Status)
+		_, err = pods.UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -206,14 +226,9 @@ func setReady(t *testing.T, cs kubernetes.Interface, name string) {
 
 func setReadyIn(t *testing.T, cs kubernetes.Interface, ns, name string) {
 	t.Helper()
-	pod, err := cs.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateStatus(t, cs, ns, name, func(s *corev1.PodStatus) {
+		s.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+	})
 }
 
 // setApp writes the app's ConfigMap, as the control plane's switch does,
@@ -442,12 +457,16 @@ func delPod(t *testing.T, cs kubernetes.Interface, name string) {
 	t.Helper()
 	ctx := context.Background()
 	pods := cs.CoreV1().Pods(testNS)
-	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		pod.Finalizers = append(pod.Finalizers, "slipway.dev/test")
+		_, err = pods.Update(ctx, pod, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	pod.Finalizers = append(pod.Finalizers, "slipway.dev/test")
-	if _, err := pods.Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := pods.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
