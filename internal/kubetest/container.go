@@ -33,6 +33,7 @@ type container struct {
 	restarts    int32
 	final       bool // ended, and will not run again
 	everStarted bool
+	imageID     string // the digest of the image it runs
 	process     *supervisor.Process
 	runDone     chan struct{} // closed when run returns; nil before
 
@@ -58,7 +59,7 @@ func (c *container) proc() *supervisor.Process {
 // status is the container's status; its pod's mu held.
 func (c *container) status() corev1.ContainerStatus {
 	return corev1.ContainerStatus{
-		Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, State: c.state, LastTerminationState: c.last,
+		Name: c.spec.Name, Image: c.spec.Image, ImageID: c.imageID, State: c.state, LastTerminationState: c.last,
 		Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.state.Running != nil), ContainerID: c.id(),
 	}
 }
@@ -123,10 +124,15 @@ func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
 		rec.Eventf(obj, corev1.EventTypeNormal, "Started", "Started container %s", c.spec.Name)
 		c.p.changed()
 
-		stopped := c.watch(obj, proc)
+		end := c.watch(obj, proc)
+		stopped := end == endStopped
 		c.p.mu.Lock()
 		grace := c.grace
 		c.p.mu.Unlock()
+		if end == endUnhealthy {
+			rec.Eventf(obj, corev1.EventTypeNormal, "Killing", "Container %s failed liveness probe, will be restarted", c.spec.Name)
+			grace = podGrace(obj)
+		}
 		proc.Stop(grace) // after an exit, removes what it left
 		code, reason := exitStatus(proc)
 		restart := !stopped && (obj.Spec.RestartPolicy == corev1.RestartPolicyAlways || obj.Spec.RestartPolicy == "" ||
@@ -170,45 +176,83 @@ func (c *container) pause(backoff *time.Duration) bool {
 	}
 }
 
-// watch probes the container's readiness while it runs, and returns
-// once it exits (false) or is to stop (true).
-func (c *container) watch(obj *corev1.Pod, proc *supervisor.Process) bool {
-	probe := c.spec.ReadinessProbe
-	if probe == nil {
+// How a container's watch ended.
+const (
+	endExited    = iota // the container exited
+	endStopped          // it is to stop: its pod is deleted, or the node stops
+	endUnhealthy        // its liveness probe failed: it is to be killed
+)
+
+// watch runs the container's readiness and liveness probes while it
+// runs, and returns once it exits, is to stop or failed its liveness
+// probe. Without a readiness probe it is ready once started.
+func (c *container) watch(obj *corev1.Pod, proc *supervisor.Process) int {
+	readiness := newProber(c.spec.ReadinessProbe)
+	liveness := newProber(c.spec.LivenessProbe)
+	defer readiness.stop()
+	defer liveness.stop()
+	if c.spec.ReadinessProbe == nil {
 		c.setReady(true)
-		select {
-		case <-proc.Exited():
-			return false
-		case <-c.stopCh:
-			return true
-		}
 	}
-	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
-	next := time.NewTimer(time.Duration(probe.InitialDelaySeconds) * time.Second)
-	defer next.Stop()
-	successes, failures := int32(0), int32(0)
 	for {
 		select {
 		case <-proc.Exited():
-			return false
+			return endExited
 		case <-c.stopCh:
-			return true
-		case <-next.C:
-		}
-		if err := c.probe(obj, probe); err != nil {
-			successes, failures = 0, failures+1
-			c.p.n.record.Eventf(obj, corev1.EventTypeWarning, "Unhealthy", "Readiness probe failed: %v", err)
-			if failures >= max(probe.FailureThreshold, 1) {
-				c.setReady(false)
+			return endStopped
+		case <-readiness.c():
+			if ok, changed := readiness.run(c, obj, "Readiness"); changed {
+				c.setReady(ok)
 			}
-		} else {
-			successes, failures = successes+1, 0
-			if successes >= max(probe.SuccessThreshold, 1) {
-				c.setReady(true)
+		case <-liveness.c():
+			if ok, changed := liveness.run(c, obj, "Liveness"); changed && !ok {
+				return endUnhealthy
 			}
 		}
-		next.Reset(period)
 	}
+}
+
+// prober runs one probe at its period and counts its results against
+// its thresholds.
+type prober struct {
+	pr                  *corev1.Probe
+	timer               *time.Timer
+	successes, failures int32
+}
+
+func newProber(pr *corev1.Probe) *prober {
+	p := &prober{pr: pr}
+	if pr != nil {
+		p.timer = time.NewTimer(time.Duration(pr.InitialDelaySeconds) * time.Second)
+	}
+	return p
+}
+
+// c fires when the probe is due; never without a probe.
+func (p *prober) c() <-chan time.Time {
+	if p.timer == nil {
+		return nil
+	}
+	return p.timer.C
+}
+
+func (p *prober) stop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}
+
+// run probes once and reports the probe's verdict when a threshold was
+// just reached (changed).
+func (p *prober) run(c *container, obj *corev1.Pod, kind string) (ok, changed bool) {
+	defer p.timer.Reset(time.Duration(max(p.pr.PeriodSeconds, 1)) * time.Second)
+	if err := c.probe(p.pr); err != nil {
+		p.successes, p.failures = 0, p.failures+1
+		c.p.n.record.Eventf(obj, corev1.EventTypeWarning, "Unhealthy", "%s probe failed: %v", kind, err)
+		return false, p.failures == max(p.pr.FailureThreshold, 1)
+	}
+	p.successes, p.failures = p.successes+1, 0
+	return true, p.successes == max(p.pr.SuccessThreshold, 1)
 }
 
 func (c *container) setReady(ready bool) {
@@ -221,10 +265,10 @@ func (c *container) setReady(ready bool) {
 	}
 }
 
-// probe runs a readiness probe against the pod's address: an HTTP GET
+// probe runs a probe against the pod's address: an HTTP GET
 // (2xx and 3xx pass) or a TCP connect. Exec and gRPC probes are not run
 // here: they fail, saying so.
-func (c *container) probe(obj *corev1.Pod, pr *corev1.Probe) error {
+func (c *container) probe(pr *corev1.Probe) error {
 	c.p.mu.Lock()
 	host := ""
 	if c.p.net != nil {

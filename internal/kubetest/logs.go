@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slipway/slipway/supervisor"
 )
 
 // logServer is the part of kubelet's HTTPS API the API server uses for
@@ -39,16 +42,21 @@ func startLogServer(n *Node) (*logServer, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
-		files := n.logFiles(r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container"))
+		ns, pod, name := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
+		files := n.logFiles(ns, pod, name)
 		if len(files) == 0 {
 			http.Error(w, "no such container on this node", http.StatusNotFound)
 			return
 		}
+		// What runs now, before the file is read: a follow ends when it
+		// exits, with what it wrote until then.
+		proc := n.process(ns, pod, name)
 		data, err := os.ReadFile(files[0])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		offset := int64(len(data))
 		if s := r.URL.Query().Get("tailLines"); s != "" {
 			if k, err := strconv.Atoi(s); err == nil && k >= 0 {
 				lines := strings.SplitAfter(string(data), "\n")
@@ -60,11 +68,44 @@ func startLogServer(n *Node) (*logServer, error) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write(data)
+		if r.URL.Query().Get("follow") != "true" || proc == nil {
+			return
+		}
+		follow(w, r, files[0], offset, proc)
 	})
 	s := &logServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
 	go s.srv.ServeTLS(l, "", "")
 	return s, nil
+}
+
+// follow copies what is appended to the log file from offset on, until
+// the process exits or the client goes.
+func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, proc *supervisor.Process) {
+	f, err := os.Open(file)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	rc := http.NewResponseController(w)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		exited := !proc.Alive()
+		if n, _ := io.Copy(w, io.NewSectionReader(f, offset, 1<<62)); n > 0 {
+			offset += n
+			rc.Flush()
+		}
+		if exited {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-proc.Exited():
+		case <-tick.C:
+		}
+	}
 }
 
 func (s *logServer) close() {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/slipway/slipway/internal/testutil"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // NodeConfig says what test node StartNode registers.
@@ -278,6 +279,27 @@ func (n *Node) Logs(namespace, pod string) string {
 		out = append(out, data...)
 	}
 	return string(out)
+}
+
+// process returns what runs now of container name of namespace/pod, nil
+// if nothing.
+func (n *Node) process(namespace, pod, name string) *supervisor.Process {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.pods {
+		if p.namespace != namespace || p.name != pod {
+			continue
+		}
+		p.mu.Lock()
+		ctrs := p.ctrs
+		p.mu.Unlock()
+		for _, c := range ctrs {
+			if c.spec.Name == name {
+				return c.proc()
+			}
+		}
+	}
+	return nil
 }
 
 // logFiles are the log files of namespace/pod's container (every

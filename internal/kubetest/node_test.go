@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -35,6 +36,10 @@ func TestNode(t *testing.T) {
 	t.Run("RestartsAContainerThatExits", func(t *testing.T) { testRestart(t, c, reg, ref) })
 	t.Run("DeletionWaitsForPreStopAndGrace", func(t *testing.T) { testDeletion(t, c, n, reg, ref) })
 	t.Run("PodsReachOnlyTheHostGateway", func(t *testing.T) { testIsolation(t, c, n, reg, ref) })
+	t.Run("LivenessProbeRestarts", func(t *testing.T) { testLiveness(t, c, reg, ref) })
+	t.Run("LogsFollowed", func(t *testing.T) { testFollow(t, c, reg, ref) })
+	t.Run("NoPullWithoutTheSecret", func(t *testing.T) { testPullRefused(t, c, ref) })
+	t.Run("StopLeavesNothing", func(t *testing.T) { testStop(t, c, reg, ref) })
 }
 
 // webPod is a pod of one container running script as nobody, with a
@@ -378,4 +383,113 @@ try %[5]s 5000`, HostGateway, l.Addr().(*net.TCPAddr).Port, port(c.URL), port(re
 			t.Fatal(err)
 		}
 	}
+}
+
+// A container whose liveness probe fails is killed and started again.
+func testLiveness(t *testing.T, c *Cluster, reg *testRegistry, ref string) {
+	ctx := ctxT(t)
+	c.Namespace(t, "liveness")
+	reg.pullSecret(t, c, "liveness", "registry")
+	pod := webPod("dead", ref, `echo up > /tmp/index.html; exec httpd -f -p 5000 -h /tmp`)
+	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 1,
+		ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(5001)}}}
+	if _, err := c.Clientset.CoreV1().Pods("liveness").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, c, "liveness", "dead", "to be restarted", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
+	events, err := c.Clientset.CoreV1().Events("liveness").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=dead,reason=Killing"})
+	if err != nil || len(events.Items) == 0 {
+		t.Errorf("no Killing event: %v", err)
+	}
+	c.Clientset.CoreV1().Pods("liveness").Delete(ctx, "dead", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+}
+
+// A log followed through the API streams until the container exits.
+func testFollow(t *testing.T, c *Cluster, reg *testRegistry, ref string) {
+	ctx := ctxT(t)
+	c.Namespace(t, "follow")
+	reg.pullSecret(t, c, "follow", "registry")
+	pod := webPod("counter", ref, `for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done`)
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	pod.Spec.Containers[0].ReadinessProbe = nil
+	if _, err := c.Clientset.CoreV1().Pods("follow").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, c, "follow", "counter", "to run", func(p *corev1.Pod) bool { return p.Status.Phase != corev1.PodPending })
+	stream, err := c.Clientset.CoreV1().Pods("follow").GetLogs("counter", &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	got, err := io.ReadAll(stream)
+	if want := "line 1\nline 2\nline 3\nline 4\nline 5\n"; string(got) != want || err != nil {
+		t.Errorf("the followed log: %q, %v; want %q", got, err, want)
+	}
+	c.Clientset.CoreV1().Pods("follow").Delete(ctx, "counter", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+}
+
+// A pod without the pull secret gets no image from the registry: it
+// waits, saying why, and runs nothing.
+func testPullRefused(t *testing.T, c *Cluster, ref string) {
+	ctx := ctxT(t)
+	c.Namespace(t, "nopull")
+	pod := webPod("nopull", ref, `echo ran`)
+	pod.Spec.ImagePullSecrets = nil
+	if _, err := c.Clientset.CoreV1().Pods("nopull").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := waitPod(t, c, "nopull", "nopull", "to fail its pull", func(p *corev1.Pod) bool {
+		cs := p.Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ErrImagePull"
+	})
+	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, "credentials refused") {
+		t.Errorf("the pull's error: %s", msg)
+	}
+	if p.Status.Phase != corev1.PodPending || ready(p) {
+		t.Errorf("the pod is %s", p.Status.Phase)
+	}
+	c.Clientset.CoreV1().Pods("nopull").Delete(ctx, "nopull", metav1.DeleteOptions{})
+	testutil.WaitFor(t, "the pod to be gone", func() bool {
+		_, err := c.Clientset.CoreV1().Pods("nopull").Get(ctx, "nopull", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+}
+
+// A node that stops with pods running ends them and leaves nothing: no
+// container, process, network namespace or file; its Node is deleted.
+func testStop(t *testing.T, c *Cluster, reg *testRegistry, ref string) {
+	ctx := ctxT(t)
+	c.Namespace(t, "stop")
+	reg.pullSecret(t, c, "stop", "registry")
+	second := StartNode(t, c, NodeConfig{Name: "second"})
+	pod := webPod("running", ref, `echo up > /tmp/index.html; exec httpd -f -p 5000 -h /tmp`)
+	pod.Spec.NodeName = "second"
+	if _, err := c.Clientset.CoreV1().Pods("stop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := waitPod(t, c, "stop", "running", "to be Ready", ready)
+	init := 0
+	if proc := second.process("stop", "running", "web"); proc != nil {
+		init = proc.PID()
+	}
+	second.Stop()
+	if get("http://"+p.Status.PodIP+":5000/index.html") != "" {
+		t.Error("the pod answers after its node stopped")
+	}
+	if init == 0 || testutil.ProcessAlive(t, init) {
+		t.Errorf("the container's runc (pid %d) runs after its node stopped", init)
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), netnsName(string(p.UID))) {
+		t.Error("the pod's network namespace is left")
+	}
+	if _, err := os.Stat(second.dir); !os.IsNotExist(err) {
+		t.Errorf("the node's directory is left: %v", err)
+	}
+	if _, err := c.Clientset.CoreV1().Nodes().Get(ctx, "second", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Node is left: %v", err)
+	}
+	c.Clientset.CoreV1().Pods("stop").Delete(ctx, "running", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
 }

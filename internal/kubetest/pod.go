@@ -145,10 +145,14 @@ func (p *pod) setup(ctx context.Context, obj *corev1.Pod) bool {
 		return false
 	}
 	if p.ctrs == nil {
+		var ctrs []*container
 		for i := range obj.Spec.Containers {
-			p.ctrs = append(p.ctrs, &container{p: p, spec: obj.Spec.Containers[i], stopCh: make(chan struct{}), state: corev1.ContainerState{
+			ctrs = append(ctrs, &container{p: p, spec: obj.Spec.Containers[i], stopCh: make(chan struct{}), state: corev1.ContainerState{
 				Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}})
 		}
+		p.mu.Lock()
+		p.ctrs = ctrs
+		p.mu.Unlock()
 	}
 	if p.net == nil {
 		pn, err := newPodNet(ctx, string(p.uid))
@@ -172,6 +176,9 @@ func (p *pod) setup(ctx context.Context, obj *corev1.Pod) bool {
 			return fail("ErrImagePull", err)
 		}
 		p.n.record.Eventf(obj, corev1.EventTypeNormal, "Pulled", "Container image %q: %s", c.spec.Image, img.digest)
+		p.mu.Lock()
+		c.imageID = img.digest
+		p.mu.Unlock()
 		if specs[i], err = p.containerSpec(ctx, obj, c, img); err != nil {
 			return fail("CreateContainerConfigError", err)
 		}
@@ -191,13 +198,8 @@ func (p *pod) setup(ctx context.Context, obj *corev1.Pod) bool {
 // preStop sleep, then SIGTERM, and SIGKILL once the pod's grace period
 // (counted from the start of the preStop) is over.
 func (p *pod) terminate(obj *corev1.Pod) {
-	grace := 30 * time.Second
-	if obj.DeletionGracePeriodSeconds != nil {
-		grace = time.Duration(*obj.DeletionGracePeriodSeconds) * time.Second
-	} else if obj.Spec.TerminationGracePeriodSeconds != nil {
-		grace = time.Duration(*obj.Spec.TerminationGracePeriodSeconds) * time.Second
-	}
-	deadline := time.Now().Add(grace)
+	deadline := time.Now().Add(podGrace(obj))
+	p.n.record.Eventf(obj, corev1.EventTypeNormal, "Killing", "Stopping the pod's containers")
 	var wg sync.WaitGroup
 	for _, c := range p.ctrs {
 		wg.Add(1)
@@ -213,6 +215,17 @@ func (p *pod) terminate(obj *corev1.Pod) {
 		}()
 	}
 	wg.Wait()
+}
+
+// podGrace is how long the pod's containers have to end once told to.
+func podGrace(obj *corev1.Pod) time.Duration {
+	switch {
+	case obj.DeletionGracePeriodSeconds != nil:
+		return time.Duration(*obj.DeletionGracePeriodSeconds) * time.Second
+	case obj.Spec.TerminationGracePeriodSeconds != nil:
+		return time.Duration(*obj.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
 }
 
 // teardown stops what runs (with grace) and removes the pod's network.
