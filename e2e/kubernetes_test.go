@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type kubeCluster struct {
 	s        *server
 	replicas []string // the routers' addresses: serve's, then slipway router's
 	kc       string   // slipway's kubeconfig
+	args     []string // slipway serve's
 }
 
 func startKubeCluster(t *testing.T, extra ...string) *kubeCluster {
@@ -55,9 +57,17 @@ func startKubeCluster(t *testing.T, extra ...string) *kubeCluster {
 	k := &kubeCluster{c: c}
 	k.kc = serviceAccountKubeconfig(t, c, "slipway")
 	k.node = kubetest.StartNode(t, c, kubetest.NodeConfig{})
-	args := append([]string{"--scheduler", "kubernetes", "--kubeconfig", k.kc, "--registry-addr", "127.0.0.1:0",
+	// A fixed port: the pods' images name the registry, and they must
+	// still be pulled after slipway restarts.
+	registry := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	k.args = append([]string{"--scheduler", "kubernetes", "--kubeconfig", k.kc, "--registry-addr", registry,
 		"--stack", "busybox:latest", "--deploy-timeout", "40s"}, extra...)
-	k.s = startServer(t, args...)
+	k.s = startServer(t, k.args...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("slipway's log:\n%s", k.s.logText())
+		}
+	})
 	importBusybox(t, k.s)
 	k.replicas = []string{k.s.httpAddr, startRouterReplica(t, serviceAccountKubeconfig(t, c, "slipway-router"), "edge-2")}
 	return k
@@ -135,7 +145,7 @@ current-context: test
 func startRouterReplica(t *testing.T, kubeconfig, replica string) string {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // the test run's bound
 	cmd := exec.CommandContext(ctx, slipwayBin, "router", "--kubeconfig", kubeconfig, "--namespace", kube.DefaultNamespace,
 		"--http", addr, "--replica", replica, "--domain", testDomain)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
@@ -360,5 +370,147 @@ func TestKubernetes_PushesUnderLoadThroughTwoReplicas(t *testing.T) {
 	}
 	if h := s.mustSSH("releases", "web"); !strings.Contains(h, "v1") {
 		t.Errorf("releases:\n%s", h)
+	}
+}
+
+// restart starts slipway again (after killSlipway) with the same flags.
+func (k *kubeCluster) restart() {
+	k.s.start(k.args...)
+	k.replicas[0] = k.s.httpAddr
+}
+
+// wantServes waits until every replica serves body to a new client.
+func (k *kubeCluster) wantServes(t *testing.T, app, body string) {
+	t.Helper()
+	for i := range k.replicas {
+		waitFor(t, fmt.Sprintf("replica %d to serve %q", i, body), func() bool {
+			c := k.newClient(app)
+			defer c.http.CloseIdleConnections()
+			code, got, _ := c.get(i)
+			return code == 200 && got == body
+		})
+	}
+}
+
+// objectsOf lists the Deployments, Jobs and Secrets of release v of app.
+func (k *kubeCluster) objectsOf(app, v string) []string {
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: kube.LabelApp + "=" + app + "," + kube.LabelRelease + "=" + v}
+	var out []string
+	if l, err := k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			out = append(out, "Deployment "+o.Name)
+		}
+	}
+	if l, err := k.c.Clientset.BatchV1().Jobs(kube.DefaultNamespace).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			out = append(out, "Job "+o.Name)
+		}
+	}
+	if l, err := k.c.Clientset.CoreV1().Secrets(kube.DefaultNamespace).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			out = append(out, "Secret "+o.Name)
+		}
+	}
+	return out
+}
+
+// Rollback, ps:scale and config:set behave as on one host; a failing
+// release phase and a release that never becomes ready are rejected with
+// what went wrong and leave nothing behind; a kill -9 of slipway in the
+// middle of a deploy is reconciled when it starts again: the deploy cut
+// off is failed and its objects removed, the live release serves on.
+func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
+	k := startKubeCluster(t, "--deploy-timeout", "15s")
+	s := k.s
+	dir := s.newApp(kubeApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("shop"))
+	s.mustGit(dir, "push", "deploy", "main")
+	s.commit(dir, "v2", kubeApp("v2"))
+	s.mustGit(dir, "push", "deploy", "main")
+	k.wantServes(t, "shop", "hello from v2")
+
+	// Rollback: v3 runs v1's image.
+	s.mustSSH("rollback", "shop", "v1")
+	if k.liveRelease("shop") != "v3" || !k.deployment("shop-v3") {
+		t.Fatalf("after the rollback: live %q, shop-v3 %v", k.liveRelease("shop"), k.deployment("shop-v3"))
+	}
+	k.wantServes(t, "shop", "hello from v1")
+
+	// ps:scale: the live release's Deployment, no new release.
+	s.mustSSH("ps:scale", "shop", "web=2")
+	d, err := k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).Get(context.Background(), "shop-v3", metav1.GetOptions{})
+	if err != nil || *d.Spec.Replicas != 2 || d.Status.ReadyReplicas != 2 {
+		t.Fatalf("after ps:scale web=2: %v %+v", err, d.Status)
+	}
+	if ps := s.mustSSH("ps", "shop"); strings.Count(ps, "shop-v3-") != 2 {
+		t.Errorf("ps after web=2:\n%s", ps)
+	}
+
+	// config:set: a release of its own, its vars in its Secret, never in
+	// the image.
+	s.mustSSH("config:set", "shop", "'GREETING=hello world'")
+	if k.liveRelease("shop") != "v4" {
+		t.Fatalf("after config:set: live %q, want v4", k.liveRelease("shop"))
+	}
+	sec, err := k.c.Clientset.CoreV1().Secrets(kube.DefaultNamespace).Get(context.Background(), "shop-v4-config", metav1.GetOptions{})
+	if err != nil || string(sec.Data["GREETING"]) != "hello world" {
+		t.Fatalf("shop-v4-config: %v %v", err, sec)
+	}
+	d, _ = k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).Get(context.Background(), "shop-v4", metav1.GetOptions{})
+	if d == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("shop-v4 does not keep the scale of 2")
+	}
+	k.wantServes(t, "shop", "hello from v1")
+
+	// A failing release phase: rejected with its output, nothing left.
+	failing := kubeApp("v5")
+	failing["Procfile"] += "release: echo migrating; exit 3\n"
+	s.commit(dir, "release phase fails", failing)
+	out, err := s.git(dir, "push", "deploy", "main")
+	if err == nil || !strings.Contains(out, "release command failed") || !strings.Contains(out, "migrating") {
+		t.Errorf("a failing release phase: %v\n%s", err, out)
+	}
+	if objs := k.objectsOf("shop", "v5"); len(objs) > 0 {
+		t.Errorf("a failed release phase left %v", objs)
+	}
+
+	// A release that never becomes ready: rejected with its pods' state.
+	never := kubeApp("v6")
+	never["Procfile"] = "web: echo not listening; exec sleep 600\n"
+	s.commit(dir, "never ready", never)
+	out, err = s.git(dir, "push", "deploy", "main")
+	if err == nil || !strings.Contains(out, "shop-v6 did not become ready") || !strings.Contains(out, "not listening") {
+		t.Errorf("a release never ready: %v\n%s", err, out)
+	}
+	waitFor(t, "shop-v6's objects to be removed", func() bool { return len(k.objectsOf("shop", "v6")) == 0 })
+	if k.liveRelease("shop") != "v4" {
+		t.Errorf("live = %q after two failed pushes, want v4", k.liveRelease("shop"))
+	}
+	k.wantServes(t, "shop", "hello from v1")
+
+	// kill -9 mid-deploy: a web that takes its time to listen.
+	slow := kubeApp("v7")
+	slow["Procfile"] = "web: sleep 600; exec httpd -f -p $PORT -h /app\n"
+	s.commit(dir, "slow", slow)
+	pushed := make(chan error, 1)
+	go func() { _, err := s.git(dir, "push", "deploy", "main"); pushed <- err }()
+	waitFor(t, "shop-v7 to be in the cluster", func() bool { return k.deployment("shop-v7") })
+	killSlipway(t, s)
+	<-pushed
+	k.restart()
+	waitFor(t, "the deploy cut off to be removed", func() bool { return len(k.objectsOf("shop", "v7")) == 0 })
+	if k.liveRelease("shop") != "v4" {
+		t.Errorf("live = %q after kill -9 and restart, want v4", k.liveRelease("shop"))
+	}
+	k.wantServes(t, "shop", "hello from v1")
+	if h := s.mustSSH("releases", "shop"); !regexp.MustCompile(`(?m)^\s+v7\s+failed\b`).MatchString(h) {
+		t.Errorf("the deploy cut off is not failed in the history:\n%s", h)
+	}
+	// The branch and the live release agree: the push cut off never
+	// moved it.
+	slowCommit := strings.TrimSpace(s.mustGit(dir, "rev-parse", "HEAD"))
+	if remote := s.mustGit(dir, "ls-remote", s.remote("shop"), "refs/heads/main"); strings.HasPrefix(remote, slowCommit) {
+		t.Errorf("the branch moved to the push cut off: %s", remote)
 	}
 }

@@ -214,7 +214,9 @@ func (s *Scheduler) explain(spec releaser.Spec, name string, cause error, out io
 	fmt.Fprintf(out, "-----> %s did not become ready: %s\n", name, slipway.OneLine(cause.Error(), 200))
 	pods, err := s.client.CoreV1().Pods(s.ns).List(ctx, metav1.ListOptions{
 		LabelSelector: releaseSelector(spec.App, spec.Version) + "," + LabelProcess + "=web"})
-	if err == nil {
+	if err != nil {
+		fmt.Fprintf(out, "       its pods could not be read: %s\n", slipway.OneLine(kubeErr("list pods", err).Error(), 200))
+	} else {
 		for _, p := range pods.Items {
 			fmt.Fprintf(out, "       pod %s: %s\n", p.Name, podState(&p))
 			for _, e := range s.events(ctx, p.Name) {
