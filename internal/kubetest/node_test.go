@@ -443,7 +443,7 @@ func testPullRefused(t *testing.T, c *Cluster, ref string) {
 	}
 	p := waitPod(t, c, "nopull", "nopull", "to fail its pull", func(p *corev1.Pod) bool {
 		cs := p.Status.ContainerStatuses
-		return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ErrImagePull"
+		return len(cs) == 1 && cs[0].State.Waiting != nil && (cs[0].State.Waiting.Reason == "ErrImagePull" || cs[0].State.Waiting.Reason == "ImagePullBackOff")
 	})
 	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, "credentials refused") {
 		t.Errorf("the pull's error: %s", msg)

@@ -92,21 +92,11 @@ func (p *pod) run() {
 	p.changed()
 	backoff := p.n.cfg.Backoff
 	for !p.setup(ctx, obj) {
-		select {
-		case <-ctx.Done():
-			p.teardown(0)
+		p.backOff(obj)
+		if obj = p.await(ctx, backoff); obj == nil {
 			return
-		case <-time.After(backoff):
-		case <-p.kick:
 		}
 		backoff = min(2*backoff, 16*p.n.cfg.Backoff)
-		if obj = p.current(); obj == nil || obj.DeletionTimestamp != nil {
-			p.teardown(0)
-			if obj != nil {
-				p.deleteObject(obj)
-			}
-			return
-		}
 	}
 	for {
 		select {
@@ -126,6 +116,52 @@ func (p *pod) run() {
 			p.deleteObject(obj)
 			return
 		}
+	}
+}
+
+// await waits out a backoff before the pod's setup is tried again, and
+// returns the pod then; nil when it was deleted meanwhile (and its object
+// is gone) or the node stops.
+func (p *pod) await(ctx context.Context, backoff time.Duration) *corev1.Pod {
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			p.teardown(0)
+			return nil
+		case <-t.C:
+			if obj := p.current(); obj != nil && obj.DeletionTimestamp == nil {
+				return obj
+			}
+		case <-p.kick: // also each status this node writes
+		}
+		if obj := p.current(); obj == nil || obj.DeletionTimestamp != nil {
+			p.teardown(0)
+			if obj != nil {
+				p.deleteObject(obj)
+			}
+			return nil
+		}
+	}
+}
+
+// backOff reports a pull that failed as kubelet does while it waits to
+// try again: ImagePullBackOff.
+func (p *pod) backOff(obj *corev1.Pod) {
+	p.mu.Lock()
+	pulling := p.setupErr == "ErrImagePull"
+	if pulling {
+		for _, c := range p.ctrs {
+			if w := c.state.Waiting; w != nil && w.Reason == "ErrImagePull" {
+				c.state.Waiting = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: w.Message}
+			}
+		}
+	}
+	p.mu.Unlock()
+	if pulling {
+		p.n.record.Eventf(obj, corev1.EventTypeNormal, "BackOff", "Back-off pulling image")
+		p.changed()
 	}
 }
 
