@@ -423,12 +423,35 @@ func (k *kubeCluster) objectsOf(app, v string) []string {
 func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	k := startKubeCluster(t, "--deploy-timeout", "15s")
 	s := k.s
-	dir := s.newApp(kubeApp("v1"))
+	// A worker and a cron entry besides the web: a Deployment without a
+	// Service and a CronJob, per release.
+	withWorker := func(version string) map[string]string {
+		app := kubeApp(version)
+		app["Procfile"] += "worker: exec sleep 3600\n"
+		app["app.json"] = `{"cron": [{"command": "echo tick", "schedule": "*/5 * * * *"}]}`
+		return app
+	}
+	dir := s.newApp(withWorker("v1"))
 	s.mustGit(dir, "remote", "add", "deploy", s.remote("shop"))
 	s.mustGit(dir, "push", "deploy", "main")
-	s.commit(dir, "v2", kubeApp("v2"))
+	if !k.deployment("shop-v1-worker") {
+		t.Errorf("no Deployment shop-v1-worker")
+	}
+	s.commit(dir, "v2", withWorker("v2"))
 	s.mustGit(dir, "push", "deploy", "main")
 	k.wantServes(t, "shop", "hello from v2")
+	// Workers do not drain: v1's go at the switch.
+	waitFor(t, "shop-v1-worker to go", func() bool { return !k.deployment("shop-v1-worker") })
+	if !k.deployment("shop-v2-worker") {
+		t.Errorf("no Deployment shop-v2-worker")
+	}
+	cjs, err := k.c.Clientset.BatchV1().CronJobs(kube.DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(cjs.Items) != 1 || cjs.Items[0].Name != "shop-v2-cron-1" || cjs.Items[0].Spec.Schedule != "*/5 * * * *" {
+		t.Errorf("CronJobs after v2: %v %v", err, cjs)
+	}
+	if out := s.mustSSH("cron:list", "shop"); !strings.Contains(out, "echo tick") {
+		t.Errorf("cron:list:\n%s", out)
+	}
 
 	// Rollback: v3 runs v1's image.
 	s.mustSSH("rollback", "shop", "v1")
@@ -443,7 +466,7 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	if err != nil || *d.Spec.Replicas != 2 || d.Status.ReadyReplicas != 2 {
 		t.Fatalf("after ps:scale web=2: %v %+v", err, d.Status)
 	}
-	if ps := s.mustSSH("ps", "shop"); strings.Count(ps, "shop-v3-") != 2 {
+	if ps := s.mustSSH("ps", "shop"); len(regexp.MustCompile(`shop-v3-[a-z0-9]+-[a-z0-9]{5}\s`).FindAllString(ps, -1)) != 2 {
 		t.Errorf("ps after web=2:\n%s", ps)
 	}
 

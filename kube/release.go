@@ -32,6 +32,9 @@ func (s *Scheduler) Release(ctx context.Context, spec releaser.Spec, out io.Writ
 	if spec.StaticDir != "" {
 		return slipway.Errorf(slipway.EINVALID, "a static site is served by slipway's own router only: on Kubernetes, give it a web process in a Procfile")
 	}
+	if err := releaser.CheckCron(spec); err != nil {
+		return err
+	}
 	a := s.app(spec.App)
 	s.claim(a, spec.Version, true)
 	defer s.claim(a, spec.Version, false)

@@ -1,10 +1,12 @@
 package kube
 
 import (
+	"context"
 	"time"
 
 	"sort"
 
+	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -137,14 +139,34 @@ func podStateWord(p *corev1.Pod) string {
 	return "starting"
 }
 
-// Draining returns app's draining releases, newest first.
+// Draining returns app's draining releases, newest first, with what the
+// router replicas report of them: the last pinned request any of them
+// saw, and the sessions they saw.
 func (s *Scheduler) Draining(name string) []releaser.DrainStatus {
 	a := s.app(name)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	list := append([]drainingRelease(nil), a.draining...)
+	s.mu.Unlock()
+	if len(list) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reports, _ := s.routerReports(ctx)
 	var out []releaser.DrainStatus
-	for _, d := range a.draining {
-		out = append(out, releaser.DrainStatus{Release: d.v, Since: d.since, RetireBy: d.since.Add(s.rc.DrainTimeout)})
+	for _, d := range list {
+		st := releaser.DrainStatus{Release: d.v, Since: d.since, RetireBy: d.since.Add(s.rc.DrainTimeout)}
+		for _, r := range reports {
+			p := r.Apps[name].Draining[d.v.String()]
+			if p.LastSeen.After(st.LastSeen) {
+				st.LastSeen = p.LastSeen
+			}
+			st.Sessions += p.Sessions
+		}
+		if !st.LastSeen.IsZero() {
+			st.IdleRetire = st.LastSeen.Add(s.rc.SessionTTL)
+		}
+		out = append(out, st)
 	}
 	return out
 }
@@ -160,8 +182,13 @@ func (s *Scheduler) CronList(name string) []releaser.CronEntry {
 	if spec.AppJSON == nil {
 		return nil
 	}
+	now := time.Now().UTC()
 	for i, c := range spec.AppJSON.Cron {
-		out = append(out, releaser.CronEntry{ID: cronJobName(name, spec.Version, i), Schedule: c.Schedule, Command: c.Command})
+		e := releaser.CronEntry{ID: cronJobName(name, spec.Version, i), Schedule: c.Schedule, Command: c.Command}
+		if sched, err := cron.ParseStandard(c.Schedule); err == nil {
+			e.Next = sched.Next(now)
+		}
+		out = append(out, e)
 	}
 	return out
 }

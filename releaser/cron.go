@@ -44,8 +44,8 @@ func (j *cronJobs) stop() {
 	<-j.c.Stop().Done()
 }
 
-// checkCron refuses a release whose app.json has a schedule cron cannot read.
-func checkCron(spec Spec) error {
+// CheckCron refuses a release whose app.json has a schedule cron cannot read.
+func CheckCron(spec Spec) error {
 	if spec.AppJSON == nil {
 		return nil
 	}
@@ -75,7 +75,7 @@ func (r *Releaser) schedule(app string, spec Spec, version slipway.Version, out 
 		// A job never overlaps itself: a run still going skips the next.
 		eid, err := j.c.AddJob(job.Schedule, cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger)).Then(run))
 		if err != nil {
-			continue // checkCron refused such a release before it went live
+			continue // CheckCron refused such a release before it went live
 		}
 		j.entries[app] = append(j.entries[app], cronEntry{id: eid, job: job})
 	}

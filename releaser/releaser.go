@@ -259,7 +259,7 @@ func (r *Releaser) Release(ctx context.Context, spec Spec, out io.Writer) error 
 	a.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DeployTimeout)
 	defer cancel()
-	if err := checkCron(spec); err != nil {
+	if err := CheckCron(spec); err != nil {
 		return err
 	}
 	if err := checkCaps(a, spec, "", 0); err != nil {
