@@ -56,6 +56,8 @@ type Node struct {
 	events  record.EventBroadcaster
 	record  record.EventRecorder
 	logs    *logServer
+	watch   informers.SharedInformerFactory
+	beat    chan struct{} // closed when the heartbeat has stopped
 	workers sync.WaitGroup
 
 	mu     sync.Mutex
@@ -110,7 +112,11 @@ func StartNode(t testing.TB, c *Cluster, cfg NodeConfig) *Node {
 	if err := n.register(); err != nil {
 		t.Fatal(err)
 	}
-	go n.heartbeat()
+	n.beat = make(chan struct{})
+	go func() {
+		defer close(n.beat)
+		n.heartbeat()
+	}()
 
 	factory := informers.NewSharedInformerFactoryWithOptions(c.Clientset, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.Name).String()
@@ -127,6 +133,7 @@ func StartNode(t testing.TB, c *Cluster, cfg NodeConfig) *Node {
 			n.dispatch(obj)
 		},
 	})
+	n.watch = factory
 	factory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
@@ -325,6 +332,12 @@ func (n *Node) Stop() {
 	n.mu.Unlock()
 	n.cancel()
 	n.workers.Wait()
+	if n.watch != nil {
+		n.watch.Shutdown()
+	}
+	if n.beat != nil {
+		<-n.beat
+	}
 	n.events.Shutdown()
 	if n.logs != nil {
 		n.logs.close()

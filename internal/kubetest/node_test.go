@@ -99,18 +99,7 @@ echo first run; touch /data/ran; exit 1`)
 	if err != nil || string(logs) != "second run\n" {
 		t.Errorf("the log's last line through the API: %q, %v", logs, err)
 	}
-	testutil.WaitFor(t, "the pod's BackOff event", func() bool {
-		events, err := c.Clientset.CoreV1().Events("restart").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=crash-once"})
-		if err != nil {
-			return false
-		}
-		for _, e := range events.Items {
-			if e.Reason == "BackOff" {
-				return true
-			}
-		}
-		return false
-	})
+	waitEvent(t, c, "restart", "crash-once", "BackOff")
 	if err := c.Clientset.CoreV1().Pods("restart").Delete(ctx, "crash-once", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -325,6 +314,17 @@ func testJobs(t *testing.T, c *Cluster, reg *testRegistry, ref string) {
 	})
 }
 
+// waitEvent waits for an event of the given reason about object name
+// in ns: the node records them in the background.
+func waitEvent(t *testing.T, c *Cluster, ns, name, reason string) {
+	t.Helper()
+	testutil.WaitFor(t, "a "+reason+" event of "+name, func() bool {
+		events, err := c.Clientset.CoreV1().Events(ns).List(context.Background(),
+			metav1.ListOptions{FieldSelector: "involvedObject.name=" + name + ",reason=" + reason})
+		return err == nil && len(events.Items) > 0
+	})
+}
+
 // ready reports whether p's Ready condition is True.
 func ready(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
@@ -400,10 +400,7 @@ func testLiveness(t *testing.T, c *Cluster, reg *testRegistry, ref string) {
 	waitPod(t, c, "liveness", "dead", "to be restarted", func(p *corev1.Pod) bool {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
 	})
-	events, err := c.Clientset.CoreV1().Events("liveness").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=dead,reason=Killing"})
-	if err != nil || len(events.Items) == 0 {
-		t.Errorf("no Killing event: %v", err)
-	}
+	waitEvent(t, c, "liveness", "dead", "Killing")
 	c.Clientset.CoreV1().Pods("liveness").Delete(ctx, "dead", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
 }
 
