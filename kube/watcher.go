@@ -283,7 +283,7 @@ func (w *Watcher) syncDraining(app string, v *appView, draining []string, ready 
 		}
 	}
 	var missing []string
-	for _, rel := range slices.Backward(draining) { // oldest first, so the router keeps them newest first
+	for _, rel := range draining { // newest first: AddDraining adds each as the oldest
 		if rel != v.live.Release && len(ready[rel]) > 0 && !slices.ContainsFunc(have, func(p *router.Pool) bool { return p.Release == rel }) {
 			missing = append(missing, rel)
 		}
@@ -291,13 +291,10 @@ func (w *Watcher) syncDraining(app string, v *appView, draining []string, ready 
 	if len(missing) == 0 {
 		return
 	}
-	// The router takes a draining pool only as one that was live: each
-	// is live for a moment, then the live pool is again (with its
-	// sessions, as it is the same pool).
+	// Never live here: a new client never lands on them.
 	for _, rel := range missing {
-		rt.SetLive(&router.Pool{App: app, Release: rel, Instances: ready[rel]})
+		rt.AddDraining(&router.Pool{App: app, Release: rel, Instances: ready[rel]})
 	}
-	rt.SetLive(v.live)
 	w.log.Info("draining releases taken up", "app", app, "releases", strings.Join(missing, " "))
 }
 

@@ -151,6 +151,39 @@ func (r *Router) Retire(p *Pool) {
 	r.log.Info("router: pool retired", "app", name, "release", p.Release, "draining", len(s.draining)-1)
 }
 
+// AddDraining adds p to its app's draining pools, as the oldest, without
+// its ever being live: a router that starts after a release was replaced
+// (a replica of several) takes up the pools that still have pinned
+// sessions. A draining pool of the same release is replaced. It reports
+// false, changing nothing, when the app has no live pool or p's release
+// is the live one.
+func (r *Router) AddDraining(p *Pool) bool {
+	name := strings.ToLower(p.App)
+	p.prepared.Do(func() { r.prepare(p) })
+	r.mu.Lock()
+	a := (*r.apps.Load())[name]
+	if a == nil {
+		r.mu.Unlock()
+		return false
+	}
+	s := a.state.Load()
+	if s.live == nil || s.live.Release == p.Release {
+		r.mu.Unlock()
+		return false
+	}
+	draining := make([]*Pool, 0, len(s.draining)+1)
+	for _, d := range s.draining {
+		if d.Release != p.Release {
+			draining = append(draining, d)
+		}
+	}
+	p.drainingSince.Store(time.Now().UnixNano())
+	a.state.Store(&appState{live: s.live, draining: append(draining, p)})
+	r.mu.Unlock()
+	r.log.Info("router: draining pool added", "app", name, "release", p.Release, "draining", len(draining)+1)
+	return true
+}
+
 // Draining returns app's draining pools, most recently replaced first: the
 // router's own view, which the releaser's tests compare with theirs.
 func (r *Router) Draining(app string) []*Pool {

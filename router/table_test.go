@@ -2,6 +2,7 @@ package router
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 )
@@ -170,6 +171,51 @@ func TestRouter_SetLiveOfSameReleaseReplacesWithoutDraining(t *testing.T) {
 		}
 		if got := visit(t, c, "web.apps.test", "/").body; got != first {
 			t.Errorf("pinned client got %s, want %s", got, first)
+		}
+	})
+}
+
+// A router that starts after a release was replaced (one replica of
+// several) takes up its draining pool with AddDraining: the sessions
+// another router pinned to it keep reaching it, and no new client ever
+// does.
+func TestRouter_AddDrainingServesOnlyThePinned(t *testing.T) {
+	eachServer(t, func(t *testing.T) {
+		first, srv1, _ := front(t)
+		v1, v2 := pool(t, "web", "v1", 1), pool(t, "web", "v2", 1)
+		first.SetLive(v1)
+		pinned := browser(t, srv1)
+		if res := visit(t, pinned, "web."+testDomain, "/"); res.body != "v1/web.1" {
+			t.Fatalf("first router: %q", res.body)
+		}
+
+		late, srv2, _ := front(t) // the same key
+		if late.AddDraining(&Pool{App: "web", Release: "v1", Instances: v1.Instances}) {
+			t.Fatal("AddDraining with no live pool: want false")
+		}
+		late.SetLive(&Pool{App: "web", Release: "v2", Instances: v2.Instances})
+		if late.AddDraining(&Pool{App: "web", Release: "v2", Instances: v2.Instances}) {
+			t.Fatal("AddDraining of the live release: want false")
+		}
+		if !late.AddDraining(&Pool{App: "web", Release: "v1", Instances: v1.Instances}) {
+			t.Fatal("AddDraining(v1) = false")
+		}
+		if d := late.Draining("web"); len(d) != 1 || d[0].Release != "v1" || d[0].DrainingSince().IsZero() {
+			t.Fatalf("Draining = %v", d)
+		}
+		// The pinned browser's cookie, sent to the late router.
+		u := &url.URL{Scheme: "http", Host: "web." + testDomain, Path: "/"}
+		moved := browser(t, srv2)
+		moved.Jar.SetCookies(u, pinned.Jar.Cookies(u))
+		for range 3 {
+			if res := visit(t, moved, "web."+testDomain, "/"); res.body != "v1/web.1" {
+				t.Fatalf("the client pinned to v1, at the late router: %q", res.body)
+			}
+		}
+		for range 3 {
+			if res := visit(t, browser(t, srv2), "web."+testDomain, "/"); res.body != "v2/web.1" {
+				t.Fatalf("a new client at the late router: %q, want v2", res.body)
+			}
 		}
 	})
 }
