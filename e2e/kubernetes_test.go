@@ -486,11 +486,24 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	}
 	k.wantServes(t, "shop", "hello from v1")
 
+	// run: a pod of the live release, its output and exit status the
+	// caller's; run -t says what to do instead.
+	out, err := s.ssh(s.key, "run", "shop", "'echo $GREETING from $SLIPWAY_RELEASE; exit 7'")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 || !strings.Contains(out, "hello world from v4") {
+		t.Errorf("run: %v\n%s", err, out)
+	}
+	waitFor(t, "the run's pod to go", func() bool {
+		pods, err := k.c.Clientset.CoreV1().Pods(kube.DefaultNamespace).List(context.Background(),
+			metav1.ListOptions{LabelSelector: kube.LabelProcess + "=" + kube.ProcessRun})
+		return err == nil && len(pods.Items) == 0
+	})
+
 	// A failing release phase: rejected with its output, nothing left.
 	failing := kubeApp("v5")
 	failing["Procfile"] += "release: echo migrating; exit 3\n"
 	s.commit(dir, "release phase fails", failing)
-	out, err := s.git(dir, "push", "deploy", "main")
+	out, err = s.git(dir, "push", "deploy", "main")
 	if err == nil || !strings.Contains(out, "release command failed") || !strings.Contains(out, "migrating") {
 		t.Errorf("a failing release phase: %v\n%s", err, out)
 	}

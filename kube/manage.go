@@ -227,9 +227,81 @@ func (s *Scheduler) Scale(ctx context.Context, name, typ string, n int, out io.W
 	return nil
 }
 
-// RunOneOff would attach a terminal to a pod; not yet on a cluster.
-func (s *Scheduler) RunOneOff(context.Context, releaser.Spec, string, []string, slipway.Terminal) (int, error) {
-	return 0, slipway.Errorf(slipway.EINVALID, "an attached run is not supported on Kubernetes yet: use run:detached, or kubectl exec into a pod of the live release")
+// RunOneOff runs argv once as a pod of spec's release, its output
+// streamed to t as it comes, and returns its exit status; the pod goes
+// when it ends, or when the caller goes. A terminal (run -t) would need
+// an attach through the API, which slipway does not do yet.
+func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string, argv []string, t slipway.Terminal) (int, error) {
+	if t.Pty {
+		return 0, slipway.Errorf(slipway.EINVALID, "run -t (a terminal) is not supported on Kubernetes yet: run without -t, or kubectl exec -it into a pod of the live release")
+	}
+	image, limits, err := s.prepare(ctx, spec)
+	if err != nil {
+		return 0, err
+	}
+	ps := s.podSpec(spec, image, ProcessRun, "", limitsOf(limits, ProcessRun), corev1.RestartPolicyNever)
+	ps.Containers[0].Command = argv
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: spec.App + "-" + spec.Version.String() + "-" + sanitizeID(id) + "-", Namespace: s.ns,
+			Labels: s.labels(spec.App, spec.Version, ProcessRun)},
+		Spec: ps,
+	}
+	pods := s.client.CoreV1().Pods(s.ns)
+	pod, err = pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return 0, kubeErr("create a pod to run in", err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(1))})
+	}()
+	// Its output once it runs, followed to its end.
+	started, err := s.waitPod(ctx, pod.Name, func(p *corev1.Pod) bool { return p.Status.Phase != corev1.PodPending })
+	if err != nil {
+		return 0, err
+	}
+	if started.Status.Phase == corev1.PodRunning || started.Status.Phase == corev1.PodSucceeded || started.Status.Phase == corev1.PodFailed {
+		if rc, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx); err == nil {
+			io.Copy(t.Stdout, rc)
+			rc.Close()
+		}
+	}
+	ended, err := s.waitPod(ctx, pod.Name, func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range ended.Status.ContainerStatuses {
+		if term := c.State.Terminated; term != nil {
+			return int(term.ExitCode), nil
+		}
+	}
+	if ended.Status.Phase == corev1.PodSucceeded {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("the run's pod %s failed: %s", pod.Name, podState(ended))
+}
+
+// waitPod waits until pod name satisfies done, and returns it.
+func (s *Scheduler) waitPod(ctx context.Context, name string, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
+	wait := 20 * time.Millisecond
+	for {
+		p, err := s.client.CoreV1().Pods(s.ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && done(p) {
+			return p, nil
+		}
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("the run's pod %s is gone", name)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
 }
 
 // RunDetached runs command once as a Job of the live release, its output

@@ -245,6 +245,9 @@ func releaseSelector(app string, v slipway.Version) string {
 	return strings.Join([]string{LabelManagedBy + "=" + ManagedBy, LabelApp + "=" + app, LabelRelease + "=" + v.String()}, ",")
 }
 
+// appSelectorAll selects every object of slipway's.
+func appSelectorAll() string { return LabelManagedBy + "=" + ManagedBy }
+
 // appSelector selects every object of app.
 func appSelector(app string) string {
 	return LabelManagedBy + "=" + ManagedBy + "," + LabelApp + "=" + app

@@ -136,6 +136,13 @@ func (s *Scheduler) Reconcile(ctx context.Context) {
 		s.logger.Info("reconcile: remove a release nothing claims", "app", k[0], "release", k[1])
 		s.removeRelease(ctx, k[0], v)
 	}
+	// One-off runs whose caller went with the slipway before.
+	if pods, err := s.client.CoreV1().Pods(s.ns).List(ctx, metav1.ListOptions{LabelSelector: appSelectorAll() + "," + LabelProcess + "=" + ProcessRun}); err == nil {
+		for _, p := range pods.Items {
+			s.logger.Info("reconcile: remove a one-off run's pod", "pod", p.Name)
+			s.client.CoreV1().Pods(s.ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
+		}
+	}
 	// The ConfigMaps of apps that are gone.
 	if cms, err := s.client.CoreV1().ConfigMaps(s.ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelApp}); err == nil {
 		for _, cm := range cms.Items {
