@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,6 +28,7 @@ const (
 // podNet is one pod's network namespace and address.
 type podNet struct {
 	name string // the namespace's, under /var/run/netns
+	mark string // a file that names it, for sweepDeadNodes
 	veth string // the host's end
 	ip   string
 }
@@ -33,11 +36,19 @@ type podNet struct {
 // path is the namespace's, for runc.
 func (pn *podNet) path() string { return "/var/run/netns/" + pn.name }
 
-// newPodNet makes the network of the pod with the given UID. An address
+// newPodNet makes the network of the pod with the given UID, marked in
+// the directory marks as made (before it is). An address
 // is taken by adding its host route, which fails when another node of
 // this machine (another test binary's) holds it: the next one is tried.
-func newPodNet(ctx context.Context, uid string) (*podNet, error) {
+func newPodNet(ctx context.Context, uid, marks string) (*podNet, error) {
 	pn := &podNet{name: netnsName(uid), veth: "kt" + podHash(uid)[:13]}
+	pn.mark = filepath.Join(marks, pn.name)
+	if err := os.MkdirAll(marks, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(pn.mark, nil, 0o600); err != nil {
+		return nil, err
+	}
 	steps := [][]string{
 		{"netns", "add", pn.name},
 		{"link", "add", pn.veth, "type", "veth", "peer", "name", "eth0", "netns", pn.name},
@@ -96,7 +107,9 @@ func (pn *podNet) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ip(ctx, "link", "del", pn.veth)
-	ip(ctx, "netns", "del", pn.name)
+	if ip(ctx, "netns", "del", pn.name) == nil {
+		os.Remove(pn.mark)
+	}
 }
 
 // ip runs the ip command.

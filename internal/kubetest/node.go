@@ -22,6 +22,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/slipway/slipway/internal/testutil"
@@ -93,9 +94,13 @@ func StartNode(t testing.TB, c *Cluster, cfg NodeConfig) *Node {
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 500 * time.Millisecond
 	}
+	sweepDeadNodes()
 	// Not t.TempDir: the node's files must outlive the test's own
 	// cleanups that run before Stop's.
-	dir, err := os.MkdirTemp("", "kubetest-node-")
+	dir, err := os.MkdirTemp("", nodeDirPrefix)
+	if err == nil {
+		err = writeOwner(dir)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,14 +165,23 @@ func (n *Node) register() error {
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", n.Name, err)
 	}
-	node.Status = corev1.NodeStatus{
-		Capacity: capacity, Allocatable: capacity,
-		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: n.Name}},
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(n.logs.port)}},
-		NodeInfo:        corev1.NodeSystemInfo{KubeletVersion: "v1.37.2-kubetest", OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "runc"},
-		Conditions:      n.conditions(time.Now()),
-	}
-	if _, err := n.c.Clientset.CoreV1().Nodes().UpdateStatus(n.ctx, node, metav1.UpdateOptions{}); err != nil {
+	// The controllers change the new Node at once (annotations, taints):
+	// its status is written on the latest version.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if node, err = n.c.Clientset.CoreV1().Nodes().Get(n.ctx, n.Name, metav1.GetOptions{}); err != nil {
+			return err
+		}
+		node.Status = corev1.NodeStatus{
+			Capacity: capacity, Allocatable: capacity,
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: n.Name}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(n.logs.port)}},
+			NodeInfo:        corev1.NodeSystemInfo{KubeletVersion: "v1.37.2-kubetest", OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "runc"},
+			Conditions:      n.conditions(time.Now()),
+		}
+		_, err = n.c.Clientset.CoreV1().Nodes().UpdateStatus(n.ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("node %s's status: %w", n.Name, err)
 	}
 	return n.renewLease()

@@ -191,7 +191,7 @@ func (p *pod) setup(ctx context.Context, obj *corev1.Pod) bool {
 		p.mu.Unlock()
 	}
 	if p.net == nil {
-		pn, err := newPodNet(ctx, string(p.uid))
+		pn, err := newPodNet(ctx, string(p.uid), filepath.Join(p.n.dir, "netns"))
 		if err != nil {
 			return fail("CreatePodSandboxError", err)
 		}

@@ -131,7 +131,7 @@ func (p *pod) containerSpec(ctx context.Context, obj *corev1.Pod, c *container, 
 	}
 	sb := &supervisor.Sandbox{UID: uid, GID: gid, Ports: ports(cs, vars)}
 	if supervisor.CgroupsAvailable() {
-		sb.Cgroup = "kubetest-" + string(obj.UID) + "-" + cs.Name
+		sb.Cgroup = cgroupPrefix(p.n.dir) + string(obj.UID) + "-" + cs.Name
 		if q, ok := cs.Resources.Limits[corev1.ResourceMemory]; ok {
 			sb.Limits.Memory = q.Value()
 		}
