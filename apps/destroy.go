@@ -49,6 +49,9 @@ func (s *Service) DiscardNewApp(ctx context.Context, app string) error {
 // destroy is Destroy under the app's lock.
 func (s *Service) destroy(ctx context.Context, app string) error {
 	s.rel.Forget(app)
+	if d, ok := s.rel.(destroyer); ok {
+		d.Destroyed(app)
+	}
 	if s.cfg.Hosts != nil {
 		s.cfg.Hosts.SetDomains(app, nil)
 	}

@@ -59,3 +59,7 @@ type imageRuntime interface{ RunsImages() bool }
 // reconciler is a Runtime that removes, once the restore is done, what
 // it runs that no release of the history claims.
 type reconciler interface{ Reconcile(ctx context.Context) }
+
+// destroyer is a Runtime that keeps something of an app after Forget
+// (which ps:stop uses too), to remove once the app is destroyed.
+type destroyer interface{ Destroyed(app string) }

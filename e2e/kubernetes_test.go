@@ -549,4 +549,29 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	if remote := s.mustGit(dir, "ls-remote", s.remote("shop"), "refs/heads/main"); strings.HasPrefix(remote, slowCommit) {
 		t.Errorf("the branch moved to the push cut off: %s", remote)
 	}
+
+	// ps:stop: every pod goes and every replica says so; ps:start runs
+	// the live release again; apps:destroy leaves nothing of it.
+	s.mustSSH("ps:stop", "shop")
+	waitFor(t, "shop's pods to go", func() bool { return len(k.objectsOf("shop", "v4")) == 0 })
+	for i := range k.replicas {
+		waitFor(t, fmt.Sprintf("replica %d to say shop is stopped", i), func() bool {
+			code, _, _ := k.newClient("shop").get(i)
+			return code == http.StatusServiceUnavailable
+		})
+	}
+	s.mustSSH("ps:start", "shop")
+	k.wantServes(t, "shop", "hello from v1")
+	s.mustSSH("apps:destroy", "shop", "--confirm", "shop")
+	waitFor(t, "shop's objects to go", func() bool {
+		cms, _ := k.c.Clientset.CoreV1().ConfigMaps(kube.DefaultNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelApp + "=shop"})
+		deps, _ := k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelApp + "=shop"})
+		return cms != nil && deps != nil && len(cms.Items) == 0 && len(deps.Items) == 0
+	})
+	for i := range k.replicas {
+		waitFor(t, fmt.Sprintf("replica %d to know no shop", i), func() bool {
+			code, _, _ := k.newClient("shop").get(i)
+			return code == http.StatusNotFound
+		})
+	}
 }

@@ -330,13 +330,30 @@ func sanitizeID(id string) string {
 	return string(b)
 }
 
-// Forget removes everything of app from the cluster (apps:destroy).
+// Forget ends every pod of app (ps:stop, apps:destroy): its objects go,
+// and its ConfigMap names no live release, so that the routers answer
+// that it is stopped. Destroyed then removes the ConfigMap.
 func (s *Scheduler) Forget(name string) {
+	a := s.app(name)
+	s.mu.Lock()
+	a.live, a.draining, a.spec = 0, nil, releaser.Spec{}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.publish(ctx, a); err != nil {
+		s.logger.Error("tell the routers the app stopped", "app", name, "err", err)
+	}
+	s.removeSelected(ctx, appSelector(name))
+}
+
+// Destroyed removes what is left of app: its ConfigMap (the routers then
+// answer that there is no such app).
+func (s *Scheduler) Destroyed(name string) {
 	s.mu.Lock()
 	delete(s.apps, name)
 	s.mu.Unlock()
-	ctx := context.Background()
-	s.removeSelected(ctx, appSelector(name))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	cms := s.client.CoreV1().ConfigMaps(s.ns)
 	if cm, err := cms.Get(ctx, AppConfigMap(name), metav1.GetOptions{}); err == nil && managed(cm) {
 		cms.Delete(ctx, cm.Name, metav1.DeleteOptions{})

@@ -149,7 +149,9 @@ func (s *Scheduler) Reconcile(ctx context.Context) {
 			s.mu.Lock()
 			_, known := s.apps[cm.Labels[LabelApp]]
 			s.mu.Unlock()
-			if !known {
+			// A stopped app's (no live release) stays: the routers say
+			// it is stopped.
+			if !known && cm.Data[KeyLive] != "" {
 				err := s.client.CoreV1().ConfigMaps(s.ns).Delete(ctx, cm.Name, metav1.DeleteOptions{})
 				if err != nil && !apierrors.IsNotFound(err) {
 					s.logger.Error("reconcile: remove ConfigMap", "name", cm.Name, "err", err)
