@@ -25,6 +25,9 @@
 // Killing, Failed) go through the API, and the API server reaches the
 // node for pods' logs (GET .../pods/NAME/log, with tailLines and follow).
 // The test binary must call supervisor.Reexec first in its TestMain.
+// Node.Stop (at the test's end) leaves nothing: no container, process,
+// cgroup, network namespace or file; what a killed test binary's nodes
+// left, the next StartNode on the machine sweeps (janitor.go).
 //
 // Not kwok: kwok's pod stages mark pods Running and Ready with nothing
 // listening behind their addresses, which a router test would take for
