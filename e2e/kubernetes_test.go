@@ -575,3 +575,56 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 		})
 	}
 }
+
+// A draining release that nobody reaches sleeps (its Deployment scaled
+// to 0), as on one host; a pinned request at any replica wakes it and
+// gets its answer from it, as if it had never slept.
+func TestKubernetes_DrainingReleaseSleepsAndWakes(t *testing.T) {
+	k := startKubeCluster(t, "--drain-sleep-after", "2s", "--session-ttl", "10m")
+	s := k.s
+	dir := s.newApp(kubeApp("v1"))
+	s.mustGit(dir, "remote", "add", "deploy", s.remote("nap"))
+	s.mustGit(dir, "push", "deploy", "main")
+	k.wantServes(t, "nap", "hello from v1")
+	pinned := k.newClient("nap")
+	if code, body, err := pinned.get(1); code != 200 || body != "hello from v1" {
+		t.Fatalf("pinned client: %d %q %v", code, body, err)
+	}
+	s.commit(dir, "v2", kubeApp("v2"))
+	s.mustGit(dir, "push", "deploy", "main")
+	k.wantServes(t, "nap", "hello from v2")
+
+	replicas := func() int32 {
+		d, err := k.c.Clientset.AppsV1().Deployments(kube.DefaultNamespace).Get(context.Background(), "nap-v1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("nap-v1: %v", err)
+		}
+		return *d.Spec.Replicas
+	}
+	waitFor(t, "nap-v1 to sleep (0 replicas, no pod)", func() bool {
+		return replicas() == 0 && len(k.objectsOf("nap", "v1")) == 2 && k.podsOf("nap", "v1") == 0
+	})
+	began := time.Now()
+	for i := range k.replicas {
+		if code, body, err := pinned.get(i); code != 200 || body != "hello from v1" {
+			t.Errorf("the pinned client through replica %d after v1 slept: %d %q %v", i, code, body, err)
+		}
+	}
+	t.Logf("woke in %s", time.Since(began).Round(time.Millisecond))
+	if replicas() != 1 {
+		t.Errorf("nap-v1 has %d replicas after the wake, want 1", replicas())
+	}
+	if code, body, _ := k.newClient("nap").get(0); code != 200 || body != "hello from v2" {
+		t.Errorf("a new client while v1 wakes: %d %q, want v2", code, body)
+	}
+}
+
+// podsOf counts the pods of release v of app.
+func (k *kubeCluster) podsOf(app, v string) int {
+	pods, err := k.c.Clientset.CoreV1().Pods(kube.DefaultNamespace).List(context.Background(),
+		metav1.ListOptions{LabelSelector: kube.LabelApp + "=" + app + "," + kube.LabelRelease + "=" + v})
+	if err != nil {
+		return -1
+	}
+	return len(pods.Items)
+}

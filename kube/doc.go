@@ -13,8 +13,9 @@
 //     process type, no Service), CronJobs NAME-vN-cron-N, and the Job
 //     NAME-vN-release of its release phase;
 //   - per app: the ConfigMap slipway-app-NAME, whose Data[KeyLive] names
-//     the live release and Data[KeyDraining] the draining ones: the
-//     switch is one update of it;
+//     the live release, Data[KeyDraining] the draining ones and
+//     Data[KeyAsleep] those of them scaled to 0: the switch is one update
+//     of it;
 //   - once: the Secret slipway-router (the affinity cookies' key, which
 //     every router replica signs with) and the pull Secret
 //     slipway-registry (a pull token of slipway's registry);

@@ -60,6 +60,7 @@ func (s *Scheduler) drainPass(ctx context.Context) {
 		for _, v := range s.idle(a, reports, now) {
 			s.retire(ctx, a, v)
 		}
+		s.sleepOrWake(ctx, a, reports, now)
 	}
 }
 

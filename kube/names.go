@@ -43,6 +43,12 @@ const (
 	KeyDraining = "draining"
 	// KeySwitched is when the control plane wrote KeyLive (RFC 3339, ns).
 	KeySwitched = "switched"
+	// KeyAsleep is the draining releases whose pods are scaled to 0,
+	// separated by spaces: routers keep a sleeping pool for each, which
+	// a pinned request wakes (the replica asks for it in its report's
+	// Wake, and waits until the control plane has the pods Ready again
+	// and takes the release out of KeyAsleep).
+	KeyAsleep = "asleep"
 )
 
 // The router Secret, and the pull Secret.
@@ -77,6 +83,8 @@ type AppReport struct {
 	Switched time.Time `json:"switched"`
 	// Draining is each draining release the replica still has a pool of.
 	Draining map[string]PoolReport `json:"draining,omitempty"`
+	// Wake is the sleeping releases a pinned request waits for here.
+	Wake []string `json:"wake,omitempty"`
 }
 
 // PoolReport is a replica's view of one draining release.

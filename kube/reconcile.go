@@ -51,7 +51,7 @@ func (s *Scheduler) Adopt(ctx context.Context, spec releaser.Spec, _ []slipway.I
 // AdoptDraining takes back a release the history has draining, if its
 // Deployment is still in the cluster; an error says it is gone, and the
 // application layer records it retired.
-func (s *Scheduler) AdoptDraining(ctx context.Context, spec releaser.Spec, _ []slipway.InstanceRecord, _ time.Time) error {
+func (s *Scheduler) AdoptDraining(ctx context.Context, spec releaser.Spec, _ []slipway.InstanceRecord, asleep time.Time) error {
 	name := DeploymentName(spec.App, spec.Version, "web")
 	d, err := s.client.AppsV1().Deployments(s.ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil || !managed(d) || d.DeletionTimestamp != nil {
@@ -61,7 +61,7 @@ func (s *Scheduler) AdoptDraining(ctx context.Context, spec releaser.Spec, _ []s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Restore goes oldest first: the newest ends first in the list.
-	a.draining = append([]drainingRelease{{v: spec.Version, since: time.Now()}}, a.draining...)
+	a.draining = append([]drainingRelease{{v: spec.Version, since: time.Now(), asleep: !asleep.IsZero()}}, a.draining...)
 	return nil
 }
 

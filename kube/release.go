@@ -296,12 +296,15 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 	if a.live != 0 {
 		live = a.live.String()
 	}
-	var draining []string
+	var draining, asleep []string
 	for _, d := range a.draining {
 		draining = append(draining, d.v.String())
+		if d.asleep {
+			asleep = append(asleep, d.v.String())
+		}
 	}
 	s.mu.Unlock()
-	data := map[string]string{KeyLive: live, KeyDraining: strings.Join(draining, " "),
+	data := map[string]string{KeyLive: live, KeyDraining: strings.Join(draining, " "), KeyAsleep: strings.Join(asleep, " "),
 		KeySwitched: time.Now().UTC().Format(time.RFC3339Nano)}
 	cms := s.client.CoreV1().ConfigMaps(s.ns)
 	name := AppConfigMap(a.name)
@@ -320,7 +323,7 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 		if !managed(cur) {
 			return foreign("ConfigMap", name)
 		}
-		if cur.Data[KeyLive] == data[KeyLive] && cur.Data[KeyDraining] == data[KeyDraining] {
+		if cur.Data[KeyLive] == data[KeyLive] && cur.Data[KeyDraining] == data[KeyDraining] && cur.Data[KeyAsleep] == data[KeyAsleep] {
 			return nil
 		}
 		cur.Data = data

@@ -42,7 +42,7 @@ type Config struct {
 	// stop, while the routers drop it: its preStop sleep. 2 s when 0.
 	PreStop time.Duration
 	// DrainEvery is how often the drain loop looks at the routers'
-	// reports; 1 s when 0.
+	// reports (a wake waits for it); 250 ms when 0.
 	DrainEvery time.Duration
 }
 
@@ -86,8 +86,10 @@ type app struct {
 }
 
 type drainingRelease struct {
-	v     slipway.Version
-	since time.Time
+	v      slipway.Version
+	since  time.Time
+	asleep bool // its pods are scaled to 0 (sleep.go)
+	waking bool // a wake is in progress
 }
 
 // New returns a Scheduler for cfg, with the releaser's settings rc
@@ -100,7 +102,7 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 		cfg.PreStop = 2 * time.Second
 	}
 	if cfg.DrainEvery == 0 {
-		cfg.DrainEvery = time.Second
+		cfg.DrainEvery = 250 * time.Millisecond
 	}
 	if rc.DeployTimeout == 0 {
 		rc.DeployTimeout = releaser.DefaultDeployTimeout
@@ -116,6 +118,9 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 	}
 	if rc.MaxDraining == 0 {
 		rc.MaxDraining = releaser.DefaultMaxDraining
+	}
+	if rc.DrainSleepAfter == 0 {
+		rc.DrainSleepAfter = releaser.DefaultDrainSleepAfter
 	}
 	if rc.Logger == nil {
 		rc.Logger = slog.Default()

@@ -44,10 +44,17 @@ type WatcherConfig struct {
 	Router *router.Router
 	// Renew is how often the Lease is renewed; DefaultRenew if zero.
 	Renew time.Duration
+	// WakeTimeout bounds how long a pinned request waits for its
+	// sleeping release to wake; DefaultWakeTimeout if zero.
+	WakeTimeout time.Duration
 	// Logger receives one line per switch, retire and pool change. If
 	// nil, slog.Default() is used.
 	Logger *slog.Logger
 }
+
+// DefaultWakeTimeout is the control plane's default deploy timeout and a
+// margin: how long it may take to have a sleeping release's pods Ready.
+const DefaultWakeTimeout = 90 * time.Second
 
 // Watcher is a router replica's side of the Kubernetes runtime: it keeps
 // its router's pools in step with the apps' ConfigMaps and their Ready web
@@ -74,6 +81,10 @@ type Watcher struct {
 
 	mu   sync.Mutex // guards apps: the reconcile loop writes, Report reads
 	apps map[string]*appView
+
+	wakeMu   sync.Mutex
+	wakes    map[string]map[string]bool // by app, the sleeping releases pinned requests wait for
+	renewNow chan struct{}              // a send renews the Lease at once
 }
 
 // appView is what the Watcher has put in the router for one app; the
@@ -92,7 +103,11 @@ func NewWatcher(cfg WatcherConfig) *Watcher {
 	if cfg.Renew <= 0 {
 		cfg.Renew = DefaultRenew
 	}
-	w := &Watcher{cfg: cfg, log: cfg.Logger, synced: make(chan struct{}), dirty: map[string]bool{}, kick: make(chan struct{}, 1), apps: map[string]*appView{}}
+	if cfg.WakeTimeout <= 0 {
+		cfg.WakeTimeout = DefaultWakeTimeout
+	}
+	w := &Watcher{cfg: cfg, log: cfg.Logger, synced: make(chan struct{}), dirty: map[string]bool{}, kick: make(chan struct{}, 1), apps: map[string]*appView{},
+		wakes: map[string]map[string]bool{}, renewNow: make(chan struct{}, 1)}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -215,7 +230,7 @@ func (w *Watcher) reconcile(app string) {
 	ready := w.readyPods(app)
 	w.setLive(app, v, live, ready[live], cm.Data[KeySwitched])
 	if v.live != nil {
-		w.syncDraining(app, v, Draining(cm.Data[KeyDraining]), ready)
+		w.syncDraining(app, v, Draining(cm.Data[KeyDraining]), Draining(cm.Data[KeyAsleep]), ready)
 	}
 }
 
@@ -268,7 +283,7 @@ func (w *Watcher) setLive(app string, v *appView, live string, insts []*router.I
 // draining, rebuilds those whose pods changed, and takes up those this
 // replica lacks (it started late, or skipped a release whose pods it did
 // not see Ready in time).
-func (w *Watcher) syncDraining(app string, v *appView, draining []string, ready map[string][]*router.Instance) {
+func (w *Watcher) syncDraining(app string, v *appView, draining, asleep []string, ready map[string][]*router.Instance) {
 	rt := w.cfg.Router
 	have := rt.Draining(app)
 	for _, p := range have {
@@ -276,6 +291,16 @@ func (w *Watcher) syncDraining(app string, v *appView, draining []string, ready 
 		case !slices.Contains(draining, p.Release):
 			rt.Retire(p)
 			w.log.Info("draining release retired", "app", app, "release", p.Release)
+		case slices.Contains(asleep, p.Release):
+			// Its pods are going: its pinned requests wait for a wake.
+			if !p.Sleeping() && rt.Sleep(p, w.waker(app, p.Release)) != nil {
+				w.log.Info("draining release asleep", "app", app, "release", p.Release)
+			}
+		case p.Sleeping():
+			// Awake again: the control plane found its pods Ready.
+			if len(ready[p.Release]) > 0 && rt.Replace(p, &router.Pool{App: app, Release: p.Release, Instances: ready[p.Release]}) {
+				w.log.Info("draining release awake", "app", app, "release", p.Release, "pods", len(ready[p.Release]))
+			}
 		case !sameInstances(p.Instances, ready[p.Release]):
 			if rt.Replace(p, &router.Pool{App: app, Release: p.Release, Instances: reuse(p.Instances, ready[p.Release])}) {
 				w.log.Info("draining pool's pods changed", "app", app, "release", p.Release, "pods", len(ready[p.Release]))
@@ -284,17 +309,23 @@ func (w *Watcher) syncDraining(app string, v *appView, draining []string, ready 
 	}
 	var missing []string
 	for _, rel := range draining { // newest first: AddDraining adds each as the oldest
-		if rel != v.live.Release && len(ready[rel]) > 0 && !slices.ContainsFunc(have, func(p *router.Pool) bool { return p.Release == rel }) {
-			missing = append(missing, rel)
+		if rel == v.live.Release || slices.ContainsFunc(have, func(p *router.Pool) bool { return p.Release == rel }) {
+			continue
 		}
+		switch {
+		case slices.Contains(asleep, rel):
+			rt.AddDraining(router.NewSleeping(app, rel, w.waker(app, rel)))
+		case len(ready[rel]) > 0:
+			rt.AddDraining(&router.Pool{App: app, Release: rel, Instances: ready[rel]})
+		default:
+			continue
+		}
+		missing = append(missing, rel)
 	}
 	if len(missing) == 0 {
 		return
 	}
 	// Never live here: a new client never lands on them.
-	for _, rel := range missing {
-		rt.AddDraining(&router.Pool{App: app, Release: rel, Instances: ready[rel]})
-	}
 	w.log.Info("draining releases taken up", "app", app, "releases", strings.Join(missing, " "))
 }
 
@@ -402,6 +433,12 @@ func (w *Watcher) Report() RouterReport {
 			}
 			a.Draining[p.Release] = PoolReport{LastSeen: p.LastSeen(), InFlight: p.InFlight(), Sessions: p.Sessions()}
 		}
+		w.wakeMu.Lock()
+		for rel := range w.wakes[app] {
+			a.Wake = append(a.Wake, rel)
+		}
+		w.wakeMu.Unlock()
+		slices.Sort(a.Wake)
 		r.Apps[app] = a
 	}
 	return r
@@ -426,6 +463,7 @@ func (w *Watcher) leaseLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.renewNow: // a wake to ask for
 		}
 	}
 }
@@ -479,5 +517,43 @@ func (w *Watcher) deleteLease() {
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		w.log.Warn("delete the replica's Lease: it expires on its own", "lease", name, "err", err)
+	}
+}
+
+// waker wakes release rel of app, asleep (see sleep.go): it asks the
+// control plane in the replica's report, at once, and waits until the
+// awake pool has replaced the sleeping one (syncDraining does it when the
+// control plane takes the release out of KeyAsleep) or the release is
+// retired. One that does not wake in WakeTimeout is retired here: its
+// requests go to the live release, as when a pool has gone.
+func (w *Watcher) waker(app, rel string) func(sleeping *router.Pool) error {
+	return func(sleeping *router.Pool) error {
+		w.wakeMu.Lock()
+		if w.wakes[app] == nil {
+			w.wakes[app] = map[string]bool{}
+		}
+		w.wakes[app][rel] = true
+		w.wakeMu.Unlock()
+		defer func() {
+			w.wakeMu.Lock()
+			delete(w.wakes[app], rel)
+			w.wakeMu.Unlock()
+		}()
+		select {
+		case w.renewNow <- struct{}{}:
+		default:
+		}
+		w.log.Info("a pinned request wakes a sleeping release", "app", app, "release", rel)
+		deadline := time.Now().Add(w.cfg.WakeTimeout)
+		for time.Now().Before(deadline) {
+			pools := w.cfg.Router.Draining(app)
+			i := slices.IndexFunc(pools, func(p *router.Pool) bool { return p.Release == rel })
+			if i < 0 || !pools[i].Sleeping() {
+				return nil // awake, or retired: its requests go to the live pool
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		w.cfg.Router.Retire(sleeping)
+		return fmt.Errorf("%s %s did not wake within %s", app, rel, w.cfg.WakeTimeout)
 	}
 }

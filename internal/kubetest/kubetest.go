@@ -213,7 +213,9 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+	// Bounded by the test run, not by testutil.Timeout (a wait's bound):
+	// the servers must outlive the longest test that uses them.
+	ctx, cancel := context.WithTimeout(context.Background(), serverBound)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -236,6 +238,9 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 		}
 	})
 }
+
+// serverBound is the longest the control plane's servers run.
+const serverBound = 20 * time.Minute
 
 type bearer struct {
 	token string
