@@ -159,7 +159,9 @@ func (s *Service) Start(ctx context.Context) {
 	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)
 	if r, ok := s.rel.(reconciler); ok {
-		r.Reconcile(ctx)
+		if keep := s.historyKeeps(ctx); keep != nil {
+			r.Reconcile(ctx, keep)
+		}
 	}
 	s.restoreMaintenance(ctx)
 	bg, cancel := context.WithCancel(context.Background())

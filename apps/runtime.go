@@ -57,8 +57,36 @@ var _ Runtime = (*releaser.Releaser)(nil)
 type imageRuntime interface{ RunsImages() bool }
 
 // reconciler is a Runtime that removes, once the restore is done, what
-// it runs that no release of the history claims.
-type reconciler interface{ Reconcile(ctx context.Context) }
+// it runs that no release of the history claims: keep holds, by app, the
+// releases the history has live or draining (an app with none is there,
+// empty); an app not in keep is not in the history.
+type reconciler interface {
+	Reconcile(ctx context.Context, keep map[string][]slipway.Version)
+}
+
+// historyKeeps returns, by app, the releases the history has live or
+// draining, for a reconciler; nil when the history cannot be read (the
+// reconciler then removes nothing).
+func (s *Service) historyKeeps(ctx context.Context) map[string][]slipway.Version {
+	names, err := s.store.ListApps(ctx)
+	if err != nil {
+		return nil
+	}
+	keep := make(map[string][]slipway.Version, len(names))
+	for _, app := range names {
+		rels, err := s.store.ListReleases(ctx, app)
+		if err != nil {
+			return nil
+		}
+		keep[app] = []slipway.Version{}
+		for _, rel := range rels {
+			if rel.Status == slipway.StatusLive || rel.Status == slipway.StatusDraining {
+				keep[app] = append(keep[app], rel.Version)
+			}
+		}
+	}
+	return keep
+}
 
 // destroyer is a Runtime that keeps something of an app after Forget
 // (which ps:stop uses too), to remove once the app is destroyed.

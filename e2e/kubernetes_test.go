@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -53,7 +54,10 @@ func startKubeCluster(t *testing.T, extra ...string) *kubeCluster {
 	testutil.NeedTool(t, "busybox", "busybox-static")
 	c := kubetest.Start(t)
 	c.Namespace(t, kube.DefaultNamespace)
-	applyManifest(t, c, "../docs/kubernetes/rbac.yaml")
+	applyManifest(t, c, "../docs/kubernetes/rbac.yaml", false)
+	// The router's manifest is checked by the API server (a dry run):
+	// its image cannot run here.
+	applyManifest(t, c, "../docs/kubernetes/router.yaml", true)
 	k := &kubeCluster{c: c}
 	k.kc = serviceAccountKubeconfig(t, c, "slipway")
 	k.node = kubetest.StartNode(t, c, kubetest.NodeConfig{})
@@ -74,8 +78,8 @@ func startKubeCluster(t *testing.T, extra ...string) *kubeCluster {
 }
 
 // applyManifest creates the objects of a YAML file (those that exist
-// already are left).
-func applyManifest(t *testing.T, c *kubetest.Cluster, path string) {
+// already are left), or only has the API server check them (dryRun).
+func applyManifest(t *testing.T, c *kubetest.Cluster, path string, dryRun bool) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -98,15 +102,23 @@ func applyManifest(t *testing.T, c *kubetest.Cluster, path string) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		cs := c.Clientset
+		opts := metav1.CreateOptions{}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
 		switch o := obj.(type) {
 		case *corev1.Namespace:
-			_, err = cs.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+			_, err = cs.CoreV1().Namespaces().Create(ctx, o, opts)
 		case *corev1.ServiceAccount:
-			_, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, opts)
 		case *rbacv1.Role:
-			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, opts)
 		case *rbacv1.RoleBinding:
-			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, opts)
+		case *appsv1.Deployment:
+			_, err = cs.AppsV1().Deployments(o.Namespace).Create(ctx, o, opts)
+		case *corev1.Service:
+			_, err = cs.CoreV1().Services(o.Namespace).Create(ctx, o, opts)
 		default:
 			t.Fatalf("%s: a %T, which the test does not create", path, obj)
 		}

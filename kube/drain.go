@@ -40,13 +40,21 @@ func (s *Scheduler) drainPass(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	var apps []*app
+	var apps, stale []*app
 	for _, a := range s.apps {
 		if len(a.draining) > 0 {
 			apps = append(apps, a)
 		}
+		if a.stale {
+			stale = append(stale, a)
+		}
 	}
 	s.mu.Unlock()
+	for _, a := range stale {
+		if err := s.publish(ctx, a); err == nil {
+			s.logger.Info("the routers are told at last", "app", a.name)
+		}
+	}
 	if len(apps) == 0 {
 		return
 	}

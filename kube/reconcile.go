@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -70,32 +71,27 @@ func (s *Scheduler) AdoptAsleep(releaser.Spec, []slipway.InstanceRecord, time.Ti
 	return false
 }
 
-// Reconcile removes slipway's objects that no live, draining or
-// deploying release claims. The application layer calls it once its
-// restore is done.
-func (s *Scheduler) Reconcile(ctx context.Context) {
+// Reconcile removes slipway's objects that no release of the history
+// claims (keep: by app, the releases it has live or draining) and no
+// deploy in progress either. The application layer calls it once its
+// restore is done. What the history has live stays even if its restore
+// failed: a release is only ever removed because the history says it
+// is not running.
+func (s *Scheduler) Reconcile(ctx context.Context, keep map[string][]slipway.Version) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	claimed := func(app, release string) bool {
 		v, err := ParseVersion(release)
 		if err != nil {
-			return false
+			return true // not one of slipway's names: left alone
+		}
+		if slices.Contains(keep[app], v) {
+			return true
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		a, ok := s.apps[app]
-		if !ok {
-			return false
-		}
-		if a.live == v || a.busy[v] {
-			return true
-		}
-		for _, d := range a.draining {
-			if d.v == v {
-				return true
-			}
-		}
-		return false
+		return ok && a.busy[v]
 	}
 	list := metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelRelease}
 	seen := map[[2]string]bool{}
@@ -143,15 +139,10 @@ func (s *Scheduler) Reconcile(ctx context.Context) {
 			s.client.CoreV1().Pods(s.ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		}
 	}
-	// The ConfigMaps of apps that are gone.
+	// The ConfigMaps of apps the history does not have.
 	if cms, err := s.client.CoreV1().ConfigMaps(s.ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelApp}); err == nil {
 		for _, cm := range cms.Items {
-			s.mu.Lock()
-			_, known := s.apps[cm.Labels[LabelApp]]
-			s.mu.Unlock()
-			// A stopped app's (no live release) stays: the routers say
-			// it is stopped.
-			if !known && cm.Data[KeyLive] != "" {
+			if _, known := keep[cm.Labels[LabelApp]]; !known {
 				err := s.client.CoreV1().ConfigMaps(s.ns).Delete(ctx, cm.Name, metav1.DeleteOptions{})
 				if err != nil && !apierrors.IsNotFound(err) {
 					s.logger.Error("reconcile: remove ConfigMap", "name", cm.Name, "err", err)

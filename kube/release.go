@@ -56,9 +56,10 @@ func (s *Scheduler) Release(ctx context.Context, spec releaser.Spec, out io.Writ
 	}
 	s.mu.Unlock()
 	if err := s.publish(context.WithoutCancel(ctx), a); err != nil {
-		// Recorded live: the next start (or the next change) switches.
-		s.logger.Error("switch the routers", "app", spec.App, "release", spec.Version.String(), "err", err)
-		return fmt.Errorf("%s %s is recorded live but the routers were not told: %w", spec.App, spec.Version, err)
+		// Recorded live, which is the truth the routers follow: the drain
+		// loop tells them as soon as the cluster answers.
+		s.logger.Error("switch the routers: retried until the cluster answers", "app", spec.App, "release", spec.Version.String(), "err", err)
+		fmt.Fprintf(out, "       %s is live; the routers switch once the cluster answers again (%s)\n", spec.Version, slipway.OneLine(err.Error(), 120))
 	}
 	s.logger.Info("release live", "app", spec.App, "release", spec.Version.String(), "commit", spec.Commit)
 	s.swapWorkers(context.WithoutCancel(ctx), spec, old, out)
@@ -308,7 +309,7 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 		KeySwitched: time.Now().UTC().Format(time.RFC3339Nano)}
 	cms := s.client.CoreV1().ConfigMaps(s.ns)
 	name := AppConfigMap(a.name)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			_, err = cms.Create(ctx, &corev1.ConfigMap{
@@ -330,6 +331,10 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 		_, err = cms.Update(ctx, cur, metav1.UpdateOptions{})
 		return err
 	})
+	s.mu.Lock()
+	a.stale = err != nil
+	s.mu.Unlock()
+	return err
 }
 
 // removeRelease deletes every object of release v of app: its pods go

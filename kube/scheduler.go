@@ -82,7 +82,10 @@ type app struct {
 	draining []drainingRelease // newest first
 	busy     map[slipway.Version]bool
 	scale    map[string]int
-	log      *supervisor.AppLog
+	// stale: the ConfigMap does not say what the fields above say yet
+	// (the cluster did not answer); the drain loop writes it again.
+	stale bool
+	log   *supervisor.AppLog
 }
 
 type drainingRelease struct {
