@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -236,7 +237,9 @@ func TestConfig_FullDiskSaysWhichPathAndKeepsServing(t *testing.T) {
 		t.Skip("the test mounts a small tmpfs for the data dir, which needs root")
 	}
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	// Room for slipway's copy of itself (DATA/bin) and 64M.
+	size := fmt.Sprintf("size=%dm", binaryMB(t)+64)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", size, "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("mount a tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })

@@ -27,14 +27,14 @@ func TestDisk_AHomeFillerIsContained(t *testing.T) {
 		t.Skip(err)
 	}
 	s := newServer(t, os.Geteuid())
-	// The data dir on a 256M tmpfs: slipway's launcher (~50M) and two
-	// apps' 64M disks fit, a third would leave less than the tenth
-	// slipway keeps.
+	// The data dir on a tmpfs of slipway's copy of itself (DATA/bin, its
+	// launcher) and 206M: two apps' 64M disks fit, a third would leave
+	// less than the tenth slipway keeps.
 	keys, err := os.ReadFile(filepath.Join(s.dataDir, "authorized_keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", s.dataDir, "tmpfs", 0, "size=256M,mode=0755"); err != nil {
+	if err := syscall.Mount("tmpfs", s.dataDir, "tmpfs", 0, fmt.Sprintf("size=%dM,mode=0755", binaryMB(t)+206)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(s.dataDir, "authorized_keys"), keys, 0o600); err != nil {

@@ -550,3 +550,14 @@ func staticApp(version string) map[string]string {
 
 // waitFor polls cond until it holds, failing the test after testutil.Timeout.
 var waitFor = testutil.WaitFor
+
+// binaryMB is the size of the slipway binary under test, in MiB rounded
+// up: what its copy in DATA/bin takes of a small data dir.
+func binaryMB(t testing.TB) int64 {
+	t.Helper()
+	fi, err := os.Stat(slipwayBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()>>20 + 1
+}
