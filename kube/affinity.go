@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // affinityKeyLen is the length of the affinity cookies' key.
@@ -22,7 +21,7 @@ const affinityPoll = time.Second
 // router replica signs and checks affinity cookies with, unless it exists:
 // a key in use is never replaced (the sessions it signed would flip), and
 // a Secret of that name that is not slipway's is an error, never changed.
-func EnsureAffinityKey(ctx context.Context, client kubernetes.Interface, namespace string, key []byte) error {
+func EnsureAffinityKey(ctx context.Context, client *Client, namespace string, key []byte) error {
 	if len(key) != affinityKeyLen {
 		return fmt.Errorf("affinity key: want %d bytes, have %d", affinityKeyLen, len(key))
 	}
@@ -45,7 +44,7 @@ func EnsureAffinityKey(ctx context.Context, client kubernetes.Interface, namespa
 
 // AffinityKey returns the key of the Secret RouterSecret, waiting until
 // ctx ends for the control plane to make it (EnsureAffinityKey).
-func AffinityKey(ctx context.Context, client kubernetes.Interface, namespace string) ([]byte, error) {
+func AffinityKey(ctx context.Context, client *Client, namespace string) ([]byte, error) {
 	t := time.NewTicker(affinityPoll)
 	defer t.Stop()
 	for {
@@ -63,7 +62,7 @@ func AffinityKey(ctx context.Context, client kubernetes.Interface, namespace str
 
 // readAffinityKey reads the key of the Secret RouterSecret; an error
 // that IsNotFound when there is none.
-func readAffinityKey(ctx context.Context, client kubernetes.Interface, namespace string) ([]byte, error) {
+func readAffinityKey(ctx context.Context, client *Client, namespace string) ([]byte, error) {
 	s, err := client.CoreV1().Secrets(namespace).Get(ctx, RouterSecret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):

@@ -20,7 +20,7 @@ func TestAffinityKey_WaitsForTheControlPlanesAndKeepsIt(t *testing.T) {
 	ctx := context.Background()
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	if _, err := AffinityKey(short, cs, testNS); err == nil {
+	if _, err := AffinityKey(short, cs.lean, testNS); err == nil {
 		t.Fatal("AffinityKey returned a key before there was one")
 	}
 
@@ -28,26 +28,26 @@ func TestAffinityKey_WaitsForTheControlPlanesAndKeepsIt(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, testutil.Timeout)
 	defer cancel()
 	go func() {
-		key, err := AffinityKey(wctx, cs, testNS)
+		key, err := AffinityKey(wctx, cs.lean, testNS)
 		if err != nil {
 			t.Error(err)
 		}
 		got <- key
 	}()
 	first := bytes.Repeat([]byte{1}, 32)
-	if err := EnsureAffinityKey(ctx, cs, testNS, first); err != nil {
+	if err := EnsureAffinityKey(ctx, cs.lean, testNS, first); err != nil {
 		t.Fatal(err)
 	}
 	if key := <-got; !bytes.Equal(key, first) {
 		t.Fatalf("the waiting replica read %x, want %x", key, first)
 	}
-	if err := EnsureAffinityKey(ctx, cs, testNS, bytes.Repeat([]byte{2}, 32)); err != nil {
+	if err := EnsureAffinityKey(ctx, cs.lean, testNS, bytes.Repeat([]byte{2}, 32)); err != nil {
 		t.Fatal(err)
 	}
-	if key, err := AffinityKey(ctx, cs, testNS); err != nil || !bytes.Equal(key, first) {
+	if key, err := AffinityKey(ctx, cs.lean, testNS); err != nil || !bytes.Equal(key, first) {
 		t.Fatalf("after a second EnsureAffinityKey: %x, %v; want the first key kept", key, err)
 	}
-	if err := EnsureAffinityKey(ctx, cs, testNS, []byte("short")); err == nil {
+	if err := EnsureAffinityKey(ctx, cs.lean, testNS, []byte("short")); err == nil {
 		t.Fatal("EnsureAffinityKey took a 5-byte key")
 	}
 
@@ -59,10 +59,10 @@ func TestAffinityKey_WaitsForTheControlPlanesAndKeepsIt(t *testing.T) {
 	if _, err := secrets.Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := EnsureAffinityKey(ctx, cs, testNS, first); err == nil {
+	if err := EnsureAffinityKey(ctx, cs.lean, testNS, first); err == nil {
 		t.Fatal("EnsureAffinityKey accepted a Secret that is not slipway's")
 	}
-	if key, err := AffinityKey(ctx, cs, testNS); err == nil {
+	if key, err := AffinityKey(ctx, cs.lean, testNS); err == nil {
 		t.Fatalf("AffinityKey read %x from a Secret that is not slipway's", key)
 	} else {
 		t.Log(err)

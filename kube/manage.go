@@ -262,7 +262,7 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 		return 0, err
 	}
 	if started.Status.Phase == corev1.PodRunning || started.Status.Phase == corev1.PodSucceeded || started.Status.Phase == corev1.PodFailed {
-		if rc, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx); err == nil {
+		if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{Follow: true}); err == nil {
 			io.Copy(t.Stdout, rc)
 			rc.Close()
 		}

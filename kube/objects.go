@@ -19,8 +19,8 @@ import (
 	"github.com/slipway/slipway/releaser"
 )
 
-// managedOnly keeps the scheduler's watches to slipway's own objects.
-func managedOnly(o *metav1.ListOptions) { o.LabelSelector = LabelManagedBy + "=" + ManagedBy }
+// managedSelector keeps the watches to slipway's own objects.
+const managedSelector = LabelManagedBy + "=" + ManagedBy
 
 // managed reports whether an object is slipway's to change.
 func managed(m metav1.Object) bool { return m.GetLabels()[LabelManagedBy] == ManagedBy }

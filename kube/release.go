@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/releaser"
@@ -143,7 +142,7 @@ func (s *Scheduler) applySecret(ctx context.Context, sec *corev1.Secret) error {
 	if !apierrors.IsAlreadyExists(err) {
 		return kubeErr("create Secret "+sec.Name, err)
 	}
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return retryOnConflict(func() error {
 		cur, err := secrets.Get(ctx, sec.Name, metav1.GetOptions{})
 		if err != nil {
 			return kubeErr("read Secret "+sec.Name, err)
@@ -276,7 +275,12 @@ func (s *Scheduler) events(ctx context.Context, name string) []string {
 
 // logTail returns pod name's last n log lines, cleaned for a terminal.
 func (s *Scheduler) logTail(ctx context.Context, name string, n int64) []string {
-	b, err := s.client.CoreV1().Pods(s.ns).GetLogs(name, &corev1.PodLogOptions{TailLines: &n, LimitBytes: ptr(int64(16 << 10))}).DoRaw(ctx)
+	rc, err := s.client.CoreV1().Pods(s.ns).Logs(ctx, name, corev1.PodLogOptions{TailLines: &n, LimitBytes: ptr(int64(16 << 10))})
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 16<<10))
 	if err != nil {
 		return nil
 	}
@@ -309,7 +313,7 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 		KeySwitched: time.Now().UTC().Format(time.RFC3339Nano)}
 	cms := s.client.CoreV1().ConfigMaps(s.ns)
 	name := AppConfigMap(a.name)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retryOnConflict(func() error {
 		cur, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			_, err = cms.Create(ctx, &corev1.ConfigMap{

@@ -6,9 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/releaser"
@@ -18,7 +16,7 @@ import (
 // Config configures a Scheduler.
 type Config struct {
 	// Client talks to the cluster's API server.
-	Client kubernetes.Interface
+	Client *Client
 	// Namespace holds every object of slipway's; DefaultNamespace when
 	// empty. It must exist.
 	Namespace string
@@ -54,12 +52,11 @@ type Scheduler struct {
 	cfg    Config
 	rc     releaser.Config
 	ns     string
-	client kubernetes.Interface
+	client *Client
 	logger *slog.Logger
 	layout slipway.Layout
 
-	factory informers.SharedInformerFactory
-	pods    corelisters.PodLister
+	pods *informer[corev1.Pod, corev1.PodList] // slipway's, for Processes
 
 	mu   sync.Mutex
 	apps map[string]*app
@@ -133,9 +130,7 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 	}
 	s := &Scheduler{cfg: cfg, rc: rc, ns: cfg.Namespace, client: cfg.Client,
 		logger: rc.Logger.With("component", "kube"), layout: slipway.Layout{Root: rc.DataDir}, apps: map[string]*app{}}
-	s.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithNamespace(s.ns),
-		informers.WithTweakListOptions(managedOnly))
-	s.pods = s.factory.Core().V1().Pods().Lister()
+	s.pods = newInformer(cfg.Client.CoreV1().Pods(s.ns).Resource, managedSelector, nil, s.logger)
 	return s
 }
 
@@ -152,12 +147,10 @@ func (s *Scheduler) Start() {
 		}
 		kcancel()
 	}
-	s.factory.Start(ctx.Done())
+	s.loops.Go(func() { s.pods.Run(ctx) })
 	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-	for typ, ok := range s.factory.WaitForCacheSync(sctx.Done()) {
-		if !ok {
-			s.logger.Error("watch the cluster", "what", typ.String(), "err", "not synced in 30s")
-		}
+	if !waitSynced(sctx, s.pods.Synced()) {
+		s.logger.Error("watch the cluster", "what", "pods", "err", "not listed in 30s")
 	}
 	scancel()
 	s.loops.Go(func() { s.drainLoop(ctx) })
@@ -173,7 +166,6 @@ func (s *Scheduler) Shutdown(context.Context) error {
 		s.stop()
 	}
 	s.loops.Wait()
-	s.factory.Shutdown()
 	return nil
 }
 

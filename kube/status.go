@@ -16,11 +16,7 @@ import (
 
 // appPods returns app's pods from the watch's cache.
 func (s *Scheduler) appPods(app string) []*corev1.Pod {
-	pods, err := s.pods.List(labels.SelectorFromSet(labels.Set{LabelApp: app}))
-	if err != nil {
-		return nil
-	}
-	return pods
+	return s.pods.List(labels.SelectorFromSet(labels.Set{LabelApp: app}))
 }
 
 // podReady reports whether p takes requests.

@@ -17,13 +17,8 @@ import (
 	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/slipway/slipway/router"
 )
@@ -35,7 +30,7 @@ const DefaultRenew = 2 * time.Second
 // WatcherConfig configures a Watcher.
 type WatcherConfig struct {
 	// Client talks to the cluster's API server.
-	Client kubernetes.Interface
+	Client *Client
 	// Namespace is where slipway's objects are; DefaultNamespace if empty.
 	Namespace string
 	// Replica names this router replica (its Lease is LeaseName(Replica)).
@@ -70,8 +65,8 @@ const DefaultWakeTimeout = 90 * time.Second
 type Watcher struct {
 	cfg  WatcherConfig
 	log  *slog.Logger
-	pods corelisters.PodLister
-	maps corelisters.ConfigMapLister
+	pods *informer[corev1.Pod, corev1.PodList]
+	maps *informer[corev1.ConfigMap, corev1.ConfigMapList]
 
 	synced chan struct{} // closed once the first lists are in the router
 
@@ -120,19 +115,20 @@ func NewWatcher(cfg WatcherConfig) *Watcher {
 // ends; then it deletes the Lease and returns. A replica started late
 // builds the same pools from the informers' first list.
 func (w *Watcher) Run(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(w.cfg.Client, 0,
-		informers.WithNamespace(w.cfg.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelManagedBy + "=" + ManagedBy }))
-	pods, maps := factory.Core().V1().Pods(), factory.Core().V1().ConfigMaps()
-	w.pods, w.maps = pods.Lister(), maps.Lister()
-	pods.Informer().AddEventHandler(w.handler(func(o metav1.Object) string { return o.GetLabels()[LabelApp] }))
-	maps.Informer().AddEventHandler(w.handler(func(o metav1.Object) string {
-		app, _ := strings.CutPrefix(o.GetName(), AppConfigMap(""))
-		return app
-	}))
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), pods.Informer().HasSynced, maps.Informer().HasSynced) {
+	core := w.cfg.Client.CoreV1()
+	w.pods = newInformer(core.Pods(w.cfg.Namespace).Resource, managedSelector,
+		func(p *corev1.Pod) { w.mark(p.Labels[LabelApp]) }, w.log)
+	w.maps = newInformer(core.ConfigMaps(w.cfg.Namespace), managedSelector, func(cm *corev1.ConfigMap) {
+		app, _ := strings.CutPrefix(cm.Name, AppConfigMap(""))
+		w.mark(app)
+	}, w.log)
+	var informers sync.WaitGroup
+	defer informers.Wait()
+	ictx, stopInformers := context.WithCancel(ctx)
+	defer stopInformers()
+	informers.Go(func() { w.pods.Run(ictx) })
+	informers.Go(func() { w.maps.Run(ictx) })
+	if !waitSynced(ctx, w.pods.Synced(), w.maps.Synced()) {
 		return nil // ctx ended first
 	}
 	w.reconcileDirty()
@@ -157,28 +153,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 // lists: a replica should not take requests before (it would answer 404).
 func (w *Watcher) Synced() <-chan struct{} { return w.synced }
 
-// handler marks the app an object belongs to (appOf) for another look
-// whenever the object changes.
-func (w *Watcher) handler(appOf func(metav1.Object) string) cache.ResourceEventHandler {
-	mark := func(obj any) {
-		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = t.Obj
-		}
-		o, err := meta.Accessor(obj)
-		if err != nil {
-			return
-		}
-		if app := appOf(o); app != "" {
-			w.dirtyMu.Lock()
-			w.dirty[app] = true
-			w.dirtyMu.Unlock()
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
-		}
+// mark marks app, one of whose objects changed, for another look.
+func (w *Watcher) mark(app string) {
+	if app == "" {
+		return
 	}
-	return cache.ResourceEventHandlerFuncs{AddFunc: mark, DeleteFunc: mark, UpdateFunc: func(_, obj any) { mark(obj) }}
+	w.dirtyMu.Lock()
+	w.dirty[app] = true
+	w.dirtyMu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
 }
 
 // reconcileDirty looks again at every app marked since the last time.
@@ -199,11 +185,7 @@ func (w *Watcher) reconcile(app string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	v := w.apps[app]
-	cm, err := w.maps.ConfigMaps(w.cfg.Namespace).Get(AppConfigMap(app))
-	if err != nil && !apierrors.IsNotFound(err) {
-		w.log.Warn("read the app's ConfigMap from the cache", "app", app, "err", err)
-		return
-	}
+	cm := w.maps.Get(AppConfigMap(app))
 	if cm == nil || cm.Labels[LabelManagedBy] != ManagedBy {
 		if v != nil {
 			rt.Remove(app)
@@ -333,11 +315,7 @@ func (w *Watcher) syncDraining(app string, v *appView, draining, asleep []string
 // by ID.
 func (w *Watcher) readyPods(app string) map[string][]*router.Instance {
 	sel := labels.SelectorFromSet(labels.Set{LabelApp: app, LabelProcess: "web"})
-	pods, err := w.pods.Pods(w.cfg.Namespace).List(sel)
-	if err != nil {
-		w.log.Warn("list the app's pods from the cache", "app", app, "err", err)
-		return nil
-	}
+	pods := w.pods.List(sel)
 	out := map[string][]*router.Instance{}
 	for _, pod := range pods {
 		rel := pod.Labels[LabelRelease]

@@ -35,11 +35,27 @@ const (
 	testDomain = "example.test"
 )
 
-// cluster starts an API server for t and returns a client of it, with
+// testCluster is a test's API server: client-go's clients set objects up
+// (its methods), lean is slipway's own client, as `slipway router` makes
+// it from the admin's kubeconfig (the API server's CA and a token).
+type testCluster struct {
+	kubernetes.Interface
+	lean *Client
+}
+
+// cluster starts an API server for t and returns its clients, with
 // the namespace testNS made.
-func cluster(t *testing.T) kubernetes.Interface {
+func cluster(t *testing.T) *testCluster {
 	t.Helper()
 	c := kubetest.Start(t)
+	kc, err := LoadKubeconfig(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := NewClient(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := &rest.Config{Host: c.URL, BearerToken: c.Token, QPS: 1000, Burst: 1000,
 		TLSClientConfig: rest.TLSClientConfig{Insecure: true}} // its own certificate, on loopback
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -55,7 +71,7 @@ func cluster(t *testing.T) kubernetes.Interface {
 	if _, err := cs.CoreV1().ServiceAccounts(testNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	return cs
+	return &testCluster{Interface: cs, lean: lean}
 }
 
 // logLines is a log a test can read while the watcher writes it: its
@@ -97,10 +113,10 @@ type replica struct {
 
 // startReplica starts replica name, reading the affinity key from the
 // cluster as `slipway router` does.
-func startReplica(t *testing.T, cs kubernetes.Interface, name string) *replica {
+func startReplica(t *testing.T, cs *testCluster, name string) *replica {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
-	key, err := AffinityKey(ctx, cs, testNS)
+	key, err := AffinityKey(ctx, cs.lean, testNS)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +126,7 @@ func startReplica(t *testing.T, cs kubernetes.Interface, name string) *replica {
 	r.rt = router.New(router.Config{Domain: testDomain, AffinityKey: key, Logger: logger})
 	srv := httptest.NewServer(r.rt)
 	r.url = srv.URL
-	r.w = NewWatcher(WatcherConfig{Client: cs, Namespace: testNS, Replica: name, Router: r.rt, Renew: 50 * time.Millisecond, Logger: logger})
+	r.w = NewWatcher(WatcherConfig{Client: cs.lean, Namespace: testNS, Replica: name, Router: r.rt, Renew: 50 * time.Millisecond, Logger: logger})
 	ctx, cancel = context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.w.Run(ctx) }()
@@ -315,11 +331,11 @@ func lease(t *testing.T, cs kubernetes.Interface, name string) (*coordv1.Lease, 
 	return l, rep
 }
 
-func newKey(t *testing.T, cs kubernetes.Interface) {
+func newKey(t *testing.T, cs *testCluster) {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	if err := EnsureAffinityKey(context.Background(), cs, testNS, key); err != nil {
+	if err := EnsureAffinityKey(context.Background(), cs.lean, testNS, key); err != nil {
 		t.Fatal(err)
 	}
 }

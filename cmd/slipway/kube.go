@@ -13,9 +13,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/apps"
@@ -35,22 +32,22 @@ var _ apps.Runtime = (*kube.Scheduler)(nil)
 
 // kubeClient talks to the cluster of the kubeconfig file path, or, with
 // none, to the one slipway runs in (its pod's service account).
-func kubeClient(path string) (kubernetes.Interface, error) {
-	var cfg *rest.Config
+func kubeClient(path string) (*kube.Client, error) {
+	var cfg kube.ClientConfig
 	var err error
 	if path == "" {
-		cfg, err = rest.InClusterConfig()
-		if errors.Is(err, rest.ErrNotInCluster) {
+		cfg, err = kube.InClusterConfig()
+		if errors.Is(err, kube.ErrNotInCluster) {
 			return nil, errors.New("no cluster: give --kubeconfig FILE, or run slipway in a pod of the cluster")
 		}
 	} else {
-		cfg, err = clientcmd.BuildConfigFromFlags("", path)
+		cfg, err = kube.LoadKubeconfig(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes config: %w", err)
 	}
 	cfg.UserAgent = "slipway"
-	return kubernetes.NewForConfig(cfg)
+	return kube.NewClient(cfg)
 }
 
 // kubePullUser is the user name of the credential the cluster's nodes
@@ -75,7 +72,7 @@ func kubePull(user, password, adminToken string) bool {
 // apps' runtime is a kube.Scheduler, and this process's router is one of
 // the router replicas (a kube.Watcher), beside any `slipway router`.
 type kubeWiring struct {
-	client  kubernetes.Interface
+	client  *kube.Client
 	ns      string
 	watcher *kube.Watcher
 	stop    context.CancelFunc

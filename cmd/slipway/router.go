@@ -10,8 +10,6 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/kube"
 	"github.com/slipway/slipway/releaser"
@@ -147,7 +145,7 @@ func serveRouter(ctx context.Context, cfg routerConfig, logger *slog.Logger) err
 
 // affinityKey reads the cookies' key from the cluster, saying so when it
 // has to wait for the control plane to make it.
-func affinityKey(ctx context.Context, client kubernetes.Interface, ns string, logger *slog.Logger) ([]byte, error) {
+func affinityKey(ctx context.Context, client *kube.Client, ns string, logger *slog.Logger) ([]byte, error) {
 	quick, cancel := context.WithTimeout(ctx, 2*time.Second)
 	key, err := kube.AffinityKey(quick, client, ns)
 	cancel()
