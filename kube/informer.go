@@ -91,7 +91,10 @@ func (inf *informer[T, L]) List(sel labels.Selector) []*T {
 func objMeta(o any) metav1.Object { return o.(metav1.Object) }
 
 // Run keeps the cache until ctx ends.
-func (inf *informer[T, L]) Run(ctx context.Context) {
+func (inf *informer[T, L]) Run(ctx context.Context) { inf.run(ctx, "") }
+
+// run is Run, watching from rv if not empty (tests start from a stale one).
+func (inf *informer[T, L]) run(ctx context.Context, rv string) {
 	backoff := informerBackoffMin
 	fail := func(what string, err error) {
 		inf.log.Warn("watch the cluster", "what", what, "resource", inf.res.gr.String(), "err", err, "retry", backoff.String())
@@ -101,7 +104,6 @@ func (inf *informer[T, L]) Run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, informerBackoffMax)
 	}
-	rv := ""
 	for ctx.Err() == nil {
 		if rv == "" {
 			var err error
