@@ -40,7 +40,8 @@ const (
 // it from the admin's kubeconfig (the API server's CA and a token).
 type testCluster struct {
 	kubernetes.Interface
-	lean *Client
+	lean                 *Client
+	url, token, certFile string
 }
 
 // cluster starts an API server for t and returns its clients, with
@@ -71,7 +72,7 @@ func cluster(t *testing.T) *testCluster {
 	if _, err := cs.CoreV1().ServiceAccounts(testNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	return &testCluster{Interface: cs, lean: lean}
+	return &testCluster{Interface: cs, lean: lean, url: c.URL, token: c.Token, certFile: c.CertFile}
 }
 
 // logLines is a log a test can read while the watcher writes it: its
