@@ -64,6 +64,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		TLSClientConfig:     tc,
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
+		// A connection that went silent (the API server's machine is
+		// gone) is found by a ping: a watch on it would wait forever.
+		HTTP2:               &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		MaxIdleConnsPerHost: 25,
 		IdleConnTimeout:     90 * time.Second,
 	}

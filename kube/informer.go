@@ -115,6 +115,7 @@ func (inf *informer[T, L]) run(ctx context.Context, rv string) {
 			}
 			backoff = informerBackoffMin
 		}
+		began := time.Now()
 		next, err := inf.watch(ctx, rv)
 		rv = next
 		switch {
@@ -123,6 +124,10 @@ func (inf *informer[T, L]) run(ctx context.Context, rv string) {
 			rv = "" // too old for the API server: list again
 		case err != nil:
 			fail("watch", err)
+		case time.Since(began) < time.Second:
+			// Ended at once: something between here and the API server
+			// cuts watches; do not spin.
+			fail("watch", errors.New("the watch ended at once"))
 		default:
 			backoff = informerBackoffMin
 		}
