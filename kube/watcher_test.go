@@ -446,11 +446,12 @@ func TestWatcher_TwoReplicasKeepSessionsAcrossTheSwitch(t *testing.T) {
 
 	// v1 leaves KeyDraining: retired everywhere, its client moves to v2.
 	setApp(t, cs, "v2", "")
+	// The client's cookie is pinned to v2 by the first replica it goes
+	// through: at the next it reaches v2 whether that one has seen the
+	// retire yet or not, so each replica's report is waited for.
 	for _, r := range []*replica{a, b, c} {
 		old.reaches(t, r, "shop-v2-a", "shop-v2-b")
-		if d := r.w.Report().Apps[testApp].Draining; len(d) != 0 {
-			t.Fatalf("%s still reports draining pools %v", r.name, d)
-		}
+		testutil.WaitFor(t, r.name+" to report no draining pool", func() bool { return len(r.w.Report().Apps[testApp].Draining) == 0 })
 	}
 
 	// A clean stop deletes the Lease.
