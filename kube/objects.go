@@ -171,6 +171,11 @@ func resources(l slipway.Limits) corev1.ResourceRequirements {
 
 // deployment runs n pods of spec's process type typ.
 func (s *Scheduler) deployment(spec releaser.Spec, image, typ, command string, n int, limits slipway.Limits) *appsv1.Deployment {
+	if spec.Image != nil && command == spec.Image.DefaultCommand() {
+		// The image's own command (its ENTRYPOINT and CMD, which the
+		// Procfile only shows): run as the image says, not by a shell.
+		command = ""
+	}
 	labels := s.labels(spec.App, spec.Version, typ)
 	selector := map[string]string{LabelApp: spec.App, LabelRelease: spec.Version.String(), LabelProcess: typ}
 	replicas := int32(n)
