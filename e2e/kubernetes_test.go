@@ -574,6 +574,24 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	}
 	s.mustSSH("ps:start", "shop")
 	k.wantServes(t, "shop", "hello from v1")
+
+	// An app's own domain and its maintenance, at every replica.
+	s.mustSSH("domains:add", "shop", "shop.example.org")
+	for i := range k.replicas {
+		waitFor(t, fmt.Sprintf("replica %d to route shop.example.org", i), func() bool {
+			code, body := k.getHost(i, "shop.example.org")
+			return code == 200 && body == "hello from v1"
+		})
+	}
+	s.mustSSH("maintenance:on", "shop")
+	for i := range k.replicas {
+		waitFor(t, fmt.Sprintf("replica %d to answer shop's maintenance", i), func() bool {
+			code, _ := k.getHost(i, "shop."+testDomain)
+			return code == http.StatusServiceUnavailable
+		})
+	}
+	s.mustSSH("maintenance:off", "shop")
+	k.wantServes(t, "shop", "hello from v1")
 	s.mustSSH("apps:destroy", "shop", "--confirm", "shop")
 	waitFor(t, "shop's objects to go", func() bool {
 		cms, _ := k.c.Clientset.CoreV1().ConfigMaps(kube.DefaultNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelApp + "=shop"})
@@ -639,4 +657,19 @@ func (k *kubeCluster) podsOf(app, v string) int {
 		return -1
 	}
 	return len(pods.Items)
+}
+
+// getHost sends GET / for host through replica i, as a new client.
+func (k *kubeCluster) getHost(i int, host string) (int, string) {
+	req, _ := http.NewRequest("GET", "http://"+k.replicas[i]+"/", nil)
+	req.Host = host
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(body))
 }

@@ -49,6 +49,13 @@ const (
 	// Wake, and waits until the control plane has the pods Ready again
 	// and takes the release out of KeyAsleep).
 	KeyAsleep = "asleep"
+	// KeyDomains is the app's own domains (domains:add), separated by
+	// spaces: every replica routes them too.
+	KeyDomains = "domains"
+	// KeyMaintenance is "on" while the app is in maintenance, with the
+	// page every request gets in KeyMaintenancePage (empty: the default).
+	KeyMaintenance     = "maintenance"
+	KeyMaintenancePage = "maintenance-page"
 )
 
 // The router Secret, and the pull Secret.

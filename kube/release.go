@@ -308,9 +308,12 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 			asleep = append(asleep, d.v.String())
 		}
 	}
-	s.mu.Unlock()
 	data := map[string]string{KeyLive: live, KeyDraining: strings.Join(draining, " "), KeyAsleep: strings.Join(asleep, " "),
-		KeySwitched: time.Now().UTC().Format(time.RFC3339Nano)}
+		KeyDomains: strings.Join(a.domains, " "), KeySwitched: time.Now().UTC().Format(time.RFC3339Nano)}
+	if a.maintenance {
+		data[KeyMaintenance], data[KeyMaintenancePage] = "on", string(a.page)
+	}
+	s.mu.Unlock()
 	cms := s.client.CoreV1().ConfigMaps(s.ns)
 	name := AppConfigMap(a.name)
 	err := retryOnConflict(func() error {
@@ -328,7 +331,7 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 		if !managed(cur) {
 			return foreign("ConfigMap", name)
 		}
-		if cur.Data[KeyLive] == data[KeyLive] && cur.Data[KeyDraining] == data[KeyDraining] && cur.Data[KeyAsleep] == data[KeyAsleep] {
+		if sameExceptSwitched(cur.Data, data) {
 			return nil
 		}
 		cur.Data = data
@@ -339,6 +342,22 @@ func (s *Scheduler) publish(ctx context.Context, a *app) error {
 	a.stale = err != nil
 	s.mu.Unlock()
 	return err
+}
+
+// sameExceptSwitched reports whether a ConfigMap's data says the same as
+// data but for when it was written.
+func sameExceptSwitched(cur, data map[string]string) bool {
+	for k, v := range data {
+		if k != KeySwitched && cur[k] != v {
+			return false
+		}
+	}
+	for k := range cur {
+		if _, ok := data[k]; !ok && k != KeySwitched {
+			return false
+		}
+	}
+	return true
 }
 
 // removeRelease deletes every object of release v of app: its pods go

@@ -79,6 +79,11 @@ type app struct {
 	draining []drainingRelease // newest first
 	busy     map[slipway.Version]bool
 	scale    map[string]int
+	// domains and maintenance (page) are what the router of slipway
+	// serve is told, for every other replica.
+	domains     []string
+	maintenance bool
+	page        []byte
 	// stale: the ConfigMap does not say what the fields above say yet
 	// (the cluster did not answer); the drain loop writes it again.
 	stale bool

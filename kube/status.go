@@ -43,6 +43,9 @@ func (s *Scheduler) Apps() []releaser.AppStatus {
 	}
 	var list []known
 	for _, a := range s.apps {
+		if a.live == 0 && len(a.draining) == 0 {
+			continue // stopped, destroyed or never released
+		}
 		k := known{name: a.name, commit: a.spec.Commit, live: a.live, since: a.since}
 		for _, d := range a.draining {
 			k.draining = append(k.draining, d.v)

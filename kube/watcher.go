@@ -88,6 +88,8 @@ type appView struct {
 	live     *router.Pool // nil while the app is stopped
 	switched time.Time
 	waiting  string // the live release waited for (logged once)
+	// domains and maintenance are the ConfigMap's as last applied.
+	domains, maintenance, page string
 }
 
 // NewWatcher returns a Watcher; Run starts it.
@@ -190,6 +192,8 @@ func (w *Watcher) reconcile(app string) {
 		if v != nil {
 			rt.Remove(app)
 			rt.SetStopped(app, false)
+			rt.SetDomains(app, nil)
+			rt.SetMaintenance(app, false, nil)
 			delete(w.apps, app)
 			w.log.Info("app gone: its ConfigMap was deleted", "app", app)
 		}
@@ -199,6 +203,7 @@ func (w *Watcher) reconcile(app string) {
 		v = &appView{}
 		w.apps[app] = v
 	}
+	w.setPages(app, v, cm.Data)
 	live := cm.Data[KeyLive]
 	if live == "" {
 		if v.live != nil {
@@ -533,5 +538,21 @@ func (w *Watcher) waker(app, rel string) func(sleeping *router.Pool) error {
 		}
 		w.cfg.Router.Retire(sleeping)
 		return fmt.Errorf("%s %s did not wake within %s", app, rel, w.cfg.WakeTimeout)
+	}
+}
+
+// setPages gives the router app's own domains and maintenance as its
+// ConfigMap says, when they changed.
+func (w *Watcher) setPages(app string, v *appView, data map[string]string) {
+	rt := w.cfg.Router
+	if d := data[KeyDomains]; d != v.domains {
+		rt.SetDomains(app, strings.Fields(d))
+		v.domains = d
+		w.log.Info("domains", "app", app, "domains", d)
+	}
+	if m, p := data[KeyMaintenance], data[KeyMaintenancePage]; m != v.maintenance || p != v.page {
+		rt.SetMaintenance(app, m == "on", []byte(p))
+		v.maintenance, v.page = m, p
+		w.log.Info("maintenance", "app", app, "on", m == "on")
 	}
 }

@@ -74,9 +74,47 @@ func kubePull(user, password, adminToken string) bool {
 type kubeWiring struct {
 	client  *kube.Client
 	ns      string
+	sched   *kube.Scheduler // made by runtime's function, in apps.New
 	watcher *kube.Watcher
 	stop    context.CancelFunc
 	done    chan struct{}
+}
+
+// pages is what the application layer tells the router of an app beyond
+// its pools: serve's own router, and with a cluster the scheduler too,
+// which passes it on to every other replica.
+type pages interface {
+	apps.Hosts
+	SetMaintenance(app string, on bool, page []byte)
+	SetStopped(app string, stopped bool)
+	SetUndeployed(app string, undeployed bool)
+}
+
+// pages returns rt, told also to the scheduler's replicas.
+func (k *kubeWiring) pages(rt pages) pages {
+	if k == nil {
+		return rt
+	}
+	return kubePages{rt, k}
+}
+
+type kubePages struct {
+	pages
+	k *kubeWiring
+}
+
+func (p kubePages) SetDomains(app string, domains []string) {
+	p.pages.SetDomains(app, domains)
+	if p.k.sched != nil {
+		p.k.sched.SetDomains(app, domains)
+	}
+}
+
+func (p kubePages) SetMaintenance(app string, on bool, page []byte) {
+	p.pages.SetMaintenance(app, on, page)
+	if p.k.sched != nil {
+		p.k.sched.SetMaintenance(app, on, page)
+	}
 }
 
 func openKube(cfg serveConfig) (*kubeWiring, error) {
@@ -108,7 +146,7 @@ func (k *kubeWiring) runtime(cfg serveConfig, registryAddr string, reg *registry
 		host = registryAddr
 	}
 	return func(rc releaser.Config) apps.Runtime {
-		return kube.New(kube.Config{
+		k.sched = kube.New(kube.Config{
 			Client: k.client, Namespace: k.ns, Registry: host, AffinityKey: key,
 			ImageDigest: func(ctx context.Context, app, tag string) (string, error) {
 				img, err := reg.Image(ctx, app, tag)
@@ -121,6 +159,7 @@ func (k *kubeWiring) runtime(cfg serveConfig, registryAddr string, reg *registry
 				return svc().Resources(ctx, app)
 			},
 		}, rc)
+		return k.sched
 	}
 }
 

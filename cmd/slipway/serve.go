@@ -250,6 +250,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	buildAddr := buildReg.Listener.Addr().String()
 	var newRuntime func(releaser.Config) apps.Runtime
+	edge := kw.pages(rt) // the router, and with a cluster every replica
 	if kw != nil {
 		newRuntime = kw.runtime(cfg, registryLn.Addr().String(), reg, func() *apps.Service { return svc }, token, key)
 	}
@@ -264,7 +265,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		NewRuntime: newRuntime,
 		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
-		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: rt, Pages: rt, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	mets.WatchServices(src.Services)
