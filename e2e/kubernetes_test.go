@@ -647,6 +647,21 @@ func TestKubernetes_DrainingReleaseSleepsAndWakes(t *testing.T) {
 	if code, body, _ := k.newClient("nap").get(0); code != 200 || body != "hello from v2" {
 		t.Errorf("a new client while v1 wakes: %d %q, want v2", code, body)
 	}
+
+	// An in-place upgrade of slipway (SIGHUP): the new process takes the
+	// cluster back from the history; the pinned client stays on v1 at
+	// its router too, and the old process's Lease goes with it.
+	s.upgrade(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })
+	for i := range k.replicas {
+		if code, body, err := pinned.get(i); code != 200 || body != "hello from v1" {
+			t.Errorf("the pinned client through replica %d after the upgrade: %d %q %v", i, code, body, err)
+		}
+	}
+	k.wantServes(t, "nap", "hello from v2")
+	waitFor(t, "two replicas' Leases (the old process's gone)", func() bool {
+		l, err := k.c.Clientset.CoordinationV1().Leases(kube.DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+		return err == nil && len(l.Items) == 2
+	})
 }
 
 // podsOf counts the pods of release v of app.

@@ -23,6 +23,7 @@ import (
 func (s *Scheduler) drainLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.DrainEvery)
 	defer t.Stop()
+	var swept time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -30,6 +31,38 @@ func (s *Scheduler) drainLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		s.drainPass(ctx)
+		if time.Since(swept) > leaseSweepEvery {
+			s.sweepLeases(ctx)
+			swept = time.Now()
+		}
+	}
+}
+
+// leaseSweepEvery is how often the Leases of replicas gone for good are
+// removed: a replica killed, or serve's own router of a process that
+// ended (each process reports under its pid).
+const leaseSweepEvery = time.Minute
+
+// sweepLeases deletes slipway's Leases that have not been renewed for a
+// minute past their duration: their replicas are gone, and one that
+// comes back makes its Lease again.
+func (s *Scheduler) sweepLeases(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	leases := s.client.CoordinationV1().Leases(s.ns)
+	list, err := leases.List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy})
+	if err != nil {
+		return
+	}
+	for i := range list.Items {
+		l := &list.Items[i]
+		if current(l, time.Now().Add(-leaseSweepEvery)) || l.Spec.RenewTime == nil {
+			continue
+		}
+		uid := l.UID
+		if err := leases.Delete(ctx, l.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); err == nil {
+			s.logger.Info("removed the Lease of a router replica gone", "lease", l.Name)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -169,7 +170,10 @@ func (k *kubeWiring) startRouter(rt *router.Router, logger *slog.Logger) {
 	if r := os.Getenv("POD_NAME"); r != "" {
 		replica = r
 	}
-	k.watcher = kube.NewWatcher(kube.WatcherConfig{Client: k.client, Namespace: k.ns, Replica: replica + "-control", Router: rt, Logger: logger})
+	// The pid tells apart the two processes of an upgrade, which
+	// overlap: each reports in a Lease of its own.
+	replica += "-control-" + strconv.Itoa(os.Getpid())
+	k.watcher = kube.NewWatcher(kube.WatcherConfig{Client: k.client, Namespace: k.ns, Replica: replica, Router: rt, Logger: logger})
 	ctx, cancel := context.WithCancel(context.Background())
 	k.stop, k.done = cancel, make(chan struct{})
 	go func() {
