@@ -74,7 +74,8 @@ func Start(t testing.TB) *Cluster {
 	scheduler := binary(t, "SLIPWAY_KUBE_SCHEDULER", DefaultScheduler, "kube-scheduler")
 	begun := time.Now()
 	dir := t.TempDir()
-	clientPort, peerPort, apiPort := testutil.FreePort(t), testutil.FreePort(t), testutil.FreePort(t)
+	ports := testutil.FreePorts(t, 3)
+	clientPort, peerPort, apiPort := ports[0], ports[1], ports[2]
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	start(t, filepath.Join(dir, "etcd.log"), etcd, "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,

@@ -85,3 +85,20 @@ func FreePort(t testing.TB) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago: FreePort n times may return one port twice, as the kernel hands
+// out a port just closed again.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close() // all held until each has its own
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports
+}
