@@ -180,7 +180,7 @@ func startRouterReplica(t *testing.T, kubeconfig, replica string) string {
 		}
 	})
 	waitFor(t, "slipway router to listen", func() bool {
-		resp, err := http.Get("http://" + addr + "/")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/")
 		if err != nil {
 			return false
 		}
@@ -221,15 +221,19 @@ type kubeClient struct {
 
 func (k *kubeCluster) newClient(app string) *kubeClient {
 	jar, _ := cookiejar.New(nil)
-	return &kubeClient{k: k, app: app, http: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// The client holds the jar and the connections; get sends through
+	// its Transport itself.
+	return &kubeClient{k: k, app: app, http: &http.Client{Jar: jar, Transport: &http.Transport{}}}
 }
 
 // get sends GET / through replica i and returns the status and body. The
 // cookie jar is keyed by the app's host, so every replica gets the same
 // cookie, as behind a load balancer.
 func (c *kubeClient) get(i int) (int, string, error) {
-	req, _ := http.NewRequest("GET", "http://"+c.k.replicas[i]+"/", nil)
+	// RoundTrip, not the client's Do: no Timeout of the client applies.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+c.k.replicas[i]+"/", nil)
 	req.Host = c.app + "." + testDomain
 	// The jar keys by URL: give it the app's, not the replica's.
 	u := *req.URL
@@ -676,7 +680,9 @@ func (k *kubeCluster) podsOf(app, v string) int {
 
 // getHost sends GET / for host through replica i, as a new client.
 func (k *kubeCluster) getHost(i int, host string) (int, string) {
-	req, _ := http.NewRequest("GET", "http://"+k.replicas[i]+"/", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+k.replicas[i]+"/", nil)
 	req.Host = host
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()

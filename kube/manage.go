@@ -61,29 +61,21 @@ func (s *Scheduler) ReleasePhase(ctx context.Context, spec releaser.Spec, out io
 
 // waitJob waits for Job name to end: true when it succeeded.
 func (s *Scheduler) waitJob(ctx context.Context, name string) (bool, error) {
-	wait := 20 * time.Millisecond
-	for {
+	succeeded := false
+	err := poll(ctx, func(ctx context.Context) (bool, error) {
 		j, err := s.client.BatchV1().Jobs(s.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			for _, c := range j.Status.Conditions {
-				if c.Status != corev1.ConditionTrue {
-					continue
-				}
-				switch c.Type {
-				case batchv1.JobComplete:
-					return true, nil
-				case batchv1.JobFailed:
-					return false, nil
-				}
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range j.Status.Conditions {
+			if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
+				succeeded = c.Type == batchv1.JobComplete
+				return true, nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 250*time.Millisecond)
-	}
+		return false, nil
+	})
+	return succeeded, err
 }
 
 // jobOutput copies the last lines of Job name's pods to out.
@@ -104,19 +96,9 @@ func (s *Scheduler) jobOutput(name string, out io.Writer) {
 	}
 }
 
-// waitGone waits until get says NotFound.
+// waitGone waits until get says NotFound, or ctx ends.
 func (s *Scheduler) waitGone(ctx context.Context, get func(context.Context) error) {
-	wait := 20 * time.Millisecond
-	for ctx.Err() == nil {
-		if err := get(ctx); apierrors.IsNotFound(err) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 250*time.Millisecond)
-	}
+	poll(ctx, func(ctx context.Context) (bool, error) { return apierrors.IsNotFound(get(ctx)), nil })
 }
 
 // Promote never reuses a draining release's pods on a cluster: a
@@ -286,22 +268,16 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 
 // waitPod waits until pod name satisfies done, and returns it.
 func (s *Scheduler) waitPod(ctx context.Context, name string, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
-	wait := 20 * time.Millisecond
-	for {
+	var pod *corev1.Pod
+	err := poll(ctx, func(ctx context.Context) (bool, error) {
 		p, err := s.client.CoreV1().Pods(s.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && done(p) {
-			return p, nil
-		}
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("the run's pod %s is gone", name)
+			return false, fmt.Errorf("the run's pod %s is gone", name)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 250*time.Millisecond)
-	}
+		pod = p
+		return err == nil && done(p), nil
+	})
+	return pod, err
 }
 
 // RunDetached runs command once as a Job of the live release, its output

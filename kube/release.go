@@ -179,14 +179,24 @@ func (s *Scheduler) ensureDeployment(ctx context.Context, d *appsv1.Deployment) 
 
 // waitReady waits until Deployment name has all its pods Ready.
 func (s *Scheduler) waitReady(ctx context.Context, name string) error {
+	return poll(ctx, func(ctx context.Context) (bool, error) {
+		d, err := s.client.AppsV1().Deployments(s.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+			return false, kubeErr("read Deployment "+name, err)
+		}
+		return err == nil && deploymentReady(d), nil
+	})
+}
+
+// poll calls check until it says done or fails, at first every 20 ms,
+// then less often, up to every 250 ms; ctx's end ends it with ctx.Err().
+// The waits on the cluster (a Deployment Ready, a Job ended, a pod
+// running or gone) are all this.
+func poll(ctx context.Context, check func(context.Context) (bool, error)) error {
 	wait := 20 * time.Millisecond
 	for {
-		d, err := s.client.AppsV1().Deployments(s.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && deploymentReady(d) {
-			return nil
-		}
-		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
-			return kubeErr("read Deployment "+name, err)
+		if done, err := check(ctx); done || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
