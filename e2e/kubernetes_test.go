@@ -364,6 +364,27 @@ func TestKubernetes_PushesUnderLoadThroughTwoReplicas(t *testing.T) {
 	}
 
 	load := k.startLoad("web", 6)
+	// A push can take longer than the session TTL on a loaded machine:
+	// the pinned client keeps its session alive while the pushes run, as
+	// a user active on the page would, so v1 drains only after they end.
+	keep := make(chan struct{})
+	kept := make(chan []string)
+	go func() {
+		var wrong []string
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-keep:
+				kept <- wrong
+				return
+			case <-tick.C:
+			}
+			if code, body, err := pinned.get(n % len(k.replicas)); code != 200 || body != "hello from v1" {
+				wrong = append(wrong, fmt.Sprintf("%d %q %v", code, body, err))
+			}
+		}
+	}()
 	for _, v := range []string{"v2", "v3", "v4"} {
 		s.commit(dir, v, kubeApp(v))
 		s.mustGit(dir, "push", "deploy", "main")
@@ -373,6 +394,10 @@ func TestKubernetes_PushesUnderLoadThroughTwoReplicas(t *testing.T) {
 				t.Errorf("after %s, the client pinned to v1 through replica %d: %d %q %v", v, i, code, body, err)
 			}
 		}
+	}
+	close(keep)
+	if wrong := <-kept; len(wrong) > 0 {
+		t.Errorf("the pinned client left v1 while the pushes ran: %v", wrong)
 	}
 	load.end(t)
 	if k.liveRelease("web") != "v4" {
