@@ -133,6 +133,9 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 	if rc.Recorder == nil {
 		rc.Recorder = noRecorder{}
 	}
+	if rc.AppLogs == nil {
+		rc.AppLogs = supervisor.NewAppLogs(slipway.Layout{Root: rc.DataDir}, nil)
+	}
 	s := &Scheduler{cfg: cfg, rc: rc, ns: cfg.Namespace, client: cfg.Client,
 		logger: rc.Logger.With("component", "kube"), layout: slipway.Layout{Root: rc.DataDir}, apps: map[string]*app{}}
 	s.pods = newInformer(cfg.Client.CoreV1().Pods(s.ns).Resource, managedSelector, nil, s.logger)
@@ -204,7 +207,7 @@ func (s *Scheduler) app(name string) *app {
 	defer s.mu.Unlock()
 	a, ok := s.apps[name]
 	if !ok {
-		a = &app{name: name, busy: map[slipway.Version]bool{}, log: supervisor.NewAppLog(s.layout.AppLog(name))}
+		a = &app{name: name, busy: map[slipway.Version]bool{}, log: s.rc.AppLogs.For(name)}
 		s.apps[name] = a
 	}
 	return a

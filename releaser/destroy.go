@@ -22,7 +22,7 @@ func (r *Releaser) Forget(name string) {
 	for _, p := range pools {
 		r.stopPool(p)
 	}
-	a.log.Close()
+	r.cfg.AppLogs.Forget(name)
 	r.mu.Lock()
 	delete(r.apps, name)
 	r.mu.Unlock()

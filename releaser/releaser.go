@@ -119,7 +119,10 @@ type Config struct {
 	// OnRestart, when set, hears of every instance restarted after it
 	// exited (for metrics).
 	OnRestart func(app string)
-	Logger    *slog.Logger // slog.Default when nil
+	// AppLogs is the apps' logs, shared with the router's access lines
+	// and told to the drains; nil keeps logs of the releaser's own.
+	AppLogs *supervisor.AppLogs
+	Logger  *slog.Logger // slog.Default when nil
 }
 
 // Releaser owns every app process slipway runs. The calls that change an
@@ -202,6 +205,9 @@ func New(cfg Config) *Releaser {
 	if cfg.Recorder == nil {
 		cfg.Recorder = noRecorder{}
 	}
+	if cfg.AppLogs == nil {
+		cfg.AppLogs = supervisor.NewAppLogs(slipway.Layout{Root: cfg.DataDir}, nil)
+	}
 	return &Releaser{cfg: cfg, layout: slipway.Layout{Root: cfg.DataDir}, logger: cfg.Logger.With("component", "releaser"),
 		apps: map[string]*app{}, oneOffs: map[*supervisor.Process]bool{}}
 }
@@ -225,7 +231,7 @@ func (r *Releaser) app(name string) *app {
 	defer r.mu.Unlock()
 	a, ok := r.apps[name]
 	if !ok {
-		a = &app{name: name, log: supervisor.NewAppLog(r.layout.AppLog(name))}
+		a = &app{name: name, log: r.cfg.AppLogs.For(name)}
 		r.apps[name] = a
 	}
 	return a

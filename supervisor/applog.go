@@ -23,6 +23,8 @@ const appLogMax = 16 << 20
 //	2026-11-27T08:30:01.123Z web.1 v3: listening on :5000
 type AppLog struct {
 	path string
+	app  string
+	sink LogSink // nil: no drains
 
 	mu   sync.Mutex
 	f    *os.File
@@ -33,14 +35,67 @@ type AppLog struct {
 // line.
 func NewAppLog(path string) *AppLog { return &AppLog{path: path} }
 
-// Line appends one line of output of process id (e.g. "web.1") of release.
+// LogSink hears every line written to an app's log, as written (time,
+// process, release, text and the newline): the log drains. LogLine runs
+// on the writer's path, an app's output or the router's access lines, so
+// it must not block, and it must not keep line, which is reused.
+type LogSink interface {
+	LogLine(app string, line []byte)
+}
+
+// AppLogs is every app's log, one AppLog per app shared by all that
+// write to it (the processes' output, the router's access lines), each
+// line told to Sink as well. Its methods are safe for concurrent use.
+type AppLogs struct {
+	layout slipway.Layout
+	sink   LogSink
+
+	mu   sync.Mutex
+	logs map[string]*AppLog
+}
+
+// NewAppLogs returns the logs of the apps under layout; sink, if not
+// nil, hears every line.
+func NewAppLogs(layout slipway.Layout, sink LogSink) *AppLogs {
+	return &AppLogs{layout: layout, sink: sink, logs: map[string]*AppLog{}}
+}
+
+// For returns app's log, made on first use.
+func (ls *AppLogs) For(app string) *AppLog {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l, ok := ls.logs[app]
+	if !ok {
+		l = &AppLog{path: ls.layout.AppLog(app), app: app, sink: ls.sink}
+		ls.logs[app] = l
+	}
+	return l
+}
+
+// Forget closes app's log and forgets it (the app was destroyed or
+// renamed); a later For opens it again.
+func (ls *AppLogs) Forget(app string) {
+	ls.mu.Lock()
+	l := ls.logs[app]
+	delete(ls.logs, app)
+	ls.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+}
+
+// Line appends one line of output of process id (e.g. "web.1") of
+// release; with release empty, the line names the process only, as the
+// router's access lines do ("router: method=GET ...").
 func (l *AppLog) Line(id, release string, text []byte) {
 	var b bytes.Buffer
 	b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
 	b.WriteByte(' ')
 	b.WriteString(id)
-	b.WriteByte(' ')
-	b.WriteString(release)
+	if release != "" {
+		b.WriteByte(' ')
+		b.WriteString(release)
+	}
 	b.WriteString(": ")
 	b.Write(bytes.TrimRight(text, "\r\n"))
 	b.WriteByte('\n')
@@ -61,6 +116,9 @@ func (l *AppLog) Line(id, release string, text []byte) {
 	}
 	n, _ := l.f.Write(b.Bytes())
 	l.size += int64(n)
+	if l.sink != nil {
+		l.sink.LogLine(l.app, b.Bytes())
+	}
 }
 
 // Close closes the file; a later Line opens it again.

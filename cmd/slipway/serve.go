@@ -34,6 +34,7 @@ import (
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
+	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
 )
 
@@ -111,6 +112,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	}
 	src := &poolSource{}
 	mets := metrics.New(src)
+	// Every app's log, one per app, shared by its processes' output and
+	// the router's access lines.
+	appLogs := supervisor.NewAppLogs(layout, nil)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
 		TrustedProxies: cfg.TrustedProxies, Logger: logger})
 	defer rt.Close()
@@ -262,6 +266,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Releaser: releaser.Config{
 			Router: rt, DeployTimeout: cfg.DeployTimeout, SessionTTL: cfg.SessionTTL, DrainTimeout: cfg.DrainTimeout, MaxDraining: cfg.MaxDraining, DrainSleepAfter: sleepAfter(cfg.DrainSleepAfter),
 			Strategy: cfg.DeployStrategy, OnRestart: mets.Restart, OnSleep: mets.Sleep, OnWake: mets.Wake, Sandbox: sandbox,
+			AppLogs: appLogs,
 		},
 		NewRuntime: newRuntime,
 		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
