@@ -56,7 +56,11 @@ func (h *Handler) rollback(r *http.Request, app string, to slipway.Version, via 
 	ctx := context.WithoutCancel(r.Context())
 	var out bytes.Buffer
 	start := time.Now()
-	rel, err := h.cfg.Backend.Rollback(slipway.WithCallerName(ctx, "admin"), app, to, &out)
+	by := "admin"
+	if via == "web" {
+		by = PageCaller // the history's button, as the page's other actions
+	}
+	rel, err := h.cfg.Backend.Rollback(slipway.WithCallerName(ctx, by), app, to, &out)
 	switch {
 	case err == nil:
 		h.log.Info("rollback", "app", app, "release", rel.Version, "of", rel.RollbackOf, "via", via,

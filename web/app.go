@@ -29,11 +29,18 @@ type appPage struct {
 	Building *releaseView
 	Activity []activity
 	Flash    *flash
+	Actions  *actionsView // the forms that change the app (actions_view.go)
 	now      time.Time
 }
 
 // appPage serves GET /apps/NAME.
 func (h *Handler) appPage(w http.ResponseWriter, r *http.Request, a auth) {
+	h.showAppPage(w, r, a, nil)
+}
+
+// showAppPage renders the app page, with the config values in revealed
+// shown (see revealConfig).
+func (h *Handler) showAppPage(w http.ResponseWriter, r *http.Request, a auth, revealed map[string]string) {
 	app := r.PathValue("app")
 	rels, err := h.releases(r, app)
 	if err != nil {
@@ -64,6 +71,7 @@ func (h *Handler) appPage(w http.ResponseWriter, r *http.Request, a auth) {
 		}
 	}
 	p.Activity = activities(rels, d.Events, changes, now)
+	p.Actions = h.actionsView(d, revealed)
 	h.render(w, r, http.StatusOK, "app.html", p)
 }
 

@@ -91,7 +91,7 @@ func TestRollbackForm_CallsBackendAndRedirects(t *testing.T) {
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/apps/hello" {
 		t.Fatalf("POST rollback = %d to %q, want 303 to /apps/hello\n%s", w.Code, w.Header().Get("Location"), w.Body)
 	}
-	if calls := fb.calls(); len(calls) != 1 || calls[0] != (rollbackCall{App: "hello", To: 2, By: "admin"}) {
+	if calls := fb.calls(); len(calls) != 1 || calls[0] != (rollbackCall{App: "hello", To: 2, By: PageCaller}) {
 		t.Fatalf("backend rollbacks = %+v, want one to v2 by admin", calls)
 	}
 	flashC := findCookie(w, flashCookie)

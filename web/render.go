@@ -26,14 +26,16 @@ var staticFS embed.FS
 // package initialisation, and most (the sandbox launcher, the git hook)
 // serve no page.
 var pages = sync.OnceValue(func() map[string]*template.Template {
-	return parsePages("apps.html", "app.html", "release.html", "login.html", "error.html")
+	return parsePages("apps.html", "app.html", "release.html", "login.html", "error.html", "confirm.html")
 })
 
+// parsePages parses each page with the layout and the parts
+// (templates/part-*.html: blocks a page includes by name).
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"static": staticURL, "stateClass": stateClass}
 	m := make(map[string]*template.Template, len(names))
 	for _, name := range names {
-		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part-*.html", "templates/"+name))
 	}
 	return m
 }

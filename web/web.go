@@ -32,7 +32,8 @@ type Config struct {
 	// Metrics, if not nil, is served without authentication at /metrics.
 	Metrics http.Handler
 	// Commands, if not nil, runs a management command (the ssh command
-	// table) for POST /api/commands/{name}, writing its output to out.
+	// table) for POST /api/commands/{name} and for the app page's forms,
+	// writing its output to out. If nil, the app page only shows.
 	Commands func(ctx context.Context, name string, args []string, in io.Reader, out io.Writer) error
 	// Upgrade, if not nil, hands slipway over to a new process of the
 	// executable at its path for POST /api/upgrade (`slipway upgrade`),
@@ -105,6 +106,7 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("GET /apps/{app}", h.page(h.appPage))
 	mux.HandleFunc("POST /apps/{app}/rollback", h.page(h.rollbackForm))
 	mux.HandleFunc("GET /apps/{app}/releases/{version}", h.page(h.releasePage))
+	h.routeActions(mux) // the app page's other forms (actions.go)
 
 	mux.HandleFunc("GET /api/apps", h.api(h.apiApps))
 	mux.HandleFunc("GET /api/apps/{app}", h.api(h.apiApp))

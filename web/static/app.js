@@ -5,15 +5,27 @@
 (function () {
   "use strict";
 
-  // Forms with data-confirm ask first, and then show they are working: a
-  // rollback takes a moment and must not be sent twice.
+  // Forms with data-confirm ask first. Those and forms with data-busy then
+  // show they are working: a rollback or a restart takes a moment and must
+  // not be sent twice. (The app page's other destructive forms are
+  // confirmed by a page of the server's, which works without this file.)
   document.addEventListener("submit", function (e) {
     var form = e.target, msg = form.getAttribute("data-confirm");
-    if (!msg) return;
-    if (!window.confirm(msg)) { e.preventDefault(); return; }
+    if (msg && !window.confirm(msg)) { e.preventDefault(); return; }
+    var busy = msg ? "Rolling back…" : form.getAttribute("data-busy");
     var button = form.querySelector("button");
-    if (button) { button.disabled = true; button.textContent = "Rolling back…"; }
+    if (busy && button) { button.disabled = true; button.textContent = busy; }
   });
+
+  // A section where a form is being filled in is not swapped: the next
+  // poll that finds the state changed tries again.
+  function editing(section) {
+    var a = document.activeElement;
+    if (a && a !== document.body && section.contains(a) && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName) && a.type !== "hidden") return true;
+    return Array.prototype.some.call(section.querySelectorAll("input, textarea"), function (f) {
+      return f.type !== "hidden" && f.value !== f.defaultValue;
+    });
+  }
 
   // The same strings as releasesState and appsState in format.go, and
   // servicesState in services.go.
@@ -51,7 +63,7 @@
       var doc = new DOMParser().parseFromString(html, "text/html");
       ids.forEach(function (id) {
         var fresh = doc.getElementById(id), old = document.getElementById(id);
-        if (!fresh || !old) return;
+        if (!fresh || !old || editing(old)) return;
         var el = document.importNode(fresh, true);
         old.replaceWith(el);
         el.querySelectorAll("pre[data-follow]").forEach(follow);
@@ -110,6 +122,8 @@
     }
   }
 
-  document.querySelectorAll("[data-poll]").forEach(poll);
+  // Config values shown on purpose (POST .../config/reveal) stay on that
+  // answer alone: the page is not refreshed from one without them.
+  if (!document.querySelector("[data-revealed]")) document.querySelectorAll("[data-poll]").forEach(poll);
   document.querySelectorAll("pre[data-follow]").forEach(follow);
 })();
