@@ -52,7 +52,7 @@ type WebhookEvent struct {
 	Status string `json:"status"`
 	App    string `json:"app"`
 	// Release is the release it is about ("v4"): the one made, or for a
-	// crash the one the instance runs.
+	// crash the one the instance was started for.
 	Release string `json:"release,omitempty"`
 	// Commit is the full SHA the release runs.
 	Commit string `json:"commit,omitempty"`

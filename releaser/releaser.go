@@ -119,7 +119,13 @@ type Config struct {
 	// OnRestart, when set, hears of every instance restarted after it
 	// exited (for metrics).
 	OnRestart func(app string)
-	Logger    *slog.Logger // slog.Default when nil
+	// OnCrash, when set, hears of every instance of release v of app
+	// that exited on its own (instance "web.1", exit how it ended), before
+	// it is restarted; loop is how many times in a row it has exited
+	// without a stable run when that makes a crash loop, else 0 (for the
+	// webhooks).
+	OnCrash func(app string, v slipway.Version, instance, exit string, loop int)
+	Logger  *slog.Logger // slog.Default when nil
 }
 
 // Releaser owns every app process slipway runs. The calls that change an
