@@ -161,7 +161,9 @@ const MaxWebhookURLLen = 2048
 // no user or password (a secret in the URL would be shown and logged:
 // the signature is the credential), no fragment. Internal addresses are
 // allowed: only those who manage the app add its webhooks, and a hook to
-// a service beside slipway is legitimate; redirects are never followed.
+// a service beside slipway is legitimate; redirects are never followed,
+// and link-local addresses (a cloud's metadata service) are refused when
+// dialed (package webhooks).
 func ParseWebhookURL(raw string) (string, error) {
 	if len(raw) > MaxWebhookURLLen {
 		return "", Errorf(EINVALID, "the webhook's URL is longer than %d bytes", MaxWebhookURLLen)

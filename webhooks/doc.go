@@ -4,7 +4,8 @@
 // webhooks that asked for the event's kind, and POSTs the event's JSON to
 // each, signed as GitHub signs its own (X-Hub-Signature-256), retried
 // with backoff, each delivery recorded in the store for `webhooks NAME`.
-// Secrets and URLs' paths never reach the log.
+// Redirects are not followed and link-local addresses never dialed;
+// secrets and URLs' paths never reach the log.
 //
 // Imports: slipway.
 package webhooks

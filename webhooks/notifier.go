@@ -35,7 +35,8 @@ type Config struct {
 	Store Store
 	// Client sends the POSTs; nil makes one from http.DefaultTransport's
 	// settings (the proxy of the environment, the system's CAs, which
-	// SSL_CERT_FILE changes). Whichever it is, redirects are not followed.
+	// SSL_CERT_FILE changes) that never connects to a link-local address
+	// (guard). Whichever it is, redirects are not followed.
 	Client *http.Client
 	// Attempts bounds the tries of one delivery (DefaultAttempts when 0).
 	Attempts int
@@ -97,6 +98,7 @@ func New(cfg Config) *Notifier {
 		client = *cfg.Client
 	} else {
 		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = guardedDialer().DialContext
 		t.MaxIdleConnsPerHost = 2
 		client.Transport = t
 	}
