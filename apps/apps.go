@@ -31,6 +31,7 @@ type Store interface {
 	slipway.SettingStore
 	slipway.EventStore
 	slipway.ServiceStore
+	slipway.WebhookStore
 }
 
 // Builder builds a push into a release directory (package builder).
@@ -90,8 +91,12 @@ type Config struct {
 	MaxImageSize int64
 	// Stack is the base image of the releases' images (NAME:TAG of the
 	// registry); none when empty.
-	Stack  string
-	Logger *slog.Logger // slog.Default when nil
+	Stack string
+	// Webhooks, when set, delivers the apps' events (deploy, rollback,
+	// config, crash) to their webhooks; nil sends none, and webhooks:add
+	// is refused.
+	Webhooks Webhooks
+	Logger   *slog.Logger // slog.Default when nil
 }
 
 // Service runs the use cases on apps.
@@ -135,6 +140,14 @@ func New(cfg Config) *Service {
 	rc.Recorder = history{s}
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
+	}
+	if prior := rc.OnCrash; cfg.Webhooks != nil {
+		rc.OnCrash = func(app string, v slipway.Version, instance, exit string, loop int) {
+			if prior != nil {
+				prior(app, v, instance, exit, loop)
+			}
+			s.instanceCrashed(app, v, instance, exit, loop)
+		}
 	}
 	if cfg.NewRuntime != nil {
 		s.rel = cfg.NewRuntime(rc)

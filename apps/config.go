@@ -24,7 +24,7 @@ func (s *Service) Config(ctx context.Context, app string) (map[string]string, er
 // started, health checked and switched to like a push, the old pool
 // draining. With noRestart the change waits for the next release. by names
 // who asked, for the history.
-func (s *Service) SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, out io.Writer) (*slipway.Release, error) {
+func (s *Service) SetConfig(ctx context.Context, app string, set map[string]string, unset []string, noRestart bool, out io.Writer) (_ *slipway.Release, err error) {
 	by := slipway.CallerName(ctx, slipway.HostCaller)
 	unlock, err := s.acquire(ctx, app, out)
 	if err != nil {
@@ -69,12 +69,14 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 	if noRestart {
 		fmt.Fprintf(out, "Config of %s stored: it takes effect with the next release\n", app)
 		s.event(ctx, app, slipway.EventConfig, configSubject(set, unset)+" (pending: takes effect with the next release)")
+		s.notifyPendingConfig(ctx, app, set, unset)
 		return nil, nil
 	}
 	if s.stopped(ctx, app) {
 		s.settleChange(app)
 		fmt.Fprintf(out, "Config of %s stored: the app is stopped, ps:start %s runs it with this config\n", app, app)
 		s.event(ctx, app, slipway.EventConfig, configSubject(set, unset)+" (pending: the app is stopped)")
+		s.notifyPendingConfig(ctx, app, set, unset)
 		return nil, nil
 	}
 	rels, err := s.store.ListReleases(ctx, app)
@@ -102,6 +104,7 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		return nil, err
 	}
 	defer closeLog()
+	defer func() { s.notifyRelease(slipway.WebhookConfig, app, rel.Version, by, err) }()
 	fmt.Fprintf(out, "-----> %s: %s as %s\n", app, rel.Subject, rel.Version)
 	spec.Version, spec.Env = rel.Version, cfg
 	if err := s.release(ctx, spec, true, out); err != nil {

@@ -20,7 +20,7 @@ var _ gitserver.Deployer = (*Service)(nil)
 // value the push expects (another push may have moved it while this one
 // waited), records the release, builds it, runs its release phase and
 // switches to it. Progress goes to out and to the release's log.
-func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) error {
+func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) (err error) {
 	start := time.Now()
 	unlock, err := s.lock(ctx, p.App, out)
 	if err != nil {
@@ -60,6 +60,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) e
 	}
 	defer closeLog()
 	v := rel.Version
+	defer func() { s.notifyRelease(slipway.WebhookDeploy, p.App, v, p.Pusher.String(), err) }()
 	log := s.logger.With("app", p.App, "release", v.String(), "commit", p.NewSHA)
 	log.Info("deploy started", "pusher", p.Pusher.String(), "ref", p.Ref)
 	fmt.Fprintf(out, "-----> Deploying %s %s as %s: %s\n", p.App, slipway.ShortSHA(commit.SHA, 7), v, slipway.OneLine(commit.Subject, 72))

@@ -12,6 +12,10 @@
 // restores, stop and start), whose server processes package services runs,
 // started before the apps at boot and stopped after them.
 //
+// And slipway.WebhookService: the apps' deploy webhooks, which it tells
+// of every push, rollback and config change it makes and every crash the
+// releaser reports (Config.Webhooks, package webhooks' Notifier).
+//
 // It still imports gitserver, a transport, for what gitserver knows of a
 // repository (a push, its refs and commits) and of authorized_keys; those
 // belong in a package of their own below both.

@@ -60,6 +60,9 @@ type fixture struct {
 	app     string
 	work    string // a clone to commit in
 	repo    string // the app's bare repository
+	// webhooks, when set, is the Webhooks the next start gives the
+	// Service.
+	webhooks Webhooks
 }
 
 // newFixture returns a fixture for the test, which gets a HOME of its own:
@@ -96,8 +99,9 @@ func (f *fixture) start(rc releaser.Config) *Service {
 	}
 	svc := New(Config{
 		DataDir: f.dataDir, Store: f.db, Releaser: rc, Domain: "test", Hosts: f.rt,
-		Builder: builder.New(builder.Config{DataDir: f.dataDir, Logger: testLogger()}),
-		Logger:  testLogger(),
+		Builder:  builder.New(builder.Config{DataDir: f.dataDir, Logger: testLogger()}),
+		Webhooks: f.webhooks,
+		Logger:   testLogger(),
 	})
 	svc.Start(context.Background())
 	return svc

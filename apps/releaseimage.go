@@ -279,7 +279,7 @@ func (s *Service) SetBuilder(ctx context.Context, app, how string) error {
 // release (git:from-image): no build, the image unpacked and run as a
 // Dockerfile app's is, health-gated like any release; its image is also
 // tagged app:vN.
-func (s *Service) DeployImage(ctx context.Context, app, ref string, out io.Writer) error {
+func (s *Service) DeployImage(ctx context.Context, app, ref string, out io.Writer) (err error) {
 	reg, err := s.registry()
 	if err != nil {
 		return err
@@ -317,6 +317,7 @@ func (s *Service) DeployImage(ctx context.Context, app, ref string, out io.Write
 	}
 	defer closeLog()
 	v := rel.Version
+	defer func() { s.notifyRelease(slipway.WebhookDeploy, app, v, by, err) }()
 	fmt.Fprintf(out, "-----> Deploying %s from the image %s:%s as %s\n", app, repo, tag, v)
 	start := time.Now()
 	fb, ok := s.cfg.Builder.(interface {

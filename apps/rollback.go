@@ -20,7 +20,7 @@ import (
 // instances are health checked and re-promoted at once; otherwise a fresh
 // pool starts from the kept directory. by names who asked, for the
 // history.
-func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, out io.Writer) (*slipway.Release, error) {
+func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, out io.Writer) (_ *slipway.Release, err error) {
 	by := slipway.CallerName(ctx, slipway.HostCaller)
 	unlock, err := s.acquire(ctx, app, out)
 	if err != nil {
@@ -75,6 +75,7 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 		return nil, err
 	}
 	defer closeLog()
+	defer func() { s.notifyRelease(slipway.WebhookRollback, app, rel.Version, by, err) }()
 	fmt.Fprintf(out, "-----> Rolling back %s to %s as %s\n", app, target.Version, rel.Version)
 	start := time.Now()
 	warm, err := s.rel.Promote(ctx, app, target.Version, rel.Version, out)

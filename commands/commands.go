@@ -19,6 +19,7 @@ type Apps interface {
 	slipway.AppService
 	slipway.BackingServices
 	slipway.ImageService
+	slipway.WebhookService
 }
 
 // Command is one management command.
@@ -71,8 +72,8 @@ func allowed(ctx context.Context, name string, args []string) error {
 func (c Command) ReadsInput() bool { return c.input != nil }
 
 // table is every command, in the order `slipway help` lists them: the
-// apps', the backing services' for each kind (services.go), then
-// slipway's own.
+// apps', the backing services' for each kind (services.go), the images'
+// (images.go), the apps' webhooks' (webhooks.go), then slipway's own.
 var table = slices.Concat([]Command{
 	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList, nil},
 	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate, nil},
@@ -111,7 +112,7 @@ var table = slices.Concat([]Command{
 	{"releases:log", "releases:log NAME vN", "one release's build and deploy log", releasesLog, nil},
 	{"releases:retire", "releases:retire NAME vN", "retire a draining release now: its sessions move to the live one", releasesRetire, nil},
 	{"rollback", "rollback NAME [vN]", "roll back to vN, or to the release before the live one", rollback, nil},
-}, serviceCommands(slipway.ServiceKinds...), imageTable, []Command{
+}, serviceCommands(slipway.ServiceKinds...), imageTable, webhookCommands, []Command{
 	{"version", "version", "the version of the slipway that serves", showVersion, nil},
 	{Name: "ssh-keys:add", Usage: "ssh-keys:add NAME [--app APP]... < key.pub", Help: "authorize a public key; with --app it may push to and manage only those apps", input: sshKeysAdd},
 	{"ssh-keys:list", "ssh-keys:list", "the authorized keys: name, type, fingerprint, apps", sshKeysList, nil},

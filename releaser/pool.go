@@ -147,7 +147,8 @@ func (r *Releaser) supervise(p *pool, id string, port int, spec supervisor.Spec,
 }
 
 // onExit returns the Exited hook of instance id of spec's release: a line
-// of slipway's in the app's log, so that `logs` shows a crash.
+// of slipway's in the app's log, so that `logs` shows a crash, and
+// OnCrash.
 func (r *Releaser) onExit(spec Spec, id string) func(string, time.Duration, int) {
 	return func(exit string, in time.Duration, loop int) {
 		looping := ""
@@ -155,6 +156,9 @@ func (r *Releaser) onExit(spec Spec, id string) func(string, time.Duration, int)
 			looping = fmt.Sprintf("; crash loop, %d exits in a row", loop)
 		}
 		r.appLog(spec.App).Line(id, spec.Version.String(), []byte("slipway: "+id+" "+exit+looping+"; restarting in "+in.String()))
+		if r.cfg.OnCrash != nil {
+			r.cfg.OnCrash(spec.App, spec.Version, id, exit, loop)
+		}
 	}
 }
 

@@ -122,6 +122,12 @@ type Config struct {
 	// AppLogs is the apps' logs, shared with the router's access lines
 	// and told to the drains; nil keeps logs of the releaser's own.
 	AppLogs *supervisor.AppLogs
+	// OnCrash, when set, hears of every instance of release v of app
+	// that exited on its own (instance "web.1", exit how it ended), before
+	// it is restarted; loop is how many times in a row it has exited
+	// without a stable run when that makes a crash loop, else 0 (for the
+	// webhooks).
+	OnCrash func(app string, v slipway.Version, instance, exit string, loop int)
 	Logger  *slog.Logger // slog.Default when nil
 }
 

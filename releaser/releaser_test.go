@@ -70,7 +70,10 @@ func TestRelease_FailedStartKeepsLivePool(t *testing.T) {
 }
 
 func TestSupervise_RestartsCrashedInstance(t *testing.T) {
-	f := newFixture(t, Config{})
+	crashes := make(chan string, 10)
+	f := newFixture(t, Config{OnCrash: func(app string, v slipway.Version, instance, exit string, loop int) {
+		crashes <- fmt.Sprintf("%s %s %s: %s (%d)", app, v, instance, exit, loop)
+	}})
 	if _, err := f.release("app", "1", &slipway.AppJSON{Formation: map[string]slipway.Formation{"web": {Quantity: ptr(2)}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +93,12 @@ func TestSupervise_RestartsCrashedInstance(t *testing.T) {
 		procs := f.rel.Processes("app")
 		return procs[0].State == StateUp && procs[0].PID != victim.PID && procs[0].Restarts == 1
 	})
+	if got, want := <-crashes, "app v1 "+victim.ID+": was stopped by a signal (killed) (0)"; got != want {
+		t.Errorf("OnCrash heard %q, want %q", got, want)
+	}
+	if len(crashes) != 0 {
+		t.Errorf("OnCrash heard %d more crashes", len(crashes))
+	}
 }
 
 func TestScale_UpAndDown(t *testing.T) {

@@ -36,11 +36,16 @@ import (
 	"github.com/slipway/slipway/sqlite"
 	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
+	"github.com/slipway/slipway/webhooks"
 )
 
 // shutdownTimeout bounds a clean stop after SIGINT or SIGTERM: deploys in
 // flight get this long to finish, then everything is closed.
 const shutdownTimeout = 20 * time.Second
+
+// webhooksDrain bounds the webhook deliveries' last attempts at a stop,
+// once the deploys in flight (whose events they are) have ended.
+const webhooksDrain = 5 * time.Second
 
 // drainWindow is how long a slipway that handed over to a new process
 // answers on its open HTTP connections, each answer closing its
@@ -253,6 +258,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	buildAddr := buildReg.Listener.Addr().String()
+	hooks := webhooks.New(webhooks.Config{Store: db, Logger: logger})
+	if err := hooks.Start(); err != nil {
+		return err
+	}
+	defer hooks.Close() // at once on an early return; see webhooksDrain
 	var newRuntime func(releaser.Config) apps.Runtime
 	edge := kw.pages(rt) // the router, and with a cluster every replica
 	if kw != nil {
@@ -269,7 +279,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			AppLogs: appLogs,
 		},
 		NewRuntime: newRuntime,
-		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack,
+		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack, Webhooks: hooks,
 		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
@@ -426,6 +436,13 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	case <-jobs.Stop().Done():
 	case <-sctx.Done():
 	}
+	// The webhooks last: the deploys and rollbacks that ended above told
+	// them of their outcome.
+	hctx, hcancel := context.WithTimeout(context.Background(), webhooksDrain)
+	if herr := hooks.Shutdown(hctx); herr != nil {
+		logger.Warn("webhook deliveries still in flight were cut short by the stop", "after", webhooksDrain.String())
+	}
+	hcancel()
 	err = errors.Join(errs...)
 	if handedOver {
 		svc.Abandon()
