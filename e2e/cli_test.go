@@ -226,6 +226,11 @@ func TestCLI_FromACloneWithTheRemote(t *testing.T) {
 	if out, err := cmd.Output(); err != nil || string(out) != "hello world\n" {
 		t.Errorf("slipway -a shop config:get GREETING on the host: %v %q", err, out)
 	}
+	cmd = testutil.Command(t, time.Minute, slipwayBin, "open", "shop")
+	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), "SLIPWAY_ADMIN_ADDR="+s.adminAddr, "SLIPWAY_DATA="+s.dataDir, "SLIPWAY_ADMIN_TOKEN=")
+	if out, err := cmd.Output(); err != nil || string(out) != want {
+		t.Errorf("slipway open shop on the host: %v %q, want %q", err, out, want)
+	}
 }
 
 // onTerminal runs slipway with args in dir on a terminal of its own (a

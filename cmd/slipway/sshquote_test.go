@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,6 +72,29 @@ func TestQuoteCommand_LeavesPlainWordsBare(t *testing.T) {
 func TestQuoteCommand_RefusesNUL(t *testing.T) {
 	if _, err := quoteCommand([]string{"config:set", "shop", "A=\x00"}); err == nil || !strings.Contains(err.Error(), "NUL") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Random words of the bytes that mean something to a parser or a shell
+// round-trip too (FuzzQuoteCommand searches further).
+func TestQuoteCommand_RandomWordsRoundTrip(t *testing.T) {
+	const alphabet = " \t\n\r'\"\\$`;&|<>(){}!~#*?[]=-_aZ9\x01\x7fé✓"
+	runes := []rune(alphabet)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		words := []string{"config:set"}
+		for range r.IntN(6) + 1 {
+			var w strings.Builder
+			for range r.IntN(8) {
+				w.WriteRune(runes[r.IntN(len(runes))])
+			}
+			words = append(words, w.String())
+		}
+		line, err := quoteCommand(words)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrip(t, words, line)
 	}
 }
 
