@@ -18,8 +18,8 @@ type laptopOpts struct {
 	pty    bool
 }
 
-// laptopCommands are the commands only the client has: they run nothing
-// on the server but what they are made of.
+// laptopCommands are the client's own commands, in no server's table:
+// open is made of apps:info, remote:add of git.
 var laptopCommands = []string{"open", "remote:add"}
 
 // runLaptop runs `slipway [-a APP] [--remote NAME] COMMAND ARGS…` from a
