@@ -38,13 +38,17 @@ Usage:
 
 The local commands find slipway with SLIPWAY_ADMIN_ADDR (default 127.0.0.1:8090) and
 SLIPWAY_ADMIN_TOKEN (default: read from $SLIPWAY_DATA/admin_token, ./slipway-data).
-`
+` + laptopUsage
 
 // run dispatches to a subcommand and returns the exit status.
 func run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
+	}
+	args, code, done := runLaptop(ctx, args) // from a clone: over ssh
+	if done {
+		return code
 	}
 	switch args[0] {
 	case "serve":
