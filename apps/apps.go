@@ -158,7 +158,7 @@ func (s *Service) Start(ctx context.Context) {
 	s.rel.Start()
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
-	s.restoreDrains(ctx) // before the apps' first lines
+	s.restoreDrains(ctx)   // before the apps' first lines
 	s.restoreServices(ctx) // before the apps, which need them
 	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)
