@@ -7,9 +7,14 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/slipway/slipway"
 )
+
+// maxReceived is as much as a syslog receiver may send before the
+// connection is given up: it has nothing to say.
+const maxReceived = 64 << 10
 
 // syslogSender writes to a syslog receiver over TCP, or TLS for
 // syslog+tls://, one connection kept while it works.
@@ -51,7 +56,7 @@ func (s *syslogSender) send(ctx context.Context, b *batch) error {
 	for _, l := range b.lines {
 		s.buf, _ = appendFrames(s.buf, s.h, l, now)
 	}
-	s.conn.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	if _, err := s.conn.Write(s.buf); err != nil {
 		s.close()
 		return fmt.Errorf("write to %s: %w", s.addr, err)
@@ -80,9 +85,10 @@ func (s *syslogSender) dial(ctx context.Context) error {
 	s.conn, s.gone = conn, make(chan struct{})
 	s.stopConn = context.AfterFunc(ctx, func() { conn.Close() }) // a write stuck on a slow receiver ends with the drain
 	// A receiver sends nothing: a read ends when it closes the
-	// connection, which a write would not notice before it was lost.
+	// connection, which a write would not notice before it was lost. One
+	// that sends more than a little is dropped as well.
 	go func(gone chan struct{}) {
-		io.Copy(io.Discard, conn)
+		io.Copy(io.Discard, io.LimitReader(conn, maxReceived))
 		close(gone)
 	}(s.gone)
 	return nil
