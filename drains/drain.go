@@ -51,10 +51,9 @@ type drain struct {
 	since   time.Time
 	lastErr string
 
-	flush  chan struct{}      // closed: deliver what is left, then stop
-	ctx    context.Context    // ends every attempt: the drain is gone
-	cancel context.CancelFunc //
-	done   chan struct{}      // closed when run returned
+	flush  chan struct{}   // closed: deliver what is left, then stop
+	ctx    context.Context // ends every attempt: the drain is gone
+	cancel context.CancelFunc
 }
 
 func newDrain(cfg *Config, host, app string, u *url.URL, logger *slog.Logger) *drain {
@@ -62,7 +61,7 @@ func newDrain(cfg *Config, host, app string, u *url.URL, logger *slog.Logger) *d
 	d := &drain{app: app, url: raw, id: slipway.LogDrainID(raw), cfg: cfg,
 		buf:   newBuffer(cfg.MaxLines, cfg.MaxBytes),
 		state: slipway.DrainConnecting, since: cfg.Now(),
-		flush: make(chan struct{}), done: make(chan struct{})}
+		flush: make(chan struct{})}
 	d.logger = logger.With("app", app, "drain", d.id)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	h := newHeader(host, app)
@@ -74,10 +73,10 @@ func newDrain(cfg *Config, host, app string, u *url.URL, logger *slog.Logger) *d
 	return d
 }
 
-// run delivers the buffer's lines until stop, or after flush once the
-// buffer is empty.
+// run delivers the buffer's lines until the drain's context ends (it was
+// removed, or the stop's bound passed), or after flush once the buffer is
+// empty.
 func (d *drain) run() {
-	defer close(d.done)
 	defer d.send.close()
 	var b *batch
 	var retry backoff
@@ -87,6 +86,10 @@ func (d *drain) run() {
 				return
 			}
 			b = &batch{lines: d.buf.peek(batchLines, batchBytes), id: frameID()}
+			if len(b.lines) == 0 { // the drain was removed meanwhile
+				b = nil
+				continue
+			}
 		}
 		err := d.send.send(d.ctx, b)
 		if d.ctx.Err() != nil {
