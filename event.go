@@ -21,6 +21,7 @@ const (
 	EventCreate      = "create"      // apps:create
 	EventAutosleep   = "autosleep"   // ps:autosleep
 	EventBuilder     = "builder"     // builder:set
+	EventDrains      = "drains"      // drains:add/remove
 	EventBranch      = "branch"      // the branch moved to the live release's commit at a start, after a cut-off push
 )
 

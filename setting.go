@@ -33,6 +33,9 @@ const (
 	// SettingBuilder is how the app's pushes are built when not detected:
 	// "dockerfile" or "host" (builder:set NAME dockerfile|host|auto).
 	SettingBuilder = "builder"
+	// SettingDrains is the app's log drains (drains:add NAME URL): a JSON
+	// array of their URLs, secrets included, in the order added.
+	SettingDrains = "drains"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

@@ -77,6 +77,9 @@ type Config struct {
 	}
 	// Certs, when set, holds the certificates of the apps' names.
 	Certs Certs
+	// Drains, when set, sends the apps' logs on to their log drains
+	// (drains:add); without it they are stored and not sent.
+	Drains LogDrains
 	// Handover says this slipway process took over from one that handed
 	// over to it (an upgrade): the cron runs that one left finish on
 	// their own instead of being ended as leftovers.
@@ -168,6 +171,7 @@ func (s *Service) Start(ctx context.Context) {
 	s.rel.Start()
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
+	s.restoreDrains(ctx)   // before the apps' first lines
 	s.restoreServices(ctx) // before the apps, which need them
 	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)

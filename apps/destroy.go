@@ -60,6 +60,7 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 		s.cfg.Pages.SetMaintenance(app, false, nil)
 	}
 	s.setUndeployed(app, false)
+	s.setDrains(app, nil)
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

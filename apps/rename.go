@@ -78,6 +78,7 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 	s.setUndeployed(old, false)
 	redirect := s.Redirects(old)
 	s.setRedirect(old, true) // a new app of the old name starts with the default
+	s.setDrains(old, nil)
 	s.mu.Lock()
 	delete(s.pending, old) // git writes the refs of the old name's last push in the moved repository
 	s.mu.Unlock()
@@ -118,6 +119,11 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 		return err
 	}
 	s.setRedirect(new, redirect)
+	if urls, err := s.drainURLs(ctx, new); err != nil { // they followed in the store
+		s.logger.Error("read the log drains", "app", new, "err", err)
+	} else {
+		s.setDrains(new, urls)
+	}
 	if s.stopped(ctx, new) {
 		if s.cfg.Pages != nil {
 			s.cfg.Pages.SetStopped(new, true)

@@ -20,6 +20,7 @@ type Apps interface {
 	slipway.BackingServices
 	slipway.ImageService
 	slipway.WebhookService
+	slipway.LogDrainService
 }
 
 // Command is one management command.
@@ -72,8 +73,9 @@ func allowed(ctx context.Context, name string, args []string) error {
 func (c Command) ReadsInput() bool { return c.input != nil }
 
 // table is every command, in the order `slipway help` lists them: the
-// apps', the backing services' for each kind (services.go), the images'
-// (images.go), the apps' webhooks' (webhooks.go), then slipway's own.
+// apps' (their log drains' from drains.go after logs), the backing
+// services' for each kind (services.go), the images' (images.go), the
+// apps' webhooks' (webhooks.go), then slipway's own.
 var table = slices.Concat([]Command{
 	{"apps:list", "apps:list", "list apps with their live release, instances and URL", appsList, nil},
 	{"apps:create", "apps:create NAME", "create an app before its first push", appsCreate, nil},
@@ -93,6 +95,7 @@ var table = slices.Concat([]Command{
 	{"ps:start", "ps:start NAME", "run the live release of a stopped app again", psStart, nil},
 	{"ps:autosleep", "ps:autosleep NAME on [--after 15m] [--workers] | off", "stop the web processes after that long without a request and start them on the next one (which waits for the health check); --workers: workers too", psAutosleep, nil},
 	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs, nil},
+}, drainCommands, []Command{
 	{"resources", "resources NAME", "show the app's resource limits by process type", resources, nil},
 	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet, nil},
 	{"resources:unset", "resources:unset NAME [--process TYPE] KEY...", "remove limits (memory, cpu, pids)", resourcesUnset, nil},

@@ -23,6 +23,7 @@ import (
 	"github.com/slipway/slipway/builder"
 	"github.com/slipway/slipway/certs"
 	"github.com/slipway/slipway/commands"
+	"github.com/slipway/slipway/drains"
 	"github.com/slipway/slipway/gitserver"
 	"github.com/slipway/slipway/internal/activation"
 	"github.com/slipway/slipway/internal/atomicfile"
@@ -46,6 +47,10 @@ const shutdownTimeout = 20 * time.Second
 // webhooksDrain bounds the webhook deliveries' last attempts at a stop,
 // once the deploys in flight (whose events they are) have ended.
 const webhooksDrain = 5 * time.Second
+
+// drainFlush bounds how long a stopping slipway delivers the log lines
+// still buffered for the apps' log drains.
+const drainFlush = 5 * time.Second
 
 // drainWindow is how long a slipway that handed over to a new process
 // answers on its open HTTP connections, each answer closing its
@@ -118,8 +123,16 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	src := &poolSource{}
 	mets := metrics.New(src)
 	// Every app's log, one per app, shared by its processes' output and
-	// the router's access lines.
-	appLogs := supervisor.NewAppLogs(layout, nil)
+	// the router's access lines; each line goes on to the app's log
+	// drains too, which apps.Service tells the drains manager.
+	logDrains := drains.New(drains.Config{Logger: logger})
+	mets.WatchLogDrains(logDrains.All)
+	stopDrains := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), drainFlush)
+		defer cancel()
+		logDrains.Shutdown(dctx) // what is lost is logged
+	}
+	appLogs := supervisor.NewAppLogs(layout, logDrains)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
 		TrustedProxies: cfg.TrustedProxies, Logger: logger})
 	defer rt.Close()
@@ -280,7 +293,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		NewRuntime: newRuntime,
 		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack, Webhooks: hooks,
-		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Drains: logDrains, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	mets.WatchServices(src.Services)
@@ -350,6 +363,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return svc.Shutdown(actx)
 	}
 	// The apps first: the sockets queue connections until they serve.
+	logDrains.Start()
 	svc.Start(ctx)
 	if kw != nil {
 		kw.startRouter(rt, logger)
@@ -360,6 +374,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 			srv.Shutdown(context.Background()) // nothing for one not started
 		}
 		stopApps()
+		stopDrains()
 	}
 	for _, srv := range servers {
 		if srv == httpsSrv && httpsLn == nil {
@@ -446,6 +461,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	err = errors.Join(errs...)
 	if handedOver {
 		svc.Abandon()
+		stopDrains() // the new process sends the lines written from now on
 		logger.Info("stopped; the apps run on under the new slipway process")
 		return err
 	}
@@ -454,6 +470,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	if aerr := stopApps(); aerr != nil {
 		err = errors.Join(err, fmt.Errorf("stopping the apps took longer than %s", svc.StopBound()))
 	}
+	stopDrains() // after the apps: their last lines go too
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown took longer than %s: what was still running was cancelled", shutdownTimeout)
 	}
