@@ -73,7 +73,7 @@ Host slipway-e2e 127.0.0.1
 		"GIT_AUTHOR_NAME=Laptop User", "GIT_AUTHOR_EMAIL=laptop@example.com",
 		"GIT_COMMITTER_NAME=Laptop User", "GIT_COMMITTER_EMAIL=laptop@example.com",
 		// Were anything expanded on the laptop, these would show.
-		"DYNO=laptop", "GREETING=laptop", "TERM=vt100")
+		"DYNO=laptop", "GREETING=laptop", "PORT=laptop", "TERM=vt100")
 	return &laptop{t: t, env: env}
 }
 
@@ -138,6 +138,10 @@ func TestCLI_FromACloneWithTheRemote(t *testing.T) {
 	}
 	if got := l.slipway(clone, "run", `echo "$DYNO says $GREETING to $SLIPWAY_APP"`); !strings.HasPrefix(got, "run.") || !strings.HasSuffix(got, " says hello world to shop\n") {
 		t.Errorf("run 'echo $DYNO …' = %q, want the app's run.N, GREETING and name", got)
+	}
+	// The issue's own example: $PORT is the one-off's, as on Heroku.
+	if got := strings.TrimSpace(l.slipway(clone, "run", "echo $PORT")); got == "" || strings.Trim(got, "0123456789") != "" || got == "laptop" {
+		t.Errorf("run 'echo $PORT' = %q, want the one-off's port", got)
 	}
 	odd := "it's \"quoted\" \\ back\\\\slash $HOME `id` *.py ~ ; & | ünï ✓\nsecond\tline ''"
 	l.slipway(clone, "config:set", "--no-restart", "ODD="+odd)

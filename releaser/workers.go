@@ -172,10 +172,15 @@ func (r *Releaser) ReleasePhase(ctx context.Context, spec Spec, out io.Writer) e
 }
 
 // RunOneOff runs argv once as process id (run.N) of spec's release: its
-// directory, config, HOME, sandbox and limits, no port, attached to t; it
-// returns the exit status. Nothing routes to it.
+// directory, config, HOME, sandbox and limits, attached to t; it returns
+// the exit status. As on Heroku, it has a PORT of its own that it may
+// listen on, but nothing routes to it.
 func (r *Releaser) RunOneOff(ctx context.Context, spec Spec, id string, argv []string, t slipway.Terminal) (int, error) {
-	ps, err := r.processSpec(spec, id, "", 0)
+	port, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	ps, err := r.processSpec(spec, id, "", port)
 	if err != nil {
 		return 0, err
 	}
@@ -189,10 +194,15 @@ func (r *Releaser) LogLine(app, id, release, text string) {
 }
 
 // RunDetached starts command once as process id (run.N) of spec's
-// release in the background, its output in the app's log, and logs how it
-// ended (run:detached). Shutdown stops it with the rest.
+// release in the background, with a PORT as RunOneOff's, its output in
+// the app's log, and logs how it ended (run:detached). Shutdown stops it
+// with the rest.
 func (r *Releaser) RunDetached(spec Spec, id, command string) error {
-	ps, err := r.processSpec(spec, id, command, 0)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	ps, err := r.processSpec(spec, id, command, port)
 	if err != nil {
 		return err
 	}
