@@ -29,6 +29,7 @@ type appPage struct {
 	Building *releaseView
 	Activity []activity
 	Flash    *flash
+	Charts   *chartsView // nil without Config.Stats
 	now      time.Time
 }
 
@@ -64,6 +65,9 @@ func (h *Handler) appPage(w http.ResponseWriter, r *http.Request, a auth) {
 		}
 	}
 	p.Activity = activities(rels, d.Events, changes, now)
+	if h.cfg.Stats != nil {
+		p.Charts = chartsFor(h.cfg.Stats.AppStats(app), now)
+	}
 	h.render(w, r, http.StatusOK, "app.html", p)
 }
 
