@@ -170,19 +170,22 @@ func (s *Sampler) usage(rd *reader, procs []Process, now int64, seen map[string]
 		if p.PID <= 0 && p.MemoryDir == "" {
 			continue // not on this host
 		}
+		m, memOK := rd.memory(p)
+		ns, cpuOK := rd.cpu(p)
+		if !memOK && !cpuOK {
+			continue // gone since it was listed
+		}
 		u, ok := used[p.Type]
 		if !ok {
 			u.cpu = -1
 		}
 		u.instances = min(u.instances+1, math.MaxUint16)
-		if m, ok := rd.memory(p); ok {
-			u.memory += m
-		}
+		u.memory += m
 		key := "pid:" + strconv.Itoa(p.PID)
 		if p.MemoryDir != "" {
 			key = "cgroup:" + p.MemoryDir
 		}
-		if ns, ok := rd.cpu(p); ok {
+		if cpuOK {
 			seen[key] = cpuAt{used: ns, at: now}
 			if before, ok := s.cpu[key]; ok && ns >= before.used && now > before.at {
 				u.cpu = max(u.cpu, 0) + float32(float64(ns-before.used)/float64(now-before.at))

@@ -86,7 +86,8 @@ func TestSampler_ReadsCgroups(t *testing.T) {
 		Process{Type: "web", PID: 10, MemoryDir: v2a, CPUDir: v2a},
 		Process{Type: "web", PID: 11, MemoryDir: v2b, CPUDir: v2b},
 		Process{Type: "worker", PID: 12, MemoryDir: v1mem, CPUDir: v1cpu},
-		Process{Type: "web", PID: 0}, // a pod elsewhere: not read, not counted
+		Process{Type: "web", PID: 0},                                          // a pod elsewhere: not read, not counted
+		Process{Type: "web", PID: 13, MemoryDir: filepath.Join(root, "gone")}, // ended since it was listed
 	)
 	s := newSampler(t, w, c, t.TempDir())
 	s.Sample()
