@@ -112,7 +112,7 @@ func chartsFor(st slipway.AppStats, now time.Time) *chartsView {
 	// A sample further than this from the one before is a gap (slipway
 	// was not running), not a line across it.
 	gap := st.Every*2 + st.Every/2
-	d := drawing{samples: samples, now: now, window: window, gap: gap, span: span}
+	d := drawing{samples: samples, now: now, window: window, every: st.Every, gap: gap, span: span}
 	v.Charts = []chart{d.requests(), d.latency(), d.errors(), d.memory(), d.cpu()}
 	return v
 }
@@ -122,6 +122,7 @@ type drawing struct {
 	samples []slipway.StatsSample
 	now     time.Time
 	window  time.Duration
+	every   time.Duration // the sampling period
 	gap     time.Duration
 	span    string // "hour"
 }
@@ -258,7 +259,7 @@ func (d drawing) latency() chart {
 
 // errors is the 5xx responses of each period, as bars.
 func (d drawing) errors() chart {
-	c := chart{ID: "errors", Title: "5xx responses per " + d.every(), XTicks: d.xTicks()}
+	c := chart{ID: "errors", Title: "5xx responses per " + d.every.String(), XTicks: d.xTicks()}
 	peak, total := 0.0, uint64(0)
 	var last uint64
 	for _, s := range d.samples {
@@ -280,7 +281,7 @@ func (d drawing) errors() chart {
 		}
 	}
 	c.Bars = &series{Name: "5xx", Class: "s5xx", D: strings.TrimSpace(b.String()),
-		Latest: strconv.FormatUint(last, 10) + " now, " + strconv.FormatUint(total, 10) + " in the " + d.span}
+		Latest: strconv.FormatUint(last, 10) + " now, " + strconv.FormatUint(total, 10) + " in the last " + d.span}
 	c.Series = []series{*c.Bars}
 	return d.summed(c)
 }
@@ -396,15 +397,6 @@ func (d drawing) summed(c chart) chart {
 	return c
 }
 
-// every is the sampling period as a chart title says it: "10s".
-func (d drawing) every() string {
-	for i := 1; i < len(d.samples); i++ {
-		if p := d.samples[i].At.Sub(d.samples[i-1].At); p > 0 && p <= d.gap {
-			return p.Round(time.Second).String()
-		}
-	}
-	return "period"
-}
 
 // sparkView is the apps list's sparkline of an app's requests per second.
 type sparkView struct {
@@ -483,7 +475,7 @@ func niceCeil(v float64) float64 {
 }
 
 // shortNumber prints v as an axis or a legend says it: 0, 0.25, 3.1,
-// 12, 450, 1.2k, 3.4M.
+// 12.5, 450, 1.2k, 3.4M.
 func shortNumber(v float64) string {
 	switch a := math.Abs(v); {
 	case a == 0:
@@ -494,7 +486,7 @@ func shortNumber(v float64) string {
 		return trim(strconv.FormatFloat(v/1e3, 'f', 1, 64)) + "k"
 	case a >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 10:
+	case a >= 1:
 		return trim(strconv.FormatFloat(v, 'f', 1, 64))
 	case a >= 0.01:
 		return trim(strconv.FormatFloat(v, 'f', 2, 64))

@@ -77,7 +77,7 @@ func TestAppPage_DrawsTheLastHour(t *testing.T) {
 		`<li class="s2xx"><span class="swatch" aria-hidden="true"></span>2xx <b>10/s</b></li>`,
 		`<li class="s4xx"><span class="swatch" aria-hidden="true"></span>4xx <b>0.7/s</b></li>`,
 		`p50 <b>20 ms</b>`, `p95 <b>80 ms</b>`,
-		`5xx <b>0 now, 72 in the hour</b>`,
+		`5xx <b>0 now, 72 in the last hour</b>`,
 		`web <b>150M (2 instances)</b>`, `web <b>25%</b>`,
 		`role="img" aria-label="Requests per second, last hour: 2xx 10/s; 3xx 0.3/s; 4xx 0.7/s; 5xx 0/s"`,
 		`<title>Upstream latency (ms), last hour: p50 20 ms; p95 80 ms</title>`,
@@ -189,7 +189,7 @@ func TestCharts_Scales(t *testing.T) {
 			t.Errorf("niceCeil(%g) = %g, want %g", v, got, want)
 		}
 	}
-	for v, want := range map[float64]string{0: "0", 0.005: "0.005", 0.25: "0.25", 3.14159: "3.14", 12.5: "12.5", 450: "450", 1260: "1.3k", 2e6: "2M"} {
+	for v, want := range map[float64]string{0: "0", 0.005: "0.005", 0.25: "0.25", 3.14159: "3.1", 4.99: "5", 12.5: "12.5", 450: "450", 1260: "1.3k", 2e6: "2M"} {
 		if got := shortNumber(v); got != want {
 			t.Errorf("shortNumber(%g) = %q, want %q", v, got, want)
 		}
