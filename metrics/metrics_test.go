@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -125,4 +126,55 @@ func slipwayLines(body string) string {
 		}
 	}
 	return b.String()
+}
+
+// The router's path stays free of allocation once an app is known, the
+// charts' sampler reading alongside.
+func TestMetrics_UpstreamAllocatesNothing(t *testing.T) {
+	m := New(fakeSource{})
+	m.Upstream("shop", 200, time.Millisecond)
+	m.Requests("shop")
+	if n := testing.AllocsPerRun(1000, func() { m.Upstream("shop", 200, time.Millisecond) }); n != 0 {
+		t.Errorf("Upstream allocates %g times a request", n)
+	}
+}
+
+// BenchmarkMetrics_UpstreamWhileSampled is BenchmarkMetrics_Upstream with
+// the charts' sampler reading the counters every millisecond, a thousand
+// times as often as it does: compare the two side by side.
+func BenchmarkMetrics_UpstreamWhileSampled(b *testing.B) {
+	m := New(fakeSource{})
+	m.Upstream("shop", 200, time.Millisecond)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				m.Requests("shop")
+			}
+		}
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Upstream("shop", 200, time.Millisecond)
+	}
+	b.StopTimer()
+	close(done)
+	wg.Wait()
+}
+
+// BenchmarkMetrics_Requests is what the sampler pays per app and period
+// to read the counters.
+func BenchmarkMetrics_Requests(b *testing.B) {
+	m := New(fakeSource{})
+	m.Upstream("shop", 200, time.Millisecond)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Requests("shop")
+	}
 }

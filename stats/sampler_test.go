@@ -260,3 +260,34 @@ func TestSampler_ReadsTheRealProc(t *testing.T) {
 		t.Errorf("this process: %+v, want at least 1M of memory and a CPU reading", p)
 	}
 }
+
+// BenchmarkSampler_Sample is one sample of 100 apps of two cgroup v2
+// instances each, with their counters.
+func BenchmarkSampler_Sample(b *testing.B) {
+	w, c := newWorld(), newClock()
+	root := b.TempDir()
+	for a := range 100 {
+		app := "app" + strconv.Itoa(a)
+		var procs []Process
+		for i := range 2 {
+			dir := filepath.Join(root, app, strconv.Itoa(i))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			for name, content := range map[string]string{"memory.current": "1000000\n", "memory.stat": "anon 1\ninactive_file 10\n", "cpu.stat": "usage_usec 5000\n"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			procs = append(procs, Process{Type: []string{"web", "worker"}[i], PID: 1, MemoryDir: dir, CPUDir: dir})
+		}
+		w.set(app, procs...)
+		w.serve(app, []float64{.01, .02}, 1)
+	}
+	s := New(Config{Processes: w.Processes, Requests: w.Requests, Now: c.Now, Proc: b.TempDir()})
+	b.ReportAllocs()
+	for b.Loop() {
+		c.add(DefaultEvery)
+		s.Sample()
+	}
+}

@@ -397,7 +397,6 @@ func (d drawing) summed(c chart) chart {
 	return c
 }
 
-
 // sparkView is the apps list's sparkline of an app's requests per second.
 type sparkView struct {
 	D      string
