@@ -61,134 +61,50 @@ type tick struct {
 	Label, Anchor  string
 }
 
-// num prints an SVG coordinate with one decimal.
-type num float64
-
-func (n num) String() string { return strconv.FormatFloat(float64(n), 'f', 1, 64) }
-
 // Geometry of the plot, shared by every chart. W and H are the viewBox's.
-func (chart) W() num        { return chartW }
-func (chart) H() num        { return chartH }
-func (chart) MidX() num     { return plotLeft + (chartW-plotLeft-plotRight)/2 }
-func (chart) MidY() num     { return plotTop + (chartH-plotTop-plotBottom)/2 }
-func (chart) PlotLeft() num { return plotLeft }
-
-// frame maps the samples' times and values onto the plot.
-type frame struct {
-	now    time.Time
-	window time.Duration
-	top    float64 // the value at the top of the plot
-}
-
-func (f frame) x(t time.Time) float64 {
-	w := chartW - plotLeft - plotRight
-	return plotLeft + w*(1-float64(f.now.Sub(t))/float64(f.window))
-}
-
-func (f frame) y(v float64) float64 {
-	h := chartH - plotTop - plotBottom
-	return plotTop + h*(1-math.Min(v/f.top, 1))
-}
+func (chart) W() num    { return chartW }
+func (chart) H() num    { return chartH }
+func (chart) MidX() num { return plotLeft + (chartW-plotLeft-plotRight)/2 }
+func (chart) MidY() num { return plotTop + (chartH-plotTop-plotBottom)/2 }
 
 // chartsFor draws st's charts as the page shows them at now.
 func chartsFor(st slipway.AppStats, now time.Time) *chartsView {
-	window := st.Window
-	if window <= 0 {
-		window = time.Hour
-	}
-	span := windowText(window)
-	v := &chartsView{Heading: "Last " + span, Refresh: max(int(st.Every/time.Second), 2),
+	d := newDrawing(st, now)
+	v := &chartsView{Heading: "Last " + d.span, Refresh: max(int(st.Every/time.Second), 2),
 		Note: "sampled by slipway every " + st.Every.String() + "; Prometheus scrapes /metrics"}
-	var samples []slipway.StatsSample
-	for _, s := range st.Samples {
-		if d := now.Sub(s.At); d >= 0 && d <= window {
-			samples = append(samples, s)
-		}
-	}
-	if len(samples) == 0 {
+	if len(d.samples) == 0 {
 		v.Empty = "No samples yet: slipway samples every " + st.Every.String() + "."
 		return v
 	}
-	// A sample further than this from the one before is a gap (slipway
-	// was not running), not a line across it.
-	gap := st.Every*2 + st.Every/2
-	d := drawing{samples: samples, now: now, window: window, every: st.Every, gap: gap, span: span}
 	v.Charts = []chart{d.requests(), d.latency(), d.errors(), d.memory(), d.cpu()}
 	return v
 }
 
 // drawing is the samples of one window, drawn chart by chart.
 type drawing struct {
-	samples []slipway.StatsSample
+	samples []slipway.StatsSample // those of the window, oldest first
 	now     time.Time
 	window  time.Duration
 	every   time.Duration // the sampling period
-	gap     time.Duration
-	span    string // "hour"
+	gap     time.Duration // a sample further than this from the one before follows a gap
+	span    string        // the window in words: "hour"
 }
 
-// line draws value over the samples: a path broken where a sample has no
-// value or is a gap after the previous one. It returns the path and the
-// latest value.
-func (d drawing) line(f frame, value func(slipway.StatsSample) (float64, bool)) (string, float64, bool) {
-	var b strings.Builder
-	var prev time.Time
-	var latest float64
-	have, open := false, false
-	for _, s := range d.samples {
-		v, ok := value(s)
-		if !ok {
-			open = false
-			continue
-		}
-		if open && s.At.Sub(prev) > d.gap {
-			open = false
-		}
-		x, y := num(f.x(s.At)), num(f.y(v))
-		if open {
-			b.WriteString(" L" + x.String() + " " + y.String())
-		} else {
-			// "h0": a lone point still shows, as a dot (round caps).
-			b.WriteString(" M" + x.String() + " " + y.String() + " h0")
-		}
-		prev, latest, have, open = s.At, v, true, true
+// newDrawing is st's samples of the window that ends at now.
+func newDrawing(st slipway.AppStats, now time.Time) drawing {
+	d := drawing{now: now, window: st.Window, every: st.Every,
+		// slipway was not sampling: no line across the gap.
+		gap: st.Every*2 + st.Every/2}
+	if d.window <= 0 {
+		d.window = time.Hour
 	}
-	return strings.TrimSpace(b.String()), latest, have
-}
-
-// frameFor returns the frame whose top is a round number above every
-// value, and the y-axis ticks labelled by format.
-func (d drawing) frameFor(peak float64, format func(float64) string) (frame, []tick) {
-	top := niceCeil(peak * 1.05) // a line at the peak stays clear of the top
-	f := frame{now: d.now, window: d.window, top: top}
-	var ticks []tick
-	for _, v := range []float64{0, top / 2, top} {
-		y := num(f.y(v))
-		label := "0"
-		if v > 0 {
-			label = format(v)
+	d.span = windowText(d.window)
+	for _, s := range st.Samples {
+		if ago := now.Sub(s.At); ago >= 0 && ago <= d.window {
+			d.samples = append(d.samples, s)
 		}
-		ticks = append(ticks, tick{X1: plotLeft, Y1: y, X2: chartW - plotRight, Y2: y, TX: plotLeft - 6, TY: y + 4, Label: label, Anchor: "end"})
 	}
-	return f, ticks
-}
-
-// xTicks are the time axis's labels: -60m, -45m, -30m, -15m, now.
-func (d drawing) xTicks() []tick {
-	var ticks []tick
-	for i := 0; i <= 4; i++ {
-		ago := d.window * time.Duration(4-i) / 4
-		x := num(plotLeft + (chartW-plotLeft-plotRight)*float64(i)/4)
-		anchor := "middle"
-		switch i {
-		case 0:
-			anchor = "start"
-		case 4:
-			anchor = "end"
-		}
-		ticks = append(ticks, tick{X1: x, Y1: chartH - plotBottom, X2: x, Y2: chartH - plotBottom + 4, TX: x, TY: chartH - 6, Label: agoLabel(ago), Anchor: anchor})
-	}
-	return ticks
+	return d
 }
 
 // requested reports whether any sample counted a request.
@@ -395,156 +311,4 @@ func (d drawing) summed(c chart) chart {
 	}
 	c.Label = c.Title + ", last " + d.span + ": " + strings.Join(parts, "; ")
 	return c
-}
-
-// sparkView is the apps list's sparkline of an app's requests per second.
-type sparkView struct {
-	D      string
-	Latest string // "3.2/s"
-	Label  string
-	Quiet  bool // no request in the window
-}
-
-// Spark dimensions, in its viewBox.
-const sparkW, sparkH = 100.0, 24.0
-
-// sparkFor draws st's requests per second, all classes together.
-func sparkFor(st slipway.AppStats, now time.Time) *sparkView {
-	window := st.Window
-	if window <= 0 {
-		window = time.Hour
-	}
-	var samples []slipway.StatsSample
-	peak := 0.0
-	for _, s := range st.Samples {
-		if d := now.Sub(s.At); d >= 0 && d <= window {
-			samples = append(samples, s)
-			peak = math.Max(peak, s.Rate(-1))
-		}
-	}
-	d := drawing{samples: samples, now: now, window: window, gap: st.Every*2 + st.Every/2, span: windowText(window)}
-	top := niceCeil(peak)
-	var b strings.Builder
-	var latest float64
-	var prev time.Time
-	open := false
-	for _, s := range samples {
-		if s.Seconds <= 0 || (open && s.At.Sub(prev) > d.gap) {
-			open = false
-			if s.Seconds <= 0 {
-				continue
-			}
-		}
-		x := num(1 + (sparkW-2)*(1-float64(now.Sub(s.At))/float64(window)))
-		y := num(1 + (sparkH-2)*(1-s.Rate(-1)/top))
-		if open {
-			b.WriteString(" L" + x.String() + " " + y.String())
-		} else {
-			b.WriteString(" M" + x.String() + " " + y.String() + " h0")
-		}
-		prev, latest, open = s.At, s.Rate(-1), true
-	}
-	v := &sparkView{D: strings.TrimSpace(b.String()), Latest: shortNumber(latest) + "/s", Quiet: !d.requested()}
-	v.Label = "Requests per second over the last " + d.span + ": " + v.Latest + " now, at most " + shortNumber(peak) + "/s"
-	if v.Quiet {
-		v.Label, v.Latest = "No requests in the last "+d.span, "—"
-	}
-	return v
-}
-
-// niceCeil is the round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8
-// times a power of ten) at or above v; 1 for nothing.
-func niceCeil(v float64) float64 {
-	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 1
-	}
-	e := math.Floor(math.Log10(v))
-	scale := func(m float64) float64 { // 3 / 10, not 3 * 0.1: axis labels stay short
-		if e < 0 {
-			return m / math.Pow(10, -e)
-		}
-		return m * math.Pow(10, e)
-	}
-	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8} {
-		if scale(m) >= v*(1-1e-9) {
-			return scale(m)
-		}
-	}
-	return scale(10)
-}
-
-// shortNumber prints v as an axis or a legend says it: 0, 0.25, 3.1,
-// 12.5, 450, 1.2k, 3.4M.
-func shortNumber(v float64) string {
-	switch a := math.Abs(v); {
-	case a == 0:
-		return "0"
-	case a >= 1e6:
-		return trim(strconv.FormatFloat(v/1e6, 'f', 1, 64)) + "M"
-	case a >= 1e3:
-		return trim(strconv.FormatFloat(v/1e3, 'f', 1, 64)) + "k"
-	case a >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 1:
-		return trim(strconv.FormatFloat(v, 'f', 1, 64))
-	case a >= 0.01:
-		return trim(strconv.FormatFloat(v, 'f', 2, 64))
-	}
-	return trim(strconv.FormatFloat(v, 'f', 3, 64))
-}
-
-// trim drops the zeros a fixed precision left after the point.
-func trim(s string) string {
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
-}
-
-// byteUnit is the unit of an axis whose top is peak bytes: K, M or G.
-func byteUnit(peak float64) (float64, string) {
-	switch {
-	case peak >= 1<<30:
-		return 1 << 30, "G"
-	case peak >= 1<<20:
-		return 1 << 20, "M"
-	}
-	return 1 << 10, "K"
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func instancesText(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return " (" + strconv.Itoa(n) + " instances)"
-}
-
-// windowText says a window in words: "hour", "6 minutes".
-func windowText(d time.Duration) string {
-	switch {
-	case d == time.Hour:
-		return "hour"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + " hours"
-	case d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + " minutes"
-	case d >= time.Second:
-		return strconv.Itoa(int(d.Round(time.Second)/time.Second)) + " seconds"
-	}
-	return d.String()
-}
-
-// agoLabel is a time-axis label: "now", "-15m", "-90s".
-func agoLabel(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "now"
-	case d%time.Minute == 0:
-		return "-" + strconv.Itoa(int(d/time.Minute)) + "m"
-	case d >= time.Second:
-		return "-" + strconv.Itoa(int(d.Round(time.Second)/time.Second)) + "s"
-	}
-	return "-" + d.String()
 }

@@ -150,28 +150,6 @@ func TestAppPage_ChartsSayWhyTheyAreEmpty(t *testing.T) {
 	}
 }
 
-func TestAppsPage_SparklinePerApp(t *testing.T) {
-	w := statsHandler(t, busyHour()).do(req{path: "/", bearer: testToken})
-	body := w.Body.String()
-	for _, want := range []string{
-		`<th>Requests</th>`,
-		`<td class="requests"><svg class="spark" viewBox="0 0 100 24"`,
-		`aria-label="Requests per second over the last hour: 11/s now, at most 12.2/s"`,
-		`<span class="spark-value">11/s</span>`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the apps page lacks %s", want)
-		}
-	}
-	if d := regexp.MustCompile(`<svg class="spark"[^>]*>.*?<path d="([^"]+)"`).FindStringSubmatch(body); d == nil || strings.Count(d[1], "M") != 2 {
-		t.Errorf("the sparkline: %v, want two pieces", d)
-	}
-	w = statsHandler(t, slipway.AppStats{Every: 10 * time.Second, Window: time.Hour}).do(req{path: "/", bearer: testToken})
-	if body := w.Body.String(); !strings.Contains(body, `<svg class="spark quiet"`) || !strings.Contains(body, `aria-label="No requests in the last hour"`) {
-		t.Errorf("a quiet app's sparkline:\n%s", body)
-	}
-}
-
 // Without Config.Stats the pages draw nothing.
 func TestPages_NoChartsWithoutStats(t *testing.T) {
 	h := newTestHandler(t, newFakeBackend())
@@ -179,29 +157,6 @@ func TestPages_NoChartsWithoutStats(t *testing.T) {
 		body := h.do(req{path: path, bearer: testToken}).Body.String()
 		if strings.Contains(body, "<svg") || strings.Contains(body, `id="charts"`) || strings.Contains(body, "<th>Requests</th>") {
 			t.Errorf("%s has charts without a stats source", path)
-		}
-	}
-}
-
-func TestCharts_Scales(t *testing.T) {
-	for v, want := range map[float64]float64{0: 1, 0.3: .3, 0.35: .4, 1: 1, 1.1: 1.2, 1.3: 1.5, 2.1: 2.5, 3: 3, 7: 8, 9: 10, 11: 12, 180: 200, 230: 250, 1e6: 1e6} {
-		if got := niceCeil(v); got != want {
-			t.Errorf("niceCeil(%g) = %g, want %g", v, got, want)
-		}
-	}
-	for v, want := range map[float64]string{0: "0", 0.005: "0.005", 0.25: "0.25", 3.14159: "3.1", 4.99: "5", 12.5: "12.5", 450: "450", 1260: "1.3k", 2e6: "2M"} {
-		if got := shortNumber(v); got != want {
-			t.Errorf("shortNumber(%g) = %q, want %q", v, got, want)
-		}
-	}
-	for d, want := range map[time.Duration]string{0: "now", 15 * time.Minute: "-15m", 90 * time.Second: "-90s"} {
-		if got := agoLabel(d); got != want {
-			t.Errorf("agoLabel(%s) = %q, want %q", d, got, want)
-		}
-	}
-	for d, want := range map[time.Duration]string{time.Hour: "hour", 2 * time.Hour: "2 hours", 6 * time.Minute: "6 minutes", 36 * time.Second: "36 seconds"} {
-		if got := windowText(d); got != want {
-			t.Errorf("windowText(%s) = %q, want %q", d, got, want)
 		}
 	}
 }
