@@ -136,27 +136,27 @@ func (s *Sampler) Sample() {
 			delete(s.apps, app)
 		}
 	}
-	for app, rd := range readings {
+	for app, got := range readings {
 		r := s.apps[app]
 		if r == nil {
 			r = newAppRing()
 			s.apps[app] = r
 		}
 		smp := sample{at: now}
-		if d, ok := rd.counters.since(r.prev); ok && r.prevAt != 0 && now > r.prevAt {
+		if d, ok := got.counters.since(r.prev); ok && r.prevAt != 0 && now > r.prevAt {
 			smp.secs = float32(float64(now-r.prevAt) / 1e9)
 			for i, n := range d {
 				smp.requests[i] = uint32(min(n, math.MaxUint32))
 			}
-			if p, ok := rd.counters.quantile(.5, r.prev); ok {
+			if p, ok := got.counters.quantile(.5, r.prev); ok {
 				smp.p50 = float32(p)
 			}
-			if p, ok := rd.counters.quantile(.95, r.prev); ok {
+			if p, ok := got.counters.quantile(.95, r.prev); ok {
 				smp.p95 = float32(p)
 			}
 		}
-		r.prev, r.prevAt = rd.counters, now
-		r.add(smp, rd.used)
+		r.prev, r.prevAt = got.counters, now
+		r.add(smp, got.used)
 	}
 }
 
