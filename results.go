@@ -53,6 +53,10 @@ type ProcessStatus struct {
 	LastExit string    `json:"last_exit,omitempty"` // how its last process ended
 	Since    time.Time `json:"since"`
 	Restarts int       `json:"restarts"`
+	// Cgroup names its cgroup as the process layer made it
+	// (supervisor.Running.Cgroup), "" when it has none: where the
+	// admin page's charts read its memory and CPU.
+	Cgroup string `json:"-"`
 }
 
 // KeyInfo is one authorized key as ssh-keys:list shows it.

@@ -84,7 +84,7 @@ func (r *Releaser) Processes(name string) []ProcessStatus {
 	if live != nil {
 		for _, w := range a.workersList() {
 			in := w.sup.Info()
-			out = append(out, ProcessStatus{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts})
+			out = append(out, ProcessStatus{ID: in.ID, Release: live.version, Live: true, PID: in.PID, State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts, Cgroup: in.Cgroup})
 		}
 	}
 	for _, p := range pools {
@@ -92,7 +92,7 @@ func (r *Releaser) Processes(name string) []ProcessStatus {
 			in := s.sup.Info()
 			out = append(out, ProcessStatus{
 				ID: in.ID, Release: p.version, Live: p == live, PID: in.PID, Port: s.port,
-				State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts,
+				State: in.State, LastExit: in.LastExit, Since: in.Since, Restarts: in.Restarts, Cgroup: in.Cgroup,
 			})
 		}
 	}

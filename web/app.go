@@ -30,6 +30,7 @@ type appPage struct {
 	Activity []activity
 	Flash    *flash
 	Actions  *actionsView // the forms that change the app (actions_view.go)
+	Charts   *chartsView  // nil without Config.Stats
 	now      time.Time
 }
 
@@ -72,6 +73,9 @@ func (h *Handler) showAppPage(w http.ResponseWriter, r *http.Request, a auth, re
 	}
 	p.Activity = activities(rels, d.Events, changes, now)
 	p.Actions = h.actionsView(d, revealed)
+	if h.cfg.Stats != nil {
+		p.Charts = chartsFor(h.cfg.Stats.AppStats(app), now)
+	}
 	h.render(w, r, http.StatusOK, "app.html", p)
 }
 

@@ -16,6 +16,9 @@ type appsPage struct {
 	Apps     []appView
 	State    string
 	Services servicesSection
+	// Sparks are each app's requests per second, by name; nil without
+	// Config.Stats.
+	Sparks map[string]*sparkView
 }
 
 type releasePage struct {
@@ -53,8 +56,14 @@ func (h *Handler) appsPage(w http.ResponseWriter, r *http.Request, a auth) {
 	for i, app := range apps {
 		views[i] = appView{AppSummary: app, now: now}
 	}
-	h.render(w, r, http.StatusOK, "apps.html", &appsPage{basePage: h.base(a, "Apps"), Apps: views, State: appsState(apps),
-		Services: h.servicesSection(r)})
+	p := &appsPage{basePage: h.base(a, "Apps"), Apps: views, State: appsState(apps), Services: h.servicesSection(r)}
+	if h.cfg.Stats != nil {
+		p.Sparks = make(map[string]*sparkView, len(apps))
+		for _, app := range apps {
+			p.Sparks[app.Name] = sparkFor(h.cfg.Stats.AppStats(app.Name), now)
+		}
+	}
+	h.render(w, r, http.StatusOK, "apps.html", p)
 }
 
 // releasePage serves GET /apps/NAME/releases/vN: one release and its

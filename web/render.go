@@ -35,7 +35,7 @@ func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"static": staticURL, "stateClass": stateClass}
 	m := make(map[string]*template.Template, len(names))
 	for _, name := range names {
-		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part-*.html", "templates/"+name))
+		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part-*.html", "templates/charts.html", "templates/"+name))
 	}
 	return m
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// Sessions, if not nil, keeps signed-out sessions across restarts and
 	// upgrades; if nil, a restart forgets them (tests).
 	Sessions slipway.SessionStore
+	// Stats, if not nil, gives the app page its charts of the last hour
+	// and the apps list a sparkline per app; if nil, there are none.
+	Stats StatsSource
 }
 
 // Handler serves the admin pages and API. Make one with New.

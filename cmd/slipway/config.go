@@ -21,6 +21,7 @@ import (
 	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/kube"
 	"github.com/slipway/slipway/releaser"
+	"github.com/slipway/slipway/stats"
 	"github.com/slipway/slipway/web"
 )
 
@@ -90,6 +91,9 @@ type serveConfig struct {
 	// Stack is the base image of every release's image ("" for none: the
 	// release layer alone).
 	Stack string
+	// StatsEvery is how often each app is sampled for the admin page's
+	// charts, which show the last stats.Samples samples.
+	StatsEvery time.Duration
 }
 
 // parseServeFlags fills a serveConfig from args, falling back to the
@@ -172,6 +176,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	dur(&c.SSHLoginGrace, "ssh-login-grace", 30*time.Second, "an ssh connection that has not authenticated after this long is closed (OpenSSH's LoginGraceTime)")
 	str(&c.SSHMaxStartups, "ssh-max-startups", "100", "ssh connections not logged in at most, in all: beyond, the oldest of the network holding the most is closed (OpenSSH's MaxStartups; its BEGIN:RATE:FULL form is taken as FULL)")
 	dur(&c.DrainTimeout, "drain-timeout", releaser.DefaultDrainTimeout, "a draining release is retired after this long whatever its sessions do")
+	dur(&c.StatsEvery, "stats-every", stats.DefaultEvery, fmt.Sprintf("how often slipway samples each app's requests, latency, memory and CPU for the admin page's charts, which show the last %d samples (an hour at the default)", stats.Samples))
 	dur(&c.DrainSleepAfter, "drain-sleep-after", releaser.DefaultDrainSleepAfter, "a draining release that no request reached for this long sleeps: its processes stop, and the next request pinned to it wakes it (0: never)")
 	str(&c.HTTPServer, "http-server", "lean", "what serves plain HTTP: lean (slipway's HTTP/1.1 server, less CPU a request and no buffers held by idle connections) or net/http (Go's)")
 	str(&c.UpstreamTransport, "upstream-transport", "lean", "what carries requests to the apps: lean, the router's own transport, the only one (net/http was removed: see docs)")

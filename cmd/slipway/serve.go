@@ -35,6 +35,7 @@ import (
 	"github.com/slipway/slipway/releaser"
 	"github.com/slipway/slipway/router"
 	"github.com/slipway/slipway/sqlite"
+	"github.com/slipway/slipway/stats"
 	"github.com/slipway/slipway/supervisor"
 	"github.com/slipway/slipway/web"
 	"github.com/slipway/slipway/webhooks"
@@ -323,6 +324,10 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		Addr: cfg.SSHAddr, DataDir: cfg.DataDir, AuthorizedKeys: cfg.AuthorizedKeys, Deployer: svc,
 		Commands: commands.Funcs(svc), Unknown: commands.Unknown, Listener: sshLn, Limits: caps.ssh, MaxPushSize: cfg.MaxPushSize, Logger: logger,
 	})
+	// The admin page's charts: sampled here, in memory, until the end.
+	sampler := stats.New(stats.Config{Every: cfg.StatsEvery, Processes: src.Processes, Requests: statsRequests(mets)})
+	sampler.Start()
+	defer sampler.Close()
 	up := &handover{upg: upg, svc: svc, git: git, admin: admins, data: cfg.DataDir, ctx: ctx, logger: logger,
 		quiet: cfg.BuildTimeout + cfg.DeployTimeout + 30*time.Second}
 	adminHandler := web.New(web.Config{
@@ -332,6 +337,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		Upgrade:  func(context.Context) (int, error) { return up.upgrade() },
 		Sessions: db,
+		Stats:    sampler,
 	})
 	adminSrv := httpserver.New("admin", cfg.AdminAddr, adminHandler, logger)
 	adminSrv.Listener, adminSrv.Limit, adminSrv.BodyTimeout = adminLn, caps.admin, cfg.BodyTimeout

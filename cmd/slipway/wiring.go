@@ -21,6 +21,8 @@ import (
 	"github.com/slipway/slipway/internal/httpserver"
 	"github.com/slipway/slipway/internal/secret"
 	"github.com/slipway/slipway/metrics"
+	"github.com/slipway/slipway/stats"
+	"github.com/slipway/slipway/supervisor"
 )
 
 // caps are the bounds of the listeners, from the flags and the file limit.
@@ -131,6 +133,41 @@ func (s *poolSource) Services() []slipway.ServiceStatus {
 		out = append(out, list...)
 	}
 	return out
+}
+
+// Processes reports every app's running processes to the sampler of the
+// admin page's charts, with the directories where their cgroups account
+// for their memory and CPU.
+func (s *poolSource) Processes() map[string][]stats.Process {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out := map[string][]stats.Process{}
+	for _, a := range s.svc.Running() {
+		procs, err := s.svc.Processes(ctx, a.Name)
+		if err != nil {
+			continue // gone since: forgotten
+		}
+		list := make([]stats.Process, 0, len(procs))
+		for _, p := range procs {
+			if p.State != slipway.StateUp && p.State != slipway.StateStarting {
+				continue // its pid may name another process by now
+			}
+			memory, cpu := supervisor.CgroupDirs(p.Cgroup)
+			typ, _, _ := strings.Cut(p.ID, ".")
+			list = append(list, stats.Process{Type: typ, PID: p.PID, MemoryDir: memory, CPUDir: cpu})
+		}
+		out[a.Name] = list
+	}
+	return out
+}
+
+// statsRequests is the router's counters of an app, as the sampler reads
+// them.
+func statsRequests(m *metrics.Metrics) func(app string) (stats.Counters, bool) {
+	return func(app string) (stats.Counters, bool) {
+		r, ok := m.Requests(app)
+		return stats.Counters(r), ok
+	}
 }
 
 func (s *poolSource) Pools() []metrics.AppPools {

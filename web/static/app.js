@@ -122,8 +122,22 @@
     }
   }
 
+  // A section with data-refresh (the charts) is drawn afresh every that
+  // many seconds while the page is seen.
+  function redraw(section) {
+    var id = section.id, busy = false;
+    setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      refresh([id]).catch(function () {}).then(function () { busy = false; });
+    }, Math.max(Number(section.getAttribute("data-refresh")) || 10, 2) * 1000);
+  }
+
   // Config values shown on purpose (POST .../config/reveal) stay on that
   // answer alone: the page is not refreshed from one without them.
-  if (!document.querySelector("[data-revealed]")) document.querySelectorAll("[data-poll]").forEach(poll);
+  if (!document.querySelector("[data-revealed]")) {
+    document.querySelectorAll("[data-poll]").forEach(poll);
+    document.querySelectorAll("[data-refresh]").forEach(redraw);
+  }
   document.querySelectorAll("pre[data-follow]").forEach(follow);
 })();
