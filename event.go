@@ -22,6 +22,7 @@ const (
 	EventAutosleep   = "autosleep"   // ps:autosleep
 	EventBuilder     = "builder"     // builder:set
 	EventBranch      = "branch"      // the branch moved to the live release's commit at a start, after a cut-off push
+	EventAccessLog   = "access-log"  // logs:access
 )
 
 // Event is one entry of an app's activity that is not a release.

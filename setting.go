@@ -33,6 +33,9 @@ const (
 	// SettingBuilder is how the app's pushes are built when not detected:
 	// "dockerfile" or "host" (builder:set NAME dockerfile|host|auto).
 	SettingBuilder = "builder"
+	// SettingAccessLog is "off" when the router writes no access lines to
+	// the app's log (logs:access NAME off); on by default.
+	SettingAccessLog = "access-log"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.
