@@ -59,7 +59,7 @@ func TestLogs_AccessLinesFromTheRouter(t *testing.T) {
 		return len(seen["/"]) == 2
 	})
 	want := map[string][]string{
-		"/":         {"release=v1 instance=web.1 pinned=no", "release=v1 instance=web.1 pinned=yes"},
+		"/":       {"release=v1 instance=web.1 pinned=no", "release=v1 instance=web.1 pinned=yes"},
 		"/?fresh": {"release=v2 instance=web.1 pinned=no"},
 	}
 	for path, w := range want {
