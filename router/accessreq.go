@@ -28,6 +28,10 @@ type proxyAccess struct {
 // SetAccessLog turns app's access lines on (the default) or off: the
 // router hands no line of an app that is off to its AccessLog, and pays
 // for the check one atomic load and a map lookup while some app is off.
+// The switch is the router's, a copy-on-write set as SetStopped's, rather
+// than the writer's: a request of an app that is off then reads no clock
+// and sends nothing to the queue, where it would take the place of other
+// apps' lines.
 func (r *Router) SetAccessLog(app string, on bool) { r.setFlag(&r.accessOff, app, !on) }
 
 // logsAccess reports whether the requests of app get access lines.
