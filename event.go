@@ -23,6 +23,7 @@ const (
 	EventBuilder     = "builder"     // builder:set
 	EventDrains      = "drains"      // drains:add/remove
 	EventBranch      = "branch"      // the branch moved to the live release's commit at a start, after a cut-off push
+	EventAccessLog   = "access-log"  // logs:access
 )
 
 // Event is one entry of an app's activity that is not a release.

@@ -67,4 +67,7 @@ type AppService interface {
 	// a request and start again on the next one (its workers too with
 	// workers); after 0 turns it off. Kept across restarts.
 	SetAutosleep(ctx context.Context, app string, after time.Duration, workers bool, out io.Writer) error
+	// SetAccessLog turns the router's access lines in the app's log on
+	// (the default) or off. Kept across restarts.
+	SetAccessLog(ctx context.Context, app string, on bool, out io.Writer) error
 }

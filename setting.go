@@ -36,6 +36,9 @@ const (
 	// SettingDrains is the app's log drains (drains:add NAME URL): a JSON
 	// array of their URLs, secrets included, in the order added.
 	SettingDrains = "drains"
+	// SettingAccessLog is "off" when the router writes no access lines to
+	// the app's log (logs:access NAME off); on by default.
+	SettingAccessLog = "access-log"
 )
 
 // SettingStore keeps the apps' settings. Implemented by package sqlite.

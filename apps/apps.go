@@ -75,6 +75,12 @@ type Config struct {
 		SetStopped(app string, stopped bool)
 		SetUndeployed(app string, undeployed bool)
 	}
+	// AccessLogs, when set, turns the router's access lines of an app on
+	// and off (logs:access): the local router; the replicas of a
+	// Kubernetes cluster write none.
+	AccessLogs interface {
+		SetAccessLog(app string, on bool)
+	}
 	// Certs, when set, holds the certificates of the apps' names.
 	Certs Certs
 	// Drains, when set, sends the apps' logs on to their log drains
@@ -171,7 +177,8 @@ func (s *Service) Start(ctx context.Context) {
 	s.rel.Start()
 	s.restoreDomains(ctx)
 	s.restoreRedirects(ctx)
-	s.restoreDrains(ctx)   // before the apps' first lines
+	s.restoreDrains(ctx) // before the apps' first lines
+	s.restoreAccessLogs(ctx)
 	s.restoreServices(ctx) // before the apps, which need them
 	s.restoreAutosleep(ctx)
 	s.Restore(ctx, found)

@@ -58,9 +58,11 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 	s.setRedirect(app, true) // a new app of the name starts with the default
 	if s.cfg.Pages != nil {
 		s.cfg.Pages.SetMaintenance(app, false, nil)
+		s.cfg.Pages.SetStopped(app, false) // a stopped app destroyed is no app: 404, no log
 	}
 	s.setUndeployed(app, false)
 	s.setDrains(app, nil)
+	s.routeAccessLog(app, true) // a new app of the name starts with the default
 	if s.cfg.Identities != nil {
 		s.cfg.Identities.Forget(app)
 	}

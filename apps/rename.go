@@ -76,6 +76,7 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 		s.cfg.Pages.SetStopped(old, false)
 	}
 	s.setUndeployed(old, false)
+	s.routeAccessLog(old, true) // a new app of the old name starts with the default
 	redirect := s.Redirects(old)
 	s.setRedirect(old, true) // a new app of the old name starts with the default
 	s.setDrains(old, nil)
@@ -124,6 +125,7 @@ func (s *Service) Rename(ctx context.Context, old, new string, out io.Writer) er
 	} else {
 		s.setDrains(new, urls)
 	}
+	s.routeAccessLog(new, s.accessLogOn(ctx, new))
 	if s.stopped(ctx, new) {
 		if s.cfg.Pages != nil {
 			s.cfg.Pages.SetStopped(new, true)

@@ -95,6 +95,7 @@ var table = slices.Concat([]Command{
 	{"ps:start", "ps:start NAME", "run the live release of a stopped app again", psStart, nil},
 	{"ps:autosleep", "ps:autosleep NAME on [--after 15m] [--workers] | off", "stop the web processes after that long without a request and start them on the next one (which waits for the health check); --workers: workers too", psAutosleep, nil},
 	{"logs", "logs NAME [-t] [-n LINES] [-p PROCESS]", "show the app's output; -t follows across deploys", logs, nil},
+	{"logs:access", "logs:access NAME on|off", "write the router's line for each request to the app's log (on, the default; logs NAME -p router shows them) or not", logsAccess, nil},
 }, drainCommands, []Command{
 	{"resources", "resources NAME", "show the app's resource limits by process type", resources, nil},
 	{"resources:set", "resources:set NAME [--process TYPE] memory=512M cpu=1.5 pids=256", "set limits for every process, or for one type (web, worker, build, ...)", resourcesSet, nil},

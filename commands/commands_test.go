@@ -52,6 +52,11 @@ func (r *recorder) Logs(_ context.Context, app string, opt slipway.LogOptions, _
 	return nil
 }
 
+func (r *recorder) SetAccessLog(_ context.Context, app string, on bool, _ io.Writer) error {
+	r.calls = append(r.calls, app+" access "+map[bool]string{true: "on", false: "off"}[on])
+	return nil
+}
+
 func (r *recorder) SetConfig(_ context.Context, app string, set map[string]string, unset []string, noRestart bool, _ io.Writer) (*slipway.Release, error) {
 	r.calls = append(r.calls, app+" set="+set["K"]+" unset="+strings.Join(unset, ",")+" "+map[bool]string{true: "stored", false: "released"}[noRestart])
 	return nil, nil
@@ -90,6 +95,12 @@ func TestCommands_ParseTheirWords(t *testing.T) {
 		{"logs", []string{"shop", "-t", "-n", "5", "-p", "web"}, "shop web 5 follow"},
 		{"logs", []string{"shop", "--bogus"}, `unknown flag "--bogus"`},
 		{"logs", []string{"shop", "-n", "0"}, "want a number of lines from 1 to 100000"},
+		{"logs", []string{"shop", "-p", "router"}, "shop router 0 once"},
+		{"logs:access", []string{"shop", "off"}, "shop access off"},
+		{"logs:access", []string{"shop", "on"}, "shop access on"},
+		{"logs:access", []string{"shop"}, "usage: logs:access NAME on|off"},
+		{"logs:access", []string{"shop", "yes"}, "usage: logs:access NAME on|off"},
+		{"logs:access", []string{"Shop", "off"}, "invalid app name"},
 		{"config:set", []string{"shop", "--no-restart", "K=a b=c"}, "shop set=a b=c unset= stored"},
 		{"config:set", []string{"shop", "K"}, `"K": want KEY=VALUE`},
 		{"config:set", []string{"shop", "PORT=1"}, "set by slipway"},

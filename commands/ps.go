@@ -209,6 +209,16 @@ func logs(ctx context.Context, a Apps, u string, args []string, out io.Writer) e
 	return a.Logs(ctx, name, opt, safe)
 }
 
+func logsAccess(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		return usageError(u)
+	}
+	if err := slipway.ValidateAppName(args[0]); err != nil {
+		return err
+	}
+	return a.SetAccessLog(ctx, args[0], args[1] == "on", out)
+}
+
 func psAutosleep(ctx context.Context, a Apps, u string, args []string, out io.Writer) error {
 	args, workers := cutFlag(args, "--workers")
 	after := 15 * time.Minute

@@ -13,6 +13,9 @@
 // The path: ServeHTTP, or ServeSimple for a plain GET the lean server parsed
 // in place, routes a request by Host and cookie to proxy (proxy.go), which
 // every proxied request takes: send, retry, then tunnel (101) or relay.
+// With an AccessLog, each request of an app leaves a line in the app's
+// log (accesslog.go): the request path hands a fixed record to a bounded
+// queue and never waits; the AccessLog's goroutine formats and writes.
 //
 // Imports: slipway, internal/*.
 package router

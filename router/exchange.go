@@ -60,6 +60,7 @@ func (r *Router) serveExchange(x *h1.Exchange, app string, rt route, now int64) 
 	if rt.issue {
 		f.cookie = r.issue(app, p, rt.inst, sec, secureFields(x.TLS(), x.Fields()))
 	}
+	f.acc.pinned = rt.pinned != 0
 	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)

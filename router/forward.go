@@ -33,6 +33,7 @@ type forwarded struct {
 	// room for the response: forwarded lives as long as the response it
 	// relays, and a retry reads a response only after the last one failed.
 	room exchangeSlots
+	acc  proxyAccess // what its access line says, filled in as it goes
 }
 
 // method returns the request's method.

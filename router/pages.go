@@ -12,25 +12,25 @@ const RetryAfter = 5
 
 // writeNotFound answers a request for an app that does not exist. name is
 // the app the host named, or "" when the host names no app at all.
-func writeNotFound(w http.ResponseWriter, name, host string) {
+func writeNotFound(w http.ResponseWriter, name, host string) int {
 	msg := "No app is served at " + bold(host) + "."
 	if name != "" {
 		msg = "No app named " + bold(name) + " here."
 	}
-	writePage(w, http.StatusNotFound, msg)
+	return writePage(w, http.StatusNotFound, msg)
 }
 
 // writeUnavailable answers a request for an app that has no instance able
 // to take it right now.
-func writeUnavailable(w http.ResponseWriter, name string) {
+func writeUnavailable(w http.ResponseWriter, name string) int {
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
-	writePage(w, http.StatusServiceUnavailable,
+	return writePage(w, http.StatusServiceUnavailable,
 		bold(name)+" has no running instance right now. Try again in a few seconds.")
 }
 
 // writeBadGateway answers a request that no instance of the app answered.
-func writeBadGateway(w http.ResponseWriter, name string) {
-	writePage(w, http.StatusBadGateway,
+func writeBadGateway(w http.ResponseWriter, name string) int {
+	return writePage(w, http.StatusBadGateway,
 		bold(name)+" did not answer. Try again in a moment.")
 }
 
@@ -44,16 +44,16 @@ func writeMethodNotAllowed(w http.ResponseWriter) {
 
 // writeBadBody answers a request whose body ended early or was badly
 // chunked, and closes the connection: what follows cannot be framed.
-func writeBadBody(w http.ResponseWriter) {
+func writeBadBody(w http.ResponseWriter) int {
 	w.Header().Set("Connection", "close")
-	writePage(w, http.StatusBadRequest, "The request's body ended early or was badly chunked.")
+	return writePage(w, http.StatusBadRequest, "The request's body ended early or was badly chunked.")
 }
 
 // writeBadTarget answers a request whose target is not a path (an
 // authority or asterisk form the router does not pass on).
-func writeBadTarget(w http.ResponseWriter) {
+func writeBadTarget(w http.ResponseWriter) int {
 	w.Header().Set("Connection", "close")
-	writePage(w, http.StatusBadRequest, "The request's target is not a path.")
+	return writePage(w, http.StatusBadRequest, "The request's target is not a path.")
 }
 
 // unavailableHandler answers every request with the 503 page for app name.
@@ -65,8 +65,9 @@ func unavailableHandler(name string) http.Handler {
 func bold(s string) string { return "<b>" + html.EscapeString(s) + "</b>" }
 
 // writePage writes a short HTML page whose title is the status and whose body
-// is msg, which must already be HTML.
-func writePage(w http.ResponseWriter, code int, msg string) {
+// is msg, which must already be HTML, and returns the body's length (as
+// do the write functions that call it).
+func writePage(w http.ResponseWriter, code int, msg string) int {
 	title := strconv.Itoa(code) + " " + http.StatusText(code)
 	body := "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
 		"</title></head>\n<body><h1>" + title + "</h1>\n<p>" + msg + "</p></body></html>\n"
@@ -77,15 +78,15 @@ func writePage(w http.ResponseWriter, code int, msg string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
+	return len(body)
 }
 
 // writeMaintenance answers a request for an app in maintenance: 503 with
 // Retry-After, and the app's own page when it has one.
-func writeMaintenance(w http.ResponseWriter, name string, page []byte) {
+func writeMaintenance(w http.ResponseWriter, name string, page []byte) int {
 	w.Header().Set("Retry-After", strconv.Itoa(maintenanceRetry))
 	if len(page) == 0 {
-		writePage(w, http.StatusServiceUnavailable, bold(name)+" is down for maintenance. Try again in a few minutes.")
-		return
+		return writePage(w, http.StatusServiceUnavailable, bold(name)+" is down for maintenance. Try again in a few minutes.")
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -94,18 +95,19 @@ func writeMaintenance(w http.ResponseWriter, name string, page []byte) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = w.Write(page)
+	return len(page)
 }
 
 // maintenanceRetry is the Retry-After of the maintenance page, in seconds.
 const maintenanceRetry = 120
 
-// writeStopped answers a request for an app stopped with ps:stop.
 // writeUndeployed answers a request for an app that has no release yet.
-func writeUndeployed(w http.ResponseWriter, name string) {
-	writePage(w, http.StatusNotFound, bold(name)+" has no release yet: a git push to it deploys it here.")
+func writeUndeployed(w http.ResponseWriter, name string) int {
+	return writePage(w, http.StatusNotFound, bold(name)+" has no release yet: a git push to it deploys it here.")
 }
 
-func writeStopped(w http.ResponseWriter, name string) {
+// writeStopped answers a request for an app stopped with ps:stop.
+func writeStopped(w http.ResponseWriter, name string) int {
 	w.Header().Set("Retry-After", strconv.Itoa(maintenanceRetry))
-	writePage(w, http.StatusServiceUnavailable, bold(name)+" is stopped.")
+	return writePage(w, http.StatusServiceUnavailable, bold(name)+" is stopped.")
 }

@@ -25,15 +25,22 @@ import (
 //  2. an app that answers nothing gets the 502 page;
 //  3. an upgrade the app accepts (101, websockets) branches off to tunnel;
 //  4. any other response goes to the client: respondRaw for an exchange's
-//     simple response, respond for every other.
+//     simple response, respond for every other;
+//  5. its access line, if its app's are on, is queued once the response
+//     has gone or was cut short (logProxied).
 func (r *Router) proxy(f *forwarded, p *Pool, i int) {
-	start := r.started()
+	if f.acc.on = r.logsAccess(p.App); f.acc.on {
+		f.acc.inst = p.Instances[i]
+		defer r.logProxied(f, p)
+	}
+	start := r.started(f)
 	res, err := r.send(f, p, i)
 	r.observed(p, start, res, err, f)
 	switch {
 	case err != nil:
 		w, req := f.writer()
-		r.badGateway(w, req, p, p.Instances[i], err)
+		n := r.badGateway(w, req, p, p.Instances[i], err)
+		f.acc.status, f.acc.sent, f.acc.fault = http.StatusBadGateway, int64(n), faultBadGateway
 	case res.StatusCode == http.StatusSwitchingProtocols:
 		f.tunnel(res, r)
 	case !f.respondRaw(res, r):
@@ -54,6 +61,7 @@ func (r *Router) send(f *forwarded, p *Pool, i int) (*http.Response, error) {
 	}
 	may := f.long == nil && f.upgrade == "" && retryable(ctx, f.method(), err)
 	return retryElsewhere(r.log, p, i, err, may, func(other *Instance) (*http.Response, error) {
+		f.acc.inst = other // the instance that answers, or failed last
 		return r.transport.send(ctx, other.Addr, req, replay, f)
 	})
 }
@@ -96,22 +104,28 @@ func requestFor(method string) *http.Request {
 	return &http.Request{Method: method}
 }
 
-// started returns when a request to an instance starts, if Config.Observe
-// wants to know.
-func (r *Router) started() time.Time {
-	if r.observe == nil {
+// started returns when f's request to an instance starts, if
+// Config.Observe or its access line wants to know.
+func (r *Router) started(f *forwarded) time.Time {
+	if r.observe == nil && !f.acc.on {
 		return time.Time{}
 	}
 	return time.Now()
 }
 
 // observed tells Config.Observe how a request to an instance of p that
-// started at start went: res, or err (a 502 unless the client went away).
+// started at start went: res, or err (a 502 unless the client went away);
+// and f's access line how long it took.
 func (r *Router) observed(p *Pool, start time.Time, res *http.Response, err error, f *forwarded) {
+	if start.IsZero() {
+		return
+	}
+	d := time.Since(start)
+	f.acc.service = d
 	switch {
 	case r.observe == nil:
 	case err == nil:
-		r.observe(p.App, res.StatusCode, time.Since(start))
+		r.observe(p.App, res.StatusCode, d)
 	case f.context().Err() == nil:
 		r.observe(p.App, http.StatusBadGateway, 0)
 	}
@@ -119,8 +133,9 @@ func (r *Router) observed(p *Pool, start time.Time, res *http.Response, err erro
 
 // badGateway logs a request no instance of p answered (inst, unless err
 // names the one that failed last) and answers with the 502 page, never
-// with the error's text, which would leak internal addresses.
-func (r *Router) badGateway(w http.ResponseWriter, req *http.Request, p *Pool, inst *Instance, err error) {
+// with the error's text, which would leak internal addresses. It returns
+// the page's length.
+func (r *Router) badGateway(w http.ResponseWriter, req *http.Request, p *Pool, inst *Instance, err error) int {
 	failed := inst
 	var ie *instanceError
 	if errors.As(err, &ie) {
@@ -133,7 +148,7 @@ func (r *Router) badGateway(w http.ResponseWriter, req *http.Request, p *Pool, i
 	} else {
 		r.log.Warn("router: bad gateway", "app", p.App, "release", p.Release, "instance", failed.ID, "err", err)
 	}
-	writeBadGateway(w, p.App)
+	return writeBadGateway(w, p.App)
 }
 
 // retryElsewhere follows a request's failed try (err) on instance i of p:

@@ -83,7 +83,10 @@ func (f *forwarded) respondRaw(res *http.Response, r *Router) bool {
 		}
 	}
 	f.x.EndHead(dated)
-	if err := r.copyBody(bw, res.Body, nil); err != nil {
+	f.acc.status = res.StatusCode
+	n, err := r.copyBody(bw, res.Body, nil)
+	f.acc.sent = n
+	if err != nil {
 		f.x.Abort()
 	}
 	res.Body.Close()
@@ -123,6 +126,7 @@ func (f *forwarded) respond(res *http.Response, r *Router) {
 		dst["Trailer"] = append(dst["Trailer"], strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
+	f.acc.status = res.StatusCode
 
 	var flush func() error
 	if res.ContentLength == -1 || isEventStream(ctype) {
@@ -130,7 +134,9 @@ func (f *forwarded) respond(res *http.Response, r *Router) {
 		flush = http.NewResponseController(w).Flush
 		flush()
 	}
-	if err := r.copyBody(w, res.Body, flush); err != nil {
+	n, err := r.copyBody(w, res.Body, flush)
+	f.acc.sent = n
+	if err != nil {
 		res.Body.Close()
 		panic(http.ErrAbortHandler)
 	}
@@ -153,10 +159,11 @@ func (f *forwarded) respond(res *http.Response, r *Router) {
 
 // copyBody copies a response body to w with a pooled buffer, flushing after
 // every write if flush is set, as ReverseProxy's copyBuffer does; it logs a
-// read error.
-func (r *Router) copyBody(w io.Writer, body io.Reader, flush func() error) error {
+// read error. It returns how many bytes w took (for the access line).
+func (r *Router) copyBody(w io.Writer, body io.Reader, flush func() error) (int64, error) {
 	buf := r.buffers.Get()
 	defer r.buffers.Put(buf)
+	var sent int64
 	for {
 		n, rerr := body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
@@ -164,21 +171,22 @@ func (r *Router) copyBody(w io.Writer, body io.Reader, flush func() error) error
 		}
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
+			sent += int64(m)
 			if werr != nil {
-				return werr
+				return sent, werr
 			}
 			if m != n {
-				return io.ErrShortWrite
+				return sent, io.ErrShortWrite
 			}
 			if flush != nil {
 				flush()
 			}
 		}
 		if rerr == io.EOF {
-			return nil
+			return sent, nil
 		}
 		if rerr != nil {
-			return rerr
+			return sent, rerr
 		}
 	}
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// instance answered) and how long the instance took (0 for a 502). It
 	// runs on the request path, so it must be cheap (metrics counters).
 	Observe func(app string, code int, d time.Duration)
+	// AccessLog, if not nil, gets one line per request to an app, in
+	// Heroku's shape (see AccessLog), but for the apps SetAccessLog
+	// turned off; lines go to a bounded queue, never holding a request
+	// up. If nil, the router writes no access lines, and the request
+	// path pays one nil check for them.
+	AccessLog *AccessLog
 	// TrustedProxies are the peers (a load balancer in front of slipway)
 	// whose X-Forwarded-For, -Proto and -Host are kept, the peer's address
 	// appended to the first; from any other peer the router, as the edge,
@@ -55,6 +61,7 @@ type Router struct {
 	errorLog  *log.Logger // for body copy errors
 	buffers   *bufferPool
 	observe   func(app string, code int, d time.Duration)
+	access    *AccessLog // nil: no access lines
 	codec     *Codec
 	refresh   int64 // seconds after which a cookie is re-issued
 	clock     *clock
@@ -71,7 +78,9 @@ type Router struct {
 	stopped atomic.Pointer[map[string]bool]
 	// undeployed is the apps that exist with no release yet (SetUndeployed).
 	undeployed atomic.Pointer[map[string]bool]
-	mu         sync.Mutex
+	// accessOff is the apps whose access lines are off (SetAccessLog).
+	accessOff atomic.Pointer[map[string]bool]
+	mu        sync.Mutex
 }
 
 // New returns a Router with no apps. It starts the goroutine of the
@@ -82,6 +91,7 @@ func New(cfg Config) *Router {
 		log:       cfg.Logger,
 		buffers:   &bufferPool{},
 		observe:   cfg.Observe,
+		access:    cfg.AccessLog,
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -107,6 +117,11 @@ func New(cfg Config) *Router {
 	r.maint.Store(&map[string][]byte{})
 	r.stopped.Store(&map[string]bool{})
 	r.undeployed.Store(&map[string]bool{})
+	r.accessOff.Store(&map[string]bool{})
+	if r.access != nil {
+		known := r.known
+		r.access.known.Store(&known)
+	}
 	r.clock = newClock(clockResolution)
 	return r
 }
@@ -140,7 +155,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if m := *r.maint.Load(); len(m) > 0 {
 		if page, in := m[name]; in {
-			writeMaintenance(w, name, page)
+			n := writeMaintenance(w, name, page)
+			r.logAnswer(req, name, nil, false, http.StatusServiceUnavailable, n, faultMaintenance)
 			return
 		}
 	}
@@ -157,13 +173,16 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	switch {
 	case !found && (*r.stopped.Load())[name]:
-		writeStopped(w, name)
+		n := writeStopped(w, name)
+		r.logAnswer(req, name, nil, false, http.StatusServiceUnavailable, n, faultStopped)
 	case !found && (*r.undeployed.Load())[name]:
-		writeUndeployed(w, name)
+		n := writeUndeployed(w, name)
+		r.logAnswer(req, name, nil, false, http.StatusNotFound, n, faultUndeployed)
 	case !found:
-		writeNotFound(w, name, req.Host)
+		writeNotFound(w, name, req.Host) // no such app: no log to write to
 	case rt.pool == nil:
-		writeUnavailable(w, name)
+		n := writeUnavailable(w, name)
+		r.logAnswer(req, name, nil, false, http.StatusServiceUnavailable, n, faultUnavailable)
 	default:
 		r.serve(w, req, name, rt, now)
 	}
@@ -248,12 +267,13 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		r.setCookie(w, req, app, p, rt.inst, sec)
 	}
 	if p.static != nil {
-		p.static.ServeHTTP(w, req)
+		r.serveStatic(w, req, app, rt)
 		return
 	}
 	target := req.URL.RequestURI()
 	if target == "" || target[0] != '/' {
-		writeBadTarget(w)
+		n := writeBadTarget(w)
+		r.logAnswer(req, app, p, rt.pinned != 0, http.StatusBadRequest, n, faultBadRequest)
 		return
 	}
 	f := &forwarded{req: req, w: w, target: target}
@@ -263,7 +283,8 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 	f.trusted = len(r.trusted) > 0 && r.trustedPeer(req.RemoteAddr)
 	var err error
 	if f.body, f.long, err = bufferBody(req, r.transport.maxBody); err != nil {
-		writeBadBody(w)
+		n := writeBadBody(w)
+		r.logAnswer(req, app, p, rt.pinned != 0, http.StatusBadRequest, n, faultBadRequest)
 		return
 	}
 	if f.long != nil {
@@ -272,6 +293,7 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, app string, rt 
 		// may outlive the handler, and reads fail once it is closed.
 		defer req.Body.Close()
 	}
+	f.acc.pinned = rt.pinned != 0
 	inst := p.Instances[rt.inst]
 	inst.outstanding.Add(1)
 	defer inst.outstanding.Add(-1)

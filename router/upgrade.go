@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Upgrades (websockets) are where the one proxy path branches off: once
@@ -28,7 +29,7 @@ func (f *forwarded) tunnel(res *http.Response, r *Router) {
 	client, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		r.log.Warn("router: cannot take over the client's connection for an upgrade", "app", f.req.Host, "err", err)
-		writeBadGateway(w, "")
+		f.acc.status, f.acc.sent, f.acc.fault = http.StatusBadGateway, int64(writeBadGateway(w, "")), faultBadGateway
 		return
 	}
 	defer client.Close()
@@ -45,6 +46,7 @@ func (f *forwarded) tunnel(res *http.Response, r *Router) {
 	brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	h.Write(brw)
 	brw.WriteString("\r\n")
+	f.acc.status = http.StatusSwitchingProtocols
 	if err := brw.Flush(); err != nil {
 		return
 	}
@@ -55,9 +57,26 @@ func (f *forwarded) tunnel(res *http.Response, r *Router) {
 		io.Copy(up, brw.Reader) // the client's bytes, those it sent early first
 		end()
 	}()
+	toClient := &countingConn{w: client}
 	go func() {
-		io.Copy(client, up)
+		io.Copy(toClient, up)
 		end()
 	}()
 	<-done // either side's end is both's: the deferred closes unblock the other copy
+	// The app's bytes to the client, for the access line: all of them, but
+	// for what the copy still writes while the connections close.
+	f.acc.sent = toClient.n.Load()
+}
+
+// countingConn counts the bytes written to w, for a reader in another
+// goroutine.
+type countingConn struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -306,8 +306,11 @@ func Tail(ctx context.Context, path string, opt LogOptions, out io.Writer) error
 		if opt.Process == "" {
 			return true
 		}
+		// The word after the time names the process: "web.1" before its
+		// release, "router:" alone for the router's access lines.
 		_, rest, _ := strings.Cut(line, " ")
 		id, _, _ := strings.Cut(rest, " ")
+		id = strings.TrimSuffix(id, ":")
 		return id == opt.Process || strings.HasPrefix(id, opt.Process+".")
 	}
 	data, _ := os.ReadFile(path)

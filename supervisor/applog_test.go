@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func TestAppLogs_SharedAndToldToTheSink(t *testing.T) {
 	layout := slipway.Layout{Root: t.TempDir()}
 	sink := &sinkRecorder{}
 	logs := NewAppLogs(layout, sink)
-	if logs.For("web") != logs.For("web") {
+	if first, again := logs.For("web"), logs.For("web"); first != again {
 		t.Fatal("two AppLogs for one app")
 	}
 	logs.For("web").Line("web.1", "v3", []byte("listening\n"))
@@ -43,5 +44,41 @@ func TestAppLogs_SharedAndToldToTheSink(t *testing.T) {
 	}
 	if len(sink.lines) != 2 || sink.lines[0] != "web|"+got[0]+"\n" || sink.lines[1] != "web|"+got[1]+"\n" {
 		t.Errorf("the sink heard %q, the file has %q", sink.lines, got)
+	}
+}
+
+// logs -p router shows the router's access lines alone; -p web the web
+// processes' lines, never the router's.
+func TestTail_FiltersTheRouterAndProcessTypes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	log := NewAppLog(path)
+	log.Line("web.1", "v3", []byte("listening"))
+	log.Line("router", "", []byte("method=GET path=/ status=200"))
+	log.Line("web.2", "v3", []byte("GET / 200"))
+	log.Line("worker.1", "v3", []byte("job done"))
+	log.Line("routers.1", "v3", []byte("a process type of the app's own"))
+	log.Close()
+	for _, tc := range []struct{ process, want string }{
+		{"router", "router: method=GET"},
+		{"web", "web.1 v3: listening|web.2 v3: GET / 200"},
+		{"web.2", "web.2 v3: GET / 200"},
+		{"worker", "worker.1 v3: job done"},
+		{"", "web.1 v3: listening|router: method=GET|web.2 v3: GET / 200|worker.1 v3: job done|routers.1 v3: a process"},
+	} {
+		var out strings.Builder
+		if err := Tail(t.Context(), path, LogOptions{Process: tc.process}, &out); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		want := strings.Split(tc.want, "|")
+		if len(lines) != len(want) {
+			t.Errorf("-p %q: %d lines, want %d:\n%s", tc.process, len(lines), len(want), out.String())
+			continue
+		}
+		for i, l := range lines {
+			if _, text, _ := strings.Cut(l, " "); !strings.HasPrefix(text, want[i]) {
+				t.Errorf("-p %q: line %d is %q, want %q...", tc.process, i, l, want[i])
+			}
+		}
 	}
 }

@@ -112,6 +112,8 @@ func serveRouter(ctx context.Context, cfg routerConfig, logger *slog.Logger) err
 	if err != nil {
 		return err
 	}
+	// No AccessLog: a replica has no app logs to write to (the apps'
+	// logs are slipway serve's), so it writes no access lines.
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Logger: logger})
 	defer rt.Close()
 	w := kube.NewWatcher(kube.WatcherConfig{Client: client, Namespace: cfg.Namespace, Replica: cfg.Replica, Router: rt, Logger: logger})

@@ -134,8 +134,21 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		logDrains.Shutdown(dctx) // what is lost is logged
 	}
 	appLogs := supervisor.NewAppLogs(layout, logDrains)
+	// The router's access lines reach the apps' logs through a bounded
+	// queue and a goroutine of their own, stopped once the HTTP servers
+	// have (or at an early return).
+	access := router.NewAccessLog(router.AccessLogConfig{Write: func(app string, line []byte) {
+		appLogs.For(app).Line("router", "", line)
+	}})
+	access.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		access.Shutdown(ctx)
+	}()
+	mets.WatchAccessLogDrops(access.Dropped)
 	rt := router.New(router.Config{Domain: cfg.Domain, AffinityKey: key, SessionTTL: cfg.SessionTTL, Observe: mets.Upstream,
-		TrustedProxies: cfg.TrustedProxies, Logger: logger})
+		TrustedProxies: cfg.TrustedProxies, AccessLog: access, Logger: logger})
 	defer rt.Close()
 	// Listening sockets come from the slipway process that handed over
 	// (an upgrade), else from a service manager (systemd's slipway-*.socket units:
@@ -294,7 +307,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		NewRuntime: newRuntime,
 		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack, Webhooks: hooks,
-		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Drains: logDrains, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Drains: logDrains, AccessLogs: rt, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	mets.WatchServices(src.Services)
@@ -453,6 +466,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		}
 	}
 	wg.Wait()
+	// The servers have stopped calling the router: its last access lines
+	// are written now.
+	if aerr := access.Shutdown(sctx); aerr != nil {
+		logger.Warn("the last access lines were not all written", "err", aerr)
+	}
 	select { // a prune in progress finishes first
 	case <-jobs.Stop().Done():
 	case <-sctx.Done():
