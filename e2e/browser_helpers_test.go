@@ -133,6 +133,13 @@ func (b *browser) screenshot(name string) string {
 	if err != nil {
 		b.t.Fatalf("browser: screenshot: %v", err)
 	}
+	return b.saveShot(name, png)
+}
+
+// saveShot saves png as name in $SLIPWAY_ARTIFACTS, or in a temp dir,
+// logs where and returns the path.
+func (b *browser) saveShot(name string, png []byte) string {
+	b.t.Helper()
 	dir := os.Getenv("SLIPWAY_ARTIFACTS")
 	if dir == "" {
 		dir = b.t.TempDir()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -194,15 +192,5 @@ func chartsShot(b *browser, name string) {
 	if err != nil {
 		b.t.Fatalf("browser: screenshot of the charts: %v", err)
 	}
-	dir := os.Getenv("SLIPWAY_ARTIFACTS")
-	if dir == "" {
-		dir = b.t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot: %s", path)
+	b.saveShot(name, png)
 }

@@ -11,3 +11,13 @@ func (m *Metrics) WatchAccessLogDrops(dropped func() uint64) {
 		Help: "The router's access lines dropped, not written to the apps' logs, because the queue to them was full (a slow disk or a flood).",
 	}, func() float64 { return float64(dropped()) }))
 }
+
+// WatchWebhookDrops reports what dropped returns at each scrape, as
+// slipway_webhook_dropped_total: the webhook events dropped, never
+// delivered, because the queue to the senders was full.
+func (m *Metrics) WatchWebhookDrops(dropped func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "slipway_webhook_dropped_total",
+		Help: "Webhook events dropped, never sent, because the queue to the senders was full (receivers slow or down during a burst of events).",
+	}, func() float64 { return float64(dropped()) }))
+}

@@ -17,3 +17,12 @@ func TestMetrics_AccessLogDrops(t *testing.T) {
 		t.Error("the drops are not read at each scrape")
 	}
 }
+
+func TestMetrics_WebhookDrops(t *testing.T) {
+	m := New(fakeSource{})
+	n := uint64(2)
+	m.WatchWebhookDrops(func() uint64 { return n })
+	if body := scrape(t, m); !strings.Contains(body, "slipway_webhook_dropped_total 2\n") {
+		t.Errorf("metrics lack the webhook drops:\n%s", body)
+	}
+}

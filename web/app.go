@@ -279,6 +279,12 @@ func eventText(e slipway.Event) string {
 		return "renamed " + detail
 	case slipway.EventCreate:
 		return "created the app"
+	case slipway.EventAccessLog:
+		return "access lines " + detail
+	case slipway.EventDrains:
+		return "log drains: " + detail
+	case slipway.EventWebhooks:
+		return "webhooks: " + detail
 	}
 	return e.Kind + " " + detail
 }

@@ -290,6 +290,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		return err
 	}
 	defer hooks.Close() // at once on an early return; see webhooksDrain
+	mets.WatchWebhookDrops(func() uint64 { return uint64(hooks.Dropped()) })
 	var newRuntime func(releaser.Config) apps.Runtime
 	edge := kw.pages(rt) // the router, and with a cluster every replica
 	if kw != nil {
