@@ -25,10 +25,12 @@ const DefaultAccessQueue = 4096
 
 // AccessLogConfig configures an AccessLog.
 type AccessLogConfig struct {
-	// Write appends one access line of app (without a newline) to app's
-	// log. It runs on the AccessLog's goroutine, one call at a time, and
-	// must not keep line, which is reused.
-	Write func(app string, line []byte)
+	// Write appends access lines of app (each without a newline) to
+	// app's log, in the order of their requests. It runs on the
+	// AccessLog's goroutine, one call at a time, with the lines of up to
+	// maxAccessBatch requests queued meanwhile (one write for many under
+	// load), and must not keep lines, which are reused.
+	Write func(app string, lines [][]byte)
 	// Queue is how many lines may wait for Write; a request that finds
 	// the queue full drops its line (see Dropped). If zero,
 	// DefaultAccessQueue is used.
@@ -40,7 +42,7 @@ type AccessLogConfig struct {
 // after the servers that call the router have stopped. Its methods are
 // safe for concurrent use.
 type AccessLog struct {
-	write   func(app string, line []byte)
+	write   func(app string, lines [][]byte)
 	queue   chan accessEntry
 	dropped atomic.Uint64
 	// known, set by the Router it serves, reports whether an app still
@@ -100,34 +102,85 @@ func (l *AccessLog) add(e *accessEntry) {
 	}
 }
 
+// maxAccessBatch is how many queued lines the writer takes at once.
+const maxAccessBatch = 128
+
 func (l *AccessLog) run() {
 	defer close(l.done)
-	buf := make([]byte, 0, 1024)
+	w := &accessWriter{l: l}
 	for {
 		select {
 		case e := <-l.queue:
-			buf = l.emit(buf, &e)
+			w.batch = append(w.batch[:0], e)
+			w.take(maxAccessBatch)
+			w.emit()
 		case <-l.stop:
 			for {
-				select {
-				case e := <-l.queue:
-					buf = l.emit(buf, &e)
-				default:
+				w.batch = w.batch[:0]
+				if w.take(maxAccessBatch); len(w.batch) == 0 {
 					return
 				}
+				w.emit()
 			}
 		}
 	}
 }
 
-// emit formats e into buf and writes it, unless its app is gone.
-func (l *AccessLog) emit(buf []byte, e *accessEntry) []byte {
-	if known := l.known.Load(); known != nil && !(*known)(e.app) {
-		return buf
+// accessWriter is the writer goroutine's batch and buffers, reused.
+type accessWriter struct {
+	l     *AccessLog
+	batch []accessEntry
+	done  []bool
+	buf   []byte
+	ends  []int
+	lines [][]byte
+}
+
+// take adds to the batch the lines queued now, up to max in all.
+func (w *accessWriter) take(max int) {
+	for len(w.batch) < max {
+		select {
+		case e := <-w.l.queue:
+			w.batch = append(w.batch, e)
+		default:
+			return
+		}
 	}
-	buf = appendAccessLine(buf[:0], e)
-	l.write(e.app, buf)
-	return buf
+}
+
+// emit formats the batch's lines and writes them, each app's together
+// in the order of its requests, skipping apps that are gone.
+func (w *accessWriter) emit() {
+	known := w.l.known.Load()
+	w.done = w.done[:0]
+	for range w.batch {
+		w.done = append(w.done, false)
+	}
+	for i := range w.batch {
+		if w.done[i] {
+			continue
+		}
+		app := w.batch[i].app
+		w.buf, w.ends = w.buf[:0], w.ends[:0]
+		for j := i; j < len(w.batch); j++ {
+			if w.done[j] || w.batch[j].app != app {
+				continue
+			}
+			w.done[j] = true
+			w.buf = appendAccessLine(w.buf, &w.batch[j])
+			w.ends = append(w.ends, len(w.buf))
+		}
+		if known != nil && !(*known)(app) {
+			continue // a line queued while the app was destroyed
+		}
+		w.lines = w.lines[:0]
+		from := 0
+		for _, end := range w.ends {
+			w.lines = append(w.lines, w.buf[from:end])
+			from = end
+		}
+		w.l.write(app, w.lines)
+	}
 }
 
 // accessEntry is what one access line says, as the request path leaves

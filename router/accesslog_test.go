@@ -32,7 +32,11 @@ func accessFront(t *testing.T) (*Router, *httptest.Server, <-chan accessLine) {
 func accessRouter(t *testing.T) (*Router, <-chan accessLine) {
 	t.Helper()
 	lines := make(chan accessLine, 100)
-	al := NewAccessLog(AccessLogConfig{Write: func(app string, line []byte) { lines <- accessLine{app, string(line)} }})
+	al := NewAccessLog(AccessLogConfig{Write: func(app string, ls [][]byte) {
+		for _, line := range ls {
+			lines <- accessLine{app, string(line)}
+		}
+	}})
 	al.Start()
 	t.Cleanup(func() { al.Shutdown(context.Background()) })
 	r := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey, AccessLog: al})
@@ -225,7 +229,11 @@ func TestRouter_AccessLinesOffPerApp(t *testing.T) {
 // writer gets to it: a destroyed app's log is not made again.
 func TestAccessLog_SkipsAppsGoneBeforeTheWrite(t *testing.T) {
 	lines := make(chan accessLine, 10)
-	al := NewAccessLog(AccessLogConfig{Write: func(app string, line []byte) { lines <- accessLine{app, string(line)} }})
+	al := NewAccessLog(AccessLogConfig{Write: func(app string, ls [][]byte) {
+		for _, line := range ls {
+			lines <- accessLine{app, string(line)}
+		}
+	}})
 	r := New(Config{Domain: testDomain, Logger: slog.New(slog.DiscardHandler), AffinityKey: testKey, AccessLog: al})
 	t.Cleanup(r.Close)
 	r.SetLive(pool(t, "gone", "v1", 1))
@@ -254,7 +262,7 @@ func TestAccessLog_SkipsAppsGoneBeforeTheWrite(t *testing.T) {
 func TestAccessLog_FullQueueDropsWithoutBlocking(t *testing.T) {
 	eachServer(t, func(t *testing.T) {
 		stuck, entered := make(chan struct{}), make(chan struct{}, 1)
-		al := NewAccessLog(AccessLogConfig{Queue: 2, Write: func(string, []byte) {
+		al := NewAccessLog(AccessLogConfig{Queue: 2, Write: func(string, [][]byte) {
 			select {
 			case entered <- struct{}{}:
 			default:
@@ -288,7 +296,11 @@ func TestAccessLog_FullQueueDropsWithoutBlocking(t *testing.T) {
 // Shutdown writes what was queued; without Start it returns at once.
 func TestAccessLog_ShutdownWritesWhatIsQueued(t *testing.T) {
 	var got []string
-	al := NewAccessLog(AccessLogConfig{Write: func(app string, _ []byte) { got = append(got, app) }})
+	al := NewAccessLog(AccessLogConfig{Write: func(app string, ls [][]byte) {
+		for range ls {
+			got = append(got, app)
+		}
+	}})
 	for _, app := range []string{"a", "b", "c"} {
 		al.add(&accessEntry{app: app})
 	}
@@ -299,7 +311,7 @@ func TestAccessLog_ShutdownWritesWhatIsQueued(t *testing.T) {
 	if strings.Join(got, " ") != "a b c" {
 		t.Errorf("wrote %q, want a b c", got)
 	}
-	idle := NewAccessLog(AccessLogConfig{Write: func(string, []byte) {}})
+	idle := NewAccessLog(AccessLogConfig{Write: func(string, [][]byte) {}})
 	if err := idle.Shutdown(t.Context()); err != nil {
 		t.Errorf("Shutdown before Start: %v", err)
 	}
@@ -398,5 +410,30 @@ func TestAppendAccessLine_Shape(t *testing.T) {
 	if got, want := string(appendAccessLine(nil, &e)),
 		"method=POST path=/pay host=shop.example.com status=502 bytes=120 service=0ms release=- instance=- pinned=no error=bad_gateway"; got != want {
 		t.Errorf("line\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Lines queued together are written together, each app's in the order
+// of its requests, with one Write per app.
+func TestAccessLog_WritesEachAppsQueuedLinesAtOnce(t *testing.T) {
+	var got []string
+	al := NewAccessLog(AccessLogConfig{Write: func(app string, ls [][]byte) {
+		var paths []string
+		for _, l := range ls {
+			_, p, _ := strings.Cut(string(l), "path=")
+			p, _, _ = strings.Cut(p, " ")
+			paths = append(paths, p)
+		}
+		got = append(got, app+":"+strings.Join(paths, ","))
+	}})
+	for _, e := range []accessEntry{{app: "a", path: "/1"}, {app: "b", path: "/1"}, {app: "a", path: "/2"}, {app: "b", path: "/2"}, {app: "a", path: "/3"}} {
+		al.add(&e)
+	}
+	al.Start()
+	if err := al.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(got, " "), "a:/1,/2,/3 b:/1,/2"; got != want {
+		t.Errorf("writes %q, want %q", got, want)
 	}
 }

@@ -88,17 +88,28 @@ func (ls *AppLogs) Forget(app string) {
 // release; with release empty, the line names the process only, as the
 // router's access lines do ("router: method=GET ...").
 func (l *AppLog) Line(id, release string, text []byte) {
+	l.Lines(id, release, [][]byte{text})
+}
+
+// Lines appends lines of output of process id of release at once, with
+// one write: the router's access lines come in batches.
+func (l *AppLog) Lines(id, release string, texts [][]byte) {
+	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	var b bytes.Buffer
-	b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
-	b.WriteByte(' ')
-	b.WriteString(id)
-	if release != "" {
+	ends := make([]int, 0, len(texts))
+	for _, text := range texts {
+		b.WriteString(stamp)
 		b.WriteByte(' ')
-		b.WriteString(release)
+		b.WriteString(id)
+		if release != "" {
+			b.WriteByte(' ')
+			b.WriteString(release)
+		}
+		b.WriteString(": ")
+		b.Write(bytes.TrimRight(text, "\r\n"))
+		b.WriteByte('\n')
+		ends = append(ends, b.Len())
 	}
-	b.WriteString(": ")
-	b.Write(bytes.TrimRight(text, "\r\n"))
-	b.WriteByte('\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil || l.size > appLogMax {
@@ -117,7 +128,11 @@ func (l *AppLog) Line(id, release string, text []byte) {
 	n, _ := l.f.Write(b.Bytes())
 	l.size += int64(n)
 	if l.sink != nil {
-		l.sink.LogLine(l.app, b.Bytes())
+		all, from := b.Bytes(), 0
+		for _, end := range ends {
+			l.sink.LogLine(l.app, all[from:end])
+			from = end
+		}
 	}
 }
 

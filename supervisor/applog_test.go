@@ -82,3 +82,20 @@ func TestTail_FiltersTheRouterAndProcessTypes(t *testing.T) {
 		}
 	}
 }
+
+// Lines writes a batch at once, and the sink hears each line of it.
+func TestAppLog_LinesTellsTheSinkEachLine(t *testing.T) {
+	layout := slipway.Layout{Root: t.TempDir()}
+	sink := &sinkRecorder{}
+	l := NewAppLogs(layout, sink).For("web")
+	l.Lines("router", "", [][]byte{[]byte("method=GET path=/a"), []byte("method=GET path=/b\n")})
+	l.Close()
+	data, _ := os.ReadFile(layout.AppLog("web"))
+	got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(got) != 2 || !strings.HasSuffix(got[0], " router: method=GET path=/a") || !strings.HasSuffix(got[1], " router: method=GET path=/b") {
+		t.Fatalf("app log:\n%s", data)
+	}
+	if len(sink.lines) != 2 || sink.lines[0] != "web|"+got[0]+"\n" || sink.lines[1] != "web|"+got[1]+"\n" {
+		t.Errorf("the sink heard %q", sink.lines)
+	}
+}

@@ -137,8 +137,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// The router's access lines reach the apps' logs through a bounded
 	// queue and a goroutine of their own, stopped once the HTTP servers
 	// have (or at an early return).
-	access := router.NewAccessLog(router.AccessLogConfig{Write: func(app string, line []byte) {
-		appLogs.For(app).Line("router", "", line)
+	access := router.NewAccessLog(router.AccessLogConfig{Write: func(app string, lines [][]byte) {
+		appLogs.For(app).Lines("router", "", lines)
 	}})
 	access.Start()
 	defer func() {
