@@ -130,8 +130,9 @@ func LogDrainID(rawURL string) string {
 }
 
 // MaskLogDrainURL returns a drain's URL as it may be shown: scheme, host,
-// port and path; a user and password become "***@", a query "?***"
-// (where drain services put their tokens).
+// port and the path's first segment; a user and password become "***@",
+// the rest of the path "/***", a query "?***" (drain services put their
+// tokens in any of them: https://HOST/receiver/v1/http/TOKEN).
 func MaskLogDrainURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {
@@ -143,7 +144,11 @@ func MaskLogDrainURL(raw string) string {
 		b.WriteString("***@")
 	}
 	b.WriteString(u.Host)
-	b.WriteString(u.EscapedPath())
+	path := u.EscapedPath()
+	if i := strings.IndexByte(strings.TrimPrefix(path, "/"), '/'); i >= 0 && len(path) > i+2 {
+		path = path[:i+1] + "/***"
+	}
+	b.WriteString(path)
 	if u.RawQuery != "" || u.ForceQuery {
 		b.WriteString("?***")
 	}

@@ -104,7 +104,7 @@ func (s *Service) SetConfig(ctx context.Context, app string, set map[string]stri
 		return nil, err
 	}
 	defer closeLog()
-	defer func() { s.notifyRelease(slipway.WebhookConfig, app, rel.Version, by, err) }()
+	defer s.notifyReleaseDone(slipway.WebhookConfig, app, rel.Version, by, &err)
 	fmt.Fprintf(out, "-----> %s: %s as %s\n", app, rel.Subject, rel.Version)
 	spec.Version, spec.Env = rel.Version, cfg
 	if err := s.release(ctx, spec, true, out); err != nil {

@@ -60,7 +60,7 @@ func (s *Service) Deploy(ctx context.Context, p gitserver.Push, out io.Writer) (
 	}
 	defer closeLog()
 	v := rel.Version
-	defer func() { s.notifyRelease(slipway.WebhookDeploy, p.App, v, p.Pusher.String(), err) }()
+	defer s.notifyReleaseDone(slipway.WebhookDeploy, p.App, v, p.Pusher.String(), &err)
 	log := s.logger.With("app", p.App, "release", v.String(), "commit", p.NewSHA)
 	log.Info("deploy started", "pusher", p.Pusher.String(), "ref", p.Ref)
 	fmt.Fprintf(out, "-----> Deploying %s %s as %s: %s\n", p.App, slipway.ShortSHA(commit.SHA, 7), v, slipway.OneLine(commit.Subject, 72))

@@ -48,6 +48,14 @@ func (s *Service) DiscardNewApp(ctx context.Context, app string) error {
 
 // destroy is Destroy under the app's lock.
 func (s *Service) destroy(ctx context.Context, app string) error {
+	// The router forgets the app's own answers first: once its pools go
+	// too, it knows no such app, and an access line still queued is not
+	// written into a log (and directory) made again after they went.
+	if s.cfg.Pages != nil {
+		s.cfg.Pages.SetMaintenance(app, false, nil)
+		s.cfg.Pages.SetStopped(app, false) // a stopped app destroyed is no app: 404, no log
+	}
+	s.setUndeployed(app, false)
 	s.rel.Forget(app)
 	if d, ok := s.rel.(destroyer); ok {
 		d.Destroyed(app)
@@ -56,11 +64,6 @@ func (s *Service) destroy(ctx context.Context, app string) error {
 		s.cfg.Hosts.SetDomains(app, nil)
 	}
 	s.setRedirect(app, true) // a new app of the name starts with the default
-	if s.cfg.Pages != nil {
-		s.cfg.Pages.SetMaintenance(app, false, nil)
-		s.cfg.Pages.SetStopped(app, false) // a stopped app destroyed is no app: 404, no log
-	}
-	s.setUndeployed(app, false)
 	s.setDrains(app, nil)
 	s.routeAccessLog(app, true) // a new app of the name starts with the default
 	if s.cfg.Identities != nil {

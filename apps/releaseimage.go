@@ -317,7 +317,7 @@ func (s *Service) DeployImage(ctx context.Context, app, ref string, out io.Write
 	}
 	defer closeLog()
 	v := rel.Version
-	defer func() { s.notifyRelease(slipway.WebhookDeploy, app, v, by, err) }()
+	defer s.notifyReleaseDone(slipway.WebhookDeploy, app, v, by, &err)
 	fmt.Fprintf(out, "-----> Deploying %s from the image %s:%s as %s\n", app, repo, tag, v)
 	start := time.Now()
 	fb, ok := s.cfg.Builder.(interface {

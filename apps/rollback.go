@@ -75,7 +75,7 @@ func (s *Service) Rollback(ctx context.Context, app string, to slipway.Version, 
 		return nil, err
 	}
 	defer closeLog()
-	defer func() { s.notifyRelease(slipway.WebhookRollback, app, rel.Version, by, err) }()
+	defer s.notifyReleaseDone(slipway.WebhookRollback, app, rel.Version, by, &err)
 	fmt.Fprintf(out, "-----> Rolling back %s to %s as %s\n", app, target.Version, rel.Version)
 	start := time.Now()
 	warm, err := s.rel.Promote(ctx, app, target.Version, rel.Version, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 
@@ -148,6 +149,17 @@ func (s *Service) notifyRelease(event, app string, v slipway.Version, by string,
 		}
 	}
 	s.notify(ev)
+}
+
+// notifyReleaseDone is notifyRelease deferred by a use case with its
+// named error: at its return, or at a panic, which is a failure (and goes
+// on), never a release that went live.
+func (s *Service) notifyReleaseDone(event, app string, v slipway.Version, by string, err *error) {
+	if p := recover(); p != nil {
+		s.notifyRelease(event, app, v, by, errors.New("slipway failed while at it"))
+		panic(p)
+	}
+	s.notifyRelease(event, app, v, by, *err)
 }
 
 // notifyPendingConfig tells the app's webhooks that config was stored for

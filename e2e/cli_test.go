@@ -230,6 +230,13 @@ func TestCLI_FromACloneWithTheRemote(t *testing.T) {
 	if out, err := cmd.Output(); err != nil || string(out) != "hello world\n" {
 		t.Errorf("slipway -a shop config:get GREETING on the host: %v %q", err, out)
 	}
+	// On the host, in a clone with a slipway remote, NAME is still typed:
+	// the remote names no app for the admin API.
+	cmd = testutil.Command(t, time.Minute, slipwayBin, "config:get", "shop", "GREETING")
+	cmd.Dir, cmd.Env = clone, append(os.Environ(), "SLIPWAY_ADMIN_ADDR="+s.adminAddr, "SLIPWAY_DATA="+s.dataDir, "SLIPWAY_ADMIN_TOKEN=")
+	if out, err := cmd.Output(); err != nil || string(out) != "hello world\n" {
+		t.Errorf("slipway config:get shop GREETING on the host in the clone: %v %q", err, out)
+	}
 	cmd = testutil.Command(t, time.Minute, slipwayBin, "open", "shop")
 	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), "SLIPWAY_ADMIN_ADDR="+s.adminAddr, "SLIPWAY_DATA="+s.dataDir, "SLIPWAY_ADMIN_TOKEN=")
 	if out, err := cmd.Output(); err != nil || string(out) != want {

@@ -328,6 +328,7 @@ func (s *Scheduler) Destroyed(name string) {
 	s.mu.Lock()
 	delete(s.apps, name)
 	s.mu.Unlock()
+	s.rc.AppLogs.Forget(name) // its file goes with the app's directory
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cms := s.client.CoreV1().ConfigMaps(s.ns)

@@ -207,6 +207,11 @@ const (
 	faultStopped           // ps:stop (503)
 	faultUndeployed        // no release yet (404)
 	faultBadRequest        // a target or body the router does not pass on (400)
+	faultClientGone        // the client went away before an answer (499)
 )
 
-var faultNames = [...]string{"", "bad_gateway", "unavailable", "maintenance", "stopped", "undeployed", "bad_request"}
+var faultNames = [...]string{"", "bad_gateway", "unavailable", "maintenance", "stopped", "undeployed", "bad_request", "client_gone"}
+
+// statusClientGone is the status of an access line whose client went
+// away before the app answered: nginx's 499, which no response carries.
+const statusClientGone = 499

@@ -140,6 +140,11 @@ func TestRouter_AccessLinesOfTheRoutersOwnAnswers(t *testing.T) {
 		wantFields(t, recv(t, lines, "the 502's line"), "dead", map[string]string{
 			"status": "502", "bytes": strconv.Itoa(len(res.body)), "release": "v2", "instance": "web.1", "error": "bad_gateway"})
 
+		if res := do(t, c, srv, http.MethodHead, "dead.apps.test", "/", nil); res.code != http.StatusBadGateway {
+			t.Fatalf("HEAD to a dead instance: %d", res.code)
+		}
+		wantFields(t, recv(t, lines, "the HEAD 502's line"), "dead", map[string]string{"status": "502", "bytes": "0", "error": "bad_gateway"})
+
 		get(t, c, srv, "nosuch.apps.test", "/") // no app, no log
 		r.SetMaintenance("busy", true, []byte("<p>back soon</p>"))
 		get(t, c, srv, "busy.apps.test", "/")

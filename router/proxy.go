@@ -40,7 +40,15 @@ func (r *Router) proxy(f *forwarded, p *Pool, i int) {
 	case err != nil:
 		w, req := f.writer()
 		n := r.badGateway(w, req, p, p.Instances[i], err)
+		if req.Method == http.MethodHead {
+			n = 0 // the server sends no body to a HEAD
+		}
 		f.acc.status, f.acc.sent, f.acc.fault = http.StatusBadGateway, int64(n), faultBadGateway
+		if errors.Is(req.Context().Err(), context.Canceled) {
+			// Nobody read the page: the client went away first (Heroku's
+			// H27, nginx's 499), which the metrics do not count either.
+			f.acc.status, f.acc.sent, f.acc.fault = statusClientGone, 0, faultClientGone
+		}
 	case res.StatusCode == http.StatusSwitchingProtocols:
 		f.tunnel(res, r)
 	case !f.respondRaw(res, r):

@@ -212,6 +212,10 @@ func (n *Notifier) run() {
 // wants it, waiting for a free slot: while every slot is taken the queue
 // fills, and Notify drops.
 func (n *Notifier) dispatch(ev slipway.WebhookEvent) {
+	if n.ctx.Err() != nil {
+		n.dropped.Add(1) // past Shutdown's deadline: what is left is dropped
+		return
+	}
 	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 	hooks, err := n.cfg.Store.ListWebhooks(ctx, ev.App)
 	cancel()

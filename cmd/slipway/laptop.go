@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -49,9 +51,12 @@ func runLaptop(ctx context.Context, args []string) (_ []string, code int, done b
 	if name == "remote:add" {
 		return nil, runRemoteAdd(ctx, opts, rest), true
 	}
-	t, remote, err := findTarget(ctx, opts.remote)
-	if err != nil {
-		return nil, cliFail(err), true
+	var t sshTarget
+	var remote string
+	if opts.remote != "" || !onHost() {
+		if t, remote, err = findTarget(ctx, opts.remote); err != nil {
+			return nil, cliFail(err), true
+		}
 	}
 	words, err := withApp(name, rest, opts.app, t.App)
 	if err != nil {
@@ -219,6 +224,24 @@ func findTarget(ctx context.Context, remote string) (sshTarget, string, error) {
 	return sshTarget{}, "", slipway.Errorf(slipway.EINVALID, "git remote %q is %s, not a slipway's: slipway needs ssh://[USER@]HOST[:PORT]/APP or USER@HOST:APP", remote, slipway.OneLine(url, 100))
 }
 
+// onHost reports whether this is slipway's host: the admin API is
+// configured (SLIPWAY_ADMIN_ADDR or SLIPWAY_ADMIN_TOKEN set) or its token
+// is readable in the data dir. There commands keep going to the admin
+// API as typed, NAME included, even from a clone with a slipway remote:
+// an operator's `slipway config:unset blog KEY` in shop's clone must not
+// become shop's. --remote NAME still goes over ssh.
+func onHost() bool {
+	if os.Getenv("SLIPWAY_ADMIN_ADDR") != "" || os.Getenv("SLIPWAY_ADMIN_TOKEN") != "" {
+		return true
+	}
+	f, err := os.Open(filepath.Join(envOr("SLIPWAY_DATA", DefaultDataDir), "admin_token"))
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
 // laptopUsage is the usage text's part on commands from a clone.
 var laptopUsage = `
 From a clone of an app, on a laptop, over your own ssh:
@@ -232,5 +255,7 @@ From a clone of an app, on a laptop, over your own ssh:
   slipway remote:add HOST[:PORT] [APP]
                              add the remote deploy = ssh://git@HOST[:PORT]/APP (APP: the
                              repository directory's name made an app name)
-On the host, -a APP stands for NAME. docs/cli.md says more.
+On the host (SLIPWAY_ADMIN_ADDR or _TOKEN set, or DATA/admin_token readable) commands go
+to the admin API as typed, NAME included, even in a clone; -a APP stands for NAME there.
+docs/cli.md says more.
 `
