@@ -120,6 +120,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[string]refUpdate // by app: deployed pushes git has yet to write
+	crashed map[string]time.Time // by app: when its webhooks last heard of a crash
 
 	background     sync.WaitGroup // scheduled backups
 	stopBackground context.CancelFunc

@@ -169,13 +169,36 @@ func (s *Service) notifyPendingConfig(ctx context.Context, app string, set map[s
 		Description: configSubject(set, unset), By: slipway.CallerName(ctx, slipway.HostCaller), URL: s.URL(app)})
 }
 
+// crashEvery is how often at most an app's webhooks hear of a crash.
+const crashEvery = time.Minute
+
 // instanceCrashed is the releaser's OnCrash: an instance exited on its
-// own. A crash loop is told at its 4th, 8th, 16th… exit in a row, so
-// that an app crashing every 30 s does not flood its webhooks.
+// own. A crash loop is told at its 4th, 8th, 16th… exit in a row, and
+// other crashes of an app at most once a minute (its instances'
+// together), so that an app crashing every 30 s does not flood its
+// webhooks; slipway's log and the app's have every one.
 func (s *Service) instanceCrashed(app string, v slipway.Version, instance, exit string, loop int) {
 	if loop > 0 && loop&(loop-1) != 0 {
 		return
 	}
+	if loop == 0 && !s.crashTold(app, time.Now()) {
+		return
+	}
 	s.notify(slipway.WebhookEvent{Event: slipway.WebhookCrash, Status: slipway.WebhookCrashed, App: app, Release: v.String(),
 		Process: instance, Exit: exit, CrashLoop: loop, URL: s.URL(app)})
+}
+
+// crashTold reports whether a crash of app at now is told: the first in
+// crashEvery. A crash loop's exits are thinned out by their count instead.
+func (s *Service) crashTold(app string, now time.Time) bool {
+	s.mu.Lock()
+	last, told := s.crashed[app]
+	if !told || now.Sub(last) >= crashEvery {
+		if s.crashed == nil {
+			s.crashed = map[string]time.Time{}
+		}
+		s.crashed[app] = now
+	}
+	s.mu.Unlock()
+	return !told || now.Sub(last) >= crashEvery
 }

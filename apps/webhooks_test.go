@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/releaser"
@@ -172,8 +173,8 @@ func TestWebhooks_HearOfEveryUseCase(t *testing.T) {
 
 }
 
-// A crash loop is told at its first exits and then at the 4th, 8th,
-// 16th… in a row.
+// A crash loop is told at its first exit (once a minute) and then at
+// the 4th, 8th, 16th… in a row.
 func TestWebhooks_CrashLoopIsThinnedOut(t *testing.T) {
 	s := &Service{cfg: Config{Webhooks: &heard{}, HTTPAddr: func() string { return ":80" }}}
 	for _, loop := range []int{0, 0, 0, 4, 5, 6, 7, 8, 9, 15, 16, 17} {
@@ -183,7 +184,26 @@ func TestWebhooks_CrashLoopIsThinnedOut(t *testing.T) {
 	for _, ev := range s.cfg.Webhooks.(*heard).events {
 		loops = append(loops, ev.CrashLoop)
 	}
-	if got, want := fmt.Sprint(loops), "[0 0 0 4 8 16]"; got != want {
+	if got, want := fmt.Sprint(loops), "[0 4 8 16]"; got != want {
 		t.Errorf("crash loops told: %s, want %s", got, want)
+	}
+}
+
+// Crashes that are no loop (each after a stable run) are told at most
+// once a minute per app.
+func TestWebhooks_CrashesToldOnceAMinute(t *testing.T) {
+	s := &Service{}
+	start := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		app   string
+		after time.Duration
+		want  bool
+	}{
+		{"a", 0, true}, {"b", 0, true}, {"a", 30 * time.Second, false}, {"a", 59 * time.Second, false},
+		{"a", 60 * time.Second, true}, {"b", 61 * time.Second, true}, {"a", 90 * time.Second, false},
+	} {
+		if got := s.crashTold(c.app, start.Add(c.after)); got != c.want {
+			t.Errorf("a crash of %s at +%s told: %v, want %v", c.app, c.after, got, c.want)
+		}
 	}
 }
