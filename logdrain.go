@@ -129,10 +129,10 @@ func LogDrainID(rawURL string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// MaskLogDrainURL returns a drain's URL as it may be shown: scheme, host,
-// port and the path's first segment; a user and password become "***@",
-// the rest of the path "/***", a query "?***" (drain services put their
-// tokens in any of them: https://HOST/receiver/v1/http/TOKEN).
+// MaskLogDrainURL returns a drain's URL as it may be shown: scheme, host
+// and port; a user and password become "***@", a path "/***", a query
+// "?***" (drain services put their tokens in any of them:
+// https://HOST/receiver/v1/http/TOKEN, https://HOST/TOKEN).
 func MaskLogDrainURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {
@@ -144,11 +144,9 @@ func MaskLogDrainURL(raw string) string {
 		b.WriteString("***@")
 	}
 	b.WriteString(u.Host)
-	path := u.EscapedPath()
-	if i := strings.IndexByte(strings.TrimPrefix(path, "/"), '/'); i >= 0 && len(path) > i+2 {
-		path = path[:i+1] + "/***"
+	if path := u.EscapedPath(); path != "" && path != "/" {
+		b.WriteString("/***")
 	}
-	b.WriteString(path)
 	if u.RawQuery != "" || u.ForceQuery {
 		b.WriteString("?***")
 	}

@@ -60,11 +60,12 @@ func TestParseLogDrainURL_ErrorHidesSecrets(t *testing.T) {
 func TestMaskLogDrainURL(t *testing.T) {
 	for url, want := range map[string]string{
 		"syslog+tls://logs.example.com:6514":                         "syslog+tls://logs.example.com:6514",
-		"https://user:pass@logs.example.com/drain/1?token=abc":       "https://***@logs.example.com/drain/***?***",
-		"https://collectors.example.com/receiver/v1/http/ZaVnC4dhaV": "https://collectors.example.com/receiver/***",
-		"https://logs.example.com/drain/":                            "https://logs.example.com/drain/",
+		"https://user:pass@logs.example.com/drain/1?token=abc":       "https://***@logs.example.com/***?***",
+		"https://collectors.example.com/receiver/v1/http/ZaVnC4dhaV": "https://collectors.example.com/***",
+		"https://logs.example.com/TOKEN":                             "https://logs.example.com/***",
+		"https://logs.example.com/":                                  "https://logs.example.com",
 		"https://token@logs.example.com":                             "https://***@logs.example.com",
-		"https://logs.example.com/x?":                                "https://logs.example.com/x?***",
+		"https://logs.example.com/x?":                                "https://logs.example.com/***?***",
 		"not a url at all":                                           "(invalid URL)",
 	} {
 		if got := slipway.MaskLogDrainURL(url); got != want {

@@ -157,6 +157,10 @@ type WebhookService interface {
 // MaxWebhookURLLen bounds a webhook's URL.
 const MaxWebhookURLLen = 2048
 
+// MaxWebhooks is how many webhooks an app may have: each event is sent to
+// each of them, retried, and recorded.
+const MaxWebhooks = 8
+
 // ParseWebhookURL checks raw as a webhook's URL: http or https, a host,
 // no user or password (a secret in the URL would be shown and logged:
 // the signature is the credential), no fragment. Internal addresses are
@@ -169,11 +173,11 @@ func ParseWebhookURL(raw string) (string, error) {
 		return "", Errorf(EINVALID, "the webhook's URL is longer than %d bytes", MaxWebhookURLLen)
 	}
 	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return "", Errorf(EINVALID, "the webhook's URL %q has spaces or control characters: encode them", OneLine(raw, 80))
+		return "", Errorf(EINVALID, "the webhook's URL has spaces or control characters: encode them")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return "", Errorf(EINVALID, "%q is not a URL: give one such as https://hooks.example.com/slipway", OneLine(raw, 80))
+		return "", Errorf(EINVALID, "the webhook's URL is not a URL: give one such as https://hooks.example.com/slipway")
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return "", Errorf(EINVALID, "%q is not an http or https URL: webhooks are POSTed over HTTP(S)", OneLine(RedactURL(raw), 80))

@@ -81,7 +81,7 @@ func TestLogDrains_AddListRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 2 || list[0].URL != "syslog+tls://logs.example.com:6514" || list[1].URL != "https://***@logs.example.com/drain?***" ||
+	if len(list) != 2 || list[0].URL != "syslog+tls://logs.example.com:6514" || list[1].URL != "https://***@logs.example.com/***?***" ||
 		list[1].ID != slipway.LogDrainID(secret) || list[1].Sent != 7 {
 		t.Errorf("drains = %+v", list)
 	}
@@ -108,7 +108,7 @@ func TestLogDrains_AddListRemove(t *testing.T) {
 			drainEvents = append(drainEvents, e.Detail)
 		}
 	}
-	if len(drainEvents) != 4 || !strings.Contains(strings.Join(drainEvents, "|"), "added https://***@logs.example.com/drain?***") {
+	if len(drainEvents) != 4 || !strings.Contains(strings.Join(drainEvents, "|"), "added https://***@logs.example.com/***?***") {
 		t.Errorf("drain events = %q", drainEvents)
 	}
 	for _, s := range append(drainEvents, out.String()) {

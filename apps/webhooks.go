@@ -59,6 +59,11 @@ func (s *Service) AddWebhook(ctx context.Context, app, rawURL string, events []s
 	if err != nil {
 		return nil, err
 	}
+	if hooks, err := s.store.ListWebhooks(ctx, app); err != nil {
+		return nil, err
+	} else if len(hooks) >= slipway.MaxWebhooks {
+		return nil, slipway.Errorf(slipway.EINVALID, "%s has %d webhooks, the most an app may have: webhooks:remove %s URL first", app, len(hooks), app)
+	}
 	events, err = slipway.ParseWebhookEvents(strings.Join(events, ","))
 	if err != nil {
 		return nil, err

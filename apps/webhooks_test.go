@@ -111,6 +111,16 @@ func TestWebhooks_AddListRemove(t *testing.T) {
 		t.Errorf("activity = %q\nwant       %q", got, want)
 	}
 
+	// An app has MaxWebhooks at most (one is left from above).
+	for i := 1; i < slipway.MaxWebhooks; i++ {
+		if _, err := f.svc.AddWebhook(ctx, "app", fmt.Sprintf("https://hooks.example.com/%d", i), nil, ""); err != nil {
+			t.Fatalf("webhook %d: %v", i+1, err)
+		}
+	}
+	if _, err := f.svc.AddWebhook(ctx, "app", "https://hooks.example.com/more", nil, ""); slipway.ErrorCode(err) != slipway.EINVALID || !strings.Contains(err.Error(), "the most an app may have") {
+		t.Errorf("one webhook more than MaxWebhooks: %v", err)
+	}
+
 	f.stop()
 	f.webhooks = nil
 	f.svc = f.start(releaser.Config{})

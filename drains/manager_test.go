@@ -209,7 +209,7 @@ func TestManager_RetriesAFailedPost(t *testing.T) {
 			t.Errorf("status shows a secret: %q", s)
 		}
 	}
-	if st.State != slipway.DrainRetrying || !strings.Contains(st.LastError, "503") || st.URL != "https://***@"+h.srv.Listener.Addr().String()+"/drain/***?***" {
+	if st.State != slipway.DrainRetrying || !strings.Contains(st.LastError, "503") || st.URL != "https://***@"+h.srv.Listener.Addr().String()+"/***?***" {
 		t.Errorf("status = %+v", st)
 	}
 	up.Store(true)

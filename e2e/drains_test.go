@@ -81,7 +81,7 @@ func TestDrains_IntoRsyslogAndHTTPS(t *testing.T) {
 	}
 
 	out := s.mustSSH("drains", "drained")
-	for _, w := range []string{"syslog://" + rs.tcpAddr, "syslog+tls://" + rs.tlsAddr, "https://***@" + https.addr() + "/drain?***", "connected"} {
+	for _, w := range []string{"syslog://" + rs.tcpAddr, "syslog+tls://" + rs.tlsAddr, "https://***@" + https.addr() + "/***?***", "connected"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("drains lacks %q:\n%s", w, out)
 		}

@@ -27,7 +27,7 @@ func (db *DB) AddWebhook(ctx context.Context, h *slipway.Webhook) error {
 		SELECT id, ?, ?, ?, ? FROM apps WHERE name = ?`, h.URL, strings.Join(h.Events, ","), h.Secret, formatTime(tx.now), h.App)
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
-		return slipway.Errorf(slipway.ECONFLICT, "%s has a webhook to %s already: webhooks:remove %s URL first to change it", h.App, h.URL, h.App)
+		return slipway.Errorf(slipway.ECONFLICT, "%s has a webhook to %s already: webhooks:remove %s URL first to change it", h.App, slipway.RedactURL(h.URL), h.App)
 	}
 	if err != nil {
 		return fmt.Errorf("add a webhook to %s: %w", h.App, err)
@@ -130,7 +130,7 @@ func (db *DB) RemoveWebhook(ctx context.Context, app, url string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("remove a webhook of %s: %w", app, err)
 	} else if n == 0 {
-		return slipway.Errorf(slipway.ENOTFOUND, "%s has no webhook to %s: webhooks %s lists them", app, url, app)
+		return slipway.Errorf(slipway.ENOTFOUND, "%s has no webhook to %s: webhooks %s lists them", app, slipway.RedactURL(url), app)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("remove a webhook of %s: %w", app, err)

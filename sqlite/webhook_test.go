@@ -26,7 +26,7 @@ func TestDB_Webhooks(t *testing.T) {
 		}
 	}
 	if err := db.AddWebhook(ctx, &slipway.Webhook{App: "shop", URL: a.URL, Events: []string{"deploy"}, Secret: "x"}); slipway.ErrorCode(err) != slipway.ECONFLICT ||
-		!strings.Contains(err.Error(), "has a webhook to https://a.example/hook already") {
+		!strings.Contains(err.Error(), "has a webhook to https://a.example/… already") {
 		t.Errorf("a second webhook to the same URL: %v, want ECONFLICT", err)
 	}
 	if err := db.AddWebhook(ctx, &slipway.Webhook{App: "nope", URL: a.URL, Events: []string{"deploy"}, Secret: "x"}); slipway.ErrorCode(err) != slipway.ENOTFOUND {

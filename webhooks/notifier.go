@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +18,12 @@ const (
 	DefaultAttempts  = 5
 	DefaultTimeout   = 10 * time.Second
 	DefaultQueueSize = 256
-	DefaultWorkers   = 4
+	DefaultWorkers   = 32
+	// PerApp is how many deliveries of one app run at once at most: a
+	// receiver that never answers holds a slot for a minute (every try
+	// and wait), and an app's own events beyond it are dropped, so that no
+	// app's receiver, down or hostile, stops the others' deliveries.
+	PerApp = 4
 )
 
 // DefaultBackoff is the wait before retry n (1 before the second
@@ -69,7 +75,9 @@ type Notifier struct {
 	ctx      context.Context    // the attempts', cancelled when they must end now
 	cancel   context.CancelFunc //
 	sem      chan struct{}      // a slot per delivery running
-	wg       sync.WaitGroup     // the dispatcher and the deliveries
+	busyMu   sync.Mutex
+	busy     map[string]int // deliveries running, by app
+	wg       sync.WaitGroup // the dispatcher and the deliveries
 	dropped  atomic.Int64
 }
 
@@ -100,6 +108,7 @@ func New(cfg Config) *Notifier {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.DialContext = guardedDialer().DialContext
 		t.MaxIdleConnsPerHost = 2
+		t.MaxResponseHeaderBytes = 64 << 10 // a receiver's answer is read for its status
 		client.Transport = t
 	}
 	// A redirect's target is not the URL its owner gave: not followed.
@@ -107,7 +116,7 @@ func New(cfg Config) *Notifier {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Notifier{cfg: cfg, client: &client, logger: cfg.Logger.With("component", "webhooks"),
 		queue: make(chan slipway.WebhookEvent, cfg.QueueSize), stopping: make(chan struct{}),
-		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers)}
+		ctx: ctx, cancel: cancel, sem: make(chan struct{}, cfg.Workers), busy: map[string]int{}}
 }
 
 // Start starts delivering: events notified before it waited in the queue.
@@ -237,16 +246,42 @@ func (n *Notifier) dispatch(ev slipway.WebhookEvent) {
 				return
 			}
 		}
+		if !n.take(ev.App) {
+			n.drop(ev, "the app's webhooks have "+strconv.Itoa(PerApp)+" deliveries running")
+			continue
+		}
 		select {
 		case n.sem <- struct{}{}:
 		case <-n.ctx.Done():
+			n.release(ev.App)
 			return
 		}
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
+			defer n.release(ev.App)
 			defer func() { <-n.sem }()
 			n.deliver(h, ev, body)
 		}()
+	}
+}
+
+// take counts a delivery of app as running, unless PerApp are.
+func (n *Notifier) take(app string) bool {
+	n.busyMu.Lock()
+	defer n.busyMu.Unlock()
+	if n.busy[app] >= PerApp {
+		return false
+	}
+	n.busy[app]++
+	return true
+}
+
+// release counts a delivery of app as ended.
+func (n *Notifier) release(app string) {
+	n.busyMu.Lock()
+	defer n.busyMu.Unlock()
+	if n.busy[app]--; n.busy[app] <= 0 {
+		delete(n.busy, app)
 	}
 }

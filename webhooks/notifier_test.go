@@ -419,3 +419,26 @@ func TestGuard(t *testing.T) {
 		}
 	}
 }
+
+// An app whose receiver never gets an answer back (503 with an hour
+// between tries) holds PerApp deliveries at most, its further events are
+// dropped, and another app's events are delivered meanwhile.
+func TestNotifier_OneAppsStuckReceiverStopsNoOther(t *testing.T) {
+	stuck := newReceiver(t, false, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503)
+	ok := newReceiver(t, false)
+	store := &memStore{}
+	store.add("evil", stuck.srv.URL, "s")
+	id := store.add("shop", ok.srv.URL, "s")
+	n, _ := start(t, store, Config{Workers: PerApp + 1, Backoff: func(int) time.Duration { return time.Hour }})
+	evil := deployEvent
+	evil.App = "evil"
+	for range PerApp + 3 {
+		n.Notify(t.Context(), evil)
+	}
+	testutil.WaitFor(t, "the stuck app's first attempts", func() bool { return len(stuck.requests()) == PerApp })
+	testutil.WaitFor(t, "its further events dropped", func() bool { return n.Dropped() == 3 })
+	n.Notify(t.Context(), deployEvent)
+	if d := store.delivered(t, id, 1)[0]; d.StatusCode != 200 {
+		t.Errorf("shop's delivery = %+v", d)
+	}
+}
