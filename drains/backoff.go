@@ -27,8 +27,5 @@ func (b *backoff) next(lo, hi time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// failing reports whether the last attempt failed.
-func (b *backoff) failing() bool { return b.failures > 0 }
-
 // reset starts over after a success.
 func (b *backoff) reset() { b.failures = 0 }

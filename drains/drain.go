@@ -82,7 +82,7 @@ func (d *drain) run() {
 	var retry backoff
 	for {
 		if b == nil {
-			if !d.await(retry.failing()) {
+			if !d.await() {
 				return
 			}
 			b = &batch{lines: d.buf.peek(batchLines, batchBytes), id: frameID()}
@@ -117,10 +117,11 @@ func (d *drain) run() {
 	}
 }
 
-// await waits until there are lines to send, and for an HTTPS drain not
-// already behind until a batch is full or BatchWait has passed. It
-// reports false when the drain is to stop: stopped, or flushed and empty.
-func (d *drain) await(behind bool) bool {
+// await waits until there are lines to send, and for an HTTPS drain until
+// a batch is full or BatchWait has passed (a batch that failed is retried
+// as it was, without it). It reports false when the drain is to stop:
+// stopped, or flushed and empty.
+func (d *drain) await() bool {
 	for {
 		if n, _ := d.buf.len(); n > 0 {
 			break
@@ -135,7 +136,7 @@ func (d *drain) await(behind bool) bool {
 			return false
 		}
 	}
-	if _, ok := d.send.(*httpsSender); !ok || behind {
+	if _, ok := d.send.(*httpsSender); !ok {
 		return true
 	}
 	timer := time.NewTimer(d.cfg.BatchWait)

@@ -65,10 +65,10 @@ func TestManager_SendsToSyslogOverTCP(t *testing.T) {
 // syslog+tls verifies the receiver's certificate with the configured
 // roots, and one it cannot verify gets nothing.
 func TestManager_SendsOverTLSOnlyToATrustedReceiver(t *testing.T) {
-	ca := newTestCA(t)
-	r := newReceiver(t, &ca.cert)
+	ca := testutil.NewTestCA(t)
+	r := newReceiver(t, &ca.Cert)
 	cfg := testConfig()
-	cfg.RootCAs = ca.pool
+	cfg.RootCAs = ca.Pool
 	m := startManager(t, cfg)
 	m.Set("shop", []string{"syslog+tls://localhost:" + port(r.addr())})
 	m.LogLine("shop", logLine("web.1 v3", "over tls"))

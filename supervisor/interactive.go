@@ -130,15 +130,22 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 		copies.Wait()
 		master.Close()
 	}
+	return ExitStatus(werr)
+}
+
+// ExitStatus is a shell's $? of a command that Wait or Run ended with
+// err: 0, its exit code, or 128 plus the signal that killed it; an error
+// that is no exit (the command could not start) is returned.
+func ExitStatus(err error) (int, error) {
 	var exit *exec.ExitError
 	switch {
-	case werr == nil:
+	case err == nil:
 		return 0, nil
-	case errors.As(werr, &exit):
+	case errors.As(err, &exit):
 		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return 128 + int(ws.Signal()), nil
 		}
 		return exit.ExitCode(), nil
 	}
-	return 0, werr
+	return 0, err
 }

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/slipway/slipway/supervisor"
 )
 
 // sshIO is how a command over ssh meets this terminal.
@@ -35,16 +36,9 @@ func runSSH(ctx context.Context, t sshTarget, line string, via sshIO) (int, erro
 	if via.stdin {
 		cmd.Stdin = os.Stdin
 	}
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, nil
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return exit.ExitCode(), nil
+	status, err := supervisor.ExitStatus(cmd.Run())
+	if err == nil {
+		return status, nil
 	}
 	return 0, fmt.Errorf("cannot run %s: %w (install OpenSSH's client, or set GIT_SSH_COMMAND)", prog[0], err)
 }
