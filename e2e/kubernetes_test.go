@@ -528,11 +528,27 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	k.wantServes(t, "shop", "hello from v1")
 
 	// run: a pod of the live release, its output and exit status the
-	// caller's; run -t says what to do instead.
+	// caller's, its input the caller's through an attach; run -t a
+	// terminal of its own in the pod, typed into.
 	out, err := s.ssh(s.key, "run", "shop", "'echo $GREETING from $SLIPWAY_RELEASE; exit 7'")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 7 || !strings.Contains(out, "hello world from v4") {
 		t.Errorf("run: %v\n%s", err, out)
+	}
+	cmd := s.sshCmd(nil, "run", "shop", "cat")
+	cmd.Stdin = strings.NewReader("from stdin\n")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "from stdin\n" {
+		t.Errorf("run cat: %v %q", err, out)
+	}
+	cmd = s.sshCmd([]string{"-tt"}, "run", "shop", "sh")
+	cmd.Env = append(cmd.Env, "TERM=vt100")
+	typed, typing := io.Pipe() // open until the run ends, as a terminal's input is
+	cmd.Stdin = typed
+	go typing.Write([]byte("test -t 0 && echo tty-$((6*7)) $TERM; exit 5\n"))
+	out2, err := cmd.CombinedOutput()
+	typing.Close()
+	if !errors.As(err, &exit) || exit.ExitCode() != 5 || !strings.Contains(string(out2), "tty-42 vt100") {
+		t.Errorf("run -t: %v %q", err, out2)
 	}
 	waitFor(t, "the run's pod to go", func() bool {
 		pods, err := k.c.Clientset.CoreV1().Pods(kube.DefaultNamespace).List(context.Background(),

@@ -276,6 +276,24 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 // send sends a request and returns a 2xx answer, whose body the caller
 // closes; any other is an error apierrors understands (IsNotFound, ...).
 func (c *Client) send(ctx context.Context, method, path string, q url.Values, ctype string, body []byte, gr schema.GroupResource, name string) (*http.Response, error) {
+	req, err := c.request(ctx, method, path, q, ctype, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the API server %s: %w", c.server, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, statusError(resp.StatusCode, method, gr, name, b)
+}
+
+// request makes a request to the API server, with slipway's credentials.
+func (c *Client) request(ctx context.Context, method, path string, q url.Values, ctype string, body []byte) (*http.Request, error) {
 	u := c.server + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -304,16 +322,7 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, ct
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("the API server %s: %w", c.server, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, statusError(resp.StatusCode, method, gr, name, b)
+	return req, nil
 }
 
 // statusError makes an error answer a *apierrors.StatusError: the

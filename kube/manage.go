@@ -2,8 +2,10 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -209,20 +211,32 @@ func (s *Scheduler) Scale(ctx context.Context, name, typ string, n int, out io.W
 	return nil
 }
 
-// RunOneOff runs argv once as a pod of spec's release, its output
-// streamed to t as it comes, and returns its exit status; the pod goes
-// when it ends, or when the caller goes. A terminal (run -t) would need
-// an attach through the API, which slipway does not do yet.
+// RunOneOff runs argv once as a pod of spec's release and returns its
+// exit status; the pod goes when it ends, or when the caller goes. The
+// caller's input reaches it through an attach (its stdin closes when the
+// caller's does). Without a terminal its output is its log, followed to
+// its end, so that nothing it wrote before the attach is lost. With one
+// (run -t) the pod has a terminal of the caller's size, following its
+// resizes, and its output comes through the attach: argv waits behind a
+// line slipway sends once attached (ttyGate), as a Heroku one-off dyno
+// waits for its client, so that a shell's first prompt is not lost.
 func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string, argv []string, t slipway.Terminal) (int, error) {
-	if t.Pty {
-		return 0, slipway.Errorf(slipway.EINVALID, "run -t (a terminal) is not supported on Kubernetes yet: run without -t, or kubectl exec -it into a pod of the live release")
-	}
 	image, limits, err := s.prepare(ctx, spec)
 	if err != nil {
 		return 0, err
 	}
 	ps := s.podSpec(spec, image, ProcessRun, "", limitsOf(limits, ProcessRun), corev1.RestartPolicyNever)
-	ps.Containers[0].Command = argv
+	c := &ps.Containers[0]
+	c.Command = argv
+	c.Stdin, c.StdinOnce, c.TTY = true, true, t.Pty
+	if t.Pty {
+		c.Command = append([]string{"/bin/sh", "-c", ttyGate, "run"}, argv...)
+		term := t.Term
+		if term == "" {
+			term = "xterm"
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: "TERM", Value: term})
+	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: spec.App + "-" + spec.Version.String() + "-" + sanitizeID(id) + "-", Namespace: s.ns,
 			Labels: s.labels(spec.App, spec.Version, ProcessRun)},
@@ -238,13 +252,58 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 		defer cancel()
 		pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(1))})
 	}()
-	// Its output once it runs, followed to its end.
 	started, err := s.waitPod(ctx, pod.Name, func(p *corev1.Pod) bool { return p.Status.Phase != corev1.PodPending })
 	if err != nil {
 		return 0, err
 	}
-	if started.Status.Phase == corev1.PodRunning || started.Status.Phase == corev1.PodSucceeded || started.Status.Phase == corev1.PodFailed {
-		if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{Follow: true}); err == nil {
+	if started.Status.Phase == corev1.PodRunning {
+		streams := AttachStreams{Stdin: t.Stdin}
+		opts := AttachOptions{Container: ProcessRun, Stdin: true}
+		if t.Pty {
+			opts.Stdout, opts.TTY = true, true
+			streams.Stdin = io.MultiReader(strings.NewReader("\n"), t.Stdin) // through the gate
+			streams.Stdout = t.Stdout
+			streams.Size = TerminalSize{Width: uint16(t.Size.Cols), Height: uint16(t.Size.Rows)}
+			resize := make(chan TerminalSize)
+			streams.Resize = resize
+			if t.Resize != nil {
+				fwd, stop := context.WithCancel(ctx)
+				defer stop()
+				go func() {
+					for {
+						select {
+						case <-fwd.Done():
+							return
+						case sz := <-t.Resize:
+							select {
+							case resize <- TerminalSize{Width: uint16(sz.Cols), Height: uint16(sz.Rows)}:
+							case <-fwd.Done():
+								return
+							}
+						}
+					}
+				}()
+			}
+			if err := pods.Attach(ctx, pod.Name, opts, streams); err != nil && !isExitCode(err) {
+				return 0, kubeErr("attach to the run's pod", err)
+			}
+		} else {
+			attached := make(chan error, 1)
+			go func() { attached <- pods.Attach(ctx, pod.Name, opts, streams) }()
+			if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{Follow: true}); err == nil {
+				io.Copy(t.Stdout, rc)
+				rc.Close()
+			}
+			select {
+			case err := <-attached:
+				if err != nil && !isExitCode(err) && ctx.Err() == nil {
+					s.logger.Debug("the run's input could not reach its pod", "app", spec.App, "pod", pod.Name, "err", err)
+				}
+			default: // the pod ended with its input still open: nothing more to send
+			}
+		}
+	} else if started.Status.Phase == corev1.PodSucceeded || started.Status.Phase == corev1.PodFailed {
+		if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{}); err == nil {
 			io.Copy(t.Stdout, rc)
 			rc.Close()
 		}
@@ -264,6 +323,18 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 		return 0, nil
 	}
 	return 0, fmt.Errorf("the run's pod %s failed: %s", pod.Name, podState(ended))
+}
+
+// ttyGate is the shell line that holds a run -t's command until slipway
+// has attached and sent a line (not echoed); then the command replaces
+// the shell. It needs the image's /bin/sh, as Procfile commands do.
+const ttyGate = `stty -echo 2>/dev/null; read -r _; stty echo 2>/dev/null; exec "$@"`
+
+// isExitCode reports whether err only says the command's exit status,
+// which the pod's status tells too.
+func isExitCode(err error) bool {
+	var code ErrExitCode
+	return errors.As(err, &code)
 }
 
 // waitPod waits until pod name satisfies done, and returns it.
