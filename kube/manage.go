@@ -228,6 +228,9 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 	ps := s.podSpec(spec, image, ProcessRun, "", limitsOf(limits, ProcessRun), corev1.RestartPolicyNever)
 	c := &ps.Containers[0]
 	c.Command = argv
+	if t.Stdin == nil {
+		t.Stdin = strings.NewReader("") // no input: its stdin is closed at once
+	}
 	c.Stdin, c.StdinOnce, c.TTY = true, true, t.Pty
 	if t.Pty {
 		c.Command = append([]string{"/bin/sh", "-c", ttyGate, "run"}, argv...)
