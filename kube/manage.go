@@ -292,7 +292,13 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 			}
 		} else {
 			attached := make(chan error, 1)
-			go func() { attached <- pods.Attach(ctx, pod.Name, opts, streams) }()
+			go func() {
+				err := pods.Attach(ctx, pod.Name, opts, streams)
+				if apierrors.IsForbidden(err) && t.Stderr != nil {
+					fmt.Fprintf(t.Stderr, "slipway: the run's input cannot reach its pod: slipway may not attach (kubectl apply -f docs/kubernetes/rbac.yaml gives it pods/attach)\n")
+				}
+				attached <- err
+			}()
 			if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{Follow: true}); err == nil {
 				io.Copy(t.Stdout, rc)
 				rc.Close()
