@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// queue and a goroutine of their own, stopped once the HTTP servers
 	// have (or at an early return).
 	access := router.NewAccessLog(router.AccessLogConfig{Write: func(app string, lines [][]byte) {
-		appLogs.For(app).Lines("router", "", lines)
+		appLogs.For(app).Lines(slipway.RouterProcess, "", lines)
 	}})
 	access.Start()
 	defer func() {
