@@ -2,6 +2,7 @@ package slipway
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -33,8 +34,8 @@ const (
 // /metrics counts it. It never holds the URL's secrets.
 type LogDrain struct {
 	App string `json:"app"`
-	// ID names the drain in /metrics and for drains:remove: a short hash
-	// of its URL (LogDrainID).
+	// ID names the drain in /metrics and for drains:remove: a short keyed
+	// hash of its URL (LogDrainID).
 	ID string `json:"id"`
 	// URL is the drain's URL with its secrets masked (MaskLogDrainURL).
 	URL   string `json:"url"`
@@ -122,11 +123,25 @@ func DrainPort(u *url.URL) string {
 	return "443"
 }
 
+// LogDrainIDKey derives the key of LogDrainID from secret, a secret of
+// the installation that outlives restarts and upgrades (slipway serve's
+// affinity key, DATA/affinity.key), under a label of its own: secret
+// itself keys nothing else this way, and an id tells nothing of it.
+func LogDrainIDKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("slipway log drain id key v1"))
+	return m.Sum(nil)
+}
+
 // LogDrainID is the short id of a drain's URL, as /metrics labels it and
-// drains:remove takes it: the first 8 hex digits of its SHA-256.
-func LogDrainID(rawURL string) string {
-	sum := sha256.Sum256([]byte(rawURL))
-	return hex.EncodeToString(sum[:4])
+// drains:remove takes it: the first 8 hex digits of the URL's
+// HMAC-SHA256 under key (LogDrainIDKey). Keyed, since /metrics needs no
+// login and the URL may hold a password: with a plain hash, whoever knew
+// the rest of the URL could try passwords against the id offline.
+func LogDrainID(key []byte, rawURL string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(rawURL))
+	return hex.EncodeToString(m.Sum(nil)[:4])
 }
 
 // MaskLogDrainURL returns a drain's URL as it may be shown: scheme, host

@@ -1,6 +1,9 @@
 package slipway_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -72,7 +75,33 @@ func TestMaskLogDrainURL(t *testing.T) {
 			t.Errorf("MaskLogDrainURL(%q) = %q, want %q", url, got, want)
 		}
 	}
-	if a, b := slipway.LogDrainID("syslog://a:1"), slipway.LogDrainID("syslog://a:2"); len(a) != 8 || a == b {
+}
+
+// A drain's id is keyed per installation: the same on one host across
+// restarts and upgrades (the same secret gives the same id, and the
+// derivation does not change: the vector below), different on another,
+// and not the URL's plain SHA-256, which /metrics would let anyone test
+// guessed passwords against.
+func TestLogDrainID(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	key := slipway.LogDrainIDKey(secret)
+	const u = "syslog+tls://logs.example.com:6514"
+	// Changing this changes every host's drain ids at its upgrade.
+	if got, want := slipway.LogDrainID(key, u), "50eaa077"; got != want {
+		t.Errorf("LogDrainID = %q, want %q", got, want)
+	}
+	if a, b := slipway.LogDrainID(key, "syslog://a:1"), slipway.LogDrainID(key, "syslog://a:2"); len(a) != 8 || a == b {
 		t.Errorf("ids %q and %q", a, b)
+	}
+	other := slipway.LogDrainIDKey([]byte("another host's secret, 32 bytes!"))
+	if slipway.LogDrainID(other, u) == slipway.LogDrainID(key, u) {
+		t.Error("two installations give a drain the same id")
+	}
+	if bytes.Equal(key, secret) || slipway.LogDrainID(secret, u) == slipway.LogDrainID(key, u) {
+		t.Error("the id is keyed with the secret itself, not a key derived from it")
+	}
+	sum := sha256.Sum256([]byte(u))
+	if slipway.LogDrainID(key, u) == hex.EncodeToString(sum[:4]) {
+		t.Error("the id is the URL's plain SHA-256")
 	}
 }

@@ -34,6 +34,12 @@ var ErrProcfile = errors.New("invalid Procfile")
 
 var processTypeRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
 
+// RouterProcess is the writer of the router's access lines in an app's
+// log ("router: method=GET …"), as logs -p router and a drain's PROCID
+// name it. No Procfile type may take the name: its lines would be mixed
+// with the router's.
+const RouterProcess = "router"
+
 // ValidProcessType reports whether typ may name a process type, as a
 // Procfile line or app.json's formation does.
 func ValidProcessType(typ string) bool { return processTypeRE.MatchString(typ) }
@@ -43,8 +49,8 @@ func ValidProcessType(typ string) bool { return processTypeRE.MatchString(typ) }
 const maxProcfileSize = 64 << 10
 
 // ParseProcfile parses a Procfile the way Heroku does: one "type: command"
-// per line, blank lines and lines starting with # ignored. Errors name the
-// line and wrap ErrProcfile.
+// per line, blank lines and lines starting with # ignored. A type named
+// RouterProcess is refused. Errors name the line and wrap ErrProcfile.
 func ParseProcfile(data []byte) (Procfile, error) {
 	if len(data) > maxProcfileSize {
 		return nil, fmt.Errorf("%w: larger than %d KiB", ErrProcfile, maxProcfileSize>>10)
@@ -67,6 +73,8 @@ func ParseProcfile(data []byte) (Procfile, error) {
 			return nil, fmt.Errorf("%w: line %d: want \"type: command\"", ErrProcfile, n)
 		case !processTypeRE.MatchString(typ):
 			return nil, fmt.Errorf("%w: line %d: process type %q: use letters, digits, - and _", ErrProcfile, n, typ)
+		case typ == RouterProcess:
+			return nil, fmt.Errorf("%w: line %d: process type %q is reserved for the router's access lines (logs -p router): rename it, e.g. to \"proxy\", and push again", ErrProcfile, n, typ)
 		case cmd == "":
 			return nil, fmt.Errorf("%w: line %d: process type %q has no command", ErrProcfile, n, typ)
 		case strings.ContainsRune(cmd, 0):

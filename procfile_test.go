@@ -25,6 +25,7 @@ func TestParseProcfile(t *testing.T) {
 		{"spaces around", "  web  :   ./s   \n", Procfile{{"web", "./s"}}},
 		{"no space after colon", "web:./s", Procfile{{"web", "./s"}}},
 		{"type characters", "Web_2-x: a\n9: b\n", Procfile{{"Web_2-x", "a"}, {"9", "b"}}},
+		{"names beside router's", "Router: a\nrouter-2: b\nrouters: c\n", Procfile{{"Router", "a"}, {"router-2", "b"}, {"routers", "c"}}},
 		{"hash inside command", "web: ./s # not a comment", Procfile{{"web", "./s # not a comment"}}},
 		{"empty", "", nil},
 		{"only comments", "# nothing\n\n", nil},
@@ -60,6 +61,7 @@ func TestParseProcfile_Errors(t *testing.T) {
 		{"NUL in command", "web: a\x00b", "NUL"},
 		{"duplicate", "web: a\nworker: b\nweb: c\n", `line 3: process type "web" is listed twice`},
 		{"too large", strings.Repeat("#\n", maxProcfileSize/2+1), "larger than 64 KiB"},
+		{"router is the router's", "web: ./s\nrouter: ./route\n", `line 2: process type "router" is reserved for the router's access lines (logs -p router): rename it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

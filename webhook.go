@@ -166,8 +166,8 @@ const MaxWebhooks = 8
 // the signature is the credential), no fragment. Internal addresses are
 // allowed: only those who manage the app add its webhooks, and a hook to
 // a service beside slipway is legitimate; redirects are never followed,
-// and link-local addresses (a cloud's metadata service) are refused when
-// dialed (package webhooks).
+// and link-local and cloud metadata addresses are refused when dialed,
+// directly or through a proxy (package webhooks).
 func ParseWebhookURL(raw string) (string, error) {
 	if len(raw) > MaxWebhookURLLen {
 		return "", Errorf(EINVALID, "the webhook's URL is longer than %d bytes", MaxWebhookURLLen)

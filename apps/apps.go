@@ -86,6 +86,10 @@ type Config struct {
 	// Drains, when set, sends the apps' logs on to their log drains
 	// (drains:add); without it they are stored and not sent.
 	Drains LogDrains
+	// DrainIDKey keys the drains' ids (slipway.LogDrainID): the key
+	// Drains was given, so that both name a drain alike. nil is an empty
+	// key, for tests.
+	DrainIDKey []byte
 	// Handover says this slipway process took over from one that handed
 	// over to it (an upgrade): the cron runs that one left finish on
 	// their own instead of being ended as leftovers.

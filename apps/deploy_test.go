@@ -81,3 +81,25 @@ func TestDeploy_FailedBuildIsRecordedAndLiveKeepsServing(t *testing.T) {
 		t.Errorf("got %q, want v1 still live", got)
 	}
 }
+
+// "router" writes the router's access lines in an app's log (logs -p
+// router): a push whose Procfile has a type of that name is refused in one
+// line that says what to do, and the live release serves on.
+func TestDeploy_ProcfileTypeRouterIsRefusedAndLiveKeepsServing(t *testing.T) {
+	f := newFixture(t, releaser.Config{})
+	f.push(appFiles(t), "v1")
+	files := appFiles(t)
+	files["Procfile"] += "router: exec sleep 1000\n"
+	out, err := f.deploy(f.commit(files, "a router of its own"))
+	msg := slipway.ErrorMessage(err)
+	if err == nil || strings.ContainsAny(msg, "\n\r") ||
+		!strings.Contains(msg, `line 2: process type "router" is reserved for the router's access lines (logs -p router): rename it`) {
+		t.Fatalf("err = %q, want the refusal in one line; output:\n%s", msg, out)
+	}
+	if got := f.statuses(); got != "v2:failed v1:live" {
+		t.Errorf("history = %q", got)
+	}
+	if got := f.get(http.DefaultClient); !strings.HasPrefix(got, "200 release v1") {
+		t.Errorf("got %q, want v1 still live", got)
+	}
+}

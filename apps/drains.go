@@ -2,6 +2,8 @@ package apps
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,7 +41,7 @@ func (s *Service) LogDrains(ctx context.Context, app string) ([]slipway.LogDrain
 	}
 	out := make([]slipway.LogDrain, len(urls))
 	for i, raw := range urls {
-		id := slipway.LogDrainID(raw)
+		id := s.drainID(raw)
 		out[i] = slipway.LogDrain{App: app, ID: id, URL: slipway.MaskLogDrainURL(raw), State: slipway.DrainOff}
 		if j := slices.IndexFunc(live, func(d slipway.LogDrain) bool { return d.ID == id }); j >= 0 {
 			out[i] = live[j]
@@ -65,7 +67,7 @@ func (s *Service) AddLogDrain(ctx context.Context, app, rawURL string, out io.Wr
 	if err != nil {
 		return err
 	}
-	id, shown := slipway.LogDrainID(raw), slipway.MaskLogDrainURL(raw)
+	id, shown := s.drainID(raw), slipway.MaskLogDrainURL(raw)
 	if slices.Contains(urls, raw) {
 		return slipway.Errorf(slipway.ECONFLICT, "%s drains to %s already (%s)", app, shown, id)
 	}
@@ -97,7 +99,10 @@ func (s *Service) RemoveLogDrain(ctx context.Context, app, which string, out io.
 	if u, err := slipway.ParseLogDrainURL(which); err == nil {
 		canonical = u.String()
 	}
-	i := slices.IndexFunc(urls, func(raw string) bool { return raw == canonical || slipway.LogDrainID(raw) == which })
+	i := slices.IndexFunc(urls, func(raw string) bool { return raw == canonical || s.drainID(raw) == which })
+	if i < 0 {
+		i = slices.IndexFunc(urls, func(raw string) bool { return legacyDrainID(raw) == which })
+	}
 	if i < 0 {
 		shown := slipway.OneLine(which, 40)
 		if strings.Contains(which, "://") {
@@ -109,11 +114,23 @@ func (s *Service) RemoveLogDrain(ctx context.Context, app, which string, out io.
 	if err := s.storeDrains(ctx, app, slices.Delete(urls, i, i+1)); err != nil {
 		return err
 	}
-	id, shown := slipway.LogDrainID(raw), slipway.MaskLogDrainURL(raw)
+	id, shown := s.drainID(raw), slipway.MaskLogDrainURL(raw)
 	fmt.Fprintf(out, "Removed drain %s %s: %s's log no longer goes there\n", id, shown, app)
 	s.logger.Info("log drain removed", "app", app, "drain", id)
 	s.event(ctx, app, slipway.EventDrains, "removed "+shown)
 	return nil
+}
+
+// drainID is the id of the drain to raw.
+func (s *Service) drainID(raw string) string { return slipway.LogDrainID(s.cfg.DrainIDKey, raw) }
+
+// legacyDrainID is the id slipway gave the drain to raw before ids were
+// keyed, the first 8 hex digits of the URL's SHA-256, which drains:remove
+// still takes, so that a script written before goes on working. It is
+// only compared with what the user typed, never shown.
+func legacyDrainID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:4])
 }
 
 // drainURLs returns the app's stored drains.

@@ -1,6 +1,8 @@
 package apps
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strings"
@@ -14,8 +16,20 @@ import (
 // fakeDrains is the delivery as the use cases see it: the drains each
 // app was last given.
 type fakeDrains struct {
+	key  []byte // keys the ids, as the Service's DrainIDKey
 	mu   sync.Mutex
 	apps map[string][]string
+}
+
+// testDrainIDKey keys the drains' ids in the tests.
+var testDrainIDKey = slipway.LogDrainIDKey([]byte("the tests' installation secret.."))
+
+// withFakeDrains gives the fixture's Service a fakeDrains, both with the
+// tests' key.
+func (f *fixture) withFakeDrains() *fakeDrains {
+	fake := &fakeDrains{key: testDrainIDKey}
+	f.svc.cfg.Drains, f.svc.cfg.DrainIDKey = fake, testDrainIDKey
+	return fake
 }
 
 func (f *fakeDrains) Set(app string, urls []string) {
@@ -36,7 +50,7 @@ func (f *fakeDrains) Status(app string) []slipway.LogDrain {
 	defer f.mu.Unlock()
 	var out []slipway.LogDrain
 	for _, raw := range f.apps[app] {
-		out = append(out, slipway.LogDrain{App: app, ID: slipway.LogDrainID(raw), URL: slipway.MaskLogDrainURL(raw), State: slipway.DrainConnected, Sent: 7})
+		out = append(out, slipway.LogDrain{App: app, ID: slipway.LogDrainID(f.key, raw), URL: slipway.MaskLogDrainURL(raw), State: slipway.DrainConnected, Sent: 7})
 	}
 	return out
 }
@@ -52,8 +66,7 @@ func (f *fakeDrains) get() map[string][]string {
 // each lands in the activity without the URL's secrets.
 func TestLogDrains_AddListRemove(t *testing.T) {
 	f := newFixture(t, releaser.Config{})
-	fake := &fakeDrains{}
-	f.svc.cfg.Drains = fake
+	fake := f.withFakeDrains()
 	ctx := t.Context()
 	if err := f.svc.Create(ctx, "shop"); err != nil {
 		t.Fatal(err)
@@ -82,7 +95,7 @@ func TestLogDrains_AddListRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(list) != 2 || list[0].URL != "syslog+tls://logs.example.com:6514" || list[1].URL != "https://***@logs.example.com/***?***" ||
-		list[1].ID != slipway.LogDrainID(secret) || list[1].Sent != 7 {
+		list[1].ID != slipway.LogDrainID(testDrainIDKey, secret) || list[1].Sent != 7 {
 		t.Errorf("drains = %+v", list)
 	}
 
@@ -115,6 +128,35 @@ func TestLogDrains_AddListRemove(t *testing.T) {
 		if strings.Contains(s, "hunter2") || strings.Contains(s, "SECRET") {
 			t.Errorf("a secret shown: %q", s)
 		}
+	}
+}
+
+// drains:remove still takes the id a drain had before ids were keyed (the
+// URL's plain SHA-256), so that a script written then goes on working;
+// drains shows the keyed one only.
+func TestLogDrains_RemoveTakesTheIDFromBeforeKeys(t *testing.T) {
+	f := newFixture(t, releaser.Config{})
+	f.withFakeDrains()
+	ctx := t.Context()
+	if err := f.svc.Create(ctx, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	const u = "https://user:hunter2@logs.example.com/drain"
+	var out strings.Builder
+	if err := f.svc.AddLogDrain(ctx, "shop", u, &out); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(u))
+	old := hex.EncodeToString(sum[:4])
+	list, _ := f.svc.LogDrains(ctx, "shop")
+	if len(list) != 1 || list[0].ID == old || list[0].ID != slipway.LogDrainID(testDrainIDKey, u) || strings.Contains(out.String(), old) {
+		t.Errorf("drains = %+v, output %q: want the keyed id only", list, out.String())
+	}
+	if err := f.svc.RemoveLogDrain(ctx, "shop", old, &out); err != nil {
+		t.Fatalf("drains:remove by the old id: %v", err)
+	}
+	if list, _ := f.svc.LogDrains(ctx, "shop"); len(list) != 0 {
+		t.Errorf("drains after the removal: %+v", list)
 	}
 }
 

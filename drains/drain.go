@@ -58,7 +58,7 @@ type drain struct {
 
 func newDrain(cfg *Config, host, app string, u *url.URL, logger *slog.Logger) *drain {
 	raw := u.String()
-	d := &drain{app: app, url: raw, id: slipway.LogDrainID(raw), cfg: cfg,
+	d := &drain{app: app, url: raw, id: slipway.LogDrainID(cfg.IDKey, raw), cfg: cfg,
 		buf:   newBuffer(cfg.MaxLines, cfg.MaxBytes),
 		state: slipway.DrainConnecting, since: cfg.Now(),
 		flush: make(chan struct{})}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // maxMessage bounds one syslog message (its header included), rsyslog's
@@ -73,7 +75,7 @@ func field(s string, n int) string {
 func appendFrames(dst []byte, h header, line []byte, now time.Time) ([]byte, int) {
 	ts, proc, text := parseLine(line, now)
 	pri := priApp
-	if proc == "router" {
+	if proc == slipway.RouterProcess {
 		pri = priRouter
 	}
 	var head []byte

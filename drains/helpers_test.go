@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slipway/slipway"
 )
 
 // message is one RFC 5424 message as a receiver took it apart.
@@ -153,8 +155,11 @@ func (r *receiver) closed() int {
 func testConfig() Config {
 	return Config{Hostname: "slipway-host", MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 		BatchWait: 20 * time.Millisecond, DialTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
-		Logger: slog.New(slog.DiscardHandler)}
+		IDKey: testIDKey, Logger: slog.New(slog.DiscardHandler)}
 }
+
+// testIDKey keys the drains' ids in the tests.
+var testIDKey = slipway.LogDrainIDKey([]byte("the tests' installation secret.."))
 
 // startManager starts a Manager for cfg, shut down when the test ends.
 func startManager(t testing.TB, cfg Config) *Manager {

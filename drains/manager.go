@@ -38,6 +38,10 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// BatchWait is how long an HTTPS drain waits for a batch to fill.
 	BatchWait time.Duration
+	// IDKey keys the drains' ids (slipway.LogDrainID), as /metrics and the
+	// log name them; nil is an empty key, for tests. slipway serve gives
+	// slipway.LogDrainIDKey of its affinity key, and the same to apps.
+	IDKey []byte
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger // slog.Default when nil
@@ -144,7 +148,7 @@ func (m *Manager) Set(app string, urls []string) {
 	for _, raw := range urls {
 		u, err := slipway.ParseLogDrainURL(raw)
 		if err != nil {
-			m.logger.Error("a stored log drain is not valid: skipped", "app", app, "drain", slipway.LogDrainID(raw), "err", err)
+			m.logger.Error("a stored log drain is not valid: skipped", "app", app, "drain", slipway.LogDrainID(m.cfg.IDKey, raw), "err", err)
 			continue
 		}
 		i := slices.IndexFunc(old[app], func(d *drain) bool { return d.url == u.String() })

@@ -54,7 +54,7 @@ func TestManager_SendsToSyslogOverTCP(t *testing.T) {
 	}
 	waitFor(t, "the drain to count its lines", func() bool { return m.Status("shop")[0].Sent == 2 })
 	st := m.Status("shop")[0]
-	if st.State != slipway.DrainConnected || st.ID != slipway.LogDrainID("syslog://"+r.addr()) || st.Dropped != 0 || st.App != "shop" {
+	if st.State != slipway.DrainConnected || st.ID != slipway.LogDrainID(testIDKey, "syslog://"+r.addr()) || st.Dropped != 0 || st.App != "shop" {
 		t.Errorf("status = %+v", st)
 	}
 	if len(r.messages()) != 2 {

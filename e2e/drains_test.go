@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,6 +98,17 @@ func TestDrains_IntoRsyslogAndHTTPS(t *testing.T) {
 	if strings.Contains(metrics, "hunter2") || strings.Contains(metrics, "SECRET") {
 		t.Error("/metrics shows a drain's secret")
 	}
+	// An id on /metrics, which needs no login, is keyed with a key
+	// derived from the data dir's affinity key: not the URL's plain
+	// SHA-256, which would let one test guessed passwords offline.
+	affinity, err := os.ReadFile(filepath.Join(s.dataDir, "affinity.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256([]byte(secretURL)); list[2].ID == hex.EncodeToString(sum[:4]) ||
+		list[2].ID != slipway.LogDrainID(slipway.LogDrainIDKey(affinity), secretURL) {
+		t.Errorf("drain id %s is not the URL's HMAC under the installation's key", list[2].ID)
+	}
 
 	// A drain that is down: the app serves, logs shows its lines and the
 	// other drains get them; it retries, saying why.
@@ -130,6 +143,15 @@ func TestDrains_IntoRsyslogAndHTTPS(t *testing.T) {
 	}
 	if out := s.mustSSH("drains", "drained"); strings.Count(out, "\n") != 2 || !strings.Contains(out, "syslog+tls://") {
 		t.Errorf("drains after the removals:\n%s", out)
+	}
+
+	// The key of the ids is kept in the data dir: a drain has the same id
+	// after a restart.
+	s.stop()
+	s.start()
+	var after []slipway.LogDrain
+	if err := json.Unmarshal([]byte(s.mustSSH("drains", "drained", "--json")), &after); err != nil || len(after) != 1 || after[0].ID != list[1].ID {
+		t.Errorf("drains after a restart: %+v (%v), want %s still named %s", after, err, list[1].URL, list[1].ID)
 	}
 }
 

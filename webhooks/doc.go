@@ -4,8 +4,9 @@
 // webhooks that asked for the event's kind, and POSTs the event's JSON to
 // each, signed as GitHub signs its own (X-Hub-Signature-256), retried
 // with backoff, each delivery recorded in the store for `webhooks NAME`.
-// Redirects are not followed and link-local addresses never dialed;
-// secrets and URLs' paths never reach the log.
+// Redirects are not followed, and link-local and cloud metadata addresses
+// never reached, directly or through a proxy (guard.go); secrets and
+// URLs' paths never reach the log.
 //
 // Imports: slipway.
 package webhooks

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -41,8 +42,9 @@ type Config struct {
 	Store Store
 	// Client sends the POSTs; nil makes one from http.DefaultTransport's
 	// settings (the proxy of the environment, the system's CAs, which
-	// SSL_CERT_FILE changes) that never connects to a link-local address
-	// (guard). Whichever it is, redirects are not followed.
+	// SSL_CERT_FILE changes) that never reaches a link-local or metadata
+	// address, directly or through the proxy (guard.go). Whichever it is,
+	// redirects are not followed.
 	Client *http.Client
 	// Attempts bounds the tries of one delivery (DefaultAttempts when 0).
 	Attempts int
@@ -105,11 +107,7 @@ func New(cfg Config) *Notifier {
 	if cfg.Client != nil {
 		client = *cfg.Client
 	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = guardedDialer().DialContext
-		t.MaxIdleConnsPerHost = 2
-		t.MaxResponseHeaderBytes = 64 << 10 // a receiver's answer is read for its status
-		client.Transport = t
+		client.Transport = newTransport(http.ProxyFromEnvironment, net.DefaultResolver.LookupNetIP)
 	}
 	// A redirect's target is not the URL its owner gave: not followed.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

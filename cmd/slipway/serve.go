@@ -126,7 +126,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// Every app's log, one per app, shared by its processes' output and
 	// the router's access lines; each line goes on to the app's log
 	// drains too, which apps.Service tells the drains manager.
-	logDrains := drains.New(drains.Config{Logger: logger})
+	// The drains' ids are keyed (from the affinity key, with a label of
+	// their own): /metrics needs no login, and a drain's URL may hold a
+	// password.
+	drainIDKey := slipway.LogDrainIDKey(key)
+	logDrains := drains.New(drains.Config{IDKey: drainIDKey, Logger: logger})
 	mets.WatchLogDrains(logDrains.All)
 	stopDrains := func() {
 		dctx, cancel := context.WithTimeout(context.Background(), drainFlush)
@@ -138,7 +142,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// queue and a goroutine of their own, stopped once the HTTP servers
 	// have (or at an early return).
 	access := router.NewAccessLog(router.AccessLogConfig{Write: func(app string, lines [][]byte) {
-		appLogs.For(app).Lines("router", "", lines)
+		appLogs.For(app).Lines(slipway.RouterProcess, "", lines)
 	}})
 	access.Start()
 	defer func() {
@@ -308,7 +312,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 		},
 		NewRuntime: newRuntime,
 		Registry:   reg, MaxImageSize: cfg.MaxImageSize, Stack: cfg.Stack, Webhooks: hooks,
-		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Drains: logDrains, AccessLogs: rt, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
+		Identities: ids, Keys: gitserver.NewKeyFile(authorizedKeysPath(cfg, layout)), Hosts: edge, Pages: edge, Certs: certsOf(tlsEdge, httpsLn != nil), Drains: logDrains, DrainIDKey: drainIDKey, AccessLogs: rt, Handover: upg.HasParent(), Isolation: isolation, Domain: cfg.Domain, HTTPAddr: httpLn.Addr().String, SSHAddr: sshLn.Addr().String, OnDeploy: mets.Deploy, Logger: logger,
 	})
 	src.svc = svc
 	mets.WatchServices(src.Services)
