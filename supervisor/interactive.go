@@ -45,7 +45,7 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 		if t.Pty {
 			s.Env = append(s.Env[:len(s.Env):len(s.Env)], "TERM="+term)
 		}
-		l, err = startImage(s, tmp)
+		l, err = startImage(s, tmp, false)
 		defer os.RemoveAll(bundleDir(tmp))
 	} else {
 		l, err = command(context.Background(), s.Sandbox, tmp, argv)
