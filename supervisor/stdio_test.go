@@ -2,11 +2,13 @@ package supervisor
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 
@@ -104,5 +106,19 @@ echo "now $(/bin/busybox stty size)"; exit 3`)
 	}
 	if code, _ := ExitStatus(p.Err()); code != 3 {
 		t.Errorf("exit status %d, want 3", code)
+	}
+}
+
+// Interactive gives an image's command a terminal of its own when its
+// caller has one, of the caller's size.
+func TestImage_InteractiveHasATerminal(t *testing.T) {
+	it := imageSpec(t, "/bin/sh")
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, err := Interactive(ctx, it.Spec, []string{"/bin/sh", "-c", `test -t 0 && test -t 1 && echo "tty $(/bin/busybox stty size) $TERM"`},
+		Terminal{Stdin: strings.NewReader(""), Stdout: &out, Pty: true, Term: "vt100", Size: WindowSize{Cols: 100, Rows: 30}})
+	if code != 0 || err != nil || !strings.Contains(out.String(), "tty 30 100 vt100") {
+		t.Errorf("Interactive: %d, %v, %q", code, err, out.String())
 	}
 }
