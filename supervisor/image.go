@@ -115,8 +115,10 @@ func containerID(cgroup, tmp string) string {
 }
 
 // startImage is Start for a Spec with Image: it returns the launch of
-// `runc run` with the container's bundle written, and the bundle.
-func startImage(s Spec, tmp string) (*launch, error) {
+// `runc run` with the container's bundle written, and the bundle. With
+// terminal, the container gets a terminal of its own, which runc copies
+// to and from its stdin and stdout: they must be a terminal.
+func startImage(s Spec, tmp string, terminal bool) (*launch, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("start %s: image releases need slipway to run as root (runc makes each container's namespaces and mounts)", s.ID)
 	}
@@ -171,7 +173,9 @@ func startImage(s Spec, tmp string) (*launch, error) {
 	}
 	id := containerID(cgroup, tmp)
 	l.cmd.Args[len(l.cmd.Args)-1] = id
-	config, err := json.MarshalIndent(containerSpec(s, user, tmp, id, containerCgroup(l.group, id)), "", "\t")
+	spec := containerSpec(s, user, tmp, id, containerCgroup(l.group, id))
+	spec.Process.Terminal = terminal
+	config, err := json.MarshalIndent(spec, "", "\t")
 	if err == nil {
 		err = os.WriteFile(filepath.Join(bundle, "config.json"), config, 0o600)
 	}

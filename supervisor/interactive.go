@@ -38,14 +38,16 @@ func Interactive(ctx context.Context, s Spec, argv []string, t Terminal) (int, e
 		term = "xterm"
 	}
 	var l *launch
-	if s.Image != nil { // runc runs argv in the image, its stdio passed through
+	// runc runs argv in the image, its stdio passed through, or on a
+	// terminal of the container's own that runc copies to and from t's.
+	if s.Image != nil {
 		im := *s.Image
 		im.Args = argv
 		s.Image = &im
 		if t.Pty {
 			s.Env = append(s.Env[:len(s.Env):len(s.Env)], "TERM="+term)
 		}
-		l, err = startImage(s, tmp)
+		l, err = startImage(s, tmp, t.Pty)
 		defer os.RemoveAll(bundleDir(tmp))
 	} else {
 		l, err = command(context.Background(), s.Sandbox, tmp, argv)

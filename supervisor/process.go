@@ -50,6 +50,24 @@ type Spec struct {
 	// Image, when set, runs the process from an unpacked image with runc
 	// (see ImageRun), instead of Command in Dir.
 	Image *ImageRun
+	// Stdio, when set, is the process's standard streams instead of
+	// /dev/null and LogPath: the process then writes no log file, and the
+	// caller copies its output where it goes (into LogPath, for AppLog to
+	// get it). nil: its output goes to LogPath.
+	Stdio *Stdio
+}
+
+// Stdio is what a process started with Spec.Stdio reads and writes. A nil
+// stream is /dev/null.
+type Stdio struct {
+	Stdin, Stdout, Stderr *os.File
+	// Terminal says the streams are a terminal (the far end of a pty),
+	// which becomes the process's controlling terminal: the pty's size
+	// changes are the process's SIGWINCH. An image's container gets a
+	// terminal of its own, which runc copies to and from this one and
+	// resizes with it (the container's process.terminal, as `docker run
+	// -t`); without Terminal, runc passes the streams through pipes.
+	Terminal bool
 }
 
 // Process is one started process. It owns its process group: Stop ends
@@ -77,7 +95,8 @@ type Process struct {
 }
 
 // Start runs s.Command with /bin/sh in a session of its own. Its output
-// goes to s.LogPath and, line by line and prefixed, to s.AppLog.
+// goes to s.LogPath (or s.Stdio) and, line by line and prefixed, to
+// s.AppLog.
 func Start(s Spec) (*Process, error) {
 	tmp, err := makeTmp(s.TmpDir)
 	if err != nil {
@@ -100,7 +119,7 @@ func Start(s Spec) (*Process, error) {
 	}
 	var l *launch
 	if s.Image != nil {
-		l, err = startImage(s, tmp)
+		l, err = startImage(s, tmp, s.Stdio != nil && s.Stdio.Terminal)
 	} else if l, err = command(context.Background(), s.Sandbox, tmp, []string{"/bin/sh", "-c", s.Command}); err == nil {
 		l.cmd.Dir = s.Dir
 		l.setEnv(append(s.Env[:len(s.Env):len(s.Env)], "TMPDIR="+tmp))
@@ -114,6 +133,22 @@ func Start(s Spec) (*Process, error) {
 	// Its own session, not only its own group: nothing slipway's terminal
 	// or service manager sends slipway's group reaches it.
 	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Setsid = false, true
+	if io := s.Stdio; io != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		// Set only when not nil: a nil *os.File would close the descriptor.
+		if io.Stdin != nil {
+			cmd.Stdin = io.Stdin
+		}
+		if io.Stdout != nil {
+			cmd.Stdout = io.Stdout
+		}
+		if io.Stderr != nil {
+			cmd.Stderr = io.Stderr
+		}
+		if io.Terminal {
+			cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0 // the child's stdin
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		l.abort()
 		os.RemoveAll(tmp)

@@ -30,6 +30,7 @@ type container struct {
 	everStarted bool
 	imageID     string // the digest of the image it runs
 	process     *supervisor.Process
+	streams     *stdio        // the running start's streams, with stdin or tty
 	runDone     chan struct{} // closed when run returns; nil before
 
 	stopOnce sync.Once
@@ -49,6 +50,29 @@ func (c *container) proc() *supervisor.Process {
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
 	return c.process
+}
+
+// stdio returns the running start's streams, nil when none runs or its
+// spec has neither stdin nor tty.
+func (c *container) stdio() *stdio {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	return c.streams
+}
+
+// written returns a channel closed once all the running start wrote is in
+// its log: when it exits, or once its streams' copy ended; nil when
+// nothing runs.
+func (c *container) written() <-chan struct{} {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	switch {
+	case c.streams != nil:
+		return c.streams.done
+	case c.process != nil:
+		return c.process.Exited()
+	}
+	return nil
 }
 
 // status is the container's status; its pod's mu held.
@@ -99,7 +123,18 @@ func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
 	rec := c.p.n.record
 	backoff := c.p.n.cfg.Backoff
 	for {
-		proc, err := supervisor.Start(s)
+		var st *stdio
+		var err error
+		if c.spec.Stdin || c.spec.TTY { // see stdio.go
+			st, s.Stdio, err = newStdio(c.spec, s.LogPath)
+		}
+		var proc *supervisor.Process
+		if err == nil {
+			proc, err = supervisor.Start(s)
+			if st != nil {
+				st.started(err == nil)
+			}
+		}
 		if err != nil {
 			c.p.mu.Lock()
 			c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}}
@@ -113,7 +148,7 @@ func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
 		}
 		started := metav1.Now()
 		c.p.mu.Lock()
-		c.process, c.everStarted, c.ready = proc, true, false
+		c.process, c.streams, c.everStarted, c.ready = proc, st, true, false
 		c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
 		c.p.mu.Unlock()
 		rec.Eventf(obj, corev1.EventTypeNormal, "Started", "Started container %s", c.spec.Name)
@@ -129,11 +164,14 @@ func (c *container) run(obj *corev1.Pod, s supervisor.Spec) {
 			grace = podGrace(obj)
 		}
 		proc.Stop(grace) // after an exit, removes what it left
+		if st != nil {
+			st.finish() // nothing writes its streams any more
+		}
 		code, reason := exitStatus(proc)
 		restart := !stopped && (obj.Spec.RestartPolicy == corev1.RestartPolicyAlways || obj.Spec.RestartPolicy == "" ||
 			obj.Spec.RestartPolicy == corev1.RestartPolicyOnFailure && code != 0)
 		c.p.mu.Lock()
-		c.process, c.ready = nil, false
+		c.process, c.streams, c.ready = nil, nil, false
 		c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 			ExitCode: code, Reason: reason, StartedAt: started, FinishedAt: metav1.Now(), ContainerID: c.id()}}
 		c.final = !stopped && !restart

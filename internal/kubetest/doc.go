@@ -23,7 +23,28 @@
 // preStop sleep, SIGTERM and SIGKILL after its grace period, and its
 // object is then deleted. Events (Pulled, Started, Unhealthy, BackOff,
 // Killing, Failed) go through the API, and the API server reaches the
-// node for pods' logs (GET .../pods/NAME/log, with tailLines and follow).
+// node for pods' logs (GET .../pods/NAME/log, with tailLines and follow)
+// and for attach (.../pods/NAME/attach).
+//
+// Attach: a container whose spec has stdin or tty runs with its standard
+// streams held by the node, as a container runtime holds them: pipes, or
+// with tty a terminal of its own (runc's copy of a pty the node holds,
+// with TERM=xterm as containerd sets it), whose size each attach's resize
+// messages set. What it writes goes to its log whether anyone is attached
+// or not, and to the sessions attached at the time: a session gets what
+// is written after it attached, never what came before (kubelet replays
+// nothing either). As with containerd, the end of a session's stdin
+// detaches the session, but with stdinOnce and no tty: the container's
+// stdin is then closed for good, and the session keeps the output until
+// the container ends. The container's exit is its status's, as any
+// other's; attach itself answers no exit code. The API server translates a
+// client's WebSocket (v5.channel.k8s.io) to SPDY towards the node, which
+// declares no ExtendWebSocketsToKubelet, and the node speaks it with
+// kubelet's own streaming server (k8s.io/cri-streaming's ServeAttach):
+// for a client's stdin=true&stdout=true&tty=true the node sees POST
+// /attach/NS/POD/CONTAINER?input=1&output=1&tty=1, Upgrade: SPDY/3.1,
+// over HTTP/1.1.
+//
 // The test binary must call supervisor.Reexec first in its TestMain.
 // Node.Stop (at the test's end) leaves nothing: no container, process,
 // cgroup, network namespace or file; what a killed test binary's nodes
@@ -39,10 +60,15 @@
 // other volumes than emptyDir are not mounted (the service account token
 // neither), a container may bind only its declared ports, its probes' and
 // its PORT, image users must be numeric, exec and gRPC probes fail,
-// startup probes and init containers are not run, exec and attach are not
-// served, a log holds every start of its container (no previous), and
-// pods do not reach each other, only the host at HostGateway (forwarding
-// is a setting of the whole machine, left alone).
+// startup probes and init containers are not run, exec is not served,
+// attach only to a container with stdin or tty (kubelet attaches to any
+// container's output), a client that falls 4 MiB behind an attached
+// container's output is detached (containerd's would stall the
+// container), a log holds every start of its container (no previous) and,
+// without tty, a container's stdout and stderr in the order they were
+// copied (each from its own pipe), and pods do not reach each other, only
+// the host at HostGateway (forwarding is a setting of the whole machine,
+// left alone).
 //
-// Imports: internal/testutil, supervisor, images, k8s.io/*, go-containerregistry.
+// Imports: internal/testutil, supervisor, images, k8s.io/*, go-containerregistry, creack/pty.
 package kubetest

@@ -16,22 +16,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/slipway/slipway/supervisor"
 )
 
-// logServer is the part of kubelet's HTTPS API the API server uses for
-// `GET .../pods/NAME/log`: /containerLogs/NS/POD/CONTAINER, with
-// tailLines. It serves on the node's 127.0.0.1, with a self-signed
+// kubeletServer is the part of kubelet's HTTPS API the API server uses
+// for `GET .../pods/NAME/log` (/containerLogs/NS/POD/CONTAINER, with
+// tailLines and follow) and `.../pods/NAME/attach` (/attach/NS/POD/CONTAINER,
+// attach.go). It serves on the node's 127.0.0.1, with a self-signed
 // certificate (the API server checks none unless told
 // --kubelet-certificate-authority) and asks no client certificate: it is
 // a test's, on loopback.
-type logServer struct {
+type kubeletServer struct {
 	srv  *http.Server
 	port int
 }
 
-func startLogServer(n *Node) (*logServer, error) {
+func startKubeletServer(n *Node) (*kubeletServer, error) {
 	cert, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -48,9 +47,12 @@ func startLogServer(n *Node) (*logServer, error) {
 			http.Error(w, "no such container on this node", http.StatusNotFound)
 			return
 		}
-		// What runs now, before the file is read: a follow ends when it
-		// exits, with what it wrote until then.
-		proc := n.process(ns, pod, name)
+		// What runs now, before the file is read: a follow ends when all
+		// it wrote is in the file.
+		var written <-chan struct{}
+		if c := n.container(ns, pod, name); c != nil {
+			written = c.written()
+		}
 		data, err := os.ReadFile(files[0])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -68,20 +70,25 @@ func startLogServer(n *Node) (*logServer, error) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write(data)
-		if r.URL.Query().Get("follow") != "true" || proc == nil {
+		if r.URL.Query().Get("follow") != "true" || written == nil {
 			return
 		}
-		follow(w, r, files[0], offset, proc)
+		follow(w, r, files[0], offset, written)
 	})
-	s := &logServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+	// An attach's connection is upgraded (hijacked): the API server asks
+	// for HTTP/1.1 then, never HTTP/2.
+	mux.HandleFunc("GET /attach/{ns}/{pod}/{container}", n.serveAttach)
+	mux.HandleFunc("POST /attach/{ns}/{pod}/{container}", n.serveAttach)
+	s := &kubeletServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
 	go s.srv.ServeTLS(l, "", "")
 	return s, nil
 }
 
 // follow copies what is appended to the log file from offset on, until
-// the process exits or the client goes.
-func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, proc *supervisor.Process) {
+// written is closed (all the container wrote is in the file) or the
+// client goes.
+func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, written <-chan struct{}) {
 	f, err := os.Open(file)
 	if err != nil {
 		return
@@ -91,24 +98,29 @@ func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, p
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		exited := !proc.Alive()
+		ended := false
+		select {
+		case <-written:
+			ended = true
+		default:
+		}
 		if n, _ := io.Copy(w, io.NewSectionReader(f, offset, 1<<62)); n > 0 {
 			offset += n
 			rc.Flush()
 		}
-		if exited {
+		if ended {
 			return
 		}
 		select {
 		case <-r.Context().Done():
 			return
-		case <-proc.Exited():
+		case <-written:
 		case <-tick.C:
 		}
 	}
 }
 
-func (s *logServer) close() {
+func (s *kubeletServer) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.srv.Shutdown(ctx)

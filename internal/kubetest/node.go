@@ -56,7 +56,7 @@ type Node struct {
 	lister  corelisters.PodLister
 	events  record.EventBroadcaster
 	record  record.EventRecorder
-	logs    *logServer
+	kubelet *kubeletServer
 	watch   informers.SharedInformerFactory
 	beat    chan struct{} // closed when the heartbeat has stopped
 	workers sync.WaitGroup
@@ -111,7 +111,7 @@ func StartNode(t testing.TB, c *Cluster, cfg NodeConfig) *Node {
 	n.events = record.NewBroadcaster(record.WithContext(ctx))
 	n.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.Clientset.CoreV1().Events("")})
 	n.record = n.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.Name})
-	if n.logs, err = startLogServer(n); err != nil {
+	if n.kubelet, err = startKubeletServer(n); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.register(); err != nil {
@@ -149,7 +149,7 @@ func StartNode(t testing.TB, c *Cluster, cfg NodeConfig) *Node {
 }
 
 // register creates the Node: Ready, with its capacity, at 127.0.0.1,
-// its kubelet endpoint the log server.
+// its kubelet endpoint the node's (logs.go).
 func (n *Node) register() error {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse(n.cfg.CPU),
@@ -174,7 +174,7 @@ func (n *Node) register() error {
 		node.Status = corev1.NodeStatus{
 			Capacity: capacity, Allocatable: capacity,
 			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: n.Name}},
-			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(n.logs.port)}},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(n.kubelet.port)}},
 			NodeInfo:        corev1.NodeSystemInfo{KubeletVersion: "v1.37.2-kubetest", OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "runc"},
 			Conditions:      n.conditions(time.Now()),
 		}
@@ -305,6 +305,15 @@ func (n *Node) Logs(namespace, pod string) string {
 // process returns what runs now of container name of namespace/pod, nil
 // if nothing.
 func (n *Node) process(namespace, pod, name string) *supervisor.Process {
+	if c := n.container(namespace, pod, name); c != nil {
+		return c.proc()
+	}
+	return nil
+}
+
+// container returns container name of namespace/pod, nil if the node
+// runs no such pod.
+func (n *Node) container(namespace, pod, name string) *container {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, p := range n.pods {
@@ -316,7 +325,7 @@ func (n *Node) process(namespace, pod, name string) *supervisor.Process {
 		p.mu.Unlock()
 		for _, c := range ctrs {
 			if c.spec.Name == name {
-				return c.proc()
+				return c
 			}
 		}
 	}
@@ -353,8 +362,8 @@ func (n *Node) Stop() {
 		<-n.beat
 	}
 	n.events.Shutdown()
-	if n.logs != nil {
-		n.logs.close()
+	if n.kubelet != nil {
+		n.kubelet.close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

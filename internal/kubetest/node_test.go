@@ -33,6 +33,10 @@ func TestNode(t *testing.T) {
 	t.Run("LivenessProbeRestarts", func(t *testing.T) { testLiveness(t, c, reg, ref) })
 	t.Run("LogsFollowed", func(t *testing.T) { testFollow(t, c, reg, ref) })
 	t.Run("NoPullWithoutTheSecret", func(t *testing.T) { testPullRefused(t, c, ref) })
+	t.Run("AttachToATerminal", func(t *testing.T) { testAttachTerminal(t, c, reg, ref) })
+	t.Run("AttachToStdinOnce", func(t *testing.T) { testAttachStdinOnce(t, c, reg, ref) })
+	t.Run("AttachRefused", func(t *testing.T) { testAttachRefused(t, c, reg, ref) })
+	t.Run("AttachStuckClientDetached", func(t *testing.T) { testAttachStuckClient(t, c, reg, ref) })
 	t.Run("StopLeavesNothing", func(t *testing.T) { testStop(t, c, reg, ref) })
 }
 

@@ -22,6 +22,9 @@ func (p *pod) containerSpec(ctx context.Context, obj *corev1.Pod, c *container, 
 	if err != nil {
 		return supervisor.Spec{}, err
 	}
+	if cs.TTY { // as containerd's, which the container's own TERM overrides
+		env = append([]string{"TERM=xterm"}, env...)
+	}
 	vars := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
