@@ -22,13 +22,14 @@ import (
 
 // logServer is the part of kubelet's HTTPS API the API server uses for
 // `GET .../pods/NAME/log`: /containerLogs/NS/POD/CONTAINER, with
-// tailLines. It serves on the node's 127.0.0.1, with a self-signed
+// tailLines, follow, and timestamps and sinceTime (logstamp.go). It serves on the node's 127.0.0.1, with a self-signed
 // certificate (the API server checks none unless told
 // --kubelet-certificate-authority) and asks no client certificate: it is
 // a test's, on loopback.
 type logServer struct {
 	srv  *http.Server
 	port int
+	stop chan struct{} // ends the stamps' sweep
 }
 
 func startLogServer(n *Node) (*logServer, error) {
@@ -40,6 +41,7 @@ func startLogServer(n *Node) (*logServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	stamps := newLineStamps()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
 		ns, pod, name := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
@@ -51,6 +53,10 @@ func startLogServer(n *Node) (*logServer, error) {
 		// What runs now, before the file is read: a follow ends when it
 		// exits, with what it wrote until then.
 		proc := n.process(ns, pod, name)
+		if q := r.URL.Query(); q.Get("timestamps") == "true" || q.Get("sinceTime") != "" || q.Get("sinceSeconds") != "" {
+			stamps.serve(w, r, files[0], proc)
+			return
+		}
 		data, err := os.ReadFile(files[0])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -74,7 +80,8 @@ func startLogServer(n *Node) (*logServer, error) {
 		follow(w, r, files[0], offset, proc)
 	})
 	s := &logServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}, stop: make(chan struct{})}
+	go stamps.sweep(s.stop, func() []string { return n.logFiles("*", "*", "") })
 	go s.srv.ServeTLS(l, "", "")
 	return s, nil
 }
@@ -109,6 +116,7 @@ func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, p
 }
 
 func (s *logServer) close() {
+	close(s.stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.srv.Shutdown(ctx)
