@@ -62,6 +62,7 @@ func (f *follower) run(ctx context.Context) bool {
 	if f.mark.IsZero() {
 		f.mark = f.l.floor(f.in).Add(-time.Nanosecond)
 	}
+	f.previousRun(ctx)
 	backoff := podLogBackoffMin
 	drained := "" // the run of the container read to its end
 	for ctx.Err() == nil {
@@ -118,6 +119,29 @@ func (f *follower) run(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// previousRun writes what the container's previous run printed after
+// the mark, when that run ended after it: the lines of a run that ended
+// while no follower ran (slipway restarting) are there only. A failure
+// costs those lines, nothing more.
+func (f *follower) previousRun(ctx context.Context) {
+	p := f.l.pod(f.name)
+	if p == nil || p.UID != f.uid {
+		return
+	}
+	st, _ := containerStatus(p, f.in.container)
+	if last := st.LastTerminationState.Terminated; st.RestartCount == 0 || last == nil || !last.FinishedAt.After(f.mark) {
+		return
+	}
+	since := metav1.NewTime(f.mark.Truncate(time.Second))
+	rc, err := f.l.logs.Logs(ctx, f.name, corev1.PodLogOptions{Container: f.in.container, Previous: true, Timestamps: true, SinceTime: &since})
+	if err != nil {
+		f.l.logger.Debug("a pod's previous output", "app", f.in.app, "pod", f.name, "err", err)
+		return
+	}
+	defer rc.Close()
+	f.copy(rc)
 }
 
 // runOf names the container's current run (its restart count and start)

@@ -204,7 +204,8 @@ func TestReadAppLogTail(t *testing.T) {
 }
 
 // fakeLogs is an API server's pod logs: each stream sends a line, then
-// holds until the client goes; a pod in fail gets 500s.
+// holds until the client goes; a pod in fail gets 500s; the previous
+// run's log is a line.
 type fakeLogs struct {
 	srv    *httptest.Server
 	open   atomic.Int32
@@ -228,6 +229,10 @@ func startFakeLogs(t *testing.T, fail ...string) *fakeLogs {
 		fl.mu.Unlock()
 		if fail {
 			http.Error(w, `{"kind":"Status","code":500,"message":"no"}`, http.StatusInternalServerError)
+			return
+		}
+		if r.URL.Query().Get("previous") == "true" {
+			fmt.Fprintf(w, "%s the previous run of %s\n", time.Now().UTC().Format(time.RFC3339Nano), name)
 			return
 		}
 		fl.open.Add(1)
@@ -339,5 +344,28 @@ func TestPodLogs_RetriesWithBackoff(t *testing.T) {
 	}
 	if d := at[2].Sub(at[1]); d < 2*podLogBackoffMin {
 		t.Errorf("third try %s after the second, want %s at least", d, 2*podLogBackoffMin)
+	}
+}
+
+// A container that ran before (restarted while no follower ran, as
+// while slipway restarts) has its previous run's lines written first,
+// then its current run's.
+func TestPodLogs_TakesThePreviousRunFirst(t *testing.T) {
+	fl := startFakeLogs(t)
+	dir := t.TempDir()
+	p := runningPod("a", "a-v1-1-aaaa1")
+	l, logs := testPodLogs(t, fl.srv.URL, dir, p)
+	p.Status.ContainerStatuses[0].RestartCount = 1 // it ended after this slipway started
+	p.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{FinishedAt: metav1.Now()}
+	defer logs.Forget("a")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	path := slipway.Layout{Root: dir}.AppLog("a")
+	testutil.WaitFor(t, "the current run's line", func() bool { return len(appLogLines(t, path)) == 2 })
+	lines := appLogLines(t, path)
+	if !strings.HasSuffix(lines[0], " web.aaaa1 v1: the previous run of a-v1-1-aaaa1") || !strings.HasSuffix(lines[1], " web.aaaa1 v1: hello from a-v1-1-aaaa1") {
+		t.Errorf("app log %q", lines)
 	}
 }
