@@ -18,7 +18,7 @@ import (
 // the supervisor copies a local process's on one host: one line per
 // line, with its time, its process (web.x7k2p) and its release, so that
 // logs, logs -p TYPE and the drains see it. It follows each pod of an
-// app the scheduler knows once its container has started, through the
+// app the scheduler runs once its container has started, through the
 // API (pods/NAME/log?follow=true&timestamps=true), learning of the pods
 // from the scheduler's pods watch: one goroutine per pod followed, at
 // most perApp pods of an app and total in all.
@@ -33,7 +33,7 @@ type podLogs struct {
 	logs   Pods
 	pod    func(name string) *corev1.Pod // from the watch's cache
 	pods   func() []*corev1.Pod
-	known  func(app string) bool // the scheduler has the app
+	runs   func(app string) bool // the scheduler runs the app (Scheduler.runs)
 	appLog func(app string) *supervisor.AppLog
 	path   func(app string) string // where the app's log is
 	logger *slog.Logger
@@ -142,7 +142,7 @@ func (l *podLogs) resync() {
 			continue
 		}
 		in, ok := podInstance(p)
-		if !ok || !started(p, in.container) || !l.known(in.app) {
+		if !ok || !started(p, in.container) || !l.runs(in.app) {
 			continue
 		}
 		if l.perAppN[in.app] >= l.perApp || l.running >= l.total {
@@ -242,7 +242,7 @@ func (l *podLogs) resume() {
 }
 
 // forget ends the followers of app, which was destroyed (the scheduler
-// no longer knows it, so none starts again), before its log is closed.
+// no longer runs it, so none starts again), before its log is closed.
 func (l *podLogs) forget(app string) {
 	l.stop(func(e *podEntry) bool { return e.app == app })
 	l.mu.Lock()

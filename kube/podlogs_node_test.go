@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,8 +121,13 @@ func TestPodLogs_FollowsPodsIntoTheAppLog(t *testing.T) {
 		s := New(Config{Client: cs.lean, Namespace: testNS}, releaser.Config{DataDir: dir,
 			AppLogs: supervisor.NewAppLogs(layout, nil), Logger: slog.New(slog.DiscardHandler)})
 		s.Start()
-		s.app("shop") // known, as the restore makes it
-		s.app("flood")
+		for _, app := range []string{"shop", "flood"} { // live, as the restore makes them
+			a := s.app(app)
+			s.mu.Lock()
+			a.live = 1
+			s.mu.Unlock()
+		}
+		s.podLogs.poke()
 		return s
 	}
 	s := start()
@@ -218,6 +224,28 @@ i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.1; done`, corev1.RestartPol
 		t.Errorf("logs -p worker:\n%s", out.String())
 	}
 	if lines := appLogLines(t, layout.AppLog("other")); len(lines) > 0 {
-		t.Errorf("the log of an app the scheduler does not have: %q", lines)
+		t.Errorf("the log of an app the scheduler does not run: %q", lines)
+	}
+
+	// apps:destroy: the worker ticks on through its grace period, but
+	// once the app is destroyed nothing writes its log again, though
+	// destroy's last steps name the app (SetDomains).
+	s.Forget("shop")
+	// Its pods are bare here: the Deployments and Jobs Forget deletes
+	// would have taken them.
+	if err := cs.CoreV1().Pods(testNS).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: LabelApp + "=shop"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Destroyed("shop")
+	s.SetDomains("shop", nil)
+	if err := os.RemoveAll(layout.AppDir("shop")); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, "shop's pods to go", func() bool {
+		pods, err := cs.CoreV1().Pods(testNS).List(ctx, metav1.ListOptions{LabelSelector: LabelApp + "=shop"})
+		return err == nil && len(pods.Items) == 0
+	})
+	if _, err := os.Stat(layout.AppDir("shop")); !os.IsNotExist(err) {
+		t.Errorf("shop's directory made again after it was destroyed: %v", err)
 	}
 }

@@ -262,7 +262,7 @@ func runningPod(app, name string) *corev1.Pod {
 	}
 }
 
-// testPodLogs is a podLogs of the pods given, every app known, their
+// testPodLogs is a podLogs of the pods given, every app running, their
 // logs under dir, through the API server at url.
 func testPodLogs(t *testing.T, url, dir string, pods ...*corev1.Pod) (*podLogs, *supervisor.AppLogs) {
 	t.Helper()
@@ -278,7 +278,7 @@ func testPodLogs(t *testing.T, url, dir string, pods ...*corev1.Pod) (*podLogs, 
 	l := newPodLogs(c.CoreV1().Pods(testNS), slog.New(slog.DiscardHandler))
 	l.pod = func(name string) *corev1.Pod { return byName[name] }
 	l.pods = func() []*corev1.Pod { return pods }
-	l.known = func(string) bool { return true }
+	l.runs = func(string) bool { return true }
 	l.appLog = logs.For
 	l.path = slipway.Layout{Root: dir}.AppLog
 	return l, logs

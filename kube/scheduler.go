@@ -143,7 +143,7 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 	s.podLogs = newPodLogs(cfg.Client.CoreV1().Pods(s.ns), s.logger)
 	s.podLogs.pod = func(name string) *corev1.Pod { return s.pods.Get(name) }
 	s.podLogs.pods = func() []*corev1.Pod { return s.pods.List(labels.Everything()) }
-	s.podLogs.known = s.known
+	s.podLogs.runs = s.runs
 	s.podLogs.appLog = rc.AppLogs.For
 	s.podLogs.path = s.layout.AppLog
 	s.pods = newInformer(cfg.Client.CoreV1().Pods(s.ns).Resource, managedSelector, s.podLogs.changed, s.logger)
@@ -220,18 +220,19 @@ func (s *Scheduler) app(name string) *app {
 	if !ok {
 		a = &app{name: name, busy: map[slipway.Version]bool{}, log: s.rc.AppLogs.For(name)}
 		s.apps[name] = a
-		s.podLogs.poke() // its pods' output is followed from now on
 	}
 	return a
 }
 
-// known reports whether the scheduler has app (a destroyed one it has
-// not).
-func (s *Scheduler) known(app string) bool {
+// runs reports whether app has a release in the cluster the scheduler
+// knows of: live, draining or being deployed. Its pods' output is
+// followed then, and not once it is stopped or destroyed (a call that
+// names it again, as destroy's last steps do, makes it no such app).
+func (s *Scheduler) runs(app string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.apps[app]
-	return ok
+	a, ok := s.apps[app]
+	return ok && (a.live != 0 || len(a.draining) > 0 || len(a.busy) > 0)
 }
 
 // LogLine adds a line to the app's log, as the releaser does.
