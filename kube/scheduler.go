@@ -151,8 +151,9 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 }
 
 // Start watches the cluster's pods (what Processes shows), follows their
-// output into the app logs (podlogs.go) and runs the drain loop. The routers' key goes into the cluster first, so that a
-// router replica started with the control plane finds it.
+// output into the app logs (podlogs.go) and runs the drain loop. The
+// routers' key goes into the cluster first, so that a router replica
+// started with the control plane finds it.
 func (s *Scheduler) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel

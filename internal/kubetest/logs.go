@@ -22,10 +22,10 @@ import (
 
 // logServer is the part of kubelet's HTTPS API the API server uses for
 // `GET .../pods/NAME/log`: /containerLogs/NS/POD/CONTAINER, with
-// tailLines, follow, and timestamps and sinceTime (logstamp.go). It serves on the node's 127.0.0.1, with a self-signed
-// certificate (the API server checks none unless told
-// --kubelet-certificate-authority) and asks no client certificate: it is
-// a test's, on loopback.
+// tailLines, follow, and timestamps and sinceTime (logstamp.go). It
+// serves on the node's 127.0.0.1, with a self-signed certificate (the
+// API server checks none unless told --kubelet-certificate-authority)
+// and asks no client certificate: it is a test's, on loopback.
 type logServer struct {
 	srv  *http.Server
 	port int
