@@ -116,7 +116,7 @@ func (l *podLogs) run(ctx context.Context) {
 	}
 }
 
-// note is a line for an app log, written once no lock is held.
+// note is a line for an app log, written once every pod is looked at.
 type note struct{ app, id, release, text string }
 
 // resync starts a follower for each pod that has output and none, within
@@ -170,10 +170,12 @@ func (l *podLogs) resync() {
 			e.gone = time.AfterFunc(podGoneGrace, e.f.cancel)
 		}
 	}
-	l.mu.Unlock()
+	// Under l.mu: a destroyed app's forget waits for it, so that its log
+	// is not written again.
 	for _, n := range notes {
 		l.appLog(n.app).Line(n.id, n.release, []byte(n.text))
 	}
+	l.mu.Unlock()
 }
 
 // podGoneGrace is how long the follower of a pod deleted from the watch
