@@ -460,7 +460,8 @@ func (k *kubeCluster) objectsOf(app, v string) []string {
 // release phase and a release that never becomes ready are rejected with
 // what went wrong and leave nothing behind; a kill -9 of slipway in the
 // middle of a deploy is reconciled when it starts again: the deploy cut
-// off is failed and its objects removed, the live release serves on.
+// off is failed and its objects removed, the live release serves on. A
+// pod's output is in the app's log, as a process's on one host.
 func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	k := startKubeCluster(t, "--deploy-timeout", "15s")
 	s := k.s
@@ -468,7 +469,7 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	// Service and a CronJob, per release.
 	withWorker := func(version string) map[string]string {
 		app := kubeApp(version)
-		app["Procfile"] += "worker: exec sleep 3600\n"
+		app["Procfile"] += "worker: echo working on $SLIPWAY_RELEASE; exec sleep 3600\n"
 		app["app.json"] = `{"cron": [{"command": "echo tick", "schedule": "*/5 * * * *"}]}`
 		return app
 	}
@@ -478,6 +479,10 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	if !k.deployment("shop-v1-worker") {
 		t.Errorf("no Deployment shop-v1-worker")
 	}
+	waitFor(t, "the worker's line in logs -p worker", func() bool {
+		out, _ := s.ssh(s.key, "logs", "shop", "-p", "worker")
+		return regexp.MustCompile(`(?m)^\S+Z worker\.[a-z0-9]{5} v1: working on v1$`).MatchString(out)
+	})
 	s.commit(dir, "v2", withWorker("v2"))
 	s.mustGit(dir, "push", "deploy", "main")
 	k.wantServes(t, "shop", "hello from v2")

@@ -196,7 +196,8 @@ type Pods struct {
 }
 
 // Logs returns the log of pod name's container: opts.TailLines,
-// LimitBytes and Follow as `kubectl logs` has them. The caller closes it.
+// LimitBytes, Follow, Previous, Timestamps, SinceTime and SinceSeconds as
+// `kubectl logs` has them. The caller closes it.
 func (p Pods) Logs(ctx context.Context, name string, opts corev1.PodLogOptions) (io.ReadCloser, error) {
 	q := url.Values{}
 	if opts.Container != "" {
@@ -204,6 +205,20 @@ func (p Pods) Logs(ctx context.Context, name string, opts corev1.PodLogOptions) 
 	}
 	if opts.Follow {
 		q.Set("follow", "true")
+	}
+	if opts.Previous {
+		q.Set("previous", "true")
+	}
+	if opts.Timestamps {
+		q.Set("timestamps", "true")
+	}
+	if opts.SinceTime != nil {
+		// The API takes seconds: a caller that wants less drops the
+		// lines before its own time (the stamps are the kubelet's, ns).
+		q.Set("sinceTime", opts.SinceTime.UTC().Format(time.RFC3339))
+	}
+	if opts.SinceSeconds != nil {
+		q.Set("sinceSeconds", strconv.FormatInt(*opts.SinceSeconds, 10))
 	}
 	if opts.TailLines != nil {
 		q.Set("tailLines", strconv.FormatInt(*opts.TailLines, 10))

@@ -25,7 +25,8 @@
 //     release once every live replica reports it idle.
 //
 // Scheduler (scheduler.go) is the control plane's side, Watcher
-// (watcher.go) a router replica's. Both talk to the API server with
+// (watcher.go) a router replica's. The scheduler also follows its pods'
+// output into the apps' logs (podlogs.go). Both talk to the API server with
 // Client (client.go, config.go), a small client of the few resources
 // they use, and keep their watches in a list+watch cache (informer.go):
 // not client-go, whose clientset registers every API group and took

@@ -408,6 +408,7 @@ func (s *Scheduler) Destroyed(name string) {
 	s.mu.Lock()
 	delete(s.apps, name)
 	s.mu.Unlock()
+	s.podLogs.forget(name)    // no pod's line after the log is closed
 	s.rc.AppLogs.Forget(name) // its file goes with the app's directory
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

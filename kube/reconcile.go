@@ -63,6 +63,7 @@ func (s *Scheduler) AdoptDraining(ctx context.Context, spec releaser.Spec, _ []s
 	defer s.mu.Unlock()
 	// Restore goes oldest first: the newest ends first in the list.
 	a.draining = append([]drainingRelease{{v: spec.Version, since: time.Now(), asleep: !asleep.IsZero()}}, a.draining...)
+	s.podLogs.poke() // its pods' output is followed from now on
 	return nil
 }
 

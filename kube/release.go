@@ -72,6 +72,7 @@ func (s *Scheduler) claim(a *app, v slipway.Version, on bool) {
 	defer s.mu.Unlock()
 	if on {
 		a.busy[v] = true
+		s.podLogs.poke() // its pods' output is followed from now on
 	} else {
 		delete(a.busy, v)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/slipway/slipway"
 	"github.com/slipway/slipway/releaser"
@@ -56,7 +57,8 @@ type Scheduler struct {
 	logger *slog.Logger
 	layout slipway.Layout
 
-	pods *informer[corev1.Pod, corev1.PodList] // slipway's, for Processes
+	pods    *informer[corev1.Pod, corev1.PodList] // slipway's, for Processes
+	podLogs *podLogs                              // their output, into the app logs
 
 	mu   sync.Mutex
 	apps map[string]*app
@@ -138,13 +140,20 @@ func New(cfg Config, rc releaser.Config) *Scheduler {
 	}
 	s := &Scheduler{cfg: cfg, rc: rc, ns: cfg.Namespace, client: cfg.Client,
 		logger: rc.Logger.With("component", "kube"), layout: slipway.Layout{Root: rc.DataDir}, apps: map[string]*app{}}
-	s.pods = newInformer(cfg.Client.CoreV1().Pods(s.ns).Resource, managedSelector, nil, s.logger)
+	s.podLogs = newPodLogs(cfg.Client.CoreV1().Pods(s.ns), s.logger)
+	s.podLogs.pod = func(name string) *corev1.Pod { return s.pods.Get(name) }
+	s.podLogs.pods = func() []*corev1.Pod { return s.pods.List(labels.Everything()) }
+	s.podLogs.runs = s.runs
+	s.podLogs.appLog = rc.AppLogs.For
+	s.podLogs.path = s.layout.AppLog
+	s.pods = newInformer(cfg.Client.CoreV1().Pods(s.ns).Resource, managedSelector, s.podLogs.changed, s.logger)
 	return s
 }
 
-// Start watches the cluster's pods (what Processes shows) and runs the
-// drain loop. The routers' key goes into the cluster first, so that a
-// router replica started with the control plane finds it.
+// Start watches the cluster's pods (what Processes shows), follows their
+// output into the app logs (podlogs.go) and runs the drain loop. The
+// routers' key goes into the cluster first, so that a router replica
+// started with the control plane finds it.
 func (s *Scheduler) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
@@ -161,6 +170,7 @@ func (s *Scheduler) Start() {
 		s.logger.Error("watch the cluster", "what", "pods", "err", "not listed in 30s")
 	}
 	scancel()
+	s.loops.Go(func() { s.podLogs.run(ctx) })
 	s.loops.Go(func() { s.drainLoop(ctx) })
 }
 
@@ -177,19 +187,21 @@ func (s *Scheduler) Shutdown(context.Context) error {
 	return nil
 }
 
-// Detach, for an upgrade: the new slipway drains and retires from now
-// on. Resume undoes it (the upgrade failed); Abandon has nothing to
-// leave behind.
+// Detach, for an upgrade: the new slipway drains, retires and follows
+// the pods' output from now on. Resume undoes it (the upgrade failed);
+// Abandon has nothing to leave behind.
 func (s *Scheduler) Detach() {
 	s.mu.Lock()
 	s.detached = true
 	s.mu.Unlock()
+	s.podLogs.pause()
 }
 
 func (s *Scheduler) Resume() {
 	s.mu.Lock()
 	s.detached = false
 	s.mu.Unlock()
+	s.podLogs.resume()
 }
 
 func (s *Scheduler) Abandon() {}
@@ -211,6 +223,17 @@ func (s *Scheduler) app(name string) *app {
 		s.apps[name] = a
 	}
 	return a
+}
+
+// runs reports whether app has a release in the cluster the scheduler
+// knows of: live, draining or being deployed. Its pods' output is
+// followed then, and not once it is stopped or destroyed (a call that
+// names it again, as destroy's last steps do, makes it no such app).
+func (s *Scheduler) runs(app string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.apps[app]
+	return ok && (a.live != 0 || len(a.draining) > 0 || len(a.busy) > 0)
 }
 
 // LogLine adds a line to the app's log, as the releaser does.

@@ -42,6 +42,7 @@ type testCluster struct {
 	kubernetes.Interface
 	lean                 *Client
 	url, token, certFile string
+	kt                   *kubetest.Cluster
 }
 
 // cluster starts an API server for t and returns its clients, with
@@ -72,7 +73,7 @@ func cluster(t *testing.T) *testCluster {
 	if _, err := cs.CoreV1().ServiceAccounts(testNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	return &testCluster{Interface: cs, lean: lean, url: c.URL, token: c.Token, certFile: c.CertFile}
+	return &testCluster{Interface: cs, lean: lean, url: c.URL, token: c.Token, certFile: c.CertFile, kt: c}
 }
 
 // logLines is a log a test can read while the watcher writes it: its

@@ -13,6 +13,10 @@ import (
 	"github.com/slipway/slipway"
 )
 
+// StampLayout is how an app log's lines give their time: UTC, to the
+// millisecond.
+const StampLayout = "2006-01-02T15:04:05.000Z"
+
 // appLogMax is the size at which an app's log is rotated to app.log.1.
 const appLogMax = 16 << 20
 
@@ -91,10 +95,21 @@ func (l *AppLog) Line(id, release string, text []byte) {
 	l.Lines(id, release, [][]byte{text})
 }
 
+// LineAt is Line with the time the line was printed instead of now:
+// output that reaches slipway later than it was printed (a pod's,
+// through the cluster's API) keeps its own time.
+func (l *AppLog) LineAt(t time.Time, id, release string, text []byte) {
+	l.lines(t, id, release, [][]byte{text})
+}
+
 // Lines appends lines of output of process id of release at once, with
 // one write: the router's access lines come in batches.
 func (l *AppLog) Lines(id, release string, texts [][]byte) {
-	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	l.lines(time.Now(), id, release, texts)
+}
+
+func (l *AppLog) lines(t time.Time, id, release string, texts [][]byte) {
+	stamp := t.UTC().Format(StampLayout)
 	var b bytes.Buffer
 	ends := make([]int, 0, len(texts))
 	for _, text := range texts {

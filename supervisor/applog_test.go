@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway/slipway"
 )
@@ -97,5 +98,18 @@ func TestAppLog_LinesTellsTheSinkEachLine(t *testing.T) {
 	}
 	if len(sink.lines) != 2 || sink.lines[0] != "web|"+got[0]+"\n" || sink.lines[1] != "web|"+got[1]+"\n" {
 		t.Errorf("the sink heard %q", sink.lines)
+	}
+}
+
+// LineAt writes the time it is given, in the log's layout, as the sink
+// hears it.
+func TestAppLog_LineAtKeepsItsTime(t *testing.T) {
+	sink := &sinkRecorder{}
+	logs := NewAppLogs(slipway.Layout{Root: t.TempDir()}, sink)
+	at := time.Date(2026, 12, 8, 10, 0, 1, 234567891, time.FixedZone("X", 3600))
+	logs.For("web").LineAt(at, "web.x7k2p", "v3", []byte("printed earlier\n"))
+	logs.Forget("web")
+	if want := "web|2026-12-08T09:00:01.234Z web.x7k2p v3: printed earlier\n"; len(sink.lines) != 1 || sink.lines[0] != want {
+		t.Errorf("heard %q, want %q", sink.lines, want)
 	}
 }

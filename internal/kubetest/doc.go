@@ -23,7 +23,8 @@
 // preStop sleep, SIGTERM and SIGKILL after its grace period, and its
 // object is then deleted. Events (Pulled, Started, Unhealthy, BackOff,
 // Killing, Failed) go through the API, and the API server reaches the
-// node for pods' logs (GET .../pods/NAME/log, with tailLines and follow)
+// node for pods' logs (GET .../pods/NAME/log, with tailLines, follow,
+// timestamps and sinceTime: a line's time is when the node first read it)
 // and for attach (.../pods/NAME/attach).
 //
 // Attach: a container whose spec has stdin or tty runs with its standard

@@ -20,14 +20,15 @@ import (
 
 // kubeletServer is the part of kubelet's HTTPS API the API server uses
 // for `GET .../pods/NAME/log` (/containerLogs/NS/POD/CONTAINER, with
-// tailLines and follow) and `.../pods/NAME/attach` (/attach/NS/POD/CONTAINER,
-// attach.go). It serves on the node's 127.0.0.1, with a self-signed
+// tailLines, follow, and timestamps and sinceTime: logstamp.go) and
+// `.../pods/NAME/attach` (/attach/NS/POD/CONTAINER, attach.go). It serves on the node's 127.0.0.1, with a self-signed
 // certificate (the API server checks none unless told
 // --kubelet-certificate-authority) and asks no client certificate: it is
 // a test's, on loopback.
 type kubeletServer struct {
 	srv  *http.Server
 	port int
+	stop chan struct{} // ends the stamps' sweep
 }
 
 func startKubeletServer(n *Node) (*kubeletServer, error) {
@@ -39,6 +40,7 @@ func startKubeletServer(n *Node) (*kubeletServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	stamps := newLineStamps()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
 		ns, pod, name := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
@@ -52,6 +54,10 @@ func startKubeletServer(n *Node) (*kubeletServer, error) {
 		var written <-chan struct{}
 		if c := n.container(ns, pod, name); c != nil {
 			written = c.written()
+		}
+		if q := r.URL.Query(); q.Get("timestamps") == "true" || q.Get("sinceTime") != "" || q.Get("sinceSeconds") != "" {
+			stamps.serve(w, r, files[0], written)
+			return
 		}
 		data, err := os.ReadFile(files[0])
 		if err != nil {
@@ -80,7 +86,8 @@ func startKubeletServer(n *Node) (*kubeletServer, error) {
 	mux.HandleFunc("GET /attach/{ns}/{pod}/{container}", n.serveAttach)
 	mux.HandleFunc("POST /attach/{ns}/{pod}/{container}", n.serveAttach)
 	s := &kubeletServer{port: l.Addr().(*net.TCPAddr).Port, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}, stop: make(chan struct{})}
+	go stamps.sweep(s.stop, func() []string { return n.logFiles("*", "*", "") })
 	go s.srv.ServeTLS(l, "", "")
 	return s, nil
 }
@@ -121,6 +128,7 @@ func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, w
 }
 
 func (s *kubeletServer) close() {
+	close(s.stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.srv.Shutdown(ctx)
