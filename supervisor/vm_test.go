@@ -81,15 +81,29 @@ func TestCgroupV2_InAVM(t *testing.T) {
 
 	args := []string{"-m", "1024", "-smp", "2", "-nographic", "-no-reboot", "-kernel", kernels[0], "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet cgroup_no_v1=all"}
-	accel := "software emulation"
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
-		args, accel = append(args, "-enable-kvm", "-cpu", "host"), "KVM"
+	run := func(accel string, extra ...string) (string, error) {
+		start := time.Now()
+		out, err := exec.CommandContext(ctx, qemu, append(args[:len(args):len(args)], extra...)...).CombinedOutput()
+		t.Logf("the VM (%s) booted and ran the cgroup tests in %s", accel, time.Since(start).Round(time.Second))
+		return string(out), err
 	}
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, qemu, args...).CombinedOutput()
-	t.Logf("the VM (%s) booted and ran the cgroup tests in %s", accel, time.Since(start).Round(time.Second))
-	text := string(out)
+	var text string
+	var err error
+	kvm := false
+	if f, ferr := os.OpenFile("/dev/kvm", os.O_RDWR, 0); ferr == nil {
+		f.Close()
+		kvm = true
+		text, err = run("KVM", "-enable-kvm", "-cpu", "host")
+	}
+	// A nested KVM may refuse what qemu asks of it before the VM boots
+	// ("kvm_buf_set_msrs: Assertion ... failed", seen on a Firecracker
+	// VM): software emulation then, slower but the same kernel.
+	if !kvm || err != nil && !strings.Contains(text, "VMTEST-EXIT") && strings.Contains(strings.ToLower(text), "kvm") {
+		if kvm {
+			t.Logf("KVM could not run the VM, so software emulation does: %v\n%s", err, tail(text, 5))
+		}
+		text, err = run("software emulation")
+	}
 	if err != nil || !strings.Contains(text, "VMTEST-EXIT 0") {
 		t.Fatalf("the cgroup tests in the VM: %v\n%s", err, tail(text, 80))
 	}
