@@ -547,10 +547,16 @@ func TestKubernetes_RollbackScaleConfigFailuresAndKill(t *testing.T) {
 	}
 	cmd = s.sshCmd([]string{"-tt"}, "run", "shop", "sh")
 	cmd.Env = append(cmd.Env, "TERM=vt100")
-	typed, typing := io.Pipe() // open until the run ends, as a terminal's input is
+	// ssh's input stays open until the run ends, as a terminal's does: a
+	// pipe of the system's, which Wait does not wait to drain.
+	typed, typing, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Stdin = typed
-	go typing.Write([]byte("test -t 0 && echo tty-$((6*7)) $TERM; exit 5\n"))
+	typing.Write([]byte("test -t 0 && echo tty-$((6*7)) $TERM; exit 5\n"))
 	out2, err := cmd.CombinedOutput()
+	typed.Close()
 	typing.Close()
 	if !errors.As(err, &exit) || exit.ExitCode() != 5 || !strings.Contains(string(out2), "tty-42 vt100") {
 		t.Errorf("run -t: %v %q", err, out2)

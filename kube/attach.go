@@ -314,6 +314,9 @@ func (c *wsConn) readMessages(out func(ch byte) io.Writer) error {
 				return err
 			}
 			n = binary.BigEndian.Uint64(b[:])
+			if n > 1<<62 { // RFC 6455: the most significant bit must be 0
+				return errors.New("a WebSocket frame of a length out of range")
+			}
 		}
 		var mask [4]byte
 		if masked {
@@ -327,8 +330,8 @@ func (c *wsConn) readMessages(out func(ch byte) io.Writer) error {
 		}
 		switch op {
 		case opClose, opPing, opPong:
-			if n > maxControl {
-				return errors.New("a WebSocket control frame longer than 125 bytes")
+			if n > maxControl || !fin {
+				return errors.New("a WebSocket control frame longer than 125 bytes, or fragmented")
 			}
 			b, err := io.ReadAll(payload)
 			if err != nil {

@@ -154,10 +154,12 @@ func TestWsConn_WritesMaskedMessagesOfAChannel(t *testing.T) {
 
 func TestWsConn_RefusesWhatIsNoWebSocket(t *testing.T) {
 	for name, frames := range map[string][][]byte{
-		"a continuation first": {serverFrame(true, opContinuation, []byte("x"))},
-		"a message in another": {serverFrame(false, opBinary, []byte{1, 'a'}), serverFrame(true, opBinary, []byte{1, 'b'})},
-		"a long ping":          {serverFrame(true, opPing, bytes.Repeat([]byte("p"), 126))},
-		"an unknown opcode":    {serverFrame(true, 0x3, nil)},
+		"a continuation first":  {serverFrame(true, opContinuation, []byte("x"))},
+		"a message in another":  {serverFrame(false, opBinary, []byte{1, 'a'}), serverFrame(true, opBinary, []byte{1, 'b'})},
+		"a long ping":           {serverFrame(true, opPing, bytes.Repeat([]byte("p"), 126))},
+		"an unknown opcode":     {serverFrame(true, 0x3, nil)},
+		"a fragmented ping":     {serverFrame(false, opPing, []byte("p"))},
+		"a length out of range": {{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var in bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -291,24 +292,28 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 				return 0, kubeErr("attach to the run's pod", err)
 			}
 		} else {
+			// The attach ends before RunOneOff returns: the caller's
+			// writers are not to be written after (an admin API answer's
+			// is gone then), nor at once by two goroutines.
+			var mu sync.Mutex
+			actx, stopAttach := context.WithCancel(ctx)
 			attached := make(chan error, 1)
 			go func() {
-				err := pods.Attach(ctx, pod.Name, opts, streams)
+				err := pods.Attach(actx, pod.Name, opts, streams)
 				if apierrors.IsForbidden(err) && t.Stderr != nil {
+					mu.Lock()
 					fmt.Fprintf(t.Stderr, "slipway: the run's input cannot reach its pod: slipway may not attach (kubectl apply -f docs/kubernetes/rbac.yaml gives it pods/attach)\n")
+					mu.Unlock()
 				}
 				attached <- err
 			}()
 			if rc, err := pods.Logs(ctx, pod.Name, corev1.PodLogOptions{Follow: true}); err == nil {
-				io.Copy(t.Stdout, rc)
+				io.Copy(lockedWriter{&mu, t.Stdout}, rc)
 				rc.Close()
 			}
-			select {
-			case err := <-attached:
-				if err != nil && !isExitCode(err) && ctx.Err() == nil {
-					s.logger.Debug("the run's input could not reach its pod", "app", spec.App, "pod", pod.Name, "err", err)
-				}
-			default: // the pod ended with its input still open: nothing more to send
+			stopAttach() // the pod ended: its input has nowhere to go
+			if err := <-attached; err != nil && !isExitCode(err) && actx.Err() == nil {
+				s.logger.Debug("the run's input could not reach its pod", "app", spec.App, "pod", pod.Name, "err", err)
 			}
 		}
 	} else if started.Status.Phase == corev1.PodSucceeded || started.Status.Phase == corev1.PodFailed {
@@ -338,6 +343,18 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 // has attached and sent a line (not echoed); then the command replaces
 // the shell. It needs the image's /bin/sh, as Procfile commands do.
 const ttyGate = `stty -echo 2>/dev/null; read -r _; stty echo 2>/dev/null; exec "$@"`
+
+// lockedWriter writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
 
 // isExitCode reports whether err only says the command's exit status,
 // which the pod's status tells too.

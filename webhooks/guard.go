@@ -26,10 +26,12 @@ var errRefused = errors.New("webhooks may not reach link-local, multicast or clo
 // the link-local ranges. Each is one address, not its range: 100.64.0.0/10
 // holds VPNs' addresses (Tailscale's), fd00::/8 private networks'.
 var metadataAddrs = []netip.Addr{
-	netip.MustParseAddr("fd00:ec2::254"),   // AWS's instance metadata over IPv6
-	netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud's
-	netip.MustParseAddr("192.0.0.192"),     // Oracle Cloud's former address
-	netip.MustParseAddr("168.63.129.16"),   // Azure's host endpoint (WireServer)
+	netip.MustParseAddr("fd00:ec2::254"),      // AWS's instance metadata over IPv6
+	netip.MustParseAddr("100.100.100.200"),    // Alibaba Cloud's
+	netip.MustParseAddr("192.0.0.192"),        // Oracle Cloud's former address
+	netip.MustParseAddr("168.63.129.16"),      // Azure's host endpoint (WireServer)
+	netip.MustParseAddr("fd20:ce::254"),       // Google Cloud's metadata over IPv6
+	netip.MustParseAddr("fd00:c1::a9fe:a9fe"), // Oracle Cloud's over IPv6
 }
 
 // embedding are the IPv6 prefixes whose last 32 bits are an IPv4 address
