@@ -71,10 +71,8 @@ func ParseProcfile(data []byte) (Procfile, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("%w: line %d: want \"type: command\"", ErrProcfile, n)
-		case !processTypeRE.MatchString(typ):
-			return nil, fmt.Errorf("%w: line %d: process type %q: use letters, digits, - and _", ErrProcfile, n, typ)
-		case typ == RouterProcess:
-			return nil, fmt.Errorf("%w: line %d: process type %q is reserved for the router's access lines (logs -p router): rename it, e.g. to \"proxy\", and push again", ErrProcfile, n, typ)
+		case CheckProcessType(typ) != nil:
+			return nil, fmt.Errorf("%w: line %d: %v", ErrProcfile, n, CheckProcessType(typ))
 		case cmd == "":
 			return nil, fmt.Errorf("%w: line %d: process type %q has no command", ErrProcfile, n, typ)
 		case strings.ContainsRune(cmd, 0):
@@ -89,4 +87,17 @@ func ParseProcfile(data []byte) (Procfile, error) {
 		return nil, fmt.Errorf("%w: %v", ErrProcfile, err)
 	}
 	return procs, nil
+}
+
+// CheckProcessType says what is wrong with typ as a process type, nil
+// when nothing: it names processes, their logs and their files, so it is
+// letters, digits, - and _ alone, and "router" is the router's.
+func CheckProcessType(typ string) error {
+	switch {
+	case !processTypeRE.MatchString(typ):
+		return fmt.Errorf("process type %q: use letters, digits, - and _", typ)
+	case typ == RouterProcess:
+		return fmt.Errorf("process type %q is reserved for the router's access lines (logs -p router): rename it, e.g. to \"proxy\", and push again", typ)
+	}
+	return nil
 }

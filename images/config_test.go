@@ -31,14 +31,18 @@ func TestConfig_ReadsWhatTheRuntimeNeeds(t *testing.T) {
 }
 
 func TestConfig_RefusesABrokenProcessesLabel(t *testing.T) {
-	img, err := withConfig(imageOfTars(t), time.Unix(0, 0), func(c *v1.Config) error {
-		c.Labels = map[string]string{LabelProcesses: "web: serve"}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Config(img); err == nil || !strings.Contains(err.Error(), LabelProcesses) {
-		t.Errorf("Config: %v, want the label named", err)
+	// Not JSON; a type that would climb out of the app's directories or
+	// end a log line; the router's own.
+	for _, label := range []string{"web: serve", `{"../../etc":"x"}`, `{"web\nweb.1 v1: forged":"x"}`, `{"router":"x"}`} {
+		img, err := withConfig(imageOfTars(t), time.Unix(0, 0), func(c *v1.Config) error {
+			c.Labels = map[string]string{LabelProcesses: label}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Config(img); err == nil || !strings.Contains(err.Error(), LabelProcesses) {
+			t.Errorf("Config of %q: %v, want the label named", label, err)
+		}
 	}
 }
