@@ -13,7 +13,7 @@ import (
 // tools and virtualenvs record the paths they are given.
 //
 //	DATA/
-//	  slipway.db  affinity.key  admin_token  authorized_keys  ssh_host_ed25519_key  slipway.pid
+//	  slipway.db  affinity.key  drains.key  admin_token  authorized_keys  ssh_host_ed25519_key  slipway.pid
 //	  hooks/pre-receive  run/hook.sock  repos/NAME.git  bin/slipway (as root: the sandbox launcher)
 //	  apps/NAME/releases/vN  apps/NAME/cache  apps/NAME/home  apps/NAME/tmp
 //	  apps/NAME/logs/app.log  apps/NAME/logs/vN/web.1.log  apps/NAME/logs/releases/vN.log
@@ -26,6 +26,10 @@ func (l Layout) DB() string { return filepath.Join(l.Root, "slipway.db") }
 
 // AffinityKey signs the affinity cookies.
 func (l Layout) AffinityKey() string { return filepath.Join(l.Root, "affinity.key") }
+
+// DrainIDKey keys the log drains' ids (LogDrainIDKey). It is the host's
+// alone: on Kubernetes the affinity key is the router replicas' too.
+func (l Layout) DrainIDKey() string { return filepath.Join(l.Root, "drains.key") }
 
 // AdminToken holds the admin token slipway generated.
 func (l Layout) AdminToken() string { return filepath.Join(l.Root, "admin_token") }

@@ -124,9 +124,9 @@ func DrainPort(u *url.URL) string {
 }
 
 // LogDrainIDKey derives the key of LogDrainID from secret, a secret of
-// the installation that outlives restarts and upgrades (slipway serve's
-// affinity key, DATA/affinity.key), under a label of its own: secret
-// itself keys nothing else this way, and an id tells nothing of it.
+// the installation that outlives restarts and upgrades and never leaves
+// its host (DATA/drains.key), under a label of its own: an id tells
+// nothing of it.
 func LogDrainIDKey(secret []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("slipway log drain id key v1"))

@@ -99,14 +99,14 @@ func TestDrains_IntoRsyslogAndHTTPS(t *testing.T) {
 		t.Error("/metrics shows a drain's secret")
 	}
 	// An id on /metrics, which needs no login, is keyed with a key
-	// derived from the data dir's affinity key: not the URL's plain
+	// derived from the data dir's drains.key: not the URL's plain
 	// SHA-256, which would let one test guessed passwords offline.
-	affinity, err := os.ReadFile(filepath.Join(s.dataDir, "affinity.key"))
+	idKey, err := os.ReadFile(filepath.Join(s.dataDir, "drains.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum := sha256.Sum256([]byte(secretURL)); list[2].ID == hex.EncodeToString(sum[:4]) ||
-		list[2].ID != slipway.LogDrainID(slipway.LogDrainIDKey(affinity), secretURL) {
+		list[2].ID != slipway.LogDrainID(slipway.LogDrainIDKey(idKey), secretURL) {
 		t.Errorf("drain id %s is not the URL's HMAC under the installation's key", list[2].ID)
 	}
 

@@ -146,7 +146,12 @@ func (p Pods) Attach(ctx context.Context, name string, opts AttachOptions, strea
 				if err != nil {
 					if proto == protoV5 {
 						ws.write(chanClose, []byte{chanStdin})
+						return
 					}
+					// v4 cannot say that stdin ended: the session ends
+					// instead, which closes a StdinOnce container's stdin.
+					ws.frame(opClose, []byte{0x03, 0xE8})
+					conn.Close()
 					return
 				}
 			}

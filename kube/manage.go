@@ -229,10 +229,11 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 	ps := s.podSpec(spec, image, ProcessRun, "", limitsOf(limits, ProcessRun), corev1.RestartPolicyNever)
 	c := &ps.Containers[0]
 	c.Command = argv
-	if t.Stdin == nil {
-		t.Stdin = strings.NewReader("") // no input: its stdin is closed at once
+	if t.Stdin == nil && t.Pty {
+		t.Stdin = strings.NewReader("")
 	}
-	c.Stdin, c.StdinOnce, c.TTY = true, true, t.Pty
+	input := t.Stdin != nil // none: the pod has no stdin, and no attach
+	c.Stdin, c.StdinOnce, c.TTY = input, input, t.Pty
 	if t.Pty {
 		c.Command = append([]string{"/bin/sh", "-c", ttyGate, "run"}, argv...)
 		term := t.Term
@@ -278,7 +279,10 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 						select {
 						case <-fwd.Done():
 							return
-						case sz := <-t.Resize:
+						case sz, ok := <-t.Resize:
+							if !ok { // the session said its last
+								return
+							}
 							select {
 							case resize <- TerminalSize{Width: uint16(sz.Cols), Height: uint16(sz.Rows)}:
 							case <-fwd.Done():
@@ -299,6 +303,10 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 			actx, stopAttach := context.WithCancel(ctx)
 			attached := make(chan error, 1)
 			go func() {
+				if !input {
+					attached <- nil
+					return
+				}
 				err := pods.Attach(actx, pod.Name, opts, streams)
 				if apierrors.IsForbidden(err) && t.Stderr != nil {
 					mu.Lock()

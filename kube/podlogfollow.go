@@ -131,7 +131,9 @@ func (f *follower) previousRun(ctx context.Context) {
 		return
 	}
 	st, _ := containerStatus(p, f.in.container)
-	if last := st.LastTerminationState.Terminated; st.RestartCount == 0 || last == nil || !last.FinishedAt.After(f.mark) {
+	// FinishedAt has whole seconds: a run that ended in the mark's second
+	// may have printed after it (copy drops what was written).
+	if last := st.LastTerminationState.Terminated; st.RestartCount == 0 || last == nil || last.FinishedAt.Time.Before(f.mark.Truncate(time.Second)) {
 		return
 	}
 	since := metav1.NewTime(f.mark.Truncate(time.Second))
@@ -202,19 +204,23 @@ func (f *follower) stream(ctx context.Context) error {
 }
 
 // copy writes each line of r, "TIME TEXT\n" as the kubelet stamps them,
-// into the app log with its time, but those up to the mark. A line
-// longer than podLogLine is written in pieces as it comes, and the last
-// one of a container that ended without a newline as it is; what a pod
-// prints (binary, control characters) stays inside its own line, as on
-// one host: a line ends at a newline, nowhere else.
+// into the app log with its time, but those up to the mark as it was
+// when the stream began (CRI-O stamps all the lines of one read with one
+// time: each is written). The mark moves once a line is whole (or the
+// stream ended cleanly after it), so a line cut by a failed stream or in
+// pieces is fetched again by the next stream, whole. A line longer
+// than podLogLine is written in pieces as it comes, and the last one of a
+// container that ended without a newline as it is; what a pod prints
+// (binary, control characters) stays inside its own line, as on one
+// host: a line ends at a newline, nowhere else.
 func (f *follower) copy(r io.Reader) error {
 	br := bufio.NewReaderSize(r, podLogLine)
+	floor := f.mark
 	cont, skip := false, false // the next chunk goes on with a cut line; which is dropped
 	var at time.Time
 	for {
 		chunk, err := br.ReadSlice('\n')
 		whole := len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
-		// A line the stream cut is left to the next stream, whole.
 		if whole || len(chunk) > 0 && (errors.Is(err, bufio.ErrBufferFull) || errors.Is(err, io.EOF)) {
 			text := chunk
 			if !cont {
@@ -222,13 +228,13 @@ func (f *follower) copy(r io.Reader) error {
 				if at, text, ok = stamped(chunk); !ok {
 					at = time.Now() // no stamp: a kubelet always sends one
 				}
-				skip = !at.After(f.mark)
-				if !skip {
-					f.mark = at
-				}
+				skip = !at.After(floor)
 			}
 			if !skip {
 				f.log.LineAt(at, f.in.id, f.in.release, text)
+				if (whole || errors.Is(err, io.EOF)) && at.After(f.mark) {
+					f.mark = at
+				}
 			}
 			cont = !whole
 		}

@@ -153,6 +153,27 @@ func TestFollower_LeavesALineCutByTheStream(t *testing.T) {
 	}
 }
 
+// CRI-O stamps every line of one read with one time: each of them is
+// written, and a stream opened again from that time writes none twice.
+func TestFollower_WritesLinesOfOneStamp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	log := supervisor.NewAppLog(path)
+	defer log.Close()
+	t0 := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	f := &follower{in: podInstanceName{id: "web.a", release: "v1"}, log: log, mark: t0}
+	stamp := t0.Add(time.Millisecond).Format(time.RFC3339Nano)
+	stream := stamp + " one\n" + stamp + " two\n" + stamp + " three\n"
+	for range 2 {
+		if err := f.copy(strings.NewReader(stream)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := appLogLines(t, path)
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], ": one") || !strings.HasSuffix(lines[2], ": three") {
+		t.Errorf("app log %q, want one, two, three once", lines)
+	}
+}
+
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }

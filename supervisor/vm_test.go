@@ -82,6 +82,8 @@ func TestCgroupV2_InAVM(t *testing.T) {
 	args := []string{"-m", "1024", "-smp", "2", "-nographic", "-no-reboot", "-kernel", kernels[0], "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet cgroup_no_v1=all"}
 	run := func(accel string, extra ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute) // each its own
+		defer cancel()
 		start := time.Now()
 		out, err := exec.CommandContext(ctx, qemu, append(args[:len(args):len(args)], extra...)...).CombinedOutput()
 		t.Logf("the VM (%s) booted and ran the cgroup tests in %s", accel, time.Since(start).Round(time.Second))

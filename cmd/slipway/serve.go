@@ -126,10 +126,14 @@ func serve(ctx context.Context, cfg serveConfig, logger *slog.Logger) error {
 	// Every app's log, one per app, shared by its processes' output and
 	// the router's access lines; each line goes on to the app's log
 	// drains too, which apps.Service tells the drains manager.
-	// The drains' ids are keyed (from the affinity key, with a label of
-	// their own): /metrics needs no login, and a drain's URL may hold a
-	// password.
-	drainIDKey := slipway.LogDrainIDKey(key)
+	// The drains' ids are keyed (by a key of the host's alone: on
+	// Kubernetes the affinity key is the router replicas' too): /metrics
+	// needs no login, and a drain's URL may hold a password.
+	idKey, err := secret.Key(layout.DrainIDKey())
+	if err != nil {
+		return fmt.Errorf("drain id key: %w", err)
+	}
+	drainIDKey := slipway.LogDrainIDKey(idKey)
 	logDrains := drains.New(drains.Config{IDKey: drainIDKey, Logger: logger})
 	mets.WatchLogDrains(logDrains.All)
 	stopDrains := func() {
