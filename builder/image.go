@@ -163,9 +163,9 @@ func (b *Builder) FromImage(ctx context.Context, app string, v slipway.Version, 
 	if err := images.Unpack(ctx, img, rootfs); err != nil {
 		return nil, failf(err, "unpack the image: %v", err)
 	}
-	var procfile slipway.Procfile
-	for typ, cmd := range cfg.Processes {
-		procfile = append(procfile, slipway.Process{Type: typ, Command: cmd})
+	procfile, err := labelProcfile(cfg.Processes)
+	if err != nil {
+		return nil, failf(err, "%v", err)
 	}
 	if procfile == nil {
 		if procfile, err = imageProcfile(rootfs, cfg.WorkingDir); err != nil {
@@ -184,6 +184,21 @@ func (b *Builder) FromImage(ctx context.Context, app string, v slipway.Version, 
 	}
 	done = true
 	return &Release{Dir: final, Kind: KindImage, Procfile: procfile, Image: im, Duration: time.Since(start)}, nil
+}
+
+// labelProcfile is the Procfile of an image's slipway.processes label,
+// nil without one. The label is whoever made the image's: its types name
+// a release's files and log lines as a Procfile's do, and are checked as
+// they are (a type of ../ would reach out of the app's directories).
+func labelProcfile(processes map[string]string) (slipway.Procfile, error) {
+	var procfile slipway.Procfile
+	for typ, cmd := range processes {
+		if err := slipway.CheckProcessType(typ); err != nil {
+			return nil, fmt.Errorf("the image's %s label: %v", images.LabelProcesses, err)
+		}
+		procfile = append(procfile, slipway.Process{Type: typ, Command: cmd})
+	}
+	return procfile, nil
 }
 
 // imageProcfile reads WORKDIR/Procfile inside rootfs, never following a

@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	"github.com/slipway/slipway"
 )
 
 // ImageConfig is what the runtime needs of an image to run it.
@@ -47,13 +45,6 @@ func Config(img v1.Image) (ImageConfig, error) {
 	if procs, ok := c.Labels[LabelProcesses]; ok {
 		if err := json.Unmarshal([]byte(procs), &ic.Processes); err != nil {
 			return ImageConfig{}, fmt.Errorf("image config: label %s is not a JSON object of process types and commands: %v", LabelProcesses, err)
-		}
-		// The label is whoever made the image's: its types name files and
-		// log lines, as a Procfile's do.
-		for typ := range ic.Processes {
-			if err := slipway.CheckProcessType(typ); err != nil {
-				return ImageConfig{}, fmt.Errorf("image config: label %s: %v", LabelProcesses, err)
-			}
 		}
 	}
 	return ic, nil
