@@ -49,7 +49,14 @@ type testCluster struct {
 // the namespace testNS made.
 func cluster(t *testing.T) *testCluster {
 	t.Helper()
-	c := kubetest.Start(t)
+	return clusterWith(t, kubetest.Options{})
+}
+
+// clusterWith is cluster with the control plane's flags changed as o
+// says.
+func clusterWith(t *testing.T, o kubetest.Options) *testCluster {
+	t.Helper()
+	c := kubetest.StartWith(t, o)
 	kc, err := LoadKubeconfig(c.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)

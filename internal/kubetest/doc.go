@@ -51,9 +51,14 @@
 // cgroup, network namespace or file; what a killed test binary's nodes
 // left, the next StartNode on the machine sweeps (janitor.go).
 //
-// Not kwok: kwok's pod stages mark pods Running and Ready with nothing
-// listening behind their addresses, which a router test would take for
-// the truth.
+// Fake nodes (StartFakeNode) are for node loss: a kwok process of their
+// own (sigs.k8s.io/kwok, built by .ci/kwok.sh into the same cache) renews their Lease and marks the pods bound to them Running and
+// Ready at once, with addresses of the node's PodCIDR; killing it (Kill)
+// is the node's loss, which a control plane started with QuickNodeLoss
+// finds in seconds. Nothing runs and nothing listens behind a fake pod's
+// address, which a router test would take for the truth: a test that
+// routes to fake pods gives their node a PodCIDR in 127.0.0.0/8 and
+// listens at the addresses itself.
 //
 // Where the test node is stricter or simpler than a kubelet: containers'
 // root filesystems are read-only (the supervisor's image runtime mounts

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +60,15 @@ type Cluster struct {
 	// CertFile is the API server's self-signed certificate (PEM).
 	CertFile string
 	dir      string
+
+	fakeNodes atomic.Int32 // how many StartFakeNode made: each gets a pod CIDR of its own
+}
+
+// Options are what a test changes of the control plane Start runs.
+type Options struct {
+	// APIServerFlags and ControllerManagerFlags are given to those servers
+	// after Start's own: QuickNodeLoss's, for instance.
+	APIServerFlags, ControllerManagerFlags []string
 }
 
 // Start starts etcd, kube-apiserver, kube-controller-manager and
@@ -68,16 +78,22 @@ type Cluster struct {
 // programs it ends the test with testutil.Missing, saying how to get them.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with the servers' flags changed as o says.
+func StartWith(t testing.TB, o Options) *Cluster {
+	t.Helper()
 	etcd := testutil.NeedTool(t, "etcd", "etcd-server")
-	apiserver := binary(t, "SLIPWAY_KUBE_APISERVER", DefaultAPIServer, "kube-apiserver")
-	controllers := binary(t, "SLIPWAY_KUBE_CONTROLLER_MANAGER", DefaultControllerManager, "kube-controller-manager")
-	scheduler := binary(t, "SLIPWAY_KUBE_SCHEDULER", DefaultScheduler, "kube-scheduler")
+	apiserver := binary(t, "SLIPWAY_KUBE_APISERVER", DefaultAPIServer, "kube-apiserver", "bash .ci/kube-apiserver.sh kube-apiserver")
+	controllers := binary(t, "SLIPWAY_KUBE_CONTROLLER_MANAGER", DefaultControllerManager, "kube-controller-manager", "bash .ci/kube-apiserver.sh kube-controller-manager")
+	scheduler := binary(t, "SLIPWAY_KUBE_SCHEDULER", DefaultScheduler, "kube-scheduler", "bash .ci/kube-apiserver.sh kube-scheduler")
 	begun := time.Now()
 	dir := t.TempDir()
 	ports := testutil.FreePorts(t, 3)
 	clientPort, peerPort, apiPort := ports[0], ports[1], ports[2]
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
-	start(t, filepath.Join(dir, "etcd.log"), etcd, "--data-dir", filepath.Join(dir, "etcd"),
+	start(t, filepath.Join(dir, "etcd.log"), nil, etcd, "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peerPort), "--initial-advertise-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peerPort),
 		"--initial-cluster", "default=http://127.0.0.1:"+strconv.Itoa(peerPort))
@@ -97,7 +113,7 @@ func Start(t testing.TB) *Cluster {
 	if err := os.WriteFile(tokens, []byte(token+`,slipway-test,1,"system:masters"`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start(t, filepath.Join(dir, "apiserver.log"), apiserver, "--etcd-servers", etcdURL,
+	start(t, filepath.Join(dir, "apiserver.log"), nil, apiserver, append([]string{"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(apiPort), "--cert-dir", filepath.Join(dir, "certs"),
 		"--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", keyFile,
 		"--service-account-signing-key-file", keyFile, "--service-cluster-ip-range", "10.96.0.0/24",
@@ -105,7 +121,14 @@ func Start(t testing.TB) *Cluster {
 		// The API server reaches a test node (StartNode) for pods' logs at
 		// its InternalIP, with a certificate of the node's own.
 		"--kubelet-preferred-address-types", "InternalIP",
-		"--profiling=false")
+		// A watch from resourceVersion 0 or none (kwok's) is a
+		// watch-list request to an API server with WatchList (on since
+		// 1.34), which needs etcd's RequestWatchProgress (3.5): on
+		// Debian's etcd 3.4 every such watch fails at once, and its
+		// client lives on relists, seconds late. Without WatchList the
+		// API server serves them as a cluster with a newer etcd does.
+		"--feature-gates=WatchList=false",
+		"--profiling=false"}, o.APIServerFlags...)...)
 
 	c := &Cluster{URL: "https://127.0.0.1:" + strconv.Itoa(apiPort), Token: token, dir: dir,
 		CertFile: filepath.Join(dir, "certs", "apiserver.crt"), Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
@@ -132,13 +155,13 @@ func Start(t testing.TB) *Cluster {
 	}
 	// Their own HTTPS endpoints (health, metrics) are off: nothing here
 	// asks them, and each would need a port.
-	start(t, filepath.Join(dir, "controller-manager.log"), controllers, "--kubeconfig", c.Kubeconfig,
+	start(t, filepath.Join(dir, "controller-manager.log"), nil, controllers, append([]string{"--kubeconfig", c.Kubeconfig,
 		"--leader-elect=false", "--secure-port=0", "--use-service-account-credentials=false",
 		"--service-account-private-key-file", keyFile, "--root-ca-file", c.CertFile,
 		// What slipway's objects need: fewer controllers start sooner.
 		"--controllers", controllerList,
-		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10", "--concurrent-job-syncs=10")
-	start(t, filepath.Join(dir, "scheduler.log"), scheduler, "--kubeconfig", c.Kubeconfig,
+		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10", "--concurrent-job-syncs=10"}, o.ControllerManagerFlags...)...)
+	start(t, filepath.Join(dir, "scheduler.log"), nil, scheduler, "--kubeconfig", c.Kubeconfig,
 		"--leader-elect=false", "--secure-port=0")
 	c.waitServiceAccount(t, "default")
 	t.Logf("control plane ready in %v", time.Since(begun).Round(10*time.Millisecond))
@@ -157,16 +180,17 @@ var controllerList = strings.Join([]string{
 	"ttl-after-finished-controller", "endpoints-controller", "endpointslice-controller", "disruption-controller",
 }, ",")
 
-// binary returns the path of a control plane program: env names it, or
-// else def; without it the test ends with testutil.Missing.
-func binary(t testing.TB, env, def, name string) string {
+// binary returns the path of a program the tests build (a control plane
+// server, kwok): env names it, or else def; without it the test ends with
+// testutil.Missing, saying that the command build makes it.
+func binary(t testing.TB, env, def, name, build string) string {
 	t.Helper()
 	path := os.Getenv(env)
 	if path == "" {
 		path = def
 	}
 	if _, err := os.Stat(path); err != nil {
-		testutil.Missing(t, "no %s at %s: bash .ci/kube-apiserver.sh %s builds it (once per machine)", name, path, name)
+		testutil.Missing(t, "no %s at %s: %s builds it (once per machine)", name, path, build)
 	}
 	return path
 }
@@ -206,9 +230,22 @@ func (c *Cluster) waitServiceAccount(t testing.TB, ns string) {
 	})
 }
 
+// server is a program start runs.
+type server struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has ended
+}
+
+// kill ends the server at once (SIGKILL) and waits until it has.
+func (s *server) kill() {
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
 // start runs a server for t with its output in logPath, and stops it
-// (SIGTERM, then SIGKILL) when t ends.
-func start(t testing.TB, logPath, bin string, args ...string) {
+// (SIGTERM, then SIGKILL) when t ends. Its environment is env, or the
+// test's when nil.
+func start(t testing.TB, logPath string, env []string, bin string, args ...string) *server {
 	t.Helper()
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -219,6 +256,7 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), serverBound)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = env
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // not left by a test binary that dies
@@ -227,9 +265,14 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 		log.Close()
 		t.Fatalf("start %s: %v", filepath.Base(bin), err)
 	}
+	s := &server{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(s.done)
+	}()
 	t.Cleanup(func() {
 		cancel() // SIGTERM, then SIGKILL after WaitDelay
-		cmd.Wait()
+		<-s.done
 		log.Close()
 		if t.Failed() {
 			if out, err := os.ReadFile(logPath); err == nil && len(out) > 0 {
@@ -238,6 +281,7 @@ func start(t testing.TB, logPath, bin string, args ...string) {
 			}
 		}
 	})
+	return s
 }
 
 // serverBound is the longest the control plane's servers run.
