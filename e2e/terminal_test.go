@@ -16,10 +16,13 @@ func TestTerminal_BuildAndAppOutputCannotDriveIt(t *testing.T) {
 	app["Procfile"] = "web: " + evil + "; exec python3 -m http.server --bind 127.0.0.1 $PORT\n"
 	dir := s.newApp(app)
 	out := s.mustGit(dir, "push", s.remote("term"), "main")
-	logs, err := s.ssh(s.key, "logs", "term", "-n", "100")
-	if err != nil {
-		t.Fatalf("logs: %v\n%s", err, logs)
-	}
+	// The app log gets a process's lines as the supervisor reads them
+	// from its file, a moment after the push may have ended.
+	var logs string
+	waitFor(t, "the web process's line in logs", func() bool {
+		logs, _ = s.ssh(s.key, "logs", "term", "-n", "100")
+		return strings.Contains(logs, "web.1 v1: ")
+	})
 	for name, text := range map[string]string{"push output": out, "logs": logs} {
 		if !strings.Contains(text, "done") {
 			t.Errorf("%s lacks the output:\n%q", name, text)
