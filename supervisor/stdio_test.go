@@ -81,7 +81,31 @@ func TestImage_StdioPipes(t *testing.T) {
 
 // An image's process started with a terminal as Stdio gets a terminal of
 // its own in its container, of the pty's size, which follows it.
+//
+// While another package's tests run runc containers with terminals at
+// the same time (internal/kubetest's nodes, in go test ./...), busybox's
+// stty in the container now and then finds its terminal's tcgetattr
+// failing with ENOENT, though test -t 0 just passed and /dev/pts/0 is
+// there: not understood yet. Such a run is tried again, at most twice,
+// and says so; a terminal that is missing or of the wrong size still
+// fails.
 func TestImage_StdioTerminal(t *testing.T) {
+	for attempt := 1; ; attempt++ {
+		out := stdioTerminalRun(t)
+		if strings.Contains(out, "stty: ") && attempt < 3 {
+			t.Logf("busybox stty failed in the container (attempt %d), trying again: %q", attempt, out)
+			continue
+		}
+		if !strings.Contains(out, "tty 24 80") || !strings.Contains(out, "got hello") || !strings.Contains(out, "now 40 120") {
+			t.Errorf("the container's terminal: %q, want tty 24 80, got hello, now 40 120", out)
+		}
+		return
+	}
+}
+
+// stdioTerminalRun runs TestImage_StdioTerminal's container once and
+// returns what it wrote to its terminal; its exit status must be 3.
+func stdioTerminalRun(t *testing.T) string {
 	it := imageSpec(t, "/bin/sh", "-c", `test -t 0 && echo "tty $(/bin/busybox stty size)"; read l; echo "got $l"
 i=0; while test "$(/bin/busybox stty size)" != "40 120" && test $i -lt 100; do i=$((i+1)); sleep 0.1; done
 echo "now $(/bin/busybox stty size)"; exit 3`)
@@ -94,31 +118,36 @@ echo "now $(/bin/busybox stty size)"; exit 3`)
 	it.Stdio = &Stdio{Stdin: slave, Stdout: slave, Stderr: slave, Terminal: true}
 	p := startImageTest(t, it.Spec)
 	out := collect(master)
-	testutil.WaitFor(t, "the container to say it has a terminal", func() bool { return strings.Contains(out.String(), "tty 24 80") })
+	testutil.WaitFor(t, "the container to say whether it has a terminal", func() bool { return strings.Contains(out.String(), "tty ") })
 	io.WriteString(master, "hello\n")
 	testutil.WaitFor(t, "the container to read a line", func() bool { return strings.Contains(out.String(), "got hello") })
 	pty.Setsize(master, &pty.Winsize{Rows: 40, Cols: 120})
 	<-p.Exited()
 	slave.Close() // the last of the terminal's far end: the read ends
 	<-out.done
-	if !strings.Contains(out.String(), "now 40 120") {
-		t.Errorf("the container's terminal did not follow the resize: %q", out.String())
-	}
 	if code, _ := ExitStatus(p.Err()); code != 3 {
 		t.Errorf("exit status %d, want 3", code)
 	}
+	return out.String()
 }
 
 // Interactive gives an image's command a terminal of its own when its
 // caller has one, of the caller's size.
 func TestImage_InteractiveHasATerminal(t *testing.T) {
 	it := imageSpec(t, "/bin/sh")
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	code, err := Interactive(ctx, it.Spec, []string{"/bin/sh", "-c", `test -t 0 && test -t 1 && echo "tty $(/bin/busybox stty size) $TERM"`},
-		Terminal{Stdin: strings.NewReader(""), Stdout: &out, Pty: true, Term: "vt100", Size: WindowSize{Cols: 100, Rows: 30}})
-	if code != 0 || err != nil || !strings.Contains(out.String(), "tty 30 100 vt100") {
-		t.Errorf("Interactive: %d, %v, %q", code, err, out.String())
+	for attempt := 1; ; attempt++ {
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		code, err := Interactive(ctx, it.Spec, []string{"/bin/sh", "-c", `test -t 0 && test -t 1 && echo "tty $(/bin/busybox stty size) $TERM"`},
+			Terminal{Stdin: strings.NewReader(""), Stdout: &out, Pty: true, Term: "vt100", Size: WindowSize{Cols: 100, Rows: 30}})
+		cancel()
+		if strings.Contains(out.String(), "stty: ") && attempt < 3 { // see TestImage_StdioTerminal
+			t.Logf("busybox stty failed in the container (attempt %d), trying again: %q", attempt, out.String())
+			continue
+		}
+		if code != 0 || err != nil || !strings.Contains(out.String(), "tty 30 100 vt100") {
+			t.Errorf("Interactive: %d, %v, %q", code, err, out.String())
+		}
+		return
 	}
 }
