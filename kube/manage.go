@@ -269,28 +269,10 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 			streams.Stdin = io.MultiReader(strings.NewReader("\n"), t.Stdin) // through the gate
 			streams.Stdout = t.Stdout
 			streams.Size = TerminalSize{Width: uint16(t.Size.Cols), Height: uint16(t.Size.Rows)}
-			resize := make(chan TerminalSize)
-			streams.Resize = resize
 			if t.Resize != nil {
 				fwd, stop := context.WithCancel(ctx)
 				defer stop()
-				go func() {
-					for {
-						select {
-						case <-fwd.Done():
-							return
-						case sz, ok := <-t.Resize:
-							if !ok { // the session said its last
-								return
-							}
-							select {
-							case resize <- TerminalSize{Width: uint16(sz.Cols), Height: uint16(sz.Rows)}:
-							case <-fwd.Done():
-								return
-							}
-						}
-					}
-				}()
+				streams.Resize = terminalSizes(fwd, t.Resize)
 			}
 			if err := pods.Attach(ctx, pod.Name, opts, streams); err != nil && !isExitCode(err) {
 				return 0, kubeErr("attach to the run's pod", err)
@@ -351,6 +333,32 @@ func (s *Scheduler) RunOneOff(ctx context.Context, spec releaser.Spec, id string
 // has attached and sent a line (not echoed); then the command replaces
 // the shell. It needs the image's /bin/sh, as Procfile commands do.
 const ttyGate = `stty -echo 2>/dev/null; read -r _; stty echo 2>/dev/null; exec "$@"`
+
+// terminalSizes passes the caller's terminal sizes on as an attach
+// takes them, until ctx ends or the caller's channel closes.
+func terminalSizes(ctx context.Context, in <-chan slipway.WindowSize) <-chan TerminalSize {
+	out := make(chan TerminalSize)
+	go func() {
+		for {
+			var sz slipway.WindowSize
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case sz, ok = <-in:
+				if !ok { // the session said its last
+					return
+				}
+			}
+			select {
+			case out <- TerminalSize{Width: uint16(sz.Cols), Height: uint16(sz.Rows)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
 
 // lockedWriter writes to w under mu.
 type lockedWriter struct {

@@ -101,6 +101,17 @@ func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, w
 		return
 	}
 	defer f.Close()
+	untilWritten(w, r, written, func() bool {
+		n, _ := io.Copy(w, io.NewSectionReader(f, offset, 1<<62))
+		offset += n
+		return n > 0
+	})
+}
+
+// untilWritten calls copyNew every 100 ms, flushing what it wrote, until
+// written is closed (a last call then takes what came before) or the
+// client goes: a follow's loop.
+func untilWritten(w http.ResponseWriter, r *http.Request, written <-chan struct{}, copyNew func() bool) {
 	rc := http.NewResponseController(w)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -111,8 +122,7 @@ func follow(w http.ResponseWriter, r *http.Request, file string, offset int64, w
 			ended = true
 		default:
 		}
-		if n, _ := io.Copy(w, io.NewSectionReader(f, offset, 1<<62)); n > 0 {
-			offset += n
+		if copyNew() {
 			rc.Flush()
 		}
 		if ended {

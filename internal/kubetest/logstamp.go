@@ -163,30 +163,14 @@ func (ls *lineStamps) serve(w http.ResponseWriter, r *http.Request, file string,
 	if q.Get("follow") != "true" || written == nil {
 		return
 	}
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		exited := false
-		select {
-		case <-written:
-			exited = true
-		default:
+	http.NewResponseController(w).Flush()
+	untilWritten(w, r, written, func() bool {
+		lines := ls.lines(file)
+		if len(lines) <= sent {
+			return false
 		}
-		if lines := ls.lines(file); len(lines) > sent {
-			write(lines[sent:])
-			sent = len(lines)
-			rc.Flush()
-		}
-		if exited {
-			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-written:
-		case <-tick.C:
-		}
-	}
+		write(lines[sent:])
+		sent = len(lines)
+		return true
+	})
 }
